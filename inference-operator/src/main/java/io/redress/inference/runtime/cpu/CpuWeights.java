@@ -1,0 +1,66 @@
+package io.redress.inference.runtime.cpu;
+
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.model.SafeTensors;
+import io.redress.inference.model.WeightNames;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Qwen2 model's weights as fp32 arrays, every shape checked against the config on load.
+ * Q, K and V are stacked into one matrix and gate and up into another, so a layer makes four
+ * passes over its weights instead of seven.
+ *
+ * @param embed {@code (vocab, hidden)} token embeddings
+ * @param layers decoder layers
+ * @param finalNorm {@code (hidden)} RMSNorm weight before the LM head
+ * @param lmHead {@code (vocab, hidden)}; the embedding matrix itself when tied
+ */
+record CpuWeights(float[] embed, List<Layer> layers, float[] finalNorm, Matrix lmHead) {
+
+  /**
+   * One decoder layer.
+   *
+   * @param inputNorm {@code (hidden)} RMSNorm before attention
+   * @param qkv {@code (qSize + 2 * kvSize, hidden)} with bias: rows [0, q) are Q, then K, V
+   * @param o {@code (hidden, qSize)} without bias
+   * @param postNorm {@code (hidden)} RMSNorm before the MLP
+   * @param gateUp {@code (2 * intermediate, hidden)}: gate rows then up rows
+   * @param down {@code (hidden, intermediate)}
+   */
+  record Layer(float[] inputNorm, Matrix qkv, Matrix o, float[] postNorm, Matrix gateUp,
+      Matrix down) {}
+
+  static CpuWeights load(ModelConfig c, SafeTensors st) {
+    int d = c.hiddenSize();
+    float[] embed = st.floats(WeightNames.EMBED, c.vocabSize(), d);
+    List<Layer> layers = new ArrayList<>();
+    for (int i = 0; i < c.numLayers(); i++) {
+      Matrix q = linear(st, i, "self_attn.q_proj", c.qSize(), d, true);
+      Matrix k = linear(st, i, "self_attn.k_proj", c.kvSize(), d, true);
+      Matrix v = linear(st, i, "self_attn.v_proj", c.kvSize(), d, true);
+      Matrix gate = linear(st, i, "mlp.gate_proj", c.intermediateSize(), d, false);
+      Matrix up = linear(st, i, "mlp.up_proj", c.intermediateSize(), d, false);
+      layers.add(new Layer(
+          st.floats(WeightNames.layer(i, "input_layernorm.weight"), d),
+          Matrix.concatRows(q, k, v),
+          linear(st, i, "self_attn.o_proj", d, c.qSize(), false),
+          st.floats(WeightNames.layer(i, "post_attention_layernorm.weight"), d),
+          Matrix.concatRows(gate, up),
+          linear(st, i, "mlp.down_proj", d, c.intermediateSize(), false)));
+    }
+    float[] finalNorm = st.floats(WeightNames.FINAL_NORM, d);
+    // Tied checkpoints usually omit lm_head.weight; when present we still honour the config.
+    Matrix lmHead = c.tieWordEmbeddings()
+        ? new Matrix(embed, null, c.vocabSize(), d)
+        : new Matrix(st.floats(WeightNames.LM_HEAD, c.vocabSize(), d), null, c.vocabSize(), d);
+    return new CpuWeights(embed, List.copyOf(layers), finalNorm, lmHead);
+  }
+
+  private static Matrix linear(
+      SafeTensors st, int layer, String name, int rows, int cols, boolean bias) {
+    float[] w = st.floats(WeightNames.layer(layer, name + ".weight"), rows, cols);
+    float[] b = bias ? st.floats(WeightNames.layer(layer, name + ".bias"), rows) : null;
+    return new Matrix(w, b, rows, cols);
+  }
+}
