@@ -47,12 +47,15 @@ public final class Tokenizer implements AutoCloseable {
           "padding", "false");
 
   static {
-    // DJL probes the EC2 metadata endpoint and reports usage on first load unless told not to:
-    // that is a network call (with second-long timeouts) an on-premise deployment should not
-    // make. An explicit setting by the operator still wins.
-    if (System.getenv("OPT_OUT_TRACKING") == null && System.getProperty("OPT_OUT_TRACKING") == null) {
-      System.setProperty("OPT_OUT_TRACKING", "true");
-    }
+    // Two DJL defaults that an inference engine must not have; an operator's own setting of
+    // either (environment or system property) still wins.
+    // On a machine with a CUDA GPU, DJL picks a "cuXXX" build of its native library, which is
+    // not in the jar and is downloaded at first use: that fails offline, and HF tokenizers has
+    // no GPU code anyway. The CPU build ships inside the jar.
+    setIfUnset("RUST_FLAVOR", "cpu");
+    // DJL probes the EC2 metadata endpoint and reports usage on first load: a network call,
+    // with second-long timeouts, that an on-premise deployment should not make.
+    setIfUnset("OPT_OUT_TRACKING", "true");
   }
 
   private final HuggingFaceTokenizer hf;
@@ -170,6 +173,12 @@ public final class Tokenizer implements AutoCloseable {
   @Override
   public String toString() {
     return "Tokenizer[" + file + ", " + vocabulary.size() + " tokens]";
+  }
+
+  private static void setIfUnset(String name, String value) {
+    if (System.getenv(name) == null && System.getProperty(name) == null) {
+      System.setProperty(name, value);
+    }
   }
 
   private static Path resolve(Path path) {
