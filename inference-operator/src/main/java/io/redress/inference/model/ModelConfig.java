@@ -105,6 +105,11 @@ public record ModelConfig(
    *     JSON, or describes a model we cannot run exactly
    */
   public static ModelConfig load(Path modelDir) {
+    if (!Files.isDirectory(modelDir)) {
+      throw new ModelLoadException("model directory " + modelDir + " does not exist or is not"
+          + " a directory: pass --model a directory in HF layout (config.json, *.safetensors,"
+          + " tokenizer.json)");
+    }
     Path file = modelDir.resolve("config.json");
     JsonNode root = readJson(file, "a model directory in HF layout holds config.json next to"
         + " the *.safetensors weights; pass --model the directory that contains it");

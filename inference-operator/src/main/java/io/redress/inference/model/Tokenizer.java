@@ -1,5 +1,6 @@
 package io.redress.inference.model;
 
+import ai.djl.engine.EngineException;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -106,22 +107,26 @@ public final class Tokenizer implements AutoCloseable {
 
   /**
    * Decodes ids as HF {@code decode(ids, skip_special_tokens=False)} does: special tokens stay in
-   * the text; bytes that do not form whole UTF-8 characters become U+FFFD.
+   * the text; bytes that do not form whole UTF-8 characters become U+FFFD. Ids at or above
+   * {@link #vocabSize()} (a model's padding rows, which an untrained model can produce) have no
+   * text and are skipped, as HF skips them.
    *
-   * @param ids token ids, each in [0, {@link #vocabSize()})
+   * @param ids token ids, each non-negative
    * @return the text
    */
   public String decode(int[] ids) {
     Objects.requireNonNull(ids, "ids");
     long[] wide = new long[ids.length];
-    for (int i = 0; i < ids.length; i++) {
-      if (ids[i] < 0 || ids[i] >= vocabulary.size()) {
-        throw new IllegalArgumentException(
-            "token id " + ids[i] + " is outside the vocabulary [0, " + vocabulary.size() + ")");
+    int n = 0;
+    for (int id : ids) {
+      if (id < 0) {
+        throw new IllegalArgumentException("token id " + id + " is negative");
       }
-      wide[i] = ids[i];
+      if (id < vocabulary.size()) {
+        wide[n++] = id;
+      }
     }
-    return hf.decode(wide, false);
+    return hf.decode(n == ids.length ? wide : java.util.Arrays.copyOf(wide, n), false);
   }
 
   /**
@@ -256,15 +261,33 @@ public final class Tokenizer implements AutoCloseable {
   private static HuggingFaceTokenizer createNative(byte[] json, Path file) {
     try {
       return HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), DJL_OPTIONS);
+    } catch (EngineException e) {
+      // DJL reports a native library it could not extract, load or download this way.
+      throw new ModelLoadException(
+          "Cannot load the native HF tokenizers library needed for "
+              + file
+              + " ("
+              + rootMessage(e)
+              + "). DJL extracts it from its jar into DJL_CACHE_DIR (default ~/.djl.ai):"
+              + " make that folder writable, and leave RUST_FLAVOR unset or \"cpu\" (other"
+              + " flavors are downloaded at run time).",
+          e);
     } catch (IOException | RuntimeException e) {
       throw new ModelLoadException(
-          "HF tokenizers could not load "
+          "HF tokenizers cannot build a tokenizer from "
               + file
               + " ("
               + e.getMessage()
-              + "). Use the tokenizer.json published with the model; if the message is about"
-              + " a native library, set DJL_CACHE_DIR to a writable folder.",
+              + "). Use the tokenizer.json published with the model.",
           e);
     }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + ": " + root;
   }
 }

@@ -179,9 +179,17 @@ class TokenizerTest {
     assertThatThrownBy(() -> tokenizer.tokenBytes(tokenizer.vocabSize()))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> tokenizer.isSpecial(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> tokenizer.decode(new int[] {1, 999_999}))
+    assertThatThrownBy(() -> tokenizer.decode(new int[] {1, -5}))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("999999");
+        .hasMessageContaining("-5");
+  }
+
+  @Test
+  void paddingIdsDecodeToNothingAsInHf() {
+    // Qwen's embedding has rows up to 151,935; ids past the tokenizer's have no text.
+    int[] ids = tokenizer.encode("refund please");
+    int[] padded = {ids[0], 151_900, ids[1]};
+    assertThat(tokenizer.decode(padded)).isEqualTo("refund please");
   }
 
   @Test
