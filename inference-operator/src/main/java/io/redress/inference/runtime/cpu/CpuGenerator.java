@@ -55,14 +55,14 @@ public final class CpuGenerator {
       slots[i] = i;
     }
     KvCache cache = model.newCache(slots.length);
-    Sampler sampler = new Sampler(params);
+    long seed = params.seed() != null ? params.seed() : new java.util.SplittableRandom().nextLong();
     int vocab = model.config().vocabSize();
 
     List<Integer> out = new ArrayList<>();
     float[] logits = model.forward(prompt, List.of(new SeqSpan(0, prompt.length, 0, slots)),
         cache, false);
     while (true) {
-      int next = sampler.sample(logits, 0, vocab);
+      int next = Sampler.sample(logits, 0, vocab, params, seed, out.size());
       out.add(next);
       onToken.accept(next);
       if (stopIds.contains(next)) {

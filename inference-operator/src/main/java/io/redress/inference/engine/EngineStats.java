@@ -1,0 +1,33 @@
+package io.redress.inference.engine;
+
+/**
+ * A snapshot of the engine's counters.
+ *
+ * @param running sequences being generated
+ * @param waiting sequences waiting for admission (new or preempted)
+ * @param kvBlocksUsed KV blocks held by live sequences
+ * @param kvBlocksTotal KV blocks in the pool
+ * @param promptTokens prompt tokens seen since open
+ * @param prefixHitTokens prompt tokens served from the prefix cache since open
+ * @param generatedTokens tokens generated since open
+ * @param preemptions sequences preempted (blocks freed, recomputed later) since open
+ * @param steps forward steps run since open
+ * @param tokensPerSecond generated tokens per second over the recent window
+ */
+public record EngineStats(
+    int running,
+    int waiting,
+    int kvBlocksUsed,
+    int kvBlocksTotal,
+    long promptTokens,
+    long prefixHitTokens,
+    long generatedTokens,
+    long preemptions,
+    long steps,
+    double tokensPerSecond) {
+
+  /** Share of prompt tokens served from the prefix cache. */
+  public double prefixHitRate() {
+    return promptTokens == 0 ? 0 : (double) prefixHitTokens / promptTokens;
+  }
+}

@@ -1,0 +1,408 @@
+package io.redress.inference.engine;
+
+import io.redress.inference.model.ChatTemplate;
+import io.redress.inference.model.ModelLoadException;
+import io.redress.inference.model.Tokenizer;
+import io.redress.inference.runtime.ModelRunner;
+import io.redress.inference.runtime.cpu.CpuModel;
+import io.redress.inference.runtime.cpu.CpuModelRunner;
+import io.redress.inference.sched.BlockManager;
+import io.redress.inference.sched.ScheduledStep;
+import io.redress.inference.sched.Scheduler;
+import io.redress.inference.sched.Sequence;
+import java.nio.file.Files;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Engine}: callers tokenize on their own threads and queue requests; one loop thread
+ * owns the scheduler and the model runner and runs {@code schedule -> runner.step ->
+ * postprocess} until closed.
+ */
+final class LlmEngine implements Engine {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
+
+  private final EngineConfig config;
+  private final ModelRunner runner;
+  private final Tokenizer tokenizer;
+  private final ChatTemplate template;
+  private final Scheduler scheduler;
+  private final int maxModelLen;
+  private final Thread loop;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition wakeUp = lock.newCondition();
+  private final ConcurrentLinkedQueue<Pending> inbox = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<String> cancels = new ConcurrentLinkedQueue<>();
+  private final Map<String, Pending> inFlight = new ConcurrentHashMap<>();
+  private final SplittableRandom seeds = new SplittableRandom();
+  private final Throughput throughput = new Throughput();
+  private final AtomicLong promptTokens = new AtomicLong();
+  private final AtomicLong prefixHitTokens = new AtomicLong();
+  private final AtomicLong generatedTokens = new AtomicLong();
+  private final AtomicLong steps = new AtomicLong();
+  private volatile boolean closed;
+  private volatile EngineStats stats;
+
+  /** A queued request: its sequence, its future and how to stream it. */
+  private record Pending(Sequence seq, GenerationRequest request,
+      CompletableFuture<GenerationResult> future) {}
+
+  LlmEngine(EngineConfig config, ModelRunner runner, Tokenizer tokenizer, ChatTemplate template) {
+    this.config = config;
+    this.runner = runner;
+    this.tokenizer = tokenizer;
+    this.template = template;
+    int capacity = runner.numBlocks() * runner.blockSize();
+    int modelMax = runner.config().maxPositions();
+    int wanted = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelMax) : modelMax;
+    // A single sequence must always fit the KV pool, or preemption could never make progress.
+    this.maxModelLen = Math.min(wanted, capacity);
+    if (maxModelLen < wanted) {
+      LOG.warn("KV cache holds {} tokens ({} blocks of {}): max model length lowered from {}"
+          + " to {}", capacity, runner.numBlocks(), runner.blockSize(), wanted, maxModelLen);
+    }
+    Set<Integer> eos = new HashSet<>(runner.config().eosTokenIds());
+    this.scheduler = new Scheduler(
+        new BlockManager(runner.numBlocks(), runner.blockSize(), config.enablePrefixCaching()),
+        config.maxNumSeqs(), config.maxNumBatchedTokens(), maxModelLen,
+        config.enableChunkedPrefill(), eos);
+    this.stats = snapshot();
+    this.loop = new Thread(this::runLoop, "redress-engine");
+    this.loop.setDaemon(true);
+    this.loop.start();
+  }
+
+  static LlmEngine open(EngineConfig config) {
+    if (config.device() == EngineConfig.Device.CUDA) {
+      throw new ModelLoadException("device cuda: this build has no CUDA runner yet; use cpu"
+          + " or auto");
+    }
+    long t0 = System.nanoTime();
+    CpuModel model = CpuModel.load(config.modelDir());
+    ModelRunner runner = CpuModelRunner.create(model, config.blockSize(), config.numBlocks(),
+        config.kvCacheFraction());
+    boolean hasTokenizer = Files.exists(config.modelDir().resolve("tokenizer.json"))
+        || Files.exists(config.modelDir().resolve("tokenizer.json.gz"));
+    Tokenizer tokenizer = hasTokenizer ? Tokenizer.load(config.modelDir()) : null;
+    ChatTemplate template = ChatTemplate.forModel(config.modelDir());
+    LOG.info("engine ready on {} in {} ms: {} KV blocks of {} tokens", runner.device(),
+        (System.nanoTime() - t0) / 1_000_000, runner.numBlocks(), runner.blockSize());
+    return new LlmEngine(config, runner, tokenizer, template);
+  }
+
+  // ---- public API (any thread) -------------------------------------------------------------
+
+  @Override
+  public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
+    if (closed) {
+      throw new IllegalStateException("engine is closed: open a new one to submit requests");
+    }
+    long now = System.nanoTime();
+    CompletableFuture<GenerationResult> future = new CompletableFuture<>();
+    int[] prompt;
+    try {
+      prompt = promptIds(request);
+    } catch (RuntimeException e) {
+      future.complete(GenerationResult.failed(request.requestId(), FinishReason.ERROR,
+          e.getMessage(), 0, System.nanoTime() - now));
+      return future;
+    }
+    String problem = check(prompt);
+    if (problem != null) {
+      future.complete(GenerationResult.failed(request.requestId(), FinishReason.ERROR,
+          problem, prompt.length, System.nanoTime() - now));
+      return future;
+    }
+    long seed = request.params().seed() != null ? request.params().seed() : nextSeed();
+    Pending pending = new Pending(new Sequence(request.requestId(), prompt, request.params(),
+        seed, now), request, future);
+    if (inFlight.putIfAbsent(request.requestId(), pending) != null) {
+      future.complete(GenerationResult.failed(request.requestId(), FinishReason.ERROR,
+          "request id '" + request.requestId() + "' is already in flight: ids must be unique",
+          prompt.length, 0));
+      return future;
+    }
+    inbox.add(pending);
+    signal();
+    if (closed) { // closed while we queued: the loop may have drained already
+      abortAll("engine closed");
+    }
+    return future;
+  }
+
+  @Override
+  public boolean cancel(String requestId) {
+    if (!inFlight.containsKey(requestId)) {
+      return false;
+    }
+    cancels.add(requestId);
+    signal();
+    return true;
+  }
+
+  @Override
+  public EngineStats stats() {
+    return stats;
+  }
+
+  @Override
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /** The longest sequence this engine runs (config, model and KV capacity). */
+  int maxModelLen() {
+    return maxModelLen;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    signal();
+    try {
+      loop.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    abortAll("engine closed");
+    runner.close();
+    if (tokenizer != null) {
+      tokenizer.close();
+    }
+  }
+
+  // ---- the loop (engine thread) ------------------------------------------------------------
+
+  private void runLoop() {
+    while (!closed) {
+      drainInbox();
+      if (!scheduler.hasWork()) {
+        if (awaitWork()) {
+          sleepQuietly(config.batchWindow().toNanos()); // let a burst join the first step
+        }
+        continue;
+      }
+      ScheduledStep step = scheduler.schedule(System.nanoTime());
+      if (step.isEmpty()) {
+        failUnschedulable();
+        continue;
+      }
+      int[] sampled;
+      try {
+        sampled = runner.step(step.toStep());
+      } catch (RuntimeException e) {
+        LOG.error("model step failed; failing the step's requests", e);
+        for (Sequence seq : step.seqs()) {
+          finish(seq, FinishReason.ERROR, "model step failed: " + e);
+        }
+        continue;
+      }
+      steps.incrementAndGet();
+      long now = System.nanoTime();
+      for (Sequence seq : scheduler.postprocess(step, sampled, now)) {
+        onNewToken(seq);
+      }
+      throughput.record(now, generatedTokens.get());
+      stats = snapshot();
+    }
+  }
+
+  private void drainInbox() {
+    Pending p;
+    while ((p = inbox.poll()) != null) {
+      promptTokens.addAndGet(p.seq().numPromptTokens());
+      scheduler.add(p.seq());
+    }
+    String id;
+    while ((id = cancels.poll()) != null) {
+      Pending pending = inFlight.get(id);
+      if (pending != null) {
+        finish(pending.seq(), FinishReason.ABORT, "cancelled");
+      }
+    }
+  }
+
+  private void onNewToken(Sequence seq) {
+    generatedTokens.incrementAndGet();
+    Pending p = inFlight.get(seq.requestId());
+    if (p == null) {
+      return;
+    }
+    if (seq.numGenerated() == 1) {
+      prefixHitTokens.addAndGet(seq.numCachedTokens());
+    }
+    TokenListener listener = p.request().listener();
+    if (listener != null) {
+      try {
+        listener.onToken(seq.requestId(), seq.lastToken(), seq.numGenerated() - 1);
+      } catch (RuntimeException e) {
+        LOG.warn("token listener of {} failed: {}", seq.requestId(), e.toString());
+      }
+    }
+    List<String> stops = seq.params().stop();
+    if (seq.status() != Sequence.Status.FINISHED && !stops.isEmpty() && tokenizer != null) {
+      String text = decode(seq.generated());
+      for (String stop : stops) {
+        if (text.contains(stop)) {
+          scheduler.finish(seq, FinishReason.STOP);
+          break;
+        }
+      }
+    }
+    if (seq.status() == Sequence.Status.FINISHED) {
+      complete(p, seq.finishReason(), null);
+    }
+  }
+
+  private void finish(Sequence seq, FinishReason reason, String message) {
+    scheduler.finish(seq, reason);
+    Pending p = inFlight.get(seq.requestId());
+    if (p != null) {
+      complete(p, reason, message);
+    }
+  }
+
+  private void complete(Pending p, FinishReason reason, String message) {
+    Sequence seq = p.seq();
+    if (!inFlight.remove(seq.requestId(), p)) {
+      return;
+    }
+    List<Integer> ids = seq.generated();
+    long now = System.nanoTime();
+    p.future().complete(new GenerationResult(seq.requestId(), text(seq, ids, reason), ids,
+        reason, message, seq.numPromptTokens(), seq.numCachedTokens(), ids.size(),
+        (seq.firstScheduledNanos() < 0 ? now : seq.firstScheduledNanos()) - seq.arrivalNanos(),
+        seq.firstTokenNanos() < 0 ? 0 : seq.firstTokenNanos() - seq.arrivalNanos(),
+        now - seq.arrivalNanos()));
+  }
+
+  /** Visible text: without a final stop token, cut before the first stop string. */
+  private String text(Sequence seq, List<Integer> ids, FinishReason reason) {
+    if (tokenizer == null || ids.isEmpty()) {
+      return "";
+    }
+    List<Integer> visible = ids;
+    int last = ids.get(ids.size() - 1);
+    if (reason == FinishReason.STOP && (seq.params().stopTokenIds().contains(last)
+        || (!seq.params().ignoreEos() && runner.config().eosTokenIds().contains(last)))) {
+      visible = ids.subList(0, ids.size() - 1);
+    }
+    String text = decode(visible);
+    int cut = text.length();
+    for (String stop : seq.params().stop()) {
+      int at = text.indexOf(stop);
+      if (at >= 0) {
+        cut = Math.min(cut, at);
+      }
+    }
+    return text.substring(0, cut);
+  }
+
+  private void failUnschedulable() {
+    // Nothing fits although work waits: only possible for a sequence larger than the pool.
+    for (Sequence seq : scheduler.live()) {
+      finish(seq, FinishReason.ERROR, "sequence of " + seq.length() + " tokens does not fit"
+          + " the KV cache of " + runner.numBlocks() * runner.blockSize() + " tokens; give"
+          + " the cache more blocks or shorten the prompt");
+      return;
+    }
+  }
+
+  private void abortAll(String message) {
+    for (Pending p : List.copyOf(inFlight.values())) {
+      complete(p, FinishReason.ABORT, message);
+    }
+  }
+
+  private boolean awaitWork() {
+    lock.lock();
+    try {
+      boolean waited = false;
+      while (!closed && inbox.isEmpty() && cancels.isEmpty()) {
+        wakeUp.awaitUninterruptibly();
+        waited = true;
+      }
+      return waited && !closed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void signal() {
+    lock.lock();
+    try {
+      wakeUp.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static void sleepQuietly(long nanos) {
+    if (nanos > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(nanos);
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private int[] promptIds(GenerationRequest r) {
+    if (r.promptTokenIds() != null) {
+      return r.promptTokenIds();
+    }
+    if (tokenizer == null) {
+      throw new IllegalArgumentException("the model directory has no tokenizer.json: submit"
+          + " token ids, or add the tokenizer to " + config.modelDir());
+    }
+    String text = r.prompt() != null ? r.prompt() : template.render(r.messages(), true);
+    return tokenizer.encode(text);
+  }
+
+  /** Why a prompt cannot run, or null. */
+  private String check(int[] prompt) {
+    if (prompt.length == 0) {
+      return "empty prompt: give at least one token";
+    }
+    if (prompt.length >= maxModelLen) {
+      return "prompt of " + prompt.length + " tokens is too long: the maximum model length is "
+          + maxModelLen + " tokens, prompt and output together; shorten the prompt or raise"
+          + " maxModelLen";
+    }
+    int vocab = runner.config().vocabSize();
+    for (int id : prompt) {
+      if (id < 0 || id >= vocab) {
+        return "prompt token id " + id + " is outside the model's vocabulary [0, " + vocab + ")";
+      }
+    }
+    return null;
+  }
+
+  private synchronized long nextSeed() {
+    return seeds.nextLong();
+  }
+
+  private String decode(List<Integer> ids) {
+    return tokenizer.decode(ids.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  private EngineStats snapshot() {
+    BlockManager bm = scheduler.blockManager();
+    return new EngineStats(scheduler.numRunning(), scheduler.numWaiting(), bm.numUsedBlocks(),
+        bm.numBlocks(), promptTokens.get(), prefixHitTokens.get(), generatedTokens.get(),
+        scheduler.preemptions(), steps.get(), throughput.perSecond());
+  }
+}

@@ -1,0 +1,34 @@
+package io.redress.inference.runtime;
+
+import io.redress.inference.model.ModelConfig;
+
+/**
+ * Runs the model over one scheduled step. Implementations own the weights and the paged KV
+ * cache ({@link #numBlocks()} blocks of {@link #blockSize()} tokens) and run on one thread, the
+ * engine's loop. The CPU runner is the reference; the CUDA runner must match it.
+ */
+public interface ModelRunner extends AutoCloseable {
+
+  ModelConfig config();
+
+  /** Blocks in the KV cache. */
+  int numBlocks();
+
+  /** Tokens per KV block. */
+  int blockSize();
+
+  /**
+   * Writes the KV of every new token through its sequence's block table, and samples the next
+   * token of each sequence whose {@link SeqStep#sample()} is set.
+   *
+   * @return the sampled ids, one per sampling sequence, in the step's order
+   */
+  int[] step(Step step);
+
+  /** Frees the weights and the KV cache. */
+  @Override
+  void close();
+
+  /** Short description for logs, e.g. "cpu" or "cuda:0 (NVIDIA H100)". */
+  String device();
+}

@@ -1,0 +1,34 @@
+package io.redress.inference.runtime;
+
+import java.util.List;
+
+/**
+ * One forward step: the new tokens of every scheduled sequence, concatenated in the order of
+ * {@code seqs}, each sequence's block contiguous.
+ *
+ * @param tokenIds {@code (numTokens)} new token ids
+ * @param seqs per sequence: how many of the tokens are its, where they sit, how to sample
+ */
+public record Step(int[] tokenIds, List<SeqStep> seqs) {
+
+  public Step {
+    seqs = List.copyOf(seqs);
+    int total = 0;
+    for (SeqStep s : seqs) {
+      total += s.numNewTokens();
+    }
+    if (total != tokenIds.length) {
+      throw new IllegalArgumentException("step has " + tokenIds.length + " tokens but its"
+          + " sequences account for " + total);
+    }
+  }
+
+  /** Sequences that sample a next token in this step. */
+  public int numSampling() {
+    int n = 0;
+    for (SeqStep s : seqs) {
+      n += s.sample() ? 1 : 0;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,124 @@
+package io.redress.inference.runtime.cpu;
+
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.ModelRunner;
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@link ModelRunner} on the CPU: {@link CpuModel} over a paged KV cache, where position
+ * {@code p} of a sequence lives in slot {@code blockTable[p / blockSize] * blockSize +
+ * p % blockSize}, exactly the GPU's addressing.
+ */
+public final class CpuModelRunner implements ModelRunner {
+
+  private final CpuModel model;
+  private final int blockSize;
+  private final int numBlocks;
+  private KvCache cache;
+  /** Every step's spans, for tests that check what the runner computed. */
+  private final List<List<SeqStep>> history;
+
+  private CpuModelRunner(CpuModel model, int blockSize, int numBlocks, boolean recordHistory) {
+    this.model = model;
+    this.blockSize = blockSize;
+    this.numBlocks = numBlocks;
+    this.cache = model.newCache(Math.multiplyExact(numBlocks, blockSize));
+    this.history = recordHistory ? new ArrayList<>() : null;
+  }
+
+  /**
+   * A runner with {@code numBlocks} KV blocks, or, when 0, as many as {@code kvFraction} of the
+   * heap left after the weights holds.
+   */
+  public static CpuModelRunner create(CpuModel model, int blockSize, int numBlocks,
+      double kvFraction) {
+    return new CpuModelRunner(model, blockSize,
+        numBlocks > 0 ? numBlocks : autoBlocks(model.config(), blockSize, kvFraction), false);
+  }
+
+  /** Like {@link #create}, also recording every step (tests). */
+  public static CpuModelRunner recording(CpuModel model, int blockSize, int numBlocks) {
+    return new CpuModelRunner(model, blockSize, numBlocks, true);
+  }
+
+  private static int autoBlocks(ModelConfig c, int blockSize, double fraction) {
+    Runtime rt = Runtime.getRuntime();
+    System.gc();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    long bytesPerBlock = 2L * 4 * c.numLayers() * c.kvSize() * blockSize;
+    // One Java array per layer and kind: stay under 2^31 elements per array.
+    long maxByArray = (Integer.MAX_VALUE - 8L) / ((long) c.kvSize() * blockSize);
+    long blocks = Math.min((long) (free * fraction) / bytesPerBlock, maxByArray);
+    if (blocks < 1) {
+      throw new IllegalStateException("no heap left for the KV cache: raise -Xmx (JAVA_OPTS)");
+    }
+    return (int) Math.min(blocks, 1 << 20);
+  }
+
+  @Override
+  public ModelConfig config() {
+    return model.config();
+  }
+
+  @Override
+  public int numBlocks() {
+    return numBlocks;
+  }
+
+  @Override
+  public int blockSize() {
+    return blockSize;
+  }
+
+  @Override
+  public String device() {
+    return "cpu (" + Runtime.getRuntime().availableProcessors() + " threads)";
+  }
+
+  @Override
+  public int[] step(Step step) {
+    if (history != null) {
+      history.add(step.seqs());
+    }
+    List<SeqSpan> spans = new ArrayList<>(step.seqs().size());
+    int offset = 0;
+    for (SeqStep s : step.seqs()) {
+      spans.add(new SeqSpan(offset, s.numNewTokens(), s.startPos(), slots(s)));
+      offset += s.numNewTokens();
+    }
+    float[] logits = model.forward(step.tokenIds(), spans, cache, false);
+    int vocab = model.config().vocabSize();
+    int[] sampled = new int[step.numSampling()];
+    int k = 0;
+    for (int i = 0; i < step.seqs().size(); i++) {
+      SeqStep s = step.seqs().get(i);
+      if (s.sample()) {
+        sampled[k++] = Sampler.sample(logits, i * vocab, vocab, s.params(), s.seed(),
+            s.sampleIndex());
+      }
+    }
+    return sampled;
+  }
+
+  private int[] slots(SeqStep s) {
+    int[] slots = new int[s.contextLen()];
+    int[] table = s.blockTable();
+    for (int p = 0; p < slots.length; p++) {
+      slots[p] = table[p / blockSize] * blockSize + p % blockSize;
+    }
+    return slots;
+  }
+
+  /** Steps run so far (only when created with {@link #recording}). */
+  public List<List<SeqStep>> history() {
+    return history;
+  }
+
+  @Override
+  public void close() {
+    cache = null;
+  }
+}

@@ -1,0 +1,284 @@
+package io.redress.inference.sched;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Owns the KV cache's block ids: which are free, who holds each (reference counts), and which
+ * full blocks hold which token prefix (the prefix cache). No device code: the runner only sees
+ * the block tables this produces.
+ *
+ * <p>A full block is keyed by a hash chained over (parent block's hash, its token ids), so a
+ * key identifies the whole prefix up to the block's end, not just its own tokens. Only blocks
+ * whose KV has been computed are registered. A block whose last holder leaves goes to the tail
+ * of the free list but keeps its key: a later sequence with the same prefix takes it back
+ * without recomputation, until the block is reused for something else (LRU eviction: new
+ * blocks come from the head of the free list). Token ids are stored with each key and compared
+ * on lookup, so a hash collision can never serve another prefix's KV.
+ */
+public final class BlockManager {
+
+  static final long ROOT_HASH = 0x9E3779B97F4A7C15L;
+
+  private final int numBlocks;
+  private final int blockSize;
+  private final boolean prefixCaching;
+  private final int[] refCount;
+  private final long[] blockHash;
+  private final int[][] blockTokens; // the token ids a registered block holds, else null
+  private final Map<Long, Integer> cached = new HashMap<>();
+  // Free blocks as a doubly linked list in LRU order (head = least recently freed).
+  private final int[] prev;
+  private final int[] next;
+  private final boolean[] isFree;
+  private int head = -1;
+  private int tail = -1;
+  private int numFree;
+
+  public BlockManager(int numBlocks, int blockSize, boolean prefixCaching) {
+    if (numBlocks <= 0 || blockSize <= 0) {
+      throw new IllegalArgumentException("numBlocks and blockSize must be positive");
+    }
+    this.numBlocks = numBlocks;
+    this.blockSize = blockSize;
+    this.prefixCaching = prefixCaching;
+    this.refCount = new int[numBlocks];
+    this.blockHash = new long[numBlocks];
+    this.blockTokens = new int[numBlocks][];
+    this.prev = new int[numBlocks];
+    this.next = new int[numBlocks];
+    this.isFree = new boolean[numBlocks];
+    for (int b = 0; b < numBlocks; b++) {
+      pushFree(b);
+    }
+  }
+
+  public int numBlocks() {
+    return numBlocks;
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /** Blocks no sequence holds (some may still serve as cached prefixes). */
+  public int numFreeBlocks() {
+    return numFree;
+  }
+
+  /** Blocks held by at least one sequence. */
+  public int numUsedBlocks() {
+    return numBlocks - numFree;
+  }
+
+  /** Holders of a block (for tests and assertions). */
+  public int refCount(int block) {
+    return refCount[block];
+  }
+
+  /** Blocks needed to hold {@code numTokens} tokens. */
+  public int blocksFor(int numTokens) {
+    return (numTokens + blockSize - 1) / blockSize;
+  }
+
+  /**
+   * Whether {@link #allocate} can hold {@code numTokens} tokens for a sequence with no blocks,
+   * counting the cached prefix blocks it would reuse.
+   */
+  public boolean canAllocate(int[] tokens, int numTokens) {
+    int hits = 0;
+    int hitsOnFreeList = 0;
+    long hash = ROOT_HASH;
+    for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
+      hash = chain(hash, tokens, i * blockSize);
+      Integer block = lookup(hash, tokens, i * blockSize);
+      if (block == null) {
+        break;
+      }
+      hits++;
+      hitsOnFreeList += isFree[block] ? 1 : 0;
+    }
+    int needed = blocksFor(numTokens) - hits + hitsOnFreeList;
+    return needed <= numFree;
+  }
+
+  /**
+   * Gives a sequence with no blocks the blocks for tokens {@code [0, numTokens)}: the longest
+   * cached prefix of full blocks is shared, the rest are fresh.
+   *
+   * @return how many leading tokens are cached (a multiple of the block size); their KV need
+   *     not be computed. Never all of {@code numTokens}: the last token is always computed, as
+   *     its logits are needed
+   * @throws IllegalStateException when the blocks do not suffice (check {@link #canAllocate})
+   */
+  public int allocate(BlockTable table, int[] tokens, int numTokens) {
+    if (table.size() != 0) {
+      throw new IllegalStateException("sequence already holds blocks " + table);
+    }
+    if (!canAllocate(tokens, numTokens)) {
+      throw new IllegalStateException("not enough free KV blocks for " + numTokens + " tokens");
+    }
+    int cachedTokens = 0;
+    long hash = ROOT_HASH;
+    for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
+      long h = chain(hash, tokens, i * blockSize);
+      Integer block = lookup(h, tokens, i * blockSize);
+      if (block == null) {
+        break;
+      }
+      take(block);
+      table.add(block);
+      hash = h;
+      table.hashedBlocks++;
+      table.lastHash = h;
+      cachedTokens += blockSize;
+    }
+    while (table.size() < blocksFor(numTokens)) {
+      table.add(takeFresh());
+    }
+    return cachedTokens;
+  }
+
+  /**
+   * Full blocks that may come from the cache: the last token must be computed to get its
+   * logits, so a prompt that is entirely cached still recomputes its last block.
+   */
+  private int maxCachedBlocks(int numTokens) {
+    return (numTokens - 1) / blockSize;
+  }
+
+  /** Whether a sequence can grow to {@code newLen} tokens (at most one new block per step). */
+  public boolean canAppend(BlockTable table, int newLen) {
+    return blocksFor(newLen) - table.size() <= numFree;
+  }
+
+  /** Adds the blocks a sequence needs to hold {@code newLen} tokens. */
+  public void append(BlockTable table, int newLen) {
+    if (!canAppend(table, newLen)) {
+      throw new IllegalStateException("not enough free KV blocks to grow to " + newLen);
+    }
+    while (table.size() < blocksFor(newLen)) {
+      table.add(takeFresh());
+    }
+  }
+
+  /**
+   * Registers the sequence's full blocks whose KV is now computed (tokens
+   * {@code [0, numComputed)}) in the prefix cache.
+   */
+  public void markComputed(BlockTable table, int[] tokens, int numComputed) {
+    if (!prefixCaching) {
+      return;
+    }
+    int full = Math.min(numComputed / blockSize, table.size());
+    for (int i = table.hashedBlocks; i < full; i++) {
+      long h = chain(table.lastHash, tokens, i * blockSize);
+      int block = table.get(i);
+      if (!cached.containsKey(h) && blockTokens[block] == null) {
+        cached.put(h, block);
+        blockHash[block] = h;
+        blockTokens[block] = Arrays.copyOfRange(tokens, i * blockSize, (i + 1) * blockSize);
+      }
+      // Another sequence computed the same prefix first: keep its block as the cached one;
+      // ours stays private and is freed normally.
+      table.lastHash = h;
+      table.hashedBlocks = i + 1;
+    }
+  }
+
+  /** Releases every block of a sequence (finished, aborted or preempted). */
+  public void free(BlockTable table) {
+    // Reverse order: the tail of a sequence is least likely to be shared, so it is evicted first.
+    for (int i = table.size() - 1; i >= 0; i--) {
+      int block = table.get(i);
+      if (refCount[block] <= 0) {
+        throw new IllegalStateException("double free of block " + block);
+      }
+      if (--refCount[block] == 0) {
+        pushFree(block);
+      }
+    }
+    table.clear();
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private Integer lookup(long hash, int[] tokens, int from) {
+    Integer block = cached.get(hash);
+    if (block == null) {
+      return null;
+    }
+    int[] held = blockTokens[block];
+    for (int j = 0; j < blockSize; j++) {
+      if (held[j] != tokens[from + j]) {
+        return null; // hash collision
+      }
+    }
+    return block;
+  }
+
+  private long chain(long parent, int[] tokens, int from) {
+    long h = parent;
+    for (int j = 0; j < blockSize; j++) {
+      h = mix(h ^ (tokens[from + j] * 0xBF58476D1CE4E5B9L + j));
+    }
+    return h;
+  }
+
+  /** SplitMix64's finaliser: a fast 64-bit mix with good avalanche. */
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private void take(int block) {
+    if (isFree[block]) {
+      unlinkFree(block);
+    }
+    refCount[block]++;
+  }
+
+  private int takeFresh() {
+    if (head < 0) {
+      throw new IllegalStateException("out of KV blocks");
+    }
+    int block = head;
+    unlinkFree(block);
+    if (blockTokens[block] != null) { // evict its cached prefix
+      cached.remove(blockHash[block]);
+      blockTokens[block] = null;
+    }
+    refCount[block] = 1;
+    return block;
+  }
+
+  private void pushFree(int block) {
+    isFree[block] = true;
+    prev[block] = tail;
+    next[block] = -1;
+    if (tail >= 0) {
+      next[tail] = block;
+    } else {
+      head = block;
+    }
+    tail = block;
+    numFree++;
+  }
+
+  private void unlinkFree(int block) {
+    isFree[block] = false;
+    if (prev[block] >= 0) {
+      next[prev[block]] = next[block];
+    } else {
+      head = next[block];
+    }
+    if (next[block] >= 0) {
+      prev[next[block]] = prev[block];
+    } else {
+      tail = prev[block];
+    }
+    numFree--;
+  }
+}

@@ -1,0 +1,50 @@
+package io.redress.inference.sched;
+
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one step computes: for each scheduled sequence, how many of its uncomputed tokens.
+ *
+ * @param seqs scheduled sequences, decodes first
+ * @param numNewTokens tokens each computes in this step
+ */
+public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
+
+  public ScheduledStep {
+    seqs = List.copyOf(seqs);
+    numNewTokens = List.copyOf(numNewTokens);
+  }
+
+  public boolean isEmpty() {
+    return seqs.isEmpty();
+  }
+
+  /** Whether sequence {@code i} samples after this step (its last known token is computed). */
+  public boolean samples(int i) {
+    Sequence s = seqs.get(i);
+    return s.numComputed + numNewTokens.get(i) == s.length();
+  }
+
+  public int totalTokens() {
+    return numNewTokens.stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** The runner's view of this step. */
+  public Step toStep() {
+    int[] tokens = new int[totalTokens()];
+    List<SeqStep> steps = new ArrayList<>(seqs.size());
+    int at = 0;
+    for (int i = 0; i < seqs.size(); i++) {
+      Sequence s = seqs.get(i);
+      int n = numNewTokens.get(i);
+      System.arraycopy(s.tokens(), s.numComputed, tokens, at, n);
+      at += n;
+      steps.add(new SeqStep(n, s.numComputed, s.blockTable().toArray(), samples(i), s.params(),
+          s.seed(), s.numGenerated()));
+    }
+    return new Step(tokens, steps);
+  }
+}

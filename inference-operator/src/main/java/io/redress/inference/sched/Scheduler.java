@@ -1,0 +1,200 @@
+package io.redress.inference.sched;
+
+import io.redress.inference.engine.FinishReason;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Continuous batching: decides, step by step, which sequences compute how many tokens.
+ *
+ * <p>Each step first serves running sequences (oldest first: decodes, and the next chunk of
+ * prompts being prefilled), then admits waiting ones in arrival order while KV blocks and the
+ * token budget last. Long prompts are split into chunks (chunked prefill) so they share steps
+ * with decodes instead of stalling them. When a running sequence cannot grow, the most
+ * recently admitted one is preempted: its blocks are freed and it waits at the front of the
+ * queue to be recomputed (its prefix mostly comes back from the prefix cache).
+ *
+ * <p>Not thread-safe: the engine's loop thread is its only user.
+ */
+public final class Scheduler {
+
+  private final BlockManager blocks;
+  private final int maxNumSeqs;
+  private final int maxNumBatchedTokens;
+  private final int maxModelLen;
+  private final boolean chunkedPrefill;
+  private final Set<Integer> eosTokenIds;
+  private final Deque<Sequence> waiting = new ArrayDeque<>();
+  private final List<Sequence> running = new ArrayList<>(); // admission order
+  private long preemptions;
+
+  public Scheduler(BlockManager blocks, int maxNumSeqs, int maxNumBatchedTokens,
+      int maxModelLen, boolean chunkedPrefill, Set<Integer> eosTokenIds) {
+    this.blocks = blocks;
+    this.maxNumSeqs = maxNumSeqs;
+    this.maxNumBatchedTokens = maxNumBatchedTokens;
+    this.maxModelLen = maxModelLen;
+    this.chunkedPrefill = chunkedPrefill;
+    this.eosTokenIds = Set.copyOf(eosTokenIds);
+  }
+
+  /** Queues a new sequence behind those already waiting. */
+  public void add(Sequence seq) {
+    seq.status = Sequence.Status.WAITING;
+    waiting.addLast(seq);
+  }
+
+  public boolean hasWork() {
+    return !waiting.isEmpty() || !running.isEmpty();
+  }
+
+  public int numWaiting() {
+    return waiting.size();
+  }
+
+  public int numRunning() {
+    return running.size();
+  }
+
+  public long preemptions() {
+    return preemptions;
+  }
+
+  public BlockManager blockManager() {
+    return blocks;
+  }
+
+  /** The next step; empty only when nothing can run (no work). */
+  public ScheduledStep schedule(long nowNanos) {
+    List<Sequence> seqs = new ArrayList<>();
+    List<Integer> counts = new ArrayList<>();
+    int budget = maxNumBatchedTokens;
+    boolean preempted = false;
+
+    // Running sequences first, oldest first; victims come from the young end.
+    for (int i = 0; i < running.size() && budget > 0 && seqs.size() < maxNumSeqs; i++) {
+      Sequence seq = running.get(i);
+      int n = Math.min(seq.length() - seq.numComputed, budget);
+      while (!blocks.canAppend(seq.blockTable(), seq.numComputed + n)) {
+        Sequence victim = running.get(running.size() - 1);
+        preempt(victim);
+        preempted = true;
+        if (victim == seq) {
+          break;
+        }
+      }
+      if (seq.status != Sequence.Status.RUNNING) {
+        break; // it preempted itself: everything younger is gone too
+      }
+      blocks.append(seq.blockTable(), seq.numComputed + n);
+      seqs.add(seq);
+      counts.add(n);
+      budget -= n;
+    }
+
+    // Then admit waiting sequences in arrival order; none while we are short of blocks.
+    while (!preempted && !waiting.isEmpty() && budget > 0 && seqs.size() < maxNumSeqs) {
+      Sequence seq = waiting.peekFirst();
+      if (!blocks.canAllocate(seq.tokens(), seq.length())) {
+        break;
+      }
+      int cached = blocks.allocate(seq.blockTable(), seq.tokens(), seq.length());
+      int n = Math.min(seq.length() - cached, budget);
+      if (!chunkedPrefill && n < seq.length() - cached) {
+        blocks.free(seq.blockTable());
+        break;
+      }
+      waiting.pollFirst();
+      seq.numComputed = cached;
+      if (seq.numCachedTokens < 0) {
+        seq.numCachedTokens = cached;
+      }
+      if (seq.firstScheduledNanos < 0) {
+        seq.firstScheduledNanos = nowNanos;
+      }
+      seq.status = Sequence.Status.RUNNING;
+      running.add(seq);
+      seqs.add(seq);
+      counts.add(n);
+      budget -= n;
+    }
+    return new ScheduledStep(seqs, counts);
+  }
+
+  /**
+   * Records what a step computed and the tokens it sampled, and finishes sequences that hit
+   * EOS, a stop token, maxTokens or the maximum length.
+   *
+   * @param sampled one id per sampling sequence, in step order
+   * @return the sequences that received a new token (finished ones included)
+   */
+  public List<Sequence> postprocess(ScheduledStep step, int[] sampled, long nowNanos) {
+    List<Sequence> updated = new ArrayList<>();
+    int k = 0;
+    for (int i = 0; i < step.seqs().size(); i++) {
+      Sequence seq = step.seqs().get(i);
+      boolean samples = step.samples(i);
+      seq.numComputed += step.numNewTokens().get(i);
+      blocks.markComputed(seq.blockTable(), seq.tokens(), seq.numComputed);
+      if (!samples) {
+        continue;
+      }
+      int token = sampled[k++];
+      seq.append(token);
+      if (seq.firstTokenNanos < 0) {
+        seq.firstTokenNanos = nowNanos;
+      }
+      updated.add(seq);
+      boolean stopToken = seq.params().stopTokenIds().contains(token)
+          || (!seq.params().ignoreEos() && eosTokenIds.contains(token));
+      if (stopToken) {
+        finish(seq, FinishReason.STOP);
+      } else if (seq.numGenerated() >= seq.params().maxTokens() || seq.length() >= maxModelLen) {
+        finish(seq, FinishReason.LENGTH);
+      }
+    }
+    return updated;
+  }
+
+  /** Ends a sequence (stop string, abort, error), freeing its blocks. No-op when finished. */
+  public void finish(Sequence seq, FinishReason reason) {
+    if (seq.status == Sequence.Status.FINISHED) {
+      return;
+    }
+    if (seq.status == Sequence.Status.RUNNING) {
+      running.remove(seq);
+      blocks.free(seq.blockTable());
+    } else {
+      waiting.remove(seq);
+    }
+    seq.status = Sequence.Status.FINISHED;
+    seq.finishReason = reason;
+  }
+
+  /** Every sequence not finished, running then waiting. */
+  public List<Sequence> live() {
+    List<Sequence> all = new ArrayList<>(running);
+    all.addAll(waiting);
+    return all;
+  }
+
+  private void preempt(Sequence seq) {
+    running.remove(seq);
+    blocks.free(seq.blockTable());
+    seq.numComputed = 0;
+    seq.status = Sequence.Status.WAITING;
+    waiting.addFirst(seq);
+    preemptions++;
+  }
+
+  /** Ids of sequences in the running set, for tests. */
+  Set<String> runningIds() {
+    Set<String> ids = new HashSet<>();
+    running.forEach(s -> ids.add(s.requestId()));
+    return ids;
+  }
+}
