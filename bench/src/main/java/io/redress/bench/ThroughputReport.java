@@ -247,7 +247,7 @@ record ThroughputReport(String name, String model, Workload workload, EngineConf
     putNum(o, "max", s.max());
   }
 
-  /** Finite numbers rounded to 6 significant places' worth of decimals; NaN and inf as null. */
+  /** Finite numbers rounded to 4 decimals; NaN and infinity as null (JSON has neither). */
   private static void putNum(ObjectNode o, String key, double v) {
     if (Double.isNaN(v) || Double.isInfinite(v)) {
       o.putNull(key);

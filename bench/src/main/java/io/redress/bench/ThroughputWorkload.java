@@ -45,11 +45,6 @@ record ThroughputWorkload(String mode, List<Item> items) {
     }
   }
 
-  /** Whether any request carries text (which needs the model's tokenizer). */
-  boolean hasTextPrompts() {
-    return items.stream().anyMatch(i -> i.promptText() != null);
-  }
-
   /** Requests with a text prompt. */
   long textPrompts() {
     return items.stream().filter(i -> i.promptText() != null).count();

@@ -4,12 +4,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.redress.inference.engine.Engine;
+import io.redress.inference.engine.EngineConfig;
+import io.redress.inference.engine.EngineStats;
+import io.redress.inference.engine.FinishReason;
+import io.redress.inference.engine.GenerationRequest;
+import io.redress.inference.engine.GenerationResult;
 import io.redress.inference.engine.SamplingParams;
 import io.redress.inference.model.ChatMessage;
-import io.redress.inference.model.ChatTemplate;
+import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.Tokenizer;
-import io.redress.inference.runtime.cpu.CpuGenerator;
-import io.redress.inference.runtime.cpu.CpuModel;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +25,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
@@ -58,7 +63,8 @@ final class GenerateCommand implements Callable<Integer> {
     Path promptFile;
 
     @Option(names = "--batch-file", paramLabel = "FILE.jsonl",
-        description = "One JSON string per line, each a prompt; all are submitted at once.")
+        description = "One JSON string per line, each a prompt; all are submitted at once to"
+            + " one engine.")
     Path batchFile;
   }
 
@@ -96,62 +102,105 @@ final class GenerateCommand implements Callable<Integer> {
       + " token_ids, finish_reason, prompt_tokens, cached_tokens, completion_tokens.")
   boolean jsonl;
 
+  @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
+      description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
+  int blockSize;
+
+  @Option(names = "--num-blocks", defaultValue = "0", paramLabel = "N",
+      description = "KV blocks; 0 sizes the cache from free memory (default: ${DEFAULT-VALUE}).")
+  int numBlocks;
+
+  @Option(names = "--max-num-seqs", defaultValue = "256", paramLabel = "N",
+      description = "Most sequences per step (default: ${DEFAULT-VALUE}).")
+  int maxNumSeqs;
+
+  @Option(names = "--max-batched-tokens", defaultValue = "8192", paramLabel = "N",
+      description = "Most new tokens per step, prefill chunks included (default:"
+          + " ${DEFAULT-VALUE}).")
+  int maxBatchedTokens;
+
+  @Option(names = "--max-model-len", defaultValue = "0", paramLabel = "N",
+      description = "Longest prompt + output; 0 = the model's maximum (default:"
+          + " ${DEFAULT-VALUE}).")
+  int maxModelLen;
+
+  @Option(names = "--no-prefix-cache", description = "Do not reuse KV of shared prefixes.")
+  boolean noPrefixCache;
+
   @Override
   public Integer call() throws IOException {
     List<String> prompts = readPrompts();
     SamplingParams params = new SamplingParams(temperature, topP, topK, seed, maxTokens,
         List.of(), List.of(), ignoreEos, null);
-    if (device == Device.cuda) {
-      throw new UserInputException("--device cuda: this build has no CUDA runner yet; use"
-          + " --device cpu (or auto)");
-    }
-    long start = System.nanoTime();
-    CpuModel cpuModel = CpuModel.load(model);
+    EngineConfig config = EngineConfig.builder(model)
+        .device(EngineConfig.Device.parse(device.name()))
+        .blockSize(blockSize)
+        .numBlocks(numBlocks)
+        .maxNumSeqs(maxNumSeqs)
+        .maxNumBatchedTokens(maxBatchedTokens)
+        .maxModelLen(maxModelLen)
+        .enablePrefixCaching(!noPrefixCache)
+        .build();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    try (Tokenizer tokenizer = Tokenizer.load(model)) {
-      ChatTemplate template = ChatTemplate.forModel(model);
-      LOG.info("loaded {} on the CPU in {} ms", model, (System.nanoTime() - start) / 1_000_000);
-      CpuGenerator generator = new CpuGenerator(cpuModel);
-      for (String prompt : prompts) {
-        String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true)
-            : prompt;
-        int[] ids = tokenizer.encode(text);
-        long t0 = System.nanoTime();
-        TextStream stream = !jsonl && prompts.size() == 1
-            ? new TextStream(tokenizer, out, stopIds(cpuModel)) : null;
-        CpuGenerator.Output result = generator.generate(ids, params,
-            stream == null ? id -> { } : stream::accept);
-        List<Integer> visible = result.finish() == CpuGenerator.Finish.STOP
-            ? result.tokenIds().subList(0, result.tokenIds().size() - 1) : result.tokenIds();
-        String completion = tokenizer.decode(visible.stream().mapToInt(i -> i).toArray());
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        LOG.info("prompt {} tokens, generated {} tokens in {} s ({} tokens/s), finish {}",
-            ids.length, result.tokenIds().size(), String.format("%.2f", seconds),
-            String.format("%.1f", result.tokenIds().size() / seconds),
-            result.finish().name().toLowerCase());
+    try (Engine engine = Engine.open(config)) {
+      Tokenizer tokenizer = engine.tokenizer();
+      if (tokenizer == null) {
+        throw new UserInputException(model + " has no tokenizer.json: generate needs one to"
+            + " read text prompts");
+      }
+      boolean stream = !jsonl && prompts.size() == 1;
+      TextStream printer = stream
+          ? new TextStream(tokenizer, out, stopIds(engine)) : null;
+      long t0 = System.nanoTime();
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < prompts.size(); i++) {
+        String prompt = prompts.get(i);
+        GenerationRequest request = chat
+            ? GenerationRequest.ofChat(Integer.toString(i),
+                List.of(new ChatMessage("user", prompt)), params)
+            : GenerationRequest.ofText(Integer.toString(i), prompt, params);
+        if (printer != null) {
+          request = request.withListener((id, token, index) -> printer.accept(token));
+        }
+        futures.add(engine.submit(request));
+      }
+      long generated = 0;
+      for (CompletableFuture<GenerationResult> future : futures) {
+        GenerationResult r = future.join();
+        if (r.finishReason() == FinishReason.ERROR) {
+          throw new UserInputException("prompt " + (Integer.parseInt(r.requestId()) + 1) + ": "
+              + r.message());
+        }
+        generated += r.completionTokens();
         if (jsonl) {
           ObjectNode line = JSON.createObjectNode();
-          line.put("text", completion);
-          line.set("token_ids", JSON.valueToTree(result.tokenIds()));
-          line.put("finish_reason", result.finish().name().toLowerCase());
-          line.put("prompt_tokens", ids.length);
-          line.put("cached_tokens", 0);
-          line.put("completion_tokens", result.tokenIds().size());
+          line.put("text", r.text());
+          line.set("token_ids", JSON.valueToTree(r.tokenIds()));
+          line.put("finish_reason", r.finishReason().jsonName());
+          line.put("prompt_tokens", r.promptTokens());
+          line.put("cached_tokens", r.cachedTokens());
+          line.put("completion_tokens", r.completionTokens());
           out.println(JSON.writeValueAsString(line));
-        } else if (stream != null) {
-          stream.finish(completion);
+        } else if (printer != null) {
+          printer.finish(r.text());
         } else {
-          out.println(completion);
+          out.println(r.text());
         }
       }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      EngineStats stats = engine.stats();
+      LOG.info("{} prompts, {} tokens generated in {} s ({} tokens/s), prefix-cache hits {}"
+          + " of {} prompt tokens", prompts.size(), generated, String.format("%.2f", seconds),
+          String.format("%.1f", generated / seconds), stats.prefixHitTokens(),
+          stats.promptTokens());
     }
     return 0;
   }
 
-  private Set<Integer> stopIds(CpuModel m) {
+  private Set<Integer> stopIds(Engine engine) {
     Set<Integer> ids = new HashSet<>();
     if (!ignoreEos) {
-      ids.addAll(m.config().eosTokenIds());
+      ids.addAll(ModelConfig.load(model).eosTokenIds());
     }
     return ids;
   }

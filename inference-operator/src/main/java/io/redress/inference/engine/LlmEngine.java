@@ -91,8 +91,13 @@ final class LlmEngine implements Engine {
     }
     long t0 = System.nanoTime();
     CpuModel model = CpuModel.load(config.modelDir());
+    int maxLen = config.maxModelLen() > 0
+        ? Math.min(config.maxModelLen(), model.config().maxPositions())
+        : model.config().maxPositions();
+    int usefulBlocks = (int) Math.min(Integer.MAX_VALUE,
+        (long) config.maxNumSeqs() * ((maxLen + config.blockSize() - 1) / config.blockSize()));
     ModelRunner runner = CpuModelRunner.create(model, config.blockSize(), config.numBlocks(),
-        config.kvCacheFraction());
+        config.kvCacheFraction(), usefulBlocks);
     boolean hasTokenizer = Files.exists(config.modelDir().resolve("tokenizer.json"))
         || Files.exists(config.modelDir().resolve("tokenizer.json.gz"));
     Tokenizer tokenizer = hasTokenizer ? Tokenizer.load(config.modelDir()) : null;
@@ -192,6 +197,7 @@ final class LlmEngine implements Engine {
     while (!closed) {
       drainInbox();
       if (!scheduler.hasWork()) {
+        stats = snapshot();
         if (awaitWork()) {
           sleepQuietly(config.batchWindow().toNanos()); // let a burst join the first step
         }

@@ -29,14 +29,19 @@ public final class CpuModelRunner implements ModelRunner {
     this.history = recordHistory ? new ArrayList<>() : null;
   }
 
+  /** Most heap an automatically sized CPU KV cache takes; more with an explicit block count. */
+  static final long AUTO_CAP_BYTES = 512L << 20;
+
   /**
-   * A runner with {@code numBlocks} KV blocks, or, when 0, as many as {@code kvFraction} of the
-   * heap left after the weights holds.
+   * A runner with {@code numBlocks} KV blocks or, when 0, as many as fit in {@code kvFraction}
+   * of the heap left after the weights, at most 512 MB and at most {@code maxUsefulBlocks}.
+   * The cap matters where the heap is shared (a Flink TaskManager, tests): a CPU runner serves
+   * few sequences at a time anyway.
    */
   public static CpuModelRunner create(CpuModel model, int blockSize, int numBlocks,
-      double kvFraction) {
-    return new CpuModelRunner(model, blockSize,
-        numBlocks > 0 ? numBlocks : autoBlocks(model.config(), blockSize, kvFraction), false);
+      double kvFraction, int maxUsefulBlocks) {
+    return new CpuModelRunner(model, blockSize, numBlocks > 0 ? numBlocks
+        : Math.min(maxUsefulBlocks, autoBlocks(model.config(), blockSize, kvFraction)), false);
   }
 
   /** Like {@link #create}, also recording every step (tests). */
@@ -51,7 +56,8 @@ public final class CpuModelRunner implements ModelRunner {
     long bytesPerBlock = 2L * 4 * c.numLayers() * c.kvSize() * blockSize;
     // One Java array per layer and kind: stay under 2^31 elements per array.
     long maxByArray = (Integer.MAX_VALUE - 8L) / ((long) c.kvSize() * blockSize);
-    long blocks = Math.min((long) (free * fraction) / bytesPerBlock, maxByArray);
+    long budget = Math.min((long) (free * fraction), AUTO_CAP_BYTES);
+    long blocks = Math.min(budget / bytesPerBlock, maxByArray);
     if (blocks < 1) {
       throw new IllegalStateException("no heap left for the KV cache: raise -Xmx (JAVA_OPTS)");
     }
