@@ -25,6 +25,15 @@ public interface Engine extends AutoCloseable {
   }
 
   /**
+   * Starts an engine over a runner the caller built, e.g. a {@code CudaModelRunner} with random
+   * weights for a benchmark. The engine owns the runner from then on and closes it. Requests
+   * must carry token ids (there is no tokenizer).
+   */
+  static Engine open(EngineConfig config, io.redress.inference.runtime.ModelRunner runner) {
+    return LlmEngine.open(config, runner);
+  }
+
+  /**
    * Queues a request. The future completes (never exceptionally for a request-level problem)
    * when it finishes: with {@link FinishReason#ERROR} and a message if it cannot run.
    *
@@ -37,6 +46,9 @@ public interface Engine extends AutoCloseable {
 
   /** Current counters. */
   EngineStats stats();
+
+  /** Where the model runs, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100 80GB HBM3)". */
+  String device();
 
   /** The tokenizer's vocabulary of the model, or null when the directory has no tokenizer. */
   io.redress.inference.model.Tokenizer tokenizer();

@@ -1,11 +1,14 @@
 package io.redress.inference.engine;
 
 import io.redress.inference.model.ChatTemplate;
+import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.ModelLoadException;
 import io.redress.inference.model.Tokenizer;
 import io.redress.inference.runtime.ModelRunner;
 import io.redress.inference.runtime.cpu.CpuModel;
 import io.redress.inference.runtime.cpu.CpuModelRunner;
+import io.redress.inference.runtime.cuda.CudaDevice;
+import io.redress.inference.runtime.cuda.CudaModelRunner;
 import io.redress.inference.sched.BlockManager;
 import io.redress.inference.sched.ScheduledStep;
 import io.redress.inference.sched.Scheduler;
@@ -85,19 +88,21 @@ final class LlmEngine implements Engine {
   }
 
   static LlmEngine open(EngineConfig config) {
-    if (config.device() == EngineConfig.Device.CUDA) {
-      throw new ModelLoadException("device cuda: this build has no CUDA runner yet; use cpu"
-          + " or auto");
-    }
     long t0 = System.nanoTime();
-    CpuModel model = CpuModel.load(config.modelDir());
+    ModelConfig modelConfig = ModelConfig.load(config.modelDir());
     int maxLen = config.maxModelLen() > 0
-        ? Math.min(config.maxModelLen(), model.config().maxPositions())
-        : model.config().maxPositions();
-    int usefulBlocks = (int) Math.min(Integer.MAX_VALUE,
-        (long) config.maxNumSeqs() * ((maxLen + config.blockSize() - 1) / config.blockSize()));
-    ModelRunner runner = CpuModelRunner.create(model, config.blockSize(), config.numBlocks(),
-        config.kvCacheFraction(), usefulBlocks);
+        ? Math.min(config.maxModelLen(), modelConfig.maxPositions())
+        : modelConfig.maxPositions();
+    ModelRunner runner;
+    if (useCuda(config.device())) {
+      runner = CudaModelRunner.load(config.modelDir(), cudaOptions(config, maxLen));
+    } else {
+      CpuModel model = CpuModel.load(config.modelDir());
+      int usefulBlocks = (int) Math.min(Integer.MAX_VALUE,
+          (long) config.maxNumSeqs() * ((maxLen + config.blockSize() - 1) / config.blockSize()));
+      runner = CpuModelRunner.create(model, config.blockSize(), config.numBlocks(),
+          config.kvCacheFraction(), usefulBlocks);
+    }
     boolean hasTokenizer = Files.exists(config.modelDir().resolve("tokenizer.json"))
         || Files.exists(config.modelDir().resolve("tokenizer.json.gz"));
     Tokenizer tokenizer = hasTokenizer ? Tokenizer.load(config.modelDir()) : null;
@@ -105,6 +110,34 @@ final class LlmEngine implements Engine {
     LOG.info("engine ready on {} in {} ms: {} KV blocks of {} tokens", runner.device(),
         (System.nanoTime() - t0) / 1_000_000, runner.numBlocks(), runner.blockSize());
     return new LlmEngine(config, runner, tokenizer, template);
+  }
+
+  /** CUDA when asked for (failing clearly when unusable), or for AUTO when a GPU works. */
+  private static boolean useCuda(EngineConfig.Device device) {
+    if (device == EngineConfig.Device.CPU) {
+      return false;
+    }
+    CudaDevice.Availability gpu = CudaDevice.probe(0);
+    if (device == EngineConfig.Device.CUDA && !gpu.usable()) {
+      throw new ModelLoadException("device cuda: " + gpu.reason() + "; use --device cpu (or"
+          + " auto)");
+    }
+    if (!gpu.usable()) {
+      LOG.info("running on the CPU: {}", gpu.reason());
+    }
+    return gpu.usable();
+  }
+
+  /** The CUDA runner's sizes for this engine configuration. */
+  static CudaModelRunner.Options cudaOptions(EngineConfig config, int maxLen) {
+    return new CudaModelRunner.Options(0, config.blockSize(), config.numBlocks(),
+        config.kvCacheFraction(), config.maxNumSeqs(),
+        Math.max(config.maxNumBatchedTokens(), config.maxNumSeqs()), maxLen);
+  }
+
+  /** An engine over a runner the caller built (random-weight benchmarks, tests). */
+  static LlmEngine open(EngineConfig config, ModelRunner runner) {
+    return new LlmEngine(config, runner, null, ChatTemplate.chatml());
   }
 
   // ---- public API (any thread) -------------------------------------------------------------
@@ -160,6 +193,11 @@ final class LlmEngine implements Engine {
   @Override
   public EngineStats stats() {
     return stats;
+  }
+
+  @Override
+  public String device() {
+    return runner.device();
   }
 
   @Override

@@ -18,8 +18,7 @@ public final class RandomCheckpoint {
 
   /** The Qwen2.5-0.5B(-Instruct) architecture. */
   public static ModelConfig qwen25_05b() {
-    return new ModelConfig(896, 4864, 24, 14, 2, 64, 151936, 32768, 1_000_000.0, 1e-6, true,
-        "bfloat16", java.util.List.of(151645, 151643));
+    return KnownConfigs.get("qwen2.5-0.5b");
   }
 
   /** Writes {@code config} with weights drawn from a seeded normal distribution. */

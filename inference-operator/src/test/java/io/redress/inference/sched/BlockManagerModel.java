@@ -59,7 +59,11 @@ final class BlockManagerModel {
   final Seq[] writer; // the sequence that got the block fresh, so wrote its KV
   final int[] writerIndex; // at which position of its table
   final List<String> trace = new ArrayList<>();
-  int hitsServed, allocFailures, appendFailures, evictions, sharedSeen, reallocs; // STATS
+  // How often the interesting cases came up, for the properties' coverage checks.
+  int hitsServed;
+  int refused;
+  int evictions;
+  int sharedSeen;
   int lastCachedTokens = -1; // what the last successful allocate returned
   private int nextId;
 
@@ -117,7 +121,7 @@ final class BlockManagerModel {
     String call = "allocate " + s + " tokens=" + tokens;
     assertThat(bm.canAllocate(arr, n)).as("canAllocate: " + call).isEqualTo(expectCan);
     if (!expectCan) {
-      allocFailures++;
+      refused++;
       trace.add(call + " -> cannot");
       expectNoChange(() -> bm.allocate(s.table, arr, n), call);
       assertThat(s.table.size()).as("table after failed " + call).isZero();
@@ -162,7 +166,7 @@ final class BlockManagerModel {
     String call = "append " + s + " +" + more + " (len " + newLen + ")";
     assertThat(bm.canAppend(s.table, newLen)).as("canAppend: " + call).isEqualTo(expectCan);
     if (!expectCan) {
-      appendFailures++;
+      refused++;
       trace.add(call + " -> cannot");
       expectNoChange(() -> bm.append(s.table, newLen), call);
       return false;
@@ -302,7 +306,8 @@ final class BlockManagerModel {
   private void expectNoChange(Runnable call, String what) {
     int freeBefore = bm.numFreeBlocks();
     int[] refsBefore = refCounts();
-    assertThatThrownBy(call::run).as(what + " should throw").isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(call::run).as(what + " should throw")
+        .isInstanceOf(IllegalStateException.class);
     assertThat(bm.numFreeBlocks()).as("free blocks after failed " + what).isEqualTo(freeBefore);
     assertThat(refCounts()).as("ref counts after failed " + what).isEqualTo(refsBefore);
   }

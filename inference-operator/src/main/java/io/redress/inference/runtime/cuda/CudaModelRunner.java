@@ -1,0 +1,335 @@
+package io.redress.inference.runtime.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.model.SafeTensors;
+import io.redress.inference.runtime.ModelRunner;
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
+import io.redress.inference.runtime.cpu.Sampler;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.file.Path;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link ModelRunner} on one NVIDIA GPU: bf16 weights and the paged KV cache resident,
+ * our kernels for everything but the GEMMs (cuBLAS), sampling on the device, and only the
+ * sampled ids copied back. Per step the host writes a small block of metadata (token ids,
+ * positions, slot mapping, block tables, sampling parameters) into pinned memory and copies it
+ * over in two transfers.
+ */
+public final class CudaModelRunner implements ModelRunner {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CudaModelRunner.class);
+
+  /**
+   * Sizes of the runner.
+   *
+   * @param device GPU ordinal
+   * @param blockSize tokens per KV block
+   * @param numBlocks KV blocks, or 0 for {@code kvCacheFraction} of the GPU's memory
+   * @param kvCacheFraction share of total GPU memory the whole runner may use
+   * @param maxNumSeqs most sequences per step
+   * @param maxNumBatchedTokens most tokens per step
+   * @param maxModelLen longest sequence
+   */
+  public record Options(int device, int blockSize, int numBlocks, double kvCacheFraction,
+      int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {}
+
+  private final ModelConfig config;
+  private final Options options;
+  private final CudaDevice device;
+  private final Kernels kernels;
+  private final Cublas cublas;
+  private final CudaWeights weights;
+  private final int numBlocks;
+  private final int maxBlocksPerSeq;
+  private final long kvLayerBytes; // one of K or V for one layer
+  private final DeviceBuffer kvCache;
+  // Activations, sized for maxNumBatchedTokens tokens (T) and maxNumSeqs rows (S).
+  private final DeviceBuffer x; // (T, d) f32 residual
+  private final DeviceBuffer h; // (T, d) bf16 normed
+  private final DeviceBuffer qkv; // (T, q + 2kv) f32
+  private final DeviceBuffer q; // (T, q) bf16
+  private final DeviceBuffer attn; // (T, q) bf16
+  private final DeviceBuffer proj; // (T, d) f32
+  private final DeviceBuffer gateUp; // (T, 2 inter) f32
+  private final DeviceBuffer act; // (T, inter) bf16
+  private final DeviceBuffer hLast; // (S, d) bf16
+  private final DeviceBuffer logits; // (S, vocab) f32
+  private final DeviceBuffer meta; // ints: ids, positions, slots, tokenSeq, lastRows, topK,
+                                   //   sampled, blockTables
+  private final DeviceBuffer fmeta; // floats: temperature, topP, uniforms
+  private final Pointer hostMeta = new Pointer();
+  private final Pointer hostFmeta = new Pointer();
+  private final IntBuffer hostInts;
+  private final FloatBuffer hostFloats;
+  private final int offPositions;
+  private final int offSlots;
+  private final int offTokenSeq;
+  private final int offLastRows;
+  private final int offTopK;
+  private final int offSampled;
+  private final int offTables;
+  private boolean closed;
+
+  private CudaModelRunner(ModelConfig config, Options options, CudaDevice device,
+      Kernels kernels, Cublas cublas, CudaWeights weights) {
+    this.config = config;
+    this.options = options;
+    this.device = device;
+    this.kernels = kernels;
+    this.cublas = cublas;
+    this.weights = weights;
+    int tMax = options.maxNumBatchedTokens();
+    int sMax = options.maxNumSeqs();
+    long d = config.hiddenSize();
+    long qs = config.qSize();
+    long kv = config.kvSize();
+    long inter = config.intermediateSize();
+    x = device.alloc(4 * tMax * d);
+    h = device.alloc(2 * tMax * d);
+    qkv = device.alloc(4 * tMax * (qs + 2 * kv));
+    q = device.alloc(2 * tMax * qs);
+    attn = device.alloc(2 * tMax * qs);
+    proj = device.alloc(4 * tMax * d);
+    gateUp = device.alloc(4 * tMax * 2 * inter);
+    act = device.alloc(2 * tMax * inter);
+    hLast = device.alloc(2 * sMax * d);
+    logits = device.alloc(4L * sMax * config.vocabSize());
+    maxBlocksPerSeq = (options.maxModelLen() + options.blockSize() - 1) / options.blockSize();
+    offPositions = tMax;
+    offSlots = 2 * tMax;
+    offTokenSeq = 3 * tMax;
+    offLastRows = 4 * tMax;
+    offTopK = offLastRows + sMax;
+    offSampled = offTopK + sMax;
+    offTables = offSampled + sMax;
+    int ints = offTables + sMax * maxBlocksPerSeq;
+    meta = device.alloc(4L * ints);
+    fmeta = device.alloc(4L * 3 * sMax);
+    cuMemAllocHost(hostMeta, 4L * ints);
+    cuMemAllocHost(hostFmeta, 4L * 3 * sMax);
+    hostInts = hostMeta.getByteBuffer(0, 4L * ints).order(ByteOrder.nativeOrder()).asIntBuffer();
+    hostFloats = hostFmeta.getByteBuffer(0, 4L * 3 * sMax).order(ByteOrder.nativeOrder())
+        .asFloatBuffer();
+
+    long bytesPerBlock = 2L * 2 * config.numLayers() * options.blockSize() * kv;
+    if (options.numBlocks() > 0) {
+      numBlocks = options.numBlocks();
+    } else {
+      long[] info = device.memInfo();
+      long budget = (long) (options.kvCacheFraction() * info[1]) - (info[1] - info[0]);
+      numBlocks = (int) Math.min(Integer.MAX_VALUE, Math.max(0, budget) / bytesPerBlock);
+      if (numBlocks < maxBlocksPerSeq) {
+        throw new IllegalStateException("GPU memory left for the KV cache holds " + numBlocks
+            + " blocks, fewer than one sequence of " + options.maxModelLen() + " tokens needs;"
+            + " raise kvCacheFraction, lower maxModelLen or maxNumBatchedTokens");
+      }
+    }
+    kvLayerBytes = 2L * numBlocks * options.blockSize() * kv;
+    kvCache = device.alloc(2 * kvLayerBytes * config.numLayers());
+    LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB)",
+        device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20, numBlocks,
+        kvCache.bytes() >> 20);
+  }
+
+  /** Loads a model directory onto GPU {@code options.device()}. */
+  public static CudaModelRunner load(Path modelDir, Options options) {
+    ModelConfig config = ModelConfig.load(modelDir);
+    CudaDevice device = CudaDevice.open(options.device());
+    try (SafeTensors st = SafeTensors.open(modelDir)) {
+      Kernels kernels = new Kernels(device.stream());
+      Cublas cublas = new Cublas(device);
+      CudaWeights weights = CudaWeights.load(device, config, st);
+      return new CudaModelRunner(config, options, device, kernels, cublas, weights);
+    } catch (RuntimeException e) {
+      device.close();
+      throw e;
+    }
+  }
+
+  /** A model of this architecture with random weights drawn on the GPU (benchmarks). */
+  public static CudaModelRunner random(ModelConfig config, Options options, long seed) {
+    CudaDevice device = CudaDevice.open(options.device());
+    try {
+      Kernels kernels = new Kernels(device.stream());
+      Cublas cublas = new Cublas(device);
+      CudaWeights weights = CudaWeights.random(device, kernels, config, seed);
+      return new CudaModelRunner(config, options, device, kernels, cublas, weights);
+    } catch (RuntimeException e) {
+      device.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public ModelConfig config() {
+    return config;
+  }
+
+  @Override
+  public int numBlocks() {
+    return numBlocks;
+  }
+
+  @Override
+  public int blockSize() {
+    return options.blockSize();
+  }
+
+  @Override
+  public String device() {
+    return "cuda:" + device.ordinal() + " (" + device.name() + ")";
+  }
+
+  /** Device bytes held (weights, buffers, KV cache). */
+  public long deviceBytes() {
+    return device.allocatedBytes();
+  }
+
+  public CudaDevice cudaDevice() {
+    return device;
+  }
+
+  @Override
+  public int[] step(Step step) {
+    int rows = forward(step);
+    int[] out = new int[rows];
+    hostInts.get(offSampled, out);
+    return out;
+  }
+
+  /** Runs a step and returns each sampling sequence's logits (tests). */
+  public float[] stepLogits(Step step) {
+    int rows = forward(step);
+    float[] out = new float[rows * config.vocabSize()];
+    Pointer host = Pointer.to(out);
+    jcuda.driver.JCudaDriver.cuMemcpyDtoH(host, logits.ptr(), 4L * out.length);
+    return out;
+  }
+
+  /** Runs the model and the sampler; returns the number of sampled rows. */
+  private int forward(Step step) {
+    device.makeCurrent();
+    int tokens = step.tokenIds().length;
+    int seqs = step.seqs().size();
+    if (tokens > options.maxNumBatchedTokens() || seqs > options.maxNumSeqs()) {
+      throw new IllegalArgumentException("step of " + tokens + " tokens / " + seqs
+          + " sequences exceeds the runner's " + options.maxNumBatchedTokens() + " / "
+          + options.maxNumSeqs());
+    }
+    int rows = writeMetadata(step);
+    int d = config.hiddenSize();
+    int qs = config.qSize();
+    int kv = config.kvSize();
+    int inter = config.intermediateSize();
+    float eps = (float) config.rmsNormEps();
+    CUdeviceptr ids = meta.ptr();
+    CUdeviceptr positions = meta.at(4L * offPositions);
+    CUdeviceptr slots = meta.at(4L * offSlots);
+    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
+    CUdeviceptr tables = meta.at(4L * offTables);
+
+    kernels.embedding(ids, weights.embed.ptr(), x.ptr(), d, tokens);
+    for (int l = 0; l < config.numLayers(); l++) {
+      CudaWeights.Layer w = weights.layers.get(l);
+      CUdeviceptr kc = kvCache.at(2 * kvLayerBytes * l);
+      CUdeviceptr vc = kvCache.at(2 * kvLayerBytes * l + kvLayerBytes);
+      // The previous layer's MLP output joins the residual inside this norm.
+      kernels.addRmsnorm(x.ptr(), l == 0 ? null : proj.ptr(), null, w.inputNorm().ptr(),
+          h.ptr(), d, eps, tokens);
+      cublas.linear(h.ptr(), w.qkvWeight().ptr(), qkv.ptr(), tokens, d, qs + 2 * kv);
+      kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
+          config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
+          tokens);
+      kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
+      cublas.linear(attn.ptr(), w.oWeight().ptr(), proj.ptr(), tokens, qs, d);
+      kernels.addRmsnorm(x.ptr(), proj.ptr(), null, w.postNorm().ptr(), h.ptr(), d, eps,
+          tokens);
+      cublas.linear(h.ptr(), w.gateUpWeight().ptr(), gateUp.ptr(), tokens, d, 2 * inter);
+      kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
+      cublas.linear(act.ptr(), w.downWeight().ptr(), proj.ptr(), tokens, inter, d);
+    }
+    if (rows > 0) {
+      // Last MLP output + final norm, only for the rows that sample.
+      kernels.addRmsnorm(x.ptr(), proj.ptr(), meta.at(4L * offLastRows),
+          weights.finalNorm.ptr(), hLast.ptr(), d, eps, rows);
+      cublas.linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d,
+          config.vocabSize());
+      int sMax = options.maxNumSeqs();
+      kernels.sample(logits.ptr(), config.vocabSize(), null, 0, fmeta.ptr(),
+          meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
+          meta.at(4L * offSampled), rows);
+      cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
+          4L * rows, device.stream());
+    }
+    device.synchronize();
+    return rows;
+  }
+
+  /** Fills the pinned metadata and copies it to the device; returns the sampling rows. */
+  private int writeMetadata(Step step) {
+    int sMax = options.maxNumSeqs();
+    int bs = options.blockSize();
+    int t = 0;
+    int rows = 0;
+    hostInts.put(0, step.tokenIds());
+    for (int s = 0; s < step.seqs().size(); s++) {
+      SeqStep seq = step.seqs().get(s);
+      int[] table = seq.blockTable();
+      if (table.length > maxBlocksPerSeq) {
+        throw new IllegalArgumentException("sequence of " + seq.contextLen() + " tokens exceeds"
+            + " the runner's max model length " + options.maxModelLen());
+      }
+      hostInts.put(offTables + s * maxBlocksPerSeq, table);
+      for (int i = 0; i < seq.numNewTokens(); i++, t++) {
+        int pos = seq.startPos() + i;
+        hostInts.put(offPositions + t, pos);
+        hostInts.put(offSlots + t, table[pos / bs] * bs + pos % bs);
+        hostInts.put(offTokenSeq + t, s);
+      }
+      if (seq.sample()) {
+        hostInts.put(offLastRows + rows, t - 1);
+        boolean greedy = seq.params().isGreedy();
+        hostInts.put(offTopK + rows, seq.params().topK());
+        hostFloats.put(rows, greedy ? 0f : (float) seq.params().temperature());
+        hostFloats.put(sMax + rows, (float) seq.params().topP());
+        hostFloats.put(2 * sMax + rows,
+            (float) Sampler.uniform(seq.seed(), seq.sampleIndex()));
+        rows++;
+      }
+    }
+    int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
+    cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
+    cuMemcpyHtoDAsync(fmeta.ptr(), hostFmeta, 4L * 3 * sMax, device.stream());
+    return rows;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    device.makeCurrent();
+    device.synchronize();
+    cublas.close();
+    kernels.close();
+    cuMemFreeHost(hostMeta);
+    cuMemFreeHost(hostFmeta);
+    device.close();
+  }
+}

@@ -1,0 +1,88 @@
+package io.redress.inference.runtime.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.redress.inference.engine.SamplingParams;
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
+import io.redress.inference.runtime.cpu.CpuGenerator;
+import io.redress.inference.runtime.cpu.CpuModel;
+import io.redress.inference.testing.Fixtures;
+import io.redress.inference.testing.Gpu;
+import io.redress.inference.testing.Logits;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
+
+/**
+ * The CUDA runner against the CPU reference (itself equal to HF in fp32) on the fixture
+ * models, teacher-forced over HF's greedy continuations: every logits row within bf16
+ * tolerance, and the same argmax wherever the reference's top-2 margin exceeds bf16 noise.
+ */
+@Tag("gpu")
+class CudaModelRunnerGpuTest {
+
+  static final List<String> MODELS = Fixtures.MODELS;
+  /** |GPU - CPU| <= TOLERANCE x max |logit| per row (bf16 activations and KV, fp32 sums). */
+  static final double TOLERANCE = 3e-2;
+
+  @BeforeEach
+  void gpu() {
+    Gpu.assumeUsable();
+  }
+
+  @ParameterizedTest
+  @FieldSource("MODELS")
+  void logitsAndGreedyMatchTheReference(String name) {
+    CpuModel cpu = CpuModel.load(Fixtures.modelDir(name));
+    ModelConfig c = cpu.config();
+    int vocab = c.vocabSize();
+    double worstRel = 0;
+    int compared = 0;
+    int[] table = IntStream.range(0, 64).toArray();
+    try (CudaModelRunner gpu = CudaModelRunner.load(Fixtures.modelDir(name),
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024))) {
+      for (Fixtures.Case k : Fixtures.reference(name)) {
+        int[] all = IntStream.concat(IntStream.of(k.promptIds()), IntStream.of(k.greedy()))
+            .toArray();
+        float[] ref = new CpuGenerator(cpu).logitsOfAllPositions(all);
+        int p = k.promptIds().length;
+        SamplingParams greedy = SamplingParams.greedy(1);
+        for (int j = 0; j < k.greedy().length; j++) {
+          Step step = j == 0
+              ? new Step(k.promptIds(), List.of(new SeqStep(p, 0, table, true, greedy, 0, 0)))
+              : new Step(new int[] {k.greedy()[j - 1]},
+                  List.of(new SeqStep(1, p + j - 1, table, true, greedy, 0, j)));
+          float[] row = gpu.stepLogits(step);
+          int pos = p + j - 1;
+          double maxAbs = 0;
+          double maxDiff = 0;
+          int argmax = 0;
+          for (int v = 0; v < vocab; v++) {
+            float r = ref[pos * vocab + v];
+            maxAbs = Math.max(maxAbs, Math.abs(r));
+            maxDiff = Math.max(maxDiff, Math.abs(row[v] - r));
+            if (row[v] > row[argmax]) {
+              argmax = v;
+            }
+          }
+          worstRel = Math.max(worstRel, maxDiff / maxAbs);
+          assertThat(maxDiff).as("%s, %s, position %d", name, k.prompt(), pos)
+              .isLessThanOrEqualTo(TOLERANCE * maxAbs);
+          if (Logits.margin(ref, pos * vocab, vocab) > 2 * TOLERANCE * maxAbs) {
+            assertThat(argmax).as("%s, %s, greedy at position %d", name, k.prompt(), pos)
+                .isEqualTo(k.greedy()[j]);
+            compared++;
+          }
+        }
+      }
+    }
+    System.out.printf("%s: worst |gpu - cpu| / max|logit| = %.2e; %d greedy positions"
+        + " compared%n", name, worstRel, compared);
+    assertThat(compared).isPositive();
+  }
+}
