@@ -281,6 +281,11 @@ class ThroughputBenchTest {
     }
 
     @Override
+    public String device() {
+      return "fake";
+    }
+
+    @Override
     public Tokenizer tokenizer() {
       return null;
     }

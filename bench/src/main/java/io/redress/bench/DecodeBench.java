@@ -1,0 +1,178 @@
+package io.redress.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.redress.inference.engine.Engine;
+import io.redress.inference.engine.EngineConfig;
+import io.redress.inference.engine.GenerationRequest;
+import io.redress.inference.engine.GenerationResult;
+import io.redress.inference.engine.SamplingParams;
+import io.redress.inference.model.KnownConfigs;
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.cuda.CudaModelRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Generation speed at fixed lengths (EOS ignored) for several batch sizes, on a model
+ * directory or on a published architecture with random weights drawn on the GPU. Batch 1 is
+ * compared with its roofline: every weight byte read once per token at the measured device
+ * copy bandwidth.
+ */
+@Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Batch-1..N generation speed at fixed prompt/output lengths.")
+final class DecodeBench implements Callable<Integer> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DecodeBench.class);
+
+  @Option(names = "--config", paramLabel = "NAME",
+      description = "Random weights on the GPU in a published shape: qwen2.5-0.5b, -1.5b, -7b,"
+          + " -14b.")
+  String configName;
+
+  @Option(names = "--model", paramLabel = "DIR", description = "A model directory instead.")
+  Path model;
+
+  @Option(names = "--device", defaultValue = "auto") String device;
+  @Option(names = "--batch", defaultValue = "1", split = ",",
+      description = "Batch sizes, e.g. 1,16,64 (default: ${DEFAULT-VALUE}).")
+  int[] batches;
+  @Option(names = "--prompt-len", defaultValue = "128") int promptLen;
+  @Option(names = "--output-len", defaultValue = "256") int outputLen;
+  @Option(names = "--max-num-seqs", defaultValue = "256") int maxNumSeqs;
+  @Option(names = "--max-batched-tokens", defaultValue = "8192") int maxBatchedTokens;
+  @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
+  @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
+  @Option(names = "--out", defaultValue = "bench-results") Path out;
+  @Option(names = "--name", defaultValue = "decode") String name;
+
+  @Override
+  public Integer call() throws Exception {
+    if ((configName == null) == (model == null)) {
+      throw new IllegalArgumentException("give exactly one of --config NAME or --model DIR");
+    }
+    int maxLen = promptLen + outputLen + 16;
+    EngineConfig.Builder builder = EngineConfig.builder(model != null ? model
+            : Path.of(configName))
+        .device(EngineConfig.Device.parse(device))
+        .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens).numBlocks(numBlocks)
+        .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false);
+    EngineConfig config = builder.build();
+    ModelConfig mc;
+    Engine engine;
+    double copyGbs = 0;
+    long t0 = System.nanoTime();
+    if (configName != null) {
+      mc = KnownConfigs.get(configName);
+      CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(0,
+          config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
+          Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42);
+      copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
+      engine = Engine.open(config, runner);
+    } else {
+      mc = ModelConfig.load(model);
+      engine = Engine.open(config);
+    }
+    LOG.info("engine on {} ready in {} s", engine.device(),
+        String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode root = json.createObjectNode();
+    root.put("benchmark", "decode");
+    root.put("model", configName != null ? configName + " (random bf16 weights)"
+        : model.toString());
+    root.put("device", engine.device());
+    root.put("prompt_len", promptLen);
+    root.put("output_len", outputLen);
+    long weightBytes = weightBytesBf16(mc);
+    root.put("weight_bytes", weightBytes);
+    root.put("copy_bandwidth_gb_per_s", copyGbs);
+    double rooflineTps = copyGbs > 0 ? copyGbs * 1e9 / 2 / weightBytes : 0;
+    // A read-only stream moves half the bytes of a copy (read + write) per byte read.
+    root.put("batch1_roofline_tokens_per_s", rooflineTps);
+    ArrayNode runs = root.putArray("runs");
+    StringBuilder md = new StringBuilder();
+    md.append("# Decode, ").append(root.get("model").asText()).append("\n\n")
+        .append("Device: ").append(engine.device()).append("; prompt ").append(promptLen)
+        .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
+        .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
+            + " roofline %.0f tokens/s (%.2f GB of weights per token)", copyGbs, rooflineTps,
+            weightBytes / 1e9) : "").append("\n\n")
+        .append("| batch | output tokens/s | per-sequence decode tokens/s (median) | TTFT p50 ms"
+            + " | wall s |\n|---:|---:|---:|---:|---:|\n");
+    try (engine) {
+      run(engine, mc, 1, 32, new Random(0)); // warm-up: JIT, cuBLAS heuristics
+      for (int b : batches) {
+        double[] r = run(engine, mc, b, outputLen, new Random(b));
+        ObjectNode n = runs.addObject();
+        n.put("batch", b);
+        n.put("output_tokens_per_s", r[0]);
+        n.put("per_sequence_decode_tokens_per_s", r[1]);
+        n.put("ttft_p50_ms", r[2]);
+        n.put("wall_s", r[3]);
+        if (b == 1 && rooflineTps > 0) {
+          n.put("share_of_roofline", r[1] / rooflineTps);
+        }
+        md.append(String.format("| %d | %.0f | %.1f | %.1f | %.2f |%n", b, r[0], r[1], r[2],
+            r[3]));
+        LOG.info("batch {}: {} output tokens/s, {} tokens/s per sequence", b,
+            String.format("%.0f", r[0]), String.format("%.1f", r[1]));
+      }
+    }
+    if (rooflineTps > 0 && runs.size() > 0 && runs.get(0).has("share_of_roofline")) {
+      md.append(String.format("%nBatch 1 reaches %.0f %% of the roofline.%n",
+          100 * runs.get(0).get("share_of_roofline").asDouble()));
+    }
+    Files.createDirectories(out);
+    json.writerWithDefaultPrettyPrinter().writeValue(out.resolve(name + ".json").toFile(), root);
+    Files.writeString(out.resolve(name + ".md"), md);
+    System.out.print(md);
+    return 0;
+  }
+
+  /** {output tokens/s, median per-sequence decode tokens/s, TTFT p50 ms, wall s}. */
+  private double[] run(Engine engine, ModelConfig mc, int batch, int outLen, Random r) {
+    List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < batch; i++) {
+      int[] prompt = r.ints(promptLen, 0, Math.min(mc.vocabSize(), 150_000)).toArray();
+      futures.add(engine.submit(GenerationRequest.ofTokens("b" + batch + "-" + i, prompt,
+          SamplingParams.greedy(outLen).withIgnoreEos(true))));
+    }
+    double[] perSeq = new double[batch];
+    double[] ttft = new double[batch];
+    long tokens = 0;
+    for (int i = 0; i < batch; i++) {
+      GenerationResult res = futures.get(i).join();
+      if (res.message() != null) {
+        throw new IllegalStateException("request failed: " + res.message());
+      }
+      tokens += res.completionTokens();
+      perSeq[i] = (res.completionTokens() - 1) / ((res.totalNanos() - res.firstTokenNanos())
+          / 1e9);
+      ttft[i] = res.firstTokenNanos() / 1e6;
+    }
+    double wall = (System.nanoTime() - t0) / 1e9;
+    Arrays.sort(perSeq);
+    Arrays.sort(ttft);
+    return new double[] {tokens / wall, perSeq[batch / 2], ttft[batch / 2], wall};
+  }
+
+  /** Bytes of weights a decode step reads: every matrix once (the embedding only a row). */
+  static long weightBytesBf16(ModelConfig c) {
+    long d = c.hiddenSize();
+    long perLayer = d * (c.qSize() + 2L * c.kvSize()) + (long) c.qSize() * d
+        + 3L * d * c.intermediateSize();
+    return 2 * (perLayer * c.numLayers() + (long) c.vocabSize() * d);
+  }
+}
