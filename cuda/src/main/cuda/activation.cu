@@ -1,13 +1,14 @@
 // SiLU-gated MLP activation.
 #include "common.cuh"
 
-// Launch: grid (tokens), block 256.  gate_up: (tokens, 2*inter) fp32, gate then up.
-// out[t, i] = bf16(silu(gate) * up)
+// Launch: grid (ceil(inter / 1024), tokens), block 256: a decode token spreads over many SMs.
+// gate_up: (tokens, 2*inter) fp32, gate then up.  out[t, i] = bf16(silu(gate) * up)
 extern "C" __global__ void silu_mul_bf16(const float* __restrict__ gate_up, bf16* __restrict__ out,
                                          int inter) {
-  int t = blockIdx.x;
+  int t = blockIdx.y;
   const float* g = gate_up + (size_t)t * 2 * inter;
-  for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+  int end = min(inter, (int)(blockIdx.x + 1) * 1024);
+  for (int i = blockIdx.x * 1024 + threadIdx.x; i < end; i += blockDim.x) {
     float a = g[i];
     out[(size_t)t * inter + i] = to_bf(a / (1.f + expf(-a)) * g[inter + i]);
   }

@@ -4,11 +4,13 @@
 // heads of the group, so each K/V row is read once for the group.
 #include "common.cuh"
 
-#define ATTN_WARPS 4
+#define ATTN_WARPS 16  // decode at batch 1 has few blocks: more warps split the keys
 #define MAX_GROUP 8   // query heads per KV head
 #define MAX_PER_LANE 4  // head_dim <= 128
 
-// Launch: grid (tokens, num_kv_heads), block 32 * ATTN_WARPS.
+// Launch: grid (tokens, num_heads / heads_per_block), block 32 * ATTN_WARPS (512).
+// heads_per_block divides the group size (query heads per KV head): the whole group for
+// prefill (each K/V row read once for the group), 1 for decode (more blocks, more SMs busy).
 // q: (tokens, num_heads * head_dim) bf16, rotated. k_cache/v_cache: (slots, num_kv_heads *
 // head_dim) bf16. token_seq[t]: the token's sequence (row of block_tables, stride max_blocks).
 // positions[t] < 0 marks padding (output zeros). out: (tokens, num_heads * head_dim) bf16.
@@ -18,15 +20,17 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
                      const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
                      const int* __restrict__ positions, const int* __restrict__ block_tables,
                      int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
-                     int num_kv_heads, int head_dim, float scale) {
-  int t = blockIdx.x, kvh = blockIdx.y;
+                     int num_kv_heads, int head_dim, float scale, int heads_per_block) {
+  int t = blockIdx.x;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  int group = num_heads / num_kv_heads;
+  int group = heads_per_block;  // the query heads this block serves
+  int first_head = blockIdx.y * heads_per_block;
+  int kvh = first_head / (num_heads / num_kv_heads);
   int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
   int pos = positions[t];
   if (pos < 0) {
     for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x)
-      out[(size_t)t * q_size + kvh * group * head_dim + i] = to_bf(0.f);
+      out[(size_t)t * q_size + first_head * head_dim + i] = to_bf(0.f);
     return;
   }
   const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
@@ -43,7 +47,7 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
       int d = lane + 32 * e;
       acc[g][e] = 0.f;
       qv[g][e] = (g < group && d < head_dim)
-          ? to_f(q[(size_t)t * q_size + (kvh * group + g) * head_dim + d]) * scale : 0.f;
+          ? to_f(q[(size_t)t * q_size + (first_head + g) * head_dim + d]) * scale : 0.f;
     }
   }
 
@@ -76,33 +80,47 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
     }
   }
 
-  // Merge the warps' partial softmaxes.
+  // Merge the warps' partial softmaxes, warp by warp in a fixed order (deterministic).
   __shared__ float sm[ATTN_WARPS][MAX_GROUP];
   __shared__ float sl[ATTN_WARPS][MAX_GROUP];
-  __shared__ float sacc[ATTN_WARPS][MAX_GROUP][32 * MAX_PER_LANE];
+  __shared__ float gm[MAX_GROUP], gl[MAX_GROUP];
+  __shared__ float sacc[MAX_GROUP][32 * MAX_PER_LANE];
+  if (lane == 0) {
 #pragma unroll
-  for (int g = 0; g < MAX_GROUP; g++) {
-    if (g < group) {
-      if (lane == 0) {
-        sm[warp][g] = m[g];
-        sl[warp][g] = l[g];
-      }
-#pragma unroll
-      for (int e = 0; e < MAX_PER_LANE; e++) sacc[warp][g][lane + 32 * e] = acc[g][e];
+    for (int g = 0; g < MAX_GROUP; g++) {
+      sm[warp][g] = m[g];
+      sl[warp][g] = l[g];
     }
   }
+  for (int i = threadIdx.x; i < MAX_GROUP * 32 * MAX_PER_LANE; i += blockDim.x)
+    (&sacc[0][0])[i] = 0.f;
   __syncthreads();
-  for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) {
-    int g = i / head_dim, d = i % head_dim;
+  if (threadIdx.x < group) {
+    int g = threadIdx.x;
     float mx = -INFINITY;
     for (int w = 0; w < ATTN_WARPS; w++) mx = fmaxf(mx, sm[w][g]);
-    float num = 0.f, den = 0.f;
-    for (int w = 0; w < ATTN_WARPS; w++) {
-      if (sm[w][g] == -INFINITY) continue;  // a warp that saw no key
-      float c = __expf(sm[w][g] - mx);
-      num += sacc[w][g][d] * c;
-      den += sl[w][g] * c;
+    float den = 0.f;
+    for (int w = 0; w < ATTN_WARPS; w++)
+      if (sm[w][g] != -INFINITY) den += sl[w][g] * __expf(sm[w][g] - mx);
+    gm[g] = mx;
+    gl[g] = den;
+  }
+  __syncthreads();
+  for (int w = 0; w < ATTN_WARPS; w++) {
+    if (warp == w) {
+#pragma unroll
+      for (int g = 0; g < MAX_GROUP; g++) {
+        if (g < group && m[g] != -INFINITY) {
+          float c = __expf(m[g] - gm[g]);
+#pragma unroll
+          for (int e = 0; e < MAX_PER_LANE; e++) sacc[g][lane + 32 * e] += acc[g][e] * c;
+        }
+      }
     }
-    out[(size_t)t * q_size + (kvh * group + g) * head_dim + d] = to_bf(num / den);
+    __syncthreads();
+  }
+  for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) {
+    int g = i / head_dim, d = i % head_dim;
+    out[(size_t)t * q_size + (first_head + g) * head_dim + d] = to_bf(sacc[g][d] / gl[g]);
   }
 }

@@ -7,3 +7,4 @@
 #include "activation.cu"
 #include "sampling.cu"
 #include "random.cu"
+#include "gemv.cu"

@@ -1,7 +1,8 @@
 // QKV bias + rotary embedding + write of K and V into the paged cache.
 #include "common.cuh"
 
-// Launch: grid (tokens), block 128.
+// Launch: grid (tokens, num_heads + 2 * num_kv_heads), block 64: one block per head of a token
+// (Q heads, then K heads, then V heads), so a decode token spreads over many SMs.
 // qkv: (tokens, qSize + 2*kvSize) fp32 GEMM output without bias; bias: (qSize + 2*kvSize) bf16.
 // q_out: (tokens, qSize) bf16 rotated queries. k_cache, v_cache: (slots, kvSize) bf16; token t
 // goes to slot slots[t] (skipped when negative: padding). RoPE in HF's rotate_half layout, with
@@ -13,37 +14,36 @@ extern "C" __global__ void qkv_rope_cache_bf16(const float* __restrict__ qkv,
                                                bf16* __restrict__ q_out, bf16* __restrict__ k_cache,
                                                bf16* __restrict__ v_cache, int num_heads,
                                                int num_kv_heads, int head_dim, float theta) {
-  int t = blockIdx.x;
+  int t = blockIdx.x, head = blockIdx.y;
   int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
-  int stride = q_size + 2 * kv_size;
-  const float* row = qkv + (size_t)t * stride;
+  const float* row = qkv + (size_t)t * (q_size + 2 * kv_size);
+  int slot = slots[t];
+  int col0 = head * head_dim;  // K heads follow Q heads, V heads follow K heads in the row
+  if (head >= num_heads + num_kv_heads) {  // V: bias only
+    if (slot < 0) return;
+    int vc = col0 - q_size - kv_size;
+    for (int i = threadIdx.x; i < head_dim; i += blockDim.x)
+      v_cache[(size_t)slot * kv_size + vc + i] = to_bf(row[col0 + i] + to_f(bias[col0 + i]));
+    return;
+  }
+  if (head >= num_heads && slot < 0) return;
   int half = head_dim / 2;
   float pos = (float)positions[t];
-  int slot = slots[t];
-  // Q and K pairs: (head, i) rotates dims i and i + half.
-  int pairs = (num_heads + num_kv_heads) * half;
-  for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
-    int head = p / half, i = p % half;
+  for (int i = threadIdx.x; i < half; i += blockDim.x) {
     float inv_freq = 1.f / powf(theta, (float)(2 * i) / (float)head_dim);
     float angle = pos * inv_freq;
     float c = cosf(angle), s = sinf(angle);
-    int col = head * head_dim + i;  // K heads follow Q heads in the fused row
+    int col = col0 + i;
     float a = row[col] + to_f(bias[col]);
     float b = row[col + half] + to_f(bias[col + half]);
     float ra = a * c - b * s, rb = b * c + a * s;
     if (head < num_heads) {
       q_out[(size_t)t * q_size + col] = to_bf(ra);
       q_out[(size_t)t * q_size + col + half] = to_bf(rb);
-    } else if (slot >= 0) {
+    } else {
       int kc = col - q_size;
       k_cache[(size_t)slot * kv_size + kc] = to_bf(ra);
       k_cache[(size_t)slot * kv_size + kc + half] = to_bf(rb);
-    }
-  }
-  if (slot >= 0) {
-    for (int i = threadIdx.x; i < kv_size; i += blockDim.x) {
-      int col = q_size + kv_size + i;
-      v_cache[(size_t)slot * kv_size + i] = to_bf(row[col] + to_f(bias[col]));
     }
   }
 }

@@ -75,6 +75,11 @@ final class DecodeBench implements Callable<Integer> {
     long t0 = System.nanoTime();
     if (configName != null) {
       mc = KnownConfigs.get(configName);
+      var gpu = io.redress.inference.runtime.cuda.CudaDevice.probe(0);
+      if (!gpu.usable()) {
+        throw new IllegalArgumentException("--config needs a GPU (random weights are drawn"
+            + " there): " + gpu.reason() + "; use --model DIR on the CPU");
+      }
       CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(0,
           config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
           Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42);
@@ -97,8 +102,9 @@ final class DecodeBench implements Callable<Integer> {
     long weightBytes = weightBytesBf16(mc);
     root.put("weight_bytes", weightBytes);
     root.put("copy_bandwidth_gb_per_s", copyGbs);
-    double rooflineTps = copyGbs > 0 ? copyGbs * 1e9 / 2 / weightBytes : 0;
-    // A read-only stream moves half the bytes of a copy (read + write) per byte read.
+    // Roofline: every weight byte read once per token at the device's measured copy bandwidth
+    // (bytes read + written per second; a read stream reaches about the same).
+    double rooflineTps = copyGbs > 0 ? copyGbs * 1e9 / weightBytes : 0;
     root.put("batch1_roofline_tokens_per_s", rooflineTps);
     ArrayNode runs = root.putArray("runs");
     StringBuilder md = new StringBuilder();

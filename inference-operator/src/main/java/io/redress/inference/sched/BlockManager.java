@@ -1,5 +1,8 @@
 package io.redress.inference.sched;
 
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -9,25 +12,33 @@ import java.util.Map;
  * full blocks hold which token prefix (the prefix cache). No device code: the runner only sees
  * the block tables this produces.
  *
- * <p>A full block is keyed by a hash chained over (parent block's hash, its token ids), so a
- * key identifies the whole prefix up to the block's end, not just its own tokens. Only blocks
+ * <p>A full block is keyed by a hash chained over (parent block's key, its token ids), so a
+ * key identifies the whole prefix up to the block's end, not just its own tokens. The hash is
+ * SHA-256 (128 bits kept): prompts come from outside, and with a fast non-cryptographic hash
+ * a crafted prompt could collide with another prefix's key and be served that prefix's KV
+ * (vLLM's CVE-2025-25183 was this). Only blocks
  * whose KV has been computed are registered. A block whose last holder leaves goes to the tail
  * of the free list but keeps its key: a later sequence with the same prefix takes it back
  * without recomputation, until the block is reused for something else (LRU eviction: new
- * blocks come from the head of the free list). Token ids are stored with each key and compared
- * on lookup, so a hash collision can never serve another prefix's KV.
+ * blocks come from the head of the free list). A block's own token ids are also stored and
+ * compared on lookup.
  */
 public final class BlockManager {
 
-  static final long ROOT_HASH = 0x9E3779B97F4A7C15L;
+  /** The key of a full block: 128 bits of SHA-256 over (parent key, token ids). */
+  record Key(long hi, long lo) {}
+
+  static final Key ROOT = new Key(0, 0);
 
   private final int numBlocks;
   private final int blockSize;
   private final boolean prefixCaching;
   private final int[] refCount;
-  private final long[] blockHash;
+  private final Key[] blockKey;
   private final int[][] blockTokens; // the token ids a registered block holds, else null
-  private final Map<Long, Integer> cached = new HashMap<>();
+  private final Map<Key, Integer> cached = new HashMap<>();
+  private final MessageDigest sha256;
+  private final ByteBuffer hashInput;
   // Free blocks as a doubly linked list in LRU order (head = least recently freed).
   private final int[] prev;
   private final int[] next;
@@ -44,7 +55,13 @@ public final class BlockManager {
     this.blockSize = blockSize;
     this.prefixCaching = prefixCaching;
     this.refCount = new int[numBlocks];
-    this.blockHash = new long[numBlocks];
+    this.blockKey = new Key[numBlocks];
+    try {
+      this.sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+    this.hashInput = ByteBuffer.allocate(16 + 4 * blockSize);
     this.blockTokens = new int[numBlocks][];
     this.prev = new int[numBlocks];
     this.next = new int[numBlocks];
@@ -89,7 +106,7 @@ public final class BlockManager {
   public boolean canAllocate(int[] tokens, int numTokens) {
     int hits = 0;
     int hitsOnFreeList = 0;
-    long hash = ROOT_HASH;
+    Key hash = ROOT;
     for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
       hash = chain(hash, tokens, i * blockSize);
       Integer block = lookup(hash, tokens, i * blockSize);
@@ -120,9 +137,9 @@ public final class BlockManager {
       throw new IllegalStateException("not enough free KV blocks for " + numTokens + " tokens");
     }
     int cachedTokens = 0;
-    long hash = ROOT_HASH;
+    Key hash = ROOT;
     for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
-      long h = chain(hash, tokens, i * blockSize);
+      Key h = chain(hash, tokens, i * blockSize);
       Integer block = lookup(h, tokens, i * blockSize);
       if (block == null) {
         break;
@@ -173,11 +190,11 @@ public final class BlockManager {
     }
     int full = Math.min(numComputed / blockSize, table.size());
     for (int i = table.hashedBlocks; i < full; i++) {
-      long h = chain(table.lastHash, tokens, i * blockSize);
+      Key h = chain(table.lastHash, tokens, i * blockSize);
       int block = table.get(i);
       if (!cached.containsKey(h) && blockTokens[block] == null) {
         cached.put(h, block);
-        blockHash[block] = h;
+        blockKey[block] = h;
         blockTokens[block] = Arrays.copyOfRange(tokens, i * blockSize, (i + 1) * blockSize);
       }
       // Another sequence computed the same prefix first: keep its block as the cached one;
@@ -204,7 +221,7 @@ public final class BlockManager {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private Integer lookup(long hash, int[] tokens, int from) {
+  private Integer lookup(Key hash, int[] tokens, int from) {
     Integer block = cached.get(hash);
     if (block == null) {
       return null;
@@ -218,19 +235,15 @@ public final class BlockManager {
     return block;
   }
 
-  private long chain(long parent, int[] tokens, int from) {
-    long h = parent;
+  private Key chain(Key parent, int[] tokens, int from) {
+    hashInput.clear();
+    hashInput.putLong(parent.hi()).putLong(parent.lo());
     for (int j = 0; j < blockSize; j++) {
-      h = mix(h ^ (tokens[from + j] * 0xBF58476D1CE4E5B9L + j));
+      hashInput.putInt(tokens[from + j]);
     }
-    return h;
-  }
-
-  /** SplitMix64's finaliser: a fast 64-bit mix with good avalanche. */
-  private static long mix(long z) {
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
+    byte[] digest = sha256.digest(hashInput.array());
+    ByteBuffer d = ByteBuffer.wrap(digest);
+    return new Key(d.getLong(), d.getLong());
   }
 
   private void take(int block) {
@@ -247,7 +260,7 @@ public final class BlockManager {
     int block = head;
     unlinkFree(block);
     if (blockTokens[block] != null) { // evict its cached prefix
-      cached.remove(blockHash[block]);
+      cached.remove(blockKey[block]);
       blockTokens[block] = null;
     }
     refCount[block] = 1;

@@ -12,7 +12,7 @@ public final class BlockTable {
   private int[] blocks = new int[4];
   private int size;
   int hashedBlocks;
-  long lastHash = BlockManager.ROOT_HASH;
+  BlockManager.Key lastHash = BlockManager.ROOT;
 
   /** Number of blocks. */
   public int size() {
@@ -42,7 +42,7 @@ public final class BlockTable {
   void clear() {
     size = 0;
     hashedBlocks = 0;
-    lastHash = BlockManager.ROOT_HASH;
+    lastHash = BlockManager.ROOT;
   }
 
   @Override

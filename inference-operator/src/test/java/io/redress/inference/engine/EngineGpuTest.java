@@ -2,12 +2,13 @@ package io.redress.inference.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.redress.inference.runtime.cpu.CpuGenerator;
-import io.redress.inference.runtime.cpu.CpuModel;
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
 import io.redress.inference.runtime.cuda.CudaDevice;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
 import io.redress.inference.testing.Fixtures;
 import io.redress.inference.testing.Gpu;
+import io.redress.inference.testing.Logits;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +33,7 @@ class EngineGpuTest {
   private static Path dir;
   private static List<int[]> prompts;
   private static List<List<Integer>> alone;
-  private static List<Integer> comparable; // per request: tokens before the first near-tie
+  private static List<double[]> margins; // per request and position: top-2 margin / max |logit|
 
   @BeforeEach
   void gpu() {
@@ -47,36 +48,41 @@ class EngineGpuTest {
     dir = Fixtures.modelDir("qwen2-small-untied");
     prompts = EngineEquivalenceTest.overlappingPrompts(new Random(11));
     alone = new ArrayList<>();
-    EngineConfig config = EngineConfig.builder(dir).enablePrefixCaching(false).build();
-    try (Engine engine = Engine.open(config, runner(config, 512))) {
-      for (int i = 0; i < prompts.size(); i++) {
-        alone.add(engine.submit(GenerationRequest.ofTokens("a" + i, prompts.get(i),
-            EngineEquivalenceTest.params())).join().tokenIds());
-      }
-    }
-    CpuModel cpu = CpuModel.load(dir);
-    comparable = new ArrayList<>();
-    int vocab = cpu.config().vocabSize();
-    for (int i = 0; i < prompts.size(); i++) {
-      int[] all = IntStream.concat(IntStream.of(prompts.get(i)),
-          alone.get(i).stream().mapToInt(Integer::intValue)).toArray();
-      float[] ref = new CpuGenerator(cpu).logitsOfAllPositions(all);
-      int n = 0;
-      for (int j = 0; j < MAX_TOKENS; j++) {
-        int pos = prompts.get(i).length - 1 + j;
-        double maxAbs = 0;
-        for (int v = 0; v < vocab; v++) {
-          maxAbs = Math.max(maxAbs, Math.abs(ref[pos * vocab + v]));
+    margins = new ArrayList<>();
+    // Each prompt alone, step by step on one GPU runner: its greedy tokens and, per position,
+    // whether the top-2 margin is clear of bf16 noise between batch shapes (cuBLAS picks other
+    // kernels for other batch sizes, so sums round differently).
+    EngineConfig config = EngineConfig.builder(dir).build();
+    try (CudaModelRunner gpu = runner(config, 512)) {
+      int vocab = gpu.config().vocabSize();
+      int[] table = IntStream.range(0, 16).toArray();
+      SamplingParams greedy = SamplingParams.greedy(1);
+      for (int[] prompt : prompts) {
+        List<Integer> tokens = new ArrayList<>();
+        double[] relMargins = new double[MAX_TOKENS];
+        for (int j = 0; j < MAX_TOKENS; j++) {
+          Step step = j == 0
+              ? new Step(prompt, List.of(new SeqStep(prompt.length, 0, table, true, greedy, 0, 0)))
+              : new Step(new int[] {tokens.get(j - 1)}, List.of(new SeqStep(1,
+                  prompt.length + j - 1, table, true, greedy, 0, j)));
+          float[] row = gpu.stepLogits(step);
+          int argmax = 0;
+          double maxAbs = 0;
+          for (int v = 0; v < vocab; v++) {
+            maxAbs = Math.max(maxAbs, Math.abs(row[v]));
+            argmax = row[v] > row[argmax] ? v : argmax;
+          }
+          tokens.add(argmax);
+          relMargins[j] = Logits.margin(row, 0, vocab) / maxAbs;
         }
-        if (io.redress.inference.testing.Logits.margin(ref, pos * vocab,
-            vocab) < 0.06 * maxAbs) {
-          break;
-        }
-        n++;
+        alone.add(tokens);
+        margins.add(relMargins);
       }
-      comparable.add(n);
     }
   }
+
+  /** A top-2 margin under this share of max |logit| may flip between batch shapes. */
+  private static final double NOISE = 0.02;
 
   private static CudaModelRunner runner(EngineConfig config, int numBlocks) {
     return CudaModelRunner.load(dir, LlmEngine.cudaOptions(config.toBuilder()
@@ -90,16 +96,27 @@ class EngineGpuTest {
         futures.add(engine.submit(GenerationRequest.ofTokens("r" + i, prompts.get(i),
             EngineEquivalenceTest.params())));
       }
-      int fullyCompared = 0;
+      // Tokens must agree; they may part only where the alone run saw a near-tie (after
+      // which the sequences differ and are not compared further).
+      int agreed = 0;
+      int parted = 0;
       for (int i = 0; i < prompts.size(); i++) {
         GenerationResult r = futures.get(i).join();
         assertThat(r.finishReason()).as(r.message()).isEqualTo(FinishReason.LENGTH);
-        int n = comparable.get(i);
-        assertThat(r.tokenIds().subList(0, n)).as("request %d", i)
-            .isEqualTo(alone.get(i).subList(0, n));
-        fullyCompared += n == MAX_TOKENS ? 1 : 0;
+        int j = 0;
+        while (j < MAX_TOKENS && r.tokenIds().get(j).equals(alone.get(i).get(j))) {
+          j++;
+        }
+        agreed += j;
+        if (j < MAX_TOKENS) {
+          parted++;
+          assertThat(margins.get(i)[j]).as("request %d parts from the alone run at token %d"
+              + " although its top-2 margin is clear", i, j).isLessThan(NOISE);
+        }
       }
-      assertThat(fullyCompared).as("requests compared over all tokens").isGreaterThan(32);
+      System.out.printf("%d of %d tokens agree; %d requests parted at a near-tie%n", agreed,
+          prompts.size() * MAX_TOKENS, parted);
+      assertThat(agreed).as("tokens agreeing").isGreaterThan(prompts.size() * MAX_TOKENS / 2);
       return engine.stats();
     }
   }
@@ -123,8 +140,15 @@ class EngineGpuTest {
   @Test
   void thousandRequestsThenCloseReturnsDeviceMemory() {
     try (CudaDevice probe = CudaDevice.open(0)) {
-      long before = probe.memInfo()[0];
       EngineConfig config = EngineConfig.builder(dir).build();
+      // A first engine initialises the per-context state of the CUDA and cuBLAS libraries
+      // (kept while the context lives); the level after it is the baseline.
+      try (Engine warm = Engine.open(config, runner(config, 64))) {
+        warm.submit(GenerationRequest.ofTokens("w", new int[] {1, 2, 3},
+            SamplingParams.greedy(2))).join();
+      }
+      probe.makeCurrent();
+      long before = probe.memInfo()[0];
       try (Engine engine = Engine.open(config, runner(config, 0))) {
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
         Random r = new Random(9);

@@ -81,6 +81,9 @@ public final class CudaModelRunner implements ModelRunner {
   private final int offTopK;
   private final int offSampled;
   private final int offTables;
+  private final DecodeGraphs graphs;
+  private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
+  private final StepProfiler profiler;
   private boolean closed;
 
   private CudaModelRunner(ModelConfig config, Options options, CudaDevice device,
@@ -137,6 +140,8 @@ public final class CudaModelRunner implements ModelRunner {
             + " raise kvCacheFraction, lower maxModelLen or maxNumBatchedTokens");
       }
     }
+    graphs = new DecodeGraphs(device, Math.min(options.maxNumSeqs(), tMax));
+    profiler = StepProfiler.ENABLED ? new StepProfiler(device.stream()) : null;
     kvLayerBytes = 2L * numBlocks * options.blockSize() * kv;
     kvCache = device.alloc(2 * kvLayerBytes * config.numLayers());
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB)",
@@ -229,7 +234,41 @@ public final class CudaModelRunner implements ModelRunner {
           + " sequences exceeds the runner's " + options.maxNumBatchedTokens() + " / "
           + options.maxNumSeqs());
     }
-    int rows = writeMetadata(step);
+    int bucket = tokens == seqs && step.numSampling() == seqs && profiler == null
+        ? graphs.bucketFor(seqs) : 0;
+    long t0 = System.nanoTime();
+    if (bucket > 0) {
+      // A pure decode step: one captured graph per padded batch size replaces ~10 launches
+      // per layer.
+      writeMetadata(step, bucket);
+      graphs.launch(bucket, () -> enqueueForward(bucket, bucket));
+    } else {
+      int rows = writeMetadata(step, 0);
+      if (profiler != null) {
+        profiler.begin();
+      }
+      enqueueForward(tokens, rows);
+    }
+    int rows = step.numSampling();
+    if (rows > 0) {
+      cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
+          4L * rows, device.stream());
+    }
+    device.synchronize();
+    if (profiler != null) {
+      profiler.end(System.nanoTime() - t0);
+    }
+    return rows;
+  }
+
+  private void mark(String op) {
+    if (profiler != null) {
+      profiler.mark(op);
+    }
+  }
+
+  /** Launches one forward pass over {@code tokens} tokens and samples {@code rows} rows. */
+  private void enqueueForward(int tokens, int rows) {
     int d = config.hiddenSize();
     int qs = config.qSize();
     int kv = config.kvSize();
@@ -242,6 +281,7 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr tables = meta.at(4L * offTables);
 
     kernels.embedding(ids, weights.embed.ptr(), x.ptr(), d, tokens);
+    mark("embedding");
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(2 * kvLayerBytes * l);
@@ -249,39 +289,51 @@ public final class CudaModelRunner implements ModelRunner {
       // The previous layer's MLP output joins the residual inside this norm.
       kernels.addRmsnorm(x.ptr(), l == 0 ? null : proj.ptr(), null, w.inputNorm().ptr(),
           h.ptr(), d, eps, tokens);
-      cublas.linear(h.ptr(), w.qkvWeight().ptr(), qkv.ptr(), tokens, d, qs + 2 * kv);
+      mark("norm");
+      linear(h.ptr(), w.qkvWeight().ptr(), qkv.ptr(), tokens, d, qs + 2 * kv);
+      mark("qkv gemm");
       kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
           tokens);
+      mark("rope+cache");
       kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
-      cublas.linear(attn.ptr(), w.oWeight().ptr(), proj.ptr(), tokens, qs, d);
+      mark("attention");
+      linear(attn.ptr(), w.oWeight().ptr(), proj.ptr(), tokens, qs, d);
+      mark("o gemm");
       kernels.addRmsnorm(x.ptr(), proj.ptr(), null, w.postNorm().ptr(), h.ptr(), d, eps,
           tokens);
-      cublas.linear(h.ptr(), w.gateUpWeight().ptr(), gateUp.ptr(), tokens, d, 2 * inter);
+      mark("norm");
+      linear(h.ptr(), w.gateUpWeight().ptr(), gateUp.ptr(), tokens, d, 2 * inter);
+      mark("gate_up gemm");
       kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
-      cublas.linear(act.ptr(), w.downWeight().ptr(), proj.ptr(), tokens, inter, d);
+      mark("silu");
+      linear(act.ptr(), w.downWeight().ptr(), proj.ptr(), tokens, inter, d);
+      mark("down gemm");
     }
     if (rows > 0) {
       // Last MLP output + final norm, only for the rows that sample.
       kernels.addRmsnorm(x.ptr(), proj.ptr(), meta.at(4L * offLastRows),
           weights.finalNorm.ptr(), hLast.ptr(), d, eps, rows);
-      cublas.linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d,
+      mark("norm");
+      linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d,
           config.vocabSize());
+      mark("lm_head gemm");
       int sMax = options.maxNumSeqs();
       kernels.sample(logits.ptr(), config.vocabSize(), null, 0, fmeta.ptr(),
           meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
           meta.at(4L * offSampled), rows);
-      cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
-          4L * rows, device.stream());
+      mark("sample");
     }
-    device.synchronize();
-    return rows;
   }
 
-  /** Fills the pinned metadata and copies it to the device; returns the sampling rows. */
-  private int writeMetadata(Step step) {
+  /**
+   * Fills the pinned metadata and copies it to the device; returns the sampling rows. With
+   * {@code padTo > 0} (a decode graph) tokens and rows past the step's are padding: position -1
+   * (no cache write, zero attention), greedy sampling of their own row.
+   */
+  private int writeMetadata(Step step, int padTo) {
     int sMax = options.maxNumSeqs();
     int bs = options.blockSize();
     int t = 0;
@@ -312,10 +364,30 @@ public final class CudaModelRunner implements ModelRunner {
         rows++;
       }
     }
+    for (int pad = t; pad < padTo; pad++) {
+      hostInts.put(pad, 0);
+      hostInts.put(offPositions + pad, -1);
+      hostInts.put(offSlots + pad, -1);
+      hostInts.put(offTokenSeq + pad, 0);
+      hostInts.put(offLastRows + pad, pad);
+      hostInts.put(offTopK + pad, 0);
+      hostFloats.put(pad, 0f);
+      hostFloats.put(sMax + pad, 1f);
+      hostFloats.put(2 * sMax + pad, 0f);
+    }
     int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
     cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
     cuMemcpyHtoDAsync(fmeta.ptr(), hostFmeta, 4L * 3 * sMax, device.stream());
     return rows;
+  }
+
+  /** A linear layer: our GEMV for decode-sized batches, cuBLAS for larger ones. */
+  private void linear(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int in, int out) {
+    if (tokens <= Kernels.GEMV_BEST_TOKENS && in % 8 == 0 && useGemv) {
+      kernels.gemv(x, w, y, tokens, out, in);
+    } else {
+      cublas.linear(x, w, y, tokens, in, out);
+    }
   }
 
   @Override
@@ -326,6 +398,10 @@ public final class CudaModelRunner implements ModelRunner {
     closed = true;
     device.makeCurrent();
     device.synchronize();
+    graphs.close();
+    if (profiler != null) {
+      profiler.close();
+    }
     cublas.close();
     kernels.close();
     cuMemFreeHost(hostMeta);

@@ -32,6 +32,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction siluMul;
   private final CUfunction sample;
   private final CUfunction fillNormal;
+  private final CUfunction gemv;
 
   public Kernels(CUstream stream) {
     this.stream = stream;
@@ -50,6 +51,7 @@ public final class Kernels implements AutoCloseable {
     siluMul = function("silu_mul_bf16");
     sample = function("sample_f32");
     fillNormal = function("fill_normal_bf16");
+    gemv = function("gemv_bf16");
   }
 
   private CUfunction function(String name) {
@@ -86,7 +88,7 @@ public final class Kernels implements AutoCloseable {
    */
   public void addRmsnorm(CUdeviceptr x, CUdeviceptr delta, CUdeviceptr rows, CUdeviceptr w,
       CUdeviceptr out, int hidden, float eps, int numRows) {
-    launch(addRmsnorm, numRows, 1, 256, p(x), p(delta), p(rows), p(w), p(out), i(hidden),
+    launch(addRmsnorm, numRows, 1, 1024, p(x), p(delta), p(rows), p(w), p(out), i(hidden),
         f(eps));
   }
 
@@ -94,7 +96,7 @@ public final class Kernels implements AutoCloseable {
   public void qkvRopeCache(CUdeviceptr qkv, CUdeviceptr bias, CUdeviceptr positions,
       CUdeviceptr slots, CUdeviceptr qOut, CUdeviceptr kCache, CUdeviceptr vCache, int heads,
       int kvHeads, int headDim, float theta, int tokens) {
-    launch(qkvRopeCache, tokens, 1, 128, p(qkv), p(bias), p(positions), p(slots), p(qOut),
+    launch(qkvRopeCache, tokens, heads + 2 * kvHeads, 64, p(qkv), p(bias), p(positions), p(slots), p(qOut),
         p(kCache), p(vCache), i(heads), i(kvHeads), i(headDim), f(theta));
   }
 
@@ -107,14 +109,17 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("attention kernel supports head_dim <= 128 and up to"
           + " 8 query heads per KV head");
     }
-    launch(attention, tokens, kvHeads, 128, p(q), p(kCache), p(vCache), p(tokenSeq),
+    // Few tokens (decode): a block per query head keeps the SMs busy; many tokens (prefill):
+    // a block per KV head reads each K/V row once for its whole group.
+    int perBlock = (long) tokens * kvHeads <= 32 ? 1 : heads / kvHeads;
+    launch(attention, tokens, heads / perBlock, 512, p(q), p(kCache), p(vCache), p(tokenSeq),
         p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads),
-        i(kvHeads), i(headDim), f(scale));
+        i(kvHeads), i(headDim), f(scale), i(perBlock));
   }
 
   /** out (tokens, inter) bf16 = silu(gate) * up from fp32 (tokens, 2 * inter). */
   public void siluMul(CUdeviceptr gateUp, CUdeviceptr out, int inter, int tokens) {
-    launch(siluMul, tokens, 1, 256, p(gateUp), p(out), i(inter));
+    launch(siluMul, (inter + 1023) / 1024, tokens, 256, p(gateUp), p(out), i(inter));
   }
 
   /** One sampled id per row of fp32 logits; mask may be null. */
@@ -123,6 +128,26 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr out, int rows) {
     launch(sample, rows, 1, 1024, p(logits), i(vocab), p(mask), i(words), p(temperature),
         p(topK), p(topP), p(uniforms), p(out));
+  }
+
+  /** Most tokens {@link #gemv} takes. */
+  public static final int GEMV_MAX_TOKENS = 8;
+
+  /**
+   * Most tokens for which {@link #gemv} beats cuBLAS on the H100 (measured: at 8 tokens it
+   * re-reads the activations too often; tensor cores are the way there).
+   */
+  public static final int GEMV_BEST_TOKENS = 2;
+
+  /**
+   * Decode-sized {@code y (tokens, rows) fp32 = x (tokens, k) bf16 . w^T}, w (rows, k) bf16;
+   * tokens <= 8 and k % 8 == 0.
+   */
+  public void gemv(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int rows, int k) {
+    if (tokens > GEMV_MAX_TOKENS || k % 8 != 0) {
+      throw new IllegalArgumentException("gemv takes <= 8 tokens and k % 8 == 0");
+    }
+    launch(gemv, (rows + 7) / 8, 1, 256, p(x), p(w), p(y), i(tokens), i(rows), i(k));
   }
 
   /** n bf16 values drawn from N(mean, std^2), counter-based on (seed, index). */

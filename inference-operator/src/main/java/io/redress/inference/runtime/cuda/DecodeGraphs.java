@@ -1,0 +1,76 @@
+package io.redress.inference.runtime.cuda;
+
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+
+import java.util.HashMap;
+import java.util.Map;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstreamCaptureMode;
+
+/**
+ * CUDA graphs of the decode step, one per padded batch size (bucket), captured on first use.
+ * A captured forward pass reads everything that changes between steps (token ids, positions,
+ * slots, block tables, sampling parameters) from fixed device buffers, so replaying it needs
+ * only the metadata copy before and the sampled ids after.
+ */
+final class DecodeGraphs implements AutoCloseable {
+
+  private static final int[] BUCKETS = {1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 80, 96, 112, 128,
+      160, 192, 224, 256, 320, 384, 448, 512};
+
+  private final CudaDevice device;
+  private final int maxBatch;
+  private final Map<Integer, CUgraphExec> execs = new HashMap<>();
+  private final Map<Integer, CUgraph> graphs = new HashMap<>();
+  private final boolean enabled;
+
+  DecodeGraphs(CudaDevice device, int maxBatch) {
+    this.device = device;
+    this.maxBatch = maxBatch;
+    this.enabled = !Boolean.getBoolean("redress.cuda.noGraphs");
+  }
+
+  /** The bucket for a decode batch of {@code n}, or 0 to run it eagerly. */
+  int bucketFor(int n) {
+    if (!enabled) {
+      return 0;
+    }
+    for (int b : BUCKETS) {
+      if (b >= n) {
+        return b <= maxBatch ? b : 0;
+      }
+    }
+    return 0;
+  }
+
+  /** Replays the bucket's graph, capturing {@code forward} into it first if needed. */
+  void launch(int bucket, Runnable forward) {
+    CUgraphExec exec = execs.get(bucket);
+    if (exec == null) {
+      CUgraph graph = new CUgraph();
+      cuStreamBeginCapture(device.stream(),
+          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+      forward.run();
+      cuStreamEndCapture(device.stream(), graph);
+      exec = new CUgraphExec();
+      cuGraphInstantiate(exec, graph, 0);
+      graphs.put(bucket, graph);
+      execs.put(bucket, exec);
+    }
+    cuGraphLaunch(exec, device.stream());
+  }
+
+  @Override
+  public void close() {
+    execs.values().forEach(e -> cuGraphExecDestroy(e));
+    graphs.values().forEach(g -> cuGraphDestroy(g));
+    execs.clear();
+    graphs.clear();
+  }
+}
