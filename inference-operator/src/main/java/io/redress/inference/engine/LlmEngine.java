@@ -251,6 +251,7 @@ final class LlmEngine implements Engine {
         sampled = runner.step(step.toStep());
       } catch (RuntimeException e) {
         LOG.error("model step failed; failing the step's requests", e);
+        scheduler.blockManager().resetPrefixCache();
         for (Sequence seq : step.seqs()) {
           finish(seq, FinishReason.ERROR, "model step failed: " + e);
         }

@@ -181,8 +181,10 @@ public final class BlockManager {
   }
 
   /**
-   * Registers the sequence's full blocks whose KV is now computed (tokens
-   * {@code [0, numComputed)}) in the prefix cache.
+   * Registers the sequence's full blocks holding tokens {@code [0, numComputed)} in the prefix
+   * cache. The scheduler calls it when it schedules a step, for the blocks that step fills:
+   * their K/V is written before any attention of the step reads it, so sequences admitted
+   * later in the same step may already share them.
    */
   public void markComputed(BlockTable table, int[] tokens, int numComputed) {
     if (!prefixCaching) {
@@ -202,6 +204,15 @@ public final class BlockManager {
       table.lastHash = h;
       table.hashedBlocks = i + 1;
     }
+  }
+
+  /**
+   * Forgets every cached prefix (after a failed step, whose registered blocks may never have
+   * been written). Blocks in use stay allocated; they just cannot be shared any more.
+   */
+  public void resetPrefixCache() {
+    cached.clear();
+    Arrays.fill(blockTokens, null);
   }
 
   /** Releases every block of a sequence (finished, aborted or preempted). */

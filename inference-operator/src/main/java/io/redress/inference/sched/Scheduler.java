@@ -91,6 +91,7 @@ public final class Scheduler {
         break; // it preempted itself: everything younger is gone too
       }
       blocks.append(seq.blockTable(), seq.numComputed + n);
+      blocks.markComputed(seq.blockTable(), seq.tokens(), seq.numComputed + n);
       seqs.add(seq);
       counts.add(n);
       budget -= n;
@@ -117,6 +118,9 @@ public final class Scheduler {
         seq.firstScheduledNanos = nowNanos;
       }
       seq.status = Sequence.Status.RUNNING;
+      // Blocks this step fills are shareable by sequences admitted after this one in the same
+      // step: a forward pass writes every new token's K/V before any attention reads them.
+      blocks.markComputed(seq.blockTable(), seq.tokens(), cached + n);
       running.add(seq);
       seqs.add(seq);
       counts.add(n);

@@ -80,6 +80,12 @@ class EngineEquivalenceTest {
         assertThat(r.tokenIds()).as("request %d", i).isEqualTo(expected.get(i));
         assertThat(r.promptTokens()).isEqualTo(prompts.get(i).length);
       }
+      // Stats are a snapshot the loop publishes after each step: wait for the final one.
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while ((engine.stats().running() > 0 || engine.stats().kvBlocksUsed() > 0)
+          && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
       EngineStats stats = engine.stats();
       assertThat(stats.kvBlocksUsed()).as("blocks held after all finished").isZero();
       return stats;
