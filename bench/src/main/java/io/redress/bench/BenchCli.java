@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code redress bench}: benchmark CLIs; each writes a JSON and a Markdown result. */
 @Command(name = "redress bench", mixinStandardHelpOptions = true,
     description = "Benchmarks. Each writes <name>.json and <name>.md into --out.",
-    subcommands = {CpuDecodeBench.class, ThroughputBench.class, DecodeBench.class})
+    subcommands = {CpuDecodeBench.class, ThroughputBench.class, DecodeBench.class,
+        GuidedBench.class})
 public final class BenchCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -127,11 +127,16 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--no-prefix-cache", description = "Do not reuse KV of shared prefixes.")
   boolean noPrefixCache;
 
+  @Option(names = "--json-schema", paramLabel = "FILE",
+      description = "Guide the output by this JSON Schema: it always parses and validates.")
+  Path jsonSchema;
+
   @Override
   public Integer call() throws IOException {
     List<String> prompts = readPrompts();
     SamplingParams params = new SamplingParams(temperature, topP, topK, seed, maxTokens,
-        List.of(), List.of(), ignoreEos, null);
+        List.of(), List.of(), ignoreEos,
+        jsonSchema == null ? null : readFile(jsonSchema, "--json-schema"));
     EngineConfig config = EngineConfig.builder(model)
         .device(EngineConfig.Device.parse(device.name()))
         .blockSize(blockSize)
@@ -190,9 +195,11 @@ final class GenerateCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - t0) / 1e9;
       EngineStats stats = engine.stats();
       LOG.info("{} prompts, {} tokens generated in {} s ({} tokens/s), prefix-cache hits {}"
-          + " of {} prompt tokens", prompts.size(), generated, String.format("%.2f", seconds),
+          + " of {} prompt tokens{}", prompts.size(), generated, String.format("%.2f", seconds),
           String.format("%.1f", generated / seconds), stats.prefixHitTokens(),
-          stats.promptTokens());
+          stats.promptTokens(), jsonSchema == null ? "" : String.format(
+              ", %d tokens jump-forwarded, masks %.1f ms", stats.jumpForwardTokens(),
+              stats.guidedMaskNanos() / 1e6));
     }
     return 0;
   }

@@ -13,6 +13,8 @@ package io.redress.inference.engine;
  * @param preemptions sequences preempted (blocks freed, recomputed later) since open
  * @param steps forward steps run since open
  * @param tokensPerSecond generated tokens per second over the recent window
+ * @param guidedMaskNanos time spent computing guided-decoding masks (on worker threads)
+ * @param jumpForwardTokens tokens appended without sampling because the schema forced them
  */
 public record EngineStats(
     int running,
@@ -24,7 +26,9 @@ public record EngineStats(
     long generatedTokens,
     long preemptions,
     long steps,
-    double tokensPerSecond) {
+    double tokensPerSecond,
+    long guidedMaskNanos,
+    long jumpForwardTokens) {
 
   /** Share of prompt tokens served from the prefix cache. */
   public double prefixHitRate() {

@@ -1,5 +1,8 @@
 package io.redress.inference.engine;
 
+import io.redress.inference.guide.GrammarCache;
+import io.redress.inference.guide.GrammarMatcher;
+import io.redress.inference.guide.TokenVocabulary;
 import io.redress.inference.model.ChatTemplate;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.ModelLoadException;
@@ -55,12 +58,26 @@ final class LlmEngine implements Engine {
   private final AtomicLong prefixHitTokens = new AtomicLong();
   private final AtomicLong generatedTokens = new AtomicLong();
   private final AtomicLong steps = new AtomicLong();
+  private final AtomicLong guidedMaskNanos = new AtomicLong();
+  private final GrammarCache grammars = new GrammarCache(64);
+  private final java.util.concurrent.ExecutorService maskPool =
+      java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "redress-masks");
+        t.setDaemon(true);
+        return t;
+      });
+  private TokenVocabulary vocabulary;
   private volatile boolean closed;
   private volatile EngineStats stats;
 
   /** A queued request: its sequence, its future and how to stream it. */
   private record Pending(Sequence seq, GenerationRequest request,
-      CompletableFuture<GenerationResult> future) {}
+      CompletableFuture<GenerationResult> future, int[] delivered) {
+
+    Pending(Sequence seq, GenerationRequest request, CompletableFuture<GenerationResult> f) {
+      this(seq, request, f, new int[1]);
+    }
+  }
 
   LlmEngine(EngineConfig config, ModelRunner runner, Tokenizer tokenizer, ChatTemplate template) {
     this.config = config;
@@ -80,7 +97,7 @@ final class LlmEngine implements Engine {
     this.scheduler = new Scheduler(
         new BlockManager(runner.numBlocks(), runner.blockSize(), config.enablePrefixCaching()),
         config.maxNumSeqs(), config.maxNumBatchedTokens(), maxModelLen,
-        config.enableChunkedPrefill(), eos);
+        config.enableChunkedPrefill(), eos, this::forcedTokens);
     this.stats = snapshot();
     this.loop = new Thread(this::runLoop, "redress-engine");
     this.loop.setDaemon(true);
@@ -164,8 +181,17 @@ final class LlmEngine implements Engine {
       return future;
     }
     long seed = request.params().seed() != null ? request.params().seed() : nextSeed();
-    Pending pending = new Pending(new Sequence(request.requestId(), prompt, request.params(),
-        seed, now), request, future);
+    Sequence seq = new Sequence(request.requestId(), prompt, request.params(), seed, now);
+    if (request.params().jsonSchema() != null) {
+      try {
+        seq.guide(grammars.get(request.params().jsonSchema()).newMatcher(vocabulary()));
+      } catch (RuntimeException e) {
+        future.complete(GenerationResult.failed(request.requestId(), FinishReason.ERROR,
+            e.getMessage(), prompt.length, System.nanoTime() - now));
+        return future;
+      }
+    }
+    Pending pending = new Pending(seq, request, future);
     if (inFlight.putIfAbsent(request.requestId(), pending) != null) {
       future.complete(GenerationResult.failed(request.requestId(), FinishReason.ERROR,
           "request id '" + request.requestId() + "' is already in flight: ids must be unique",
@@ -224,6 +250,7 @@ final class LlmEngine implements Engine {
     }
     abortAll("engine closed");
     runner.close();
+    maskPool.shutdown();
     if (tokenizer != null) {
       tokenizer.close();
     }
@@ -248,7 +275,7 @@ final class LlmEngine implements Engine {
       }
       int[] sampled;
       try {
-        sampled = runner.step(step.toStep());
+        sampled = runner.step(withMasks(step));
       } catch (RuntimeException e) {
         LOG.error("model step failed; failing the step's requests", e);
         scheduler.blockManager().resetPrefixCache();
@@ -265,6 +292,70 @@ final class LlmEngine implements Engine {
       throughput.record(now, generatedTokens.get());
       stats = snapshot();
     }
+  }
+
+  /** The step for the runner, with the guided sequences' masks computed on worker threads. */
+  private io.redress.inference.runtime.Step withMasks(ScheduledStep step) {
+    List<GrammarMatcher> matchers = new java.util.ArrayList<>();
+    boolean guided = false;
+    for (int i = 0; i < step.seqs().size(); i++) {
+      if (step.samples(i)) {
+        GrammarMatcher m = step.seqs().get(i).matcher();
+        matchers.add(m);
+        guided |= m != null;
+      }
+    }
+    if (!guided) {
+      return step.toStep();
+    }
+    int words = (runner.config().vocabSize() + 31) / 32;
+    CompletableFuture<int[]> masks = CompletableFuture.supplyAsync(() -> {
+      long t0 = System.nanoTime();
+      int[] all = new int[matchers.size() * words];
+      java.util.stream.IntStream.range(0, matchers.size()).parallel().forEach(r -> {
+        GrammarMatcher m = matchers.get(r);
+        if (m == null) {
+          java.util.Arrays.fill(all, r * words, (r + 1) * words, -1);
+        } else {
+          m.fillNextTokenBitmask(all, r * words);
+        }
+      });
+      guidedMaskNanos.addAndGet(System.nanoTime() - t0);
+      return all;
+    }, maskPool);
+    return step.toStep(masks, words);
+  }
+
+  /** Jump-forward: the tokens spelling exactly the forced bytes, or none. */
+  private int[] forcedTokens(byte[] forced) {
+    if (tokenizer == null) {
+      return new int[0];
+    }
+    String text;
+    try {
+      text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .decode(java.nio.ByteBuffer.wrap(forced)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return new int[0]; // starts inside a character: let the model sample it
+    }
+    int[] ids = tokenizer.encode(text);
+    // The tokenizer normalises (NFC): only jump when the tokens spell the bytes exactly.
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    for (int id : ids) {
+      bytes.writeBytes(tokenizer.tokenBytes(id));
+    }
+    return java.util.Arrays.equals(bytes.toByteArray(), forced) ? ids : new int[0];
+  }
+
+  private synchronized TokenVocabulary vocabulary() {
+    if (tokenizer == null) {
+      throw new IllegalArgumentException("guided decoding needs the model's tokenizer.json");
+    }
+    if (vocabulary == null) {
+      vocabulary = TokenVocabulary.of(tokenizer, runner.config().vocabSize(),
+          new HashSet<>(runner.config().eosTokenIds()));
+    }
+    return vocabulary;
   }
 
   private void drainInbox() {
@@ -293,11 +384,15 @@ final class LlmEngine implements Engine {
     }
     TokenListener listener = p.request().listener();
     if (listener != null) {
+      List<Integer> generated = seq.generated();
       try {
-        listener.onToken(seq.requestId(), seq.lastToken(), seq.numGenerated() - 1);
+        for (int i = p.delivered()[0]; i < generated.size(); i++) {
+          listener.onToken(seq.requestId(), generated.get(i), i);
+        }
       } catch (RuntimeException e) {
         LOG.warn("token listener of {} failed: {}", seq.requestId(), e.toString());
       }
+      p.delivered()[0] = generated.size();
     }
     List<String> stops = seq.params().stop();
     if (seq.status() != Sequence.Status.FINISHED && !stops.isEmpty() && tokenizer != null) {
@@ -310,7 +405,7 @@ final class LlmEngine implements Engine {
       }
     }
     if (seq.status() == Sequence.Status.FINISHED) {
-      complete(p, seq.finishReason(), null);
+      complete(p, seq.finishReason(), seq.errorMessage());
     }
   }
 
@@ -448,6 +543,7 @@ final class LlmEngine implements Engine {
     BlockManager bm = scheduler.blockManager();
     return new EngineStats(scheduler.numRunning(), scheduler.numWaiting(), bm.numUsedBlocks(),
         bm.numBlocks(), promptTokens.get(), prefixHitTokens.get(), generatedTokens.get(),
-        scheduler.preemptions(), steps.get(), throughput.perSecond());
+        scheduler.preemptions(), steps.get(), throughput.perSecond(), guidedMaskNanos.get(),
+        scheduler.jumpForwardTokens());
   }
 }

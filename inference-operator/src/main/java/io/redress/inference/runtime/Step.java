@@ -1,6 +1,7 @@
 package io.redress.inference.runtime;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One forward step: the new tokens of every scheduled sequence, concatenated in the order of
@@ -8,8 +9,18 @@ import java.util.List;
  *
  * @param tokenIds {@code (numTokens)} new token ids
  * @param seqs per sequence: how many of the tokens are its, where they sit, how to sample
+ * @param masks guided-decoding bitmasks, computed on other threads while the model runs: one
+ *     row of {@code maskWords} int32 words per sampling sequence, in step order (all ones for
+ *     an unguided one); null when no sequence of the step is guided
+ * @param maskWords words per mask row (ceil(vocab / 32))
  */
-public record Step(int[] tokenIds, List<SeqStep> seqs) {
+public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
+    int maskWords) {
+
+  /** A step without guided sequences. */
+  public Step(int[] tokenIds, List<SeqStep> seqs) {
+    this(tokenIds, seqs, null, 0);
+  }
 
   public Step {
     seqs = List.copyOf(seqs);

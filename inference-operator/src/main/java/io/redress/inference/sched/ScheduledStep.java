@@ -32,8 +32,13 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
     return numNewTokens.stream().mapToInt(Integer::intValue).sum();
   }
 
-  /** The runner's view of this step. */
+  /** The runner's view of this step, without guided masks. */
   public Step toStep() {
+    return toStep(null, 0);
+  }
+
+  /** The runner's view of this step, with the guided masks being computed elsewhere. */
+  public Step toStep(java.util.concurrent.CompletableFuture<int[]> masks, int maskWords) {
     int[] tokens = new int[totalTokens()];
     List<SeqStep> steps = new ArrayList<>(seqs.size());
     int at = 0;
@@ -45,6 +50,6 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
       steps.add(new SeqStep(n, s.numComputed, s.blockTable().toArray(), samples(i), s.params(),
           s.seed(), s.numGenerated()));
     }
-    return new Step(tokens, steps);
+    return new Step(tokens, steps, masks, maskWords);
   }
 }

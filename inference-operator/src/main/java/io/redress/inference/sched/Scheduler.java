@@ -28,12 +28,29 @@ public final class Scheduler {
   private final int maxModelLen;
   private final boolean chunkedPrefill;
   private final Set<Integer> eosTokenIds;
+  private final JumpForward jumpForward;
+  private long jumpForwardTokens;
   private final Deque<Sequence> waiting = new ArrayDeque<>();
   private final List<Sequence> running = new ArrayList<>(); // admission order
   private long preemptions;
 
+  /** Turns bytes a grammar forces into tokens to append without sampling (jump-forward). */
+  @FunctionalInterface
+  public interface JumpForward {
+    /** The tokens whose bytes are exactly {@code forced}, or an empty array to not jump. */
+    int[] tokensFor(byte[] forced);
+  }
+
   public Scheduler(BlockManager blocks, int maxNumSeqs, int maxNumBatchedTokens,
       int maxModelLen, boolean chunkedPrefill, Set<Integer> eosTokenIds) {
+    this(blocks, maxNumSeqs, maxNumBatchedTokens, maxModelLen, chunkedPrefill, eosTokenIds,
+        forced -> new int[0]);
+  }
+
+  public Scheduler(BlockManager blocks, int maxNumSeqs, int maxNumBatchedTokens,
+      int maxModelLen, boolean chunkedPrefill, Set<Integer> eosTokenIds,
+      JumpForward jumpForward) {
+    this.jumpForward = jumpForward;
     this.blocks = blocks;
     this.maxNumSeqs = maxNumSeqs;
     this.maxNumBatchedTokens = maxNumBatchedTokens;
@@ -62,6 +79,11 @@ public final class Scheduler {
 
   public long preemptions() {
     return preemptions;
+  }
+
+  /** Tokens appended by jump-forward (guided decoding) since start. */
+  public long jumpForwardTokens() {
+    return jumpForwardTokens;
   }
 
   public BlockManager blockManager() {
@@ -155,6 +177,9 @@ public final class Scheduler {
       updated.add(seq);
       boolean stopToken = seq.params().stopTokenIds().contains(token)
           || (!seq.params().ignoreEos() && eosTokenIds.contains(token));
+      if (seq.matcher() != null && !guide(seq, token)) {
+        continue;
+      }
       if (stopToken) {
         finish(seq, FinishReason.STOP);
       } else if (seq.numGenerated() >= seq.params().maxTokens() || seq.length() >= maxModelLen) {
@@ -162,6 +187,48 @@ public final class Scheduler {
       }
     }
     return updated;
+  }
+
+  /**
+   * Advances a guided sequence's matcher over its sampled token, finishes it when the document
+   * is complete and nothing may follow, and appends what the grammar forces next.
+   *
+   * @return false when the sequence finished here
+   */
+  private boolean guide(Sequence seq, int token) {
+    var m = seq.matcher();
+    if (!m.acceptToken(token)) {
+      seq.errorMessage = "guided decoding: token " + token + " was sampled although the mask"
+          + " forbade it";
+      finish(seq, FinishReason.ERROR);
+      return false;
+    }
+    if (eosTokenIds.contains(token)) {
+      return true; // a complete document ended by EOS: the caller stops it
+    }
+    if (m.isTerminated()) {
+      finish(seq, FinishReason.STOP); // nothing but EOS could follow: no need to sample it
+      return false;
+    }
+    byte[] forced = m.forcedBytes();
+    if (forced.length == 0) {
+      return true;
+    }
+    int room = Math.min(seq.params().maxTokens() - seq.numGenerated(),
+        maxModelLen - seq.length());
+    int[] tokens = jumpForward.tokensFor(forced);
+    for (int i = 0; i < tokens.length && i < room; i++) {
+      if (!m.acceptToken(tokens[i])) {
+        break; // the tokenization disagrees with the grammar: sample from here instead
+      }
+      seq.append(tokens[i]);
+      jumpForwardTokens++;
+    }
+    if (m.isTerminated()) {
+      finish(seq, FinishReason.STOP);
+      return false;
+    }
+    return true;
   }
 
   /** Ends a sequence (stop string, abort, error), freeing its blocks. No-op when finished. */

@@ -2,6 +2,7 @@ package io.redress.inference.sched;
 
 import io.redress.inference.engine.FinishReason;
 import io.redress.inference.engine.SamplingParams;
+import io.redress.inference.guide.GrammarMatcher;
 import java.util.Arrays;
 import java.util.List;
 
@@ -31,6 +32,10 @@ public final class Sequence {
   long firstScheduledNanos = -1;
   long firstTokenNanos = -1;
   FinishReason finishReason;
+  /** Why it ended in error, or null. */
+  String errorMessage;
+  /** Guided decoding state, or null for free text. */
+  private GrammarMatcher matcher;
 
   public Sequence(String requestId, int[] prompt, SamplingParams params, long seed,
       long arrivalNanos) {
@@ -90,6 +95,20 @@ public final class Sequence {
 
   public FinishReason finishReason() {
     return finishReason;
+  }
+
+  public String errorMessage() {
+    return errorMessage;
+  }
+
+  /** The guided-decoding matcher, or null. */
+  public GrammarMatcher matcher() {
+    return matcher;
+  }
+
+  /** Guides this sequence's output by {@code m} (before it is scheduled). */
+  public void guide(GrammarMatcher m) {
+    this.matcher = m;
   }
 
   public BlockTable blockTable() {

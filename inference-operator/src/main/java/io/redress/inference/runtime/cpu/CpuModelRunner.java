@@ -97,16 +97,29 @@ public final class CpuModelRunner implements ModelRunner {
     }
     float[] logits = model.forward(step.tokenIds(), spans, cache, false);
     int vocab = model.config().vocabSize();
+    int[] masks = step.masks() == null ? null : step.masks().join();
     int[] sampled = new int[step.numSampling()];
     int k = 0;
     for (int i = 0; i < step.seqs().size(); i++) {
       SeqStep s = step.seqs().get(i);
       if (s.sample()) {
+        if (masks != null) {
+          applyMask(logits, i * vocab, vocab, masks, k * step.maskWords());
+        }
         sampled[k++] = Sampler.sample(logits, i * vocab, vocab, s.params(), s.seed(),
             s.sampleIndex());
       }
     }
     return sampled;
+  }
+
+  /** Disallowed tokens get -infinity, so no warper or draw can pick them. */
+  static void applyMask(float[] logits, int offset, int vocab, int[] masks, int maskOffset) {
+    for (int i = 0; i < vocab; i++) {
+      if ((masks[maskOffset + (i >> 5)] & (1 << (i & 31))) == 0) {
+        logits[offset + i] = Float.NEGATIVE_INFINITY;
+      }
+    }
   }
 
   private int[] slots(SeqStep s) {

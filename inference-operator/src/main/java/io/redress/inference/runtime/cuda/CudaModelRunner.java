@@ -84,6 +84,10 @@ public final class CudaModelRunner implements ModelRunner {
   private final DecodeGraphs graphs;
   private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
   private final StepProfiler profiler;
+  private final int maskWords;
+  private DeviceBuffer maskDevice; // (maxNumSeqs, maskWords) int32, allocated on first use
+  private Pointer maskHost;
+  private IntBuffer maskHostInts;
   private boolean closed;
 
   private CudaModelRunner(ModelConfig config, Options options, CudaDevice device,
@@ -142,6 +146,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
     graphs = new DecodeGraphs(device, Math.min(options.maxNumSeqs(), tMax));
     profiler = StepProfiler.ENABLED ? new StepProfiler(device.stream()) : null;
+    maskWords = (config.vocabSize() + 31) / 32;
     kvLayerBytes = 2L * numBlocks * options.blockSize() * kv;
     kvCache = device.alloc(2 * kvLayerBytes * config.numLayers());
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB)",
@@ -237,20 +242,33 @@ public final class CudaModelRunner implements ModelRunner {
     int bucket = tokens == seqs && step.numSampling() == seqs && profiler == null
         ? graphs.bucketFor(seqs) : 0;
     long t0 = System.nanoTime();
+    int rows = step.numSampling();
+    int sampleRows;
     if (bucket > 0) {
       // A pure decode step: one captured graph per padded batch size replaces ~10 launches
       // per layer.
       writeMetadata(step, bucket);
       graphs.launch(bucket, () -> enqueueForward(bucket, bucket));
+      sampleRows = bucket;
     } else {
-      int rows = writeMetadata(step, 0);
+      writeMetadata(step, 0);
       if (profiler != null) {
         profiler.begin();
       }
       enqueueForward(tokens, rows);
+      sampleRows = rows;
     }
-    int rows = step.numSampling();
     if (rows > 0) {
+      // The GPU runs the forward pass while the host waits here for the guided masks.
+      CUdeviceptr maskPtr = null;
+      if (step.masks() != null) {
+        maskPtr = uploadMasks(step.masks().join(), rows, sampleRows);
+      }
+      int sMax = options.maxNumSeqs();
+      kernels.sample(logits.ptr(), config.vocabSize(), maskPtr, maskWords, fmeta.ptr(),
+          meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
+          meta.at(4L * offSampled), sampleRows);
+      mark("sample");
       cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
           4L * rows, device.stream());
     }
@@ -320,11 +338,6 @@ public final class CudaModelRunner implements ModelRunner {
       linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d,
           config.vocabSize());
       mark("lm_head gemm");
-      int sMax = options.maxNumSeqs();
-      kernels.sample(logits.ptr(), config.vocabSize(), null, 0, fmeta.ptr(),
-          meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
-          meta.at(4L * offSampled), rows);
-      mark("sample");
     }
   }
 
@@ -381,6 +394,26 @@ public final class CudaModelRunner implements ModelRunner {
     return rows;
   }
 
+  /**
+   * Copies the guided masks of the {@code rows} sampling rows to the device; padding rows of a
+   * decode graph ({@code rows..padRows}) allow everything.
+   */
+  private CUdeviceptr uploadMasks(int[] masks, int rows, int padRows) {
+    if (maskDevice == null) {
+      long bytes = 4L * maskWords * options.maxNumSeqs();
+      maskDevice = device.alloc(bytes);
+      maskHost = new Pointer();
+      jcuda.driver.JCudaDriver.cuMemAllocHost(maskHost, bytes);
+      maskHostInts = maskHost.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asIntBuffer();
+    }
+    maskHostInts.put(0, masks, 0, rows * maskWords);
+    for (int i = rows * maskWords; i < padRows * maskWords; i++) {
+      maskHostInts.put(i, -1);
+    }
+    cuMemcpyHtoDAsync(maskDevice.ptr(), maskHost, 4L * padRows * maskWords, device.stream());
+    return maskDevice.ptr();
+  }
+
   /** A linear layer: our GEMV for decode-sized batches, cuBLAS for larger ones. */
   private void linear(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int in, int out) {
     if (tokens <= Kernels.GEMV_BEST_TOKENS && in % 8 == 0 && useGemv) {
@@ -405,6 +438,9 @@ public final class CudaModelRunner implements ModelRunner {
     cublas.close();
     kernels.close();
     cuMemFreeHost(hostMeta);
+    if (maskHost != null) {
+      cuMemFreeHost(maskHost);
+    }
     cuMemFreeHost(hostFmeta);
     device.close();
   }

@@ -1,0 +1,136 @@
+package io.redress.inference.guide;
+
+import java.util.List;
+
+/**
+ * A compiled schema as a graph of value nodes referenced by id (cycles come from recursive
+ * {@code $ref}s and from "any value"). Immutable once built by {@link GrammarBuilder}; shared by
+ * every matcher of the schema.
+ */
+final class Grammar {
+
+  final List<Node> nodes;
+  final int root;
+
+  Grammar(List<Node> nodes, int root) {
+    this.nodes = List.copyOf(nodes);
+    this.root = root;
+  }
+
+  Node node(int id) {
+    return nodes.get(id);
+  }
+
+  /** One kind of value, with the schema location it came from (for messages). */
+  abstract static sealed class Node
+      permits ObjectNode, ArrayNode, StringNode, NumberNode, LiteralNode, UnionNode {
+    final String pointer;
+
+    Node(String pointer) {
+      this.pointer = pointer;
+    }
+  }
+
+  /**
+   * An object: declared properties in schema order, then (where allowed) extra ones. Per
+   * position {@code idx} (the last declared property written, -1 before any, n once extras
+   * began; arrays are indexed by idx + 1): which keys may come next ({@code keyTries}, the bytes
+   * {@code "name":} carrying the property index), whether '}' may, whether an extra key may.
+   */
+  static final class ObjectNode extends Node {
+    final String[] names;
+    final int[] values; // (n) value node of each declared property
+    final boolean[] required;
+    final int extra; // value node of extra properties, -1 when none are allowed
+    final int extraKey; // StringNode of extra keys (excludes declared names), -1 when none
+    final LiteralTrie[] keyTries; // (n + 2)
+    final boolean[] closeAllowed; // (n + 2)
+    final boolean[] extrasAllowed; // (n + 2)
+    final boolean[] moreKeys; // (n + 2)
+
+    ObjectNode(String pointer, String[] names, int[] values, boolean[] required, int extra,
+        int extraKey, LiteralTrie[] keyTries, boolean[] closeAllowed, boolean[] extrasAllowed,
+        boolean[] moreKeys) {
+      super(pointer);
+      this.names = names;
+      this.values = values;
+      this.required = required;
+      this.extra = extra;
+      this.extraKey = extraKey;
+      this.keyTries = keyTries;
+      this.closeAllowed = closeAllowed;
+      this.extrasAllowed = extrasAllowed;
+      this.moreKeys = moreKeys;
+    }
+
+    int size() {
+      return names.length;
+    }
+  }
+
+  /** An array: {@code prefix} item nodes, then {@code items} (-1: none), min..max items. */
+  static final class ArrayNode extends Node {
+    final int[] prefix;
+    final int items;
+    final int min;
+    final int max; // Integer.MAX_VALUE: unbounded; never more than prefix.length without items
+
+    ArrayNode(String pointer, int[] prefix, int items, int min, int max) {
+      super(pointer);
+      this.prefix = prefix;
+      this.items = items;
+      this.min = min;
+      this.max = max;
+    }
+
+    int itemAt(int index) {
+      return index < prefix.length ? prefix[index] : items;
+    }
+  }
+
+  /** A string of min..max code points, matching {@code dfa} when there is one. */
+  static final class StringNode extends Node {
+    final int min;
+    final int max; // Integer.MAX_VALUE: unbounded
+    final CodePointDfa dfa; // null: any string
+    final LengthReach reach; // null: no length limit to check against the dfa
+
+    StringNode(String pointer, int min, int max, CodePointDfa dfa, LengthReach reach) {
+      super(pointer);
+      this.min = min;
+      this.max = max;
+      this.dfa = dfa;
+      this.reach = reach;
+    }
+  }
+
+  /** A number: the bytes {@code dfa} accepts (see {@link NumberLanguage}). */
+  static final class NumberNode extends Node {
+    final CodePointDfa dfa;
+
+    NumberNode(String pointer, CodePointDfa dfa) {
+      super(pointer);
+      this.dfa = dfa;
+    }
+  }
+
+  /** One of a finite set of values, each as its compact JSON bytes. */
+  static final class LiteralNode extends Node {
+    final LiteralTrie trie;
+
+    LiteralNode(String pointer, LiteralTrie trie) {
+      super(pointer);
+      this.trie = trie;
+    }
+  }
+
+  /** Any of the alternatives (anyOf, oneOf, a type list, an alias for a $ref). */
+  static final class UnionNode extends Node {
+    int[] alternatives; // set once, while building
+
+    UnionNode(String pointer, int[] alternatives) {
+      super(pointer);
+      this.alternatives = alternatives;
+    }
+  }
+}

@@ -1,0 +1,381 @@
+package io.redress.inference.guide;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.redress.inference.guide.Grammar.ArrayNode;
+import io.redress.inference.guide.Grammar.LiteralNode;
+import io.redress.inference.guide.Grammar.Node;
+import io.redress.inference.guide.Grammar.NumberNode;
+import io.redress.inference.guide.Grammar.ObjectNode;
+import io.redress.inference.guide.Grammar.StringNode;
+import io.redress.inference.guide.Grammar.UnionNode;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compiles {@link Schema}s into a {@link Grammar}. What it generates is a subset of what the
+ * schema allows, chosen so output is deterministic where the schema leaves freedom that a model
+ * should not use: declared properties in schema order, compact JSON, no extra properties unless
+ * {@code additionalProperties} names a schema (or true) or no properties are declared at all,
+ * no items beyond {@code prefixItems}
+ * unless {@code items} says so, a missing {@code type} read from the keywords present. Every
+ * node it returns can produce a finite value; contradictions are {@link SchemaException}s.
+ */
+final class GrammarBuilder {
+
+  private final SchemaReader reader;
+  private final SchemaChecker strict;
+  private final Disjointness disjointness;
+  private final List<Node> nodes = new ArrayList<>();
+  private final Map<String, Integer> refs = new HashMap<>(); // target pointer | mask -> node
+  private final Map<Integer, Integer> anyByMask = new HashMap<>();
+
+  private GrammarBuilder(SchemaReader reader) {
+    this.reader = reader;
+    this.strict = new SchemaChecker(reader, false);
+    this.disjointness = new Disjointness(reader);
+  }
+
+  static Grammar build(SchemaReader reader) {
+    GrammarBuilder b = new GrammarBuilder(reader);
+    int root = b.compile(reader.root(), JsonType.ALL);
+    if (root < 0) {
+      throw new SchemaException("schema", "", "no JSON value satisfies the schema");
+    }
+    new GrammarChecks(b.nodes, root).run();
+    return new Grammar(b.nodes, root);
+  }
+
+  /** The node for values of {@code s} whose type is in {@code mask}; -1 if there are none. */
+  private int compile(Schema s, int mask) {
+    if (s.bool() != null) {
+      return s.bool() ? any(mask) : -1;
+    }
+    if (s.ref() != null) {
+      Schema target = reader.resolve(s);
+      String key = target.pointer() + "|" + mask;
+      Integer known = refs.get(key);
+      if (known != null) {
+        return known;
+      }
+      int alias = add(new UnionNode(target.pointer(), new int[0]));
+      refs.put(key, alias);
+      int id = compile(target, mask);
+      if (id < 0) {
+        refs.put(key, -1);
+        return -1;
+      }
+      ((UnionNode) nodes.get(alias)).alternatives = new int[] {id};
+      return alias;
+    }
+    int own = s.types() != null ? s.types() : s.impliedTypes();
+    int allowed = mask & own;
+    if (allowed == 0) {
+      return -1;
+    }
+    List<Schema> branches = s.anyOf() != null ? s.anyOf() : s.oneOf();
+    if (branches != null) {
+      if (s.oneOf() != null) {
+        disjointness.requireDisjoint(s, allowed);
+      }
+      List<Integer> alts = new ArrayList<>();
+      for (Schema branch : branches) {
+        int id = compile(branch, allowed);
+        if (id >= 0) {
+          alts.add(id);
+        }
+      }
+      return union(s.pointer(), alts);
+    }
+    if (s.enumValues() != null || s.constValue() != null) {
+      return literals(s, allowed);
+    }
+    List<Integer> alts = new ArrayList<>();
+    if (JsonType.has(allowed, JsonType.OBJECT)) {
+      alts.add(object(s));
+    }
+    if (JsonType.has(allowed, JsonType.ARRAY)) {
+      alts.add(array(s));
+    }
+    if (JsonType.has(allowed, JsonType.STRING)) {
+      alts.add(string(s));
+    }
+    if (JsonType.has(allowed, JsonType.INTEGRAL)) {
+      alts.add(number(s, !JsonType.has(allowed, JsonType.FRACTIONAL)));
+    }
+    List<byte[]> words = new ArrayList<>();
+    if (JsonType.has(allowed, JsonType.BOOLEAN)) {
+      words.add(bytes("true"));
+      words.add(bytes("false"));
+    }
+    if (JsonType.has(allowed, JsonType.NULL)) {
+      words.add(bytes("null"));
+    }
+    if (!words.isEmpty()) {
+      alts.add(add(new LiteralNode(s.pointer(), LiteralTrie.of(words, new int[words.size()]))));
+    }
+    return union(s.pointer(), alts);
+  }
+
+  private int literals(Schema s, int allowed) {
+    String keyword = s.constValue() != null ? "const" : "enum";
+    List<JsonNode> values = s.constValue() != null ? List.of(s.constValue()) : s.enumValues();
+    List<byte[]> fit = new ArrayList<>();
+    boolean anyValid = false;
+    for (JsonNode v : values) {
+      if (!strict.valid(s, v)) {
+        continue;
+      }
+      anyValid = true;
+      int t = JsonType.of(v);
+      if ((t & allowed) == t) {
+        byte[] b = canonical(v);
+        if (fit.stream().noneMatch(x -> Arrays.equals(x, b))) {
+          fit.add(b);
+        }
+      }
+    }
+    if (!anyValid) {
+      throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no value of " + keyword
+          + " meets the schema's other keywords (type, bounds, lengths, pattern, const/enum)");
+    }
+    if (fit.isEmpty()) {
+      return -1;
+    }
+    return add(new LiteralNode(s.at(keyword), LiteralTrie.of(fit, new int[fit.size()])));
+  }
+
+  private int object(Schema s) {
+    Map<String, Schema> declared = new LinkedHashMap<>();
+    if (s.properties() != null) {
+      declared.putAll(s.properties());
+    }
+    List<String> required = s.required() == null ? List.of() : s.required();
+    // Absent additionalProperties: none when properties are declared (the model must not invent
+    // keys), any member when there is nothing to follow (a bare {"type": "object"}).
+    Schema extraSchema = s.additionalProperties() != null || s.properties() != null
+        ? s.additionalProperties() : Schema.bool(s.at("additionalProperties"), true);
+    for (String r : required) {
+      if (!declared.containsKey(r)) {
+        if (extraSchema != null && extraSchema.isFalse()) {
+          throw new SchemaException("required", s.at("required"), "unsatisfiable: '" + r
+              + "' is required but not in properties, and additionalProperties is false");
+        }
+        declared.put(r, extraSchema != null ? extraSchema : Schema.bool(s.at("required"), true));
+      }
+    }
+    List<String> names = new ArrayList<>();
+    List<Integer> values = new ArrayList<>();
+    List<Boolean> isRequired = new ArrayList<>();
+    for (Map.Entry<String, Schema> e : declared.entrySet()) {
+      int id = compile(e.getValue(), JsonType.ALL);
+      boolean req = required.contains(e.getKey());
+      if (id < 0) {
+        if (req) {
+          throw new SchemaException("required", s.at("required"), "unsatisfiable: required"
+              + " property '" + e.getKey() + "' has a schema no value satisfies");
+        }
+        continue; // an optional property that can never be present
+      }
+      names.add(e.getKey());
+      values.add(id);
+      isRequired.add(req);
+    }
+    int extra = extraSchema == null || extraSchema.isFalse() ? -1
+        : compile(extraSchema, JsonType.ALL);
+    int extraKey = extra < 0 ? -1 : add(new StringNode(s.at("additionalProperties"), 0,
+        Integer.MAX_VALUE, CodePointDfa.excluding(new ArrayList<>(declared.keySet())), null));
+    int n = names.size();
+    LiteralTrie[] tries = new LiteralTrie[n + 2];
+    boolean[] close = new boolean[n + 2];
+    boolean[] extras = new boolean[n + 2];
+    boolean[] more = new boolean[n + 2];
+    for (int idx = -1; idx <= n; idx++) {
+      List<byte[]> keys = new ArrayList<>();
+      List<Integer> which = new ArrayList<>();
+      for (int j = idx + 1; j < n; j++) {
+        byte[] name = canonical(TextNode.valueOf(names.get(j)));
+        byte[] key = Arrays.copyOf(name, name.length + 1);
+        key[name.length] = ':';
+        keys.add(key);
+        which.add(j);
+        if (isRequired.get(j)) {
+          break;
+        }
+      }
+      boolean noneRequiredLeft = true;
+      for (int j = idx + 1; j < n; j++) {
+        noneRequiredLeft &= !isRequired.get(j);
+      }
+      tries[idx + 1] = LiteralTrie.of(keys, which.stream().mapToInt(Integer::intValue).toArray());
+      close[idx + 1] = noneRequiredLeft;
+      extras[idx + 1] = extra >= 0 && noneRequiredLeft;
+      more[idx + 1] = !keys.isEmpty() || extras[idx + 1];
+    }
+    boolean[] req = new boolean[n];
+    for (int j = 0; j < n; j++) {
+      req[j] = isRequired.get(j);
+    }
+    return add(new ObjectNode(s.pointer(), names.toArray(new String[0]),
+        values.stream().mapToInt(Integer::intValue).toArray(), req, extra, extraKey, tries, close,
+        extras, more));
+  }
+
+  private int array(Schema s) {
+    List<Integer> prefix = new ArrayList<>();
+    int min = s.minItems() == null ? 0 : s.minItems();
+    int max = s.maxItems() == null ? Integer.MAX_VALUE : s.maxItems();
+    if (s.prefixItems() != null) {
+      for (Schema p : s.prefixItems()) {
+        int id = compile(p, JsonType.ALL);
+        if (id < 0) {
+          max = Math.min(max, prefix.size()); // no value fits this position: the array ends here
+          break;
+        }
+        prefix.add(id);
+      }
+    }
+    int items;
+    if (s.items() != null) {
+      items = compile(s.items(), JsonType.ALL);
+    } else if (s.prefixItems() == null || min > prefix.size()) {
+      items = any(JsonType.ALL);
+    } else {
+      items = -1; // prefixItems without items: a tuple, nothing after it
+    }
+    if (items < 0) {
+      max = Math.min(max, prefix.size());
+    }
+    if (min > max) {
+      throw new SchemaException("minItems", s.at("minItems"), "unsatisfiable: minItems " + min
+          + " but at most " + max + " items can be valid (prefixItems/items/maxItems)");
+    }
+    return add(new ArrayNode(s.pointer(), prefix.stream().mapToInt(Integer::intValue).toArray(),
+        items, min, max));
+  }
+
+  private int string(Schema s) {
+    int min = s.minLength() == null ? 0 : s.minLength();
+    int max = s.maxLength() == null ? Integer.MAX_VALUE : s.maxLength();
+    CodePointDfa dfa = null;
+    LengthReach reach = null;
+    if (s.patternRegex() != null) {
+      dfa = strict.pattern(s);
+      if (dfa.isEmpty()) {
+        throw new SchemaException("pattern", s.at("pattern"), "unsatisfiable: '" + s.pattern()
+            + "' matches no string");
+      }
+      reach = LengthReach.of(dfa, min, max);
+      if (reach != null && !reach.tabulated()) {
+        throw new SchemaException("pattern", s.at("pattern"), "this pattern together with"
+            + " minLength/maxLength is too large to compile; lower the lengths or simplify it");
+      }
+      if (reach != null && !reach.ok(dfa.start, 0)) {
+        throw new SchemaException("pattern", s.at("pattern"), "unsatisfiable: no string"
+            + " matching '" + s.pattern() + "' has between " + min + " and "
+            + (max == Integer.MAX_VALUE ? "any number of" : String.valueOf(max))
+            + " code points");
+      }
+    }
+    return add(new StringNode(s.pointer(), min, max, dfa, reach));
+  }
+
+  private int number(Schema s, boolean integer) {
+    CodePointDfa dfa = NumberLanguage.build(integer, s.minimum(), s.maximum());
+    if (dfa.isEmpty()) {
+      String keyword = s.minimum() != null ? "minimum" : "maximum";
+      throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no "
+          + (integer ? "integer" : "number") + " lies within minimum/maximum");
+    }
+    return add(new NumberNode(s.pointer(), dfa));
+  }
+
+  /** Any JSON value of the given types (cyclic: containers hold any value). */
+  private int any(int mask) {
+    Integer known = anyByMask.get(mask);
+    if (known != null) {
+      return known;
+    }
+    int all = anyByMask.getOrDefault(JsonType.ALL, -1);
+    if (all < 0) {
+      all = add(new UnionNode("(any value)", new int[0]));
+      anyByMask.put(JsonType.ALL, all);
+      Schema plain = Schema.bool("(any value)", true);
+      List<Integer> alts = new ArrayList<>();
+      int key = add(new StringNode("(any key)", 0, Integer.MAX_VALUE,
+          CodePointDfa.excluding(List.of()), null));
+      LiteralTrie none = LiteralTrie.of(List.of(), new int[0]);
+      alts.add(add(new ObjectNode("(any object)", new String[0], new int[0], new boolean[0], all,
+          key, new LiteralTrie[] {none, none}, new boolean[] {true, true},
+          new boolean[] {true, true}, new boolean[] {true, true})));
+      alts.add(add(new ArrayNode("(any array)", new int[0], all, 0, Integer.MAX_VALUE)));
+      alts.add(add(new StringNode("(any string)", 0, Integer.MAX_VALUE, null, null)));
+      alts.add(number(plain, false));
+      alts.add(add(new LiteralNode("(any literal)", LiteralTrie.of(
+          List.of(bytes("true"), bytes("false"), bytes("null")), new int[3]))));
+      ((UnionNode) nodes.get(all)).alternatives = alts.stream().mapToInt(Integer::intValue)
+          .toArray();
+    }
+    if (mask == JsonType.ALL) {
+      return all;
+    }
+    int[] allAlts = ((UnionNode) nodes.get(all)).alternatives;
+    List<Integer> alts = new ArrayList<>();
+    JsonType[] kinds = {JsonType.OBJECT, JsonType.ARRAY, JsonType.STRING, JsonType.INTEGRAL};
+    for (int k = 0; k < kinds.length; k++) {
+      if (JsonType.has(mask, kinds[k])) {
+        alts.add(kinds[k] == JsonType.INTEGRAL && !JsonType.has(mask, JsonType.FRACTIONAL)
+            ? number(Schema.bool("(any integer)", true), true) : allAlts[k]);
+      }
+    }
+    List<byte[]> words = new ArrayList<>();
+    if (JsonType.has(mask, JsonType.BOOLEAN)) {
+      words.add(bytes("true"));
+      words.add(bytes("false"));
+    }
+    if (JsonType.has(mask, JsonType.NULL)) {
+      words.add(bytes("null"));
+    }
+    if (!words.isEmpty()) {
+      alts.add(add(new LiteralNode("(any literal)", LiteralTrie.of(words,
+          new int[words.size()]))));
+    }
+    int id = union("(any value)", alts);
+    anyByMask.put(mask, id);
+    return id;
+  }
+
+  private int union(String pointer, List<Integer> alts) {
+    if (alts.isEmpty()) {
+      return -1;
+    }
+    if (alts.size() == 1) {
+      return alts.get(0);
+    }
+    return add(new UnionNode(pointer, alts.stream().mapToInt(Integer::intValue).toArray()));
+  }
+
+  private int add(Node node) {
+    nodes.add(node);
+    return nodes.size() - 1;
+  }
+
+  /** A value's compact JSON, as Jackson writes it (the form completeness is defined over). */
+  static byte[] canonical(JsonNode v) {
+    try {
+      return SchemaReader.JSON.writeValueAsBytes(v);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static byte[] bytes(String ascii) {
+    return ascii.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+}
