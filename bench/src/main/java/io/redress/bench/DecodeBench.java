@@ -54,6 +54,12 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--max-batched-tokens", defaultValue = "8192") int maxBatchedTokens;
   @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
   @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
+  @Option(names = "--tokenizer", paramLabel = "PATH",
+      description = "Tokenizer for --config models (needed by --json-schema).")
+  Path tokenizerPath;
+  @Option(names = "--json-schema", paramLabel = "FILE",
+      description = "Guide every request by this schema (output-len is then the cap).")
+  Path jsonSchema;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
   @Option(names = "--name", defaultValue = "decode") String name;
 
@@ -84,7 +90,8 @@ final class DecodeBench implements Callable<Integer> {
           config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
           Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42);
       copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
-      engine = Engine.open(config, runner);
+      engine = Engine.open(config, runner, tokenizerPath == null ? null
+          : io.redress.inference.model.Tokenizer.load(tokenizerPath));
     } else {
       mc = ModelConfig.load(model);
       engine = Engine.open(config);
@@ -99,6 +106,8 @@ final class DecodeBench implements Callable<Integer> {
     root.put("device", engine.device());
     root.put("prompt_len", promptLen);
     root.put("output_len", outputLen);
+    root.put("guided", jsonSchema != null);
+    schemaText = jsonSchema == null ? null : Files.readString(jsonSchema);
     long weightBytes = weightBytesBf16(mc);
     root.put("weight_bytes", weightBytes);
     root.put("copy_bandwidth_gb_per_s", copyGbs);
@@ -108,7 +117,9 @@ final class DecodeBench implements Callable<Integer> {
     root.put("batch1_roofline_tokens_per_s", rooflineTps);
     ArrayNode runs = root.putArray("runs");
     StringBuilder md = new StringBuilder();
-    md.append("# Decode, ").append(root.get("model").asText()).append("\n\n")
+    md.append("# Decode, ").append(root.get("model").asText())
+        .append(jsonSchema != null ? ", guided by " + jsonSchema.getFileName() : "")
+        .append("\n\n")
         .append("Device: ").append(engine.device()).append("; prompt ").append(promptLen)
         .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
@@ -146,6 +157,8 @@ final class DecodeBench implements Callable<Integer> {
     return 0;
   }
 
+  private String schemaText;
+
   /** {output tokens/s, median per-sequence decode tokens/s, TTFT p50 ms, wall s}. */
   private double[] run(Engine engine, ModelConfig mc, int batch, int outLen, Random r) {
     List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
@@ -153,7 +166,8 @@ final class DecodeBench implements Callable<Integer> {
     for (int i = 0; i < batch; i++) {
       int[] prompt = r.ints(promptLen, 0, Math.min(mc.vocabSize(), 150_000)).toArray();
       futures.add(engine.submit(GenerationRequest.ofTokens("b" + batch + "-" + i, prompt,
-          SamplingParams.greedy(outLen).withIgnoreEos(true))));
+          SamplingParams.greedy(outLen).withIgnoreEos(schemaText == null)
+              .withJsonSchema(schemaText))));
     }
     double[] perSeq = new double[batch];
     double[] ttft = new double[batch];

@@ -30,7 +30,16 @@ public interface Engine extends AutoCloseable {
    * must carry token ids (there is no tokenizer).
    */
   static Engine open(EngineConfig config, io.redress.inference.runtime.ModelRunner runner) {
-    return LlmEngine.open(config, runner);
+    return LlmEngine.open(config, runner, null);
+  }
+
+  /**
+   * Like {@link #open(EngineConfig, io.redress.inference.runtime.ModelRunner)}, with a
+   * tokenizer (text prompts, stop strings, guided decoding); the engine closes it.
+   */
+  static Engine open(EngineConfig config, io.redress.inference.runtime.ModelRunner runner,
+      io.redress.inference.model.Tokenizer tokenizer) {
+    return LlmEngine.open(config, runner, tokenizer);
   }
 
   /**

@@ -153,8 +153,8 @@ final class LlmEngine implements Engine {
   }
 
   /** An engine over a runner the caller built (random-weight benchmarks, tests). */
-  static LlmEngine open(EngineConfig config, ModelRunner runner) {
-    return new LlmEngine(config, runner, null, ChatTemplate.chatml());
+  static LlmEngine open(EngineConfig config, ModelRunner runner, Tokenizer tokenizer) {
+    return new LlmEngine(config, runner, tokenizer, ChatTemplate.chatml());
   }
 
   // ---- public API (any thread) -------------------------------------------------------------

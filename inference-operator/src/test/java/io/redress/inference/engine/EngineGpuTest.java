@@ -138,6 +138,33 @@ class EngineGpuTest {
   }
 
   @Test
+  void guidedRepliesValidateOnTheGpu() throws java.io.IOException {
+    Path tiny = Fixtures.modelDir("qwen2-tiny-tied");
+    String schema = java.nio.file.Files.readString(Fixtures.resource("guide/reply.schema.json"));
+    var validator = com.networknt.schema.JsonSchemaFactory.getInstance(
+        com.networknt.schema.SpecVersion.VersionFlag.V202012).getSchema(schema);
+    EngineConfig config = EngineConfig.builder(tiny).build();
+    CudaModelRunner gpu = CudaModelRunner.load(tiny, LlmEngine.cudaOptions(
+        config.toBuilder().numBlocks(2048).build(), 512));
+    try (Engine engine = Engine.open(config, gpu,
+        io.redress.inference.model.Tokenizer.load(tiny))) {
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        futures.add(engine.submit(GenerationRequest.ofText("g" + i, "Complaint " + i + ":",
+            SamplingParams.greedy(1500).withTemperature(1.0).withTopP(0.95)
+                .withSeed((long) i).withJsonSchema(schema))));
+      }
+      var json = new com.fasterxml.jackson.databind.ObjectMapper();
+      for (CompletableFuture<GenerationResult> f : futures) {
+        GenerationResult r = f.join();
+        assertThat(r.finishReason()).as(r.message()).isEqualTo(FinishReason.STOP);
+        assertThat(validator.validate(json.readTree(r.text()))).as(r.text()).isEmpty();
+      }
+      assertThat(engine.stats().jumpForwardTokens()).isPositive();
+    }
+  }
+
+  @Test
   void thousandRequestsThenCloseReturnsDeviceMemory() {
     try (CudaDevice probe = CudaDevice.open(0)) {
       EngineConfig config = EngineConfig.builder(dir).build();

@@ -105,14 +105,16 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
       int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
       int tokens) {
-    if (headDim > 128 || heads / kvHeads > 8) {
-      throw new IllegalArgumentException("attention kernel supports head_dim <= 128 and up to"
-          + " 8 query heads per KV head");
+    if (headDim > 128 || headDim % 8 != 0 || heads / kvHeads > 8) {
+      throw new IllegalArgumentException("attention kernel supports head_dim <= 128 (a"
+          + " multiple of 8) and up to 8 query heads per KV head");
     }
     // Few tokens (decode): a block per query head keeps the SMs busy; many tokens (prefill):
     // a block per KV head reads each K/V row once for its whole group.
     int perBlock = (long) tokens * kvHeads <= 32 ? 1 : heads / kvHeads;
-    launch(attention, tokens, heads / perBlock, 512, p(q), p(kCache), p(vCache), p(tokenSeq),
+    // With few blocks, 16 warps per block split each context four times finer.
+    int threads = (long) tokens * (heads / perBlock) < 264 ? 512 : 128;
+    launch(attention, tokens, heads / perBlock, threads, p(q), p(kCache), p(vCache), p(tokenSeq),
         p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads),
         i(kvHeads), i(headDim), f(scale), i(perBlock));
   }
