@@ -39,6 +39,9 @@ import org.slf4j.LoggerFactory;
 final class LlmEngine implements Engine {
 
   private static final Logger LOG = LoggerFactory.getLogger(LlmEngine.class);
+  /** Jump-forward only up to this many running sequences on graph-replaying runners. */
+  static final int JUMP_FORWARD_MAX_RUNNING =
+      Integer.getInteger("redress.jumpForwardMaxRunning", 4);
 
   private final EngineConfig config;
   private final ModelRunner runner;
@@ -98,6 +101,9 @@ final class LlmEngine implements Engine {
         new BlockManager(runner.numBlocks(), runner.blockSize(), config.enablePrefixCaching()),
         config.maxNumSeqs(), config.maxNumBatchedTokens(), maxModelLen,
         config.enableChunkedPrefill(), eos, this::forcedTokens);
+    if (runner.prefersUniformDecodeSteps()) {
+      scheduler.limitJumpForward(JUMP_FORWARD_MAX_RUNNING);
+    }
     this.stats = snapshot();
     this.loop = new Thread(this::runLoop, "redress-engine");
     this.loop.setDaemon(true);

@@ -104,13 +104,25 @@ final class Automaton {
       case Frame.OBJ -> stepObject(f, rest, b, out);
       case Frame.ARR -> stepArray(f, rest, b, out);
       case Frame.STR -> {
-        long r = StringLexer.step(str(f), f.lex, f.a, b);
+        StringNode node = str(f);
+        long r = StringLexer.step(node, f.lex, f.a, b);
         if (r == StringLexer.CLOSED) {
-          out.add(childDone(rest));
+          if (node.extraKey) {
+            closeExtraKey(f, rest, out);
+          } else {
+            out.add(childDone(rest));
+          }
         } else if (r >= 0) {
           int count = f.a + ((r & StringLexer.START) != 0 ? 1 : 0);
-          out.add(new Stack(new Frame(Frame.STR, f.node, 0, count, r & ~StringLexer.START),
-              rest));
+          Object text = f.aux;
+          if (node.extraKey) {
+            int cp = StringLexer.completedCodePoint(f.lex, b);
+            if (cp >= 0) {
+              text = (text == null ? "" : (String) text) + Character.toString(cp);
+            }
+          }
+          out.add(new Stack(new Frame(Frame.STR, f.node, 0, count, r & ~StringLexer.START,
+              text), rest));
         }
       }
       case Frame.NUM -> {
@@ -150,17 +162,17 @@ final class Automaton {
         if (b == '}' && o.closeAllowed[0]) {
           out.add(childDone(rest));
         } else {
-          keyStart(o, f.node, -1, rest, b, out);
+          keyStart(o, f.node, -1, null, rest, b, out);
         }
       }
       case O_AFTER -> {
         if (b == ',' && o.moreKeys[f.a + 1]) {
-          out.add(new Stack(new Frame(Frame.OBJ, f.node, O_COMMA, f.a, 0), rest));
+          out.add(new Stack(new Frame(Frame.OBJ, f.node, O_COMMA, f.a, 0, f.aux), rest));
         } else if (b == '}' && o.closeAllowed[f.a + 1]) {
           out.add(childDone(rest));
         }
       }
-      case O_COMMA -> keyStart(o, f.node, f.a, rest, b, out);
+      case O_COMMA -> keyStart(o, f.node, f.a, f.aux, rest, b, out);
       case O_KEY -> {
         LiteralTrie trie = o.keyTries[f.a + 1];
         int t = trie.child((int) f.lex, b);
@@ -175,21 +187,34 @@ final class Automaton {
       }
       case O_COLON -> {
         if (b == ':') {
-          push(o.extra, new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, n, 0), rest), out);
+          push(o.extra, new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, n, 0, f.aux), rest),
+              out);
         }
       }
       default -> { } // O_XKEY, O_VALUE wait for a child below the top
     }
   }
 
-  private void keyStart(ObjectNode o, int node, int idx, Stack rest, int b, List<Stack> out) {
+  private void keyStart(ObjectNode o, int node, int idx, Object used, Stack rest, int b,
+      List<Stack> out) {
     int t = o.keyTries[idx + 1].child(0, b);
     if (t >= 0) {
       out.add(new Stack(new Frame(Frame.OBJ, node, O_KEY, idx, t), rest));
     }
     if (o.extrasAllowed[idx + 1]) {
-      Stack wait = new Stack(new Frame(Frame.OBJ, node, O_XKEY, o.size(), 0), rest);
+      Stack wait = new Stack(new Frame(Frame.OBJ, node, O_XKEY, o.size(), 0, used), rest);
       step(new Stack(new Frame(Frame.STR, o.extraKey, 0, 0, StringLexer.open()), wait), b, out);
+    }
+  }
+
+  /** An extra key ends: refused if its object used it already, else remembered there. */
+  private static void closeExtraKey(Frame key, Stack wait, List<Stack> out) {
+    Frame p = wait.top;
+    UsedKeys used = (UsedKeys) p.aux;
+    String text = key.aux == null ? "" : (String) key.aux;
+    if (!UsedKeys.contains(used, text)) {
+      out.add(new Stack(new Frame(Frame.OBJ, p.node, O_COLON, p.a, 0,
+          UsedKeys.add(used, text)), wait.rest));
     }
   }
 
@@ -253,9 +278,9 @@ final class Automaton {
     } else if (p.kind == Frame.ARR) {
       next = new Frame(Frame.ARR, p.node, A_AFTER, p.a + 1, 0);
     } else if (p.phase == O_XKEY) {
-      next = new Frame(Frame.OBJ, p.node, O_COLON, p.a, 0);
+      next = new Frame(Frame.OBJ, p.node, O_COLON, p.a, 0, p.aux); // key text: closeExtraKey
     } else {
-      next = new Frame(Frame.OBJ, p.node, O_AFTER, p.a, 0);
+      next = new Frame(Frame.OBJ, p.node, O_AFTER, p.a, 0, p.aux);
     }
     return new Stack(next, parent.rest);
   }

@@ -13,6 +13,9 @@ package io.redress.inference.guide;
  * NUM   -                             automaton state          -
  * LIT   -                             trie node                -
  * </pre>
+ *
+ * <p>{@code aux}: for an object in its extra properties, the {@link UsedKeys} so far; for the
+ * string of an extra key, the key decoded so far (to refuse a duplicate at its closing quote).
  */
 final class Frame {
 
@@ -28,19 +31,25 @@ final class Frame {
   final int phase;
   final int a;
   final long lex;
+  final Object aux;
 
   Frame(int kind, int node, int phase, int a, long lex) {
+    this(kind, node, phase, a, lex, null);
+  }
+
+  Frame(int kind, int node, int phase, int a, long lex, Object aux) {
     this.kind = kind;
     this.node = node;
     this.phase = phase;
     this.a = a;
     this.lex = lex;
+    this.aux = aux;
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof Frame f && f.kind == kind && f.node == node && f.phase == phase
-        && f.a == a && f.lex == lex;
+        && f.a == a && f.lex == lex && java.util.Objects.equals(f.aux, aux);
   }
 
   @Override
@@ -49,7 +58,8 @@ final class Frame {
     h = h * 31 + node;
     h = h * 31 + phase;
     h = h * 31 + a;
-    return h * 31 + Long.hashCode(lex);
+    h = h * 31 + Long.hashCode(lex);
+    return aux == null ? h : h * 31 + aux.hashCode();
   }
 
   @Override

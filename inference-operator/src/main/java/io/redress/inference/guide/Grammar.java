@@ -88,19 +88,29 @@ final class Grammar {
     }
   }
 
-  /** A string of min..max code points, matching {@code dfa} when there is one. */
+  /**
+   * A string of min..max code points, matching {@code dfa} when there is one; or, with {@code
+   * extraKey}, the name of an extra property (never one already used in its object).
+   */
   static final class StringNode extends Node {
     final int min;
     final int max; // Integer.MAX_VALUE: unbounded
     final CodePointDfa dfa; // null: any string
     final LengthReach reach; // null: no length limit to check against the dfa
+    final boolean extraKey;
 
     StringNode(String pointer, int min, int max, CodePointDfa dfa, LengthReach reach) {
+      this(pointer, min, max, dfa, reach, false);
+    }
+
+    StringNode(String pointer, int min, int max, CodePointDfa dfa, LengthReach reach,
+        boolean extraKey) {
       super(pointer);
       this.min = min;
       this.max = max;
       this.dfa = dfa;
       this.reach = reach;
+      this.extraKey = extraKey;
     }
   }
 

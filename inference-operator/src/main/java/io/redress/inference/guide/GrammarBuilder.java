@@ -1,8 +1,6 @@
 package io.redress.inference.guide;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import io.redress.inference.guide.Grammar.ArrayNode;
 import io.redress.inference.guide.Grammar.LiteralNode;
 import io.redress.inference.guide.Grammar.Node;
@@ -10,7 +8,6 @@ import io.redress.inference.guide.Grammar.NumberNode;
 import io.redress.inference.guide.Grammar.ObjectNode;
 import io.redress.inference.guide.Grammar.StringNode;
 import io.redress.inference.guide.Grammar.UnionNode;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -28,6 +25,9 @@ import java.util.Map;
  * node it returns can produce a finite value; contradictions are {@link SchemaException}s.
  */
 final class GrammarBuilder {
+
+  /** The longest extra property name we generate, in code points. */
+  static final int MAX_EXTRA_KEY = 256;
 
   private final SchemaReader reader;
   private final SchemaChecker strict;
@@ -189,21 +189,24 @@ final class GrammarBuilder {
     }
     int extra = extraSchema == null || extraSchema.isFalse() ? -1
         : compile(extraSchema, JsonType.ALL);
-    int extraKey = extra < 0 ? -1 : add(new StringNode(s.at("additionalProperties"), 0,
-        Integer.MAX_VALUE, CodePointDfa.excluding(new ArrayList<>(declared.keySet())), null));
+    int extraKey = extra < 0 ? -1
+        : extraKeyNode(s.at("additionalProperties"), new ArrayList<>(declared.keySet()));
     int n = names.size();
     LiteralTrie[] tries = new LiteralTrie[n + 2];
     boolean[] close = new boolean[n + 2];
     boolean[] extras = new boolean[n + 2];
     boolean[] more = new boolean[n + 2];
+    byte[][] keyBytes = new byte[n][];
+    for (int j = 0; j < n; j++) {
+      byte[] name = CompactJson.string(names.get(j));
+      keyBytes[j] = Arrays.copyOf(name, name.length + 1);
+      keyBytes[j][name.length] = ':';
+    }
     for (int idx = -1; idx <= n; idx++) {
       List<byte[]> keys = new ArrayList<>();
       List<Integer> which = new ArrayList<>();
       for (int j = idx + 1; j < n; j++) {
-        byte[] name = canonical(TextNode.valueOf(names.get(j)));
-        byte[] key = Arrays.copyOf(name, name.length + 1);
-        key[name.length] = ':';
-        keys.add(key);
+        keys.add(keyBytes[j]);
         which.add(j);
         if (isRequired.get(j)) {
           break;
@@ -308,8 +311,7 @@ final class GrammarBuilder {
       anyByMask.put(JsonType.ALL, all);
       Schema plain = Schema.bool("(any value)", true);
       List<Integer> alts = new ArrayList<>();
-      int key = add(new StringNode("(any key)", 0, Integer.MAX_VALUE,
-          CodePointDfa.excluding(List.of()), null));
+      int key = extraKeyNode("(any key)", List.of());
       LiteralTrie none = LiteralTrie.of(List.of(), new int[0]);
       alts.add(add(new ObjectNode("(any object)", new String[0], new int[0], new boolean[0], all,
           key, new LiteralTrie[] {none, none}, new boolean[] {true, true},
@@ -351,6 +353,13 @@ final class GrammarBuilder {
     return id;
   }
 
+  /** Extra keys: any name but the declared ones, at most {@value #MAX_EXTRA_KEY} code points. */
+  private int extraKeyNode(String pointer, List<String> declared) {
+    CodePointDfa dfa = CodePointDfa.excluding(declared);
+    return add(new StringNode(pointer, 0, MAX_EXTRA_KEY, dfa,
+        LengthReach.of(dfa, 0, MAX_EXTRA_KEY), true));
+  }
+
   private int union(String pointer, List<Integer> alts) {
     if (alts.isEmpty()) {
       return -1;
@@ -368,11 +377,7 @@ final class GrammarBuilder {
 
   /** A value's compact JSON, as Jackson writes it (the form completeness is defined over). */
   static byte[] canonical(JsonNode v) {
-    try {
-      return SchemaReader.JSON.writeValueAsBytes(v);
-    } catch (JsonProcessingException e) {
-      throw new UncheckedIOException(e);
-    }
+    return CompactJson.bytes(v);
   }
 
   private static byte[] bytes(String ascii) {

@@ -123,17 +123,19 @@ final class MaskEngine {
     Frame f = s.top;
     StringNode node = automaton.str(f);
     Stack after = automaton.childDone(s.rest);
-    if (node.dfa != null && !(node.reach == null && StringLexer.sub(f.lex) != StringLexer.OPEN
+    if (node.dfa != null && !(StringLexer.sub(f.lex) != StringLexer.OPEN
         && node.dfa.isUniversal(StringLexer.dfaState(f.lex)))) {
       StringTokenClasses c = !cached ? StringTokenClasses.of(vocab, node, f.lex, f.a)
           : patterns.get(new PatternKey(StateKey.of(automaton, new Stack(f, null),
               maxTokenBytes)), k -> StringTokenClasses.of(vocab, node, f.lex, f.a));
       int[] pass = cached ? closing(c, after) : restAccepted(c, after);
-      int[] ids = new int[pass.length];
-      for (int i = 0; i < pass.length; i++) {
-        ids[i] = c.closeIds[pass[i]];
+      IntBuffer ids = new IntBuffer();
+      for (int i : pass) {
+        if (!node.extraKey || exact(s, c, i)) {
+          ids.add(c.closeIds[i]);
+        }
       }
-      return new TokenMask(c.inside, TokenMask.NONE, ids);
+      return new TokenMask(c.inside, TokenMask.NONE, ids.toArray());
     }
     // No pattern, or a pattern state that allows anything from here: the shared plain tables.
     StringTokenClasses c = vocab.plainString(StringLexer.plainState(f.lex));
@@ -141,26 +143,35 @@ final class MaskEngine {
     int needed = node.min - f.a;
     int[] base = c.inside;
     int[] clear = TokenMask.NONE;
-    int[] set;
-    IntBuffer ids = new IntBuffer();
-    if (left < c.maxInsideN()) {
-      int keep = c.insideUpTo((int) left);
-      if (keep <= c.insideIds.length - keep) {
-        base = null;
-        for (int i = 0; i < keep; i++) {
-          ids.add(c.insideIds[i]);
-        }
-      } else {
-        clear = Arrays.copyOfRange(c.insideIds, keep, c.insideIds.length);
-      }
+    if (left <= StringTokenClasses.SMALL_LIMIT) {
+      base = c.insideUpToMask((int) left); // the last few characters before maxLength
+    } else if (left < c.maxInsideN()) {
+      clear = c.insideLongerThan((int) left); // the few long tokens that no longer fit
     }
+    IntBuffer ids = new IntBuffer();
     for (int i : cached ? closing(c, after) : restAccepted(c, after)) {
-      if (c.closeN[i] >= needed && c.closeN[i] <= left) {
+      if (c.closeN[i] >= needed && c.closeN[i] <= left && (!node.extraKey || exact(s, c, i))) {
         ids.add(c.closeIds[i]);
       }
     }
-    set = ids.toArray();
-    return new TokenMask(base, clear, set);
+    return new TokenMask(base, clear, ids.toArray());
+  }
+
+  /**
+   * For a token closing an extra key, which the shared checks judged without the key's text:
+   * step it through the real stack when the text matters, i.e. when the object has used keys
+   * already or the token's rest may write another key.
+   */
+  private boolean exact(Stack s, StringTokenClasses c, int i) {
+    byte[] b = vocab.bytes(c.closeIds[i]);
+    boolean anotherKey = false;
+    for (int k = c.closeRest[i]; k < b.length && !anotherKey; k++) {
+      anotherKey = b[k] == '"';
+    }
+    if (!anotherKey && s.rest.top.aux == null) {
+      return true;
+    }
+    return automaton.steps(new Stack[] {s}, b, 0, b.length).length > 0;
   }
 
   /** Indices of the closing tokens whose bytes after the quote {@code after} accepts. */

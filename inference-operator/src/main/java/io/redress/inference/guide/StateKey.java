@@ -14,6 +14,9 @@ import java.util.Arrays;
  */
 final class StateKey {
 
+  private static final int USED_KEYS = Integer.MIN_VALUE + 1;
+  private static final int CANDIDATES = Integer.MIN_VALUE + 2;
+
   private final int[] words;
   private final int hash;
 
@@ -27,7 +30,7 @@ final class StateKey {
     for (Stack s : state) {
       out.add(-1);
       for (Stack x = s; x != null; x = x.rest) {
-        frame(automaton, x.top, maxTokenBytes, out);
+        frame(automaton, x, maxTokenBytes, out);
       }
     }
     return new StateKey(out.toArray());
@@ -37,12 +40,19 @@ final class StateKey {
     return of(automaton, new Stack[] {stack}, maxTokenBytes);
   }
 
-  private static void frame(Automaton automaton, Frame f, int t, IntBuffer out) {
+  private static void frame(Automaton automaton, Stack x, int t, IntBuffer out) {
+    Frame f = x.top;
+    int[] candidates = null;
     long lex = f.lex;
     int a = f.a;
     if (f.kind == Frame.STR) {
       StringNode n = automaton.str(f);
-      if (n.dfa == null) {
+      // An extra key that may still turn into a used one keeps its exact length.
+      candidates = n.extraKey && x.rest != null && x.rest.top.aux != null
+          ? extraKeyCandidates(f, x.rest) : null;
+      if (candidates != null) {
+        a = f.a;
+      } else if (n.dfa == null) {
         lex = StringLexer.plainState(lex);
         a = counters(n.min - a, n.max, a, t + 1);
       } else if (n.reach == null) {
@@ -61,6 +71,40 @@ final class StateKey {
     out.add(a);
     out.add((int) lex);
     out.add((int) (lex >>> 32));
+    if (f.kind == Frame.OBJ && f.aux != null) {
+      UsedKeys used = (UsedKeys) f.aux;
+      out.add(USED_KEYS);
+      out.add(used.size);
+      for (UsedKeys u = used; u != null; u = u.next) {
+        out.add(u.key.length());
+        u.key.chars().forEach(out::add);
+      }
+    }
+    if (candidates != null) {
+      out.add(CANDIDATES);
+      out.add(candidates.length);
+      for (int c : candidates) {
+        out.add(c);
+      }
+    }
+  }
+
+  /**
+   * For an extra key being written: the used keys of its object it may still turn into (the
+   * text so far is their prefix), as (index, chars left) pairs; null if none.
+   */
+  private static int[] extraKeyCandidates(Frame key, Stack wait) {
+    String text = key.aux == null ? "" : (String) key.aux;
+    IntBuffer pairs = new IntBuffer();
+    int i = 0;
+    for (UsedKeys u = (UsedKeys) wait.top.aux; u != null; u = u.next, i++) {
+      if (u.key.startsWith(text)) {
+        pairs.add(i);
+        pairs.add(u.key.length() - text.length());
+      }
+    }
+    int[] a = pairs.toArray();
+    return a.length == 0 ? null : a;
   }
 
   /** (needed, left) each capped at {@code cap}, packed. */

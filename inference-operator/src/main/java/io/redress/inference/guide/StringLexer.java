@@ -89,6 +89,40 @@ final class StringLexer {
     return count >= node.min && (node.dfa == null || node.dfa.accepting(q));
   }
 
+  /**
+   * The code point that byte b completes from state lex (assuming the step is allowed), or -1
+   * when it completes none (a character or escape is still open, or b is a quote).
+   */
+  static int completedCodePoint(long lex, int b) {
+    int sub = sub(lex);
+    int acc = (int) ((lex >>> 5) & 0x1FFFFF);
+    switch (sub) {
+      case NORMAL:
+        return b >= 0x20 && b < 0x80 && b != '"' && b != '\\' ? b : -1;
+      case ESC:
+        return switch (b) {
+          case '"', '\\', '/' -> b;
+          case 'b' -> '\b';
+          case 'f' -> '\f';
+          case 'n' -> '\n';
+          case 'r' -> '\r';
+          case 't' -> '\t';
+          default -> -1;
+        };
+      case U0 + 3: {
+        int v = acc * 16 + Character.digit(b, 16);
+        return v >= 0xD800 && v <= 0xDFFF ? -1 : v;
+      }
+      case L0 + 3:
+        return supplementary((int) ((lex >>> 26) & 0x3FF), acc * 16 + Character.digit(b, 16)
+            - 0xDC00);
+      case C1:
+        return (acc << 6) | (b & 0x3F);
+      default:
+        return -1;
+    }
+  }
+
   static long step(StringNode node, long lex, int count, int b) {
     int sub = sub(lex);
     int acc = (int) ((lex >>> 5) & 0x1FFFFF);

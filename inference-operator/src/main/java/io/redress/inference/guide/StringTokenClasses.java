@@ -17,49 +17,71 @@ final class StringTokenClasses {
       new StringNode("(plain string)", 0, Integer.MAX_VALUE, null, null);
 
   final int[] inside; // (maskWords) bitmask of the tokens that stay inside
-  final int[] insideIds; // ids staying inside, by insideN ascending
-  final int[] insideN; // code points each starts
+  final int[] longIds; // plain strings: inside ids starting > SMALL_LIMIT code points, by count
+  final int[] longN; // their counts
+  private final int maxInsideN;
   final int[] closeIds; // ids closing the string, by the bytes after the quote
   final int[] closeN; // code points each starts before the quote
   final int[] closeRest; // index of the first byte after the quote
+  /**
+   * For strings without a pattern: {@code upTo[k]} is the bitmask of inside tokens starting at
+   * most k code points (k up to {@link #SMALL_LIMIT}), for the last characters before a
+   * maxLength; null for pattern strings (their counts are applied while classifying).
+   */
+  private final int[][] upTo;
 
-  private StringTokenClasses(int[] inside, int[] insideIds, int[] insideN, int[] closeIds,
-      int[] closeN, int[] closeRest) {
+  /** Up to this many code points left, a string's inside tokens come from a shared bitmask. */
+  static final int SMALL_LIMIT = 16;
+
+  private StringTokenClasses(int[] inside, int[] longIds, int[] longN, int maxInsideN,
+      int[] closeIds, int[] closeN, int[] closeRest, int[][] upTo) {
     this.inside = inside;
-    this.insideIds = insideIds;
-    this.insideN = insideN;
+    this.longIds = longIds;
+    this.longN = longN;
+    this.maxInsideN = maxInsideN;
     this.closeIds = closeIds;
     this.closeN = closeN;
     this.closeRest = closeRest;
+    this.upTo = upTo;
+  }
+
+  /** The inside tokens starting at most k code points, k at most {@link #SMALL_LIMIT}. */
+  int[] insideUpToMask(int k) {
+    return upTo[k];
   }
 
   /** The largest number of code points an inside token starts (0 when none). */
   int maxInsideN() {
-    return insideN.length == 0 ? 0 : insideN[insideN.length - 1];
+    return maxInsideN;
   }
 
-  /** How many inside tokens start at most {@code n} code points. */
-  int insideUpTo(int n) {
+  /** The inside ids starting more than n code points, n > {@link #SMALL_LIMIT}. */
+  int[] insideLongerThan(int n) {
     int lo = 0;
-    int hi = insideN.length;
+    int hi = longN.length;
     while (lo < hi) {
       int m = (lo + hi) >>> 1;
-      if (insideN[m] <= n) {
+      if (longN[m] <= n) {
         lo = m + 1;
       } else {
         hi = m;
       }
     }
-    return lo;
+    return Arrays.copyOfRange(longIds, lo, longIds.length);
   }
 
   /** For a string without pattern, from a {@link StringLexer#plainState}, lengths ignored. */
   static StringTokenClasses plain(TokenVocabulary vocab, int plainState) {
-    return of(vocab, UNLIMITED, StringLexer.fromPlainState(plainState), 0);
+    return classify(vocab, UNLIMITED, StringLexer.fromPlainState(plainState), 0, true);
   }
 
   /** From an exact lexer state and count of a (pattern) string. */
   static StringTokenClasses of(TokenVocabulary vocab, StringNode node, long lex, int count) {
+    return classify(vocab, node, lex, count, false);
+  }
+
+  private static StringTokenClasses classify(TokenVocabulary vocab, StringNode node, long lex,
+      int count, boolean plain) {
     VocabTrie t = vocab.trie();
     long[] lexAt = new long[t.maxDepth + 1];
     int[] nAt = new int[t.maxDepth + 1];
@@ -111,14 +133,34 @@ final class StringTokenClasses {
       }
       i++;
     }
-    int[] byN = countingOrder(inN);
     int[] byRest = sortedBy(clIds.size(), (a, b) -> {
       byte[] x = vocab.bytes(clIds.get(a));
       byte[] y = vocab.bytes(clIds.get(b));
       return Arrays.compareUnsigned(x, clRest.get(a), x.length, y, clRest.get(b), y.length);
     });
-    return new StringTokenClasses(mask, inIds.permuted(byN), inN.permuted(byN),
-        clIds.permuted(byRest), clN.permuted(byRest), clRest.permuted(byRest));
+    int maxN = 0;
+    for (int i = 0; i < inN.size(); i++) {
+      maxN = Math.max(maxN, inN.get(i));
+    }
+    if (!plain) { // counts were applied while walking: only the bitmask is needed
+      return new StringTokenClasses(mask, TokenMask.NONE, TokenMask.NONE, maxN,
+          clIds.permuted(byRest), clN.permuted(byRest), clRest.permuted(byRest), null);
+    }
+    int[] byN = countingOrder(inN);
+    int[] ids = inIds.permuted(byN);
+    int[] ns = inN.permuted(byN);
+    int[][] upTo = new int[SMALL_LIMIT + 1][];
+    int[] small = new int[vocab.maskWords()];
+    int i = 0;
+    for (int k = 0; k <= SMALL_LIMIT; k++) {
+      for (; i < ids.length && ns[i] <= k; i++) {
+        small[ids[i] >>> 5] |= 1 << (ids[i] & 31);
+      }
+      upTo[k] = small.clone();
+    }
+    return new StringTokenClasses(mask, Arrays.copyOfRange(ids, i, ids.length),
+        Arrays.copyOfRange(ns, i, ns.length), maxN, clIds.permuted(byRest),
+        clN.permuted(byRest), clRest.permuted(byRest), upTo);
   }
 
   /** The indices of small non-negative values in ascending order of value (stable). */

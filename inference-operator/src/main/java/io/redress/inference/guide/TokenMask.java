@@ -38,15 +38,19 @@ final class TokenMask {
     }
   }
 
-  /** The union of masks; materialized as a fresh bitmask unless all are plain id lists. */
+  /**
+   * The union of masks: still (base, clear, set) when at most one part has a base (the others'
+   * ids join {@code set}, applied after {@code clear}); else materialized as a fresh bitmask.
+   */
   static TokenMask union(List<TokenMask> parts, int maskWords) {
     if (parts.size() == 1) {
       return parts.get(0);
     }
-    boolean sparse = parts.stream().allMatch(p -> p.base == null);
-    if (sparse) {
+    List<TokenMask> dense = parts.stream().filter(p -> p.base != null).toList();
+    if (dense.size() <= 1) {
       int[] ids = parts.stream().flatMapToInt(p -> Arrays.stream(p.set)).distinct().toArray();
-      return new TokenMask(null, NONE, ids);
+      return dense.isEmpty() ? new TokenMask(null, NONE, ids)
+          : new TokenMask(dense.get(0).base, dense.get(0).clear, ids);
     }
     int[] words = new int[maskWords];
     int[] tmp = new int[maskWords];

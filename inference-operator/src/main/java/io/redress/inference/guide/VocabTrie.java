@@ -33,9 +33,9 @@ final class VocabTrie {
 
   /** @param bytes (ids) each token's bytes, or null for ids that must never be allowed */
   static VocabTrie build(byte[][] bytes) {
-    Integer[] order = java.util.stream.IntStream.range(0, bytes.length)
-        .filter(i -> bytes[i] != null && bytes[i].length > 0).boxed().toArray(Integer[]::new);
-    Arrays.sort(order, (x, y) -> Arrays.compareUnsigned(bytes[x], bytes[y]));
+    int[] order = java.util.stream.IntStream.range(0, bytes.length)
+        .filter(i -> bytes[i] != null && bytes[i].length > 0).toArray();
+    sort(order, new int[order.length], 0, order.length, 0, bytes);
     int total = 0;
     byte[] prev = new byte[0];
     int maxDepth = 0;
@@ -85,6 +85,45 @@ final class VocabTrie {
       end[open[--top]] = total;
     }
     return new VocabTrie(label, depth, end, token, more, maxDepth);
+  }
+
+  /**
+   * Sorts ids[lo, hi) by their byte strings (unsigned, shorter first on a shared prefix), all of
+   * which agree on their first {@code depth} bytes: most-significant-byte radix sort.
+   */
+  private static void sort(int[] ids, int[] tmp, int lo, int hi, int depth, byte[][] bytes) {
+    if (hi - lo < 32) {
+      for (int i = lo + 1; i < hi; i++) {
+        int x = ids[i];
+        int j = i - 1;
+        while (j >= lo && Arrays.compareUnsigned(bytes[ids[j]], depth, bytes[ids[j]].length,
+            bytes[x], depth, bytes[x].length) > 0) {
+          ids[j + 1] = ids[j];
+          j--;
+        }
+        ids[j + 1] = x;
+      }
+      return;
+    }
+    int[] start = new int[258]; // bucket 0: strings that end here; 1 + b: next byte b
+    for (int i = lo; i < hi; i++) {
+      byte[] b = bytes[ids[i]];
+      start[(depth < b.length ? (b[depth] & 0xFF) + 1 : 0) + 1]++;
+    }
+    for (int k = 1; k < start.length; k++) {
+      start[k] += start[k - 1];
+    }
+    int[] next = start.clone();
+    for (int i = lo; i < hi; i++) {
+      byte[] b = bytes[ids[i]];
+      tmp[lo + next[depth < b.length ? (b[depth] & 0xFF) + 1 : 0]++] = ids[i];
+    }
+    System.arraycopy(tmp, lo, ids, lo, hi - lo);
+    for (int k = 1; k < 257; k++) {
+      if (start[k + 1] - start[k] > 1) {
+        sort(ids, tmp, lo + start[k], lo + start[k + 1], depth + 1, bytes);
+      }
+    }
   }
 
   private static int lcp(byte[] a, byte[] b) {

@@ -29,6 +29,15 @@ public interface ModelRunner extends AutoCloseable {
   @Override
   void close();
 
+  /**
+   * Whether steps where every sequence decodes exactly one token are much cheaper than mixed
+   * steps (the CUDA runner replays a captured graph for them). The scheduler then keeps
+   * jump-forward, which mixes multi-token chunks into decode steps, to small batches.
+   */
+  default boolean prefersUniformDecodeSteps() {
+    return false;
+  }
+
   /** Short description for logs, e.g. "cpu" or "cuda:0 (NVIDIA H100)". */
   String device();
 }

@@ -30,6 +30,7 @@ public final class Scheduler {
   private final Set<Integer> eosTokenIds;
   private final JumpForward jumpForward;
   private long jumpForwardTokens;
+  private int jumpForwardMaxRunning = Integer.MAX_VALUE;
   private final Deque<Sequence> waiting = new ArrayDeque<>();
   private final List<Sequence> running = new ArrayList<>(); // admission order
   private long preemptions;
@@ -79,6 +80,14 @@ public final class Scheduler {
 
   public long preemptions() {
     return preemptions;
+  }
+
+  /**
+   * Appends forced text only while at most {@code n} sequences run: on a runner whose uniform
+   * decode steps are much cheaper, a large batch samples forced tokens one per step instead.
+   */
+  public void limitJumpForward(int n) {
+    jumpForwardMaxRunning = n;
   }
 
   /** Tokens appended by jump-forward (guided decoding) since start. */
@@ -209,6 +218,9 @@ public final class Scheduler {
     if (m.isTerminated()) {
       finish(seq, FinishReason.STOP); // nothing but EOS could follow: no need to sample it
       return false;
+    }
+    if (running.size() > jumpForwardMaxRunning) {
+      return true; // the mask allows only the forced tokens; they are sampled one per step
     }
     byte[] forced = m.forcedBytes();
     if (forced.length == 0) {

@@ -199,6 +199,11 @@ public final class CudaModelRunner implements ModelRunner {
   }
 
   @Override
+  public boolean prefersUniformDecodeSteps() {
+    return true;
+  }
+
+  @Override
   public String device() {
     return "cuda:" + device.ordinal() + " (" + device.name() + ")";
   }
