@@ -70,6 +70,7 @@ final class LlmEngine implements Engine {
         return t;
       });
   private TokenVocabulary vocabulary;
+  private final Map<String, int[]> forcedTokenCache = new ConcurrentHashMap<>();
   private volatile boolean closed;
   private volatile EngineStats stats;
 
@@ -105,6 +106,16 @@ final class LlmEngine implements Engine {
       scheduler.limitJumpForward(JUMP_FORWARD_MAX_RUNNING);
     }
     this.stats = snapshot();
+    if (tokenizer != null) {
+      // Build the guided-decoding vocabulary tables off the request path.
+      maskPool.execute(() -> {
+        try {
+          vocabulary().prepare();
+        } catch (RuntimeException e) {
+          LOG.warn("guided-decoding vocabulary not prepared: {}", e.toString());
+        }
+      });
+    }
     this.loop = new Thread(this::runLoop, "redress-engine");
     this.loop.setDaemon(true);
     this.loop.start();
@@ -332,11 +343,26 @@ final class LlmEngine implements Engine {
     return step.toStep(masks, words);
   }
 
-  /** Jump-forward: the tokens spelling exactly the forced bytes, or none. */
+  /**
+   * Jump-forward: the tokens spelling exactly the forced bytes, or none. A schema forces few
+   * distinct strings (keys, punctuation, enum tails), so their tokens are cached.
+   */
   private int[] forcedTokens(byte[] forced) {
     if (tokenizer == null) {
       return new int[0];
     }
+    String key = new String(forced, java.nio.charset.StandardCharsets.ISO_8859_1);
+    int[] cached = forcedTokenCache.get(key);
+    if (cached == null) {
+      cached = tokenizeForced(forced);
+      if (forcedTokenCache.size() < 65_536) {
+        forcedTokenCache.put(key, cached);
+      }
+    }
+    return cached;
+  }
+
+  private int[] tokenizeForced(byte[] forced) {
     String text;
     try {
       text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()

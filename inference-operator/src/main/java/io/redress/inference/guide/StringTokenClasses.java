@@ -212,10 +212,6 @@ final class StringTokenClasses {
       return n;
     }
 
-    int[] toArray() {
-      return Arrays.copyOf(a, n);
-    }
-
     int[] permuted(int[] order) {
       int[] out = new int[order.length];
       for (int i = 0; i < order.length; i++) {

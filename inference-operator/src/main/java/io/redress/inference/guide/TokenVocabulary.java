@@ -93,6 +93,16 @@ public final class TokenVocabulary {
     return new TokenVocabulary(modelVocabSize, bytes, eos);
   }
 
+  /**
+   * Builds now the tables the first guided request would otherwise build (how each token
+   * behaves inside a plain string: about 0.1 to 0.3 s on a 150k vocabulary); call it off the
+   * request path, e.g. on a background thread when the model loads. Optional and idempotent.
+   */
+  public void prepare() {
+    plainString(StringLexer.OPEN);
+    plainString(StringLexer.NORMAL);
+  }
+
   /** The mask length in tokens (bits); masks have {@link #maskWords()} int32 words. */
   public int modelVocabSize() {
     return modelVocabSize;

@@ -101,6 +101,11 @@ class MatcherTest {
       {"anyOf":[{"properties":{"a":{"type":"integer"}},"required":["a"]},{"properties":{"a":{"type":"string"}},"required":["a"]}]} | `{"a":7}`   | true
       {}                                           | `{"k":[1,{"z":null}],"é":"x"}` | true
       {}                                           | `{"k":1,}`           | false
+      {"additionalProperties":{"type":"integer"}}  | `{"a":1,"ab":2,"b":3}` | true
+      {"additionalProperties":{"type":"integer"}}  | `{"a":1,"b":2,"a":3}` | false
+      {"additionalProperties":{"type":"integer"}}  | `{"é":1,"\u00e9":2}` | false
+      {"type":"object"}                            | `{"x":{"x":1},"y":[{"x":2,"x":3}]}` | false
+      {"type":"object"}                            | `{"x":{"x":1},"y":[{"x":2,"z":3}]}` | true
       {"const":{"b":[1,2],"a":null}}              | `{"b":[1,2],"a":null}` | true
       """)
   void acceptsExactlyValidDocuments(String schema, String text, boolean valid) {
