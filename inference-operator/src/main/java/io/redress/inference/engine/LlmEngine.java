@@ -276,6 +276,18 @@ final class LlmEngine implements Engine {
   // ---- the loop (engine thread) ------------------------------------------------------------
 
   private void runLoop() {
+    try {
+      loop();
+    } catch (Throwable e) { // a bug or a broken device: fail loudly, never leave callers waiting
+      LOG.error("engine loop stopped; failing every request in flight", e);
+      closed = true;
+      for (Pending p : List.copyOf(inFlight.values())) {
+        complete(p, FinishReason.ERROR, "engine failed: " + e);
+      }
+    }
+  }
+
+  private void loop() {
     while (!closed) {
       drainInbox();
       if (!scheduler.hasWork()) {

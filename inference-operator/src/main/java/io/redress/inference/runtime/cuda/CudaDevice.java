@@ -76,7 +76,10 @@ public final class CudaDevice implements AutoCloseable {
       }
       return new Availability(true, "ok");
     } catch (Throwable e) { // UnsatisfiedLinkError without a driver, CudaException otherwise
-      return new Availability(false, "no usable CUDA driver (" + e.getMessage() + ")");
+      String why = String.valueOf(e.getMessage());
+      int newline = why.indexOf('\n');
+      return new Availability(false, "no usable CUDA driver ("
+          + (newline < 0 ? why : why.substring(0, newline)).trim() + ")");
     }
   }
 
