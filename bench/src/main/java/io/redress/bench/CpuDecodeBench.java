@@ -124,10 +124,7 @@ final class CpuDecodeBench implements Callable<Integer> {
 
   /** Bytes the CPU runner reads per decode step: every matrix once, in fp32. */
   static long weightBytesFp32(ModelConfig c) {
-    long d = c.hiddenSize();
-    long perLayer = d * (c.qSize() + 2L * c.kvSize()) + (long) c.qSize() * d
-        + 3L * d * c.intermediateSize();
-    return 4 * (perLayer * c.numLayers() + (long) c.vocabSize() * d);
+    return 4 * c.decodeWeightElements();
   }
 
   /** Parallel copy of a 512 MB array, best of 5, counting bytes read plus written. */

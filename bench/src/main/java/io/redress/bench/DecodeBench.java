@@ -190,9 +190,6 @@ final class DecodeBench implements Callable<Integer> {
 
   /** Bytes of weights a decode step reads: every matrix once (the embedding only a row). */
   static long weightBytesBf16(ModelConfig c) {
-    long d = c.hiddenSize();
-    long perLayer = d * (c.qSize() + 2L * c.kvSize()) + (long) c.qSize() * d
-        + 3L * d * c.intermediateSize();
-    return 2 * (perLayer * c.numLayers() + (long) c.vocabSize() * d);
+    return 2 * c.decodeWeightElements();
   }
 }

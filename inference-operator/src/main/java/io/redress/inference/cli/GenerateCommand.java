@@ -155,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
       }
       boolean stream = !jsonl && prompts.size() == 1;
       TextStream printer = stream
-          ? new TextStream(tokenizer, out, stopIds(engine)) : null;
+          ? new TextStream(tokenizer, out, stopIds()) : null;
       long t0 = System.nanoTime();
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < prompts.size(); i++) {
@@ -204,7 +204,7 @@ final class GenerateCommand implements Callable<Integer> {
     return 0;
   }
 
-  private Set<Integer> stopIds(Engine engine) {
+  private Set<Integer> stopIds() {
     Set<Integer> ids = new HashSet<>();
     if (!ignoreEos) {
       ids.addAll(ModelConfig.load(model).eosTokenIds());

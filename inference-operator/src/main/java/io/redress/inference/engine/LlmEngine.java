@@ -89,8 +89,7 @@ final class LlmEngine implements Engine {
     this.tokenizer = tokenizer;
     this.template = template;
     int capacity = runner.numBlocks() * runner.blockSize();
-    int modelMax = runner.config().maxPositions();
-    int wanted = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelMax) : modelMax;
+    int wanted = maxLen(config, runner.config());
     // A single sequence must always fit the KV pool, or preemption could never make progress.
     this.maxModelLen = Math.min(wanted, capacity);
     if (maxModelLen < wanted) {
@@ -124,9 +123,7 @@ final class LlmEngine implements Engine {
   static LlmEngine open(EngineConfig config) {
     long t0 = System.nanoTime();
     ModelConfig modelConfig = ModelConfig.load(config.modelDir());
-    int maxLen = config.maxModelLen() > 0
-        ? Math.min(config.maxModelLen(), modelConfig.maxPositions())
-        : modelConfig.maxPositions();
+    int maxLen = maxLen(config, modelConfig);
     ModelRunner runner;
     if (useCuda(config.device())) {
       runner = CudaModelRunner.load(config.modelDir(), cudaOptions(config, maxLen));
@@ -144,6 +141,12 @@ final class LlmEngine implements Engine {
     LOG.info("engine ready on {} in {} ms: {} KV blocks of {} tokens", runner.device(),
         (System.nanoTime() - t0) / 1_000_000, runner.numBlocks(), runner.blockSize());
     return new LlmEngine(config, runner, tokenizer, template);
+  }
+
+  /** The configured maximum length, within the model's positions (0 means the model's). */
+  private static int maxLen(EngineConfig config, ModelConfig model) {
+    return config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), model.maxPositions())
+        : model.maxPositions();
   }
 
   /** CUDA when asked for (failing clearly when unusable), or for AUTO when a GPU works. */

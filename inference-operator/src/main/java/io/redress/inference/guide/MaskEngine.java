@@ -280,21 +280,4 @@ final class MaskEngine {
     }
     return true;
   }
-
-  /** A growable int array. */
-  static final class IntBuffer {
-    private int[] a = new int[64];
-    private int n;
-
-    void add(int v) {
-      if (n == a.length) {
-        a = Arrays.copyOf(a, n * 2);
-      }
-      a[n++] = v;
-    }
-
-    int[] toArray() {
-      return Arrays.copyOf(a, n);
-    }
-  }
 }

@@ -123,20 +123,4 @@ final class StateKey {
   public int hashCode() {
     return hash;
   }
-
-  private static final class IntBuffer {
-    private int[] a = new int[32];
-    private int n;
-
-    void add(int v) {
-      if (n == a.length) {
-        a = Arrays.copyOf(a, n * 2);
-      }
-      a[n++] = v;
-    }
-
-    int[] toArray() {
-      return Arrays.copyOf(a, n);
-    }
-  }
 }

@@ -92,6 +92,17 @@ public record ModelConfig(
     return numHeads * headDim;
   }
 
+  /**
+   * Weight elements a decode step reads: every matrix once (QKV, O, gate/up/down per layer,
+   * the LM head), the embedding only a row. Times bytes per element, over memory bandwidth,
+   * this is the roofline of batch-1 decode.
+   */
+  public long decodeWeightElements() {
+    long d = hiddenSize;
+    long perLayer = d * (qSize() + 2L * kvSize()) + (long) qSize() * d + 3L * d * intermediateSize;
+    return perLayer * numLayers + (long) vocabSize * d;
+  }
+
   /** Width of all key (or value) heads together. */
   public int kvSize() {
     return numKvHeads * headDim;

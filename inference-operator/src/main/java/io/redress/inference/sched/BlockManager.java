@@ -104,20 +104,38 @@ public final class BlockManager {
    * counting the cached prefix blocks it would reuse.
    */
   public boolean canAllocate(int[] tokens, int numTokens) {
+    return fits(cachedPrefix(tokens, numTokens), numTokens);
+  }
+
+  /** The cached blocks a new sequence would reuse, and the key of the last of them. */
+  private record Prefix(int[] blocks, Key lastKey) {}
+
+  /** Looks up the longest cached prefix of full blocks (never the block of the last token). */
+  private Prefix cachedPrefix(int[] tokens, int numTokens) {
+    int max = prefixCaching ? maxCachedBlocks(numTokens) : 0;
+    int[] blocks = new int[max];
     int hits = 0;
-    int hitsOnFreeList = 0;
-    Key hash = ROOT;
-    for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
-      hash = chain(hash, tokens, i * blockSize);
-      Integer block = lookup(hash, tokens, i * blockSize);
+    Key key = ROOT;
+    for (; hits < max; hits++) {
+      Key next = chain(key, tokens, hits * blockSize);
+      Integer block = lookup(next, tokens, hits * blockSize);
       if (block == null) {
         break;
       }
-      hits++;
-      hitsOnFreeList += isFree[block] ? 1 : 0;
+      blocks[hits] = block;
+      key = next;
     }
-    int needed = blocksFor(numTokens) - hits + hitsOnFreeList;
-    return needed <= numFree;
+    return new Prefix(Arrays.copyOf(blocks, hits), key);
+  }
+
+  /** Whether the blocks a new sequence takes from the free list (fresh ones, and cached ones
+   *  lying there) are available. */
+  private boolean fits(Prefix prefix, int numTokens) {
+    int onFreeList = 0;
+    for (int block : prefix.blocks()) {
+      onFreeList += isFree[block] ? 1 : 0;
+    }
+    return blocksFor(numTokens) - prefix.blocks().length + onFreeList <= numFree;
   }
 
   /**
@@ -133,28 +151,20 @@ public final class BlockManager {
     if (table.size() != 0) {
       throw new IllegalStateException("sequence already holds blocks " + table);
     }
-    if (!canAllocate(tokens, numTokens)) {
+    Prefix prefix = cachedPrefix(tokens, numTokens);
+    if (!fits(prefix, numTokens)) {
       throw new IllegalStateException("not enough free KV blocks for " + numTokens + " tokens");
     }
-    int cachedTokens = 0;
-    Key hash = ROOT;
-    for (int i = 0; prefixCaching && i < maxCachedBlocks(numTokens); i++) {
-      Key h = chain(hash, tokens, i * blockSize);
-      Integer block = lookup(h, tokens, i * blockSize);
-      if (block == null) {
-        break;
-      }
+    for (int block : prefix.blocks()) {
       take(block);
       table.add(block);
-      hash = h;
-      table.hashedBlocks++;
-      table.lastHash = h;
-      cachedTokens += blockSize;
     }
+    table.hashedBlocks = prefix.blocks().length;
+    table.lastHash = prefix.lastKey();
     while (table.size() < blocksFor(numTokens)) {
       table.add(takeFresh());
     }
-    return cachedTokens;
+    return prefix.blocks().length * blockSize;
   }
 
   /**

@@ -4,7 +4,6 @@ import io.redress.inference.engine.FinishReason;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -272,12 +271,5 @@ public final class Scheduler {
     seq.status = Sequence.Status.WAITING;
     waiting.addFirst(seq);
     preemptions++;
-  }
-
-  /** Ids of sequences in the running set, for tests. */
-  Set<String> runningIds() {
-    Set<String> ids = new HashSet<>();
-    running.forEach(s -> ids.add(s.requestId()));
-    return ids;
   }
 }
