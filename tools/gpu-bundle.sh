@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/.gpu}"
 jdk="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
-modules="java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.zipfs"
+modules="java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/redress-jre"
 key="$(echo "$jdk $modules" | sha1sum | cut -c1-12)"
 if [[ ! -f "$cache/jre-$key.tgz" ]]; then
@@ -53,7 +53,7 @@ cat > "$out/java" <<'SH'
 #!/usr/bin/env bash
 here="$(cd "$(dirname "$0")" && pwd)"
 [[ -x /tmp/redress-jre/jre/bin/java ]] || { mkdir -p /tmp/redress-jre && tar xzf "$here/jre.tgz" -C /tmp/redress-jre; }
-exec /tmp/redress-jre/jre/bin/java "$@"
+exec /tmp/redress-jre/jre/bin/java --add-modules jdk.incubator.vector "$@"
 SH
 chmod +x "$out/java"
 echo "$(du -sh "$out" | cut -f1) in $out"

@@ -77,7 +77,7 @@ public final class CpuModel {
         throw new IllegalArgumentException("token id " + tokens[t] + " outside the vocabulary"
             + " of " + config.vocabSize());
       }
-      System.arraycopy(weights.embed(), tokens[t] * d, x, t * d, d);
+      weights.embed().row(tokens[t], x, t * d);
     }
 
     int q = config.qSize();
@@ -179,22 +179,14 @@ public final class CpuModel {
         float[] scores = new float[pos + 1];
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j <= pos; j++) {
-          scores[j] = Matrix.dot(qkv, qOff, keys, span.slots()[j] * kv + kvHead * hd, hd) * scale;
+          scores[j] = VecOps.dot(qkv, qOff, keys, span.slots()[j] * kv + kvHead * hd, hd) * scale;
           max = Math.max(max, scores[j]);
         }
-        float sum = 0f;
-        for (int j = 0; j <= pos; j++) {
-          scores[j] = (float) Math.exp(scores[j] - max);
-          sum += scores[j];
-        }
+        float inv = 1f / VecOps.expShiftSum(scores, pos + 1, max);
         int oOff = t * config.qSize() + head * hd;
         java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
         for (int j = 0; j <= pos; j++) {
-          float p = scores[j] / sum;
-          int vOff = span.slots()[j] * kv + kvHead * hd;
-          for (int e = 0; e < hd; e++) {
-            out[oOff + e] += p * values[vOff + e];
-          }
+          VecOps.axpy(scores[j] * inv, values, span.slots()[j] * kv + kvHead * hd, out, oOff, hd);
         }
       });
     }

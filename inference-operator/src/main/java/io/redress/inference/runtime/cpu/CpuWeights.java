@@ -11,12 +11,13 @@ import java.util.List;
  * Q, K and V are stacked into one matrix and gate and up into another, so a layer makes four
  * passes over its weights instead of seven.
  *
- * @param embed {@code (vocab, hidden)} token embeddings
+ * @param embed {@code (vocab, hidden)} token embeddings as a matrix (rows are looked up), the
+ *     LM head itself when tied: one copy of the largest tensor
  * @param layers decoder layers
  * @param finalNorm {@code (hidden)} RMSNorm weight before the LM head
  * @param lmHead {@code (vocab, hidden)}; the embedding matrix itself when tied
  */
-record CpuWeights(float[] embed, List<Layer> layers, float[] finalNorm, Matrix lmHead) {
+record CpuWeights(Matrix embed, List<Layer> layers, float[] finalNorm, Matrix lmHead) {
 
   /**
    * One decoder layer.
@@ -33,7 +34,8 @@ record CpuWeights(float[] embed, List<Layer> layers, float[] finalNorm, Matrix l
 
   static CpuWeights load(ModelConfig c, SafeTensors st) {
     int d = c.hiddenSize();
-    float[] embed = st.floats(WeightNames.EMBED, c.vocabSize(), d);
+    Matrix embed = Matrix.ofRowMajor(st.floats(WeightNames.EMBED, c.vocabSize(), d), null,
+        c.vocabSize(), d);
     List<Layer> layers = new ArrayList<>();
     for (int i = 0; i < c.numLayers(); i++) {
       Matrix q = linear(st, i, "self_attn.q_proj", c.qSize(), d, true);
@@ -52,8 +54,9 @@ record CpuWeights(float[] embed, List<Layer> layers, float[] finalNorm, Matrix l
     float[] finalNorm = st.floats(WeightNames.FINAL_NORM, d);
     // Tied checkpoints usually omit lm_head.weight; when present we still honour the config.
     Matrix lmHead = c.tieWordEmbeddings()
-        ? new Matrix(embed, null, c.vocabSize(), d)
-        : new Matrix(st.floats(WeightNames.LM_HEAD, c.vocabSize(), d), null, c.vocabSize(), d);
+        ? embed
+        : Matrix.ofRowMajor(st.floats(WeightNames.LM_HEAD, c.vocabSize(), d), null,
+            c.vocabSize(), d);
     return new CpuWeights(embed, List.copyOf(layers), finalNorm, lmHead);
   }
 
@@ -61,6 +64,6 @@ record CpuWeights(float[] embed, List<Layer> layers, float[] finalNorm, Matrix l
       SafeTensors st, int layer, String name, int rows, int cols, boolean bias) {
     float[] w = st.floats(WeightNames.layer(layer, name + ".weight"), rows, cols);
     float[] b = bias ? st.floats(WeightNames.layer(layer, name + ".bias"), rows) : null;
-    return new Matrix(w, b, rows, cols);
+    return Matrix.ofRowMajor(w, b, rows, cols);
   }
 }
