@@ -46,10 +46,15 @@ final class DemoCommand implements Callable<Integer> {
       description = "Where the report goes (default: ${DEFAULT-VALUE}).")
   String out;
 
-  @Option(names = "--count", defaultValue = "40", description = "Sample complaints.")
-  int count;
+  @Option(names = "--input", description = "Complaints as JSON Lines (default:"
+      + " sample-data/complaints.jsonl, the held-out sample set).")
+  String input;
 
-  @Option(names = "--max-new-tokens", defaultValue = "48")
+  @Option(names = "--limit", defaultValue = "0", description = "Only the first N complaints"
+      + " (default: all).")
+  int limit;
+
+  @Option(names = "--max-new-tokens", defaultValue = "256")
   int maxNewTokens;
 
   @Option(names = "--device", defaultValue = "auto")
@@ -58,6 +63,8 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path modelDir = model != null ? Path.of(model) : defaultModel();
+    Path inputFile = input != null ? Path.of(input) : sampleData("complaints.jsonl");
+    List<ComplaintEvent> events = ComplaintLines.read(inputFile, limit);
     System.err.println("demo: starting an in-process Kafka broker ...");
     // Kafka's formatter prints to stdout; stdout is for results.
     java.io.PrintStream stdout = System.out;
@@ -70,10 +77,9 @@ final class DemoCommand implements Callable<Integer> {
     }
     try (EmbeddedKafka kafka = started) {
       kafka.createTopics(2, "complaints", "complaint-replies", "complaint-dead-letters");
-      List<ComplaintEvent> events = SampleComplaints.generate(count, 42);
       int bad = publish(kafka.bootstrapServers(), events);
-      System.err.printf("demo: published %d complaints (%d of them malformed) to 'complaints'"
-          + " at %s%n", events.size() + bad, bad, kafka.bootstrapServers());
+      System.err.printf("demo: published %d complaints from %s and %d malformed records to"
+          + " 'complaints' at %s%n", events.size(), inputFile, bad, kafka.bootstrapServers());
       Map<String, String> m = new HashMap<>();
       m.put("mode", "replay");
       m.put("bootstrap-servers", kafka.bootstrapServers());
@@ -143,12 +149,6 @@ final class DemoCommand implements Callable<Integer> {
         + " '%s'%n", replies.size(), o.repliesTopic(), letters.size(), o.deadLettersTopic());
     replies.stream().limit(3).forEach(r -> System.out.println("reply: "
         + RecordJson.line(RecordJson.reply(r))));
-    if (replies.isEmpty()) {
-      System.out.println("(no replies: the model's output did not parse as a reply. The"
-          + " fixture model has random weights: guided decoding starts valid JSON but its"
-          + " strings run past --max-new-tokens; a trained model in sample-data/demo-model closes"
-          + " them)");
-    }
     letters.stream().limit(3).forEach(d -> System.out.println("dead letter: " + d.getStage()
         + "/" + d.getErrorCode() + " " + d.getSourceTopic() + "/" + d.getSourcePartition() + "@"
         + d.getSourceOffset() + ": " + d.getMessage()));
@@ -165,15 +165,23 @@ final class DemoCommand implements Callable<Integer> {
 
   /** sample-data/demo-model, found from the jar's location or the working directory. */
   static Path defaultModel() {
-    Path root = repoRoot();
-    for (Path p : new Path[] {root.resolve("sample-data/demo-model"),
-        Path.of("sample-data/demo-model"), Path.of("../sample-data/demo-model")}) {
-      if (Files.isRegularFile(p.resolve("config.json"))) {
+    Path dir = sampleData("demo-model");
+    if (!Files.isRegularFile(dir.resolve("config.json"))) {
+      throw new IllegalArgumentException("no demo model in " + dir + "; pass --model DIR");
+    }
+    return dir;
+  }
+
+  /** sample-data/NAME next to the build (or the working directory); pass a flag otherwise. */
+  static Path sampleData(String name) {
+    for (Path p : new Path[] {repoRoot().resolve("sample-data").resolve(name),
+        Path.of("sample-data", name), Path.of("..", "sample-data", name)}) {
+      if (Files.exists(p)) {
         return p;
       }
     }
-    throw new IllegalArgumentException("no demo model found in sample-data/demo-model; pass"
-        + " --model DIR");
+    throw new IllegalArgumentException("sample-data/" + name + " not found; run from the"
+        + " repository or pass its path explicitly");
   }
 
   private static Path repoRoot() {
