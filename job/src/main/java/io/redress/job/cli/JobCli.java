@@ -5,13 +5,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The job's commands ({@code bin/redress demo}, {@code bin/redress replay},
- * {@code bin/redress publish}, {@code bin/redress prompts}). A user error prints one line
- * {@code error: ...} and exits 1; a wrong flag exits 2.
+ * The job's commands ({@code bin/redress demo}, {@code replay}, {@code publish},
+ * {@code prompts}, {@code convert}, {@code overhead}). A user error prints one line {@code error: ...} and exits
+ * 1; a wrong flag exits 2.
  */
 @Command(name = "redress", mixinStandardHelpOptions = true,
     subcommands = {DemoCommand.class, ReplayCommand.class, PublishCommand.class,
-        PromptsCommand.class},
+        PromptsCommand.class, ConvertCommand.class, OverheadCommand.class},
     description = "Complaint replies with the Flink job, locally.")
 public final class JobCli implements Callable<Integer> {
 

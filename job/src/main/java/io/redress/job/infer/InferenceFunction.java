@@ -52,23 +52,33 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
     this.options = options;
   }
 
-  @Override
-  public void open(OpenContext ctx) {
-    int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-    DeviceChoice choice = DeviceChoice.of(options.device(),
-        getRuntimeContext().getExternalResourceInfos("gpu"), subtask);
-    EngineConfig config = EngineConfig.builder(Path.of(options.modelDir()))
-        .device(choice.device())
+  /** The engine the job's options describe, on {@code device}. */
+  public static EngineConfig engineConfig(JobOptions options, EngineConfig.Device device) {
+    return EngineConfig.builder(Path.of(options.modelDir()))
+        .device(device)
         .blockSize(options.blockSize())
         .numBlocks(options.numBlocks())
         .maxNumSeqs(options.maxNumSeqs())
         .maxNumBatchedTokens(options.maxBatchedTokens())
         .enablePrefixCaching(options.prefixCaching())
         .build();
+  }
+
+  /** Every reply: greedy, guided by reply.schema.json. */
+  public static SamplingParams sampling(JobOptions options) {
+    return SamplingParams.greedy(options.maxNewTokens()).withJsonSchema(ReplySchema.text());
+  }
+
+  @Override
+  public void open(OpenContext ctx) {
+    int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    DeviceChoice choice = DeviceChoice.of(options.device(),
+        getRuntimeContext().getExternalResourceInfos("gpu"), subtask);
+    EngineConfig config = engineConfig(options, choice.device());
     registry = EngineRegistry.shared();
     key = new EngineKey(config, choice.gpuIndex());
     engine = registry.acquire(key);
-    sampling = SamplingParams.greedy(options.maxNewTokens()).withJsonSchema(ReplySchema.text());
+    sampling = sampling(options);
     Path name = Path.of(options.modelDir()).toAbsolutePath().normalize().getFileName();
     modelName = name == null ? options.modelDir() : name.toString();
     idPrefix = getRuntimeContext().getTaskInfo().getAttemptNumber() + "-" + subtask + "-";

@@ -4,6 +4,7 @@ import io.redress.job.JobOptions;
 import io.redress.job.model.RawInput;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -66,7 +67,9 @@ public final class Sources {
   }
 
   /**
-   * "earliest", "latest", an ISO-8601 instant, or "p:offset,p:offset".
+   * "earliest", "latest", an ISO-8601 instant, or "p:offset,p:offset" ({@link PartitionOffsets}:
+   * partitions not listed run from their beginning / to their end; offsets are clamped to what
+   * the partition holds).
    *
    * @throws IllegalArgumentException naming the bad value
    */
@@ -82,6 +85,9 @@ public final class Sources {
       Map<TopicPartition, Long> offsets = new HashMap<>();
       for (String part : s.split(",")) {
         String[] po = part.trim().split(":");
+        if (po.length != 2) {
+          throw badBound(spec, start);
+        }
         try {
           offsets.put(new TopicPartition(topic, Integer.parseInt(po[0].trim())),
               Long.parseLong(po[1].trim()));
@@ -89,13 +95,54 @@ public final class Sources {
           throw badBound(spec, start);
         }
       }
-      return OffsetsInitializer.offsets(offsets, start ? OffsetResetStrategy.EARLIEST
-          : OffsetResetStrategy.LATEST);
+      return new PartitionOffsets(offsets, start);
     }
     try {
       return OffsetsInitializer.timestamp(Instant.parse(s).toEpochMilli());
     } catch (DateTimeParseException e) {
       throw badBound(spec, start);
+    }
+  }
+
+  /**
+   * One end of a replay as offsets per partition. A partition not listed starts at its
+   * beginning or stops at its end (never at a committed offset of the group). Offsets are
+   * clamped to what the partition holds when the replay starts: a stop past the end stops at
+   * the end (else the bounded run would wait forever for records that may never come), a start
+   * past the end replays nothing of that partition (else the consumer's out-of-range reset
+   * would replay it from the beginning), a start before the beginning (records deleted by
+   * retention) starts at the beginning.
+   */
+  @SuppressWarnings("deprecation") // OffsetResetStrategy: the connector's interface needs it
+  static final class PartitionOffsets implements OffsetsInitializer {
+    private static final long serialVersionUID = 1L;
+
+    private final HashMap<TopicPartition, Long> offsets;
+    private final boolean start;
+
+    PartitionOffsets(Map<TopicPartition, Long> offsets, boolean start) {
+      this.offsets = new HashMap<>(offsets);
+      this.start = start;
+    }
+
+    @Override
+    public Map<TopicPartition, Long> getPartitionOffsets(Collection<TopicPartition> partitions,
+        PartitionOffsetsRetriever retriever) {
+      Map<TopicPartition, Long> begin = retriever.beginningOffsets(partitions);
+      Map<TopicPartition, Long> end = retriever.endOffsets(partitions);
+      Map<TopicPartition, Long> out = new HashMap<>();
+      for (TopicPartition tp : partitions) {
+        long lo = begin.get(tp);
+        long hi = end.get(tp);
+        Long o = offsets.get(tp);
+        out.put(tp, o == null ? (start ? lo : hi) : Math.max(lo, Math.min(hi, o)));
+      }
+      return out;
+    }
+
+    @Override
+    public OffsetResetStrategy getAutoOffsetResetStrategy() {
+      return start ? OffsetResetStrategy.EARLIEST : OffsetResetStrategy.LATEST;
     }
   }
 
