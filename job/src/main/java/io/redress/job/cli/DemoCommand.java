@@ -93,7 +93,7 @@ final class DemoCommand implements Callable<Integer> {
       System.err.println("demo: running the job on a local Flink MiniCluster with model "
           + modelDir);
       JsonNode report = LocalRun.run(o, events.size() + bad, System.err);
-      showOutput(kafka.bootstrapServers(), o);
+      showOutput(kafka.bootstrapServers(), o, events.size() + bad);
       ReplayCommand.printSummary(report, Path.of(out), o);
     }
     return 0;
@@ -123,7 +123,8 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private static void showOutput(String bootstrap, JobOptions o) {
+  /** Reads the committed output back (until all {@code expected} are seen, or 10 s). */
+  private static void showOutput(String bootstrap, JobOptions o, int expected) {
     List<ComplaintReply> replies = new ArrayList<>();
     List<DeadLetter> letters = new ArrayList<>();
     Properties p = new Properties();
@@ -134,8 +135,9 @@ final class DemoCommand implements Callable<Integer> {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {
       c.subscribe(List.of(o.repliesTopic(), o.deadLettersTopic()));
-      long deadline = System.currentTimeMillis() + 5000;
-      while (System.currentTimeMillis() < deadline) {
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (System.currentTimeMillis() < deadline
+          && replies.size() + letters.size() < expected) {
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
           if (r.topic().equals(o.repliesTopic())) {
             replies.add(decode(r.value(), ComplaintReply.class));

@@ -47,6 +47,7 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
   private transient Counter completionTokens;
   private transient Counter cachedTokens;
   private transient Histogram latency;
+  private transient volatile boolean closing;
 
   public InferenceFunction(JobOptions options) {
     this.options = options;
@@ -116,6 +117,11 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
     engine.submit(GenerationRequest.ofTokens(id, in.promptTokens, sampling))
         .whenComplete((r, err) -> {
           inFlight.remove(in);
+          if (closing) {
+            // Aborted by close(): the request is in the operator's state and is sent again by a
+            // restored task; failing here would fail a task that is stopping cleanly.
+            return;
+          }
           if (err != null) {
             out.completeExceptionally(err);
           } else if (r.finishReason() == FinishReason.ABORT) {
@@ -172,6 +178,7 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
 
   @Override
   public void close() {
+    closing = true;
     if (inFlight != null) {
       // Requests of a failed or cancelled attempt would otherwise still occupy the shared engine.
       inFlight.values().forEach(engine::cancel);

@@ -6,6 +6,11 @@ public interface Embedder extends AutoCloseable {
   /** The embedding of {@code text}, L2-normalised. */
   float[] embed(String text);
 
+  /** Both embeddings; implementations may compute them in one batch. */
+  default float[][] embedPair(String a, String b) {
+    return new float[][] {embed(a), embed(b)};
+  }
+
   @Override
   void close();
 

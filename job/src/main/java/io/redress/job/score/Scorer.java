@@ -36,6 +36,7 @@ public final class Scorer {
   public double cosine(String language, String reply, String reference) {
     Embedder e = embedders.apply("zh".equals(language) ? BgeEmbedder.Model.ZH
         : BgeEmbedder.Model.EN);
-    return Embedder.cosine(e.embed(reply), e.embed(reference));
+    float[][] v = e.embedPair(reply, reference);
+    return Embedder.cosine(v[0], v[1]);
   }
 }

@@ -41,13 +41,35 @@ final class JobTestSupport {
     return m;
   }
 
+  /** The committed held-out sample complaints the demo model was not trained on. */
+  static final Path HELD_OUT = Path.of("../sample-data/complaints.jsonl").toAbsolutePath();
+
+  /** The first {@code n} held-out complaints. */
+  static java.util.List<io.redress.schemas.ComplaintEvent> heldOut(int n) throws Exception {
+    java.util.List<io.redress.schemas.ComplaintEvent> events = new java.util.ArrayList<>();
+    for (String line : java.nio.file.Files.readAllLines(HELD_OUT)) {
+      if (events.size() == n) {
+        break;
+      }
+      events.add(io.redress.job.validate.JsonEvents.decode(
+          line.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+    return events;
+  }
+
   static JobOptions options(Map<String, String> m) {
     return JobOptions.from(Configuration.fromMap(m));
   }
 
   /** An environment on the test's MiniCluster that restarts after failures. */
   static StreamExecutionEnvironment env() {
+    return env(new Configuration());
+  }
+
+  /** {@link #env()} with {@code extra} settings too (e.g. a savepoint to restore). */
+  static StreamExecutionEnvironment env(Configuration extra) {
     Configuration c = new Configuration();
+    c.addAll(extra);
     c.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
     c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
     c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));

@@ -53,6 +53,18 @@ class BgeEmbedderTest {
   }
 
   @Test
+  void aBatchedPairEqualsTwoSingleEmbeddings() {
+    // Different lengths, so the shorter row is padded: the mask must hide the padding.
+    String a = "Sorry.";
+    String b = "We are sorry your parcel is late; we will resend it at no cost within two days.";
+    for (BgeEmbedder e : new BgeEmbedder[] {en, zh}) {
+      float[][] pair = e.embedPair(a, b);
+      assertThat(Embedder.cosine(pair[0], e.embed(a))).isGreaterThan(0.99999);
+      assertThat(Embedder.cosine(pair[1], e.embed(b))).isGreaterThan(0.99999);
+    }
+  }
+
+  @Test
   void scorerPicksTheModelByLanguage() {
     Scorer s = new Scorer(m -> m == BgeEmbedder.Model.ZH ? zh : en);
     assertThat(s.cosine("en", "Thanks for waiting.", "Thanks for waiting.")).isGreaterThan(0.999);

@@ -157,9 +157,22 @@ public final class CpuModel {
     }
   }
 
-  /** Causal grouped-query attention of each new token over its sequence's cached context. */
+  /**
+   * Causal grouped-query attention of each new token over its sequence's cached context. One
+   * parallel range over (token, head) for the whole step: a range per sequence would pay the
+   * fork-join cost once per sequence, more than a decode token's work.
+   */
   private void attention(float[] qkv, List<SeqSpan> spans, KvCache cache, int layer,
       float[] out) {
+    int n = 0;
+    for (SeqSpan span : spans) {
+      n += span.numTokens();
+    }
+    SeqSpan[] spanOf = new SeqSpan[n];
+    for (SeqSpan span : spans) {
+      java.util.Arrays.fill(spanOf, span.tokenOffset(), span.tokenOffset() + span.numTokens(),
+          span);
+    }
     int heads = config.numHeads();
     int hd = config.headDim();
     int kv = config.kvSize();
@@ -168,28 +181,26 @@ public final class CpuModel {
     float scale = (float) (1.0 / Math.sqrt(hd));
     float[] keys = cache.keys[layer];
     float[] values = cache.values[layer];
-    for (SeqSpan span : spans) {
-      IntStream.range(0, span.numTokens() * heads).parallel().forEach(job -> {
-        int i = job / heads;
-        int head = job % heads;
-        int t = span.tokenOffset() + i;
-        int pos = span.startPos() + i;
-        int qOff = t * stride + head * hd;
-        int kvHead = head / group;
-        float[] scores = new float[pos + 1];
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j <= pos; j++) {
-          scores[j] = VecOps.dot(qkv, qOff, keys, span.slots()[j] * kv + kvHead * hd, hd) * scale;
-          max = Math.max(max, scores[j]);
-        }
-        float inv = 1f / VecOps.expShiftSum(scores, pos + 1, max);
-        int oOff = t * config.qSize() + head * hd;
-        java.util.Arrays.fill(out, oOff, oOff + hd, 0f);
-        for (int j = 0; j <= pos; j++) {
-          VecOps.axpy(scores[j] * inv, values, span.slots()[j] * kv + kvHead * hd, out, oOff, hd);
-        }
-      });
-    }
+    IntStream.range(0, n * heads).parallel().forEach(job -> {
+      int t = job / heads;
+      int head = job % heads;
+      SeqSpan span = spanOf[t];
+      int len = span.startPos() + (t - span.tokenOffset()) + 1; // causal: positions <= own
+      int kvOff = (head / group) * hd;
+      float[] p = new float[len];
+      VecOps.scores(qkv, t * stride + head * hd, keys, span.slots(), len, kv, kvOff, hd, scale,
+          p, new float[VecOps.lanes()]);
+      float max = Float.NEGATIVE_INFINITY;
+      for (float v : p) {
+        max = Math.max(max, v);
+      }
+      float inv = 1f / VecOps.expShiftSum(p, len, max);
+      for (int j = 0; j < len; j++) {
+        p[j] *= inv;
+      }
+      VecOps.weightedSum(p, len, values, span.slots(), kv, kvOff, hd, out,
+          t * config.qSize() + head * hd);
+    });
   }
 
   /** {@code silu(gate) * up}: rows of gateUp hold gate in [0, inter) and up in [inter, 2 inter). */

@@ -17,6 +17,11 @@ final class SimdOps {
 
   private SimdOps() {}
 
+  /** Scratch floats {@link #scores} needs. */
+  static int lanes() {
+    return 4 * L;
+  }
+
   /** See {@link VecOps#pass4}: a 4-token x 4-vector register tile, then narrower tails. */
   static void pass4(float[] wt, int rows, int cols, float[] x, int t, int r0, int width,
       float[] acc) {
@@ -130,30 +135,96 @@ final class SimdOps {
     a3.intoArray(acc, at + 3 * L);
   }
 
-  /** See {@link VecOps#dot}: lane partial sums, then the lanes added in index order. */
-  static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
-    FloatVector s = FloatVector.zero(S);
-    int i = 0;
-    for (; i + L <= len; i += L) {
-      s = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), s);
+  /**
+   * See {@link VecOps#scores}: per position one fused multiply-add chain over the head's
+   * vectors, then the lanes added in index order (reduceLanes may add in any order, which
+   * could differ between interpreted and compiled code).
+   */
+  static void scores(float[] q, int qOff, float[] keys, int[] slots, int n, int kvStride,
+      int kOff, int hd, float scale, float[] out, float[] lanes) {
+    int vec = hd - hd % L;
+    int j = 0;
+    // Four positions at a time: their lane sums are four independent add chains, which the
+    // CPU overlaps (one chain of L dependent adds per position was the bottleneck).
+    for (; j + 4 <= n; j += 4) {
+      int k0 = slots[j] * kvStride + kOff;
+      int k1 = slots[j + 1] * kvStride + kOff;
+      int k2 = slots[j + 2] * kvStride + kOff;
+      int k3 = slots[j + 3] * kvStride + kOff;
+      FloatVector a0 = FloatVector.zero(S);
+      FloatVector a1 = a0;
+      FloatVector a2 = a0;
+      FloatVector a3 = a0;
+      for (int e = 0; e < vec; e += L) {
+        FloatVector qv = FloatVector.fromArray(S, q, qOff + e);
+        a0 = FloatVector.fromArray(S, keys, k0 + e).fma(qv, a0);
+        a1 = FloatVector.fromArray(S, keys, k1 + e).fma(qv, a1);
+        a2 = FloatVector.fromArray(S, keys, k2 + e).fma(qv, a2);
+        a3 = FloatVector.fromArray(S, keys, k3 + e).fma(qv, a3);
+      }
+      a0.intoArray(lanes, 0);
+      a1.intoArray(lanes, L);
+      a2.intoArray(lanes, 2 * L);
+      a3.intoArray(lanes, 3 * L);
+      float s0 = 0f;
+      float s1 = 0f;
+      float s2 = 0f;
+      float s3 = 0f;
+      for (int l = 0; l < L; l++) {
+        s0 += lanes[l];
+        s1 += lanes[L + l];
+        s2 += lanes[2 * L + l];
+        s3 += lanes[3 * L + l];
+      }
+      for (int e = vec; e < hd; e++) {
+        float qe = q[qOff + e];
+        s0 = Math.fma(qe, keys[k0 + e], s0);
+        s1 = Math.fma(qe, keys[k1 + e], s1);
+        s2 = Math.fma(qe, keys[k2 + e], s2);
+        s3 = Math.fma(qe, keys[k3 + e], s3);
+      }
+      out[j] = s0 * scale;
+      out[j + 1] = s1 * scale;
+      out[j + 2] = s2 * scale;
+      out[j + 3] = s3 * scale;
     }
-    float sum = sumLanes(s);
-    for (; i < len; i++) {
-      sum = Math.fma(a[aOff + i], b[bOff + i], sum);
+    for (; j < n; j++) {
+      int k = slots[j] * kvStride + kOff;
+      FloatVector acc = FloatVector.zero(S);
+      for (int e = 0; e < vec; e += L) {
+        acc = FloatVector.fromArray(S, keys, k + e).fma(FloatVector.fromArray(S, q, qOff + e),
+            acc);
+      }
+      acc.intoArray(lanes, 0);
+      float sum = 0f;
+      for (int l = 0; l < L; l++) {
+        sum += lanes[l];
+      }
+      for (int e = vec; e < hd; e++) {
+        sum = Math.fma(q[qOff + e], keys[k + e], sum);
+      }
+      out[j] = sum * scale;
     }
-    return sum;
   }
 
-  /** See {@link VecOps#axpy}. */
-  static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len) {
-    FloatVector va = FloatVector.broadcast(S, alpha);
-    int i = 0;
-    for (; i + L <= len; i += L) {
-      FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i))
-          .intoArray(y, yOff + i);
+  /** See {@link VecOps#weightedSum}: accumulators stay in registers across positions. */
+  static void weightedSum(float[] p, int n, float[] values, int[] slots, int kvStride,
+      int vOff, int hd, float[] out, int oOff) {
+    int e = 0;
+    for (; e + L <= hd; e += L) {
+      FloatVector acc = FloatVector.zero(S);
+      for (int j = 0; j < n; j++) {
+        acc = FloatVector.fromArray(S, values, slots[j] * kvStride + vOff + e)
+            .fma(FloatVector.broadcast(S, p[j]), acc);
+      }
+      acc.intoArray(out, oOff + e);
     }
-    for (; i < len; i++) {
-      y[yOff + i] = Math.fma(alpha, x[xOff + i], y[yOff + i]);
+    for (; e < hd; e++) {
+      float acc = 0f;
+      for (int j = 0; j < n; j++) {
+        acc = Math.fma(p[j], values[slots[j] * kvStride + vOff + e], acc);
+      }
+      out[oOff + e] = acc;
     }
   }
 
@@ -166,21 +237,15 @@ final class SimdOps {
       e.intoArray(s, i);
       acc = acc.add(e);
     }
-    float sum = sumLanes(acc);
-    for (; i < n; i++) {
-      s[i] = (float) Math.exp(s[i] - max);
-      sum += s[i];
-    }
-    return sum;
-  }
-
-  /** Fixed order: reduceLanes may add in any order, which would make results vary by JIT. */
-  private static float sumLanes(FloatVector v) {
     float[] lanes = new float[L];
-    v.intoArray(lanes, 0);
+    acc.intoArray(lanes, 0);
     float sum = 0f;
     for (float f : lanes) {
       sum += f;
+    }
+    for (; i < n; i++) {
+      s[i] = (float) Math.exp(s[i] - max);
+      sum += s[i];
     }
     return sum;
   }

@@ -27,7 +27,7 @@ final class VecOps {
       return false;
     }
     try {
-      SimdOps.dot(new float[1], 0, new float[1], 0, 1);
+      SimdOps.weightedSum(new float[1], 1, new float[1], new int[1], 1, 0, 1, new float[1], 0);
       return true;
     } catch (LinkageError e) {
       LOG.info("CPU runner: scalar loops ({})", e.toString());
@@ -73,36 +73,49 @@ final class VecOps {
     }
   }
 
-  /** {@code sum_i a[aOff + i] * b[bOff + i]}. */
-  static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
-    if (SIMD) {
-      return SimdOps.dot(a, aOff, b, bOff, len);
-    }
-    float s0 = 0f;
-    float s1 = 0f;
-    float s2 = 0f;
-    float s3 = 0f;
-    int i = 0;
-    for (; i + 3 < len; i += 4) {
-      s0 += a[aOff + i] * b[bOff + i];
-      s1 += a[aOff + i + 1] * b[bOff + i + 1];
-      s2 += a[aOff + i + 2] * b[bOff + i + 2];
-      s3 += a[aOff + i + 3] * b[bOff + i + 3];
-    }
-    for (; i < len; i++) {
-      s0 += a[aOff + i] * b[bOff + i];
-    }
-    return (s0 + s1) + (s2 + s3);
+  /** Size of the scratch array {@link #scores} takes. */
+  static int lanes() {
+    return SIMD ? SimdOps.lanes() : 1;
   }
 
-  /** {@code y[yOff + i] += alpha * x[xOff + i]}. */
-  static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int len) {
+  /**
+   * Attention scores of one query head over a sequence's positions:
+   * {@code out[j] = scale * sum_e q[qOff + e] * keys[slots[j] * kvStride + kOff + e]}.
+   *
+   * @param lanes scratch of {@link #lanes()} floats
+   */
+  static void scores(float[] q, int qOff, float[] keys, int[] slots, int n, int kvStride,
+      int kOff, int hd, float scale, float[] out, float[] lanes) {
     if (SIMD) {
-      SimdOps.axpy(alpha, x, xOff, y, yOff, len);
+      SimdOps.scores(q, qOff, keys, slots, n, kvStride, kOff, hd, scale, out, lanes);
       return;
     }
-    for (int i = 0; i < len; i++) {
-      y[yOff + i] += alpha * x[xOff + i];
+    for (int j = 0; j < n; j++) {
+      int k = slots[j] * kvStride + kOff;
+      float sum = 0f;
+      for (int e = 0; e < hd; e++) {
+        sum = Math.fma(q[qOff + e], keys[k + e], sum);
+      }
+      out[j] = sum * scale;
+    }
+  }
+
+  /**
+   * {@code out[oOff + e] = sum_j p[j] * values[slots[j] * kvStride + vOff + e]} for
+   * {@code e < hd}: the attention-weighted sum of one head's values.
+   */
+  static void weightedSum(float[] p, int n, float[] values, int[] slots, int kvStride,
+      int vOff, int hd, float[] out, int oOff) {
+    if (SIMD) {
+      SimdOps.weightedSum(p, n, values, slots, kvStride, vOff, hd, out, oOff);
+      return;
+    }
+    for (int e = 0; e < hd; e++) {
+      float acc = 0f;
+      for (int j = 0; j < n; j++) {
+        acc = Math.fma(p[j], values[slots[j] * kvStride + vOff + e], acc);
+      }
+      out[oOff + e] = acc;
     }
   }
 

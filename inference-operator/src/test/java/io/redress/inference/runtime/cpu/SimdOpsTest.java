@@ -42,31 +42,47 @@ class SimdOpsTest {
   @Test
   void attentionHelpersMatchPlainMath() {
     SplittableRandom r = new SplittableRandom(3);
-    for (int len : new int[] {1, 15, 64, 131}) {
-      float[] a = random(r, len + 3);
-      float[] b = random(r, len + 1);
-      double dot = 0;
-      for (int i = 0; i < len; i++) {
-        dot += (double) a[3 + i] * b[1 + i];
+    for (int hd : new int[] {8, 64, 80, 128}) {
+      int kvStride = 2 * hd + 3;
+      int n = 1 + r.nextInt(90);
+      int[] slots = new int[n];
+      for (int j = 0; j < n; j++) {
+        slots[j] = r.nextInt(200);
       }
-      assertEquals(dot, SimdOps.dot(a, 3, b, 1, len), 1e-5 * len);
-
-      float[] y = random(r, len);
-      float[] expected = y.clone();
-      for (int i = 0; i < len; i++) {
-        expected[i] = Math.fma(0.37f, a[i], expected[i]);
+      float[] keys = random(r, 200 * kvStride);
+      float[] q = random(r, hd + 5);
+      float[] scores = new float[n];
+      SimdOps.scores(q, 5, keys, slots, n, kvStride, hd, hd, 0.125f, scores,
+          new float[SimdOps.lanes()]);
+      for (int j = 0; j < n; j++) {
+        double dot = 0;
+        for (int e = 0; e < hd; e++) {
+          dot += (double) q[5 + e] * keys[slots[j] * kvStride + hd + e];
+        }
+        assertEquals(0.125 * dot, scores[j], 1e-5 * hd, "score " + j + ", head_dim " + hd);
       }
-      SimdOps.axpy(0.37f, a, 0, y, 0, len);
-      assertArrayEquals(expected, y);
+      // Weighted sums are one fma chain per output in both paths: bit-identical.
+      float[] p = random(r, n);
+      float[] simd = new float[hd + 2];
+      SimdOps.weightedSum(p, n, keys, slots, kvStride, 1, hd, simd, 2);
+      float[] scalar = new float[hd + 2];
+      for (int e = 0; e < hd; e++) {
+        float acc = 0f;
+        for (int j = 0; j < n; j++) {
+          acc = Math.fma(p[j], keys[slots[j] * kvStride + 1 + e], acc);
+        }
+        scalar[2 + e] = acc;
+      }
+      assertArrayEquals(scalar, simd, "weighted sum, head_dim " + hd);
 
-      float[] s = random(r, len);
+      float[] s = random(r, n);
       float[] plain = s.clone();
       double sum = 0;
-      for (int i = 0; i < len; i++) {
+      for (int i = 0; i < n; i++) {
         plain[i] = (float) Math.exp(plain[i] - 0.5f);
         sum += plain[i];
       }
-      assertEquals(sum, SimdOps.expShiftSum(s, len, 0.5f), 1e-5 * len);
+      assertEquals(sum, SimdOps.expShiftSum(s, n, 0.5f), 1e-5 * n);
       assertArrayEquals(plain, s, 1e-6f);
     }
   }

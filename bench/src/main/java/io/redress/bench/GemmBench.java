@@ -1,0 +1,79 @@
+package io.redress.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.redress.inference.model.KnownConfigs;
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.cuda.GemmTimer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench gemm}: the CUDA runner's prefill GEMMs (cuBLAS through JNA, bf16 in, fp32 out)
+ * at a model's layer shapes and several token counts, in TFLOP/s. {@code tools/torch_gemm.py}
+ * times torch.matmul on the same shapes; run both in one device call.
+ */
+@Command(name = "gemm", mixinStandardHelpOptions = true,
+    description = "Prefill GEMM TFLOP/s at a model's layer shapes (needs a GPU).")
+final class GemmBench implements Callable<Integer> {
+
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Option(names = "--config", defaultValue = "qwen2.5-7b") String config;
+  @Option(names = "--tokens", split = ",", defaultValue = "512,2048,8192") List<Integer> tokens;
+  @Option(names = "--iters", defaultValue = "20") int iters;
+  @Option(names = "--out", defaultValue = "bench-results") Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelConfig c = KnownConfigs.get(config);
+    int d = c.hiddenSize();
+    Object[][] layers = {
+        {"qkv", c.qSize() + 2 * c.kvSize(), d},
+        {"o", d, c.qSize()},
+        {"gate_up", 2 * c.intermediateSize(), d},
+        {"down", d, c.intermediateSize()}};
+    ObjectNode r = JSON.createObjectNode();
+    r.put("config", config);
+    ArrayNode rows = r.putArray("gemms");
+    StringBuilder md = new StringBuilder();
+    try (GemmTimer t = new GemmTimer(0)) {
+      r.put("device", t.deviceName());
+      md.append("# Prefill GEMMs, ").append(config).append(", ").append(t.deviceName())
+          .append("\n\ncuBLAS GemmEx through JNA as the CUDA runner calls it (bf16 x bf16, fp32"
+              + " accumulate and output), median of ").append(iters).append(" (CUDA events).\n\n"
+              + "| layer | tokens x out x in | ms | TFLOP/s |\n|---|---|---:|---:|\n");
+      for (int m : tokens) {
+        for (Object[] l : layers) {
+          int outF = (int) l[1];
+          int inF = (int) l[2];
+          double ms = t.medianMillis(m, inF, outF, iters);
+          double tflops = 2.0 * m * inF * outF / (ms / 1e3) / 1e12;
+          ObjectNode row = rows.addObject();
+          row.put("layer", (String) l[0]);
+          row.put("tokens", m);
+          row.put("out", outF);
+          row.put("in", inF);
+          row.put("ms", ms);
+          row.put("tflops", tflops);
+          md.append(String.format(Locale.ROOT, "| %s | %d x %d x %d | %.3f | %.0f |%n", l[0], m,
+              outF, inF, ms, tflops));
+          System.err.printf(Locale.ROOT, "%-8s %5d x %5d x %5d  %.3f ms  %.0f TFLOP/s%n", l[0],
+              m, outF, inF, ms, tflops);
+        }
+      }
+    }
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("gemm-" + config + ".json"), JSON.writeValueAsString(r));
+    Files.writeString(out.resolve("gemm-" + config + ".md"), md.toString());
+    return 0;
+  }
+}

@@ -1,0 +1,68 @@
+package io.redress.inference.runtime.cuda;
+
+import java.util.Arrays;
+import jcuda.driver.CUevent;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * Times the prefill GEMM exactly as the CUDA runner issues it ({@link Cublas#linear}: bf16
+ * activations and nn.Linear weights, fp32 accumulation and output) with CUDA events, for the
+ * GEMM benchmark that compares it with torch.matmul on the same GPU.
+ */
+public final class GemmTimer implements AutoCloseable {
+
+  private final CudaDevice device;
+  private final Kernels kernels;
+  private final Cublas cublas;
+
+  public GemmTimer(int ordinal) {
+    this.device = CudaDevice.open(ordinal);
+    this.kernels = new Kernels(device.stream());
+    this.cublas = new Cublas(device);
+  }
+
+  public String deviceName() {
+    return device.name();
+  }
+
+  /** Median milliseconds of {@code iters} calls of {@code y = x w^T}, x (tokens, in). */
+  public double medianMillis(int tokens, int in, int out, int iters) {
+    DeviceBuffer x = device.alloc(2L * tokens * in);
+    DeviceBuffer w = device.alloc(2L * out * in);
+    DeviceBuffer y = device.alloc(4L * tokens * out);
+    CUevent start = new CUevent();
+    CUevent end = new CUevent();
+    JCudaDriver.cuEventCreate(start, 0);
+    JCudaDriver.cuEventCreate(end, 0);
+    try {
+      kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
+      kernels.fillNormal(w.ptr(), (long) out * in, 2, 0f, 0.02f);
+      double[] ms = new double[iters];
+      for (int i = -3; i < iters; i++) {
+        JCudaDriver.cuEventRecord(start, device.stream());
+        cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out);
+        JCudaDriver.cuEventRecord(end, device.stream());
+        JCudaDriver.cuEventSynchronize(end);
+        float[] t = new float[1];
+        JCudaDriver.cuEventElapsedTime(t, start, end);
+        if (i >= 0) {
+          ms[i] = t[0];
+        }
+      }
+      Arrays.sort(ms);
+      return ms[iters / 2];
+    } finally {
+      JCudaDriver.cuEventDestroy(start);
+      JCudaDriver.cuEventDestroy(end);
+      device.free(x);
+      device.free(w);
+      device.free(y);
+    }
+  }
+
+  @Override
+  public void close() {
+    cublas.close();
+    device.close();
+  }
+}
