@@ -13,7 +13,7 @@
 #   bash .gpu/java -cp '.gpu/lib/*' io.redress.bench.BenchCli decode --config qwen2.5-7b --device cuda
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="${1:-$root/.gpu}"
+out="$(realpath -m "${1:-$root/.gpu}")"
 jdk="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
 modules="java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,jdk.incubator.vector"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/redress-jre"

@@ -4,7 +4,7 @@
     python3 tools/torch_gemm.py --config qwen2.5-7b --tokens 512,2048,8192 --out torch-gemm.json
 
 Each GEMM is x (tokens, in) @ w (out, in)^T in bf16, as an nn.Linear computes it; timed with
-CUDA events, median of --iters after warm-up. Also times the fp32-output variant (what our
+CUDA events around --iters calls back to back, median of 7 such batches. Also times the fp32-output variant (what our
 runner writes) when this torch has torch.mm(..., out_dtype=).
 """
 import argparse
@@ -19,18 +19,20 @@ CONFIGS = {  # hidden, q size, kv size, intermediate
 
 
 def median_ms(fn, iters):
+    """Per call: iters calls back to back between CUDA events, median of 7 such batches."""
     import torch
     for _ in range(3):
         fn()
     times = []
-    for _ in range(iters):
+    for _ in range(7):
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
         start.record()
-        fn()
+        for _ in range(iters):
+            fn()
         end.record()
         end.synchronize()
-        times.append(start.elapsed_time(end))
+        times.append(start.elapsed_time(end) / iters)
     times.sort()
     return times[len(times) // 2]
 

@@ -49,7 +49,8 @@ final class GemmBench implements Callable<Integer> {
       r.put("device", t.deviceName());
       md.append("# Prefill GEMMs, ").append(config).append(", ").append(t.deviceName())
           .append("\n\ncuBLAS GemmEx through JNA as the CUDA runner calls it (bf16 x bf16, fp32"
-              + " accumulate and output), median of ").append(iters).append(" (CUDA events).\n\n"
+              + " accumulate and output); per call, ").append(iters).append(" calls back to back"
+              + " between CUDA events, median of 7.\n\n"
               + "| layer | tokens x out x in | ms | TFLOP/s |\n|---|---|---:|---:|\n");
       for (int m : tokens) {
         for (Object[] l : layers) {

@@ -25,7 +25,11 @@ public final class GemmTimer implements AutoCloseable {
     return device.name();
   }
 
-  /** Median milliseconds of {@code iters} calls of {@code y = x w^T}, x (tokens, in). */
+  /**
+   * Milliseconds per call of {@code y = x w^T}, x (tokens, in): {@code iters} calls enqueued
+   * back to back between two events (as the runner enqueues a step's GEMMs, so host-side call
+   * overhead overlaps the GPU's work), median of 7 such batches.
+   */
   public double medianMillis(int tokens, int in, int out, int iters) {
     DeviceBuffer x = device.alloc(2L * tokens * in);
     DeviceBuffer w = device.alloc(2L * out * in);
@@ -37,20 +41,22 @@ public final class GemmTimer implements AutoCloseable {
     try {
       kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
       kernels.fillNormal(w.ptr(), (long) out * in, 2, 0f, 0.02f);
-      double[] ms = new double[iters];
-      for (int i = -3; i < iters; i++) {
+      double[] ms = new double[7];
+      for (int i = -1; i < ms.length; i++) {
         JCudaDriver.cuEventRecord(start, device.stream());
-        cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out);
+        for (int k = 0; k < iters; k++) {
+          cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out);
+        }
         JCudaDriver.cuEventRecord(end, device.stream());
         JCudaDriver.cuEventSynchronize(end);
         float[] t = new float[1];
         JCudaDriver.cuEventElapsedTime(t, start, end);
         if (i >= 0) {
-          ms[i] = t[0];
+          ms[i] = t[0] / iters;
         }
       }
       Arrays.sort(ms);
-      return ms[iters / 2];
+      return ms[ms.length / 2];
     } finally {
       JCudaDriver.cuEventDestroy(start);
       JCudaDriver.cuEventDestroy(end);
