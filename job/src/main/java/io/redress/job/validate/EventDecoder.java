@@ -66,6 +66,10 @@ public final class EventDecoder {
   static void check(ComplaintEvent e) throws InvalidInput {
     require(e.getComplaintId(), "complaint_id");
     require(e.getConversationId(), "conversation_id");
+    checkTime(e.getCreatedAt(), "created_at");
+    for (Turn t : e.getTurns()) {
+      checkTime(t.getTs(), "a turn's ts");
+    }
     if (e.getTurns().isEmpty()) {
       throw new InvalidInput(Stage.validate, "empty_dialog", "the conversation has no turns");
     }
@@ -76,6 +80,19 @@ public final class EventDecoder {
     if (!anyCustomerText) {
       throw new InvalidInput(Stage.validate, "empty_dialog", "every turn of the conversation"
           + " is blank");
+    }
+  }
+
+  /** Earliest plausible timestamp: older ones are corrupted or defaulted fields. */
+  static final java.time.Instant EARLIEST = java.time.Instant.parse("2000-01-01T00:00:00Z");
+
+  /** Timestamps from before 2000 or more than a day ahead of this clock are not events. */
+  private static void checkTime(java.time.Instant t, String field) throws InvalidInput {
+    java.time.Instant latest = java.time.Instant.now().plus(java.time.Duration.ofDays(1));
+    if (t == null || t.isBefore(EARLIEST) || t.isAfter(latest)) {
+      throw new InvalidInput(Stage.validate, "bad_timestamp", field + " " + t + " is outside "
+          + EARLIEST + " .. now + 1 day: fix the producer's clock or the field's unit"
+          + " (milliseconds since the epoch)");
     }
   }
 

@@ -126,21 +126,27 @@ class KafkaJobITCase {
         .isEqualTo(500);
   }
 
+  /**
+   * 10,000 bad records (random bytes, corrupted and truncated Avro, JSON text, dialogs too long
+   * for the model, impossible timestamps) around 100 good held-out complaints: each bad one is a
+   * dead letter with its reason and offset, each good one a reply, and the job runs to the end.
+   */
   @Test
   void fuzzedRecordsGoToTheDeadLettersWithReasonAndOffset(@TempDir Path dir) throws Exception {
     String[] t = topics();
     Random rnd = new Random(11);
-    List<ComplaintEvent> good = SampleComplaints.generate(100, 5);
+    List<ComplaintEvent> good = JobTestSupport.heldOut(100);
     byte[] template = EventDecoder.toAvro(good.get(0));
     List<byte[]> values = new ArrayList<>();
     int goodAt = 0;
+    int tooLong = 0;
     for (int i = 0; i < 10_100; i++) {
       if (i % 101 == 50 && goodAt < good.size()) {
         values.add(EventDecoder.toAvro(good.get(goodAt++)));
         continue;
       }
       byte[] b;
-      switch (i % 3) {
+      switch (i % 5) {
         case 0 -> {
           b = new byte[rnd.nextInt(200)];
           rnd.nextBytes(b);
@@ -150,32 +156,53 @@ class KafkaJobITCase {
           b[rnd.nextInt(b.length)] ^= (byte) (1 + rnd.nextInt(255));
           b = java.util.Arrays.copyOf(b, b.length - 1 - rnd.nextInt(5)); // truncated too
         }
-        default -> b = ("{\"complaint_id\": " + i + "}").getBytes();
+        case 2 -> b = ("{\"complaint_id\": " + i + "}").getBytes();
+        case 3 -> {
+          // A dialog longer than the model's context: rejected when the prompt is built.
+          ComplaintEvent huge = ComplaintEvent.newBuilder(good.get(i % good.size()))
+              .setComplaintId("huge-" + i).build();
+          List<io.redress.schemas.Turn> turns = new ArrayList<>(huge.getTurns());
+          for (int k = 0; k < 60; k++) {
+            turns.add(io.redress.schemas.Turn.newBuilder(turns.get(0))
+                .setText("still waiting for my refund, order 88-4412-XY, ".repeat(8)).build());
+          }
+          huge.setTurns(turns);
+          b = EventDecoder.toAvro(huge);
+          tooLong++;
+        }
+        default -> b = EventDecoder.toAvro(ComplaintEvent.newBuilder(good.get(i % good.size()))
+            .setComplaintId("clock-" + i)
+            .setCreatedAt(java.time.Instant.ofEpochMilli(rnd.nextBoolean() ? 0 : Long.MAX_VALUE
+                / 2)).build());
       }
       values.add(b);
     }
     int goodCount = goodAt;
     int total = values.size();
     KafkaTopics.produce(kafka.bootstrapServers(), t[0], values);
+    Map<String, String> m = kafkaOptions(t, dir);
+    m.put("engine.max-new-tokens", "256");
     StreamExecutionEnvironment env = JobTestSupport.env();
-    ComplaintJob.buildPipeline(env, JobTestSupport.options(kafkaOptions(t, dir)));
+    ComplaintJob.buildPipeline(env, JobTestSupport.options(m));
     env.execute("fuzz");
     KafkaTopics.Output out = KafkaTopics.readCommitted(kafka.bootstrapServers(), t[1], t[2],
         total);
     assertThat(out.total()).isEqualTo(total);
     assertEachOffsetOnce(out, total);
-    long early = out.deadLetters().stream().filter(d -> d.getStage() == Stage.decode
-        || d.getStage() == Stage.validate).count();
-    assertThat(early).isEqualTo(total - goodCount);
+    assertThat(out.deadLetters()).hasSize(total - goodCount);
     assertThat(out.deadLetters()).allSatisfy(d -> {
+      assertThat(d.getStage()).isIn(Stage.decode, Stage.validate, Stage.prompt);
       assertThat(d.getErrorCode()).isNotBlank();
+      assertThat(d.getMessage()).isNotBlank();
       assertThat(d.getSourceTopic()).isEqualTo(t[0]);
       assertThat(d.getSourceOffset()).isNotNull();
     });
-    // Each good one is answered: a reply, or (until guided decoding) a parse-stage letter.
-    long answered = out.replies().size() + out.deadLetters().stream()
-        .filter(d -> d.getStage() == Stage.parse).count();
-    assertThat(answered).isEqualTo(goodCount);
+    assertThat(out.deadLetters().stream().filter(d -> d.getStage() == Stage.prompt).count())
+        .isEqualTo(tooLong);
+    assertThat(out.deadLetters().stream()
+        .filter(d -> d.getErrorCode().equals("bad_timestamp")).count()).isPositive();
+    // Each good one is answered with a schema-valid reply.
+    assertThat(out.replies()).hasSize(goodCount);
   }
 
   @Test

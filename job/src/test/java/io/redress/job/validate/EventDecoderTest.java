@@ -47,6 +47,14 @@ class EventDecoderTest {
         "unknown_language");
     assertCode(JsonEvents.encode(sample).put("created_at", "yesterday").toString(),
         Stage.validate, "wrong_type");
+    assertCode(JsonEvents.encode(sample).put("created_at", "1970-01-01T00:00:00Z").toString(),
+        Stage.validate, "bad_timestamp");
+    assertCode(JsonEvents.encode(sample).put("created_at", "2999-01-01T00:00:00Z").toString(),
+        Stage.validate, "bad_timestamp");
+    var early = JsonEvents.encode(sample);
+    ((com.fasterxml.jackson.databind.node.ObjectNode) early.withArray("turns").get(0))
+        .put("ts", "1999-12-31T23:59:59Z");
+    assertCode(early.toString(), Stage.validate, "bad_timestamp");
     var empty = JsonEvents.encode(sample);
     empty.putArray("turns");
     assertCode(empty.toString(), Stage.validate, "empty_dialog");
