@@ -31,6 +31,9 @@ final class GemmBench implements Callable<Integer> {
   @Option(names = "--tokens", split = ",", defaultValue = "512,2048,8192") List<Integer> tokens;
   @Option(names = "--iters", defaultValue = "20") int iters;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
+  @Option(names = "--algos", split = ",", description = "Also time these cublasGemmAlgo_t"
+      + " values per shape (e.g. 99,100,...,115), reported beside the default.")
+  List<Integer> algos = List.of();
 
   @Override
   public Integer call() throws Exception {
@@ -47,6 +50,9 @@ final class GemmBench implements Callable<Integer> {
     StringBuilder md = new StringBuilder();
     try (GemmTimer t = new GemmTimer(0)) {
       r.put("device", t.deviceName());
+      // Clocks and cuBLAS's per-shape setup warm up first: without this the first shape
+      // measured reads about half its steady speed.
+      t.medianMillis(8192, d, 2 * c.intermediateSize(), iters);
       md.append("# Prefill GEMMs, ").append(config).append(", ").append(t.deviceName())
           .append("\n\ncuBLAS GemmEx through JNA as the CUDA runner calls it (bf16 x bf16, fp32"
               + " accumulate and output); per call, ").append(iters).append(" calls back to back"
@@ -67,6 +73,17 @@ final class GemmBench implements Callable<Integer> {
           row.put("tflops", tflops);
           md.append(String.format(Locale.ROOT, "| %s | %d x %d x %d | %.3f | %.0f |%n", l[0], m,
               outF, inF, ms, tflops));
+          ArrayNode alt = row.putArray("algos");
+          for (int algo : algos) {
+            try {
+              double a = t.medianMillis(m, inF, outF, iters, algo);
+              alt.addObject().put("algo", algo).put("ms", a)
+                  .put("tflops", 2.0 * m * inF * outF / (a / 1e3) / 1e12);
+              System.err.printf(Locale.ROOT, "    algo %d: %.3f ms%n", algo, a);
+            } catch (IllegalStateException e) {
+              alt.addObject().put("algo", algo).put("error", e.getMessage());
+            }
+          }
           System.err.printf(Locale.ROOT, "%-8s %5d x %5d x %5d  %.3f ms  %.0f TFLOP/s%n", l[0],
               m, outF, inF, ms, tflops);
         }

@@ -75,8 +75,14 @@ final class Cublas implements AutoCloseable {
    * {@code (out, in)} bf16, all row-major. In cuBLAS's column-major terms: y^T = w^T' x^T.
    */
   void linear(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int in, int out) {
+    linear(x, w, y, tokens, in, out, GEMM_DEFAULT);
+  }
+
+  /** {@link #linear} with an explicit cublasGemmAlgo_t (-1 default, 99..115 tensor-op). */
+  void linear(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int in, int out,
+      int algo) {
     check(lib.cublasGemmEx(handle, OP_T, OP_N, out, tokens, in, one, ptr(w), R_16BF, in,
-        ptr(x), R_16BF, in, zero, ptr(y), R_32F, out, COMPUTE_32F, GEMM_DEFAULT), "GemmEx");
+        ptr(x), R_16BF, in, zero, ptr(y), R_32F, out, COMPUTE_32F, algo), "GemmEx");
   }
 
   private static Pointer ptr(CUdeviceptr p) {

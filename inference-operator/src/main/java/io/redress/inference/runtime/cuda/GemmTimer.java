@@ -31,6 +31,11 @@ public final class GemmTimer implements AutoCloseable {
    * overhead overlaps the GPU's work), median of 7 such batches.
    */
   public double medianMillis(int tokens, int in, int out, int iters) {
+    return medianMillis(tokens, in, out, iters, -1);
+  }
+
+  /** {@link #medianMillis(int, int, int, int)} with a given cublasGemmAlgo_t. */
+  public double medianMillis(int tokens, int in, int out, int iters, int algo) {
     DeviceBuffer x = device.alloc(2L * tokens * in);
     DeviceBuffer w = device.alloc(2L * out * in);
     DeviceBuffer y = device.alloc(4L * tokens * out);
@@ -45,7 +50,7 @@ public final class GemmTimer implements AutoCloseable {
       for (int i = -1; i < ms.length; i++) {
         JCudaDriver.cuEventRecord(start, device.stream());
         for (int k = 0; k < iters; k++) {
-          cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out);
+          cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out, algo);
         }
         JCudaDriver.cuEventRecord(end, device.stream());
         JCudaDriver.cuEventSynchronize(end);
