@@ -84,6 +84,12 @@ public final class CudaModelRunner implements ModelRunner {
   private final DecodeGraphs graphs;
   private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
   private final StepProfiler profiler;
+  /**
+   * {@code redress.cuda.profileGraphs=true}: decode steps still run as graphs, timed whole
+   * (GPU time of the graph and the sampler against the host's wall time per step).
+   */
+  private static final boolean PROFILE_GRAPHS = Boolean.getBoolean("redress.cuda.profileGraphs");
+  private boolean capturing;
   private final int maskWords;
   private DeviceBuffer maskDevice; // (maxNumSeqs, maskWords) int32, allocated on first use
   private Pointer maskHost;
@@ -145,7 +151,7 @@ public final class CudaModelRunner implements ModelRunner {
       }
     }
     graphs = new DecodeGraphs(device, Math.min(options.maxNumSeqs(), tMax));
-    profiler = StepProfiler.ENABLED ? new StepProfiler(device.stream()) : null;
+    profiler = StepProfiler.ENABLED || PROFILE_GRAPHS ? new StepProfiler(device.stream()) : null;
     maskWords = (config.vocabSize() + 31) / 32;
     kvLayerBytes = 2L * numBlocks * options.blockSize() * kv;
     kvCache = device.alloc(2 * kvLayerBytes * config.numLayers());
@@ -244,8 +250,8 @@ public final class CudaModelRunner implements ModelRunner {
           + " sequences exceeds the runner's " + options.maxNumBatchedTokens() + " / "
           + options.maxNumSeqs());
     }
-    int bucket = tokens == seqs && step.numSampling() == seqs && profiler == null
-        ? graphs.bucketFor(seqs) : 0;
+    int bucket = tokens == seqs && step.numSampling() == seqs
+        && (profiler == null || PROFILE_GRAPHS) ? graphs.bucketFor(seqs) : 0;
     long t0 = System.nanoTime();
     int rows = step.numSampling();
     int sampleRows;
@@ -253,7 +259,18 @@ public final class CudaModelRunner implements ModelRunner {
       // A pure decode step: one captured graph per padded batch size replaces ~10 launches
       // per layer.
       writeMetadata(step, bucket);
-      graphs.launch(bucket, () -> enqueueForward(bucket, bucket));
+      if (profiler != null) {
+        profiler.begin();
+      }
+      graphs.launch(bucket, () -> {
+        capturing = true; // no profiling events inside a captured graph
+        try {
+          enqueueForward(bucket, bucket);
+        } finally {
+          capturing = false;
+        }
+      });
+      mark("decode graph");
       sampleRows = bucket;
     } else {
       writeMetadata(step, 0);
@@ -285,7 +302,7 @@ public final class CudaModelRunner implements ModelRunner {
   }
 
   private void mark(String op) {
-    if (profiler != null) {
+    if (profiler != null && !capturing) {
       profiler.mark(op);
     }
   }
