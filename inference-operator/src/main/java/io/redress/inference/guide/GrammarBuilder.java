@@ -8,6 +8,7 @@ import io.redress.inference.guide.Grammar.NumberNode;
 import io.redress.inference.guide.Grammar.ObjectNode;
 import io.redress.inference.guide.Grammar.StringNode;
 import io.redress.inference.guide.Grammar.UnionNode;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -268,20 +269,30 @@ final class GrammarBuilder {
     int max = s.maxLength() == null ? Integer.MAX_VALUE : s.maxLength();
     CodePointDfa dfa = null;
     LengthReach reach = null;
+    String keyword = s.formatRegex() != null ? "format" : "pattern";
+    String what = s.formatRegex() != null && s.patternRegex() != null
+        ? "format '" + s.format() + "' and pattern '" + s.pattern() + "'"
+        : s.formatRegex() != null ? "format '" + s.format() + "'" : "'" + s.pattern() + "'";
     if (s.patternRegex() != null) {
       dfa = strict.pattern(s);
+    }
+    if (s.formatRegex() != null) {
+      CodePointDfa f = strict.format(s);
+      dfa = dfa == null ? f : CodePointDfa.intersect(dfa, f);
+    }
+    if (dfa != null) {
       if (dfa.isEmpty()) {
-        throw new SchemaException("pattern", s.at("pattern"), "unsatisfiable: '" + s.pattern()
-            + "' matches no string");
+        throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no string matches "
+            + what);
       }
       reach = LengthReach.of(dfa, min, max);
       if (reach != null && !reach.tabulated()) {
-        throw new SchemaException("pattern", s.at("pattern"), "this pattern together with"
+        throw new SchemaException(keyword, s.at(keyword), "this " + keyword + " together with"
             + " minLength/maxLength is too large to compile; lower the lengths or simplify it");
       }
       if (reach != null && !reach.ok(dfa.start, 0)) {
-        throw new SchemaException("pattern", s.at("pattern"), "unsatisfiable: no string"
-            + " matching '" + s.pattern() + "' has between " + min + " and "
+        throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no string"
+            + " matching " + what + " has between " + min + " and "
             + (max == Integer.MAX_VALUE ? "any number of" : String.valueOf(max))
             + " code points");
       }
@@ -290,7 +301,17 @@ final class GrammarBuilder {
   }
 
   private int number(Schema s, boolean integer) {
-    CodePointDfa dfa = NumberLanguage.build(integer, s.minimum(), s.maximum());
+    BigDecimal min = s.minimum();
+    BigDecimal max = s.maximum();
+    long[] range = s.format() == null ? null : FormatLanguage.INTEGER_RANGES.get(s.format());
+    if (range != null) { // int32/int64: integers within the type's range
+      integer = true;
+      BigDecimal lo = BigDecimal.valueOf(range[0]);
+      BigDecimal hi = BigDecimal.valueOf(range[1]);
+      min = min == null || min.compareTo(lo) < 0 ? lo : min;
+      max = max == null || max.compareTo(hi) > 0 ? hi : max;
+    }
+    CodePointDfa dfa = NumberLanguage.build(integer, min, max);
     if (dfa.isEmpty()) {
       String keyword = s.minimum() != null ? "minimum" : "maximum";
       throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no "

@@ -10,12 +10,26 @@ import java.util.Objects;
  * {@code additionalProperties} (false, true or a schema), {@code enum}, {@code const},
  * {@code items}, {@code prefixItems}, {@code minItems}/{@code maxItems},
  * {@code minLength}/{@code maxLength} (code points), {@code minimum}/{@code maximum},
- * {@code pattern} (see {@link RegexParser}), {@code anyOf}, {@code oneOf} (branches must be
- * provably disjoint), {@code $ref} to local pointers ({@code #/$defs/..},
- * {@code #/definitions/..}, {@code #}), any nesting and recursion. Ignored annotations:
- * {@code $schema}, {@code $id}, {@code title}, {@code description}, {@code examples},
- * {@code default}, {@code $comment}. Anything else, an invalid value, or constraints no value
- * meets is a {@link SchemaException} naming the keyword and its JSON pointer.
+ * {@code pattern} (see {@link RegexParser}), {@code format} (date-time, date, time, email, uuid,
+ * uri, url, hostname, ipv4, int32, int64; each a conservative subset, see
+ * {@link FormatLanguage}; other formats validators know are refused, unknown names ignored),
+ * {@code anyOf}, {@code oneOf} (branches must be provably disjoint), {@code allOf} (branches
+ * merged into one schema: properties key by key, required united, bounds tightened,
+ * anyOf/oneOf distributed; two different patterns or formats, or anyOf/oneOf in two branches,
+ * are refused), keywords beside {@code anyOf}/{@code oneOf}/{@code $ref} (merged the same way;
+ * draft 7 ignores those beside $ref, so the merge is at most stricter), {@code uniqueItems:
+ * false}, {@code $ref} to local pointers ({@code #/$defs/..}, {@code #/definitions/..},
+ * {@code #}), any nesting and recursion (except a recursion that has to be merged through
+ * allOf). Ignored annotations: {@code $schema}, {@code $id} (below the root only where no
+ * {@code $ref} is inside it), {@code title}, {@code description}, {@code examples},
+ * {@code default}, {@code $comment}, {@code deprecated}, {@code readOnly}, {@code writeOnly},
+ * and every keyword that no JSON Schema draft (3 to 2020-12) defines ({@code x-...},
+ * {@code example}, {@code javaType}, ...): validators ignore those too (2020-12 section 6.5).
+ * Keywords a draft defines that we do not implement ({@code not}, {@code if},
+ * {@code patternProperties}, {@code dependencies}, {@code multipleOf},
+ * {@code exclusiveMinimum}, {@code additionalItems}, {@code contentEncoding}, ... see
+ * {@link SchemaReader#KNOWN_UNSUPPORTED}), an invalid value, or constraints no value meets is
+ * a {@link SchemaException} naming the keyword and its JSON pointer.
  *
  * <p>What matchers produce: compact JSON (no whitespace), declared properties in schema order,
  * no extra properties unless {@code additionalProperties} is a schema or true, or the object

@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * One schema as read and checked by {@link SchemaReader}: the supported keywords' values, or a
- * boolean schema. Absent keywords are null. {@code pointer} is where the schema sits in the
+ * boolean schema. Absent keywords are null ({@code format} too when its name is unknown and
+ * ignored; {@code formatRegex} is null for the integer formats). {@code pointer} is where the schema sits in the
  * document, for error messages; {@code $ref} stays a pointer, resolved by the reader.
  */
 record Schema(
@@ -29,13 +30,15 @@ record Schema(
     BigDecimal maximum,
     String pattern,
     Regex patternRegex,
+    String format,
+    Regex formatRegex,
     List<Schema> anyOf,
     List<Schema> oneOf,
     String ref) {
 
   static Schema bool(String pointer, boolean value) {
     return new Schema(pointer, value, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null, null, null, null);
+        null, null, null, null, null, null, null, null, null, null, null);
   }
 
   boolean isTrue() {
@@ -55,7 +58,7 @@ record Schema(
     if (items != null || prefixItems != null || minItems != null || maxItems != null) {
       t |= JsonType.ARRAY.bit();
     }
-    if (minLength != null || maxLength != null || pattern != null) {
+    if (minLength != null || maxLength != null || pattern != null || formatRegex != null) {
       t |= JsonType.STRING.bit();
     }
     if (minimum != null || maximum != null) {

@@ -19,6 +19,7 @@ final class SchemaChecker {
   private final SchemaReader reader;
   private final boolean lenient;
   private final Map<Schema, CodePointDfa> patterns = new IdentityHashMap<>();
+  private final Map<Schema, CodePointDfa> formats = new IdentityHashMap<>();
 
   /**
    * @param lenient false: "valid" means every validator accepts the value (for values we emit);
@@ -109,8 +110,17 @@ final class SchemaChecker {
       if (s.patternRegex() != null && !pattern(s).accepts(text)) {
         return false;
       }
+      if (!lenient && s.formatRegex() != null && !format(s).accepts(text)) {
+        return false;
+      }
     } else if (v.isNumber()) {
       BigDecimal d = v.decimalValue();
+      long[] range = s.format() == null ? null : FormatLanguage.INTEGER_RANGES.get(s.format());
+      if (!lenient && range != null && (!NumberLanguage.isIntegral(d)
+          || d.compareTo(BigDecimal.valueOf(range[0])) < 0
+          || d.compareTo(BigDecimal.valueOf(range[1])) > 0)) {
+        return false;
+      }
       if (s.minimum() != null && d.compareTo(s.minimum()) < 0
           || s.maximum() != null && d.compareTo(s.maximum()) > 0) {
         return false;
@@ -130,6 +140,20 @@ final class SchemaChecker {
       } catch (CodePointDfa.TooLargeException e) {
         throw new SchemaException("pattern", x.at("pattern"), e.getMessage()
             + "; simplify the pattern");
+      }
+    });
+  }
+
+  /**
+   * The format's automaton (our conservative language; only the strict checker asks, the
+   * lenient one ignores formats, which over-approximates what validators accept).
+   */
+  CodePointDfa format(Schema s) {
+    return formats.computeIfAbsent(s, x -> {
+      try {
+        return CodePointDfa.of(x.formatRegex(), true);
+      } catch (CodePointDfa.TooLargeException e) {
+        throw new SchemaException("format", x.at("format"), e.getMessage());
       }
     });
   }

@@ -22,7 +22,9 @@ import java.util.Set;
 /**
  * Reads a schema document into {@link Schema}s, checking every keyword: unsupported ones, values
  * of the wrong shape and locally contradictory bounds are {@link SchemaException}s naming the
- * keyword and its JSON pointer. {@code $ref} targets (local JSON pointers: {@code #},
+ * keyword and its JSON pointer; keywords no draft defines are ignored, as validators do.
+ * {@code allOf}, and keywords beside {@code anyOf}/{@code oneOf}/{@code $ref}, are merged into
+ * one equivalent schema at read time. {@code $ref} targets (local JSON pointers: {@code #},
  * {@code #/$defs/name}, ...) are read on first use and kept.
  */
 final class SchemaReader {
@@ -39,14 +41,36 @@ final class SchemaReader {
 
   static final Set<String> SUPPORTED = Set.of("type", "properties", "required",
       "additionalProperties", "enum", "const", "items", "prefixItems", "minItems", "maxItems",
-      "minLength", "maxLength", "minimum", "maximum", "pattern", "anyOf", "oneOf", "$ref",
-      "$defs", "definitions");
+      "minLength", "maxLength", "minimum", "maximum", "pattern", "format", "anyOf", "oneOf",
+      "$ref", "$defs", "definitions", "uniqueItems", "allOf");
   static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "title", "description",
-      "examples", "default", "$comment");
-  private static final Set<String> NEXT_TO_COMBINATOR = Set.of("type", "$defs", "definitions");
+      "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly");
+  /**
+   * Keywords with a meaning for validation in some JSON Schema draft (3 to 2020-12) or in the
+   * validators we know (networknt's discriminator, notAllowed), that we do not implement:
+   * refused. readOnly/writeOnly stay annotations (networknt asserts them only when configured
+   * for requests/responses). Any other
+   * keyword is unknown to validators, which ignore it (2020-12 section 6.5: unknown keywords
+   * are annotations), and so do we.
+   */
+  static final Set<String> KNOWN_UNSUPPORTED = Set.of("not", "if", "then", "else",
+      "patternProperties", "propertyNames", "minProperties", "maxProperties",
+      "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties",
+      "unevaluatedItems", "contains", "minContains", "maxContains", "multipleOf", "divisibleBy",
+      "exclusiveMinimum", "exclusiveMaximum", "additionalItems", "$dynamicRef", "$dynamicAnchor",
+      "$recursiveRef", "$recursiveAnchor", "$anchor", "$vocabulary", "extends", "disallow",
+      "requires", "optional", "contentEncoding", "contentMediaType", "contentSchema",
+      "discriminator", "notAllowed");
 
   private final JsonNode root;
   private final Map<String, Schema> byPointer = new HashMap<>();
+  /** Pointers of the allOf schemas being read (merged) now, to refuse recursion into them. */
+  private final Set<String> merging = new HashSet<>();
+  /** Pointers whose read is under way, and how many merge-time $ref reads are nested. */
+  private final Set<String> reading = new HashSet<>();
+  private int mergeResolves;
+  /** The keyword whose merge is under way (allOf, or anyOf/oneOf with keywords beside it). */
+  private String mergeKeyword = "allOf";
 
   private SchemaReader(JsonNode root) {
     this.root = root;
@@ -86,8 +110,12 @@ final class SchemaReader {
     if (known != null) {
       return known;
     }
+    if (!pointer.isEmpty() && !pointer.startsWith("/")) {
+      throw new SchemaException("$ref", keyword, "'" + ref + "' is not a JSON pointer ('#' or"
+          + " '#/...'); plain-name fragments ($anchor, id) are not supported");
+    }
     JsonNode target = pointer.isEmpty() ? root : root.at(pointer);
-    if (!pointer.isEmpty() && !pointer.startsWith("/") || target.isMissingNode()) {
+    if (target.isMissingNode()) {
       throw new SchemaException("$ref", keyword, "'" + ref + "' points at nothing in the schema");
     }
     Schema s = read(target, pointer);
@@ -96,6 +124,17 @@ final class SchemaReader {
   }
 
   private Schema read(JsonNode node, String at) {
+    boolean first = reading.add(at);
+    try {
+      return readNode(node, at);
+    } finally {
+      if (first) {
+        reading.remove(at);
+      }
+    }
+  }
+
+  private Schema readNode(JsonNode node, String at) {
     if (node.isBoolean()) {
       return Schema.bool(at, node.booleanValue());
     }
@@ -104,9 +143,10 @@ final class SchemaReader {
     }
     for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
       String k = it.next();
-      if (!SUPPORTED.contains(k) && !ANNOTATIONS.contains(k)) {
+      if (KNOWN_UNSUPPORTED.contains(k)) {
         throw new SchemaException(k, at + "/" + escape(k), "not supported by guided decoding."
             + " Supported: " + String.join(", ", new java.util.TreeSet<>(SUPPORTED))
+            + " (other keywords unknown to JSON Schema are ignored)"
             + "; annotations " + String.join(", ", new java.util.TreeSet<>(ANNOTATIONS)));
       }
     }
@@ -114,6 +154,24 @@ final class SchemaReader {
       if (node.has(k) && !node.get(k).isTextual()) {
         throw new SchemaException(k, at + "/" + k, "must be a string");
       }
+    }
+    for (String k : List.of("deprecated", "readOnly", "writeOnly")) {
+      if (node.has(k) && !node.get(k).isBoolean()) {
+        throw new SchemaException(k, at + "/" + k, "must be a boolean");
+      }
+    }
+    for (String k : List.of("$id", "id")) { // "id": draft 4's $id
+      if (!at.isEmpty() && node.has(k) && node.get(k).isTextual()
+          && !node.get(k).textValue().startsWith("#") && containsRef(node)) {
+        // an embedded resource: its "#/..." references would resolve against it, not the root
+        throw new SchemaException(k, at + "/" + k, "a '" + k + "' below the root with '$ref'"
+            + " inside it (an embedded schema resource) is not supported");
+      }
+    }
+    if (node.has("uniqueItems") && !(node.get("uniqueItems").isBoolean()
+        && !node.get("uniqueItems").booleanValue())) {
+      throw new SchemaException("uniqueItems", at + "/uniqueItems", "not supported by guided"
+          + " decoding (only 'uniqueItems': false, which constrains nothing)");
     }
     if (node.has("examples") && !node.get("examples").isArray()) {
       throw new SchemaException("examples", at + "/examples", "must be an array");
@@ -126,31 +184,27 @@ final class SchemaReader {
         }
         d.fields().forEachRemaining(e -> {
           String p = at + "/" + defs + "/" + escape(e.getKey());
-          byPointer.computeIfAbsent(p, x -> read(e.getValue(), p));
+          if (!byPointer.containsKey(p)) { // not computeIfAbsent: read() adds nested defs
+            Schema def = read(e.getValue(), p);
+            byPointer.putIfAbsent(p, def);
+          }
         });
       }
     }
     String ref = null;
+    boolean besideRef = false;
     if (node.has("$ref")) {
       ref = text(node, "$ref", at);
       for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
         String k = it.next();
-        if (SUPPORTED.contains(k) && !k.equals("$ref") && !k.startsWith("$defs")
-            && !k.equals("definitions")) {
-          throw new SchemaException(k, at + "/" + escape(k), "keywords next to '$ref' are not"
-              + " supported; move them into the referenced schema or wrap both in anyOf");
-        }
+        // 2020-12: keywords next to $ref apply too (merged below); draft 7 ignores them, so
+        // the merge is at most stricter than either
+        besideRef |= SUPPORTED.contains(k) && !k.equals("$ref") && !k.startsWith("$defs")
+            && !k.equals("definitions");
       }
     }
     if (node.has("anyOf") || node.has("oneOf")) {
-      for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-        String k = it.next();
-        if (SUPPORTED.contains(k) && !k.equals("anyOf") && !k.equals("oneOf")
-            && !NEXT_TO_COMBINATOR.contains(k)) {
-          throw new SchemaException(k, at + "/" + escape(k), "only 'type' may stand next to "
-              + "anyOf/oneOf; move '" + k + "' into each branch");
-        }
-      }
+      // other keywords next to anyOf/oneOf are merged into each branch (see the end)
       if (node.has("anyOf") && node.has("oneOf")) {
         throw new SchemaException("oneOf", at + "/oneOf",
             "anyOf and oneOf in one schema are not supported; nest one inside the other");
@@ -222,6 +276,25 @@ final class SchemaReader {
             "'" + pattern + "' is outside the supported regex subset: " + e.getMessage());
       }
     }
+    String format = null;
+    Regex formatRegex = null;
+    if (node.has("format")) {
+      String f = text(node, "format", at);
+      if (FormatLanguage.knownUnsupported(f)) {
+        throw new SchemaException("format", at + "/format", "format '" + f + "' is not supported"
+            + " by guided decoding. Supported formats: "
+            + String.join(", ", new java.util.TreeSet<>(FormatLanguage.REGEXES.keySet()))
+            + ", int32, int64; unknown format names are ignored");
+      }
+      if (FormatLanguage.supported(f) || FormatLanguage.INTEGER_RANGES.containsKey(f)) {
+        format = f;
+        try {
+          formatRegex = FormatLanguage.regex(f);
+        } catch (RegexParser.RegexSyntaxException e) {
+          throw new IllegalStateException("format regex for " + f, e);
+        }
+      }
+    }
     List<Schema> anyOf = node.has("anyOf") ? schemas(node, "anyOf", at) : null;
     List<Schema> oneOf = node.has("oneOf") ? schemas(node, "oneOf", at) : null;
     unsatisfiable(minItems, maxItems, "minItems", "maxItems", at);
@@ -230,9 +303,254 @@ final class SchemaReader {
       throw new SchemaException("minimum", at + "/minimum", "unsatisfiable: minimum "
           + minimum.toPlainString() + " is greater than maximum " + maximum.toPlainString());
     }
+    boolean besideCombinator = (anyOf != null || oneOf != null)
+        && (properties != null || required != null || additional != null || enumValues != null
+        || constValue != null || items != null || prefixItems != null || minItems != null
+        || maxItems != null || minLength != null || maxLength != null || minimum != null
+        || maximum != null || pattern != null || format != null);
+    String ownRef = besideRef ? null : ref;
+    Schema own = besideCombinator
+        // {"anyOf": [Ai], K...} == {"anyOf": [Ai and K...]}: merged below
+        ? new Schema(at, null, types, properties, required, additional, enumValues,
+            constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
+            maximum, pattern, regex, format, formatRegex, null, null, ownRef)
+        : new Schema(at, null, types, properties, required, additional, enumValues,
+            constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
+            maximum, pattern, regex, format, formatRegex, anyOf, oneOf, ownRef);
+    if (!node.has("allOf") && !besideCombinator && !besideRef) {
+      return own;
+    }
+    List<Schema> parts = new ArrayList<>();
+    if (besideRef) {
+      parts.add(new Schema(at, null, null, null, null, null, null, null, null, null, null, null,
+          null, null, null, null, null, null, null, null, null, null, ref));
+    }
+    if (besideCombinator) {
+      parts.add(new Schema(at, null, null, null, null, null, null, null, null, null, null, null,
+          null, null, null, null, null, null, null, null, anyOf, oneOf, null));
+    }
+    if (node.has("allOf")) {
+      parts.addAll(schemas(node, "allOf", at));
+    }
+    merging.add(at);
+    String outerKeyword = mergeKeyword;
+    mergeKeyword = node.has("allOf") ? "allOf" : besideRef ? "$ref"
+        : anyOf != null ? "anyOf" : "oneOf";
+    try {
+      Schema merged = own;
+      for (Schema part : parts) {
+        merged = merge(merged, part, at, 0);
+      }
+      return merged;
+    } finally {
+      merging.remove(at);
+      mergeKeyword = outerKeyword;
+    }
+  }
+
+  /**
+   * One schema equivalent to both (for {@code allOf}): every value valid for the result is valid
+   * for {@code a} and {@code b} and back. Where we cannot express the conjunction exactly (two
+   * patterns, anyOf/oneOf on both sides, a recursive reference into the allOf being read) it is
+   * a {@link SchemaException} on allOf.
+   */
+  private Schema merge(Schema a, Schema b, String at, int depth) {
+    if (depth > 32) {
+      throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "the allOf branches nest too deeply to"
+          + " merge");
+    }
+    if (a == b) {
+      return a;
+    }
+    if (a.ref() != null && b.ref() != null && a.ref().equals(b.ref())) {
+      return a;
+    }
+    a = resolveForMerge(a, at);
+    b = resolveForMerge(b, at);
+    if (a == b || b.isTrue()) {
+      return a;
+    }
+    if (a.isTrue()) {
+      return b;
+    }
+    if (a.isFalse() || b.isFalse()) {
+      return Schema.bool(at, false);
+    }
+    List<Schema> branchesA = a.anyOf() != null ? a.anyOf() : a.oneOf();
+    List<Schema> branchesB = b.anyOf() != null ? b.anyOf() : b.oneOf();
+    if (branchesA != null && branchesB != null) {
+      throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "more than one anyOf/oneOf among the"
+          + " allOf branches is not supported");
+    }
+    if (branchesB != null) {
+      Schema t = a;
+      a = b;
+      b = t;
+      branchesA = branchesB;
+    }
+    Integer types = a.types() == null ? b.types() : b.types() == null ? a.types()
+        : Integer.valueOf(a.types() & b.types());
+    if (branchesA != null) {
+      // (anyOf/oneOf of Ai, next to types only) and B == anyOf/oneOf of (Ai and B)
+      List<Schema> merged = new ArrayList<>();
+      for (Schema branch : branchesA) {
+        merged.add(merge(branch, b, at, depth + 1));
+      }
+      boolean one = a.oneOf() != null;
+      return new Schema(at, null, types, null, null, null, null, null, null, null, null, null,
+          null, null, null, null, null, null, null, null, one ? null : merged,
+          one ? merged : null, null);
+    }
+    Map<String, Schema> properties = null;
+    if (a.properties() != null || b.properties() != null) {
+      properties = new LinkedHashMap<>();
+      Map<String, Schema> pa = a.properties() == null ? Map.of() : a.properties();
+      Map<String, Schema> pb = b.properties() == null ? Map.of() : b.properties();
+      for (Map.Entry<String, Schema> e : pa.entrySet()) {
+        Schema other = pb.containsKey(e.getKey()) ? pb.get(e.getKey()) : b.additionalProperties();
+        properties.put(e.getKey(), other == null ? e.getValue()
+            : merge(e.getValue(), other, at, depth + 1));
+      }
+      for (Map.Entry<String, Schema> e : pb.entrySet()) {
+        if (!pa.containsKey(e.getKey())) {
+          Schema other = a.additionalProperties();
+          properties.put(e.getKey(), other == null ? e.getValue()
+              : merge(other, e.getValue(), at, depth + 1));
+        }
+      }
+    }
+    List<String> required = null;
+    if (a.required() != null || b.required() != null) {
+      Set<String> r = new java.util.LinkedHashSet<>();
+      if (a.required() != null) {
+        r.addAll(a.required());
+      }
+      if (b.required() != null) {
+        r.addAll(b.required());
+      }
+      required = new ArrayList<>(r);
+    }
+    Schema additional = mergeOptional(a.additionalProperties(), b.additionalProperties(), at,
+        depth);
+    List<JsonNode> enumValues = a.enumValues();
+    List<JsonNode> enumB = b.enumValues();
+    if (enumB != null) {
+      enumValues = enumValues == null ? enumB : enumValues.stream()
+          .filter(v -> enumB.stream().anyMatch(w -> SchemaChecker.same(v, w))).toList();
+      if (enumValues.isEmpty()) {
+        throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "unsatisfiable: the branches' enum"
+            + " values have none in common");
+      }
+    }
+    JsonNode constValue = a.constValue();
+    if (b.constValue() != null) {
+      if (constValue != null && !SchemaChecker.same(constValue, b.constValue())) {
+        throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "unsatisfiable: the branches' const"
+            + " values differ");
+      }
+      constValue = b.constValue();
+    }
+    List<Schema> prefixItems = null;
+    if (a.prefixItems() != null || b.prefixItems() != null) {
+      int n = Math.max(a.prefixItems() == null ? 0 : a.prefixItems().size(),
+          b.prefixItems() == null ? 0 : b.prefixItems().size());
+      prefixItems = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        Schema x = mergeOptional(item(a, i), item(b, i), at, depth);
+        prefixItems.add(x == null ? Schema.bool(at, true) : x);
+      }
+    }
+    Schema items = mergeOptional(a.items(), b.items(), at, depth);
+    String pattern = a.pattern();
+    Regex regex = a.patternRegex();
+    if (b.pattern() != null) {
+      if (pattern != null && !pattern.equals(b.pattern())) {
+        throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "two different patterns among the"
+            + " allOf branches are not supported; combine them into one");
+      }
+      pattern = b.pattern();
+      regex = b.patternRegex();
+    }
+    String format = a.format();
+    Regex formatRegex = a.formatRegex();
+    if (b.format() != null) {
+      if (format != null && !format.equals(b.format())) {
+        throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "two different formats among the"
+            + " allOf branches are not supported");
+      }
+      format = b.format();
+      formatRegex = b.formatRegex();
+    }
+    Integer minItems = maxOf(a.minItems(), b.minItems());
+    Integer maxItems = minOf(a.maxItems(), b.maxItems());
+    Integer minLength = maxOf(a.minLength(), b.minLength());
+    Integer maxLength = minOf(a.maxLength(), b.maxLength());
+    BigDecimal minimum = a.minimum() == null ? b.minimum() : b.minimum() == null ? a.minimum()
+        : a.minimum().max(b.minimum());
+    BigDecimal maximum = a.maximum() == null ? b.maximum() : b.maximum() == null ? a.maximum()
+        : a.maximum().min(b.maximum());
+    String where = at + "/" + mergeKeyword;
+    if (minItems != null && maxItems != null && minItems > maxItems
+        || minLength != null && maxLength != null && minLength > maxLength
+        || minimum != null && maximum != null && minimum.compareTo(maximum) > 0) {
+      throw new SchemaException(mergeKeyword, where, "unsatisfiable: the branches' bounds"
+          + " (minItems/maxItems, minLength/maxLength or minimum/maximum) exclude each other");
+    }
     return new Schema(at, null, types, properties, required, additional, enumValues,
         constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
-        maximum, pattern, regex, anyOf, oneOf, ref);
+        maximum, pattern, regex, format, formatRegex, null, null, null);
+  }
+
+  private Schema mergeOptional(Schema a, Schema b, String at, int depth) {
+    return a == null ? b : b == null ? a : merge(a, b, at, depth + 1);
+  }
+
+  /** The schema for position i of an array under s: a prefixItems entry or items (or null). */
+  private static Schema item(Schema s, int i) {
+    return s.prefixItems() != null && i < s.prefixItems().size() ? s.prefixItems().get(i)
+        : s.items();
+  }
+
+  private static Integer maxOf(Integer x, Integer y) {
+    return x == null ? y : y == null ? x : Integer.valueOf(Math.max(x, y));
+  }
+
+  private static Integer minOf(Integer x, Integer y) {
+    return x == null ? y : y == null ? x : Integer.valueOf(Math.min(x, y));
+  }
+
+  /** Follows $refs for merging, refusing a reference back into an allOf still being read. */
+  private Schema resolveForMerge(Schema s, String at) {
+    for (int hops = 0; s.ref() != null; hops++) {
+      String ref = s.ref();
+      String pointer = ref.startsWith("#")
+          ? URLDecoder.decode(ref.substring(1), StandardCharsets.UTF_8) : ref;
+      if (merging.contains(pointer) || reading.contains(pointer) || hops > 64
+          || mergeResolves >= 16) {
+        throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "a $ref inside allOf that leads back"
+            + " to a schema still being read (recursion through allOf) is not supported");
+      }
+      mergeResolves++;
+      try {
+        s = resolve(s);
+      } finally {
+        mergeResolves--;
+      }
+    }
+    return s;
+  }
+
+  /** Whether a schema object has a {@code $ref} anywhere inside it. */
+  private static boolean containsRef(JsonNode node) {
+    if (node.isObject() && node.has("$ref")) {
+      return true;
+    }
+    for (JsonNode child : node) {
+      if (child.isContainerNode() && containsRef(child)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void unsatisfiable(Integer min, Integer max, String minKey, String maxKey,

@@ -191,6 +191,27 @@ final class InstanceGenerator {
   private String string(JsonNode s) {
     int min = s.path("minLength").asInt(0);
     int max = s.has("maxLength") ? s.get("maxLength").asInt() : Integer.MAX_VALUE;
+    String format = s.path("format").asText("");
+    if (FormatLanguage.supported(format)) {
+      // the documented subset of the format; the caller's validator judges the value
+      Regex regex;
+      try {
+        regex = FormatLanguage.regex(format);
+      } catch (RegexParser.RegexSyntaxException e) {
+        throw new IllegalStateException(e);
+      }
+      Pattern java = s.has("pattern") ? Pattern.compile(s.get("pattern").textValue()) : null;
+      for (int attempt = 0; attempt < 50; attempt++) {
+        StringBuilder sb = new StringBuilder();
+        generate(regex, sb);
+        String v = sb.toString();
+        int n = v.codePointCount(0, v.length());
+        if (n >= min && n <= max && (java == null || java.matcher(v).find())) {
+          return v;
+        }
+      }
+      throw new Unsatisfied();
+    }
     if (!s.has("pattern")) {
       for (int attempt = 0; attempt < 20; attempt++) {
         String v = randomString(min, (int) Math.min(max, min + 24L));
@@ -401,6 +422,11 @@ final class InstanceGenerator {
         case "properties", "required", "additionalProperties" -> t.add("object");
         case "items", "prefixItems", "minItems", "maxItems" -> t.add("array");
         case "minLength", "maxLength", "pattern" -> t.add("string");
+        case "format" -> {
+          if (FormatLanguage.supported(s.get("format").asText())) {
+            t.add("string");
+          }
+        }
         case "minimum", "maximum" -> t.add("number");
         default -> { }
       }

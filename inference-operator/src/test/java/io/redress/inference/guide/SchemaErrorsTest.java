@@ -15,24 +15,43 @@ class SchemaErrorsTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
       # unsupported keywords
-      format            | {"type":"string","format":"email"}                              | /format
+      format            | {"type":"string","format":"idn-email"}                          | /format
       patternProperties | {"type":"object","patternProperties":{"^a":{}}}                 | /patternProperties
       exclusiveMinimum  | {"type":"number","exclusiveMinimum":0}                          | /exclusiveMinimum
       exclusiveMaximum  | {"properties":{"a":{"type":"number","exclusiveMaximum":1}}}     | /properties/a/exclusiveMaximum
       multipleOf        | {"type":"integer","multipleOf":2}                               | /multipleOf
-      allOf             | {"allOf":[{"type":"string"}]}                                   | /allOf
+      allOf             | {"allOf":[{"type":"string","pattern":"a"},{"pattern":"b"}]}     | /allOf
+      allOf             | {"allOf":[{"anyOf":[{"type":"string"}]},{"oneOf":[{"type":"null"}]}]} | /allOf
+      allOf             | {"allOf":[{"$ref":"#"}]}                                        | /allOf
+      allOf             | {"$defs":{"a":{"allOf":[{"$ref":"#/$defs/b"}]},"b":{"allOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"} | /$defs/b/allOf
+      allOf             | {"properties":{"p":{"allOf":[{"$ref":"#"}]}}}                   | /properties/p/allOf
+      allOf             | {"allOf":[{"const":1},{"const":2}]}                             | /allOf
+      allOf             | {"allOf":[{"enum":[1,2]},{"enum":[3]}]}                         | /allOf
+      allOf             | {"allOf":[{"minLength":3},{"maxLength":2}]}                     | /allOf
+      not               | {"allOf":[{"type":"string"},{"not":{"const":"a"}}]}             | /allOf/1/not
+      required          | {"allOf":[{"properties":{"a":{}},"additionalProperties":false},{"required":["b"]}]} | /required
+      required          | {"allOf":[{"properties":{"a":{"type":"string"}},"required":["a"]},{"properties":{"a":{"type":"integer"}}}]} | /required
       not               | {"not":{"type":"string"}}                                       | /not
       if                | {"if":{"type":"string"},"then":{"minLength":1}}                 | /if
       uniqueItems       | {"type":"array","uniqueItems":true}                             | /uniqueItems
+      additionalItems   | {"type":"array","items":{},"additionalItems":false}             | /additionalItems
+      dependencies      | {"type":"object","dependencies":{"a":["b"]}}                    | /dependencies
+      contentEncoding   | {"type":"string","contentEncoding":"base64"}                    | /contentEncoding
+      $anchor           | {"$anchor":"a","type":"string"}                                 | /$anchor
+      divisibleBy       | {"type":"integer","divisibleBy":2}                              | /divisibleBy
+      $id               | {"properties":{"a":{"$id":"http://x/a","$ref":"#/$defs/b","$defs":{"b":{}}}}} | /properties/a/$id
+      id                | {"properties":{"a":{"id":"http://x/a","items":{"$ref":"#"}}}}   | /properties/a/id
       contains          | {"type":"array","contains":{"type":"string"}}                   | /contains
       minProperties     | {"type":"object","minProperties":1}                             | /minProperties
       propertyNames     | {"type":"object","propertyNames":{"maxLength":3}}               | /propertyNames
       dependentRequired | {"type":"object","dependentRequired":{"a":["b"]}}               | /dependentRequired
       unevaluatedProperties | {"type":"object","unevaluatedProperties":false}             | /unevaluatedProperties
       $dynamicRef       | {"$dynamicRef":"#meta"}                                         | /$dynamicRef
-      format            | {"$defs":{"d":{"format":"date"}},"$ref":"#/$defs/d"}            | /$defs/d/format
-      format            | {"type":"array","items":{"type":"string","format":"uri"}}      | /items/format
-      format            | {"properties":{"a~b/c":{"format":"x"}}}                         | /properties/a~0b~1c/format
+      format            | {"$defs":{"d":{"format":"duration"}},"$ref":"#/$defs/d"}        | /$defs/d/format
+      format            | {"type":"array","items":{"type":"string","format":"ipv6"}}     | /items/format
+      format            | {"properties":{"a~b/c":{"format":"uri-reference"}}}             | /properties/a~0b~1c/format
+      format            | {"type":"string","format":5}                                    | /format
+      readOnly          | {"type":"string","readOnly":"yes"}                              | /readOnly
       # invalid values
       type              | {"type":"strng"}                                                | /type
       type              | {"type":[]}                                                     | /type
@@ -58,9 +77,10 @@ class SchemaErrorsTest {
       title             | {"title":5}                                                     | /title
       $ref              | {"$ref":"http://example.com/s.json"}                            | /$ref
       $ref              | {"$ref":"#/$defs/missing"}                                      | /$ref
-      minLength         | {"$ref":"#/$defs/a","minLength":1,"$defs":{"a":{"type":"string"}}} | /minLength
-      minLength         | {"anyOf":[{"type":"string"}],"minLength":2}                     | /minLength
+      $ref              | {"$ref":"#anchor"}                                              | /$ref
       oneOf             | {"anyOf":[{"type":"string"}],"oneOf":[{"type":"null"}]}         | /oneOf
+      $ref              | {"properties":{"c":{"$ref":"#","type":"object"}}}               | /properties/c/$ref
+      anyOf             | {"anyOf":[{"type":"string","pattern":"a"}],"pattern":"b"}       | /anyOf
       json              | {"type":"object"                                                | ``
       json              | [1,2]                                                           | ``
       json              | {"type":"object","type":"string"}                               | ``
@@ -78,6 +98,9 @@ class SchemaErrorsTest {
       minItems          | {"type":"array","items":false,"minItems":1}                     | /minItems
       pattern           | {"type":"string","pattern":"^a{5}$","maxLength":3}              | /pattern
       pattern           | {"type":"string","pattern":"[^\\\\s\\\\S]"}                     | /pattern
+      format            | {"type":"string","format":"date","pattern":"^x"}                | /format
+      format            | {"type":"string","format":"uuid","maxLength":10}                | /format
+      enum              | {"type":"string","format":"date","enum":["tomorrow"]}           | /enum
       schema            | false                                                           | ``
       $ref              | {"$defs":{"n":{"type":"object","properties":{"next":{"$ref":"#/$defs/n"}},"required":["next"]}},"$ref":"#/$defs/n"} | /$defs/n
       $ref              | {"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"} | ``
@@ -113,6 +136,16 @@ class SchemaErrorsTest {
       root ref        | {"type":"object","properties":{"next":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},"required":["next"]}
       optional false  | {"type":"object","properties":{"never":false,"x":{"type":"null"}}}
       type next to anyOf | {"type":"string","anyOf":[{"maxLength":3},{"type":"integer"}]}
+      unknown keywords | {"type":"object","x-order":1,"javaType":"Foo","properties":{"a":{"type":"string","_format":"date","readonly":true}}}
+      more annotations | {"type":"string","deprecated":true,"readOnly":false,"writeOnly":false}
+      formats         | {"type":"object","properties":{"d":{"format":"date-time"},"e":{"format":"email"},"u":{"format":"uri"},"i":{"format":"uuid"},"n":{"type":"integer","format":"int64"}}}
+      unknown format  | {"type":"string","format":"textarea"}
+      uniqueItems false | {"type":"array","uniqueItems":false}
+      root id         | {"id":"http://example.com/s","definitions":{"a":{"type":"string"}},"$ref":"#/definitions/a"}
+      nested fragment id | {"properties":{"a":{"id":"#a","items":{"$ref":"#"}}}}
+      beside $ref     | {"$ref":"#/$defs/a","minLength":1,"$defs":{"a":{"type":"string"}}}
+      beside anyOf    | {"anyOf":[{"type":"string"}],"minLength":2}
+      defs in defs    | {"$defs":{"a":{"$defs":{"b":{"type":"string"}},"$ref":"#/$defs/a/$defs/b"}},"$ref":"#/$defs/a"}
       """)
   void accepts(String name, String schema) {
     assertThat(JsonSchemaCompiler.compile(schema)).isNotNull();
