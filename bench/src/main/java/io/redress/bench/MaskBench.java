@@ -101,6 +101,11 @@ final class MaskBench implements Callable<Integer> {
       + " order.")
   boolean dataOrder;
 
+  @Option(names = "--open-objects", description = "Objects with declared properties and no"
+      + " additionalProperties accept other members too, as JSON Schema reads them (the"
+      + " engine's default accepts none, so a model cannot invent keys).")
+  boolean openObjects;
+
   @Option(names = "--out", defaultValue = "bench-results", paramLabel = "DIR") Path out;
 
   /** MaskBench's schema classes, in its table's order. */
@@ -140,10 +145,11 @@ final class MaskBench implements Callable<Integer> {
 
   /**
    * The vocabulary masks are computed over, the text-to-ids function that goes with it, and
-   * whether instances are put into schema order (else their keys keep the file's order).
+   * whether instances are put into schema order (else their keys keep the file's order), and
+   * whether objects accept undeclared members when additionalProperties is absent.
    */
   record Setup(TokenVocabulary vocab, Function<String, int[]> encoder,
-      Function<Integer, byte[]> tokenBytes, boolean schemaOrder) {}
+      Function<Integer, byte[]> tokenBytes, boolean schemaOrder, boolean openObjects) {}
 
   private static final ObjectMapper JSON = new ObjectMapper()
       // Exact numbers: "1.0" stays 1.0 and 0.1 is not rounded through a double.
@@ -177,7 +183,8 @@ final class MaskBench implements Callable<Integer> {
     }
     try (Tokenizer tokenizer = Tokenizer.load(tokenizerPath)) {
       TokenVocabulary vocab = TokenVocabulary.of(tokenizer, modelVocab, Set.copyOf(eosIds));
-      Setup setup = new Setup(vocab, tokenizer::encode, tokenizer::tokenBytes, !dataOrder);
+      Setup setup = new Setup(vocab, tokenizer::encode, tokenizer::tokenBytes, !dataOrder,
+          openObjects);
       List<Result> results = run(files, setup, threads, timeoutS, System.err);
       Files.createDirectories(out);
       String md = markdown(results, timeoutS, describe(files.size()));
@@ -191,9 +198,12 @@ final class MaskBench implements Callable<Integer> {
 
   private String describe(int count) {
     return String.format("%,d schema files from %s%s, tokenizer %s, %d thread(s), %d s timeout,"
-        + " keys in %s order, %s", count, data.getFileName(),
+        + " keys in %s order, %s, %s", count, data.getFileName(),
         every > 1 ? " (every " + every + "th)" : "", tokenizerPath.getFileName(), threads,
-        timeoutS, dataOrder ? "the file's" : "schema", MachineInfo.detect().describe());
+        timeoutS, dataOrder ? "the file's" : "schema",
+        openObjects ? "open objects (absent additionalProperties allows other members)"
+            : "closed objects (absent additionalProperties allows no undeclared member)",
+        MachineInfo.detect().describe());
   }
 
   static List<Path> listFiles(Path dir, int every, int limit) throws IOException {
@@ -331,7 +341,8 @@ final class MaskBench implements Callable<Integer> {
     long ttfm;
     try {
       long t0 = System.nanoTime();
-      compiled = JsonSchemaCompiler.compile(JSON.writeValueAsString(schema));
+      compiled = JsonSchemaCompiler.compile(JSON.writeValueAsString(schema),
+          setup.openObjects());
       compiled.newMatcher(vocab).fillNextTokenBitmask(words, 0);
       ttfm = System.nanoTime() - t0;
     } catch (SchemaException e) {

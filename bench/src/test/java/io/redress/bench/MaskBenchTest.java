@@ -42,7 +42,7 @@ class MaskBenchTest {
       }
       return ids;
     };
-    return new MaskBench.Setup(vocab, encoder, tokens::get, true);
+    return new MaskBench.Setup(vocab, encoder, tokens::get, true, false);
   }
 
   private void write(String name, String json) throws Exception {

@@ -37,14 +37,25 @@ final class GrammarBuilder {
   private final Map<String, Integer> refs = new HashMap<>(); // target pointer | mask -> node
   private final Map<Integer, Integer> anyByMask = new HashMap<>();
 
-  private GrammarBuilder(SchemaReader reader) {
+  private final boolean openObjects;
+
+  private GrammarBuilder(SchemaReader reader, boolean openObjects) {
     this.reader = reader;
     this.strict = new SchemaChecker(reader, false);
     this.disjointness = new Disjointness(reader);
+    this.openObjects = openObjects;
   }
 
   static Grammar build(SchemaReader reader) {
-    GrammarBuilder b = new GrammarBuilder(reader);
+    return build(reader, false);
+  }
+
+  /**
+   * @param openObjects absent additionalProperties allows extra members (JSON Schema's own
+   *     default) instead of none when properties are declared (ours)
+   */
+  static Grammar build(SchemaReader reader, boolean openObjects) {
+    GrammarBuilder b = new GrammarBuilder(reader, openObjects);
     int root = b.compile(reader.root(), JsonType.ALL);
     if (root < 0) {
       throw new SchemaException("schema", "", "no JSON value satisfies the schema");
@@ -159,8 +170,10 @@ final class GrammarBuilder {
     }
     List<String> required = s.required() == null ? List.of() : s.required();
     // Absent additionalProperties: none when properties are declared (the model must not invent
-    // keys), any member when there is nothing to follow (a bare {"type": "object"}).
-    Schema extraSchema = s.additionalProperties() != null || s.properties() != null
+    // keys), any member when there is nothing to follow (a bare {"type": "object"}); with
+    // openObjects, any member always, as JSON Schema itself reads it.
+    Schema extraSchema = s.additionalProperties() != null
+        || (s.properties() != null && !openObjects)
         ? s.additionalProperties() : Schema.bool(s.at("additionalProperties"), true);
     for (String r : required) {
       if (!declared.containsKey(r)) {

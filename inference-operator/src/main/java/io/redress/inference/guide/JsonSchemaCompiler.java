@@ -49,10 +49,21 @@ public final class JsonSchemaCompiler {
    * @throws SchemaException when the schema is unsupported, invalid or unsatisfiable
    */
   public static CompiledSchema compile(String schemaJson) {
+    return compile(schemaJson, false);
+  }
+
+  /**
+   * {@link #compile(String)}, choosing what an object with declared properties and no
+   * {@code additionalProperties} accepts besides them.
+   *
+   * @param openObjects true: any other member, as JSON Schema reads it (validators, MaskBench);
+   *     false (the engine's default): none, so a model cannot invent keys
+   */
+  public static CompiledSchema compile(String schemaJson, boolean openObjects) {
     Objects.requireNonNull(schemaJson, "schemaJson");
     long t0 = System.nanoTime();
     SchemaReader reader = SchemaReader.parse(schemaJson);
-    Grammar grammar = GrammarBuilder.build(reader);
+    Grammar grammar = GrammarBuilder.build(reader, openObjects);
     return new CompiledSchema(schemaJson, grammar, System.nanoTime() - t0);
   }
 }
