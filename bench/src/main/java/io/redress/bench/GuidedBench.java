@@ -22,6 +22,7 @@ import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -53,22 +54,11 @@ final class GuidedBench implements Callable<Integer> {
           + " was locked after several failed sign-ins. We have unlocked it and sent a reset link"
           + " to your email.\"}");
 
-  @Option(names = "--tokenizer", paramLabel = "DIR", defaultValue =
-      "inference-operator/src/test/resources/qwen-tokenizer",
-      description = "Tokenizer directory or tokenizer.json[.gz] (default: the Qwen2.5 one).")
-  Path tokenizerPath;
+  @Mixin VocabularyOptions vocabulary = new VocabularyOptions();
 
   @Option(names = "--schema", paramLabel = "FILE", defaultValue =
       "schemas/src/main/resources/reply.schema.json", description = "JSON Schema to guide by.")
   Path schemaPath;
-
-  @Option(names = "--model-vocab", defaultValue = "151936",
-      description = "Mask length: the model's vocabulary rows (Qwen2.5: 151936).")
-  int modelVocab;
-
-  @Option(names = "--eos", split = ",", defaultValue = "151643,151645",
-      description = "EOS token ids.")
-  List<Integer> eosIds;
 
   @Option(names = "--sequences", defaultValue = "300", description = "Steady-state sequences.")
   int sequences;
@@ -100,9 +90,9 @@ final class GuidedBench implements Callable<Integer> {
     int nThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
 
     // The engine has loaded its tokenizer (and with it Jackson) before any schema arrives.
-    Tokenizer tokenizer = Tokenizer.load(tokenizerPath);
+    Tokenizer tokenizer = vocabulary.loadTokenizer();
     long t0 = System.nanoTime();
-    TokenVocabulary vocab = TokenVocabulary.of(tokenizer, modelVocab, Set.copyOf(eosIds));
+    TokenVocabulary vocab = vocabulary.vocabulary(tokenizer);
     double vocabMs = (System.nanoTime() - t0) / 1e6;
     LOG.info("vocabulary: {} ms", fmt(vocabMs));
 
@@ -153,7 +143,7 @@ final class GuidedBench implements Callable<Integer> {
     json.put("schema", schemaPath.toString());
     json.put("machine", machine.describe());
     json.put("vocab_tokens", tokenizer.vocabSize());
-    json.put("model_vocab", modelVocab);
+    json.put("model_vocab", vocabulary.modelVocab);
     json.put("vocabulary_build_ms", vocabMs);
     json.put("compile_first_ms", compileFirstMs);
     json.put("compile_cold_ms", compileColdMs);
@@ -197,7 +187,8 @@ final class GuidedBench implements Callable<Integer> {
 
         Sequences are random walks (uniform among allowed tokens, forced bytes appended as the
         engine would, at most %d tokens); sample replies are realistic model outputs.
-        """, schemaPath, tokenizer.vocabSize(), modelVocab, vocab.maskWords(), machine.describe(),
+        """, schemaPath, tokenizer.vocabSize(), vocabulary.modelVocab, vocab.maskWords(),
+        machine.describe(),
         vocabMs, compileFirstMs, compileColdMs, compile.p50(), compile.p99(), mask.count(),
         sequences,
         mask.p50(), mask.p99(), mask.mean(), mask.max(), maskCold.p50(), maskCold.p99(),

@@ -43,6 +43,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -69,18 +70,7 @@ final class MaskBench implements Callable<Integer> {
       description = "MaskBench's data/ folder (one JSON file per schema).")
   Path data;
 
-  @Option(names = "--tokenizer", paramLabel = "PATH", defaultValue =
-      "inference-operator/src/test/resources/qwen-tokenizer",
-      description = "Tokenizer directory or tokenizer.json[.gz] (default: the Qwen2.5 one).")
-  Path tokenizerPath;
-
-  @Option(names = "--model-vocab", defaultValue = "151936",
-      description = "Mask length: the model's vocabulary rows (Qwen2.5: 151936).")
-  int modelVocab;
-
-  @Option(names = "--eos", split = ",", defaultValue = "151643,151645",
-      description = "EOS token ids.")
-  List<Integer> eosIds;
+  @Mixin VocabularyOptions vocabulary = new VocabularyOptions();
 
   @Option(names = "--threads", defaultValue = "1",
       description = "Schemas run in parallel (each one single-threaded).")
@@ -181,8 +171,8 @@ final class MaskBench implements Callable<Integer> {
     if (files.isEmpty()) {
       throw new IllegalArgumentException("no *.json files in " + data);
     }
-    try (Tokenizer tokenizer = Tokenizer.load(tokenizerPath)) {
-      TokenVocabulary vocab = TokenVocabulary.of(tokenizer, modelVocab, Set.copyOf(eosIds));
+    try (Tokenizer tokenizer = vocabulary.loadTokenizer()) {
+      TokenVocabulary vocab = vocabulary.vocabulary(tokenizer);
       Setup setup = new Setup(vocab, tokenizer::encode, tokenizer::tokenBytes, !dataOrder,
           openObjects);
       List<Result> results = run(files, setup, threads, timeoutS, System.err);
@@ -199,8 +189,8 @@ final class MaskBench implements Callable<Integer> {
   private String describe(int count) {
     return String.format("%,d schema files from %s%s, tokenizer %s, %d thread(s), %d s timeout,"
         + " keys in %s order, %s, %s", count, data.getFileName(),
-        every > 1 ? " (every " + every + "th)" : "", tokenizerPath.getFileName(), threads,
-        timeoutS, dataOrder ? "the file's" : "schema",
+        every > 1 ? " (every " + every + "th)" : "", vocabulary.tokenizerPath.getFileName(),
+        threads, timeoutS, dataOrder ? "the file's" : "schema",
         openObjects ? "open objects (absent additionalProperties allows other members)"
             : "closed objects (absent additionalProperties allows no undeclared member)",
         MachineInfo.detect().describe());

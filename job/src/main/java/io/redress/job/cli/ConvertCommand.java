@@ -28,7 +28,7 @@ final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    ComplaintLines.forEach(input, l -> { }); // all lines valid before anything is written
+    // Written to a temporary file first: a bad line leaves no partial output behind.
     Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
     long n;
     try (DataFileWriter<ComplaintEvent> w = new DataFileWriter<>(
@@ -36,6 +36,9 @@ final class ConvertCommand implements Callable<Integer> {
       w.setCodec(CodecFactory.deflateCodec(6));
       w.create(ComplaintEvent.getClassSchema(), tmp.toFile());
       n = ComplaintLines.forEach(input, l -> w.append(l.event()));
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
     }
     Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     System.err.printf("wrote %,d complaints to %s%n", n, out);

@@ -143,7 +143,7 @@ final class OverheadCommand implements Callable<Integer> {
     try (Tokenizer tok = Tokenizer.load(dir)) {
       ChatTemplate template = ChatTemplate.forModel(dir);
       for (ComplaintEvent e : events) {
-        prompts.add(tok.encode(template.render(PromptTemplate.messages(e), true)));
+        prompts.add(tok.encode(PromptTemplate.render(template, e)));
       }
     }
     double tokenizeSeconds = (System.nanoTime() - t0) / 1e9;

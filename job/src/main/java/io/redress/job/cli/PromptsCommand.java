@@ -48,7 +48,7 @@ final class PromptsCommand implements Callable<Integer> {
         ObjectNode row = JSON.createObjectNode();
         row.put("complaint_id", l.event().getComplaintId());
         row.put("language", l.event().getLanguage().name());
-        row.put("prompt", template.render(PromptTemplate.messages(l.event()), true));
+        row.put("prompt", PromptTemplate.render(template, l.event()));
         row.put("completion", JSON.writeValueAsString(reply(JSON.readTree(l.bytes()),
             l.number())));
         w.write(JSON.writeValueAsString(row));

@@ -57,7 +57,7 @@ public final class PromptFunction extends ProcessFunction<Complaint, PromptedCom
   public void processElement(Complaint c, Context ctx, Collector<PromptedComplaint> out) {
     int[] ids;
     try {
-      ids = tokenizer.encode(template.render(PromptTemplate.messages(c.event), true));
+      ids = tokenizer.encode(PromptTemplate.render(template, c.event));
     } catch (RuntimeException e) {
       rejected.inc();
       ctx.output(DeadLetters.TAG, DeadLetters.of(c, Stage.prompt, "prompt_failed",

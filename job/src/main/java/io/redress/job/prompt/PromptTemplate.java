@@ -1,6 +1,7 @@
 package io.redress.job.prompt;
 
 import io.redress.inference.model.ChatMessage;
+import io.redress.inference.model.ChatTemplate;
 import io.redress.schemas.ComplaintEvent;
 import io.redress.schemas.ReplySchema;
 import io.redress.schemas.Turn;
@@ -34,6 +35,11 @@ public final class PromptTemplate {
       String.join(", ", ReplySchema.SENTIMENTS));
 
   private PromptTemplate() {
+  }
+
+  /** The prompt text for one complaint, rendered with the model's chat template. */
+  public static String render(ChatTemplate template, ComplaintEvent e) {
+    return template.render(messages(e), true);
   }
 
   /** The chat messages for one complaint: the shared system turn first, then the dialog. */

@@ -74,26 +74,7 @@ public final class BgeEmbedder implements Embedder {
 
   @Override
   public float[] embed(String text) {
-    Encoding enc = tokenizer.encode(text);
-    long[] ids = enc.getIds();
-    long[] mask = enc.getAttentionMask();
-    long[] types = enc.getTypeIds();
-    Map<String, OnnxTensor> inputs = new HashMap<>();
-    try {
-      inputs.put("input_ids", OnnxTensor.createTensor(env, new long[][] {ids}));
-      inputs.put("attention_mask", OnnxTensor.createTensor(env, new long[][] {mask}));
-      if (wantsTypeIds) {
-        inputs.put("token_type_ids", OnnxTensor.createTensor(env, new long[][] {types}));
-      }
-      try (OrtSession.Result out = session.run(inputs)) {
-        float[][][] hidden = (float[][][]) out.get(0).getValue(); // (1, tokens, 384)
-        return normalise(hidden[0][0].clone());
-      }
-    } catch (OrtException e) {
-      throw new IllegalStateException("embedding failed: " + e.getMessage(), e);
-    } finally {
-      inputs.values().forEach(OnnxTensor::close);
-    }
+    return embedAll(text)[0];
   }
 
   /**
@@ -102,12 +83,21 @@ public final class BgeEmbedder implements Embedder {
    */
   @Override
   public float[][] embedPair(String a, String b) {
-    Encoding[] enc = {tokenizer.encode(a), tokenizer.encode(b)};
-    int width = Math.max(enc[0].getIds().length, enc[1].getIds().length);
-    long[][] ids = new long[2][width];
-    long[][] mask = new long[2][width];
-    long[][] types = new long[2][width];
-    for (int r = 0; r < 2; r++) {
+    return embedAll(a, b);
+  }
+
+  /** The texts as one batch, rows padded to the longest and masked: one vector per text. */
+  private float[][] embedAll(String... texts) {
+    Encoding[] enc = new Encoding[texts.length];
+    int width = 0;
+    for (int r = 0; r < texts.length; r++) {
+      enc[r] = tokenizer.encode(texts[r]);
+      width = Math.max(width, enc[r].getIds().length);
+    }
+    long[][] ids = new long[texts.length][width];
+    long[][] mask = new long[texts.length][width];
+    long[][] types = new long[texts.length][width];
+    for (int r = 0; r < texts.length; r++) {
       long[] id = enc[r].getIds();
       System.arraycopy(id, 0, ids[r], 0, id.length);
       System.arraycopy(enc[r].getAttentionMask(), 0, mask[r], 0, id.length);
@@ -121,8 +111,12 @@ public final class BgeEmbedder implements Embedder {
         inputs.put("token_type_ids", OnnxTensor.createTensor(env, types));
       }
       try (OrtSession.Result out = session.run(inputs)) {
-        float[][][] hidden = (float[][][]) out.get(0).getValue(); // (2, tokens, 384): CLS first
-        return new float[][] {normalise(hidden[0][0].clone()), normalise(hidden[1][0].clone())};
+        float[][][] hidden = (float[][][]) out.get(0).getValue(); // (rows, tokens, 384)
+        float[][] vectors = new float[texts.length][];
+        for (int r = 0; r < texts.length; r++) {
+          vectors[r] = normalise(hidden[r][0].clone()); // CLS pooling: the first position
+        }
+        return vectors;
       }
     } catch (OrtException e) {
       throw new IllegalStateException("embedding failed: " + e.getMessage(), e);

@@ -189,7 +189,7 @@ public final class CpuModel {
       int kvOff = (head / group) * hd;
       float[] p = new float[len];
       VecOps.scores(qkv, t * stride + head * hd, keys, span.slots(), len, kv, kvOff, hd, scale,
-          p, new float[VecOps.lanes()]);
+          p, new float[VecOps.scoresScratch()]);
       float max = Float.NEGATIVE_INFINITY;
       for (float v : p) {
         max = Math.max(max, v);

@@ -18,7 +18,7 @@ final class SimdOps {
   private SimdOps() {}
 
   /** Scratch floats {@link #scores} needs. */
-  static int lanes() {
+  static int scoresScratch() {
     return 4 * L;
   }
 

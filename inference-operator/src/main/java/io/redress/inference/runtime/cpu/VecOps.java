@@ -74,15 +74,15 @@ final class VecOps {
   }
 
   /** Size of the scratch array {@link #scores} takes. */
-  static int lanes() {
-    return SIMD ? SimdOps.lanes() : 1;
+  static int scoresScratch() {
+    return SIMD ? SimdOps.scoresScratch() : 1;
   }
 
   /**
    * Attention scores of one query head over a sequence's positions:
    * {@code out[j] = scale * sum_e q[qOff + e] * keys[slots[j] * kvStride + kOff + e]}.
    *
-   * @param lanes scratch of {@link #lanes()} floats
+   * @param lanes scratch of {@link #scoresScratch()} floats
    */
   static void scores(float[] q, int qOff, float[] keys, int[] slots, int n, int kvStride,
       int kOff, int hd, float scale, float[] out, float[] lanes) {

@@ -53,7 +53,7 @@ class SimdOpsTest {
       float[] q = random(r, hd + 5);
       float[] scores = new float[n];
       SimdOps.scores(q, 5, keys, slots, n, kvStride, hd, hd, 0.125f, scores,
-          new float[SimdOps.lanes()]);
+          new float[SimdOps.scoresScratch()]);
       for (int j = 0; j < n; j++) {
         double dot = 0;
         for (int e = 0; e < hd; e++) {
