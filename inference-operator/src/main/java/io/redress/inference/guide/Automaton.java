@@ -149,9 +149,20 @@ final class Automaton {
     }
   }
 
+  // An object frame's lex: the member count (kept only under minProperties, capped there) in
+  // the high half; the key trie node (O_KEY) or the extra member kind (O_XKEY, O_COLON) below.
+  private static long lex(long low, long count) {
+    return low | count << 32;
+  }
+
+  private static long count(Frame f) {
+    return f.lex >>> 32;
+  }
+
   private void stepObject(Frame f, Stack rest, int b, List<Stack> out) {
     ObjectNode o = (ObjectNode) grammar.node(f.node);
     int n = o.size();
+    long count = count(f);
     switch (f.phase) {
       case O_START -> {
         if (b == '{') {
@@ -159,51 +170,56 @@ final class Automaton {
         }
       }
       case O_FIRST -> {
-        if (b == '}' && o.closeAllowed[0]) {
+        if (b == '}' && o.closeAllowed[0] && o.minProperties == 0) {
           out.add(childDone(rest));
         } else {
-          keyStart(o, f.node, -1, null, rest, b, out);
+          keyStart(o, f.node, -1, null, 0, rest, b, out);
         }
       }
       case O_AFTER -> {
         if (b == ',' && o.moreKeys[f.a + 1]) {
-          out.add(new Stack(new Frame(Frame.OBJ, f.node, O_COMMA, f.a, 0, f.aux), rest));
-        } else if (b == '}' && o.closeAllowed[f.a + 1]) {
+          out.add(new Stack(new Frame(Frame.OBJ, f.node, O_COMMA, f.a, f.lex, f.aux), rest));
+        } else if (b == '}' && o.closeAllowed[f.a + 1] && count >= o.minProperties) {
           out.add(childDone(rest));
         }
       }
-      case O_COMMA -> keyStart(o, f.node, f.a, f.aux, rest, b, out);
+      case O_COMMA -> keyStart(o, f.node, f.a, f.aux, count, rest, b, out);
       case O_KEY -> {
         LiteralTrie trie = o.keyTries[f.a + 1];
         int t = trie.child((int) f.lex, b);
         if (t >= 0) {
           int j = trie.value(t);
           if (j >= 0) {
-            push(o.values[j], new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, j, 0), rest), out);
+            push(o.values[j], new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, j, lex(0, count)),
+                rest), out);
           } else {
-            out.add(new Stack(new Frame(Frame.OBJ, f.node, O_KEY, f.a, t), rest));
+            out.add(new Stack(new Frame(Frame.OBJ, f.node, O_KEY, f.a, lex(t, count)), rest));
           }
         }
       }
       case O_COLON -> {
         if (b == ':') {
-          push(o.extra, new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, n, 0, f.aux), rest),
-              out);
+          push(o.extras[(int) f.lex], new Stack(new Frame(Frame.OBJ, f.node, O_VALUE, n,
+              lex(0, count), f.aux), rest), out);
         }
       }
       default -> { } // O_XKEY, O_VALUE wait for a child below the top
     }
   }
 
-  private void keyStart(ObjectNode o, int node, int idx, Object used, Stack rest, int b,
-      List<Stack> out) {
+  private void keyStart(ObjectNode o, int node, int idx, Object used, long count, Stack rest,
+      int b, List<Stack> out) {
     int t = o.keyTries[idx + 1].child(0, b);
     if (t >= 0) {
-      out.add(new Stack(new Frame(Frame.OBJ, node, O_KEY, idx, t), rest));
+      out.add(new Stack(new Frame(Frame.OBJ, node, O_KEY, idx, lex(t, count)), rest));
     }
     if (o.extrasAllowed[idx + 1]) {
-      Stack wait = new Stack(new Frame(Frame.OBJ, node, O_XKEY, o.size(), 0, used), rest);
-      step(new Stack(new Frame(Frame.STR, o.extraKey, 0, 0, StringLexer.open()), wait), b, out);
+      for (int c = 0; c < o.extraKeys.length; c++) {
+        Stack wait = new Stack(new Frame(Frame.OBJ, node, O_XKEY, o.size(), lex(c, count),
+            used), rest);
+        step(new Stack(new Frame(Frame.STR, o.extraKeys[c], 0, 0, StringLexer.open()), wait), b,
+            out);
+      }
     }
   }
 
@@ -213,7 +229,7 @@ final class Automaton {
     UsedKeys used = (UsedKeys) p.aux;
     String text = key.aux == null ? "" : (String) key.aux;
     if (!UsedKeys.contains(used, text)) {
-      out.add(new Stack(new Frame(Frame.OBJ, p.node, O_COLON, p.a, 0,
+      out.add(new Stack(new Frame(Frame.OBJ, p.node, O_COLON, p.a, p.lex,
           UsedKeys.add(used, text)), wait.rest));
     }
   }
@@ -278,9 +294,11 @@ final class Automaton {
     } else if (p.kind == Frame.ARR) {
       next = new Frame(Frame.ARR, p.node, A_AFTER, p.a + 1, 0);
     } else if (p.phase == O_XKEY) {
-      next = new Frame(Frame.OBJ, p.node, O_COLON, p.a, 0, p.aux); // key text: closeExtraKey
+      next = new Frame(Frame.OBJ, p.node, O_COLON, p.a, p.lex, p.aux); // key text: closeExtraKey
     } else {
-      next = new Frame(Frame.OBJ, p.node, O_AFTER, p.a, 0, p.aux);
+      int cap = ((ObjectNode) grammar.node(p.node)).minProperties;
+      next = new Frame(Frame.OBJ, p.node, O_AFTER, p.a, lex(0, Math.min(count(p) + 1, cap)),
+          p.aux);
     }
     return new Stack(next, parent.rest);
   }

@@ -141,16 +141,25 @@ final class CodePointDfa {
 
   /** The product automaton: strings in both languages. */
   static CodePointDfa intersect(CodePointDfa a, CodePointDfa b) {
-    return product(a, b, false);
+    return product(a, b, INTERSECT);
   }
 
   /** The product automaton for the union: strings in either language. */
   static CodePointDfa union(CodePointDfa a, CodePointDfa b) {
-    return product(a, b, true);
+    return product(a, b, UNION);
   }
 
-  private static CodePointDfa product(CodePointDfa a, CodePointDfa b, boolean union) {
-    if (!union && (a.isEmpty() || b.isEmpty())) {
+  /** The product automaton for the difference: strings of {@code a} that {@code b} refuses. */
+  static CodePointDfa minus(CodePointDfa a, CodePointDfa b) {
+    return product(a, b, MINUS);
+  }
+
+  private static final int INTERSECT = 0;
+  private static final int UNION = 1;
+  private static final int MINUS = 2;
+
+  private static CodePointDfa product(CodePointDfa a, CodePointDfa b, int op) {
+    if (op == INTERSECT && (a.isEmpty() || b.isEmpty()) || op == MINUS && a.isEmpty()) {
       return trimmed(0, new boolean[] {false}, List.<int[][]>of(new int[0][]));
     }
     Map<Long, Integer> ids = new HashMap<>();
@@ -176,7 +185,7 @@ final class CodePointDfa {
       for (int i = 0; i + 1 < bs.length; i++) {
         int np = p >= 0 ? a.next(p, bs[i]) : -1;
         int nq = q >= 0 ? b.next(q, bs[i]) : -1;
-        if (union ? (np < 0 && nq < 0) : (np < 0 || nq < 0)) {
+        if (op == UNION ? np < 0 && nq < 0 : op == MINUS ? np < 0 : np < 0 || nq < 0) {
           continue;
         }
         long key = pair(np, nq);
@@ -200,7 +209,7 @@ final class CodePointDfa {
       int q = pairs.get(k)[1];
       boolean ap = p >= 0 && a.accepting[p];
       boolean aq = q >= 0 && b.accepting[q];
-      acc[k] = union ? ap || aq : ap && aq;
+      acc[k] = op == UNION ? ap || aq : op == MINUS ? ap && !aq : ap && aq;
     }
     return trimmed(0, acc, trans);
   }

@@ -139,7 +139,9 @@ final class Disjointness {
     if (s.properties() != null && s.properties().containsKey(name)) {
       return s.properties().get(name);
     }
-    return s.additionalProperties() != null ? s.additionalProperties() : Schema.bool("", true);
+    // A name patternProperties may match is not under additionalProperties: assume anything.
+    return s.additionalProperties() != null && s.patternProperties() == null
+        ? s.additionalProperties() : Schema.bool("", true);
   }
 
   private boolean arraysDisjoint(Schema a, Schema b, int depth) {

@@ -20,18 +20,24 @@ import java.util.Set;
  *   <li>{@code uuid}: 8-4-4-4-12 hex digits;
  *   <li>{@code ipv4}: dotted quad without leading zeros;
  *   <li>{@code hostname}: 1 to 5 lowercase labels of letters/digits, at most one inner hyphen;
- *   <li>{@code email}: {@code local@domain.tld}, ASCII letters/digits with single {@code . _ -}
- *       separators, the domain as hostname labels and a common TLD;
- *   <li>{@code uri} (and {@code url}): {@code http(s)://host.tld} with an optional port, path and
- *       query of unreserved characters;
- *   <li>{@code host-name} (draft 3) as {@code hostname};
+ *   <li>{@code email}, {@code idn-email}: {@code local@domain.tld}, ASCII letters/digits with
+ *       single {@code . _ + -} separators, the domain as hostname labels;
+ *   <li>{@code uri}, {@code url}, {@code iri}, {@code uri-template}: {@code scheme://host} with
+ *       an optional port, path of RFC 3986 pchars (no percent-encoding), query and fragment;
+ *   <li>{@code uri-reference}, {@code iri-reference}: such a URI or a relative reference;
+ *   <li>{@code duration}: RFC 3339 appendix A, at most 4 digits per part;
+ *   <li>{@code ipv6}: the full eight-group form; {@code json-pointer},
+ *       {@code relative-json-pointer}: simple tokens; {@code regex}: a literal of letters,
+ *       digits, space, {@code _ -}; {@code byte}: base64 with padding;
+ *   <li>{@code host-name} (draft 3), {@code idn-hostname} as {@code hostname};
  *   <li>{@code int32}, {@code int64} (ajv-formats, on numbers): integers in the type's range;
  *       strings are unaffected.
  * </ul>
  *
- * <p>Format names a validator knows but we do not support are {@link SchemaException}s; other
- * names (e.g. {@code float}, {@code textarea}) are unknown to validators, which ignore them, and
- * so do we.
+ * <p>Format names a validator asserts but we do not support are {@link SchemaException}s; other
+ * names (e.g. {@code float}, {@code textarea}, OpenAPI's {@code password} and {@code binary},
+ * draft 3's {@code utc-millisec}, which no current validator checks) are annotations to
+ * validators, which ignore them, and so do we.
  */
 final class FormatLanguage {
 
@@ -43,35 +49,76 @@ final class FormatLanguage {
       + "(?:Z|\\+(?:0[0-9]|1[0-3]):[0-5][0-9]|-(?:0[1-9]|1[0-3]):[0-5][0-9])";
   private static final String LABEL = "[a-z0-9]{1,20}(?:-[a-z0-9]{1,20})?";
   private static final String HOST = LABEL + "(?:\\." + LABEL + "){0,4}";
-  private static final String TLD = "(?:com|org|net|edu|gov|io|dev|ai|co|info|uk|de|fr|jp|cn)";
+  /** A host whose last label starts with a letter (RFC 2396's toplabel, which java.net needs). */
+  private static final String NAMED_HOST = "(?:" + LABEL + "\\.){0,3}[a-z]{2,10}";
   private static final String OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
-  private static final String SEGMENT = "[A-Za-z0-9_~-]{1,40}";
-  private static final String URI = "https?://(?:" + LABEL + "\\.){1,3}" + TLD
-      + "(?::[1-9][0-9]{1,3})?(?:/" + SEGMENT + "){0,6}/?(?:\\?[A-Za-z0-9_-]{1,20}="
-      + "[A-Za-z0-9_-]{0,20}(?:&[A-Za-z0-9_-]{1,20}=[A-Za-z0-9_-]{0,20}){0,3})?";
+  /** RFC 3986 pchar without percent-encoding: unreserved, sub-delims, ':' and '@'. */
+  private static final String PCHAR = "-A-Za-z0-9._~!$&'()*+,;=:@"; // class body, '-' first
+  private static final String URI = uri(PCHAR);
+  /** RFC 6570 literals exclude the apostrophe. */
+  private static final String TEMPLATE = uri(PCHAR.replace("'", ""));
+  /** A relative reference: an absolute path, or a first segment without ':' (RFC 3986 4.2). */
+  private static final String RELATIVE = "(?:(?:/[" + PCHAR + "]{1,40}){1,8}/?|"
+      + "[" + PCHAR.replace(":", "") + "]{1,40}(?:/[" + PCHAR + "]{1,40}){0,7}/?)"
+      + query(PCHAR);
+  /** Top-level domains that e-mail validators with a TLD list (networknt) know. */
+  private static final String TLD = "(?:com|org|net|edu|gov|io|dev|ai|co|info|app|xyz|me|tv|uk"
+      + "|de|fr|nl|be|ch|at|se|no|fi|dk|es|it|pl|ru|br|in|au|ca|us|jp|cn|kr)";
+  // a local part of at most 64 characters (RFC 5321 4.5.3.1.1)
+  private static final String EMAIL = "[A-Za-z0-9]{1,12}(?:[._+-][A-Za-z0-9]{1,12}){0,4}@(?:"
+      + LABEL + "\\.){1,3}" + TLD;
+  private static final String N = "[0-9]{1,4}";
+  /** RFC 3339 appendix A: P then date parts in order (Y M D), a time part (H M S), or weeks. */
+  private static final String DURATION = "P(?:(?:" + N + "Y(?:" + N + "M(?:" + N + "D)?)?|"
+      + N + "M(?:" + N + "D)?|" + N + "D)(?:T(?:" + N + "H(?:" + N + "M(?:" + N + "S)?)?|"
+      + N + "M(?:" + N + "S)?|" + N + "S))?|T(?:" + N + "H(?:" + N + "M(?:" + N + "S)?)?|"
+      + N + "M(?:" + N + "S)?|" + N + "S)|" + N + "W)";
+  private static final String POINTER = "(?:/[A-Za-z0-9_-]{0,20}){0,8}";
 
   /** Supported formats and their regexes (whole-string matches). */
-  static final Map<String, String> REGEXES = Map.of(
-      "url", URI,
-      "host-name", HOST,
-      "date", DATE,
-      "time", TIME,
-      "date-time", DATE + "T" + TIME,
-      "uuid", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-      "ipv4", OCTET + "(?:\\." + OCTET + "){3}",
-      "hostname", HOST,
-      "email", "[A-Za-z0-9]{1,20}(?:[._-][A-Za-z0-9]{1,20}){0,2}@(?:" + LABEL + "\\.){1,3}" + TLD,
-      "uri", URI);
+  static final Map<String, String> REGEXES = Map.ofEntries(
+      Map.entry("date", DATE),
+      Map.entry("time", TIME),
+      Map.entry("date-time", DATE + "T" + TIME),
+      Map.entry("duration", DURATION),
+      Map.entry("uuid", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+      Map.entry("ipv4", OCTET + "(?:\\." + OCTET + "){3}"),
+      Map.entry("ipv6", "[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}"),
+      Map.entry("hostname", HOST),
+      Map.entry("host-name", HOST),
+      Map.entry("idn-hostname", HOST),
+      Map.entry("email", EMAIL),
+      Map.entry("idn-email", EMAIL),
+      Map.entry("uri", URI),
+      Map.entry("url", URI),
+      Map.entry("iri", URI),
+      Map.entry("uri-template", TEMPLATE),
+      Map.entry("uri-reference", "(?:" + URI + ")|" + RELATIVE),
+      Map.entry("iri-reference", "(?:" + URI + ")|" + RELATIVE),
+      Map.entry("json-pointer", POINTER),
+      Map.entry("relative-json-pointer", "(?:0|[1-9][0-9]{0,3})(?:#|" + POINTER + ")"),
+      Map.entry("regex", "[A-Za-z0-9 _-]{0,40}"),
+      // canonical base64: the pad bits before '=' are zero
+      Map.entry("byte", "(?:[A-Za-z0-9+/]{4}){0,20}(?:[A-Za-z0-9+/][AQgw]=="
+          + "|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?"));
+
+  /** scheme://host[:port], a path of RFC 3986 pchars (no percent-encoding), query, fragment. */
+  private static String uri(String pchar) {
+    return "[a-z][a-z0-9+.-]{0,9}://" + NAMED_HOST + "(?::[1-9][0-9]{0,3})?(?:/[" + pchar
+        + "]{1,40}){0,8}/?" + query(pchar);
+  }
+
+  private static String query(String pchar) {
+    return "(?:\\?[" + pchar + "/?]{0,60})?(?:#[" + pchar + "/?]{0,40})?";
+  }
 
   /**
-   * Formats that validators (networknt, ajv-formats, the drafts' lists) assert but we do not
-   * generate: refused rather than ignored.
+   * Formats that some validator (networknt, ajv-formats, python-jsonschema, a draft's list)
+   * asserts but we do not generate: refused rather than ignored.
    */
-  static final Set<String> KNOWN_UNSUPPORTED = Set.of("duration", "idn-email", "idn-hostname",
-      "ipv6", "uri-reference", "iri", "iri-reference", "uri-template", "json-pointer",
-      "relative-json-pointer", "regex", "alpha", "alphanumeric", "color", "ip-address", "phone",
-      "style", "utc-millisec", "byte",
-      "binary", "password", "unix-time", "iso-time", "iso-date-time", "date-time-local");
+  static final Set<String> KNOWN_UNSUPPORTED = Set.of("alpha", "alphanumeric", "color",
+      "ip-address", "phone", "style", "unix-time", "iso-time",
+      "iso-date-time", "date-time-local");
 
   /** The regex of a supported format, null for an unknown one (ignored). */
   static Regex regex(String format) throws RegexParser.RegexSyntaxException {

@@ -7,7 +7,10 @@ package io.redress.inference.guide;
  * <pre>
  * kind  phase                         a                        lex
  * DOC   0 value pending, 1 done       -                        -
- * OBJ   O_* (see Automaton)           property index / idx     key trie node (O_KEY)
+ * OBJ   O_* (see Automaton)           property index / idx     member count (high half);
+ *                                                              key trie node (O_KEY) or
+ *                                                              extra member kind (O_XKEY,
+ *                                                              O_COLON) (low half)
  * ARR   A_*                           items so far             -
  * STR   -                             code points so far       StringLexer state
  * NUM   -                             automaton state          -

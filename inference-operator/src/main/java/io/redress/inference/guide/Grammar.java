@@ -36,31 +36,36 @@ final class Grammar {
    * position {@code idx} (the last declared property written, -1 before any, n once extras
    * began; arrays are indexed by idx + 1): which keys may come next ({@code keyTries}, the bytes
    * {@code "name":} carrying the property index), whether '}' may, whether an extra key may.
+   * Extra members come in kinds (one per set of matching patternProperties): kind c has names
+   * {@code extraKeys[c]} (disjoint languages, never a declared name) and values
+   * {@code extras[c]}.
    */
   static final class ObjectNode extends Node {
     final String[] names;
     final int[] values; // (n) value node of each declared property
     final boolean[] required;
-    final int extra; // value node of extra properties, -1 when none are allowed
-    final int extraKey; // StringNode of extra keys (excludes declared names), -1 when none
+    final int[] extras; // value node of each kind of extra member; empty when none is allowed
+    final int[] extraKeys; // StringNode of each kind's names
     final LiteralTrie[] keyTries; // (n + 2)
     final boolean[] closeAllowed; // (n + 2)
     final boolean[] extrasAllowed; // (n + 2)
     final boolean[] moreKeys; // (n + 2)
+    final int minProperties; // 0: no count kept; else '}' needs that many members
 
-    ObjectNode(String pointer, String[] names, int[] values, boolean[] required, int extra,
-        int extraKey, LiteralTrie[] keyTries, boolean[] closeAllowed, boolean[] extrasAllowed,
-        boolean[] moreKeys) {
+    ObjectNode(String pointer, String[] names, int[] values, boolean[] required, int[] extras,
+        int[] extraKeys, LiteralTrie[] keyTries, boolean[] closeAllowed, boolean[] extrasAllowed,
+        boolean[] moreKeys, int minProperties) {
       super(pointer);
       this.names = names;
       this.values = values;
       this.required = required;
-      this.extra = extra;
-      this.extraKey = extraKey;
+      this.extras = extras;
+      this.extraKeys = extraKeys;
       this.keyTries = keyTries;
       this.closeAllowed = closeAllowed;
       this.extrasAllowed = extrasAllowed;
       this.moreKeys = moreKeys;
+      this.minProperties = minProperties;
     }
 
     int size() {
@@ -98,19 +103,26 @@ final class Grammar {
     final CodePointDfa dfa; // null: any string
     final LengthReach reach; // null: no length limit to check against the dfa
     final boolean extraKey;
+    /**
+     * Every string within the lengths can still be completed to a match, so the pattern only
+     * decides at the closing quote (extra keys: any name but finitely many shorter ones). Masks
+     * then come from the shared plain-string tables, with the closing tokens checked.
+     */
+    final boolean decidedAtClose;
 
     StringNode(String pointer, int min, int max, CodePointDfa dfa, LengthReach reach) {
-      this(pointer, min, max, dfa, reach, false);
+      this(pointer, min, max, dfa, reach, false, false);
     }
 
     StringNode(String pointer, int min, int max, CodePointDfa dfa, LengthReach reach,
-        boolean extraKey) {
+        boolean extraKey, boolean decidedAtClose) {
       super(pointer);
       this.min = min;
       this.max = max;
       this.dfa = dfa;
       this.reach = reach;
       this.extraKey = extraKey;
+      this.decidedAtClose = decidedAtClose;
     }
   }
 

@@ -29,6 +29,8 @@ final class GrammarBuilder {
 
   /** The longest extra property name we generate, in code points. */
   static final int MAX_EXTRA_KEY = 256;
+  /** patternProperties per object: names fall into one kind per subset of the patterns. */
+  static final int MAX_PATTERN_PROPERTIES = 4;
 
   private final SchemaReader reader;
   private final SchemaChecker strict;
@@ -129,6 +131,10 @@ final class GrammarBuilder {
     if (JsonType.has(allowed, JsonType.NULL)) {
       words.add(bytes("null"));
     }
+    if (s.negation() != null) { // not {enum: [false, null]} and the like
+      words.removeIf(w -> s.negation().values().stream()
+          .anyMatch(v -> !v.isTextual() && Arrays.equals(canonical(v), w)));
+    }
     if (!words.isEmpty()) {
       alts.add(add(new LiteralNode(s.pointer(), LiteralTrie.of(words, new int[words.size()]))));
     }
@@ -169,21 +175,41 @@ final class GrammarBuilder {
       declared.putAll(s.properties());
     }
     List<String> required = s.required() == null ? List.of() : s.required();
+    List<String> absent = s.negation() == null ? List.of() : s.negation().absentKeys();
+    for (String k : absent) {
+      if (required.contains(k)) {
+        throw new SchemaException("not", s.at("not"), "unsatisfiable: '" + k + "' is required"
+            + " and also excluded by not");
+      }
+    }
+    List<Schema.PatternProperty> patterns =
+        s.patternProperties() == null ? List.of() : s.patternProperties();
     // Absent additionalProperties: none when properties are declared (the model must not invent
     // keys), any member when there is nothing to follow (a bare {"type": "object"}); with
-    // openObjects, any member always, as JSON Schema itself reads it.
+    // openObjects, any member always, as JSON Schema itself reads it. Names that
+    // patternProperties match are not "additional" and stay allowed either way.
     Schema extraSchema = s.additionalProperties() != null
         || (s.properties() != null && !openObjects)
         ? s.additionalProperties() : Schema.bool(s.at("additionalProperties"), true);
     for (String r : required) {
       if (!declared.containsKey(r)) {
-        if (extraSchema != null && extraSchema.isFalse()) {
+        Schema fromPatterns = patternSchema(s, r, patterns);
+        Schema value = fromPatterns != null ? fromPatterns : extraSchema;
+        if (value != null && value.isFalse() || value == null && fromPatterns == null) {
           throw new SchemaException("required", s.at("required"), "unsatisfiable: '" + r
               + "' is required but not in properties, and additionalProperties is false");
         }
-        declared.put(r, extraSchema != null ? extraSchema : Schema.bool(s.at("required"), true));
+        declared.put(r, value);
+      } else if (!patterns.isEmpty()) {
+        declared.put(r, withPatterns(s, r, declared.get(r), patterns));
       }
     }
+    for (Map.Entry<String, Schema> e : declared.entrySet()) {
+      if (!required.contains(e.getKey()) && !patterns.isEmpty()) {
+        e.setValue(withPatterns(s, e.getKey(), e.getValue(), patterns));
+      }
+    }
+    absent.forEach(declared::remove);
     List<String> names = new ArrayList<>();
     List<Integer> values = new ArrayList<>();
     List<Boolean> isRequired = new ArrayList<>();
@@ -201,14 +227,16 @@ final class GrammarBuilder {
       values.add(id);
       isRequired.add(req);
     }
-    int extra = extraSchema == null || extraSchema.isFalse() ? -1
-        : compile(extraSchema, JsonType.ALL);
-    int extraKey = extra < 0 ? -1
-        : extraKeyNode(s.at("additionalProperties"), new ArrayList<>(declared.keySet()));
+    List<String> excluded = new ArrayList<>(declared.keySet());
+    excluded.addAll(absent);
+    List<int[]> extraClasses = extraMembers(s, extraSchema, patterns, excluded);
+    int[] extras = extraClasses.stream().mapToInt(c -> c[0]).toArray();
+    int[] extraKeys = extraClasses.stream().mapToInt(c -> c[1]).toArray();
+    boolean anyExtra = extras.length > 0;
     int n = names.size();
     LiteralTrie[] tries = new LiteralTrie[n + 2];
     boolean[] close = new boolean[n + 2];
-    boolean[] extras = new boolean[n + 2];
+    boolean[] extrasOk = new boolean[n + 2];
     boolean[] more = new boolean[n + 2];
     byte[][] keyBytes = new byte[n][];
     for (int j = 0; j < n; j++) {
@@ -232,16 +260,120 @@ final class GrammarBuilder {
       }
       tries[idx + 1] = LiteralTrie.of(keys, which.stream().mapToInt(Integer::intValue).toArray());
       close[idx + 1] = noneRequiredLeft;
-      extras[idx + 1] = extra >= 0 && noneRequiredLeft;
-      more[idx + 1] = !keys.isEmpty() || extras[idx + 1];
+      extrasOk[idx + 1] = anyExtra && noneRequiredLeft;
+      more[idx + 1] = !keys.isEmpty() || extrasOk[idx + 1];
     }
     boolean[] req = new boolean[n];
     for (int j = 0; j < n; j++) {
       req[j] = isRequired.get(j);
     }
     return add(new ObjectNode(s.pointer(), names.toArray(new String[0]),
-        values.stream().mapToInt(Integer::intValue).toArray(), req, extra, extraKey, tries, close,
-        extras, more));
+        values.stream().mapToInt(Integer::intValue).toArray(), req, extras, extraKeys, tries,
+        close, extrasOk, more, minProperties(s, n, anyExtra, req)));
+  }
+
+  /** The schema a declared name must also meet for the patternProperties that find it. */
+  private Schema withPatterns(Schema s, String name, Schema own,
+      List<Schema.PatternProperty> patterns) {
+    Schema p = patternSchema(s, name, patterns);
+    return p == null ? own : reader.mergeAll(List.of(own, p), s.pointer(), "patternProperties");
+  }
+
+  /** allOf of the patternProperties schemas some regex reading finds the name in; or null. */
+  private Schema patternSchema(Schema s, String name, List<Schema.PatternProperty> patterns) {
+    List<Schema> parts = new ArrayList<>();
+    for (Schema.PatternProperty pp : patterns) {
+      if (strict.foundBySome(pp.regex(), "patternProperties", s.at("patternProperties"))
+          .accepts(name)) {
+        parts.add(pp.schema());
+      }
+    }
+    return parts.isEmpty() ? null : reader.mergeAll(parts, s.pointer(), "patternProperties");
+  }
+
+  /**
+   * The kinds of members beyond the declared names, as (value node, key node) pairs. Without
+   * patternProperties one kind: additionalProperties' schema, any other name. With k patterns,
+   * one kind per set of patterns a name matches (2^k at most, empty ones dropped): the name
+   * is in every regex of the set by every reading and in no other by any reading (a name that
+   * validators would read differently is never written), and the value meets all their
+   * schemas, or additionalProperties' for the empty set.
+   */
+  private List<int[]> extraMembers(Schema s, Schema extraSchema,
+      List<Schema.PatternProperty> patterns, List<String> excluded) {
+    List<int[]> out = new ArrayList<>();
+    if (patterns.isEmpty()) {
+      if (extraSchema != null && !extraSchema.isFalse()) {
+        int v = compile(extraSchema, JsonType.ALL);
+        if (v >= 0) {
+          out.add(new int[] {v, extraKeyNode(s.at("additionalProperties"), excluded)});
+        }
+      }
+      return out;
+    }
+    String at = s.at("patternProperties");
+    if (patterns.size() > MAX_PATTERN_PROPERTIES) {
+      throw new SchemaException("patternProperties", at, "more than "
+          + MAX_PATTERN_PROPERTIES + " patterns in one object are not supported");
+    }
+    CodePointDfa others = CodePointDfa.excluding(excluded);
+    for (int set = 0; set < 1 << patterns.size(); set++) {
+      CodePointDfa names = others;
+      List<Schema> parts = new ArrayList<>();
+      for (int i = 0; i < patterns.size() && !names.isEmpty(); i++) {
+        Schema.PatternProperty pp = patterns.get(i);
+        if ((set & 1 << i) != 0) {
+          names = CodePointDfa.intersect(names, strict.foundByAll(pp.regex(), at, at));
+          parts.add(pp.schema());
+        } else {
+          names = CodePointDfa.minus(names, strict.foundBySome(pp.regex(), at, at));
+        }
+      }
+      Schema value = set == 0 ? extraSchema
+          : reader.mergeAll(parts, s.pointer(), "patternProperties");
+      if (names.isEmpty() || value == null || value.isFalse()) {
+        continue;
+      }
+      LengthReach reach = LengthReach.of(names, 0, MAX_EXTRA_KEY);
+      if (reach != null && !reach.tabulated()) {
+        throw new SchemaException("patternProperties", at, "these patterns are too large to"
+            + " compile as property names; simplify them");
+      }
+      if (reach != null && !reach.ok(names.start, 0)) {
+        continue;
+      }
+      int v = compile(value, JsonType.ALL);
+      if (v >= 0) {
+        out.add(new int[] {v, add(new StringNode(set == 0 ? s.at("additionalProperties") : at,
+            0, MAX_EXTRA_KEY, names, reach, true, false))});
+      }
+    }
+    return out;
+  }
+
+  /**
+   * minProperties: nothing to track when the required names already make up the count;
+   * otherwise the count is checked at '}', which is always reachable only when other members
+   * can still be added once the declared ones are written.
+   */
+  private int minProperties(Schema s, int n, boolean anyExtra, boolean[] required) {
+    if (s.minProperties() == null) {
+      return 0;
+    }
+    int r = 0;
+    for (boolean b : required) {
+      r += b ? 1 : 0;
+    }
+    if (r >= s.minProperties()) {
+      return 0;
+    }
+    if (!anyExtra) {
+      throw new SchemaException("minProperties", s.at("minProperties"), "minProperties above"
+          + " the number of required properties is supported only where other members are"
+          + " allowed (additionalProperties or patternProperties); make the properties"
+          + " required instead");
+    }
+    return s.minProperties();
   }
 
   private int array(Schema s) {
@@ -261,10 +393,10 @@ final class GrammarBuilder {
     int items;
     if (s.items() != null) {
       items = compile(s.items(), JsonType.ALL);
-    } else if (s.prefixItems() == null || min > prefix.size()) {
+    } else if (s.prefixItems() == null || min > prefix.size() || openObjects) {
       items = any(JsonType.ALL);
     } else {
-      items = -1; // prefixItems without items: a tuple, nothing after it
+      items = -1; // prefixItems without items: a closed tuple, as objects are closed by default
     }
     if (items < 0) {
       max = Math.min(max, prefix.size());
@@ -293,6 +425,24 @@ final class GrammarBuilder {
       CodePointDfa f = strict.format(s);
       dfa = dfa == null ? f : CodePointDfa.intersect(dfa, f);
     }
+    boolean decidedAtClose = false;
+    Schema.Negation not = s.negation();
+    if (not != null) {
+      List<String> values = not.values().stream().filter(JsonNode::isTextual)
+          .map(JsonNode::textValue).toList();
+      if (!values.isEmpty() || !not.regexes().isEmpty()) {
+        keyword = "not";
+        what = "the schema's string keywords outside what not excludes";
+        // Excluding a few values from a free string leaves it free until the closing quote.
+        decidedAtClose = dfa == null && not.regexes().isEmpty() && values.stream()
+            .allMatch(v -> v.codePointCount(0, v.length()) < max);
+        dfa = CodePointDfa.intersect(dfa != null ? dfa : CodePointDfa.excluding(List.of()),
+            CodePointDfa.excluding(values));
+        for (Regex r : not.regexes()) {
+          dfa = CodePointDfa.minus(dfa, strict.foundBySome(r, "not", s.at("not")));
+        }
+      }
+    }
     if (dfa != null) {
       if (dfa.isEmpty()) {
         throw new SchemaException(keyword, s.at(keyword), "unsatisfiable: no string matches "
@@ -310,7 +460,7 @@ final class GrammarBuilder {
             + " code points");
       }
     }
-    return add(new StringNode(s.pointer(), min, max, dfa, reach));
+    return add(new StringNode(s.pointer(), min, max, dfa, reach, false, decidedAtClose));
   }
 
   private int number(Schema s, boolean integer) {
@@ -347,9 +497,9 @@ final class GrammarBuilder {
       List<Integer> alts = new ArrayList<>();
       int key = extraKeyNode("(any key)", List.of());
       LiteralTrie none = LiteralTrie.of(List.of(), new int[0]);
-      alts.add(add(new ObjectNode("(any object)", new String[0], new int[0], new boolean[0], all,
-          key, new LiteralTrie[] {none, none}, new boolean[] {true, true},
-          new boolean[] {true, true}, new boolean[] {true, true})));
+      alts.add(add(new ObjectNode("(any object)", new String[0], new int[0], new boolean[0],
+          new int[] {all}, new int[] {key}, new LiteralTrie[] {none, none},
+          new boolean[] {true, true}, new boolean[] {true, true}, new boolean[] {true, true}, 0)));
       alts.add(add(new ArrayNode("(any array)", new int[0], all, 0, Integer.MAX_VALUE)));
       alts.add(add(new StringNode("(any string)", 0, Integer.MAX_VALUE, null, null)));
       alts.add(number(plain, false));
@@ -390,8 +540,12 @@ final class GrammarBuilder {
   /** Extra keys: any name but the declared ones, at most {@value #MAX_EXTRA_KEY} code points. */
   private int extraKeyNode(String pointer, List<String> declared) {
     CodePointDfa dfa = CodePointDfa.excluding(declared);
+    // Past a prefix shorter than the limit some next code point always leaves every declared
+    // name behind, so only the closing quote can be refused.
+    boolean decidedAtClose = declared.stream()
+        .allMatch(n -> n.codePointCount(0, n.length()) < MAX_EXTRA_KEY);
     return add(new StringNode(pointer, 0, MAX_EXTRA_KEY, dfa,
-        LengthReach.of(dfa, 0, MAX_EXTRA_KEY), true));
+        LengthReach.of(dfa, 0, MAX_EXTRA_KEY), true, decidedAtClose));
   }
 
   private int union(String pointer, List<Integer> alts) {

@@ -87,10 +87,9 @@ final class GrammarChecks {
 
   private static int[] children(Node n) {
     if (n instanceof ObjectNode o) {
-      int[] c = java.util.Arrays.copyOf(o.values, o.values.length + 2);
-      c[o.values.length] = o.extra;
-      c[o.values.length + 1] = o.extraKey;
-      return c;
+      return java.util.stream.IntStream.concat(java.util.Arrays.stream(o.values),
+          java.util.stream.IntStream.concat(java.util.Arrays.stream(o.extras),
+              java.util.Arrays.stream(o.extraKeys))).toArray();
     }
     if (n instanceof ArrayNode a) {
       int[] c = java.util.Arrays.copyOf(a.prefix, a.prefix.length + 1);

@@ -54,10 +54,12 @@ public final class JsonSchemaCompiler {
 
   /**
    * {@link #compile(String)}, choosing what an object with declared properties and no
-   * {@code additionalProperties} accepts besides them.
+   * {@code additionalProperties} accepts besides them (and a tuple, prefixItems without items,
+   * after its last position).
    *
-   * @param openObjects true: any other member, as JSON Schema reads it (validators, MaskBench);
-   *     false (the engine's default): none, so a model cannot invent keys
+   * @param openObjects true: any other member (any further item), as JSON Schema reads it
+   *     (validators, MaskBench); false (the engine's default): none, so a model cannot invent
+   *     keys
    */
   public static CompiledSchema compile(String schemaJson, boolean openObjects) {
     Objects.requireNonNull(schemaJson, "schemaJson");

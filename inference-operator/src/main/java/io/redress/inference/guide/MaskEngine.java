@@ -123,8 +123,9 @@ final class MaskEngine {
     Frame f = s.top;
     StringNode node = automaton.str(f);
     Stack after = automaton.childDone(s.rest);
-    if (node.dfa != null && !(StringLexer.sub(f.lex) != StringLexer.OPEN
-        && node.dfa.isUniversal(StringLexer.dfaState(f.lex)))) {
+    boolean freeInside = node.decidedAtClose || StringLexer.sub(f.lex) != StringLexer.OPEN
+        && node.dfa != null && node.dfa.isUniversal(StringLexer.dfaState(f.lex));
+    if (node.dfa != null && !freeInside) {
       StringTokenClasses c = !cached ? StringTokenClasses.of(vocab, node, f.lex, f.a)
           : patterns.get(new PatternKey(StateKey.of(automaton, new Stack(f, null),
               maxTokenBytes)), k -> StringTokenClasses.of(vocab, node, f.lex, f.a));
@@ -137,7 +138,10 @@ final class MaskEngine {
       }
       return new TokenMask(c.inside, TokenMask.NONE, ids.toArray());
     }
-    // No pattern, or a pattern state that allows anything from here: the shared plain tables.
+    // No pattern, or a pattern that allows anything from here or only decides at the closing
+    // quote: the shared plain tables (classifying the vocabulary per pattern state costs ms).
+    boolean checkClose = node.dfa != null && !(StringLexer.sub(f.lex) != StringLexer.OPEN
+        && node.dfa.isUniversal(StringLexer.dfaState(f.lex)));
     StringTokenClasses c = vocab.plainString(StringLexer.plainState(f.lex));
     long left = node.max == Integer.MAX_VALUE ? Long.MAX_VALUE : (long) node.max - f.a;
     int needed = node.min - f.a;
@@ -150,11 +154,31 @@ final class MaskEngine {
     }
     IntBuffer ids = new IntBuffer();
     for (int i : cached ? closing(c, after) : restAccepted(c, after)) {
-      if (c.closeN[i] >= needed && c.closeN[i] <= left && (!node.extraKey || exact(s, c, i))) {
+      if (c.closeN[i] >= needed && c.closeN[i] <= left
+          && (!checkClose || closesInLanguage(node, f, vocab.bytes(c.closeIds[i]), c.closeRest[i]))
+          && (!node.extraKey || exact(s, c, i))) {
         ids.add(c.closeIds[i]);
       }
     }
     return new TokenMask(base, clear, ids.toArray());
+  }
+
+  /** Whether the token's bytes up to its closing quote end the string inside the pattern. */
+  private static boolean closesInLanguage(StringNode node, Frame f, byte[] b, int rest) {
+    long lex = f.lex;
+    int count = f.a;
+    for (int k = 0; k < rest; k++) {
+      long r = StringLexer.step(node, lex, count, b[k] & 0xFF);
+      if (r == StringLexer.CLOSED) {
+        return k == rest - 1;
+      }
+      if (r == StringLexer.REJECT) {
+        return false;
+      }
+      count += (r & StringLexer.START) != 0 ? 1 : 0;
+      lex = r & ~StringLexer.START;
+    }
+    return false;
   }
 
   /**

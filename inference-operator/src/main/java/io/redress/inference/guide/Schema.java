@@ -34,11 +34,40 @@ record Schema(
     Regex formatRegex,
     List<Schema> anyOf,
     List<Schema> oneOf,
-    String ref) {
+    String ref,
+    List<PatternProperty> patternProperties,
+    Integer minProperties,
+    Negation negation) {
+
+  /** One {@code patternProperties} entry: members whose name the regex finds obey schema. */
+  record PatternProperty(String pattern, Regex regex, Schema schema) {}
+
+  /**
+   * The forms of {@code not} we support, all exclusions: object members that must be absent
+   * ({@code not: {required: [k]}}), values ({@code not: {enum/const}} of strings, booleans,
+   * null) and string patterns ({@code not: {pattern}}). Several (from allOf) add up.
+   */
+  record Negation(List<String> absentKeys, List<JsonNode> values, List<String> patterns,
+      List<Regex> regexes) {
+
+    Negation plus(Negation o) {
+      if (o == null) {
+        return this;
+      }
+      return new Negation(concat(absentKeys, o.absentKeys), concat(values, o.values),
+          concat(patterns, o.patterns), concat(regexes, o.regexes));
+    }
+
+    private static <T> List<T> concat(List<T> a, List<T> b) {
+      List<T> out = new java.util.ArrayList<>(a);
+      out.addAll(b);
+      return List.copyOf(out);
+    }
+  }
 
   static Schema bool(String pointer, boolean value) {
     return new Schema(pointer, value, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null, null, null, null, null, null);
+        null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   boolean isTrue() {
@@ -52,7 +81,8 @@ record Schema(
   /** The types the type-specific keywords present imply, ALL when none is present. */
   int impliedTypes() {
     int t = 0;
-    if (properties != null || required != null || additionalProperties != null) {
+    if (properties != null || required != null || additionalProperties != null
+        || patternProperties != null || minProperties != null) {
       t |= JsonType.OBJECT.bit();
     }
     if (items != null || prefixItems != null || minItems != null || maxItems != null) {

@@ -20,6 +20,8 @@ final class SchemaChecker {
   private final boolean lenient;
   private final Map<Schema, CodePointDfa> patterns = new IdentityHashMap<>();
   private final Map<Schema, CodePointDfa> formats = new IdentityHashMap<>();
+  private final Map<Regex, CodePointDfa> ours = new IdentityHashMap<>();
+  private final Map<Regex, CodePointDfa> wide = new IdentityHashMap<>();
 
   /**
    * @param lenient false: "valid" means every validator accepts the value (for values we emit);
@@ -76,15 +78,23 @@ final class SchemaChecker {
     if (s.oneOf() != null && s.oneOf().stream().filter(b -> valid(b, v, depth + 1)).count() != 1) {
       return false;
     }
+    Schema.Negation not = s.negation();
+    if (not != null && !lenient) { // lenient: some validator might accept; exclusions only narrow
+      if (not.values().stream().anyMatch(x -> same(x, v))
+          || v.isObject() && not.absentKeys().stream().anyMatch(v::has)
+          || v.isTextual() && not.regexes().stream().anyMatch(r ->
+              foundBySome(r, "not", s.at("not")).accepts(v.textValue()))) {
+        return false;
+      }
+    }
     if (v.isObject()) {
-      if (s.required() != null && s.required().stream().anyMatch(k -> !v.has(k))) {
+      if (s.required() != null && s.required().stream().anyMatch(k -> !v.has(k))
+          || s.minProperties() != null && v.size() < s.minProperties()) {
         return false;
       }
       for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        Schema p = s.properties() == null ? null : s.properties().get(e.getKey());
-        Schema check = p != null ? p : s.additionalProperties();
-        if (check != null && !valid(check, e.getValue(), depth + 1)) {
+        if (!validMember(s, e.getKey(), e.getValue(), depth)) {
           return false;
         }
       }
@@ -156,6 +166,55 @@ final class SchemaChecker {
         throw new SchemaException("format", x.at("format"), e.getMessage());
       }
     });
+  }
+
+  /**
+   * One member against properties, patternProperties and additionalProperties. Strict: a
+   * pattern's schema applies where some reading of the regex finds the name, and
+   * additionalProperties where some reading finds none; lenient: java.util.regex's reading.
+   */
+  private boolean validMember(Schema s, String key, JsonNode value, int depth) {
+    Schema p = s.properties() == null ? null : s.properties().get(key);
+    if (p != null && !valid(p, value, depth + 1)) {
+      return false;
+    }
+    boolean unmatched = true;
+    boolean unmatchedSomewhere = true;
+    if (s.patternProperties() != null) {
+      String at = s.at("patternProperties");
+      for (Schema.PatternProperty pp : s.patternProperties()) {
+        boolean some = foundBySome(pp.regex(), "patternProperties", at).accepts(key);
+        if (some && !valid(pp.schema(), value, depth + 1)) {
+          return false;
+        }
+        unmatched &= !some;
+        unmatchedSomewhere &= !foundByAll(pp.regex(), "patternProperties", at).accepts(key);
+      }
+    }
+    boolean additional = p == null && (lenient ? unmatched : unmatchedSomewhere || unmatched);
+    return !additional || s.additionalProperties() == null
+        || valid(s.additionalProperties(), value, depth + 1);
+  }
+
+  /**
+   * The strings every validator finds the regex in (ours: {@code $} only at the very end, a
+   * subset of java.util.regex's reading). {@code keyword} names the regex in errors.
+   */
+  CodePointDfa foundByAll(Regex r, String keyword, String at) {
+    return ours.computeIfAbsent(r, x -> search(x, keyword, at));
+  }
+
+  /** The strings some validator finds the regex in (java.util.regex's wider {@code $}). */
+  CodePointDfa foundBySome(Regex r, String keyword, String at) {
+    return wide.computeIfAbsent(r, x -> search(javaDollar(x), keyword, at));
+  }
+
+  private static CodePointDfa search(Regex r, String keyword, String at) {
+    try {
+      return CodePointDfa.of(r, true);
+    } catch (CodePointDfa.TooLargeException e) {
+      throw new SchemaException(keyword, at, e.getMessage() + "; simplify the pattern");
+    }
   }
 
   /** java.util.regex's {@code $} also matches before a final line terminator. */

@@ -42,7 +42,8 @@ final class SchemaReader {
   static final Set<String> SUPPORTED = Set.of("type", "properties", "required",
       "additionalProperties", "enum", "const", "items", "prefixItems", "minItems", "maxItems",
       "minLength", "maxLength", "minimum", "maximum", "pattern", "format", "anyOf", "oneOf",
-      "$ref", "$defs", "definitions", "uniqueItems", "allOf");
+      "$ref", "$defs", "definitions", "uniqueItems", "allOf", "additionalItems",
+      "patternProperties", "minProperties", "not");
   static final Set<String> ANNOTATIONS = Set.of("$schema", "$id", "title", "description",
       "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly");
   /**
@@ -53,11 +54,11 @@ final class SchemaReader {
    * keyword is unknown to validators, which ignore it (2020-12 section 6.5: unknown keywords
    * are annotations), and so do we.
    */
-  static final Set<String> KNOWN_UNSUPPORTED = Set.of("not", "if", "then", "else",
-      "patternProperties", "propertyNames", "minProperties", "maxProperties",
+  static final Set<String> KNOWN_UNSUPPORTED = Set.of("if", "then", "else",
+      "propertyNames", "maxProperties",
       "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties",
       "unevaluatedItems", "contains", "minContains", "maxContains", "multipleOf", "divisibleBy",
-      "exclusiveMinimum", "exclusiveMaximum", "additionalItems", "$dynamicRef", "$dynamicAnchor",
+      "exclusiveMinimum", "exclusiveMaximum", "$dynamicRef", "$dynamicAnchor",
       "$recursiveRef", "$recursiveAnchor", "$anchor", "$vocabulary", "extends", "disallow",
       "requires", "optional", "contentEncoding", "contentMediaType", "contentSchema",
       "discriminator", "notAllowed");
@@ -250,15 +251,23 @@ final class SchemaReader {
     }
     JsonNode constValue = node.has("const") ? node.get("const") : null;
     Schema items = null;
-    if (node.has("items")) {
-      if (node.get("items").isArray()) {
-        throw new SchemaException("items", at + "/items",
-            "must be a schema; for a tuple use prefixItems (draft 2020-12)");
-      }
-      items = read(node.get("items"), at + "/items");
-    }
     List<Schema> prefixItems = node.has("prefixItems")
         ? schemas(node, "prefixItems", at) : null;
+    if (node.has("items") && node.get("items").isArray()) {
+      // Drafts 4-2019: an items array is a tuple (2020-12's prefixItems) and additionalItems
+      // is then what 2020-12 calls items; next to a schema-valued items it does nothing.
+      if (prefixItems != null) {
+        throw new SchemaException("items", at + "/items",
+            "an items array (a tuple, drafts 4 to 2019-09) next to prefixItems is ambiguous;"
+            + " use one of them");
+      }
+      prefixItems = schemas(node, "items", at);
+      if (node.has("additionalItems")) {
+        items = read(node.get("additionalItems"), at + "/additionalItems");
+      }
+    } else if (node.has("items")) {
+      items = read(node.get("items"), at + "/items");
+    }
     Integer minItems = count(node, "minItems", at);
     Integer maxItems = count(node, "maxItems", at);
     Integer minLength = count(node, "minLength", at);
@@ -297,6 +306,38 @@ final class SchemaReader {
     }
     List<Schema> anyOf = node.has("anyOf") ? schemas(node, "anyOf", at) : null;
     List<Schema> oneOf = node.has("oneOf") ? schemas(node, "oneOf", at) : null;
+    List<Schema.PatternProperty> patternProperties = null;
+    if (node.has("patternProperties")) {
+      patternProperties = new ArrayList<>();
+      for (Iterator<Map.Entry<String, JsonNode>> it =
+          object(node, "patternProperties", at).fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        String where = at + "/patternProperties/" + escape(e.getKey());
+        Regex r;
+        try {
+          r = RegexParser.parse(e.getKey());
+        } catch (RegexParser.RegexSyntaxException ex) {
+          throw new SchemaException("patternProperties", where, "'" + e.getKey()
+              + "' is outside the supported regex subset: " + ex.getMessage());
+        }
+        patternProperties.add(new Schema.PatternProperty(e.getKey(), r, read(e.getValue(),
+            where)));
+      }
+    }
+    Integer minProperties = count(node, "minProperties", at);
+    Schema.Negation negation = null;
+    if (node.has("not")) {
+      JsonNode n = node.get("not");
+      if (n.isBoolean() && n.booleanValue() || n.isObject() && meaningful(n).isEmpty()) {
+        return Schema.bool(at, false); // not {} and not true: no value
+      }
+      if (n.isObject() && meaningful(n).equals(Set.of("type"))) {
+        // not {type: T}: the other types
+        types = (types == null ? JsonType.ALL : types) & ~types(n.get("type"), at + "/not/type");
+      } else if (!n.isBoolean()) {
+        negation = negation(n, at + "/not");
+      }
+    }
     unsatisfiable(minItems, maxItems, "minItems", "maxItems", at);
     unsatisfiable(minLength, maxLength, "minLength", "maxLength", at);
     if (minimum != null && maximum != null && minimum.compareTo(maximum) > 0) {
@@ -307,27 +348,30 @@ final class SchemaReader {
         && (properties != null || required != null || additional != null || enumValues != null
         || constValue != null || items != null || prefixItems != null || minItems != null
         || maxItems != null || minLength != null || maxLength != null || minimum != null
-        || maximum != null || pattern != null || format != null);
+        || maximum != null || pattern != null || format != null || patternProperties != null
+        || minProperties != null || negation != null);
     String ownRef = besideRef ? null : ref;
     Schema own = besideCombinator
         // {"anyOf": [Ai], K...} == {"anyOf": [Ai and K...]}: merged below
         ? new Schema(at, null, types, properties, required, additional, enumValues,
             constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
-            maximum, pattern, regex, format, formatRegex, null, null, ownRef)
+            maximum, pattern, regex, format, formatRegex, null, null, ownRef, patternProperties,
+            minProperties, negation)
         : new Schema(at, null, types, properties, required, additional, enumValues,
             constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
-            maximum, pattern, regex, format, formatRegex, anyOf, oneOf, ownRef);
+            maximum, pattern, regex, format, formatRegex, anyOf, oneOf, ownRef,
+            patternProperties, minProperties, negation);
     if (!node.has("allOf") && !besideCombinator && !besideRef) {
       return own;
     }
     List<Schema> parts = new ArrayList<>();
     if (besideRef) {
       parts.add(new Schema(at, null, null, null, null, null, null, null, null, null, null, null,
-          null, null, null, null, null, null, null, null, null, null, ref));
+          null, null, null, null, null, null, null, null, null, null, ref, null, null, null));
     }
     if (besideCombinator) {
       parts.add(new Schema(at, null, null, null, null, null, null, null, null, null, null, null,
-          null, null, null, null, null, null, null, null, anyOf, oneOf, null));
+          null, null, null, null, null, null, null, null, anyOf, oneOf, null, null, null, null));
     }
     if (node.has("allOf")) {
       parts.addAll(schemas(node, "allOf", at));
@@ -399,8 +443,18 @@ final class SchemaReader {
       boolean one = a.oneOf() != null;
       return new Schema(at, null, types, null, null, null, null, null, null, null, null, null,
           null, null, null, null, null, null, null, null, one ? null : merged,
-          one ? merged : null, null);
+          one ? merged : null, null, null, null, null);
     }
+    if (a.patternProperties() != null && hasObjectMembers(b)
+        || b.patternProperties() != null && hasObjectMembers(a)) {
+      throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "patternProperties in one"
+          + " branch and properties, additionalProperties or patternProperties in another are"
+          + " not supported; move them into one schema");
+    }
+    List<Schema.PatternProperty> patternProperties = a.patternProperties() != null
+        ? a.patternProperties() : b.patternProperties();
+    Integer minProperties = maxOf(a.minProperties(), b.minProperties());
+    Schema.Negation negation = a.negation() == null ? b.negation() : a.negation().plus(b.negation());
     Map<String, Schema> properties = null;
     if (a.properties() != null || b.properties() != null) {
       properties = new LinkedHashMap<>();
@@ -498,7 +552,101 @@ final class SchemaReader {
     }
     return new Schema(at, null, types, properties, required, additional, enumValues,
         constValue, items, prefixItems, minItems, maxItems, minLength, maxLength, minimum,
-        maximum, pattern, regex, format, formatRegex, null, null, null);
+        maximum, pattern, regex, format, formatRegex, null, null, null, patternProperties,
+        minProperties, negation);
+  }
+
+  private static boolean hasObjectMembers(Schema s) {
+    return s.properties() != null || s.additionalProperties() != null
+        || s.patternProperties() != null;
+  }
+
+  /** Keywords of a {@code not} schema other than annotations. */
+  private static Set<String> meaningful(JsonNode n) {
+    Set<String> keys = new java.util.TreeSet<>();
+    n.fieldNames().forEachRemaining(k -> {
+      if (!ANNOTATIONS.contains(k) && (SUPPORTED.contains(k) || KNOWN_UNSUPPORTED.contains(k))) {
+        keys.add(k);
+      }
+    });
+    return keys;
+  }
+
+  /**
+   * The exclusions a {@code not} schema states (see {@link Schema.Negation}); any other form
+   * of {@code not} is refused: a general complement is not a language we can build.
+   */
+  private Schema.Negation negation(JsonNode n, String at) {
+    Set<String> keys = meaningful(n);
+    List<String> absent = new ArrayList<>();
+    List<JsonNode> values = new ArrayList<>();
+    List<String> patterns = new ArrayList<>();
+    List<Regex> regexes = new ArrayList<>();
+    if (keys.equals(Set.of("required")) && n.get("required").isArray()
+        && n.get("required").size() == 1 && n.get("required").get(0).isTextual()) {
+      absent.add(n.get("required").get(0).textValue());
+    } else if (keys.equals(Set.of("anyOf")) && n.get("anyOf").isArray()
+        && !n.get("anyOf").isEmpty() && allSingleRequired(n.get("anyOf"))) {
+      n.get("anyOf").forEach(b -> absent.add(b.get("required").get(0).textValue()));
+    } else if (!keys.isEmpty() && Set.of("enum", "const").containsAll(keys)) {
+      if (n.has("enum") && n.get("enum").isArray()) {
+        n.get("enum").forEach(values::add);
+      } else if (n.has("enum")) {
+        throw new SchemaException("enum", at + "/enum", "must be a non-empty array");
+      }
+      if (n.has("const")) {
+        values.add(n.get("const"));
+      }
+      for (JsonNode v : values) {
+        if (!(v.isTextual() || v.isBoolean() || v.isNull())) {
+          // 1 and 1.0 are one value to a validator but two spellings to us
+          throw new SchemaException("not", at, "not with enum/const is supported for strings,"
+              + " booleans and null, not for " + v.getNodeType().name().toLowerCase() + " values");
+        }
+      }
+    } else if (keys.equals(Set.of("pattern")) || keys.equals(Set.of("pattern", "type"))
+        && n.get("type").isTextual() && n.get("type").textValue().equals("string")) {
+      String p = text(n, "pattern", at);
+      try {
+        regexes.add(RegexParser.parse(p));
+      } catch (RegexParser.RegexSyntaxException e) {
+        throw new SchemaException("not", at + "/pattern", "'" + p + "' is outside the supported"
+            + " regex subset: " + e.getMessage());
+      }
+      patterns.add(p);
+    } else {
+      throw new SchemaException("not", at, "this form of not is not supported by guided"
+          + " decoding; supported: not {}, not {type}, not {required: [one name]}, not {anyOf:"
+          + " [{required: [name]}, ...]}, not {enum/const} of strings, booleans or null,"
+          + " not {pattern}");
+    }
+    return new Schema.Negation(List.copyOf(absent), List.copyOf(values), List.copyOf(patterns),
+        List.copyOf(regexes));
+  }
+
+  private static boolean allSingleRequired(JsonNode branches) {
+    for (JsonNode b : branches) {
+      if (!b.isObject() || !meaningful(b).equals(Set.of("required")) || !b.get("required").isArray()
+          || b.get("required").size() != 1 || !b.get("required").get(0).isTextual()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** All of {@code parts} at once (they apply together, e.g. matching patternProperties). */
+  Schema mergeAll(List<Schema> parts, String at, String keyword) {
+    String outer = mergeKeyword;
+    mergeKeyword = keyword;
+    try {
+      Schema merged = parts.get(0);
+      for (int i = 1; i < parts.size(); i++) {
+        merged = merge(merged, parts.get(i), at, 0);
+      }
+      return merged;
+    } finally {
+      mergeKeyword = outer;
+    }
   }
 
   private Schema mergeOptional(Schema a, Schema b, String at, int depth) {

@@ -26,7 +26,9 @@ class FormatLanguageTest {
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"date", "time", "date-time", "uuid", "ipv4", "hostname", "email",
-      "uri", "url", "host-name"})
+      "uri", "url", "host-name", "iri", "uri-template", "uri-reference", "iri-reference",
+      "duration", "ipv6", "idn-email", "idn-hostname", "json-pointer", "relative-json-pointer",
+      "regex", "byte"})
   void everyGeneratedStringIsValid(String format) throws Exception {
     Regex regex = FormatLanguage.regex(format);
     String checked = switch (format) {
@@ -52,6 +54,21 @@ class FormatLanguageTest {
     assertThat(invalid).isEmpty();
   }
 
+  /** RFC 3339 appendix A's duration ABNF, transcribed separately from FormatLanguage's. */
+  private static final String RFC3339_DURATION;
+
+  static {
+    String second = "\\d+S";
+    String minute = "\\d+M(" + second + ")?";
+    String hour = "\\d+H(" + minute + ")?";
+    String time = "T(" + hour + "|" + minute + "|" + second + ")";
+    String day = "\\d+D";
+    String month = "\\d+M(" + day + ")?";
+    String year = "\\d+Y(" + month + ")?";
+    String date = "(" + day + "|" + month + "|" + year + ")(" + time + ")?";
+    RFC3339_DURATION = "P(" + date + "|" + time + "|\\d+W)";
+  }
+
   private static boolean independentlyValid(String format, String v) {
     try {
       switch (format) {
@@ -61,9 +78,27 @@ class FormatLanguageTest {
         case "uuid" -> {
           return UUID.fromString(v).toString().equals(v);
         }
-        case "uri" -> {
+        case "uri", "iri", "uri-template" -> {
           URI u = new URI(v);
           return u.isAbsolute() && u.getHost() != null;
+        }
+        case "uri-reference", "iri-reference" -> new URI(v);
+        case "duration" -> {
+          return v.matches(RFC3339_DURATION);
+        }
+        case "ipv6" -> {
+          return java.net.InetAddress.getByName(v) instanceof java.net.Inet6Address;
+        }
+        case "regex" -> java.util.regex.Pattern.compile(v);
+        case "byte" -> {
+          return java.util.Arrays.equals(java.util.Base64.getEncoder().encode(
+              java.util.Base64.getDecoder().decode(v)), v.getBytes(StandardCharsets.US_ASCII));
+        }
+        case "json-pointer" -> {
+          return v.isEmpty() || v.startsWith("/") && !v.contains("~");
+        }
+        case "relative-json-pointer" -> {
+          return v.matches("(0|[1-9][0-9]*)(#|(/[^/~]*)*)");
         }
         case "ipv4" -> {
           String[] parts = v.split("\\.");
@@ -78,7 +113,7 @@ class FormatLanguageTest {
           }
         }
         default -> {
-          // hostname, email: networknt only
+          // hostname, email and their idn forms: networknt only
         }
       }
       return true;

@@ -26,7 +26,7 @@ class GrammarCacheTest {
   @Test
   void badSchemasAreRefusedEveryTimeAndNotCached() {
     GrammarCache cache = new GrammarCache(4);
-    String bad = "{\"type\":\"string\",\"format\":\"idn-email\"}";
+    String bad = "{\"type\":\"string\",\"format\":\"iso-time\"}";
     assertThatThrownBy(() -> cache.get(bad)).isInstanceOf(SchemaException.class);
     assertThatThrownBy(() -> cache.get(bad)).isInstanceOf(SchemaException.class);
     assertThat(cache.size()).isZero();

@@ -15,8 +15,10 @@ class SchemaErrorsTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
       # unsupported keywords
-      format            | {"type":"string","format":"idn-email"}                          | /format
-      patternProperties | {"type":"object","patternProperties":{"^a":{}}}                 | /patternProperties
+      format            | {"type":"string","format":"iso-time"}                           | /format
+      patternProperties | {"type":"object","patternProperties":{"^a":{},"b":{},"c":{},"d":{},"e":{}}} | /patternProperties
+      patternProperties | {"type":"object","patternProperties":{"(?=a)":{}}}              | /patternProperties/(?=a)
+      allOf             | {"allOf":[{"patternProperties":{"^a":{}}},{"properties":{"b":{}}}]} | /allOf
       exclusiveMinimum  | {"type":"number","exclusiveMinimum":0}                          | /exclusiveMinimum
       exclusiveMaximum  | {"properties":{"a":{"type":"number","exclusiveMaximum":1}}}     | /properties/a/exclusiveMaximum
       multipleOf        | {"type":"integer","multipleOf":2}                               | /multipleOf
@@ -28,13 +30,16 @@ class SchemaErrorsTest {
       allOf             | {"allOf":[{"const":1},{"const":2}]}                             | /allOf
       allOf             | {"allOf":[{"enum":[1,2]},{"enum":[3]}]}                         | /allOf
       allOf             | {"allOf":[{"minLength":3},{"maxLength":2}]}                     | /allOf
-      not               | {"allOf":[{"type":"string"},{"not":{"const":"a"}}]}             | /allOf/1/not
+      not               | {"allOf":[{"type":"string"},{"not":{"minLength":3}}]}           | /allOf/1/not
       required          | {"allOf":[{"properties":{"a":{}},"additionalProperties":false},{"required":["b"]}]} | /required
       required          | {"allOf":[{"properties":{"a":{"type":"string"}},"required":["a"]},{"properties":{"a":{"type":"integer"}}}]} | /required
-      not               | {"not":{"type":"string"}}                                       | /not
+      not               | {"not":{"type":"string","minLength":2}}                         | /not
+      not               | {"not":{"enum":[1,"a"]}}                                        | /not
+      not               | {"not":{"required":["a","b"]}}                                  | /not
+      not               | {"properties":{"a":{}},"required":["a"],"not":{"required":["a"]}} | /not
       if                | {"if":{"type":"string"},"then":{"minLength":1}}                 | /if
       uniqueItems       | {"type":"array","uniqueItems":true}                             | /uniqueItems
-      additionalItems   | {"type":"array","items":{},"additionalItems":false}             | /additionalItems
+      items             | {"type":"array","items":[{}],"prefixItems":[{}]}                | /items
       dependencies      | {"type":"object","dependencies":{"a":["b"]}}                    | /dependencies
       contentEncoding   | {"type":"string","contentEncoding":"base64"}                    | /contentEncoding
       $anchor           | {"$anchor":"a","type":"string"}                                 | /$anchor
@@ -42,14 +47,14 @@ class SchemaErrorsTest {
       $id               | {"properties":{"a":{"$id":"http://x/a","$ref":"#/$defs/b","$defs":{"b":{}}}}} | /properties/a/$id
       id                | {"properties":{"a":{"id":"http://x/a","items":{"$ref":"#"}}}}   | /properties/a/id
       contains          | {"type":"array","contains":{"type":"string"}}                   | /contains
-      minProperties     | {"type":"object","minProperties":1}                             | /minProperties
+      minProperties     | {"type":"object","properties":{"a":{}},"minProperties":1}       | /minProperties
       propertyNames     | {"type":"object","propertyNames":{"maxLength":3}}               | /propertyNames
       dependentRequired | {"type":"object","dependentRequired":{"a":["b"]}}               | /dependentRequired
       unevaluatedProperties | {"type":"object","unevaluatedProperties":false}             | /unevaluatedProperties
       $dynamicRef       | {"$dynamicRef":"#meta"}                                         | /$dynamicRef
-      format            | {"$defs":{"d":{"format":"duration"}},"$ref":"#/$defs/d"}        | /$defs/d/format
-      format            | {"type":"array","items":{"type":"string","format":"ipv6"}}     | /items/format
-      format            | {"properties":{"a~b/c":{"format":"uri-reference"}}}             | /properties/a~0b~1c/format
+      format            | {"$defs":{"d":{"format":"iso-date-time"}},"$ref":"#/$defs/d"}   | /$defs/d/format
+      format            | {"type":"array","items":{"type":"string","format":"alpha"}}    | /items/format
+      format            | {"properties":{"a~b/c":{"format":"color"}}}                     | /properties/a~0b~1c/format
       format            | {"type":"string","format":5}                                    | /format
       readOnly          | {"type":"string","readOnly":"yes"}                              | /readOnly
       # invalid values
@@ -62,7 +67,7 @@ class SchemaErrorsTest {
       required          | {"type":"object","required":"a"}                                | /required
       required          | {"type":"object","required":["a","a"]}                          | /required
       enum              | {"enum":[]}                                                     | /enum
-      items             | {"type":"array","items":[{"type":"string"}]}                    | /items
+      items             | {"type":"array","items":[]}                                     | /items
       prefixItems       | {"type":"array","prefixItems":[]}                               | /prefixItems
       anyOf             | {"anyOf":[]}                                                    | /anyOf
       pattern           | {"type":"string","pattern":"(a"}                                | /pattern
