@@ -23,7 +23,7 @@ import java.util.Set;
  *   <li>{@code email}, {@code idn-email}: {@code local@domain.tld}, ASCII letters/digits with
  *       single {@code . _ + -} separators, the domain as hostname labels;
  *   <li>{@code uri}, {@code url}, {@code iri}, {@code uri-template}: {@code scheme://host} with
- *       an optional port, path of RFC 3986 pchars (no percent-encoding), query and fragment;
+ *       an optional port, path of RFC 3986 pchars and percent-encodings, query and fragment;
  *   <li>{@code uri-reference}, {@code iri-reference}: such a URI or a relative reference;
  *   <li>{@code duration}: RFC 3339 appendix A, at most 4 digits per part;
  *   <li>{@code ipv6}: the full eight-group form; {@code json-pointer},
@@ -58,8 +58,8 @@ final class FormatLanguage {
   /** RFC 6570 literals exclude the apostrophe. */
   private static final String TEMPLATE = uri(PCHAR.replace("'", ""));
   /** A relative reference: an absolute path, or a first segment without ':' (RFC 3986 4.2). */
-  private static final String RELATIVE = "(?:(?:/[" + PCHAR + "]{1,40}){1,8}/?|"
-      + "[" + PCHAR.replace(":", "") + "]{1,40}(?:/[" + PCHAR + "]{1,40}){0,7}/?)"
+  private static final String RELATIVE = "(?:(?:/[" + PCHAR + "]+)+/?|"
+      + "[" + PCHAR.replace(":", "") + "]+(?:/[" + PCHAR + "]+)*/?)"
       + query(PCHAR);
   /** Top-level domains that e-mail validators with a TLD list (networknt) know. */
   private static final String TLD = "(?:com|org|net|edu|gov|io|dev|ai|co|info|app|xyz|me|tv|uk"
@@ -99,17 +99,20 @@ final class FormatLanguage {
       Map.entry("relative-json-pointer", "(?:0|[1-9][0-9]{0,3})(?:#|" + POINTER + ")"),
       Map.entry("regex", "[A-Za-z0-9 _-]{0,40}"),
       // canonical base64: the pad bits before '=' are zero
-      Map.entry("byte", "(?:[A-Za-z0-9+/]{4}){0,20}(?:[A-Za-z0-9+/][AQgw]=="
+      Map.entry("byte", "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]=="
           + "|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?"));
 
-  /** scheme://host[:port], a path of RFC 3986 pchars (no percent-encoding), query, fragment. */
+  /** scheme://host[:port], a path of RFC 3986 pchars or %XX, query, fragment. */
   private static String uri(String pchar) {
-    return "[a-z][a-z0-9+.-]{0,9}://" + NAMED_HOST + "(?::[1-9][0-9]{0,3})?(?:/[" + pchar
-        + "]{1,40}){0,8}/?" + query(pchar);
+    return "[a-z][a-z0-9+.-]{0,9}://" + NAMED_HOST + "(?::[1-9][0-9]{0,4})?(?:/(?:[" + pchar
+        + "]|" + PERCENT + ")+)*/?" + query(pchar);
   }
 
+  private static final String PERCENT = "%[0-9A-F]{2}";
+
   private static String query(String pchar) {
-    return "(?:\\?[" + pchar + "/?]{0,60})?(?:#[" + pchar + "/?]{0,40})?";
+    return "(?:\\?(?:[" + pchar + "/?]|" + PERCENT + ")*)?(?:#(?:[" + pchar + "/?]|"
+        + PERCENT + ")*)?";
   }
 
   /**

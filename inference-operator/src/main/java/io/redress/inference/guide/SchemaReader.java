@@ -426,6 +426,7 @@ final class SchemaReader {
       throw new SchemaException(mergeKeyword, at + "/" + mergeKeyword, "more than one anyOf/oneOf among the"
           + " allOf branches is not supported");
     }
+    boolean branchesFirst = branchesB == null; // properties keep the order they were written in
     if (branchesB != null) {
       Schema t = a;
       a = b;
@@ -438,7 +439,8 @@ final class SchemaReader {
       // (anyOf/oneOf of Ai, next to types only) and B == anyOf/oneOf of (Ai and B)
       List<Schema> merged = new ArrayList<>();
       for (Schema branch : branchesA) {
-        merged.add(merge(branch, b, at, depth + 1));
+        merged.add(branchesFirst ? merge(branch, b, at, depth + 1)
+            : merge(b, branch, at, depth + 1));
       }
       boolean one = a.oneOf() != null;
       return new Schema(at, null, types, null, null, null, null, null, null, null, null, null,
