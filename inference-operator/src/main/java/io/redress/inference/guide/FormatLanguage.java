@@ -47,13 +47,18 @@ final class FormatLanguage {
       + "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
   private static final String TIME = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?"
       + "(?:Z|\\+(?:0[0-9]|1[0-3]):[0-5][0-9]|-(?:0[1-9]|1[0-3]):[0-5][0-9])";
-  private static final String LABEL = "[a-z0-9]{1,20}(?:-[a-z0-9]{1,20})?";
-  private static final String HOST = LABEL + "(?:\\." + LABEL + "){0,4}";
+  /** At most 62 characters, single inner hyphens (never "--", which IDNA reserves). */
+  private static final String LABEL = "[a-z0-9]{1,20}(?:-[a-z0-9]{1,20}){0,2}";
+  /** At most 4 labels: 251 characters, within a host name's 253. */
+  private static final String HOST = LABEL + "(?:\\." + LABEL + "){0,3}";
   /** A host whose last label starts with a letter (RFC 2396's toplabel, which java.net needs). */
-  private static final String NAMED_HOST = "(?:" + LABEL + "\\.){0,3}[a-z]{2,10}";
+  private static final String NAMED_HOST = "(?:" + LABEL + "\\.){0,3}[a-z][a-z0-9]{0,19}"
+      + "(?:-[a-z0-9]{1,20}){0,2}";
   private static final String OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+  private static final String IPV4 = OCTET + "(?:\\." + OCTET + "){3}";
   /** RFC 3986 pchar without percent-encoding: unreserved, sub-delims, ':' and '@'. */
   private static final String PCHAR = "-A-Za-z0-9._~!$&'()*+,;=:@"; // class body, '-' first
+  private static final String PERCENT = "%[0-9A-F]{2}";
   private static final String URI = uri(PCHAR);
   /** RFC 6570 literals exclude the apostrophe. */
   private static final String TEMPLATE = uri(PCHAR.replace("'", ""));
@@ -82,7 +87,7 @@ final class FormatLanguage {
       Map.entry("date-time", DATE + "T" + TIME),
       Map.entry("duration", DURATION),
       Map.entry("uuid", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
-      Map.entry("ipv4", OCTET + "(?:\\." + OCTET + "){3}"),
+      Map.entry("ipv4", IPV4),
       Map.entry("ipv6", "[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}"),
       Map.entry("hostname", HOST),
       Map.entry("host-name", HOST),
@@ -102,13 +107,14 @@ final class FormatLanguage {
       Map.entry("byte", "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]=="
           + "|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?"));
 
-  /** scheme://host[:port], a path of RFC 3986 pchars or %XX, query, fragment. */
+  /**
+   * scheme://host[:port] (a name or an IPv4 address), a path of RFC 3986 pchars or %XX, query,
+   * fragment.
+   */
   private static String uri(String pchar) {
-    return "[a-z][a-z0-9+.-]{0,9}://" + NAMED_HOST + "(?::[1-9][0-9]{0,4})?(?:/(?:[" + pchar
-        + "]|" + PERCENT + ")+)*/?" + query(pchar);
+    return "[a-z][a-z0-9+.-]{0,9}://(?:" + NAMED_HOST + "|" + IPV4 + ")(?::[1-9][0-9]{0,3})?"
+        + "(?:/(?:[" + pchar + "]|" + PERCENT + ")+)*/?" + query(pchar);
   }
-
-  private static final String PERCENT = "%[0-9A-F]{2}";
 
   private static String query(String pchar) {
     return "(?:\\?(?:[" + pchar + "/?]|" + PERCENT + ")*)?(?:#(?:[" + pchar + "/?]|"

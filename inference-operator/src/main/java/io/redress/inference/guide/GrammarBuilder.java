@@ -88,6 +88,9 @@ final class GrammarBuilder {
       ((UnionNode) nodes.get(alias)).alternatives = new int[] {id};
       return alias;
     }
+    // Without "type", JSON Schema lets each keyword constrain only its own type; we read
+    // {"properties": ...} as "an object" (what a schema's author means a model to write):
+    // untyped schemas accepting every type would make masks far costlier (unions everywhere).
     int own = s.types() != null ? s.types() : s.impliedTypes();
     int allowed = mask & own;
     if (allowed == 0) {

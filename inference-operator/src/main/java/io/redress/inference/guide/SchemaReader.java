@@ -73,8 +73,13 @@ final class SchemaReader {
   /** The keyword whose merge is under way (allOf, or anyOf/oneOf with keywords beside it). */
   private String mergeKeyword = "allOf";
 
+  /** Drafts 3 to 7: keywords next to $ref are ignored (2019-09 on: they apply too). */
+  private final boolean refAlone;
+
   private SchemaReader(JsonNode root) {
     this.root = root;
+    String draft = root.path("$schema").asText("");
+    this.refAlone = draft.matches(".*draft-0[3-7]/schema.*");
   }
 
   /** Parses and reads a whole document; returns the reader, whose {@link #root()} is the top. */
@@ -196,10 +201,13 @@ final class SchemaReader {
     boolean besideRef = false;
     if (node.has("$ref")) {
       ref = text(node, "$ref", at);
+      if (refAlone) {
+        return new Schema(at, null, null, null, null, null, null, null, null, null, null, null,
+            null, null, null, null, null, null, null, null, null, null, ref, null, null, null);
+      }
       for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
         String k = it.next();
-        // 2020-12: keywords next to $ref apply too (merged below); draft 7 ignores them, so
-        // the merge is at most stricter than either
+        // 2019-09 on (and without $schema): keywords next to $ref apply too (merged below)
         besideRef |= SUPPORTED.contains(k) && !k.equals("$ref") && !k.startsWith("$defs")
             && !k.equals("definitions");
       }
