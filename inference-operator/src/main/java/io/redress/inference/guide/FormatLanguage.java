@@ -19,11 +19,13 @@ import java.util.Set;
  *   <li>{@code date-time}: a date, {@code T}, a time;
  *   <li>{@code uuid}: 8-4-4-4-12 hex digits;
  *   <li>{@code ipv4}: dotted quad without leading zeros;
- *   <li>{@code hostname}: 1 to 5 lowercase labels of letters/digits, at most one inner hyphen;
+ *   <li>{@code hostname}: 1 to 4 lowercase labels of letters/digits with single inner hyphens,
+ *       at most 61 characters each;
  *   <li>{@code email}, {@code idn-email}: {@code local@domain.tld}, ASCII letters/digits with
  *       single {@code . _ + -} separators, the domain as hostname labels;
  *   <li>{@code uri}, {@code url}, {@code iri}, {@code uri-template}: {@code scheme://host} with
- *       an optional port, path of RFC 3986 pchars and percent-encodings, query and fragment;
+ *       an optional port and a path of RFC 3986 pchars and percent-encodings, or
+ *       {@code scheme:path} (urn:, mailto:, did:), then a query and a fragment;
  *   <li>{@code uri-reference}, {@code iri-reference}: such a URI or a relative reference;
  *   <li>{@code duration}: RFC 3339 appendix A, at most 4 digits per part;
  *   <li>{@code ipv6}: the full eight-group form; {@code json-pointer},
@@ -47,13 +49,15 @@ final class FormatLanguage {
       + "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)";
   private static final String TIME = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?"
       + "(?:Z|\\+(?:0[0-9]|1[0-3]):[0-5][0-9]|-(?:0[1-9]|1[0-3]):[0-5][0-9])";
-  /** At most 62 characters, single inner hyphens (never "--", which IDNA reserves). */
-  private static final String LABEL = "[a-z0-9]{1,20}(?:-[a-z0-9]{1,20}){0,2}";
-  /** At most 4 labels: 251 characters, within a host name's 253. */
+  /**
+   * At most 61 characters, single inner hyphens (never "--", which IDNA reserves, nor one at
+   * either end).
+   */
+  private static final String LABEL = "[a-z0-9](?:-?[a-z0-9]){0,30}";
+  /** At most 4 labels: 247 characters, within a host name's 253. */
   private static final String HOST = LABEL + "(?:\\." + LABEL + "){0,3}";
   /** A host whose last label starts with a letter (RFC 2396's toplabel, which java.net needs). */
-  private static final String NAMED_HOST = "(?:" + LABEL + "\\.){0,3}[a-z][a-z0-9]{0,19}"
-      + "(?:-[a-z0-9]{1,20}){0,2}";
+  private static final String NAMED_HOST = "(?:" + LABEL + "\\.){0,3}[a-z](?:-?[a-z0-9]){0,30}";
   private static final String OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
   private static final String IPV4 = OCTET + "(?:\\." + OCTET + "){3}";
   /** RFC 3986 pchar without percent-encoding: unreserved, sub-delims, ':' and '@'. */
@@ -112,8 +116,10 @@ final class FormatLanguage {
    * fragment.
    */
   private static String uri(String pchar) {
-    return "[a-z][a-z0-9+.-]{0,9}://(?:" + NAMED_HOST + "|" + IPV4 + ")(?::[1-9][0-9]{0,3})?"
-        + "(?:/(?:[" + pchar + "]|" + PERCENT + ")+)*/?" + query(pchar);
+    String segment = "(?:[" + pchar + "]|" + PERCENT + ")+";
+    String opaque = "(?:[" + pchar.replace("/", "") + "]|" + PERCENT + ")"; // not "/": no "//"
+    return "[a-z][a-z0-9+.-]{0,19}:(?://(?:" + NAMED_HOST + "|" + IPV4 + ")(?::[1-9][0-9]{0,3})?"
+        + "(?:/" + segment + ")*/?|" + opaque + segment + "?(?:/" + segment + ")*)" + query(pchar);
   }
 
   private static String query(String pchar) {

@@ -80,7 +80,7 @@ class FormatLanguageTest {
         }
         case "uri", "iri", "uri-template" -> {
           URI u = new URI(v);
-          return u.isAbsolute() && u.getHost() != null;
+          return u.isAbsolute() && (u.getHost() != null || u.isOpaque());
         }
         case "uri-reference", "iri-reference" -> new URI(v);
         case "duration" -> {
