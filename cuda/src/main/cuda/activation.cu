@@ -1,6 +1,11 @@
 // SiLU-gated MLP activation.
 #include "common.cuh"
 
+// silu(gate) * up in fp32, shared with the fused gate/up GEMV so both paths round alike.
+__device__ __forceinline__ float silu_mul(float gate, float up) {
+  return gate / (1.f + expf(-gate)) * up;
+}
+
 // Launch: grid (ceil(inter / 1024), tokens), block 256: a decode token spreads over many SMs.
 // gate_up: (tokens, 2*inter) fp32, gate then up.  out[t, i] = bf16(silu(gate) * up)
 extern "C" __global__ void silu_mul_bf16(const float* __restrict__ gate_up, bf16* __restrict__ out,
@@ -9,7 +14,6 @@ extern "C" __global__ void silu_mul_bf16(const float* __restrict__ gate_up, bf16
   const float* g = gate_up + (size_t)t * 2 * inter;
   int end = min(inter, (int)(blockIdx.x + 1) * 1024);
   for (int i = blockIdx.x * 1024 + threadIdx.x; i < end; i += blockDim.x) {
-    float a = g[i];
-    out[(size_t)t * inter + i] = to_bf(a / (1.f + expf(-a)) * g[inter + i]);
+    out[(size_t)t * inter + i] = to_bf(silu_mul(g[i], g[inter + i]));
   }
 }

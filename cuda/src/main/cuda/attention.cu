@@ -24,6 +24,159 @@ __device__ __forceinline__ void unpack8(uint4 raw, float* f) {
   }
 }
 
+// Attends G query heads (the first `group` of them live; qs holds them, pre-scaled) to keys
+// [lo, hi] of one sequence. The warp takes the tiles lo + 32 * (warp + warps * n) and keeps per
+// head its running max m, sum l and unnormalized output acc (lane d holds dims d + 32 e).
+// KEY_LOADS 16-byte K loads per lane and the V rows of VALUE_LOADS keys (dividing 32) are in
+// flight before their use, instead of one load's latency per step; more costs registers.
+template <int G, int KEY_LOADS, int VALUE_LOADS>
+__device__ __forceinline__ void attend_keys(const float (*qs)[MAX_HEAD_DIM], int group,
+                                            const bf16* __restrict__ k_cache,
+                                            const bf16* __restrict__ v_cache,
+                                            const int* __restrict__ table, int block_size,
+                                            int kv_size, int kvh, int head_dim, int lo, int hi,
+                                            int warp, int warps, float (&m)[G], float (&l)[G],
+                                            float (&acc)[G][MAX_PER_LANE]) {
+  int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int g = 0; g < G; g++) {
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+#pragma unroll
+    for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] = 0.f;
+  }
+
+  for (int tile = lo + warp * 32; tile <= hi; tile += warps * 32) {
+    int j = tile + lane;
+    bool valid = j <= hi;
+    int slot = valid ? table[j / block_size] * block_size + j % block_size : 0;
+    // Scores of this lane's key for every head.
+    float s[G];
+#pragma unroll
+    for (int g = 0; g < G; g++) s[g] = 0.f;
+    if (valid) {
+      const uint4* krow = reinterpret_cast<const uint4*>(k_cache + (size_t)slot * kv_size
+                                                          + kvh * head_dim);
+      int chunks = head_dim / 8;
+      for (int c0 = 0; c0 < chunks; c0 += KEY_LOADS) {
+        uint4 kraw[KEY_LOADS];
+#pragma unroll
+        for (int u = 0; u < KEY_LOADS; u++)
+          kraw[u] = c0 + u < chunks ? __ldg(krow + c0 + u) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int u = 0; u < KEY_LOADS; u++) {
+          if (c0 + u < chunks) {
+            float k8[8];
+            unpack8(kraw[u], k8);
+#pragma unroll
+            for (int g = 0; g < G; g++) {
+              if (g < group) {
+                const float* qg = &qs[g][(c0 + u) * 8];
+#pragma unroll
+                for (int i = 0; i < 8; i++) s[g] = fmaf(qg[i], k8[i], s[g]);
+              }
+            }
+          }
+        }
+      }
+    }
+    // Online softmax, once per tile and head.
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+      if (g < group) {
+        float x = valid ? s[g] : -INFINITY;
+        float m_new = fmaxf(m[g], warp_max(x));
+        float corr = __expf(m[g] - m_new);  // 0 when m was -inf
+        float p = valid ? __expf(x - m_new) : 0.f;
+        l[g] = l[g] * corr + warp_sum(p);
+#pragma unroll
+        for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] *= corr;
+        m[g] = m_new;
+        s[g] = p;
+      }
+    }
+    // P . V over the tile's keys in key order; lane d owns output dims d + 32 e.
+    int n = min(32, hi - tile + 1);
+    for (int j0 = 0; j0 < n; j0 += VALUE_LOADS) {
+      float v[VALUE_LOADS][MAX_PER_LANE];
+#pragma unroll
+      for (int u = 0; u < VALUE_LOADS; u++) {
+        int sj = __shfl_sync(0xffffffffu, slot, j0 + u);
+        const bf16* vrow = v_cache + (size_t)sj * kv_size + kvh * head_dim;
+#pragma unroll
+        for (int e = 0; e < MAX_PER_LANE; e++) {
+          int d = lane + 32 * e;
+          v[u][e] = j0 + u < n && d < head_dim ? to_f(vrow[d]) : 0.f;
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < VALUE_LOADS; u++) {
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+          if (g < group) {
+            float pj = __shfl_sync(0xffffffffu, s[g], j0 + u);  // the whole warp, unconditionally
+            if (j0 + u < n) {
+#pragma unroll
+              for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] = fmaf(pj, v[u][e], acc[g][e]);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The block's softmax over its warps' keys: max gm, sum gl and unnormalized output sacc.
+template <int G>
+struct BlockSoftmax {
+  float sm[MAX_WARPS][G];
+  float sl[MAX_WARPS][G];
+  float gm[G], gl[G];
+  float sacc[G][32 * MAX_PER_LANE];
+};
+
+// Merges the warps' partial softmaxes into b, warp by warp in a fixed order (deterministic).
+// Every thread of the block calls it; b is ready when it returns.
+template <int G>
+__device__ __forceinline__ void merge_warps(BlockSoftmax<G>& b, int group, const float (&m)[G],
+                                            const float (&l)[G],
+                                            const float (&acc)[G][MAX_PER_LANE]) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  if (lane == 0) {
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+      b.sm[warp][g] = m[g];
+      b.sl[warp][g] = l[g];
+    }
+  }
+  for (int i = threadIdx.x; i < G * 32 * MAX_PER_LANE; i += blockDim.x) (&b.sacc[0][0])[i] = 0.f;
+  __syncthreads();
+  if (threadIdx.x < group) {
+    int g = threadIdx.x;
+    float mx = -INFINITY;
+    for (int w = 0; w < warps; w++) mx = fmaxf(mx, b.sm[w][g]);
+    float den = 0.f;
+    for (int w = 0; w < warps; w++)
+      if (b.sm[w][g] != -INFINITY) den += b.sl[w][g] * __expf(b.sm[w][g] - mx);
+    b.gm[g] = mx;
+    b.gl[g] = den;
+  }
+  __syncthreads();
+  for (int w = 0; w < warps; w++) {
+    if (warp == w) {
+#pragma unroll
+      for (int g = 0; g < G; g++) {
+        if (g < group && m[g] != -INFINITY) {
+          float c = __expf(m[g] - b.gm[g]);
+#pragma unroll
+          for (int e = 0; e < MAX_PER_LANE; e++) b.sacc[g][lane + 32 * e] += acc[g][e] * c;
+        }
+      }
+    }
+    __syncthreads();
+  }
+}
+
 // Launch: grid (tokens, num_heads / heads_per_block), block 128 or 512 threads (4 or 16 warps:
 // more warps split a long context when there are few blocks, e.g. decode at batch 1).
 // heads_per_block divides the group size (query heads per KV head): the whole group for
@@ -39,7 +192,7 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
                      int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
                      int num_kv_heads, int head_dim, float scale, int heads_per_block) {
   int t = blockIdx.x;
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  int warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   int group = heads_per_block;
   int first_head = blockIdx.y * heads_per_block;
   int kvh = first_head / (num_heads / num_kv_heads);
@@ -60,116 +213,312 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
 
   float acc[MAX_GROUP][MAX_PER_LANE];
   float m[MAX_GROUP], l[MAX_GROUP];
-#pragma unroll
-  for (int g = 0; g < MAX_GROUP; g++) {
-    m[g] = -INFINITY;
-    l[g] = 0.f;
-#pragma unroll
-    for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] = 0.f;
-  }
-
-  for (int tile = warp * 32; tile <= pos; tile += warps * 32) {
-    int j = tile + lane;
-    bool valid = j <= pos;
-    int slot = valid ? table[j / block_size] * block_size + j % block_size : 0;
-    // Scores of this lane's key for every head.
-    float s[MAX_GROUP];
-#pragma unroll
-    for (int g = 0; g < MAX_GROUP; g++) s[g] = 0.f;
-    if (valid) {
-      const uint4* krow = reinterpret_cast<const uint4*>(k_cache + (size_t)slot * kv_size
-                                                          + kvh * head_dim);
-      for (int c = 0; c < head_dim / 8; c++) {
-        float k8[8];
-        unpack8(__ldg(krow + c), k8);
-#pragma unroll
-        for (int g = 0; g < MAX_GROUP; g++) {
-          if (g < group) {
-            const float* qg = &qs[g][c * 8];
-#pragma unroll
-            for (int i = 0; i < 8; i++) s[g] = fmaf(qg[i], k8[i], s[g]);
-          }
-        }
-      }
-    }
-    // Online softmax, once per tile and head.
-#pragma unroll
-    for (int g = 0; g < MAX_GROUP; g++) {
-      if (g < group) {
-        float x = valid ? s[g] : -INFINITY;
-        float m_new = fmaxf(m[g], warp_max(x));
-        float corr = __expf(m[g] - m_new);  // 0 when m was -inf
-        float p = valid ? __expf(x - m_new) : 0.f;
-        l[g] = l[g] * corr + warp_sum(p);
-#pragma unroll
-        for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] *= corr;
-        m[g] = m_new;
-        s[g] = p;
-      }
-    }
-    // P . V over the tile's keys; lane d owns output dims d + 32 e.
-    int n = min(32, pos - tile + 1);
-    for (int jj = 0; jj < n; jj++) {
-      int sj = __shfl_sync(0xffffffffu, slot, jj);
-      const bf16* vrow = v_cache + (size_t)sj * kv_size + kvh * head_dim;
-      float v[MAX_PER_LANE];
-#pragma unroll
-      for (int e = 0; e < MAX_PER_LANE; e++) {
-        int d = lane + 32 * e;
-        v[e] = d < head_dim ? to_f(vrow[d]) : 0.f;
-      }
-#pragma unroll
-      for (int g = 0; g < MAX_GROUP; g++) {
-        if (g < group) {
-          float pj = __shfl_sync(0xffffffffu, s[g], jj);
-#pragma unroll
-          for (int e = 0; e < MAX_PER_LANE; e++) acc[g][e] = fmaf(pj, v[e], acc[g][e]);
-        }
-      }
-    }
-  }
-
-  // Merge the warps' partial softmaxes, warp by warp in a fixed order (deterministic).
-  __shared__ float sm[MAX_WARPS][MAX_GROUP];
-  __shared__ float sl[MAX_WARPS][MAX_GROUP];
-  __shared__ float gm[MAX_GROUP], gl[MAX_GROUP];
-  __shared__ float sacc[MAX_GROUP][32 * MAX_PER_LANE];
-  if (lane == 0) {
-#pragma unroll
-    for (int g = 0; g < MAX_GROUP; g++) {
-      sm[warp][g] = m[g];
-      sl[warp][g] = l[g];
-    }
-  }
-  for (int i = threadIdx.x; i < MAX_GROUP * 32 * MAX_PER_LANE; i += blockDim.x)
-    (&sacc[0][0])[i] = 0.f;
-  __syncthreads();
-  if (threadIdx.x < group) {
-    int g = threadIdx.x;
-    float mx = -INFINITY;
-    for (int w = 0; w < warps; w++) mx = fmaxf(mx, sm[w][g]);
-    float den = 0.f;
-    for (int w = 0; w < warps; w++)
-      if (sm[w][g] != -INFINITY) den += sl[w][g] * __expf(sm[w][g] - mx);
-    gm[g] = mx;
-    gl[g] = den;
-  }
-  __syncthreads();
-  for (int w = 0; w < warps; w++) {
-    if (warp == w) {
-#pragma unroll
-      for (int g = 0; g < MAX_GROUP; g++) {
-        if (g < group && m[g] != -INFINITY) {
-          float c = __expf(m[g] - gm[g]);
-#pragma unroll
-          for (int e = 0; e < MAX_PER_LANE; e++) sacc[g][lane + 32 * e] += acc[g][e] * c;
-        }
-      }
-    }
-    __syncthreads();
-  }
+  // One load at a time, as before the split kernel came (more would cost 34 registers here).
+  attend_keys<MAX_GROUP, 1, 1>(qs, group, k_cache, v_cache, table, block_size, kv_size, kvh,
+                               head_dim, 0, pos, warp, warps, m, l, acc);
+  __shared__ BlockSoftmax<MAX_GROUP> b;
+  merge_warps<MAX_GROUP>(b, group, m, l, acc);
   for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) {
     int g = i / head_dim, d = i % head_dim;
-    out[(size_t)t * q_size + (first_head + g) * head_dim + d] = to_bf(sacc[g][d] / gl[g]);
+    out[(size_t)t * q_size + (first_head + g) * head_dim + d] = to_bf(b.sacc[g][d] / b.gl[g]);
   }
+}
+
+// Split-K decode attention (flash-decoding): with few tokens there are too few (token, head)
+// blocks to fill the GPU, so each context is cut into up to SPLIT_MAX contiguous key ranges,
+// one block each, and the ranges' softmaxes merge in split order.
+//
+// At batch 1-2 the K/V bytes per layer are small, so the kernel is bound by its chain of
+// dependent memory round trips, and everything below is arranged to keep that chain short:
+//   1. q, positions and token_seq load together;
+//   2. the block-table entries of the block's key range load once into shared memory;
+//   3. per tile of 32 keys each lane loads its key's whole K row (16-byte loads, registers)
+//      and copies its whole V row into shared memory (cp.async, no registers), all in flight
+//      together, so P.V needs no further global loads;
+//   4. the warps merge through shared memory behind one barrier;
+//   5. the last split's block loads every split's (m, l) and partial output at once.
+// One (token, head) per block rather than a KV head's whole group: the other heads' blocks
+// find the K/V rows in L2, and 7x the blocks shorten each block's score loop (latency, not
+// bytes, is what counts here).
+#define SPLIT_MAX 16        // most splits of a context: grid z (Kernels.ATTENTION_SPLITS)
+#define SPLIT_MIN_KEYS 128  // fewer keys per split would not pay for the merge
+#define SPLIT_WARPS 4
+#define SPLIT_TABLE 128     // block-table entries staged in shared memory (else read from global)
+
+// Keys per split of a context of n keys, in whole tiles. It depends on n alone, so a token's
+// result does not depend on the batch around it.
+__device__ __forceinline__ int split_keys(int n) {
+  int splits = min(SPLIT_MAX, (n + SPLIT_MIN_KEYS - 1) / SPLIT_MIN_KEYS);
+  int per = (n + splits - 1) / splits;
+  return (per + 31) & ~31;
+}
+
+// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
+  unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
+               "r"(src_bytes)
+               : "memory");
+}
+
+__device__ __forceinline__ void cp_async_wait_all() {
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+}
+
+// Shared memory of one split block for head_dim <= 8 * CH (CH 16-byte chunks per row).
+template <int CH>
+struct SplitSmem {
+  // Each warp's tile of V rows, bf16. Key j's chunk c sits at chunk (c + j) % CH of row j, so
+  // the 8 lanes of a 16-byte store phase (keys j..j+7, same c) hit 8 different bank groups.
+  uint4 v[SPLIT_WARPS][32][CH];
+  float q[CH * 8];  // pre-scaled, zero past head_dim
+  float p[SPLIT_WARPS][32];
+  float acc[SPLIT_WARPS][CH * 8];
+  float m[SPLIT_WARPS], l[SPLIT_WARPS];
+  int table[SPLIT_TABLE];
+  int last;
+};
+
+// DPL consecutive bf16 values from shared memory as floats.
+template <int DPL>
+__device__ __forceinline__ void load_dims(const char* p, float (&v)[DPL]) {
+  if constexpr (DPL == 4) {
+    uint2 raw = *reinterpret_cast<const uint2*>(p);
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+    float2 a = __bfloat1622float2(h[0]), b = __bfloat1622float2(h[1]);
+    v[0] = a.x, v[1] = a.y, v[2] = b.x, v[3] = b.y;
+  } else if constexpr (DPL == 2) {
+    float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+    v[0] = a.x, v[1] = a.y;
+  } else {
+    v[0] = to_f(*reinterpret_cast<const bf16*>(p));
+  }
+}
+
+// One split block: query head `head` of token t over keys [lo, hi] (bf16 rows of kv_size,
+// this head's at kvh * head_dim). Writes the output (one split) or the partial and, in the
+// last block to finish, merges the splits. CH: 16-byte chunks per row padded up (4, 8, 16).
+template <int CH>
+__device__ __forceinline__ void split_block(
+    SplitSmem<CH>& sm, float qv, const bf16* __restrict__ k_cache,
+    const bf16* __restrict__ v_cache, const int* __restrict__ table, int block_size,
+    int kv_size, int kvh, int head_dim, int lo, int hi, int splits, int split, bf16* o,
+    float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counter,
+    size_t first) {
+  constexpr int DPL = CH / 4;  // output dims per lane: lane L owns [L * DPL, (L + 1) * DPL)
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int chunks = head_dim >> 3;
+  int e0 = lo / block_size, entries = hi / block_size - e0 + 1;
+  bool staged = entries <= SPLIT_TABLE;
+  if (staged)
+    for (int i = threadIdx.x; i < entries; i += blockDim.x) sm.table[i] = __ldg(table + e0 + i);
+  if (threadIdx.x < CH * 8) sm.q[threadIdx.x] = qv;
+  __syncthreads();
+
+  float m = -INFINITY, l = 0.f, acc[DPL];
+#pragma unroll
+  for (int e = 0; e < DPL; e++) acc[e] = 0.f;
+  char* vs = reinterpret_cast<char*>(&sm.v[warp][0][0]);
+  const float4* q4 = reinterpret_cast<const float4*>(sm.q);
+  // This lane's output dims within a V row: chunk vc, byte offset voff.
+  int vc = (lane * DPL) >> 3, voff = ((lane * DPL) & 7) * 2;
+
+  for (int tile = lo + 32 * warp; tile <= hi; tile += 32 * SPLIT_WARPS) {
+    __syncwarp();  // the previous tile's V and p are read before they are overwritten
+    int j = tile + lane;
+    bool valid = j <= hi;
+    int slot = 0;
+    if (valid) {
+      int e = j / block_size;
+      slot = (staged ? sm.table[e - e0] : __ldg(table + e)) * block_size + j % block_size;
+    }
+    size_t row = (size_t)slot * kv_size + kvh * head_dim;
+    const uint4* krow = reinterpret_cast<const uint4*>(k_cache + row);
+    const uint4* vrow = reinterpret_cast<const uint4*>(v_cache + row);
+    // The whole K row into registers and the whole V row into shared memory, all in flight
+    // at once (chunks past head_dim and keys past hi read as zeros).
+    uint4 k[CH];
+#pragma unroll
+    for (int c = 0; c < CH; c++)
+      k[c] = valid && c < chunks ? __ldg(krow + c) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int c = 0; c < CH; c++) {
+      bool live = valid && c < chunks;
+      cp_async16(vs + lane * CH * 16 + ((c + lane) & (CH - 1)) * 16, live ? vrow + c : vrow,
+                 live ? 16 : 0);
+    }
+    // Score: four partial sums (a chain of 32 FMAs, not 128).
+    float s4[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int c = 0; c < CH; c++) {
+      float k8[8];
+      unpack8(k[c], k8);
+      float4 qa = q4[2 * c], qb = q4[2 * c + 1];
+      s4[0] = fmaf(qa.x, k8[0], s4[0]);
+      s4[1] = fmaf(qa.y, k8[1], s4[1]);
+      s4[2] = fmaf(qa.z, k8[2], s4[2]);
+      s4[3] = fmaf(qa.w, k8[3], s4[3]);
+      s4[0] = fmaf(qb.x, k8[4], s4[0]);
+      s4[1] = fmaf(qb.y, k8[5], s4[1]);
+      s4[2] = fmaf(qb.z, k8[6], s4[2]);
+      s4[3] = fmaf(qb.w, k8[7], s4[3]);
+    }
+    float x = valid ? (s4[0] + s4[1]) + (s4[2] + s4[3]) : -INFINITY;
+    // Online softmax, once per tile (the tile has a valid key, so m_new is finite).
+    float m_new = fmaxf(m, warp_max(x));
+    float corr = __expf(m - m_new);  // 0 while m is -inf
+    float p = valid ? __expf(x - m_new) : 0.f;
+    l = l * corr + warp_sum(p);
+    m = m_new;
+    sm.p[warp][lane] = p;
+    cp_async_wait_all();
+    __syncwarp();  // every lane's V row and p are in shared memory
+    // P . V over the tile's 32 keys in key order, even and odd keys in two sums.
+    float a0[DPL], a1[DPL];
+#pragma unroll
+    for (int e = 0; e < DPL; e++) a0[e] = a1[e] = 0.f;
+    const float4* p4 = reinterpret_cast<const float4*>(sm.p[warp]);
+#pragma unroll
+    for (int j4 = 0; j4 < 8; j4++) {
+      float4 pj = p4[j4];
+      float pv[4] = {pj.x, pj.y, pj.z, pj.w};
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        int jj = 4 * j4 + u;
+        float v[DPL];
+        load_dims<DPL>(vs + jj * CH * 16 + ((vc + jj) & (CH - 1)) * 16 + voff, v);
+#pragma unroll
+        for (int e = 0; e < DPL; e++) {
+          if (u & 1) a1[e] = fmaf(pv[u], v[e], a1[e]);
+          else a0[e] = fmaf(pv[u], v[e], a0[e]);
+        }
+      }
+    }
+#pragma unroll
+    for (int e = 0; e < DPL; e++) acc[e] = fmaf(acc[e], corr, a0[e] + a1[e]);
+  }
+
+  // Warp merge: each warp leaves (m, l, acc) in shared memory, one barrier, then thread d
+  // combines dim d over the warps in warp order.
+#pragma unroll
+  for (int e = 0; e < DPL; e++) sm.acc[warp][lane * DPL + e] = acc[e];
+  if (lane == 0) {
+    sm.m[warp] = m;
+    sm.l[warp] = l;
+  }
+  __syncthreads();
+  int d = threadIdx.x;
+  float bm = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < SPLIT_WARPS; w++) bm = fmaxf(bm, sm.m[w]);
+  float bl = 0.f, bo = 0.f;
+#pragma unroll
+  for (int w = 0; w < SPLIT_WARPS; w++) {
+    float c = sm.m[w] == -INFINITY ? 0.f : __expf(sm.m[w] - bm);  // a warp without keys
+    bl = fmaf(sm.l[w], c, bl);
+    if (d < CH * 8) bo = fmaf(sm.acc[w][d], c, bo);
+  }
+  if (splits == 1) {
+    if (d < head_dim) o[d] = to_bf(bo / bl);
+    return;
+  }
+
+  // Publish the partial, then count it (the classic last-block reduction: each writer fences
+  // its stores before the block's count).
+  if (d < head_dim) part_o[(first + split) * head_dim + d] = bo;
+  if (d == 0) reinterpret_cast<float2*>(part_ml)[first + split] = make_float2(bm, bl);
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int last = atomicAdd(counter, 1) == splits - 1;
+    if (last) *counter = 0;  // every split has counted: ready for the next launch
+    sm.last = last;
+  }
+  __syncthreads();
+  if (!sm.last || d >= head_dim) return;
+  __threadfence();
+  // The merge, in split order whichever block runs it: every split's (m, l) and dim d loaded
+  // at once (one round trip). __ldcg reads L2, where the other blocks' partials are (L1 is not
+  // coherent across SMs).
+  float2 ml[SPLIT_MAX];
+  float po[SPLIT_MAX];
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) {
+    if (s < splits) {
+      ml[s] = __ldcg(reinterpret_cast<const float2*>(part_ml) + first + s);
+      po[s] = __ldcg(part_o + (first + s) * head_dim + d);
+    } else {
+      ml[s] = make_float2(-INFINITY, 0.f);
+      po[s] = 0.f;
+    }
+  }
+  float mx = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) mx = fmaxf(mx, ml[s].x);
+  float den = 0.f, out_d = 0.f;
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) {
+    if (s < splits) {  // every split has keys: m finite
+      float c = __expf(ml[s].x - mx);
+      den = fmaf(ml[s].y, c, den);
+      out_d = fmaf(po[s], c, out_d);
+    }
+  }
+  o[d] = to_bf(out_d / den);
+}
+
+// Launch: grid (tokens, num_heads, SPLIT_MAX), block 32 * SPLIT_WARPS. Block z attends one
+// query head of token t to keys [z * chunk, (z + 1) * chunk) of its context, chunk =
+// split_keys(positions[t] + 1); blocks past the context's last split return at once.
+// q, k_cache, v_cache, token_seq, positions, block_tables, out as for paged_attention_bf16.
+// part_o: (tokens, num_heads, SPLIT_MAX, head_dim) fp32 and part_ml: (tokens, num_heads,
+// SPLIT_MAX, 2) fp32 receive each split's unnormalized output, max and sum. counters:
+// (tokens, num_heads) int32, zero before the launch and zero again after it: the last split of
+// a (token, head) to finish merges all splits in split order and resets its counter. A context
+// of one split writes its output directly. Requires head_dim % 8 == 0, head_dim <= 128.
+// Five blocks per SM (96 registers, 36 KB of shared memory each): the 448 blocks of a
+// 28-head token at 16 splits fit one wave, and a lane still holds a whole 128-dim K row.
+extern "C" __global__ void __launch_bounds__(32 * SPLIT_WARPS, 5)
+paged_attention_split_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+                           const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+                           const int* __restrict__ positions,
+                           const int* __restrict__ block_tables, int max_blocks, int block_size,
+                           bf16* __restrict__ out, int num_heads, int num_kv_heads,
+                           int head_dim, float scale, float* __restrict__ part_o,
+                           float* __restrict__ part_ml, int* __restrict__ counters) {
+  // One buffer for every head_dim variant (separate __shared__ arrays would add up).
+  __shared__ uint4 smem[(sizeof(SplitSmem<16>) + 15) / 16];
+  int t = blockIdx.x, head = blockIdx.y, split = blockIdx.z;
+  int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
+  // q, the position and the sequence are independent loads: issue them together.
+  bf16 qraw = threadIdx.x < head_dim ? q[(size_t)t * q_size + head * head_dim + threadIdx.x]
+                                     : to_bf(0.f);
+  int pos = positions[t];
+  int seq = token_seq[t];
+  bf16* o = out + (size_t)t * q_size + head * head_dim;
+  if (pos < 0) {
+    if (split == 0)
+      for (int d = threadIdx.x; d < head_dim; d += blockDim.x) o[d] = to_bf(0.f);
+    return;
+  }
+  int n = pos + 1, chunk = split_keys(n), splits = (n + chunk - 1) / chunk;
+  if (split >= splits) return;
+  int kvh = head / (num_heads / num_kv_heads);
+  const int* table = block_tables + (size_t)seq * max_blocks;
+  int lo = split * chunk, hi = min(n, lo + chunk) - 1;
+  float qv = to_f(qraw) * scale;
+  size_t first = ((size_t)t * num_heads + head) * SPLIT_MAX;  // this (token, head)'s splits
+  int* counter = counters + (size_t)t * num_heads + head;
+  if (head_dim <= 32)
+    split_block<4>(*reinterpret_cast<SplitSmem<4>*>(smem), qv, k_cache, v_cache, table,
+                   block_size, kv_size, kvh, head_dim, lo, hi, splits, split, o, part_o,
+                   part_ml, counter, first);
+  else if (head_dim <= 64)
+    split_block<8>(*reinterpret_cast<SplitSmem<8>*>(smem), qv, k_cache, v_cache, table,
+                   block_size, kv_size, kvh, head_dim, lo, hi, splits, split, o, part_o,
+                   part_ml, counter, first);
+  else
+    split_block<16>(*reinterpret_cast<SplitSmem<16>*>(smem), qv, k_cache, v_cache, table,
+                    block_size, kv_size, kvh, head_dim, lo, hi, splits, split, o, part_o,
+                    part_ml, counter, first);
 }

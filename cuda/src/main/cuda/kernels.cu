@@ -8,3 +8,4 @@
 #include "sampling.cu"
 #include "random.cu"
 #include "gemv.cu"
+#include "gemv_fused.cu"

@@ -1,6 +1,19 @@
 // QKV bias + rotary embedding + write of K and V into the paged cache.
 #include "common.cuh"
 
+// Rotates the pair (a, b) = dims (i, i + head_dim / 2) of a head at position pos, as
+// Qwen2RotaryEmbedding does in fp32: inv_freq = 1 / theta^(2i / head_dim), angle = pos *
+// inv_freq. Products are rounded apart (no FMA), as the CPU reference computes them; the fused
+// QKV GEMV calls this too, so both paths agree bit for bit.
+__device__ __forceinline__ void rope_rotate(float a, float b, float pos, int i, int head_dim,
+                                            float theta, float& ra, float& rb) {
+  float inv_freq = 1.f / powf(theta, (float)(2 * i) / (float)head_dim);
+  float angle = pos * inv_freq;
+  float c = cosf(angle), s = sinf(angle);
+  ra = __fsub_rn(__fmul_rn(a, c), __fmul_rn(b, s));
+  rb = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+}
+
 // Launch: grid (tokens, num_heads + 2 * num_kv_heads), block 64: one block per head of a token
 // (Q heads, then K heads, then V heads), so a decode token spreads over many SMs.
 // qkv: (tokens, qSize + 2*kvSize) fp32 GEMM output without bias; bias: (qSize + 2*kvSize) bf16.
@@ -30,13 +43,11 @@ extern "C" __global__ void qkv_rope_cache_bf16(const float* __restrict__ qkv,
   int half = head_dim / 2;
   float pos = (float)positions[t];
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
-    float inv_freq = 1.f / powf(theta, (float)(2 * i) / (float)head_dim);
-    float angle = pos * inv_freq;
-    float c = cosf(angle), s = sinf(angle);
     int col = col0 + i;
     float a = row[col] + to_f(bias[col]);
     float b = row[col + half] + to_f(bias[col + half]);
-    float ra = a * c - b * s, rb = b * c + a * s;
+    float ra, rb;
+    rope_rotate(a, b, pos, i, head_dim, theta, ra, rb);
     if (head < num_heads) {
       q_out[(size_t)t * q_size + col] = to_bf(ra);
       q_out[(size_t)t * q_size + col + half] = to_bf(rb);

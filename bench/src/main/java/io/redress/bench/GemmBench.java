@@ -34,10 +34,17 @@ final class GemmBench implements Callable<Integer> {
   @Option(names = "--algos", split = ",", description = "Also time these cublasGemmAlgo_t"
       + " values per shape (e.g. 99,100,...,115), reported beside the default.")
   List<Integer> algos = List.of();
+  @Option(names = "--gemv", split = ",", description = "Instead: the decode GEMVs (ours, plain"
+      + " and fused with the residual add) at these token counts, e.g. 1,2, in GB/s of weights"
+      + " against the device copy bandwidth.")
+  List<Integer> gemv = List.of();
 
   @Override
   public Integer call() throws Exception {
     ModelConfig c = KnownConfigs.get(config);
+    if (!gemv.isEmpty()) {
+      return gemvTable(c);
+    }
     int d = c.hiddenSize();
     Object[][] layers = {
         {"qkv", c.qSize() + 2 * c.kvSize(), d},
@@ -92,6 +99,56 @@ final class GemmBench implements Callable<Integer> {
     Files.createDirectories(out);
     Files.writeString(out.resolve("gemm-" + config + ".json"), JSON.writeValueAsString(r));
     Files.writeString(out.resolve("gemm-" + config + ".md"), md.toString());
+    return 0;
+  }
+
+  /** The decode GEMVs: microseconds and weight GB/s per layer shape, plain and fused. */
+  private int gemvTable(ModelConfig c) throws Exception {
+    int d = c.hiddenSize();
+    Object[][] layers = {
+        {"qkv", c.qSize() + 2 * c.kvSize(), d},
+        {"o", d, c.qSize()},
+        {"gate_up", 2 * c.intermediateSize(), d},
+        {"down", d, c.intermediateSize()},
+        {"lm_head", c.vocabSize(), d}};
+    ObjectNode r = JSON.createObjectNode();
+    r.put("config", config);
+    ArrayNode rows = r.putArray("gemvs");
+    StringBuilder md = new StringBuilder();
+    try (GemmTimer t = new GemmTimer(0)) {
+      double copy = t.copyBandwidthGbs();
+      r.put("device", t.deviceName());
+      r.put("copy_bandwidth_gb_per_s", copy);
+      t.gemvMicros(1, d, 2 * c.intermediateSize(), iters, false); // clocks up first
+      md.append("# Decode GEMVs, ").append(config).append(", ").append(t.deviceName())
+          .append(String.format(Locale.ROOT, "%n%nWeights cycle through at least 256 MB of"
+              + " copies (each call reads HBM, not L2); %d calls back to back between CUDA"
+              + " events (one CUDA graph), median of 7. Device copy bandwidth %.0f GB/s.%n%n", iters, copy))
+          .append("| layer | tokens | out x in | gemv_bf16 us | GB/s | % copy | fused us |"
+              + " GB/s | % copy |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+      for (int m : gemv) {
+        for (Object[] l : layers) {
+          int outF = (int) l[1];
+          int inF = (int) l[2];
+          double bytes = 2.0 * outF * inF;
+          double plain = t.gemvMicros(m, inF, outF, iters, false);
+          double fused = t.gemvMicros(m, inF, outF, iters, true);
+          ObjectNode row = rows.addObject();
+          row.put("layer", (String) l[0]).put("tokens", m).put("out", outF).put("in", inF)
+              .put("gemv_us", plain).put("fused_us", fused);
+          md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f | %.1f"
+              + " | %.0f | %.0f |%n", l[0], m, outF, inF, plain, bytes / plain / 1e3,
+              100 * bytes / plain / 1e3 / copy, fused, bytes / fused / 1e3,
+              100 * bytes / fused / 1e3 / copy));
+          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  gemv %.1f us  fused %.1f us%n",
+              l[0], m, outF, inF, plain, fused);
+        }
+      }
+    }
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("gemv-" + config + ".json"), JSON.writeValueAsString(r));
+    Files.writeString(out.resolve("gemv-" + config + ".md"), md.toString());
+    System.out.print(md);
     return 0;
   }
 }

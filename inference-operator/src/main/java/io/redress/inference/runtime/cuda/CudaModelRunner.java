@@ -4,6 +4,7 @@ import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.SafeTensors;
@@ -83,6 +84,25 @@ public final class CudaModelRunner implements ModelRunner {
   private final int offTables;
   private final DecodeGraphs graphs;
   private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
+  /**
+   * Whether steps of at most {@link Kernels#GEMV_BEST_TOKENS} tokens (decode graphs) run the
+   * fused kernels: five launches per layer instead of nine (norms, RoPE + cache write, SiLU and
+   * residual adds inside the GEMVs; split-K attention). {@code redress.cuda.fused=false} keeps
+   * the unfused kernels, for comparison.
+   */
+  private final boolean fused;
+  /**
+   * Steps of at most this many tokens run fused. On the H100 the fused kernels won at one token
+   * (0.5B: 621 against 565 tokens/s) but lost at two (1,018 against 1,125), where the plain
+   * GEMV reads each weight row once for both tokens with fewer registers.
+   */
+  static final int FUSED_TOKENS = 1;
+  /** Split-K decode attention on the fused path; {@code redress.cuda.splitAttention=false}: off. */
+  private final boolean splitAttention =
+      !"false".equals(System.getProperty("redress.cuda.splitAttention"));
+  private final DeviceBuffer splitO; // split-K attention partials, fused tokens only
+  private final DeviceBuffer splitMl;
+  private final DeviceBuffer splitCounters;
   private final StepProfiler profiler;
   /**
    * {@code redress.cuda.profileGraphs=true}: decode steps still run as graphs, timed whole
@@ -136,6 +156,22 @@ public final class CudaModelRunner implements ModelRunner {
     hostInts = hostMeta.getByteBuffer(0, 4L * ints).order(ByteOrder.nativeOrder()).asIntBuffer();
     hostFloats = hostFmeta.getByteBuffer(0, 4L * 3 * sMax).order(ByteOrder.nativeOrder())
         .asFloatBuffer();
+
+    int fusedTokens = Math.min(FUSED_TOKENS, tMax);
+    fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv
+        && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
+    if (fused) {
+      kernels.prepareFused((int) d, fusedTokens);
+      long partials = Kernels.attentionSplitFloats(fusedTokens, config.numHeads(),
+          config.headDim());
+      splitO = device.alloc(4 * partials);
+      splitMl = device.alloc(4 * partials / config.headDim() * 2);
+      splitCounters = device.alloc(4L * fusedTokens * config.numHeads());
+      cuMemsetD32Async(splitCounters.ptr(), 0, (long) fusedTokens * config.numHeads(),
+          device.stream());
+    } else {
+      splitO = splitMl = splitCounters = null;
+    }
 
     long bytesPerBlock = 2L * 2 * config.numLayers() * options.blockSize() * kv;
     if (options.numBlocks() > 0) {
@@ -322,10 +358,15 @@ public final class CudaModelRunner implements ModelRunner {
 
     kernels.embedding(ids, weights.embed.ptr(), x.ptr(), d, tokens);
     mark("embedding");
+    boolean fusedStep = fused && tokens <= FUSED_TOKENS;
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(2 * kvLayerBytes * l);
       CUdeviceptr vc = kvCache.at(2 * kvLayerBytes * l + kvLayerBytes);
+      if (fusedStep) {
+        enqueueFusedLayer(w, kc, vc, tokens);
+        continue;
+      }
       // The previous layer's MLP output joins the residual inside this norm.
       kernels.addRmsnorm(x.ptr(), l == 0 ? null : proj.ptr(), null, w.inputNorm().ptr(),
           h.ptr(), d, eps, tokens);
@@ -352,7 +393,12 @@ public final class CudaModelRunner implements ModelRunner {
       linear(act.ptr(), w.downWeight().ptr(), proj.ptr(), tokens, inter, d);
       mark("down gemm");
     }
-    if (rows > 0) {
+    if (rows > 0 && fusedStep) {
+      // The residual stream is complete: final norm + LM head of the sampling rows.
+      kernels.rmsnormGemv(x.ptr(), meta.at(4L * offLastRows), weights.finalNorm.ptr(), eps,
+          weights.lmHead.ptr(), logits.ptr(), rows, config.vocabSize(), d);
+      mark("norm+lm_head gemv");
+    } else if (rows > 0) {
       // Last MLP output + final norm, only for the rows that sample.
       kernels.addRmsnorm(x.ptr(), proj.ptr(), meta.at(4L * offLastRows),
           weights.finalNorm.ptr(), hLast.ptr(), d, eps, rows);
@@ -361,6 +407,44 @@ public final class CudaModelRunner implements ModelRunner {
           config.vocabSize());
       mark("lm_head gemm");
     }
+  }
+
+  /**
+   * One decoder layer of a step of at most {@link Kernels#GEMV_BEST_TOKENS} tokens in five
+   * launches. The projections add into the residual stream x themselves, and the next norm
+   * runs inside the GEMV that needs it, so x is always complete between layers.
+   */
+  private void enqueueFusedLayer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+      int tokens) {
+    int d = config.hiddenSize();
+    int qs = config.qSize();
+    float eps = (float) config.rmsNormEps();
+    CUdeviceptr positions = meta.at(4L * offPositions);
+    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
+    CUdeviceptr tables = meta.at(4L * offTables);
+    float scale = (float) (1 / Math.sqrt(config.headDim()));
+    kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
+        w.qkvBias().ptr(), positions, meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
+        config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+    mark("norm+qkv gemv+rope");
+    if (splitAttention) {
+      kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+    } else {
+      kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, tokens);
+    }
+    mark("attention");
+    kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, qs);
+    mark("o gemv+residual");
+    kernels.rmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpWeight().ptr(),
+        act.ptr(), tokens, d, config.intermediateSize());
+    mark("norm+gate_up gemv+silu");
+    kernels.gemvResidual(act.ptr(), w.downWeight().ptr(), x.ptr(), tokens, d,
+        config.intermediateSize());
+    mark("down gemv+residual");
   }
 
   /**

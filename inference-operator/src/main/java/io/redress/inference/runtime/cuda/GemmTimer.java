@@ -2,6 +2,9 @@ package io.redress.inference.runtime.cuda;
 
 import java.util.Arrays;
 import jcuda.driver.CUevent;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -68,6 +71,82 @@ public final class GemmTimer implements AutoCloseable {
       device.free(x);
       device.free(w);
       device.free(y);
+    }
+  }
+
+  /** Copy bandwidth of the device in GB/s (bytes read plus written), the GEMV's roofline. */
+  public double copyBandwidthGbs() {
+    return device.copyBandwidthGbs(1L << 30);
+  }
+
+  /**
+   * Microseconds per decode GEMV {@code y = x w^T} for {@code tokens} tokens as the CUDA runner
+   * issues it: {@code fused} false for gemv_bf16 (fp32 output), true for the fused kernel that
+   * adds into the residual stream. Calls cycle over enough copies of w (at least 256 MB) that
+   * each reads its weights from HBM, not from L2; {@code iters} calls in one CUDA graph, median
+   * of 7 replays.
+   */
+  public double gemvMicros(int tokens, int in, int out, int iters, boolean fused) {
+    long wBytes = 2L * out * in;
+    int copies = (int) Math.max(2, (256L << 20) / wBytes + 1);
+    DeviceBuffer x = device.alloc(2L * tokens * in);
+    DeviceBuffer y = device.alloc(4L * tokens * Math.max(in, out));
+    DeviceBuffer[] w = new DeviceBuffer[copies];
+    CUevent start = new CUevent();
+    CUevent end = new CUevent();
+    JCudaDriver.cuEventCreate(start, 0);
+    JCudaDriver.cuEventCreate(end, 0);
+    try {
+      kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
+      kernels.fillNormal(y.ptr(), (long) tokens * Math.max(in, out) * 2, 3, 0f, 1f);
+      for (int c = 0; c < copies; c++) {
+        w[c] = device.alloc(wBytes);
+        kernels.fillNormal(w[c].ptr(), (long) out * in, 2 + c, 0f, 0.02f);
+      }
+      if (fused) {
+        kernels.prepareFused(in, tokens);
+      }
+      // Captured as one CUDA graph, as decode steps run: host launch costs (several us per
+      // JCuda call) would otherwise bound the small shapes.
+      CUgraph graph = new CUgraph();
+      JCudaDriver.cuStreamBeginCapture(device.stream(),
+          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+      for (int k = 0; k < iters; k++) {
+        if (fused) {
+          kernels.gemvResidual(x.ptr(), w[k % copies].ptr(), y.ptr(), tokens, out, in);
+        } else {
+          kernels.gemv(x.ptr(), w[k % copies].ptr(), y.ptr(), tokens, out, in);
+        }
+      }
+      JCudaDriver.cuStreamEndCapture(device.stream(), graph);
+      CUgraphExec exec = new CUgraphExec();
+      JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+      double[] us = new double[7];
+      for (int i = -1; i < us.length; i++) {
+        JCudaDriver.cuEventRecord(start, device.stream());
+        JCudaDriver.cuGraphLaunch(exec, device.stream());
+        JCudaDriver.cuEventRecord(end, device.stream());
+        JCudaDriver.cuEventSynchronize(end);
+        float[] t = new float[1];
+        JCudaDriver.cuEventElapsedTime(t, start, end);
+        if (i >= 0) {
+          us[i] = 1e3 * t[0] / iters;
+        }
+      }
+      JCudaDriver.cuGraphExecDestroy(exec);
+      JCudaDriver.cuGraphDestroy(graph);
+      Arrays.sort(us);
+      return us[us.length / 2];
+    } finally {
+      JCudaDriver.cuEventDestroy(start);
+      JCudaDriver.cuEventDestroy(end);
+      device.free(x);
+      device.free(y);
+      for (DeviceBuffer b : w) {
+        if (b != null) {
+          device.free(b);
+        }
+      }
     }
   }
 

@@ -1,15 +1,24 @@
 package io.redress.inference.runtime.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxGetDevice;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.HashMap;
+import java.util.Map;
 import jcuda.Pointer;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 
@@ -33,6 +42,15 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction sample;
   private final CUfunction fillNormal;
   private final CUfunction gemv;
+  private final CUfunction attentionSplit;
+  private final CUfunction gemvQkvRope;
+  private final CUfunction gemvSilu;
+  private final CUfunction gemvNormed;
+  private final CUfunction gemvResidual;
+  private final int sms;
+  private final int maxSmemOptin;
+  private final Map<Occupancy, Integer> resident = new HashMap<>();
+  private final Map<CUfunction, Integer> smemAllowed = new HashMap<>();
 
   public Kernels(CUstream stream) {
     this.stream = stream;
@@ -52,6 +70,22 @@ public final class Kernels implements AutoCloseable {
     sample = function("sample_f32");
     fillNormal = function("fill_normal_bf16");
     gemv = function("gemv_bf16");
+    attentionSplit = function("paged_attention_split_bf16");
+    gemvQkvRope = function("gemv_rmsnorm_qkv_rope_bf16");
+    gemvSilu = function("gemv_rmsnorm_silu_bf16");
+    gemvNormed = function("gemv_rmsnorm_bf16");
+    gemvResidual = function("gemv_residual_bf16");
+    CUdevice device = new CUdevice();
+    cuCtxGetDevice(device);
+    sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    maxSmemOptin = attribute(device,
+        CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+  }
+
+  private static int attribute(CUdevice device, int attribute) {
+    int[] v = new int[1];
+    cuDeviceGetAttribute(v, attribute, device);
+    return v[0];
   }
 
   private CUfunction function(String name) {
@@ -61,7 +95,12 @@ public final class Kernels implements AutoCloseable {
   }
 
   private void launch(CUfunction f, int gx, int gy, int block, Pointer... args) {
-    cuLaunchKernel(f, gx, gy, 1, block, 1, 1, 0, stream, Pointer.to(args), null);
+    launch(f, gx, gy, 1, block, 0, args);
+  }
+
+  private void launch(CUfunction f, int gx, int gy, int gz, int block, int smem,
+      Pointer... args) {
+    cuLaunchKernel(f, gx, gy, gz, block, 1, 1, smem, stream, Pointer.to(args), null);
   }
 
   private static Pointer p(CUdeviceptr ptr) {
@@ -150,6 +189,160 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("gemv takes <= 8 tokens and k % 8 == 0");
     }
     launch(gemv, (rows + 7) / 8, 1, 256, p(x), p(w), p(y), i(tokens), i(rows), i(k));
+  }
+
+  /** Most tokens the fused decode kernels take (FUSED_MAX_TOKENS in gemv_fused.cu). */
+  public static final int FUSED_MAX_TOKENS = 4;
+
+  /** Most blocks one context splits into in {@link #attentionSplit} (SPLIT_MAX, attention.cu). */
+  public static final int ATTENTION_SPLITS = 16;
+
+  /**
+   * Warps per SM the normed GEMVs stop at: with 8 weight loads of 16 bytes in flight per lane
+   * that is 64 KB per SM, well past what HBM needs, and each further block would repeat the
+   * norm prologue.
+   */
+  private static final int NORMED_WARPS_PER_SM = 16;
+
+  /** Whether the fused decode kernels take {@code tokens} tokens of a model this wide. */
+  public boolean fusedFits(int tokens, int hidden) {
+    // Dynamic shared memory holds the normed activations; 1 KB stays for static scratch.
+    return tokens <= FUSED_MAX_TOKENS && hidden % 8 == 0
+        && 2L * tokens * hidden <= maxSmemOptin - 1024;
+  }
+
+  /**
+   * Settles, outside any graph capture, what the fused GEMVs' launches need for up to
+   * {@code maxTokens} tokens of width {@code hidden}: the shared-memory opt-in above 48 KB and
+   * the blocks that fit per SM.
+   */
+  public void prepareFused(int hidden, int maxTokens) {
+    for (int t = 1; t <= maxTokens; t++) {
+      for (int threads : new int[] {128, 256}) {
+        for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed}) {
+          residentBlocks(f, threads, 2 * t * hidden);
+        }
+        residentBlocks(gemvResidual, threads, 0);
+      }
+    }
+  }
+
+  private record Occupancy(CUfunction f, int threads, int smem) {}
+
+  private int residentBlocks(CUfunction f, int threads, int smem) {
+    return resident.computeIfAbsent(new Occupancy(f, threads, smem), k -> {
+      if (smem > 48 * 1024 && smemAllowed.getOrDefault(f, 0) < smem) {
+        cuFuncSetAttribute(f,
+            CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem);
+        smemAllowed.put(f, smem);
+      }
+      int[] blocks = new int[1];
+      cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, threads, smem);
+      if (blocks[0] < 1) {
+        throw new IllegalStateException("a fused GEMV block of " + threads + " threads and "
+            + smem + " bytes of shared memory does not fit on an SM");
+      }
+      return blocks[0];
+    });
+  }
+
+  /**
+   * Launches a fused GEMV over {@code units} warp units (pairs of rows) as one wave, as many
+   * blocks as fit at once (the warps stride over the units), fewer for the normed kernels.
+   * Blocks of 4 warps spread the work evenly over the SMs; the normed kernels take 8 where that
+   * still fills every SM, halving the prologues.
+   */
+  private void launchFused(CUfunction f, int units, int smem, boolean normed, Pointer... args) {
+    int warps = normed && (units + 7) / 8 >= sms ? 8 : 4;
+    int perSm = residentBlocks(f, 32 * warps, smem);
+    if (normed) {
+      perSm = Math.max(1, Math.min(perSm, NORMED_WARPS_PER_SM / warps));
+    }
+    int blocks = (int) Math.min((units + warps - 1) / warps, (long) sms * perSm);
+    launch(f, blocks, 1, 1, 32 * warps, smem, args);
+  }
+
+  private void checkFused(int tokens, int k) {
+    if (tokens < 1 || tokens > FUSED_MAX_TOKENS || k % 8 != 0) {
+      throw new IllegalArgumentException("fused GEMVs take 1 to " + FUSED_MAX_TOKENS
+          + " tokens and k % 8 == 0");
+    }
+  }
+
+  /**
+   * Decode QKV in one launch: with h = RMSNorm(x) (x (tokens, hidden) fp32, weight normW), the
+   * rows h . wQkv^T + bias get RoPE at their positions; Q goes to qOut (tokens, q) bf16, K and
+   * V to the cache slots (none for a negative slot). The results of {@link #addRmsnorm},
+   * {@link #gemv} and {@link #qkvRopeCache} in turn, to bf16 rounding (the norm sums in
+   * another order).
+   */
+  public void rmsnormQkvRope(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
+      CUdeviceptr bias, CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr qOut,
+      CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
+      int headDim, float theta) {
+    checkFused(tokens, hidden);
+    launchFused(gemvQkvRope, (heads + 2 * kvHeads) * (headDim / 2), 2 * tokens * hidden, true,
+        p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut), p(kCache),
+        p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta));
+  }
+
+  /**
+   * Decode gate/up in one launch: act (tokens, inter) bf16 = silu(gate) * up of RMSNorm(x) .
+   * wGateUp^T, wGateUp (2 inter, hidden). The results of {@link #addRmsnorm}, {@link #gemv}
+   * and {@link #siluMul} in turn, to bf16 rounding (the norm sums in another order).
+   */
+  public void rmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
+      CUdeviceptr act, int tokens, int hidden, int inter) {
+    checkFused(tokens, hidden);
+    launchFused(gemvSilu, inter, 2 * tokens * hidden, true, p(x), p(normW), f(eps), p(w),
+        p(act), i(tokens), i(hidden), i(inter));
+  }
+
+  /**
+   * y (tokens, rows) fp32 = RMSNorm(x[srcRows[t]]) . w^T (srcRows null: row t), w (rows,
+   * hidden): the final norm and LM head of the sampling rows in one launch.
+   */
+  public void rmsnormGemv(CUdeviceptr x, CUdeviceptr srcRows, CUdeviceptr normW, float eps,
+      CUdeviceptr w, CUdeviceptr y, int tokens, int rows, int hidden) {
+    checkFused(tokens, hidden);
+    launchFused(gemvNormed, (rows + 1) / 2, 2 * tokens * hidden, true, p(x), p(srcRows),
+        p(normW), f(eps), p(w), p(y), i(tokens), i(rows), i(hidden));
+  }
+
+  /**
+   * resid (tokens, rows) fp32 += a (tokens, k) bf16 . w^T, w (rows, k): a decode projection
+   * adding straight into the residual stream.
+   */
+  public void gemvResidual(CUdeviceptr a, CUdeviceptr w, CUdeviceptr resid, int tokens,
+      int rows, int k) {
+    checkFused(tokens, k);
+    launchFused(gemvResidual, (rows + 1) / 2, 0, false, p(a), p(w), p(resid), i(tokens),
+        i(rows), i(k));
+  }
+
+  /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
+  public static long attentionSplitFloats(int tokens, int heads, int headDim) {
+    return (long) tokens * heads * ATTENTION_SPLITS * headDim;
+  }
+
+  /**
+   * Decode attention split over the context (flash-decoding), for few tokens: the same inputs
+   * and output as {@link #attention}, plus scratch: partO ({@link #attentionSplitFloats}
+   * floats), partMl (tokens * heads * ATTENTION_SPLITS * 2 floats) and counters (tokens *
+   * heads ints, zero when first used; each launch leaves them zero).
+   */
+  public void attentionSplit(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
+      int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
+      CUdeviceptr partO, CUdeviceptr partMl, CUdeviceptr counters, int tokens) {
+    if (headDim > 128 || headDim % 8 != 0) {
+      throw new IllegalArgumentException("attention kernel supports head_dim <= 128 (a"
+          + " multiple of 8)");
+    }
+    launch(attentionSplit, tokens, heads, ATTENTION_SPLITS, 128, 0, p(q), p(kCache),
+        p(vCache), p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+        p(out), i(heads), i(kvHeads), i(headDim), f(scale), p(partO), p(partMl),
+        p(counters));
   }
 
   /** n bf16 values drawn from N(mean, std^2), counter-based on (seed, index). */

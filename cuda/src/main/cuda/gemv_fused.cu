@@ -1,0 +1,392 @@
+// Decode GEMVs with their neighbours fused in, so a decoder layer is five launches (this file's
+// four kernels and the attention) instead of nine: at batch 1 the launches, not the weight
+// bytes, bound the step.
+//
+//   gemv_rmsnorm_qkv_rope_bf16   RMSNorm prologue, QKV bias + RoPE + KV-cache write epilogue
+//   gemv_residual_bf16           residual add epilogue (O and down projections)
+//   gemv_rmsnorm_silu_bf16       RMSNorm prologue, SiLU-and-mul epilogue (gate/up)
+//   gemv_rmsnorm_bf16            RMSNorm prologue over selected rows (final norm + LM head)
+//
+// A warp computes one unit: R = 2 weight rows that its epilogue needs together (a RoPE pair,
+// gate and up, or two neighbouring rows), against all T tokens, each weight row read once.
+// Blocks are a single wave (the grid is capped by what fits on the GPU at once) and their
+// warps stride over the units, so the prologue runs once per block, not once per row.
+//
+// Rounding: each lane sums its 16-byte chunks in the order gemv_bf16 uses, the warp reduces
+// them alike and the epilogues call the unfused kernels' arithmetic helpers, so given the same
+// normed activations the GEMVs match gemv_bf16 bit for bit (gemv_residual_bf16 matches it and
+// the add exactly). The norm prologue is a plain block reduction, not add_rmsnorm_bf16's
+// 1024-thread tree (replaying that tree in 128 or 256 threads cost more than the GEMV at
+// batch 1), so a sum of squares may round differently, a normed activation may differ by a
+// bf16 ulp, and the normed kernels agree with the unfused path to bf16 rounding. Every sum's
+// order is fixed by the shape, never by T: each token's result is independent of the batch.
+#include "common.cuh"
+
+#define FUSED_MAX_TOKENS 4  // Kernels.FUSED_MAX_TOKENS (more would cost registers at batch 1)
+#define FUSED_ROWS 2        // weight rows per warp unit
+#define FUSED_UNROLL 4      // 16-byte loads per lane and row issued before their use
+
+// A weight chunk, streamed: read once, so kept out of L1 (it would evict the activations).
+__device__ __forceinline__ uint4 ld_stream(const uint4* p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ void prefetch_l2(const void* p) {
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
+
+// acc[r][t] += w_r . x_t over k = 8 * chunks, for one warp. Lane l takes chunks l, l + 32, ...
+// in ascending order (as gemv_bf16 does); the R * FUSED_UNROLL weight loads of an iteration are
+// all issued before the first is used, and a row's tail is one predicated iteration rather than
+// single loads one after another. x is in shared memory (XS) or global (read through L1).
+template <int T, bool XS>
+__device__ __forceinline__ void warp_dot(const uint4* const (&w)[FUSED_ROWS],
+                                         const uint4* __restrict__ x, int chunks,
+                                         float (&acc)[FUSED_ROWS][T]) {
+  int lane = threadIdx.x & 31;
+  for (int base = lane; base < chunks; base += 32 * FUSED_UNROLL) {
+    uint4 wv[FUSED_ROWS][FUSED_UNROLL];
+#pragma unroll
+    for (int j = 0; j < FUSED_UNROLL; j++) {
+      int c = base + 32 * j;
+#pragma unroll
+      for (int r = 0; r < FUSED_ROWS; r++)
+        wv[r][j] = c < chunks ? ld_stream(w[r] + c) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int j = 0; j < FUSED_UNROLL; j++) {
+      int c = base + 32 * j;
+      // Activation loads are unconditional (from a valid chunk) so they can be issued early;
+      // only the products past the row's end are skipped.
+      int cx = min(c, chunks - 1);
+#pragma unroll
+      for (int t = 0; t < T; t++) {
+        uint4 xv = XS ? x[t * chunks + cx] : __ldg(x + t * chunks + cx);
+        if (c < chunks) {
+#pragma unroll
+          for (int r = 0; r < FUSED_ROWS; r++) fma8(acc[r][t], wv[r][j], xv);
+        }
+      }
+    }
+  }
+}
+
+// Prefetches the warp's first unit into L2, so the weights stream in while the block
+// computes its prologue.
+template <class Epi>
+__device__ __forceinline__ void prefetch_first_unit(const bf16* __restrict__ w, int k, int units,
+                                                    const Epi& epi) {
+  int warps = blockDim.x >> 5;
+  int u = blockIdx.x * warps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (u >= units) return;
+#pragma unroll
+  for (int r = 0; r < FUSED_ROWS; r++) {
+    const char* row = reinterpret_cast<const char*>(w + (size_t)epi.row(u, r) * k);
+    for (int off = lane * 128; off < 2 * k; off += 32 * 128) prefetch_l2(row + off);
+  }
+}
+
+// The GEMV proper: each warp computes units gw, gw + (all warps), ... and hands each unit's
+// sums to the epilogue, lane t storing token t.
+template <int T, bool XS, class Epi>
+__device__ __forceinline__ void gemv_units(const bf16* __restrict__ w, const bf16* x, int k,
+                                           int units, Epi& epi) {
+  int warps = blockDim.x >> 5, lane = threadIdx.x & 31;
+  int chunks = k >> 3;
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int u = blockIdx.x * warps + (threadIdx.x >> 5); u < units; u += gridDim.x * warps) {
+    const uint4* wr[FUSED_ROWS];
+#pragma unroll
+    for (int r = 0; r < FUSED_ROWS; r++)
+      wr[r] = reinterpret_cast<const uint4*>(w + (size_t)epi.row(u, r) * k);
+    float acc[FUSED_ROWS][T];
+#pragma unroll
+    for (int r = 0; r < FUSED_ROWS; r++)
+#pragma unroll
+      for (int t = 0; t < T; t++) acc[r][t] = 0.f;
+    warp_dot<T, XS>(wr, xv, chunks, acc);
+#pragma unroll
+    for (int t = 0; t < T; t++) {
+      float s0 = warp_sum(acc[0][t]), s1 = warp_sum(acc[1][t]);
+      if (lane == t) epi.store(u, t, s0, s1);
+    }
+  }
+}
+
+// x . x over one float4, in component order.
+__device__ __forceinline__ float sum_sq4(float ss, float4 v) {
+  return sum_sq(sum_sq(sum_sq(sum_sq(ss, v.x), v.y), v.z), v.w);
+}
+
+// xs[t][4i .. 4i + 3] = RMSNorm of x4 (elements 4i .. 4i + 3 of a row) with weights nw.
+__device__ __forceinline__ void rms_store4(bf16* xs, const bf16* __restrict__ nw, int i,
+                                           float4 x4, float inv) {
+  uint2 w = __ldg(reinterpret_cast<const uint2*>(nw) + i);
+  const bf16* wb = reinterpret_cast<const bf16*>(&w);
+  __nv_bfloat162 lo = __halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1]));
+  __nv_bfloat162 hi = __halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3]));
+  uint2 out;
+  out.x = *reinterpret_cast<unsigned*>(&lo);
+  out.y = *reinterpret_cast<unsigned*>(&hi);
+  reinterpret_cast<uint2*>(xs)[i] = out;
+}
+
+// Prologue: xs (T, hidden) bf16 in shared memory = RMSNorm of x rows src_rows[t] (or t), by a
+// plain block reduction: thread i sums the float4s i, i + blockDim, ... of each row in that
+// order, the warps reduce by shuffles, and after the one barrier every thread adds the warps'
+// partials in warp order. That order depends on blockDim (which Kernels picks from the shape
+// alone), never on T, so a token's result does not depend on the batch around it; it is not
+// add_rmsnorm_bf16's order, so the two paths agree to bf16 rounding, not bit for bit.
+// A thread's first U float4s of each row stay in registers for the scaling pass (all of them
+// at the Qwen2.5 widths), so x is read once. part: FUSED_MAX_TOKENS x 32 floats of shared
+// scratch. Requires hidden % 4 == 0 and norm_w 8-byte aligned (its own allocation).
+template <int T>
+__device__ __forceinline__ void rmsnorm_prologue(const float* __restrict__ x,
+                                                 const int* __restrict__ src_rows,
+                                                 const bf16* __restrict__ nw, int hidden,
+                                                 float eps, bf16* xs, float (*part)[32]) {
+  constexpr int U = T <= 2 ? 4 : 2;  // float4 loads per row and thread issued together
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  int n4 = hidden >> 2, stride = blockDim.x;
+  const float4* xr[T];
+#pragma unroll
+  for (int t = 0; t < T; t++)
+    xr[t] = reinterpret_cast<const float4*>(x + (size_t)(src_rows ? src_rows[t] : t) * hidden);
+  float4 held[T][U];
+  float ss[T];
+#pragma unroll
+  for (int t = 0; t < T; t++)
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      int i = threadIdx.x + u * stride;
+      held[t][u] = i < n4 ? __ldg(xr[t] + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+#pragma unroll
+  for (int t = 0; t < T; t++) {
+    ss[t] = 0.f;
+#pragma unroll
+    for (int u = 0; u < U; u++) ss[t] = sum_sq4(ss[t], held[t][u]);
+  }
+  for (int i = threadIdx.x + U * stride; i < n4; i += stride)  // wider rows: the rest
+#pragma unroll
+    for (int t = 0; t < T; t++) ss[t] = sum_sq4(ss[t], __ldg(xr[t] + i));
+#pragma unroll
+  for (int t = 0; t < T; t++) {
+    float s = warp_sum(ss[t]);
+    if (lane == 0) part[t][warp] = s;
+  }
+  __syncthreads();
+  float inv[T];
+#pragma unroll
+  for (int t = 0; t < T; t++) {
+    float total = 0.f;
+    for (int w = 0; w < warps; w++) total += part[t][w];
+    inv[t] = inv_rms(total, hidden, eps);
+  }
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    int i = threadIdx.x + u * stride;
+    if (i < n4)
+#pragma unroll
+      for (int t = 0; t < T; t++) rms_store4(xs + (size_t)t * hidden, nw, i, held[t][u], inv[t]);
+  }
+  for (int i = threadIdx.x + U * stride; i < n4; i += stride)
+#pragma unroll
+    for (int t = 0; t < T; t++)
+      rms_store4(xs + (size_t)t * hidden, nw, i, __ldg(xr[t] + i), inv[t]);
+  __syncthreads();
+}
+
+// Epilogue of the QKV projection. Unit u is the RoPE pair (i, i + half) of head u / half, heads
+// in the row order Q, K, V; lane t adds the bias, rotates Q and K, and writes Q to q_out and K
+// and V to the cache at slots[t] (none when negative: padding), as qkv_rope_cache_bf16 does.
+struct QkvRopeEpilogue {
+  const bf16* bias;
+  bf16 *q_out, *k_cache, *v_cache;
+  int num_heads, num_kv_heads, head_dim, half;
+  float theta;
+  float pos;  // this lane's token's
+  int slot;
+
+  __device__ int row(int u, int r) const {
+    return (u / half) * head_dim + u % half + r * half;
+  }
+  __device__ void store(int u, int t, float s0, float s1) const {
+    int head = u / half, i = u % half;
+    int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
+    int c0 = head * head_dim + i, c1 = c0 + half;
+    float a = s0 + to_f(bias[c0]), b = s1 + to_f(bias[c1]);
+    if (head >= num_heads + num_kv_heads) {  // V: bias only
+      if (slot < 0) return;
+      v_cache[(size_t)slot * kv_size + c0 - q_size - kv_size] = to_bf(a);
+      v_cache[(size_t)slot * kv_size + c1 - q_size - kv_size] = to_bf(b);
+      return;
+    }
+    float ra, rb;
+    rope_rotate(a, b, pos, i, head_dim, theta, ra, rb);
+    if (head < num_heads) {
+      q_out[(size_t)t * q_size + c0] = to_bf(ra);
+      q_out[(size_t)t * q_size + c1] = to_bf(rb);
+    } else if (slot >= 0) {
+      k_cache[(size_t)slot * kv_size + c0 - q_size] = to_bf(ra);
+      k_cache[(size_t)slot * kv_size + c1 - q_size] = to_bf(rb);
+    }
+  }
+};
+
+// Epilogue of the gate/up projection: unit i is gate row i and up row inter + i.
+struct SiluEpilogue {
+  bf16* act;
+  int inter;
+
+  __device__ int row(int u, int r) const { return u + r * inter; }
+  __device__ void store(int u, int t, float gate, float up) const {
+    act[(size_t)t * inter + u] = to_bf(silu_mul(gate, up));
+  }
+};
+
+// Epilogue adding into (Add) or writing (!Add) y (tokens, rows) fp32: unit u is rows 2u and
+// 2u + 1 (the last row stands in for a missing second row, its result dropped).
+template <bool Add>
+struct RowsEpilogue {
+  float* y;
+  int rows;
+
+  __device__ int row(int u, int r) const { return min(2 * u + r, rows - 1); }
+  __device__ void store(int u, int t, float s0, float s1) const {
+    float* yt = y + (size_t)t * rows + 2 * u;
+    if (Add) {
+      yt[0] += s0;
+      if (2 * u + 1 < rows) yt[1] += s1;
+    } else {
+      yt[0] = s0;
+      if (2 * u + 1 < rows) yt[1] = s1;
+    }
+  }
+};
+
+// Runs body.run<T>() for the runtime token count T (1..FUSED_MAX_TOKENS).
+template <class Body>
+__device__ __forceinline__ void for_tokens(int tokens, Body& body) {
+  switch (tokens) {
+    case 1: body.template run<1>(); break;
+    case 2: body.template run<2>(); break;
+    case 3: body.template run<3>(); break;
+    default: body.template run<4>(); break;
+  }
+}
+
+// Prologue then GEMV over the normed activations in shared memory, for T tokens.
+template <class Epi>
+struct NormedGemv {
+  const float* x;
+  const int* src_rows;
+  const bf16* norm_w;
+  float eps;
+  const bf16* w;
+  bf16* xs;
+  float (*part)[32];
+  int hidden, units;
+  Epi& epi;
+
+  template <int T>
+  __device__ void run() {
+    rmsnorm_prologue<T>(x, src_rows, norm_w, hidden, eps, xs, part);
+    gemv_units<T, true>(w, xs, hidden, units, epi);
+  }
+};
+
+// Prefetch, prologue, GEMV: the body of the three normed kernels.
+template <class Epi>
+__device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
+                                            const int* __restrict__ src_rows,
+                                            const bf16* __restrict__ norm_w, float eps,
+                                            const bf16* __restrict__ w, int tokens, int hidden,
+                                            int units, Epi& epi, bf16* xs, float (*part)[32]) {
+  prefetch_first_unit(w, hidden, units, epi);
+  NormedGemv<Epi> body{x, src_rows, norm_w, eps, w, xs, part, hidden, units, epi};
+  for_tokens(tokens, body);
+}
+
+// Launch (all four kernels): grid min(ceil(units / warps), SMs x blocks resident per SM),
+// block 128 or 256 threads (Kernels.launchFused picks); dynamic shared memory
+// tokens * hidden * 2 bytes for the normed kernels. units = rows / 2 (rounded up), the
+// epilogue's pairs. w: (rows, k) bf16 (nn.Linear layout), k % 8 == 0; tokens <=
+// FUSED_MAX_TOKENS. x: (tokens, hidden) fp32 residual stream, norm_w (hidden) bf16.
+
+// q_out (tokens, q_size) bf16 and the K/V cache rows at slots[t] = RoPE(RMSNorm(x) . w_qkv^T +
+// bias). w: (q_size + 2 kv_size, hidden); positions, slots: per token.
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_qkv_rope_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w,
+                           float eps, const bf16* __restrict__ w, const bf16* __restrict__ bias,
+                           const int* __restrict__ positions, const int* __restrict__ slots,
+                           bf16* __restrict__ q_out, bf16* __restrict__ k_cache,
+                           bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads,
+                           int num_kv_heads, int head_dim, float theta) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  int lane = threadIdx.x & 31;
+  QkvRopeEpilogue epi{bias,     q_out,        k_cache, v_cache, num_heads, num_kv_heads,
+                      head_dim, head_dim / 2, theta,   0.f,     -1};
+  if (lane < tokens) {
+    epi.pos = (float)positions[lane];
+    epi.slot = slots[lane];
+  }
+  int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);
+  normed_gemv(x, nullptr, norm_w, eps, w, tokens, hidden, units, epi,
+              reinterpret_cast<bf16*>(smem), part);
+}
+
+// act (tokens, inter) bf16 = silu(gate) * up of RMSNorm(x) . w_gate_up^T. w: (2 inter, hidden),
+// gate rows then up rows.
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_silu_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps,
+                       const bf16* __restrict__ w, bf16* __restrict__ act, int tokens,
+                       int hidden, int inter) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  SiluEpilogue epi{act, inter};
+  normed_gemv(x, nullptr, norm_w, eps, w, tokens, hidden, inter, epi,
+              reinterpret_cast<bf16*>(smem), part);
+}
+
+// y (tokens, rows) fp32 = RMSNorm(x[src_rows[t]]) . w^T, src_rows null meaning t. w: (rows,
+// hidden). For the final norm and LM head over the sampling rows.
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_bf16(const float* __restrict__ x, const int* __restrict__ src_rows,
+                  const bf16* __restrict__ norm_w, float eps, const bf16* __restrict__ w,
+                  float* __restrict__ y, int tokens, int rows, int hidden) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  RowsEpilogue<false> epi{y, rows};
+  normed_gemv(x, src_rows, norm_w, eps, w, tokens, hidden, (rows + 1) / 2, epi,
+              reinterpret_cast<bf16*>(smem), part);
+}
+
+// The activations straight from global memory (no prologue).
+struct ResidualGemv {
+  const bf16* a;
+  const bf16* w;
+  int k, units;
+  RowsEpilogue<true>& epi;
+
+  template <int T>
+  __device__ void run() {
+    gemv_units<T, false>(w, a, k, units, epi);
+  }
+};
+
+// resid (tokens, rows) fp32 += a . w^T: the O projection (a = attention output, k = q_size)
+// and the down projection (a = activations, k = inter) adding into the residual stream.
+// a: (tokens, k) bf16; w: (rows, k).
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_residual_bf16(const bf16* __restrict__ a, const bf16* __restrict__ w,
+                   float* __restrict__ resid, int tokens, int rows, int k) {
+  RowsEpilogue<true> epi{resid, rows};
+  ResidualGemv body{a, w, k, (rows + 1) / 2, epi};
+  for_tokens(tokens, body);
+}

@@ -1,0 +1,493 @@
+package io.redress.inference.runtime.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.redress.inference.testing.Gpu;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The fused decode kernels (gemv_fused.cu, split-K attention) against the unfused kernels they
+ * replace, on random data at the fixture, Qwen2.5-0.5B and 7B shapes and 1 to
+ * {@link Kernels#FUSED_MAX_TOKENS} tokens. The residual GEMV rounds exactly as gemv + add do,
+ * so it must match bit for bit; the normed GEMVs reduce the norm in another order than
+ * add_rmsnorm_bf16, and split-K attention sums in another order, so they match within bf16
+ * rounding (two bf16 ulps of the largest reference value) and are checked to be deterministic
+ * and independent of the batch. The residual GEMV is also checked against double-precision
+ * host math.
+ */
+@Tag("gpu")
+class FusedKernelsGpuTest {
+
+  /**
+   * |fused - unfused| <= TOLERANCE x max |unfused|: two bf16 ulps (the outputs are bf16;
+   * anything beyond a rounding flip is a bug).
+   */
+  static final double TOLERANCE = 1.0 / 128;
+
+  /** A model's shapes: hidden, heads, KV heads, head_dim, intermediate. */
+  record Shape(String name, int hidden, int heads, int kvHeads, int headDim, int inter) {
+    int qSize() {
+      return heads * headDim;
+    }
+
+    int kvSize() {
+      return kvHeads * headDim;
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static final List<Shape> SHAPES = List.of(
+      new Shape("tiny", 16, 2, 1, 8, 48),
+      new Shape("small", 256, 4, 2, 64, 512),
+      new Shape("qwen2.5-0.5b", 896, 14, 2, 64, 4864),
+      new Shape("qwen2.5-7b", 3584, 28, 4, 128, 18944));
+
+  static Stream<Arguments> shapesAndTokens() {
+    return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
+        .mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  private static CudaDevice device;
+  private static Kernels kernels;
+  private final List<DeviceBuffer> buffers = new ArrayList<>();
+
+  @BeforeAll
+  static void open() {
+    if (CudaDevice.probe(0).usable()) {
+      device = CudaDevice.open(0);
+      kernels = new Kernels(device.stream());
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    if (kernels != null) {
+      kernels.close();
+      device.close();
+    }
+  }
+
+  @BeforeEach
+  void gpu() {
+    Gpu.assumeUsable();
+    device.makeCurrent();
+  }
+
+  @AfterEach
+  void free() {
+    if (device != null) {
+      device.synchronize();
+      buffers.forEach(device::free);
+    }
+    buffers.clear();
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void normQkvRopeMatchesNormGemvRope(Shape s, int tokens) {
+    int rows = s.qSize() + 2 * s.kvSize();
+    float eps = 1e-6f;
+    float theta = 1e6f;
+    int slotsTotal = 16;
+    DeviceBuffer x = floats(gaussian(tokens * s.hidden(), 1, 3f));
+    DeviceBuffer normW = bf16(s.hidden(), 2, 1f, 0.1f);
+    DeviceBuffer w = bf16((long) rows * s.hidden(), 3, 0f, 0.05f);
+    DeviceBuffer bias = bf16(rows, 4, 0f, 0.1f);
+    // Positions near and far (RoPE angles), and a padding token (-1: no cache write).
+    int[] pos = {17, 3000, -1, 0};
+    int[] slot = {3, 9, -1, 12};
+    DeviceBuffer positions = ints(slice(pos, tokens));
+    DeviceBuffer slots = ints(slice(slot, tokens));
+    // Unfused: norm, GEMV, bias + RoPE + cache write.
+    DeviceBuffer h = alloc(2L * tokens * s.hidden());
+    DeviceBuffer qkv = alloc(4L * tokens * rows);
+    DeviceBuffer q1 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k1 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v1 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.addRmsnorm(x.ptr(), null, null, normW.ptr(), h.ptr(), s.hidden(), eps, tokens);
+    kernels.gemv(h.ptr(), w.ptr(), qkv.ptr(), tokens, rows, s.hidden());
+    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
+        k1.ptr(), v1.ptr(), s.heads(), s.kvHeads(), s.headDim(), theta, tokens);
+    // Fused.
+    DeviceBuffer q2 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k2 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v2 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.rmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.ptr(), bias.ptr(), positions.ptr(),
+        slots.ptr(), q2.ptr(), k2.ptr(), v2.ptr(), tokens, s.hidden(), s.heads(), s.kvHeads(),
+        s.headDim(), theta);
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("q, " + what, q1, q2, tokens * s.qSize());
+    compareBf16("k cache, " + what, k1, k2, slotsTotal * s.kvSize());
+    compareBf16("v cache, " + what, v1, v2, slotsTotal * s.kvSize());
+    // Token 0 alone: the same bits as in the batch (q row and its cache slot).
+    DeviceBuffer q3 = alloc(2L * s.qSize());
+    DeviceBuffer k3 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v3 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.rmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.ptr(), bias.ptr(), positions.ptr(),
+        slots.ptr(), q3.ptr(), k3.ptr(), v3.ptr(), 1, s.hidden(), s.heads(), s.kvHeads(),
+        s.headDim(), theta);
+    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, s.qSize());
+    long slot0 = (long) slot[0] * s.kvSize();
+    assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0,
+        s.kvSize());
+    assertSameBits("v cache, token alone vs batched, " + what, v2, slot0, v3, slot0,
+        s.kvSize());
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void normGateUpSiluMatchesNormGemvSilu(Shape s, int tokens) {
+    float eps = 1e-6f;
+    DeviceBuffer x = floats(gaussian(tokens * s.hidden(), 5, 3f));
+    DeviceBuffer normW = bf16(s.hidden(), 6, 1f, 0.1f);
+    DeviceBuffer w = bf16(2L * s.inter() * s.hidden(), 7, 0f, 0.05f);
+    DeviceBuffer h = alloc(2L * tokens * s.hidden());
+    DeviceBuffer gateUp = alloc(4L * tokens * 2 * s.inter());
+    DeviceBuffer act1 = alloc(2L * tokens * s.inter());
+    kernels.addRmsnorm(x.ptr(), null, null, normW.ptr(), h.ptr(), s.hidden(), eps, tokens);
+    kernels.gemv(h.ptr(), w.ptr(), gateUp.ptr(), tokens, 2 * s.inter(), s.hidden());
+    kernels.siluMul(gateUp.ptr(), act1.ptr(), s.inter(), tokens);
+    DeviceBuffer act2 = alloc(2L * tokens * s.inter());
+    kernels.rmsnormGateUpSilu(x.ptr(), normW.ptr(), eps, w.ptr(), act2.ptr(), tokens,
+        s.hidden(), s.inter());
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("act, " + what, act1, act2, tokens * s.inter());
+    DeviceBuffer act3 = alloc(2L * s.inter());
+    kernels.rmsnormGateUpSilu(x.ptr(), normW.ptr(), eps, w.ptr(), act3.ptr(), 1, s.hidden(),
+        s.inter());
+    assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
+  }
+
+  /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void residualGemvMatchesGemvThenAdd(Shape s, int tokens) {
+    for (int k : new int[] {s.qSize(), s.inter()}) {
+      residualGemv(s.hidden(), k, tokens, s + ", k " + k + ", " + tokens + " tokens");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void residualGemvWithAnOddRowCount(Shape s, int tokens) {
+    residualGemv(s.hidden() - 1, s.hidden(), tokens, s + ", odd rows, " + tokens + " tokens");
+  }
+
+  private void residualGemv(int rows, int k, int tokens, String what) {
+    float[] x0 = gaussian(tokens * rows, 8, 2f);
+    DeviceBuffer a = bf16((long) tokens * k, 9, 0f, 1f);
+    DeviceBuffer w = bf16((long) rows * k, 10, 0f, 0.05f);
+    // Unfused: the GEMV, then the residual add inside add_rmsnorm (its norm output unused).
+    DeviceBuffer x1 = floats(x0);
+    DeviceBuffer proj = alloc(4L * tokens * rows);
+    DeviceBuffer normW = bf16(rows, 11, 1f, 0f);
+    DeviceBuffer h = alloc(2L * tokens * rows);
+    kernels.gemv(a.ptr(), w.ptr(), proj.ptr(), tokens, rows, k);
+    kernels.addRmsnorm(x1.ptr(), proj.ptr(), null, normW.ptr(), h.ptr(), rows, 1e-6f, tokens);
+    DeviceBuffer x2 = floats(x0);
+    kernels.gemvResidual(a.ptr(), w.ptr(), x2.ptr(), tokens, rows, k);
+    float[] ref = download(x1, tokens * rows);
+    float[] got = download(x2, tokens * rows);
+    int differing = 0;
+    for (int i = 0; i < ref.length; i++) {
+      differing += Float.floatToRawIntBits(ref[i]) != Float.floatToRawIntBits(got[i]) ? 1 : 0;
+    }
+    assertThat(differing).as("residual values not bit-identical to the unfused path, %s", what)
+        .isZero();
+    if ((long) rows * k > 1 << 24) {
+      return; // the host check below is for the smaller shapes
+    }
+    // Against double-precision host math over the same bf16 inputs.
+    float[] ah = bf16ToFloat(downloadShorts(a, tokens * k));
+    float[] wh = bf16ToFloat(downloadShorts(w, rows * k));
+    double worst = 0;
+    for (int t = 0; t < tokens; t++) {
+      for (int r = 0; r < rows; r++) {
+        double sum = x0[t * rows + r];
+        double mag = Math.abs(sum);
+        for (int i = 0; i < k; i++) {
+          double p = (double) wh[r * k + i] * ah[t * k + i];
+          sum += p;
+          mag += Math.abs(p);
+        }
+        worst = Math.max(worst, Math.abs(got[t * rows + r] - sum) / Math.max(mag, 1e-6));
+      }
+    }
+    assertThat(worst).as("|fused - exact| / sum |terms|, %s", what).isLessThan(1e-4);
+  }
+
+  /** The final norm + LM head over selected rows (each sequence's last token). */
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void normedGemvMatchesNormThenGemv(Shape s, int tokens) {
+    int vocab = 4099; // odd: a last unit of one row
+    int stepTokens = tokens + 2;
+    float eps = 1e-5f;
+    float[] x0 = gaussian(stepTokens * s.hidden(), 12, 3f);
+    DeviceBuffer x = floats(x0);
+    DeviceBuffer normW = bf16(s.hidden(), 13, 1f, 0.1f);
+    DeviceBuffer w = bf16((long) vocab * s.hidden(), 14, 0f, 0.05f);
+    int[] src = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      src[t] = stepTokens - 1 - 2 * t % stepTokens; // out of order, not all rows
+    }
+    DeviceBuffer rows = ints(src);
+    DeviceBuffer h = alloc(2L * tokens * s.hidden());
+    DeviceBuffer y1 = alloc(4L * tokens * vocab);
+    kernels.addRmsnorm(x.ptr(), null, rows.ptr(), normW.ptr(), h.ptr(), s.hidden(), eps, tokens);
+    kernels.gemv(h.ptr(), w.ptr(), y1.ptr(), tokens, vocab, s.hidden());
+    DeviceBuffer y2 = alloc(4L * tokens * vocab);
+    kernels.rmsnormGemv(x.ptr(), rows.ptr(), normW.ptr(), eps, w.ptr(), y2.ptr(), tokens, vocab,
+        s.hidden());
+    float[] ref = download(y1, tokens * vocab);
+    float[] got = download(y2, tokens * vocab);
+    // Host check of the norm: the normed rows in double against the kernel's bf16 ones.
+    float[] hh = bf16ToFloat(downloadShorts(h, tokens * s.hidden()));
+    float[] nw = bf16ToFloat(downloadShorts(normW, s.hidden()));
+    for (int t = 0; t < tokens; t++) {
+      double ss = 0;
+      for (int i = 0; i < s.hidden(); i++) {
+        double v = x0[src[t] * s.hidden() + i];
+        ss += v * v;
+      }
+      double inv = 1 / Math.sqrt(ss / s.hidden() + eps);
+      for (int i = 0; i < s.hidden(); i++) {
+        double exact = nw[i] * x0[src[t] * s.hidden() + i] * inv;
+        assertThat(Math.abs(hh[t * s.hidden() + i] - exact))
+            .as("normed row %d, element %d", t, i).isLessThanOrEqualTo(Math.abs(exact) / 128);
+      }
+    }
+    double maxAbs = 0;
+    double maxDiff = 0;
+    for (int i = 0; i < ref.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(ref[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
+    }
+    String what = s + ", " + tokens + " tokens";
+    assertThat(Double.isFinite(maxDiff)).as("finite logits, %s", what).isTrue();
+    assertThat(maxDiff).as("logits, %s", what).isLessThanOrEqualTo(TOLERANCE * maxAbs);
+    // The first selected row alone: the same bits as in the batch.
+    DeviceBuffer y3 = alloc(4L * vocab);
+    kernels.rmsnormGemv(x.ptr(), rows.ptr(), normW.ptr(), eps, w.ptr(), y3.ptr(), 1, vocab,
+        s.hidden());
+    float[] alone = download(y3, vocab);
+    for (int i = 0; i < vocab; i++) {
+      assertThat(Float.floatToRawIntBits(alone[i])).as("logit %d alone vs batched, %s", i, what)
+          .isEqualTo(Float.floatToRawIntBits(got[i]));
+    }
+  }
+
+  /**
+   * Each shape at block size 16, and at 1: long contexts then span more block-table entries
+   * per split than the split kernel stages in shared memory.
+   */
+  static Stream<Arguments> attentionShapes() {
+    return Stream.of(16, 1).flatMap(b -> SHAPES.stream().map(s -> Arguments.of(s, b)));
+  }
+
+  /**
+   * Split-K attention against the one-block-per-head kernel over contexts of one split, split
+   * boundaries and many splits; repeated runs identical; a token's output the same alone and
+   * beside another token; the merge counters back at zero.
+   */
+  @ParameterizedTest
+  @MethodSource("attentionShapes")
+  void splitAttentionMatchesAttention(Shape s, int blockSize) {
+    int maxLen = 4096;
+    int maxBlocks = maxLen / blockSize;
+    int seqs = 2;
+    int numSlots = seqs * maxLen;
+    float scale = (float) (1 / Math.sqrt(s.headDim()));
+    DeviceBuffer kCache = bf16((long) numSlots * s.kvSize(), 20, 0f, 1f);
+    DeviceBuffer vCache = bf16((long) numSlots * s.kvSize(), 21, 0f, 1f);
+    // Each sequence's blocks scattered over the cache.
+    List<Integer> blocks = new ArrayList<>(IntStream.range(0, seqs * maxBlocks).boxed().toList());
+    Collections.shuffle(blocks, new Random(22));
+    int[] tables = blocks.stream().mapToInt(Integer::intValue).toArray();
+    DeviceBuffer blockTables = ints(tables);
+    int maxTokens = Kernels.FUSED_MAX_TOKENS;
+    DeviceBuffer q = bf16((long) maxTokens * s.qSize(), 23, 0f, 1f);
+    DeviceBuffer partO = alloc(4 * Kernels.attentionSplitFloats(maxTokens, s.heads(),
+        s.headDim()));
+    DeviceBuffer partMl = alloc(4L * maxTokens * s.heads() * Kernels.ATTENTION_SPLITS * 2);
+    DeviceBuffer counters = zeros(4L * maxTokens * s.heads());
+    DeviceBuffer out1 = alloc(2L * maxTokens * s.qSize());
+    DeviceBuffer out2 = alloc(2L * maxTokens * s.qSize());
+    DeviceBuffer out3 = alloc(2L * maxTokens * s.qSize());
+    int n = s.qSize();
+    for (int pos : new int[] {0, 1, 31, 32, 127, 128, 129, 300, 1000, 2048, 2049, 4095}) {
+      // Token 0 of sequence 0 at pos; token 1 of sequence 1 at another position; a padding.
+      int[] positions = {pos, (pos * 7 + 5) % maxLen, -1};
+      int[] tokenSeq = {0, 1, 0};
+      DeviceBuffer posBuf = ints(positions);
+      DeviceBuffer seqBuf = ints(tokenSeq);
+      kernels.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+          blockTables.ptr(), maxBlocks, blockSize, out1.ptr(), s.heads(), s.kvHeads(),
+          s.headDim(), scale, 3);
+      kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+          blockTables.ptr(), maxBlocks, blockSize, out2.ptr(), s.heads(), s.kvHeads(),
+          s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), 3);
+      String what = s + ", block size " + blockSize + ", position " + pos;
+      compareBf16("split attention, " + what, out1, out2, 3 * n);
+      short[] split = downloadShorts(out2, 3 * n);
+      for (int i = 2 * n; i < 3 * n; i++) {
+        assertThat(split[i]).as("padding output, %s", what).isEqualTo((short) 0);
+      }
+      // Again, token 0 alone: the same bits.
+      kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+          blockTables.ptr(), maxBlocks, blockSize, out3.ptr(), s.heads(), s.kvHeads(),
+          s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), 1);
+      short[] alone = downloadShorts(out3, n);
+      for (int i = 0; i < n; i++) {
+        assertThat(alone[i]).as("token alone vs batched, element %d, %s", i, what)
+            .isEqualTo(split[i]);
+      }
+      int[] c = downloadInts(counters, maxTokens * s.heads());
+      assertThat(c).as("merge counters after the launch, %s", what).containsOnly(0);
+      device.free(posBuf);
+      device.free(seqBuf);
+      buffers.remove(posBuf);
+      buffers.remove(seqBuf);
+    }
+  }
+
+  // ---- helpers ----
+
+  /** Asserts n bf16 values of a (from element aOff) and b (from bOff) are the same bits. */
+  private void assertSameBits(String what, DeviceBuffer a, long aOff, DeviceBuffer b, long bOff,
+      int n) {
+    short[] x = downloadShorts(a, (int) (aOff + n));
+    short[] y = downloadShorts(b, (int) (bOff + n));
+    for (int i = 0; i < n; i++) {
+      assertThat(y[(int) bOff + i]).as("%s, element %d", what, i).isEqualTo(x[(int) aOff + i]);
+    }
+  }
+
+  /**
+   * Asserts two bf16 arrays agree within TOLERANCE x max |ref|; returns how many differ in any
+   * bit.
+   */
+  private int compareBf16(String what, DeviceBuffer refBuf, DeviceBuffer gotBuf, int n) {
+    short[] ref = downloadShorts(refBuf, n);
+    short[] got = downloadShorts(gotBuf, n);
+    float[] r = bf16ToFloat(ref);
+    float[] g = bf16ToFloat(got);
+    double maxAbs = 0;
+    double maxDiff = 0;
+    int differing = 0;
+    for (int i = 0; i < n; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(r[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(r[i] - g[i]));
+      differing += ref[i] != got[i] ? 1 : 0;
+    }
+    assertThat(Float.isFinite((float) maxDiff)).as("finite, %s", what).isTrue();
+    assertThat(maxDiff).as("max |fused - unfused|, %s (max |ref| %.3g)", what, maxAbs)
+        .isLessThanOrEqualTo(TOLERANCE * maxAbs);
+    return differing;
+  }
+
+  private DeviceBuffer alloc(long bytes) {
+    DeviceBuffer b = device.alloc(bytes);
+    buffers.add(b);
+    return b;
+  }
+
+  private DeviceBuffer zeros(long bytes) {
+    DeviceBuffer b = alloc(bytes);
+    cuMemsetD32Async(b.ptr(), 0, bytes / 4, device.stream());
+    return b;
+  }
+
+  private DeviceBuffer bf16(long n, long seed, float mean, float std) {
+    DeviceBuffer b = alloc(2 * n);
+    kernels.fillNormal(b.ptr(), n, seed, mean, std);
+    device.synchronize();
+    return b;
+  }
+
+  private DeviceBuffer floats(float[] values) {
+    DeviceBuffer b = alloc(4L * values.length);
+    cuMemcpyHtoD(b.ptr(), Pointer.to(values), 4L * values.length);
+    uploaded();
+    return b;
+  }
+
+  private DeviceBuffer ints(int[] values) {
+    DeviceBuffer b = alloc(4L * Math.max(values.length, 1));
+    cuMemcpyHtoD(b.ptr(), Pointer.to(values), 4L * values.length);
+    uploaded();
+    return b;
+  }
+
+  /**
+   * A plain copy from pageable memory runs on the legacy stream, which our non-blocking stream
+   * does not wait for: let it land before kernels read it.
+   */
+  private static void uploaded() {
+    JCudaDriver.cuCtxSynchronize();
+  }
+
+  private int[] downloadInts(DeviceBuffer b, int n) {
+    device.synchronize();
+    int[] out = new int[n];
+    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 4L * n);
+    return out;
+  }
+
+  private float[] download(DeviceBuffer b, int n) {
+    device.synchronize();
+    float[] out = new float[n];
+    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 4L * n);
+    return out;
+  }
+
+  private short[] downloadShorts(DeviceBuffer b, int n) {
+    device.synchronize();
+    short[] out = new short[n];
+    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 2L * n);
+    return out;
+  }
+
+  private static float[] bf16ToFloat(short[] v) {
+    float[] out = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      out[i] = Float.intBitsToFloat((v[i] & 0xffff) << 16);
+    }
+    return out;
+  }
+
+  private static float[] gaussian(int n, long seed, float std) {
+    Random r = new Random(seed);
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (float) (r.nextGaussian() * std);
+    }
+    return out;
+  }
+
+  private static int[] slice(int[] a, int n) {
+    return java.util.Arrays.copyOf(a, n);
+  }
+}
