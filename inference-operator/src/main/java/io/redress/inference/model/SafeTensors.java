@@ -132,6 +132,33 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   /**
+   * Reads an int32 tensor (GPTQ's packed weights, zero points and g_idx), checking its shape.
+   *
+   * @throws ModelLoadException when it is missing, not I32, or has another shape
+   */
+  public int[] ints(String name, long... expectedShape) {
+    TensorInfo info = info(name);
+    if (!info.hasShape(expectedShape)) {
+      throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has shape "
+          + info.shapeText() + " but config.json implies " + java.util.Arrays.toString(
+              expectedShape) + ": the weights and config.json do not belong together");
+    }
+    if (info.dtype() != DType.I32) {
+      throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has dtype "
+          + info.dtype() + "; GPTQ stores it as I32");
+    }
+    int[] out = new int[(int) info.numel()];
+    int[] at = {0};
+    forEachChunk(name, chunk -> {
+      java.nio.IntBuffer ints = chunk.order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+      int n = ints.remaining();
+      ints.get(out, at[0], n);
+      at[0] += n;
+    });
+    return out;
+  }
+
+  /**
    * Passes the raw little-endian bytes of a tensor to {@code consumer} in order, as read-only
    * buffers of at most 1 GB (each a whole number of elements). Used to upload to a device.
    */

@@ -22,6 +22,13 @@ public final class Fixtures {
   /** The fixture models. */
   public static final List<String> MODELS = List.of("qwen2-tiny-tied", "qwen2-small-untied");
 
+  /**
+   * GPTQ int4 fixtures (tools/make_gptq_fixture.py): qwen2-small-untied's shape with every
+   * decoder linear layer quantized, act-order, group 32; references from the dense weights an
+   * independent torch dequantization gives.
+   */
+  public static final List<String> GPTQ_MODELS = List.of("qwen2-small-gptq");
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Fixtures() {}

@@ -31,7 +31,8 @@ public final class CpuModel {
   public static CpuModel load(Path modelDir) {
     ModelConfig config = ModelConfig.load(modelDir);
     try (SafeTensors st = SafeTensors.open(modelDir)) {
-      return new CpuModel(config, CpuWeights.load(config, st));
+      return new CpuModel(config, CpuWeights.load(config, st,
+          io.redress.inference.model.GptqConfig.load(modelDir).orElse(null)));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.redress.inference.runtime.cpu;
 
+import io.redress.inference.model.GptqConfig;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.SafeTensors;
 import io.redress.inference.model.WeightNames;
@@ -33,23 +34,31 @@ record CpuWeights(Matrix embed, List<Layer> layers, float[] finalNorm, Matrix lm
       Matrix down) {}
 
   static CpuWeights load(ModelConfig c, SafeTensors st) {
+    return load(c, st, null);
+  }
+
+  /**
+   * @param gptq the checkpoint's GPTQ settings, null when unquantized: quantized layers are
+   *     dequantized to fp32 once here (the CPU runner computes in fp32 anyway)
+   */
+  static CpuWeights load(ModelConfig c, SafeTensors st, GptqConfig gptq) {
     int d = c.hiddenSize();
     Matrix embed = Matrix.ofRowMajor(st.floats(WeightNames.EMBED, c.vocabSize(), d), null,
         c.vocabSize(), d);
     List<Layer> layers = new ArrayList<>();
     for (int i = 0; i < c.numLayers(); i++) {
-      Matrix q = linear(st, i, "self_attn.q_proj", c.qSize(), d, true);
-      Matrix k = linear(st, i, "self_attn.k_proj", c.kvSize(), d, true);
-      Matrix v = linear(st, i, "self_attn.v_proj", c.kvSize(), d, true);
-      Matrix gate = linear(st, i, "mlp.gate_proj", c.intermediateSize(), d, false);
-      Matrix up = linear(st, i, "mlp.up_proj", c.intermediateSize(), d, false);
+      Matrix q = linear(st, gptq, i, "self_attn.q_proj", c.qSize(), d, true);
+      Matrix k = linear(st, gptq, i, "self_attn.k_proj", c.kvSize(), d, true);
+      Matrix v = linear(st, gptq, i, "self_attn.v_proj", c.kvSize(), d, true);
+      Matrix gate = linear(st, gptq, i, "mlp.gate_proj", c.intermediateSize(), d, false);
+      Matrix up = linear(st, gptq, i, "mlp.up_proj", c.intermediateSize(), d, false);
       layers.add(new Layer(
           st.floats(WeightNames.layer(i, "input_layernorm.weight"), d),
           Matrix.concatRows(q, k, v),
-          linear(st, i, "self_attn.o_proj", d, c.qSize(), false),
+          linear(st, gptq, i, "self_attn.o_proj", d, c.qSize(), false),
           st.floats(WeightNames.layer(i, "post_attention_layernorm.weight"), d),
           Matrix.concatRows(gate, up),
-          linear(st, i, "mlp.down_proj", d, c.intermediateSize(), false)));
+          linear(st, gptq, i, "mlp.down_proj", d, c.intermediateSize(), false)));
     }
     float[] finalNorm = st.floats(WeightNames.FINAL_NORM, d);
     // Tied checkpoints usually omit lm_head.weight; when present we still honour the config.
@@ -60,10 +69,28 @@ record CpuWeights(Matrix embed, List<Layer> layers, float[] finalNorm, Matrix lm
     return new CpuWeights(embed, List.copyOf(layers), finalNorm, lmHead);
   }
 
-  private static Matrix linear(
-      SafeTensors st, int layer, String name, int rows, int cols, boolean bias) {
-    float[] w = st.floats(WeightNames.layer(layer, name + ".weight"), rows, cols);
+  private static Matrix linear(SafeTensors st, GptqConfig gptq, int layer, String name,
+      int rows, int cols, boolean bias) {
+    String prefix = WeightNames.layer(layer, name);
+    float[] w = gptq != null && st.contains(prefix + ".qweight")
+        ? dequantized(st, gptq, prefix, rows, cols)
+        : st.floats(prefix + ".weight", rows, cols);
     float[] b = bias ? st.floats(WeightNames.layer(layer, name + ".bias"), rows) : null;
     return Matrix.ofRowMajor(w, b, rows, cols);
+  }
+
+  /** A GPTQ layer {@code (rows = out, cols = in)} as fp32, from its packed tensors. */
+  private static float[] dequantized(SafeTensors st, GptqConfig gptq, String prefix, int out,
+      int in) {
+    if (in % 8 != 0 || out % 8 != 0) {
+      throw new io.redress.inference.model.ModelLoadException(prefix + ": GPTQ packs 8 values"
+          + " per int32, so both dimensions must be multiples of 8 (" + out + " x " + in + ")");
+    }
+    int groups = gptq.groupSize() < 0 ? 1 : (in + gptq.groupSize() - 1) / gptq.groupSize();
+    int[] qweight = st.ints(prefix + ".qweight", in / 8, out);
+    int[] qzeros = st.ints(prefix + ".qzeros", groups, out / 8);
+    float[] scales = st.floats(prefix + ".scales", groups, out);
+    int[] gIdx = st.contains(prefix + ".g_idx") ? st.ints(prefix + ".g_idx", in) : null;
+    return gptq.dequantize(qweight, qzeros, scales, gIdx, out, in);
   }
 }

@@ -199,6 +199,11 @@ public final class CudaModelRunner implements ModelRunner {
   /** Loads a model directory onto GPU {@code options.device()}. */
   public static CudaModelRunner load(Path modelDir, Options options) {
     ModelConfig config = ModelConfig.load(modelDir);
+    if (io.redress.inference.model.GptqConfig.load(modelDir).isPresent()) {
+      throw new io.redress.inference.model.ModelLoadException(modelDir + ": a GPTQ int4"
+          + " checkpoint; the CUDA runner does not load GPTQ weights yet (its W4A16 kernel is"
+          + " still to come). Run it with --device cpu, or use the bf16 checkpoint on the GPU.");
+    }
     CudaDevice device = CudaDevice.open(options.device());
     try (SafeTensors st = SafeTensors.open(modelDir)) {
       Kernels kernels = new Kernels(device.stream());

@@ -11,12 +11,14 @@ import org.junit.jupiter.params.provider.FieldSource;
 
 /**
  * The golden test of the CPU runner: logits and greedy continuations equal what HF
- * transformers computed (fp32, from the same bf16 weights) on the fixture models.
+ * transformers computed (fp32, from the same bf16 weights) on the fixture models, and on the
+ * GPTQ fixture from the weights its own torch dequantization gives.
  * Tolerance: |ours - HF| <= 1e-3 x max |logit| of the row; greedy tokens identical.
  */
 class CpuModelReferenceTest {
 
-  static final java.util.List<String> MODELS = Fixtures.MODELS;
+  static final java.util.List<String> MODELS = java.util.stream.Stream.concat(
+      Fixtures.MODELS.stream(), Fixtures.GPTQ_MODELS.stream()).toList();
 
   @ParameterizedTest
   @FieldSource("MODELS")
