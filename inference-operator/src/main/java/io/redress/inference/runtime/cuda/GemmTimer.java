@@ -42,25 +42,41 @@ public final class GemmTimer implements AutoCloseable {
     DeviceBuffer x = device.alloc(2L * tokens * in);
     DeviceBuffer w = device.alloc(2L * out * in);
     DeviceBuffer y = device.alloc(4L * tokens * out);
+    try {
+      kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
+      kernels.fillNormal(w.ptr(), (long) out * in, 2, 0f, 0.02f);
+      return medianMillis(() -> {
+        for (int k = 0; k < iters; k++) {
+          cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out, algo);
+        }
+      }) / iters;
+    } finally {
+      device.free(x);
+      device.free(w);
+      device.free(y);
+    }
+  }
+
+  /**
+   * GPU milliseconds of what {@code enqueue} puts on the stream, between two CUDA events: one
+   * warm-up run, then the median of 7.
+   */
+  private double medianMillis(Runnable enqueue) {
     CUevent start = new CUevent();
     CUevent end = new CUevent();
     JCudaDriver.cuEventCreate(start, 0);
     JCudaDriver.cuEventCreate(end, 0);
     try {
-      kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
-      kernels.fillNormal(w.ptr(), (long) out * in, 2, 0f, 0.02f);
       double[] ms = new double[7];
+      float[] t = new float[1];
       for (int i = -1; i < ms.length; i++) {
         JCudaDriver.cuEventRecord(start, device.stream());
-        for (int k = 0; k < iters; k++) {
-          cublas.linear(x.ptr(), w.ptr(), y.ptr(), tokens, in, out, algo);
-        }
+        enqueue.run();
         JCudaDriver.cuEventRecord(end, device.stream());
         JCudaDriver.cuEventSynchronize(end);
-        float[] t = new float[1];
         JCudaDriver.cuEventElapsedTime(t, start, end);
         if (i >= 0) {
-          ms[i] = t[0] / iters;
+          ms[i] = t[0];
         }
       }
       Arrays.sort(ms);
@@ -68,9 +84,6 @@ public final class GemmTimer implements AutoCloseable {
     } finally {
       JCudaDriver.cuEventDestroy(start);
       JCudaDriver.cuEventDestroy(end);
-      device.free(x);
-      device.free(w);
-      device.free(y);
     }
   }
 
@@ -92,10 +105,6 @@ public final class GemmTimer implements AutoCloseable {
     DeviceBuffer x = device.alloc(2L * tokens * in);
     DeviceBuffer y = device.alloc(4L * tokens * Math.max(in, out));
     DeviceBuffer[] w = new DeviceBuffer[copies];
-    CUevent start = new CUevent();
-    CUevent end = new CUevent();
-    JCudaDriver.cuEventCreate(start, 0);
-    JCudaDriver.cuEventCreate(end, 0);
     try {
       kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
       kernels.fillNormal(y.ptr(), (long) tokens * Math.max(in, out) * 2, 3, 0f, 1f);
@@ -121,25 +130,14 @@ public final class GemmTimer implements AutoCloseable {
       JCudaDriver.cuStreamEndCapture(device.stream(), graph);
       CUgraphExec exec = new CUgraphExec();
       JCudaDriver.cuGraphInstantiate(exec, graph, 0);
-      double[] us = new double[7];
-      for (int i = -1; i < us.length; i++) {
-        JCudaDriver.cuEventRecord(start, device.stream());
-        JCudaDriver.cuGraphLaunch(exec, device.stream());
-        JCudaDriver.cuEventRecord(end, device.stream());
-        JCudaDriver.cuEventSynchronize(end);
-        float[] t = new float[1];
-        JCudaDriver.cuEventElapsedTime(t, start, end);
-        if (i >= 0) {
-          us[i] = 1e3 * t[0] / iters;
-        }
+      try {
+        return 1e3 * medianMillis(() -> JCudaDriver.cuGraphLaunch(exec, device.stream()))
+            / iters;
+      } finally {
+        JCudaDriver.cuGraphExecDestroy(exec);
+        JCudaDriver.cuGraphDestroy(graph);
       }
-      JCudaDriver.cuGraphExecDestroy(exec);
-      JCudaDriver.cuGraphDestroy(graph);
-      Arrays.sort(us);
-      return us[us.length / 2];
     } finally {
-      JCudaDriver.cuEventDestroy(start);
-      JCudaDriver.cuEventDestroy(end);
       device.free(x);
       device.free(y);
       for (DeviceBuffer b : w) {
