@@ -95,6 +95,43 @@ def tokenizer_dir_for(name, model_dir):
     return text
 
 
+def reference_cases(ref, tokenizer, name):
+    """Per prompt: the prompt ids, 32 greedy tokens with their smallest top-2 margin, and
+    teacher-forced logits at a few positions (all of a row up to 4,096 ids, else a strided
+    sample plus the top 32), from the fp32 model ref."""
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    cases = []
+    with torch.no_grad():
+        for prompt in PROMPTS:
+            ids = tokenizer.encode(prompt).ids
+            seq = list(ids)
+            margins = []
+            for _ in range(32):
+                logits = ref(torch.tensor([seq])).logits[0, -1]
+                top = torch.topk(logits, 2).values
+                margins.append(float(top[0] - top[1]))
+                seq.append(int(torch.argmax(logits)))
+            full = ref(torch.tensor([seq])).logits[0]  # (len, vocab), teacher forced
+            positions = sorted({0, len(ids) // 2, len(ids) - 1, len(seq) - 2})
+            rows = []
+            for pos in positions:
+                row = full[pos]
+                entry = {"position": pos, "max_abs": float(row.abs().max())}
+                if row.numel() <= 4096:
+                    entry["ids"] = list(range(row.numel()))
+                else:  # a strided sample plus the top 32: ~1,100 values per row
+                    top = torch.topk(row, 32).indices.tolist()
+                    entry["ids"] = sorted(set(range(0, row.numel(), 149)) | set(top))
+                entry["logits"] = [float(row[i]) for i in entry["ids"]]
+                rows.append(entry)
+            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": seq[len(ids):],
+                          "min_margin": min(margins), "logits": rows})
+            print(f"{name}: {len(ids)} prompt tokens, min top-2 margin {min(margins):.4f}",
+                  file=sys.stderr)
+    return cases
+
+
 def build_model(name, out):
     import torch
     from tokenizers import Tokenizer
@@ -138,35 +175,7 @@ def build_model(name, out):
     rp = getattr(ref.config, "rope_parameters", None)
     theta = rp["rope_theta"] if isinstance(rp, dict) else ref.config.rope_theta
     assert theta == spec["rope_theta"], f"rope_theta {theta} != {spec['rope_theta']}"
-    torch.backends.cuda.matmul.allow_tf32 = False
-    cases = []
-    with torch.no_grad():
-        for prompt in PROMPTS:
-            ids = tokenizer.encode(prompt).ids
-            seq = list(ids)
-            margins = []
-            for _ in range(32):
-                logits = ref(torch.tensor([seq])).logits[0, -1]
-                top = torch.topk(logits, 2).values
-                margins.append(float(top[0] - top[1]))
-                seq.append(int(torch.argmax(logits)))
-            full = ref(torch.tensor([seq])).logits[0]  # (len, vocab), teacher forced
-            positions = sorted({0, len(ids) // 2, len(ids) - 1, len(seq) - 2})
-            rows = []
-            for pos in positions:
-                row = full[pos]
-                entry = {"position": pos, "max_abs": float(row.abs().max())}
-                if row.numel() <= 4096:
-                    entry["ids"] = list(range(row.numel()))
-                else:  # a strided sample plus the top 32: ~1,100 values per row
-                    top = torch.topk(row, 32).indices.tolist()
-                    entry["ids"] = sorted(set(range(0, row.numel(), 149)) | set(top))
-                entry["logits"] = [float(row[i]) for i in entry["ids"]]
-                rows.append(entry)
-            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": seq[len(ids):],
-                          "min_margin": min(margins), "logits": rows})
-            print(f"{name}: {len(ids)} prompt tokens, min top-2 margin {min(margins):.4f}",
-                  file=sys.stderr)
+    cases = reference_cases(ref, tokenizer, name)
     reference = {"model": name, "config": json.load(open(os.path.join(model_dir,
                  "config.json"))), "cases": cases}
     with gzip.open(os.path.join(out, "fixtures", name + ".reference.json.gz"), "wt",

@@ -23,7 +23,7 @@ Packing, from AutoGPTQ's QuantLinear.pack (qlinear_cuda_old.py) and its torch de
   W[c, i] = scales[g_idx[i], c] * (q[i, c] - (stored_zero[g_idx[i], c] + 1)).
 The reference dequantizes with its own unpacking (shifts on the packed tensors), loads the
 dense result into transformers' Qwen2ForCausalLM in fp32 and records greedy continuations and
-logits exactly as make_fixtures.py does.
+logits with make_fixtures.reference_cases.
 """
 import argparse
 import gzip
@@ -143,30 +143,7 @@ def main():
 
     tokenizer = Tokenizer.from_str(gzip.open(os.path.join(model_dir, "tokenizer.json.gz"),
                                              "rt", encoding="utf-8").read())
-    torch.backends.cuda.matmul.allow_tf32 = False
-    cases = []
-    with torch.no_grad():
-        for prompt in make_fixtures.PROMPTS:
-            ids = tokenizer.encode(prompt).ids
-            seq = list(ids)
-            margins = []
-            for _ in range(32):
-                logits = ref(torch.tensor([seq])).logits[0, -1]
-                top = torch.topk(logits, 2).values
-                margins.append(float(top[0] - top[1]))
-                seq.append(int(torch.argmax(logits)))
-            full = ref(torch.tensor([seq])).logits[0]
-            positions = sorted({0, len(ids) // 2, len(ids) - 1, len(seq) - 2})
-            rows = []
-            for pos in positions:
-                row = full[pos]
-                rows.append({"position": pos, "max_abs": float(row.abs().max()),
-                             "ids": list(range(row.numel())),
-                             "logits": [float(x) for x in row]})
-            cases.append({"prompt": prompt, "prompt_ids": ids, "greedy": seq[len(ids):],
-                          "min_margin": min(margins), "logits": rows})
-            print(f"{NAME}: {len(ids)} prompt tokens, min top-2 margin {min(margins):.4f}",
-                  file=sys.stderr)
+    cases = make_fixtures.reference_cases(ref, tokenizer, NAME)
     reference = {"model": NAME, "config": config, "cases": cases}
     with gzip.open(os.path.join(args.out, NAME + ".reference.json.gz"), "wt",
                    encoding="utf-8") as f:
