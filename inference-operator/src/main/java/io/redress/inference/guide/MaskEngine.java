@@ -123,9 +123,10 @@ final class MaskEngine {
     Frame f = s.top;
     StringNode node = automaton.str(f);
     Stack after = automaton.childDone(s.rest);
-    boolean freeInside = node.decidedAtClose || StringLexer.sub(f.lex) != StringLexer.OPEN
-        && node.dfa != null && node.dfa.isUniversal(StringLexer.dfaState(f.lex));
-    if (node.dfa != null && !freeInside) {
+    // A pattern state from which any string matches: free, as if there were no pattern.
+    boolean universal = node.dfa != null && StringLexer.sub(f.lex) != StringLexer.OPEN
+        && node.dfa.isUniversal(StringLexer.dfaState(f.lex));
+    if (node.dfa != null && !universal && !node.decidedAtClose) {
       StringTokenClasses c = !cached ? StringTokenClasses.of(vocab, node, f.lex, f.a)
           : patterns.get(new PatternKey(StateKey.of(automaton, new Stack(f, null),
               maxTokenBytes)), k -> StringTokenClasses.of(vocab, node, f.lex, f.a));
@@ -140,8 +141,7 @@ final class MaskEngine {
     }
     // No pattern, or a pattern that allows anything from here or only decides at the closing
     // quote: the shared plain tables (classifying the vocabulary per pattern state costs ms).
-    boolean checkClose = node.dfa != null && !(StringLexer.sub(f.lex) != StringLexer.OPEN
-        && node.dfa.isUniversal(StringLexer.dfaState(f.lex)));
+    boolean checkClose = node.dfa != null && !universal;
     StringTokenClasses c = vocab.plainString(StringLexer.plainState(f.lex));
     long left = node.max == Integer.MAX_VALUE ? Long.MAX_VALUE : (long) node.max - f.a;
     int needed = node.min - f.a;
