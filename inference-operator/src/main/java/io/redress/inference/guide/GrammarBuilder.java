@@ -326,10 +326,10 @@ final class GrammarBuilder {
       for (int i = 0; i < patterns.size() && !names.isEmpty(); i++) {
         Schema.PatternProperty pp = patterns.get(i);
         if ((set & 1 << i) != 0) {
-          names = CodePointDfa.intersect(names, strict.foundByAll(pp.regex(), at, at));
+          names = CodePointDfa.intersect(names, strict.foundByAll(pp.regex(), "patternProperties", at));
           parts.add(pp.schema());
         } else {
-          names = CodePointDfa.minus(names, strict.foundBySome(pp.regex(), at, at));
+          names = CodePointDfa.minus(names, strict.foundBySome(pp.regex(), "patternProperties", at));
         }
       }
       Schema value = set == 0 ? extraSchema
