@@ -12,7 +12,8 @@ tokenizer.json.gz) and fixtures/qwen2-small-gptq.reference.json.gz in make_fixtu
 Weights are drawn directly as quantized values (no calibration: the layout is what is tested):
 every linear layer of the decoder gets 4-bit codes, per-group fp16 scales and 4-bit zero points,
 asymmetric, group size 32, desc_act on (a shuffled g_idx, as act-order exports have).
-Embeddings, norms, biases and the LM head stay unquantized (fp16), as in GPTQ checkpoints.
+Embeddings, norms, biases and the LM head stay unquantized (fp16, as in GPTQ checkpoints, with
+bf16-exact values so the CUDA runner's bf16 copies match them).
 
 Packing, from AutoGPTQ's QuantLinear.pack (qlinear_cuda_old.py) and its torch dequantization:
   qweight int32 (in / 8, out): input row 8r + j of output column c sits in bits 4j..4j+3 of
@@ -135,7 +136,10 @@ def main():
                     v = 0.2 * torch.randn_like(p)
                 else:  # embeddings, LM head
                     v = 0.25 * torch.randn_like(p)
-                v = v.half()
+                # fp16 as GPTQ checkpoints store them, but bf16-exact: the CUDA runner keeps
+                # unquantized tensors in bf16, so fp16 values would round there and the
+                # comparison would measure that rounding instead of the int4 path
+                v = v.to(torch.bfloat16).half()
                 tensors[pname] = v
                 p.copy_(v.float())
     save_file({k: v.contiguous() for k, v in tensors.items()},

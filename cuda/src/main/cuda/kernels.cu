@@ -9,3 +9,4 @@
 #include "random.cu"
 #include "gemv.cu"
 #include "gemv_fused.cu"
+#include "w4a16.cu"

@@ -44,6 +44,14 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR", description = "A model directory instead.")
   Path model;
 
+  @Option(names = "--quantization", defaultValue = "none", paramLabel = "none|gptq",
+      description = "With --config: gptq draws the decoder's projections as GPTQ int4"
+          + " (W4A16 kernels) instead of bf16 (default: ${DEFAULT-VALUE}).")
+  String quantization;
+  @Option(names = "--group-size", defaultValue = "128",
+      description = "GPTQ group size of --quantization gptq (default: ${DEFAULT-VALUE}).")
+  int groupSize;
+
   @Option(names = "--device", defaultValue = "auto") String device;
   @Option(names = "--batch", defaultValue = "1", split = ",",
       description = "Batch sizes, e.g. 1,16,64 (default: ${DEFAULT-VALUE}).")
@@ -68,6 +76,15 @@ final class DecodeBench implements Callable<Integer> {
     if ((configName == null) == (model == null)) {
       throw new IllegalArgumentException("give exactly one of --config NAME or --model DIR");
     }
+    if (!quantization.equals("none") && !quantization.equals("gptq")) {
+      throw new IllegalArgumentException("--quantization takes none or gptq, not '"
+          + quantization + "'");
+    }
+    boolean gptq = quantization.equals("gptq");
+    if (gptq && configName == null) {
+      throw new IllegalArgumentException("--quantization gptq draws random GPTQ weights for"
+          + " --config; a GPTQ model directory given by --model is read as it is");
+    }
     int maxLen = promptLen + outputLen + 16;
     EngineConfig.Builder builder = EngineConfig.builder(model != null ? model
             : Path.of(configName))
@@ -88,7 +105,7 @@ final class DecodeBench implements Callable<Integer> {
       }
       CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(0,
           config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
-          Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42);
+          Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42, gptq ? groupSize : 0);
       copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
       engine = Engine.open(config, runner, tokenizerPath == null ? null
           : io.redress.inference.model.Tokenizer.load(tokenizerPath));
@@ -101,14 +118,14 @@ final class DecodeBench implements Callable<Integer> {
     ObjectMapper json = new ObjectMapper();
     ObjectNode root = json.createObjectNode();
     root.put("benchmark", "decode");
-    root.put("model", configName != null ? configName + " (random bf16 weights)"
-        : model.toString());
+    root.put("model", configName != null ? configName + (gptq ? " (random GPTQ int4 weights,"
+        + " group " + groupSize + ")" : " (random bf16 weights)") : model.toString());
     root.put("device", engine.device());
     root.put("prompt_len", promptLen);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
     schemaText = jsonSchema == null ? null : Files.readString(jsonSchema);
-    long weightBytes = weightBytesBf16(mc);
+    long weightBytes = gptq ? weightBytesGptq(mc, groupSize) : weightBytesBf16(mc);
     root.put("weight_bytes", weightBytes);
     root.put("copy_bandwidth_gb_per_s", copyGbs);
     // Roofline: every weight byte read once per token at the device's measured copy bandwidth
@@ -191,5 +208,17 @@ final class DecodeBench implements Callable<Integer> {
   /** Bytes of weights a decode step reads: every matrix once (the embedding only a row). */
   static long weightBytesBf16(ModelConfig c) {
     return 2 * c.decodeWeightElements();
+  }
+
+  /**
+   * The same with the decoder's projections GPTQ int4: half a byte per weight plus a 4-byte
+   * {scale, zero} per group of each row; the LM head stays bf16.
+   */
+  static long weightBytesGptq(ModelConfig c, int group) {
+    long d = c.hiddenSize();
+    long projections = (d * (c.qSize() + 2L * c.kvSize()) + (long) c.qSize() * d
+        + 3L * d * c.intermediateSize()) * c.numLayers();
+    return projections / 2 + projections / group * 4
+        + 2 * (c.decodeWeightElements() - projections);
   }
 }

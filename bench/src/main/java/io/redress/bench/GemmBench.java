@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.redress.inference.model.KnownConfigs;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.runtime.cuda.GemmTimer;
+import io.redress.inference.runtime.cuda.Kernels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -127,6 +128,9 @@ final class GemmBench implements Callable<Integer> {
           .append("| layer | tokens | out x in | gemv_bf16 us | GB/s | % copy | fused us |"
               + " GB/s | % copy |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
       for (int m : gemv) {
+        if (m > Kernels.GEMV_MAX_TOKENS) {
+          continue;
+        }
         for (Object[] l : layers) {
           int outF = (int) l[1];
           int inF = (int) l[2];
@@ -142,6 +146,39 @@ final class GemmBench implements Callable<Integer> {
               100 * bytes / fused / 1e3 / copy));
           System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  gemv %.1f us  fused %.1f us%n",
               l[0], m, outF, inF, plain, fused);
+        }
+      }
+      // The same decoder projections as GPTQ int4 (group 128): a quarter of the bytes.
+      ArrayNode w4 = r.putArray("w4a16");
+      md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
+          + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
+          .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |\n"
+              + "|---|---:|---|---:|---:|---:|---:|\n");
+      for (int m : gemv) {
+        if (m > Kernels.W4_MAX_TOKENS) {
+          continue;
+        }
+        for (Object[] l : layers) {
+          if (l[0].equals("lm_head")) {
+            continue; // unquantized in GPTQ checkpoints
+          }
+          int outF = (int) l[1];
+          int inF = (int) l[2];
+          double bytes = outF * (double) inF / 2 + 4.0 * outF * (inF / 128);
+          double us = t.w4Micros(m, inF, outF, iters, 128);
+          double bf16 = m <= Kernels.GEMV_MAX_TOKENS ? t.gemvMicros(m, inF, outF, iters, false)
+              : Double.NaN;
+          ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
+              .put("out", outF).put("in", inF).put("w4a16_us", us);
+          if (!Double.isNaN(bf16)) {
+            row.put("gemv_bf16_us", bf16);
+          }
+          md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f |"
+              + " %s |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
+              100 * bytes / us / 1e3 / copy,
+              Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us)));
+          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us%n", l[0], m, outF,
+              inF, us);
         }
       }
     }

@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
+import io.redress.inference.model.GptqConfig;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.SafeTensors;
 import io.redress.inference.runtime.ModelRunner;
@@ -28,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * sampled ids copied back. Per step the host writes a small block of metadata (token ids,
  * positions, slot mapping, block tables, sampling parameters) into pinned memory and copies it
  * over in two transfers.
+ *
+ * <p>GPTQ int4 checkpoints keep their quantized projections int4 on the device: steps of up to
+ * {@link Kernels#W4_MAX_TOKENS} tokens run the W4A16 tensor-core kernel (unpacking in
+ * registers, exact weights), larger ones dequantize each layer into one bf16 scratch buffer and
+ * run cuBLAS. They take the unfused per-layer path (the fused kernels read bf16 weights).
  */
 public final class CudaModelRunner implements ModelRunner {
 
@@ -103,6 +109,8 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer splitO; // split-K attention partials, fused tokens only
   private final DeviceBuffer splitMl;
   private final DeviceBuffer splitCounters;
+  private final DeviceBuffer dequantScratch; // GPTQ prefill: the largest layer in bf16
+  private final DeviceBuffer permScratch; // GPTQ act-order decode: (parts, tokens, k) bf16
   private final StepProfiler profiler;
   /**
    * {@code redress.cuda.profileGraphs=true}: decode steps still run as graphs, timed whole
@@ -159,7 +167,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
     fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv
-        && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
+        && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
       long partials = Kernels.attentionSplitFloats(fusedTokens, config.numHeads(),
@@ -172,6 +180,20 @@ public final class CudaModelRunner implements ModelRunner {
     } else {
       splitO = splitMl = splitCounters = null;
     }
+
+    long dequantElems = 0;
+    long permElems = 0;
+    for (CudaWeights.Layer layer : weights.layers) {
+      for (CudaWeights.Q4 w : layer.quantized()) {
+        dequantElems = Math.max(dequantElems, (long) w.rows() * w.k());
+        if (w.perm() != null) {
+          permElems = Math.max(permElems, (long) w.parts() * Kernels.W4_MAX_TOKENS * w.k());
+        }
+      }
+    }
+    // Sized once for the largest layer: prefill dequantizes one layer at a time.
+    dequantScratch = dequantElems > 0 ? device.alloc(2 * dequantElems) : null;
+    permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
 
     long bytesPerBlock = 2L * 2 * config.numLayers() * options.blockSize() * kv;
     if (options.numBlocks() > 0) {
@@ -199,16 +221,12 @@ public final class CudaModelRunner implements ModelRunner {
   /** Loads a model directory onto GPU {@code options.device()}. */
   public static CudaModelRunner load(Path modelDir, Options options) {
     ModelConfig config = ModelConfig.load(modelDir);
-    if (io.redress.inference.model.GptqConfig.load(modelDir).isPresent()) {
-      throw new io.redress.inference.model.ModelLoadException(modelDir + ": a GPTQ int4"
-          + " checkpoint; the CUDA runner does not load GPTQ weights yet (its W4A16 kernel is"
-          + " still to come). Run it with --device cpu, or use the bf16 checkpoint on the GPU.");
-    }
+    GptqConfig gptq = GptqConfig.load(modelDir).orElse(null);
     CudaDevice device = CudaDevice.open(options.device());
     try (SafeTensors st = SafeTensors.open(modelDir)) {
       Kernels kernels = new Kernels(device.stream());
       Cublas cublas = new Cublas(device);
-      CudaWeights weights = CudaWeights.load(device, config, st);
+      CudaWeights weights = CudaWeights.load(device, config, st, gptq);
       return new CudaModelRunner(config, options, device, kernels, cublas, weights);
     } catch (RuntimeException e) {
       device.close();
@@ -216,13 +234,22 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
-  /** A model of this architecture with random weights drawn on the GPU (benchmarks). */
+  /** A model of this architecture with random bf16 weights drawn on the GPU (benchmarks). */
   public static CudaModelRunner random(ModelConfig config, Options options, long seed) {
+    return random(config, options, seed, 0);
+  }
+
+  /**
+   * A model of this architecture with random weights drawn on the GPU (benchmarks): bf16, or
+   * with {@code gptqGroup > 0} GPTQ int4 projections in groups of that many inputs.
+   */
+  public static CudaModelRunner random(ModelConfig config, Options options, long seed,
+      int gptqGroup) {
     CudaDevice device = CudaDevice.open(options.device());
     try {
       Kernels kernels = new Kernels(device.stream());
       Cublas cublas = new Cublas(device);
-      CudaWeights weights = CudaWeights.random(device, kernels, config, seed);
+      CudaWeights weights = CudaWeights.random(device, kernels, config, seed, gptqGroup);
       return new CudaModelRunner(config, options, device, kernels, cublas, weights);
     } catch (RuntimeException e) {
       device.close();
@@ -376,7 +403,7 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.addRmsnorm(x.ptr(), l == 0 ? null : proj.ptr(), null, w.inputNorm().ptr(),
           h.ptr(), d, eps, tokens);
       mark("norm");
-      linear(h.ptr(), w.qkvWeight().ptr(), qkv.ptr(), tokens, d, qs + 2 * kv);
+      linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, d, qs + 2 * kv);
       mark("qkv gemm");
       kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
@@ -386,16 +413,16 @@ public final class CudaModelRunner implements ModelRunner {
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
       mark("attention");
-      linear(attn.ptr(), w.oWeight().ptr(), proj.ptr(), tokens, qs, d);
+      linear(attn.ptr(), w.oWeight(), w.oQ(), proj.ptr(), tokens, qs, d);
       mark("o gemm");
       kernels.addRmsnorm(x.ptr(), proj.ptr(), null, w.postNorm().ptr(), h.ptr(), d, eps,
           tokens);
       mark("norm");
-      linear(h.ptr(), w.gateUpWeight().ptr(), gateUp.ptr(), tokens, d, 2 * inter);
+      linear(h.ptr(), w.gateUpWeight(), w.gateUpQ(), gateUp.ptr(), tokens, d, 2 * inter);
       mark("gate_up gemm");
       kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
       mark("silu");
-      linear(act.ptr(), w.downWeight().ptr(), proj.ptr(), tokens, inter, d);
+      linear(act.ptr(), w.downWeight(), w.downQ(), proj.ptr(), tokens, inter, d);
       mark("down gemm");
     }
     if (rows > 0 && fusedStep) {
@@ -531,6 +558,32 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.gemv(x, w, y, tokens, out, in);
     } else {
       cublas.linear(x, w, y, tokens, in, out);
+    }
+  }
+
+  /** A decoder projection: bf16 {@code w}, or GPTQ int4 {@code wq} when that is non-null. */
+  private void linear(CUdeviceptr x, DeviceBuffer w, CudaWeights.Q4 wq, CUdeviceptr y,
+      int tokens, int in, int out) {
+    if (wq == null) {
+      linear(x, w.ptr(), y, tokens, in, out);
+    } else if (tokens <= Kernels.W4_MAX_TOKENS && useGemv) {
+      // Decode and short prefills: int4 weights straight from memory, a quarter of bf16's bytes.
+      CUdeviceptr xs = x;
+      long partStride = 0;
+      if (wq.perm() != null) {
+        kernels.gatherCols(x, wq.perm().ptr(), permScratch.ptr(), tokens, in, wq.parts());
+        xs = permScratch.ptr();
+        partStride = (long) tokens * in;
+      }
+      kernels.w4a16(xs, partStride, wq.codes().ptr(), wq.scaleZero().ptr(), y, tokens, out, in,
+          wq.group(), wq.bound1(), wq.bound2());
+    } else {
+      // Long prefill: the dequantization's bytes are small next to a GEMM over many tokens;
+      // the weights round to bf16 here (the kernel above keeps them exact).
+      kernels.dequantW4(wq.codes().ptr(), wq.scaleZero().ptr(),
+          wq.invPerm() == null ? null : wq.invPerm().ptr(), dequantScratch.ptr(), out, in,
+          wq.group(), wq.bound1(), wq.bound2());
+      cublas.linear(x, dequantScratch.ptr(), y, tokens, in, out);
     }
   }
 

@@ -148,6 +148,57 @@ public final class GemmTimer implements AutoCloseable {
     }
   }
 
+  /**
+   * Microseconds per call of the GPTQ int4 kernel ({@link Kernels#w4a16}) on random codes,
+   * groups of {@code group} inputs, timed like {@link #gemvMicros} (HBM, one CUDA graph).
+   */
+  public double w4Micros(int tokens, int in, int out, int iters, int group) {
+    long codeBytes = (long) out * in / 2;
+    long szBytes = 4L * out * (in / group);
+    int copies = (int) Math.max(2, (256L << 20) / (codeBytes + szBytes) + 1);
+    DeviceBuffer x = device.alloc(2L * tokens * in);
+    DeviceBuffer y = device.alloc(4L * tokens * out);
+    DeviceBuffer[] codes = new DeviceBuffer[copies];
+    DeviceBuffer[] sz = new DeviceBuffer[copies];
+    try {
+      kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
+      for (int c = 0; c < copies; c++) {
+        codes[c] = device.alloc(codeBytes);
+        kernels.fillRandomU32(codes[c].ptr(), codeBytes / 4, 2 + c);
+        sz[c] = device.alloc(szBytes);
+        kernels.fillScaleZeroW4(sz[c].ptr(), szBytes / 4, 100 + c, 0.01f);
+      }
+      CUgraph graph = new CUgraph();
+      JCudaDriver.cuStreamBeginCapture(device.stream(),
+          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+      for (int k = 0; k < iters; k++) {
+        kernels.w4a16(x.ptr(), 0, codes[k % copies].ptr(), sz[k % copies].ptr(), y.ptr(),
+            tokens, out, in, group, Integer.MAX_VALUE, Integer.MAX_VALUE);
+      }
+      JCudaDriver.cuStreamEndCapture(device.stream(), graph);
+      CUgraphExec exec = new CUgraphExec();
+      JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+      try {
+        return 1e3 * medianMillis(() -> JCudaDriver.cuGraphLaunch(exec, device.stream()))
+            / iters;
+      } finally {
+        JCudaDriver.cuGraphExecDestroy(exec);
+        JCudaDriver.cuGraphDestroy(graph);
+      }
+    } finally {
+      device.free(x);
+      device.free(y);
+      for (int c = 0; c < copies; c++) {
+        if (codes[c] != null) {
+          device.free(codes[c]);
+        }
+        if (sz[c] != null) {
+          device.free(sz[c]);
+        }
+      }
+    }
+  }
+
   @Override
   public void close() {
     cublas.close();

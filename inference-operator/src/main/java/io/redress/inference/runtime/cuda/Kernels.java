@@ -47,6 +47,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gemvSilu;
   private final CUfunction gemvNormed;
   private final CUfunction gemvResidual;
+  private final CUfunction[] w4Mma = new CUfunction[4]; // 1, 2, 4, 8 n-tiles of 8 tokens
+  private final CUfunction fillRandomU32;
+  private final CUfunction fillScaleZeroW4;
+  private final CUfunction gatherCols;
+  private final CUfunction dequantW4;
   private final int sms;
   private final int maxSmemOptin;
   private final Map<Occupancy, Integer> resident = new HashMap<>();
@@ -75,6 +80,13 @@ public final class Kernels implements AutoCloseable {
     gemvSilu = function("gemv_rmsnorm_silu_bf16");
     gemvNormed = function("gemv_rmsnorm_bf16");
     gemvResidual = function("gemv_residual_bf16");
+    for (int i = 0; i < w4Mma.length; i++) {
+      w4Mma[i] = function("w4a16_mma_" + (1 << i));
+    }
+    fillRandomU32 = function("fill_random_u32");
+    fillScaleZeroW4 = function("fill_scale_zero_w4");
+    gatherCols = function("gather_cols_bf16");
+    dequantW4 = function("dequant_w4_bf16");
     CUdevice device = new CUdevice();
     cuCtxGetDevice(device);
     sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
@@ -189,6 +201,72 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("gemv takes <= 8 tokens and k % 8 == 0");
     }
     launch(gemv, (rows + 7) / 8, 1, 256, p(x), p(w), p(y), i(tokens), i(rows), i(k));
+  }
+
+  /** Most tokens {@link #w4a16} takes (8 x W4_MAX_TILES in w4a16.cu). */
+  public static final int W4_MAX_TOKENS = 64;
+
+  /**
+   * GPTQ int4 projection for up to 64 tokens on tensor cores: {@code y (tokens, rows) fp32 =
+   * x . (scale * (q - zero))^T}, weights in w4a16.cu's layout ({@link CudaWeights.Q4}),
+   * unpacked in registers. x is {@code (parts, tokens, k)} bf16 with part p at
+   * {@code x + p * xPartStride} elements (0 when the layer is not permuted: x as the model has
+   * it); rows from {@code bound1} use part 1, from {@code bound2} part 2. rows % 16 == 0,
+   * k % 64 == 0, group % 32 == 0.
+   */
+  public void w4a16(CUdeviceptr x, long xPartStride, CUdeviceptr codes, CUdeviceptr scaleZero,
+      CUdeviceptr y, int tokens, int rows, int k, int group, int bound1, int bound2) {
+    if (tokens < 1 || tokens > W4_MAX_TOKENS || rows % 16 != 0 || k % 64 != 0
+        || group % 32 != 0) {
+      throw new IllegalArgumentException("w4a16 takes 1 to " + W4_MAX_TOKENS + " tokens, rows"
+          + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
+          + ", " + group + ")");
+    }
+    int tiles = (tokens + 7) / 8;
+    int variant = tiles <= 1 ? 0 : tiles <= 2 ? 1 : tiles <= 4 ? 2 : 3;
+    // Warps split the k / 64 input pairs of a 16-row strip: enough loads in flight per strip
+    // without slivers of work per warp.
+    int warps = Math.max(1, Math.min(8, k / 64 / 2));
+    launch(w4Mma[variant], rows / 16, 1, 32 * warps, p(x),
+        Pointer.to(new long[] {xPartStride}), p(codes), p(scaleZero), p(y), i(tokens), i(rows),
+        i(k), i(group), i(bound1), i(bound2));
+  }
+
+  /** {@code n} random 32-bit words (random GPTQ codes for benchmarks), counter-based. */
+  public void fillRandomU32(CUdeviceptr out, long n, long seed) {
+    int blocks = (int) Math.min(65_535L * 4, (n + 255) / 256);
+    launch(fillRandomU32, Math.max(blocks, 1), 1, 256, p(out), Pointer.to(new long[] {n}),
+        Pointer.to(new long[] {seed}));
+  }
+
+  /** {@code n} random GPTQ {scale, zero} half2 pairs: scale around {@code scale}, zero 8. */
+  public void fillScaleZeroW4(CUdeviceptr out, long n, long seed, float scale) {
+    int blocks = (int) Math.min(65_535L * 4, (n + 255) / 256);
+    launch(fillScaleZeroW4, Math.max(blocks, 1), 1, 256, p(out), Pointer.to(new long[] {n}),
+        Pointer.to(new long[] {seed}), f(scale));
+  }
+
+  /**
+   * {@code out (parts, tokens, k) bf16: out[p][t][j] = x[t][perm[p * k + j]]}, x (tokens, k):
+   * activations in an act-order layer's permuted input order, one copy per part.
+   */
+  public void gatherCols(CUdeviceptr x, CUdeviceptr perm, CUdeviceptr out, int tokens, int k,
+      int parts) {
+    launch(gatherCols, (k + 255) / 256, tokens, parts, 256, 0, p(x), p(perm), p(out), i(k));
+  }
+
+  /**
+   * A GPTQ layer dequantized to {@code w (rows, k)} bf16 in nn.Linear layout and the
+   * checkpoint's input order (invPerm null: not permuted), for prefill through cuBLAS.
+   */
+  public void dequantW4(CUdeviceptr codes, CUdeviceptr scaleZero, CUdeviceptr invPerm,
+      CUdeviceptr w, int rows, int k, int group, int bound1, int bound2) {
+    if (rows % 16 != 0 || k % 64 != 0 || group % 32 != 0) {
+      throw new IllegalArgumentException("dequantW4 takes rows a multiple of 16, k of 64 and"
+          + " group of 32");
+    }
+    launch(dequantW4, (k / 8 + 127) / 128, rows, 128, p(codes), p(scaleZero), p(invPerm), p(w),
+        i(rows), i(k), i(group), i(bound1), i(bound2));
   }
 
   /** Most tokens the fused decode kernels take (FUSED_MAX_TOKENS in gemv_fused.cu). */

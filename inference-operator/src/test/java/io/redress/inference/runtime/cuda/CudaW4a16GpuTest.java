@@ -1,0 +1,215 @@
+package io.redress.inference.runtime.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.redress.inference.model.GptqConfig;
+import io.redress.inference.model.SafeTensors;
+import io.redress.inference.model.SafeTensorsWriter;
+import io.redress.inference.testing.Gpu;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import jcuda.Pointer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The GPTQ kernels of w4a16.cu on random layers against the host: the tensor-core W4A16 kernel
+ * (with the act-order gather) against a double-precision product of the CPU-dequantized weights
+ * and the bf16 activations, for 1 to 64 tokens (every n-tile variant, full and partial), each
+ * token's result bit-identical to a 1-token run; the prefill dequantization bit-exact against
+ * bf16 of the CPU weights.
+ */
+@Tag("gpu")
+class CudaW4a16GpuTest {
+
+  /** |gpu - ref| <= TOLERANCE x sum |w x|: fp32 sums in a fixed order, weights exact. */
+  static final double TOLERANCE = 2e-5;
+
+  /** A layer: input width, stacked part heights, group (-1: one), act-order, shared order. */
+  record Shape(int k, int[] parts, int group, boolean actOrder, boolean shared) {
+    @Override
+    public String toString() {
+      return "k " + k + ", rows " + Arrays.toString(parts) + ", group " + group
+          + (actOrder ? shared ? ", act-order" : ", act-order per part" : "");
+    }
+  }
+
+  static final List<Shape> SHAPES = List.of(
+      new Shape(256, new int[] {64}, 32, true, true),
+      new Shape(320, new int[] {64, 16, 32}, 32, true, false), // three orders, 5 input pairs
+      new Shape(896, new int[] {1024}, 128, false, false),
+      new Shape(1024, new int[] {512}, -1, false, false),
+      new Shape(2048, new int[] {128, 64, 64}, 64, true, false),
+      new Shape(4096, new int[] {256, 256}, 128, true, true));
+
+  /** Every n-tile variant (1, 2, 4, 8 tiles of 8 tokens), full and partly filled. */
+  static final int[] TOKENS = {1, 2, 7, 8, 9, 16, 17, 32, 33, 64};
+
+  static Stream<Arguments> shapesAndTokens() {
+    return SHAPES.stream().flatMap(s -> IntStream.of(TOKENS).mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  private static CudaDevice device;
+  private static Kernels kernels;
+  private final List<DeviceBuffer> buffers = new ArrayList<>();
+
+  @BeforeAll
+  static void open() {
+    if (CudaDevice.probe(0).usable()) {
+      device = CudaDevice.open(0);
+      kernels = new Kernels(device.stream());
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    if (kernels != null) {
+      kernels.close();
+      device.close();
+    }
+  }
+
+  @BeforeEach
+  void gpu() {
+    Gpu.assumeUsable();
+    device.makeCurrent();
+  }
+
+  @AfterEach
+  void free() {
+    if (device != null) {
+      device.synchronize();
+      buffers.forEach(device::free);
+    }
+    buffers.clear();
+  }
+
+  static CudaWeights.Packed layer(Shape s) {
+    Random rnd = new Random(s.k() * 7919L + s.parts().length);
+    GptqConfig gptq = new GptqConfig(4, s.group(), s.actOrder(), false, 1);
+    int[] order = CudaGptqPackTest.shuffled(rnd, s.k());
+    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
+    for (int out : s.parts()) {
+      parts.add(CudaGptqPackTest.random(rnd, out, s.k(), s.group(), s.actOrder(),
+          s.shared() ? order : CudaGptqPackTest.shuffled(rnd, s.k())));
+    }
+    return CudaWeights.pack(gptq, "test", parts, s.k());
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void kernelMatchesHostDequantizeAndMatmul(Shape s, int tokens) {
+    CudaWeights.Packed p = layer(s);
+    int k = p.k();
+    int rows = p.rows();
+    Random rnd = new Random(tokens);
+    short[] xBits = new short[tokens * k];
+    float[] x = new float[tokens * k];
+    for (int i = 0; i < x.length; i++) {
+      xBits[i] = SafeTensorsWriter.floatToBf16((float) rnd.nextGaussian());
+      x[i] = SafeTensors.bf16ToFloat(xBits[i]);
+    }
+    float[] y = run(p, xBits, tokens);
+    for (int t = 0; t < tokens; t++) {
+      for (int r = 0; r < rows; r++) {
+        double ref = 0;
+        double abs = 0;
+        for (int i = 0; i < k; i++) {
+          double v = (double) p.weight(r, i) * x[t * k + i];
+          ref += v;
+          abs += Math.abs(v);
+        }
+        double diff = Math.abs(y[t * rows + r] - ref);
+        if (diff > TOLERANCE * abs) {
+          assertThat(diff).as("%s, token %d of %d, row %d", s, t, tokens, r)
+              .isLessThanOrEqualTo(TOLERANCE * abs);
+        }
+      }
+      // Each token's sums run in the same order whatever the batch: bit-identical alone.
+      float[] alone = run(p, Arrays.copyOfRange(xBits, t * k, (t + 1) * k), 1);
+      assertThat(Arrays.copyOfRange(y, t * rows, (t + 1) * rows))
+          .as("%s, token %d of %d against 1 token", s, t, tokens).containsExactly(alone);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void dequantizationIsBf16OfTheHostWeights(Shape s) {
+    CudaWeights.Packed p = layer(s);
+    int k = p.k();
+    int rows = p.rows();
+    DeviceBuffer w = alloc(2L * rows * k);
+    DeviceBuffer[] q = upload(p);
+    kernels.dequantW4(q[0].ptr(), q[1].ptr(), q[3] == null ? null : q[3].ptr(), w.ptr(), rows,
+        k, p.group(), p.bound1(), p.bound2());
+    device.synchronize(); // the kernels' stream does not block the synchronous copy
+    short[] out = new short[rows * k];
+    cuMemcpyDtoH(Pointer.to(out), w.ptr(), 2L * out.length);
+    for (int r = 0; r < rows; r++) {
+      for (int i = 0; i < k; i++) {
+        short want = SafeTensorsWriter.floatToBf16(p.weight(r, i));
+        if (out[r * k + i] != want) {
+          assertThat(out[r * k + i]).as("%s, row %d input %d", s, r, i).isEqualTo(want);
+        }
+      }
+    }
+  }
+
+  static Stream<Shape> shapes() {
+    return SHAPES.stream();
+  }
+
+  /** y (tokens, rows) from the device: gather (act-order) then the W4A16 kernel. */
+  private float[] run(CudaWeights.Packed p, short[] xBits, int tokens) {
+    int k = p.k();
+    DeviceBuffer[] q = upload(p);
+    DeviceBuffer x = alloc(2L * xBits.length);
+    cuMemcpyHtoD(x.ptr(), Pointer.to(xBits), 2L * xBits.length);
+    jcuda.driver.JCudaDriver.cuCtxSynchronize(); // pageable copies may land after returning
+    DeviceBuffer y = alloc(4L * tokens * p.rows());
+    long stride = 0;
+    DeviceBuffer xs = x;
+    if (q[2] != null) {
+      xs = alloc(2L * p.parts() * tokens * k);
+      kernels.gatherCols(x.ptr(), q[2].ptr(), xs.ptr(), tokens, k, p.parts());
+      stride = (long) tokens * k;
+    }
+    kernels.w4a16(xs.ptr(), stride, q[0].ptr(), q[1].ptr(), y.ptr(), tokens, p.rows(), k,
+        p.group(), p.bound1(), p.bound2());
+    device.synchronize(); // the kernels' stream does not block the synchronous copy
+    float[] out = new float[tokens * p.rows()];
+    cuMemcpyDtoH(Pointer.to(out), y.ptr(), 4L * out.length);
+    return out;
+  }
+
+  /** codes, scaleZero, perm, invPerm (the last two null when not permuted). */
+  private DeviceBuffer[] upload(CudaWeights.Packed p) {
+    return new DeviceBuffer[] {ints(p.codes()), ints(p.scaleZero()),
+        p.perm() == null ? null : ints(p.perm()), p.invPerm() == null ? null : ints(p.invPerm())};
+  }
+
+  private DeviceBuffer ints(int[] v) {
+    DeviceBuffer b = alloc(4L * v.length);
+    cuMemcpyHtoD(b.ptr(), Pointer.to(v), 4L * v.length);
+    jcuda.driver.JCudaDriver.cuCtxSynchronize(); // pageable copies may land after returning
+    return b;
+  }
+
+  private DeviceBuffer alloc(long bytes) {
+    DeviceBuffer b = device.alloc(bytes);
+    buffers.add(b);
+    return b;
+  }
+}
