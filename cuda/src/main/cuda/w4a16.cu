@@ -54,123 +54,224 @@ __device__ __forceinline__ uint32_t w4_pair(uint32_t word, int i, __nv_bfloat162
   return *reinterpret_cast<uint32_t*>(&r);
 }
 
-#define W4_MAX_WARPS 8
-#define W4_MAX_TILES 8  // n-tiles of 8 tokens: 64 tokens at most
 
-// One 32-input chunk starting at pos (k-tile words w0, w1) into acc, scaled per row in fp32.
-template <int NT>
-__device__ __forceinline__ void w4_chunk(uint32_t w0, uint32_t w1, int pos, int group,
-                                         const __half2* __restrict__ sRow,
-                                         const __half2* __restrict__ sRow8,
-                                         const bf16* const (&xr)[NT], const bool (&ok)[NT],
-                                         float (&acc)[NT][4]) {
-  int gi = pos / group;
-  float2 f0 = __half22float2(sRow[gi]);
-  float2 f8 = __half22float2(sRow8[gi]);
-  __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + f0.y);
-  __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + f8.y);
-  uint32_t a0[4] = {w4_pair(w0, 0, z0), w4_pair(w0, 1, z8), w4_pair(w0, 2, z0),
-                    w4_pair(w0, 3, z8)};
-  uint32_t a1[4] = {w4_pair(w1, 0, z0), w4_pair(w1, 1, z8), w4_pair(w1, 2, z0),
-                    w4_pair(w1, 3, z8)};
+// One pipeline stage in registers: U pairs of S strips' weights and, with PX, the activations
+// those pairs multiply (both chunks, every n-tile), loaded together so that the MMAs never wait
+// on an activation load (from L2 once there are many tokens) after the weights arrive.
+template <int NT, int S, int U, bool PX>
+struct W4Stage {
+  uint4 w[U][S];
+  uint4 x[PX ? U : 1][2][PX ? NT : 1];
+};
+
+// One 32-input chunk starting at pos (k-tile words w0[s], w1[s] of each strip s) into acc,
+// scaled per row in fp32. gi: the chunk's group. The B fragments (activations) are shared by
+// the S strips unless a strip reads another part's permuted copy; pre holds them for strip 0's
+// part when prefetched (PX).
+template <int NT, int S, bool PX>
+__device__ __forceinline__ void w4_chunk(const uint32_t (&w0)[S], const uint32_t (&w1)[S],
+                                         int pos, int gi, const __half2* const (&sRow)[S],
+                                         int rowStep8, const bf16* const (&xr)[S],
+                                         size_t tileStep, int okTiles, const uint4 (&pre)[PX ? NT : 1],
+                                         float (&acc)[S][NT][4]) {
+  uint4 b[NT];
 #pragma unroll
-  for (int t = 0; t < NT; t++) {
-    uint4 b = make_uint4(0, 0, 0, 0);
-    if (ok[t]) b = __ldg(reinterpret_cast<const uint4*>(xr[t] + pos));
-    float d[4] = {0.f, 0.f, 0.f, 0.f};
-    mma_bf16_16816(d, a0, b.x, b.y);
-    mma_bf16_16816(d, a1, b.z, b.w);
-    acc[t][0] = fmaf(f0.x, d[0], acc[t][0]);
-    acc[t][1] = fmaf(f0.x, d[1], acc[t][1]);
-    acc[t][2] = fmaf(f8.x, d[2], acc[t][2]);
-    acc[t][3] = fmaf(f8.x, d[3], acc[t][3]);
+  for (int s = 0; s < S; s++) {
+    if (s == 0 || xr[s] != xr[s - 1]) {
+#pragma unroll
+      for (int t = 0; t < NT; t++) {
+        if (PX && xr[s] == xr[0]) {
+          b[t] = pre[PX ? t : 0];
+        } else {
+          b[t] = make_uint4(0, 0, 0, 0);
+          if (t < okTiles)
+            b[t] = __ldg(reinterpret_cast<const uint4*>(xr[s] + t * tileStep + pos));
+        }
+      }
+    }
+    float2 f0 = __half22float2(sRow[s][gi]);
+    float2 f8 = __half22float2(sRow[s][gi + rowStep8]);
+    __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + f0.y);
+    __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + f8.y);
+    uint32_t a0[4] = {w4_pair(w0[s], 0, z0), w4_pair(w0[s], 1, z8), w4_pair(w0[s], 2, z0),
+                      w4_pair(w0[s], 3, z8)};
+    uint32_t a1[4] = {w4_pair(w1[s], 0, z0), w4_pair(w1[s], 1, z8), w4_pair(w1[s], 2, z0),
+                      w4_pair(w1[s], 3, z8)};
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+      float d[4] = {0.f, 0.f, 0.f, 0.f};
+      mma_bf16_16816(d, a0, b[t].x, b[t].y);
+      mma_bf16_16816(d, a1, b[t].z, b[t].w);
+      acc[s][t][0] = fmaf(f0.x, d[0], acc[s][t][0]);
+      acc[s][t][1] = fmaf(f0.x, d[1], acc[s][t][1]);
+      acc[s][t][2] = fmaf(f8.x, d[2], acc[s][t][2]);
+      acc[s][t][3] = fmaf(f8.x, d[3], acc[s][t][3]);
+    }
   }
 }
 
-// Launch (w4a16_mma_<NT>): grid (rows / 16), block 32 * warps (warps <= W4_MAX_WARPS).
-// Block b computes rows 16b .. 16b + 15; its warps split the k / 64 pairs evenly and their
-// partial sums are added in warp order (deterministic).
-// x: (parts, tokens, k) bf16, part p at x + p * xPartStride (0 when not permuted);
-// codes, sz: the layout above; y: (tokens, rows) fp32; tokens <= 8 * NT.
-template <int NT>
-__device__ void w4_mma(const bf16* __restrict__ x, long long xPartStride,
-                       const uint4* __restrict__ codes, const __half2* __restrict__ sz,
-                       float* __restrict__ y, int tokens, int rows, int k, int group, int b1,
-                       int b2) {
-  __shared__ float red[W4_MAX_WARPS * NT * 4 * 32];
-  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  int g = lane >> 2, c = lane & 3;
-  int row0 = blockIdx.x * 16;
-  int pairs = k >> 6;
-  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
-  x += ((row0 >= b1) + (row0 >= b2)) * xPartStride;
-  const uint4* w = codes + (size_t)blockIdx.x * pairs * 32 + lane;
-  int groups = k / group;
-  const __half2* sRow = sz + (size_t)(row0 + g) * groups;
-  const __half2* sRow8 = sRow + (size_t)8 * groups;
-  const bf16* xr[NT];
-  bool ok[NT];
+// Loads a stage: pairs p .. p + U - 1 (those at or past p1 skipped), weights as 16-byte
+// streaming loads, activations of strip 0's part when PX.
+template <int NT, int S, int U, bool PX>
+__device__ __forceinline__ void w4_load(W4Stage<NT, S, U, PX>& st, const uint4* const (&w)[S],
+                                        const bf16* x0, size_t tileStep, int okTiles, int p,
+                                        int p1) {
 #pragma unroll
-  for (int t = 0; t < NT; t++) {
-    int n = g + 8 * t;  // the token of this lane's B column in n-tile t
-    ok[t] = n < tokens;
-    xr[t] = x + (size_t)(ok[t] ? n : 0) * k + 8 * c;
-  }
-  float acc[NT][4];
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
 #pragma unroll
-  for (int t = 0; t < NT; t++)
+    for (int s = 0; s < S; s++) st.w[u][s] = w4_ld_stream(w[s] + (size_t)(p + u) * 32);
+    if (PX) {
 #pragma unroll
-    for (int e = 0; e < 4; e++) acc[t][e] = 0.f;
-  // U 16-byte weight loads in flight per lane before their use; fewer with more tokens,
-  // whose activation loads and MMAs already keep a warp busy.
-  constexpr int U = NT <= 2 ? 4 : 2;
-  int p = p0;
-  for (; p + U <= p1; p += U) {
-    uint4 wv[U];
+      for (int ch = 0; ch < 2; ch++)
 #pragma unroll
-    for (int u = 0; u < U; u++) wv[u] = w4_ld_stream(w + (size_t)(p + u) * 32);
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      w4_chunk<NT>(wv[u].x, wv[u].y, 64 * (p + u), group, sRow, sRow8, xr, ok, acc);
-      w4_chunk<NT>(wv[u].z, wv[u].w, 64 * (p + u) + 32, group, sRow, sRow8, xr, ok, acc);
+        for (int t = 0; t < (PX ? NT : 1); t++) {
+          uint4 v = make_uint4(0, 0, 0, 0);
+          if (t < okTiles)
+            v = __ldg(reinterpret_cast<const uint4*>(x0 + t * tileStep + 64 * (p + u) + 32 * ch));
+          st.x[PX ? u : 0][ch][t] = v;
+        }
     }
   }
-  for (; p < p1; p++) {
-    uint4 wv = w4_ld_stream(w + (size_t)p * 32);
-    w4_chunk<NT>(wv.x, wv.y, 64 * p, group, sRow, sRow8, xr, ok, acc);
-    w4_chunk<NT>(wv.z, wv.w, 64 * p + 32, group, sRow, sRow8, xr, ok, acc);
+}
+
+template <int NT, int S, int U, bool PX>
+__device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int p, int p1,
+                                           int groupShift, int group,
+                                           const __half2* const (&sRow)[S], int rowStep8,
+                                           const bf16* const (&xr)[S], size_t tileStep,
+                                           int okTiles, float (&acc)[S][NT][4]) {
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
+    int pos = 64 * (p + u);
+    uint32_t w0[S], w1[S], w2[S], w3[S];
+#pragma unroll
+    for (int s = 0; s < S; s++) {
+      w0[s] = st.w[u][s].x;
+      w1[s] = st.w[u][s].y;
+      w2[s] = st.w[u][s].z;
+      w3[s] = st.w[u][s].w;
+    }
+    int g0 = groupShift >= 0 ? pos >> groupShift : pos / group;
+    int g1 = groupShift >= 0 ? (pos + 32) >> groupShift : (pos + 32) / group;
+    w4_chunk<NT, S, PX>(w0, w1, pos, g0, sRow, rowStep8, xr, tileStep, okTiles,
+                        st.x[PX ? u : 0][0], acc);
+    w4_chunk<NT, S, PX>(w2, w3, pos + 32, g1, sRow, rowStep8, xr, tileStep, okTiles,
+                        st.x[PX ? u : 0][1], acc);
+  }
+}
+
+// Launch (w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps (<= W below),
+// dynamic shared memory warps * (S * NT * 512 + 64 * S * stageGroups) bytes, stageGroups >= the
+// groups any warp's pairs span. Block b computes the S 16-row strips from
+// row 16 S b; its warps split the k / 64 input pairs evenly, stream their weights through a
+// two-stage register pipeline (the next U pairs load while the current ones multiply), and
+// their partial sums are added in warp order (deterministic). More strips per warp share each
+// activation load among more rows, which matters once there are many tokens.
+// x: (parts, tokens, k) bf16, part p at x + p * xPartStride (0 when not permuted);
+// codes, sz: the layout above; y: (tokens, rows) fp32; tokens <= 8 * NT.
+// groupShift: log2(group) when group is a power of two, else -1.
+template <int NT, int S, int U, bool PX>
+__device__ void w4_mma(const bf16* __restrict__ x, long long xPartStride,
+                       const uint4* __restrict__ codes, const __half2* __restrict__ sz,
+                       float* __restrict__ y, int tokens, int rows, int k, int group,
+                       int groupShift, int stageGroups, int b1, int b2) {
+  extern __shared__ float red[];
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int g = lane >> 2, c = lane & 3;
+  int row0 = blockIdx.x * 16 * S;
+  int pairs = k >> 6;
+  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  int groups = k / group;
+  constexpr int PER_WARP = S * NT * 4 * 32;
+  const uint4* w[S];
+  const __half2* sRow[S];
+  // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
+  // of each chunk.
+  const bf16* xr[S];
+  int okTiles = (tokens - g + 7) >> 3;
+  size_t tileStep = (size_t)8 * k;
+#pragma unroll
+  for (int s = 0; s < S; s++) {
+    int r = row0 + 16 * s;
+    w[s] = codes + (size_t)(r >> 4) * pairs * 32 + lane;
+    xr[s] = x + ((r >= b1) + (r >= b2)) * xPartStride + (size_t)g * k + 8 * c;
+  }
+  float acc[S][NT][4];
+#pragma unroll
+  for (int s = 0; s < S; s++)
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) acc[s][t][e] = 0.f;
+  W4Stage<NT, S, U, PX> bufA, bufB;
+  int p = p0;
+  w4_load<NT, S, U, PX>(bufA, w, xr[0], tileStep, okTiles, p, p1);
+  // The scales and zeros of this warp's groups, staged in shared memory while the first
+  // weights load: read in the loop straight from global memory, each new 32-byte sector of
+  // them stalled the MMAs for a memory latency.
+  __half2* stage = reinterpret_cast<__half2*>(red + warps * PER_WARP) +
+                   (size_t)warp * 16 * S * stageGroups;
+  int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
+  int gCount = p1 > p0 ? (groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group)
+                             - gFirst + 1 : 0;
+  for (int i = lane; i < 16 * S * gCount; i += 32) {
+    int r = i / gCount, gg = i - r * gCount;
+    stage[r * stageGroups + gg] = sz[(size_t)(row0 + r) * groups + gFirst + gg];
+  }
+  __syncwarp();
+#pragma unroll
+  for (int s = 0; s < S; s++) sRow[s] = stage + (16 * s + g) * stageGroups - gFirst;
+  while (p < p1) {
+    w4_load<NT, S, U, PX>(bufB, w, xr[0], tileStep, okTiles, p + U, p1);
+    w4_compute<NT, S, U, PX>(bufA, p, p1, groupShift, group, sRow, 8 * stageGroups, xr, tileStep,
+                         okTiles, acc);
+    p += U;
+    if (p >= p1) break;
+    w4_load<NT, S, U, PX>(bufA, w, xr[0], tileStep, okTiles, p + U, p1);
+    w4_compute<NT, S, U, PX>(bufB, p, p1, groupShift, group, sRow, 8 * stageGroups, xr, tileStep,
+                         okTiles, acc);
+    p += U;
   }
 #pragma unroll
-  for (int t = 0; t < NT; t++)
+  for (int s = 0; s < S; s++)
 #pragma unroll
-    for (int e = 0; e < 4; e++) red[((warp * NT + t) * 4 + e) * 32 + lane] = acc[t][e];
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        red[warp * PER_WARP + ((s * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
   __syncthreads();
   // C fragment: element e of lane l is row g + 8 (e / 2), token 2c + e % 2 of its n-tile.
-  for (int i = threadIdx.x; i < NT * 4 * 32; i += blockDim.x) {
-    int te = i >> 5, l = i & 31;
-    int t = te >> 2, e = te & 3;
+  for (int i = threadIdx.x; i < PER_WARP; i += blockDim.x) {
+    int ste = i >> 5, l = i & 31;
+    int e = ste & 3, t = (ste >> 2) % NT, s = (ste >> 2) / NT;
     int n = 8 * t + 2 * (l & 3) + (e & 1);
     if (n >= tokens) continue;
     float v = 0.f;
-    for (int wp = 0; wp < warps; wp++) v += red[(wp * NT * 4 + te) * 32 + l];
-    y[(size_t)n * rows + row0 + (l >> 2) + 8 * (e >> 1)] = v;
+    for (int wp = 0; wp < warps; wp++) v += red[wp * PER_WARP + i];
+    y[(size_t)n * rows + row0 + 16 * s + (l >> 2) + 8 * (e >> 1)] = v;
   }
 }
 
-// One entry point per n-tile count: a single kernel switching on it would allocate registers
-// for the largest body everywhere.
-#define W4_MMA(NT)                                                                             \
-  extern "C" __global__ void __launch_bounds__(32 * W4_MAX_WARPS)                             \
-  w4a16_mma_##NT(const bf16* __restrict__ x, long long xPartStride,                          \
-                 const uint4* __restrict__ codes, const __half2* __restrict__ sz,             \
-                 float* __restrict__ y, int tokens, int rows, int k, int group, int b1,       \
-                 int b2) {                                                                     \
-    w4_mma<NT>(x, xPartStride, codes, sz, y, tokens, rows, k, group, b1, b2);                 \
+// One entry point per (n-tiles, strips): a single kernel switching on them would allocate
+// registers for the largest body everywhere. U: pairs per pipeline stage, so that a stage is
+// about four 16-byte loads per lane for few tokens. PX: activations prefetched with the
+// weights. W: most warps per block (launch bounds).
+#define W4_MMA(NT, S, U, PX, W)                                                                \
+  extern "C" __global__ void __launch_bounds__(32 * W)                                        \
+  w4a16_mma_##NT##x##S(const bf16* __restrict__ x, long long xPartStride,                    \
+                       const uint4* __restrict__ codes, const __half2* __restrict__ sz,       \
+                       float* __restrict__ y, int tokens, int rows, int k, int group,         \
+                       int groupShift, int stageGroups, int b1, int b2) {                    \
+    w4_mma<NT, S, U, PX>(x, xPartStride, codes, sz, y, tokens, rows, k, group, groupShift,  \
+                     stageGroups, b1, b2);                                                    \
   }
-W4_MMA(1)
-W4_MMA(2)
-W4_MMA(4)
-W4_MMA(8)
+W4_MMA(1, 1, 4, false, 16)  // 8 tokens of activations stay in L1: no prefetch
+W4_MMA(2, 1, 2, true, 16)
+W4_MMA(2, 2, 1, true, 16)
+W4_MMA(4, 1, 1, true, 8)
+W4_MMA(8, 1, 2, false, 8)
 
 // Launch: grid (ceil(k / 256), tokens, parts), block 256.
 // out (parts, tokens, k) bf16: out[p][t][j] = x[t][perm[p * k + j]], x (tokens, k) bf16.

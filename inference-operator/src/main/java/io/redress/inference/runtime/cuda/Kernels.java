@@ -47,7 +47,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gemvSilu;
   private final CUfunction gemvNormed;
   private final CUfunction gemvResidual;
-  private final CUfunction[] w4Mma = new CUfunction[4]; // 1, 2, 4, 8 n-tiles of 8 tokens
+  private final CUfunction w4Mma1x1;
+  private final CUfunction w4Mma2x1;
+  private final CUfunction w4Mma2x2;
+  private final CUfunction w4Mma4x1;
+  private final CUfunction w4Mma8x1;
   private final CUfunction fillRandomU32;
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
@@ -80,9 +84,11 @@ public final class Kernels implements AutoCloseable {
     gemvSilu = function("gemv_rmsnorm_silu_bf16");
     gemvNormed = function("gemv_rmsnorm_bf16");
     gemvResidual = function("gemv_residual_bf16");
-    for (int i = 0; i < w4Mma.length; i++) {
-      w4Mma[i] = function("w4a16_mma_" + (1 << i));
-    }
+    w4Mma1x1 = function("w4a16_mma_1x1");
+    w4Mma2x1 = function("w4a16_mma_2x1");
+    w4Mma2x2 = function("w4a16_mma_2x2");
+    w4Mma4x1 = function("w4a16_mma_4x1");
+    w4Mma8x1 = function("w4a16_mma_8x1");
     fillRandomU32 = function("fill_random_u32");
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
@@ -223,13 +229,44 @@ public final class Kernels implements AutoCloseable {
           + ", " + group + ")");
     }
     int tiles = (tokens + 7) / 8;
-    int variant = tiles <= 1 ? 0 : tiles <= 2 ? 1 : tiles <= 4 ? 2 : 3;
-    // Warps split the k / 64 input pairs of a 16-row strip: enough loads in flight per strip
-    // without slivers of work per warp.
-    int warps = Math.max(1, Math.min(8, k / 64 / 2));
-    launch(w4Mma[variant], rows / 16, 1, 32 * warps, p(x),
-        Pointer.to(new long[] {xPartStride}), p(codes), p(scaleZero), p(y), i(tokens), i(rows),
-        i(k), i(group), i(bound1), i(bound2));
+    int strips = rows / 16;
+    // n-tiles x strips per warp: two strips share each activation load from 9 tokens on.
+    int nt = tiles <= 1 ? 1 : tiles <= 2 ? 2 : tiles <= 4 ? 4 : 8;
+    int s = nt == 2 && strips % 2 == 0 ? 2 : 1;
+    CUfunction f = nt == 1 ? w4Mma1x1 : nt == 2 ? (s == 2 ? w4Mma2x2 : w4Mma2x1)
+        : nt == 4 ? w4Mma4x1 : w4Mma8x1;
+    int warps = w4Warps(strips, k, group);
+    int stage = w4StageGroups(k, group, warps);
+    int smem = warps * (s * nt * 512 + 64 * s * stage);
+    int groupShift = Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
+    residentBlocks(f, 32 * warps, smem); // allows more than 48 KB where a shape needs it
+    launch(f, strips / s, 1, 1, 32 * warps, smem, p(x), Pointer.to(new long[] {xPartStride}),
+        p(codes), p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift),
+        i(stage), i(bound1), i(bound2));
+  }
+
+  /** Groups the k / 64 input pairs of one of {@code warps} warps can span (w4a16.cu). */
+  private static int w4StageGroups(int k, int group, int warps) {
+    int pairs = k / 64;
+    int perWarp = (pairs + warps - 1) / warps;
+    return (perWarp * 64 + group - 1) / group + 1;
+  }
+
+  /**
+   * Warps per block of {@link #w4a16}: they split a strip's k / 64 input pairs. As many as keep
+   * every 16-row strip's block resident in one wave (a second, partial wave would cost as much
+   * as the first on these few-microsecond kernels), at most 8 and at least 2 pairs each. It
+   * depends only on the layer's shape, never on the token count, so each token's sums run in
+   * the same order at any batch size.
+   */
+  private int w4Warps(int strips, int k, int group) {
+    int pairs = k / 64;
+    int warps = Math.max(1, Math.min(8, pairs / 2));
+    while (warps > 1 && (long) sms * residentBlocks(w4Mma1x1, 32 * warps,
+        warps * (512 + 64 * w4StageGroups(k, group, warps))) < strips) {
+      warps--;
+    }
+    return warps;
   }
 
   /** {@code n} random 32-bit words (random GPTQ codes for benchmarks), counter-based. */

@@ -49,6 +49,7 @@ class CudaW4a16GpuTest {
   static final List<Shape> SHAPES = List.of(
       new Shape(256, new int[] {64}, 32, true, true),
       new Shape(320, new int[] {64, 16, 32}, 32, true, false), // three orders, 5 input pairs
+      new Shape(512, new int[] {48, 16, 32}, 64, true, false), // a strip pair across parts
       new Shape(896, new int[] {1024}, 128, false, false),
       new Shape(1024, new int[] {512}, -1, false, false),
       new Shape(2048, new int[] {128, 64, 64}, 64, true, false),
