@@ -253,18 +253,6 @@ __device__ __forceinline__ int split_keys(int n) {
   return (per + 31) & ~31;
 }
 
-// 16 bytes global -> shared without passing through registers; src_bytes 0 writes zeros.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {
-  unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
-               "r"(src_bytes)
-               : "memory");
-}
-
-__device__ __forceinline__ void cp_async_wait_all() {
-  asm volatile("cp.async.wait_all;\n" ::: "memory");
-}
-
 // Shared memory of one split block for head_dim <= 8 * CH (CH 16-byte chunks per row).
 template <int CH>
 struct SplitSmem {

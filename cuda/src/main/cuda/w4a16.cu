@@ -162,7 +162,7 @@ __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int 
   }
 }
 
-// Launch (w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps (<= W below),
+// Launch (register variants of w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps,
 // dynamic shared memory warps * (S * NT * 512 + 64 * S * stageGroups) bytes, stageGroups >= the
 // groups any warp's pairs span. Block b computes the S 16-row strips from
 // row 16 S b; its warps split the k / 64 input pairs evenly, stream their weights through a
@@ -173,7 +173,7 @@ __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int 
 // codes, sz: the layout above; y: (tokens, rows) fp32; tokens <= 8 * NT.
 // groupShift: log2(group) when group is a power of two, else -1.
 template <int NT, int S, int U, bool PX>
-__device__ void w4_mma(const bf16* __restrict__ x, long long xPartStride,
+__device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
                        const uint4* __restrict__ codes, const __half2* __restrict__ sz,
                        float* __restrict__ y, int tokens, int rows, int k, int group,
                        int groupShift, int stageGroups, int b1, int b2) {
@@ -254,24 +254,193 @@ __device__ void w4_mma(const bf16* __restrict__ x, long long xPartStride,
   }
 }
 
-// One entry point per (n-tiles, strips): a single kernel switching on them would allocate
-// registers for the largest body everywhere. U: pairs per pipeline stage, so that a stage is
-// about four 16-byte loads per lane for few tokens. PX: activations prefetched with the
-// weights. W: most warps per block (launch bounds).
-#define W4_MMA(NT, S, U, PX, W)                                                                \
-  extern "C" __global__ void __launch_bounds__(32 * W)                                        \
-  w4a16_mma_##NT##x##S(const bf16* __restrict__ x, long long xPartStride,                    \
-                       const uint4* __restrict__ codes, const __half2* __restrict__ sz,       \
-                       float* __restrict__ y, int tokens, int rows, int k, int group,         \
-                       int groupShift, int stageGroups, int b1, int b2) {                    \
-    w4_mma<NT, S, U, PX>(x, xPartStride, codes, sz, y, tokens, rows, k, group, groupShift,  \
-                     stageGroups, b1, b2);                                                    \
+// Items (16 bytes per lane) of one pipeline stage: U pairs, each S strips' weights and, with
+// PX, the activations they multiply (2 chunks x NT n-tiles).
+template <int NT, int S, int U, bool PX>
+struct W4Ring {
+  static constexpr int PAIR = S + (PX ? 2 * NT : 0);
+  static constexpr int ITEMS = U * PAIR;
+};
+
+// Launch (ring variants of w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps, dynamic
+// shared memory w4a16_smem_bytes (Kernels.java mirrors it). Block b computes the S 16-row
+// strips from row 16 S b; its warps split the k / 64 input pairs evenly. Each warp streams its
+// pairs through a STAGES-deep ring in shared memory filled by cp.async: every lane copies and
+// later reads only its own 16-byte slots, so the ring needs no barrier, only wait_group, and
+// keeps STAGES - 1 stages of loads in flight per warp at no register cost (register double
+// buffering left the SMs with too few bytes in flight to cover HBM latency). With PX the
+// activations ride in the same stages. The warps' partial sums are added in warp order
+// (deterministic). More strips per warp share each activation load among more rows.
+// x: (parts, tokens, k) bf16, part p at x + p * xPartStride (0 when not permuted);
+// codes, sz: the layout above; y: (tokens, rows) fp32; tokens <= 8 * NT.
+// groupShift: log2(group) when group is a power of two, else -1. stageGroups >= the groups
+// any warp's pairs span (their scales and zeros are staged in shared memory too).
+template <int NT, int S, int U, bool PX, int STAGES>
+__device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
+                       const uint4* __restrict__ codes, const __half2* __restrict__ sz,
+                       float* __restrict__ y, int tokens, int rows, int k, int group,
+                       int groupShift, int stageGroups, int b1, int b2) {
+  using Ring = W4Ring<NT, S, U, PX>;
+  constexpr int PER_WARP = S * NT * 4 * 32;
+  extern __shared__ __align__(16) unsigned char w4_smem[];
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // [ring: warps x STAGES x ITEMS x 32 uint4][red: warps x PER_WARP floats][sz stage]
+  uint4* ring = reinterpret_cast<uint4*>(w4_smem) + (size_t)warp * STAGES * Ring::ITEMS * 32;
+  float* red = reinterpret_cast<float*>(reinterpret_cast<uint4*>(w4_smem) +
+                                        (size_t)warps * STAGES * Ring::ITEMS * 32);
+  __half2* stage = reinterpret_cast<__half2*>(red + warps * PER_WARP) +
+                   (size_t)warp * 16 * S * stageGroups;
+  int g = lane >> 2, c = lane & 3;
+  int row0 = blockIdx.x * 16 * S;
+  int pairs = k >> 6;
+  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  int groups = k / group;
+  const uint4* w[S];
+  const __half2* sRow[S];
+  // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
+  // of each chunk.
+  const bf16* xr[S];
+  int okTiles = (tokens - g + 7) >> 3;
+  size_t tileStep = (size_t)8 * k;
+#pragma unroll
+  for (int s = 0; s < S; s++) {
+    int r = row0 + 16 * s;
+    w[s] = codes + (size_t)(r >> 4) * pairs * 32 + lane;
+    xr[s] = x + ((r >= b1) + (r >= b2)) * xPartStride + (size_t)g * k + 8 * c;
   }
-W4_MMA(1, 1, 4, false, 16)  // 8 tokens of activations stay in L1: no prefetch
-W4_MMA(2, 1, 2, true, 16)
-W4_MMA(2, 2, 1, true, 16)
-W4_MMA(4, 1, 1, true, 8)
-W4_MMA(8, 1, 2, false, 8)
+  int nStages = (p1 - p0 + U - 1) / U;
+  // Stage i -> ring slot i % STAGES: pairs p0 + i U .. (those >= p1 skipped).
+  auto issue = [&](int i) {
+    uint4* slot = ring + (size_t)(i % STAGES) * Ring::ITEMS * 32 + lane;
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      int pair = p0 + i * U + u;
+      if (pair >= p1) break;
+#pragma unroll
+      for (int s = 0; s < S; s++)
+        cp_async16(slot + (u * Ring::PAIR + s) * 32, w[s] + (size_t)pair * 32, 16);
+      if (PX) {
+#pragma unroll
+        for (int ch = 0; ch < 2; ch++)
+#pragma unroll
+          for (int t = 0; t < (PX ? NT : 1); t++)
+            cp_async16(slot + (u * Ring::PAIR + S + ch * NT + t) * 32,
+                       t < okTiles ? xr[0] + t * tileStep + 64 * pair + 32 * ch : x,
+                       t < okTiles ? 16 : 0);
+      }
+    }
+  };
+#pragma unroll
+  for (int i = 0; i < STAGES - 1; i++) {
+    if (i < nStages) issue(i);
+    cp_async_commit();
+  }
+  // The scales and zeros of this warp's groups, staged in shared memory while the first
+  // stages load: read in the loop straight from global memory, each new 32-byte sector of
+  // them stalled the MMAs for a memory latency.
+  int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
+  int gCount = p1 > p0 ? (groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group)
+                             - gFirst + 1 : 0;
+  for (int i = lane; i < 16 * S * gCount; i += 32) {
+    int r = i / gCount, gg = i - r * gCount;
+    stage[r * stageGroups + gg] = sz[(size_t)(row0 + r) * groups + gFirst + gg];
+  }
+  __syncwarp();
+#pragma unroll
+  for (int s = 0; s < S; s++) sRow[s] = stage + (16 * s + g) * stageGroups - gFirst;
+  float acc[S][NT][4];
+#pragma unroll
+  for (int s = 0; s < S; s++)
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) acc[s][t][e] = 0.f;
+  for (int i = 0; i < nStages; i++) {
+    cp_async_wait<STAGES - 2>();  // this lane's copies of stage i have landed
+    const uint4* slot = ring + (size_t)(i % STAGES) * Ring::ITEMS * 32 + lane;
+    uint4 wv[U][S];
+    uint4 xv[PX ? U : 1][2][PX ? NT : 1];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+#pragma unroll
+      for (int s = 0; s < S; s++) wv[u][s] = slot[(u * Ring::PAIR + s) * 32];
+      if (PX) {
+#pragma unroll
+        for (int ch = 0; ch < 2; ch++)
+#pragma unroll
+          for (int t = 0; t < (PX ? NT : 1); t++)
+            xv[PX ? u : 0][ch][t] = slot[(u * Ring::PAIR + S + ch * NT + t) * 32];
+      }
+    }
+    // Refill the slot read in the previous iteration (already in registers).
+    if (i + STAGES - 1 < nStages) issue(i + STAGES - 1);
+    cp_async_commit();
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      int pair = p0 + i * U + u;
+      if (pair >= p1) break;
+      int pos = 64 * pair;
+      uint32_t w0[S], w1[S], w2[S], w3[S];
+#pragma unroll
+      for (int s = 0; s < S; s++) {
+        w0[s] = wv[u][s].x;
+        w1[s] = wv[u][s].y;
+        w2[s] = wv[u][s].z;
+        w3[s] = wv[u][s].w;
+      }
+      int g0 = groupShift >= 0 ? pos >> groupShift : pos / group;
+      int g1 = groupShift >= 0 ? (pos + 32) >> groupShift : (pos + 32) / group;
+      w4_chunk<NT, S, PX>(w0, w1, pos, g0, sRow, 8 * stageGroups, xr, tileStep, okTiles,
+                          xv[PX ? u : 0][0], acc);
+      w4_chunk<NT, S, PX>(w2, w3, pos + 32, g1, sRow, 8 * stageGroups, xr, tileStep, okTiles,
+                          xv[PX ? u : 0][1], acc);
+    }
+  }
+  cp_async_wait<0>();
+#pragma unroll
+  for (int s = 0; s < S; s++)
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        red[warp * PER_WARP + ((s * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
+  __syncthreads();
+  // C fragment: element e of lane l is row g + 8 (e / 2), token 2c + e % 2 of its n-tile.
+  for (int i = threadIdx.x; i < PER_WARP; i += blockDim.x) {
+    int ste = i >> 5, l = i & 31;
+    int e = ste & 3, t = (ste >> 2) % NT, s = (ste >> 2) / NT;
+    int n = 8 * t + 2 * (l & 3) + (e & 1);
+    if (n >= tokens) continue;
+    float v = 0.f;
+    for (int wp = 0; wp < warps; wp++) v += red[wp * PER_WARP + i];
+    y[(size_t)n * rows + row0 + 16 * s + (l >> 2) + 8 * (e >> 1)] = v;
+  }
+}
+
+// One entry point per (n-tiles, strips): a single kernel switching on them would allocate
+// registers for the largest body everywhere. U: pairs per pipeline stage; PX: activations
+// loaded with the weights; STAGES: ring depth; W: most warps per block (launch bounds).
+// Kernels.java's W4Variant mirrors these. Measured on the H100 (bench gemm --gemv): at one
+// token the register pipeline beat the cp.async ring (14B gate/up 47 against 65 us), from 9
+// tokens the ring won (60 against 83 us).
+#define W4_ARGS                                                                                \
+  const bf16 *__restrict__ x, long long xPartStride, const uint4 *__restrict__ codes,         \
+      const __half2 *__restrict__ sz, float *__restrict__ y, int tokens, int rows, int k,      \
+      int group, int groupShift, int stageGroups, int b1, int b2
+#define W4_PARAMS x, xPartStride, codes, sz, y, tokens, rows, k, group, groupShift, stageGroups, b1, b2
+#define W4_MMA_REGS(NT, S, U, PX, W)                                                           \
+  extern "C" __global__ void __launch_bounds__(32 * W) w4a16_mma_##NT##x##S(W4_ARGS) {        \
+    w4_mma_regs<NT, S, U, PX>(W4_PARAMS);                                                      \
+  }
+#define W4_MMA_RING(NT, S, U, STAGES, W)                                                       \
+  extern "C" __global__ void __launch_bounds__(32 * W) w4a16_mma_##NT##x##S(W4_ARGS) {        \
+    w4_mma_ring<NT, S, U, true, STAGES>(W4_PARAMS);                                            \
+  }
+W4_MMA_REGS(1, 1, 4, false, 16)  // 8 tokens of activations stay in L1
+W4_MMA_RING(2, 1, 1, 4, 16)
+W4_MMA_RING(2, 2, 1, 4, 16)
+W4_MMA_RING(4, 1, 1, 4, 8)
+W4_MMA_REGS(8, 1, 2, false, 8)
 
 // Launch: grid (ceil(k / 256), tokens, parts), block 256.
 // out (parts, tokens, k) bf16: out[p][t][j] = x[t][perm[p * k + j]], x (tokens, k) bf16.

@@ -47,11 +47,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gemvSilu;
   private final CUfunction gemvNormed;
   private final CUfunction gemvResidual;
-  private final CUfunction w4Mma1x1;
-  private final CUfunction w4Mma2x1;
-  private final CUfunction w4Mma2x2;
-  private final CUfunction w4Mma4x1;
-  private final CUfunction w4Mma8x1;
+  private final W4Variant w4Mma1x1;
+  private final W4Variant w4Mma2x1;
+  private final W4Variant w4Mma2x2;
+  private final W4Variant w4Mma4x1;
+  private final W4Variant w4Mma8x1;
   private final CUfunction fillRandomU32;
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
@@ -84,11 +84,13 @@ public final class Kernels implements AutoCloseable {
     gemvSilu = function("gemv_rmsnorm_silu_bf16");
     gemvNormed = function("gemv_rmsnorm_bf16");
     gemvResidual = function("gemv_residual_bf16");
-    w4Mma1x1 = function("w4a16_mma_1x1");
-    w4Mma2x1 = function("w4a16_mma_2x1");
-    w4Mma2x2 = function("w4a16_mma_2x2");
-    w4Mma4x1 = function("w4a16_mma_4x1");
-    w4Mma8x1 = function("w4a16_mma_8x1");
+    // As instantiated at the end of w4a16.cu: n-tiles, strips, pairs per stage, activations
+    // with the weights, cp.async ring depth (0: the register pipeline).
+    w4Mma1x1 = new W4Variant(function("w4a16_mma_1x1"), 1, 1, 4, false, 0);
+    w4Mma2x1 = new W4Variant(function("w4a16_mma_2x1"), 2, 1, 1, true, 4);
+    w4Mma2x2 = new W4Variant(function("w4a16_mma_2x2"), 2, 2, 1, true, 4);
+    w4Mma4x1 = new W4Variant(function("w4a16_mma_4x1"), 4, 1, 1, true, 4);
+    w4Mma8x1 = new W4Variant(function("w4a16_mma_8x1"), 8, 1, 2, false, 0);
     fillRandomU32 = function("fill_random_u32");
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
@@ -231,18 +233,29 @@ public final class Kernels implements AutoCloseable {
     int tiles = (tokens + 7) / 8;
     int strips = rows / 16;
     // n-tiles x strips per warp: two strips share each activation load from 9 tokens on.
-    int nt = tiles <= 1 ? 1 : tiles <= 2 ? 2 : tiles <= 4 ? 4 : 8;
-    int s = nt == 2 && strips % 2 == 0 ? 2 : 1;
-    CUfunction f = nt == 1 ? w4Mma1x1 : nt == 2 ? (s == 2 ? w4Mma2x2 : w4Mma2x1)
-        : nt == 4 ? w4Mma4x1 : w4Mma8x1;
+    W4Variant v = tiles <= 1 ? w4Mma1x1 : tiles <= 2 ? (strips % 2 == 0 ? w4Mma2x2 : w4Mma2x1)
+        : tiles <= 4 ? w4Mma4x1 : w4Mma8x1;
     int warps = w4Warps(strips, k, group);
     int stage = w4StageGroups(k, group, warps);
-    int smem = warps * (s * nt * 512 + 64 * s * stage);
+    int smem = warps * v.smemPerWarp(stage);
     int groupShift = Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
-    residentBlocks(f, 32 * warps, smem); // allows more than 48 KB where a shape needs it
-    launch(f, strips / s, 1, 1, 32 * warps, smem, p(x), Pointer.to(new long[] {xPartStride}),
-        p(codes), p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift),
-        i(stage), i(bound1), i(bound2));
+    residentBlocks(v.f(), 32 * warps, smem); // allows more than 48 KB where a shape needs it
+    launch(v.f(), strips / v.strips(), 1, 1, 32 * warps, smem, p(x),
+        Pointer.to(new long[] {xPartStride}), p(codes), p(scaleZero), p(y), i(tokens), i(rows),
+        i(k), i(group), i(groupShift), i(stage), i(bound1), i(bound2));
+  }
+
+  /** A w4a16_mma_NTxS instantiation and the shape of its shared memory (w4a16.cu). */
+  private record W4Variant(CUfunction f, int tiles, int strips, int pairsPerStage,
+      boolean activationsInRing, int stages) {
+    /**
+     * Bytes of one warp: its cp.async ring (none for the register pipeline), its partial sums,
+     * its staged scales and zeros.
+     */
+    int smemPerWarp(int stageGroups) {
+      int items = pairsPerStage * (strips + (activationsInRing ? 2 * tiles : 0));
+      return stages * items * 32 * 16 + strips * tiles * 512 + 64 * strips * stageGroups;
+    }
   }
 
   /** Groups the k / 64 input pairs of one of {@code warps} warps can span (w4a16.cu). */
@@ -262,8 +275,8 @@ public final class Kernels implements AutoCloseable {
   private int w4Warps(int strips, int k, int group) {
     int pairs = k / 64;
     int warps = Math.max(1, Math.min(8, pairs / 2));
-    while (warps > 1 && (long) sms * residentBlocks(w4Mma1x1, 32 * warps,
-        warps * (512 + 64 * w4StageGroups(k, group, warps))) < strips) {
+    while (warps > 1 && (long) sms * residentBlocks(w4Mma1x1.f(), 32 * warps,
+        warps * w4Mma1x1.smemPerWarp(w4StageGroups(k, group, warps))) < strips) {
       warps--;
     }
     return warps;
