@@ -103,10 +103,18 @@ public final class CudaModelRunner implements ModelRunner {
    * GEMV reads each weight row once for both tokens with fewer registers.
    */
   static final int FUSED_TOKENS = 1;
-  /** Split-K decode attention on the fused path; {@code redress.cuda.splitAttention=false}: off. */
+  /** Split-K decode attention; {@code redress.cuda.splitAttention=false}: off. */
   private final boolean splitAttention =
       !"false".equals(System.getProperty("redress.cuda.splitAttention"));
-  private final DeviceBuffer splitO; // split-K attention partials, fused tokens only
+  /**
+   * Steps of at most this many tokens take split-K attention on the unfused path too (GPTQ
+   * models, and bf16 ones from 2 tokens): one block per head and token walks its whole context
+   * alone, which left 14B GPTQ batch 1 at 35 us of attention a layer. Large batches keep the
+   * one-block kernel (split-K reads K/V once per query head: slower at 7B batch 256).
+   */
+  static final int SPLIT_TOKENS = 16;
+  private final int splitTokens;
+  private final DeviceBuffer splitO; // split-K attention partials, up to splitTokens tokens
   private final DeviceBuffer splitMl;
   private final DeviceBuffer splitCounters;
   private final DeviceBuffer dequantScratch; // GPTQ prefill: the largest layer in bf16
@@ -170,12 +178,16 @@ public final class CudaModelRunner implements ModelRunner {
         && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
-      long partials = Kernels.attentionSplitFloats(fusedTokens, config.numHeads(),
+    }
+    splitTokens = !splitAttention ? 0 : !useGemv ? (fused ? fusedTokens : 0)
+        : Math.max(fused ? fusedTokens : 0, Math.min(SPLIT_TOKENS, tMax));
+    if (splitTokens > 0) {
+      long partials = Kernels.attentionSplitFloats(splitTokens, config.numHeads(),
           config.headDim());
       splitO = device.alloc(4 * partials);
       splitMl = device.alloc(4 * partials / config.headDim() * 2);
-      splitCounters = device.alloc(4L * fusedTokens * config.numHeads());
-      cuMemsetD32Async(splitCounters.ptr(), 0, (long) fusedTokens * config.numHeads(),
+      splitCounters = device.alloc(4L * splitTokens * config.numHeads());
+      cuMemsetD32Async(splitCounters.ptr(), 0, (long) splitTokens * config.numHeads(),
           device.stream());
     } else {
       splitO = splitMl = splitCounters = null;
@@ -385,8 +397,6 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr ids = meta.ptr();
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
-    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
-    CUdeviceptr tables = meta.at(4L * offTables);
 
     kernels.embedding(ids, weights.embed.ptr(), x.ptr(), d, tokens);
     mark("embedding");
@@ -409,9 +419,7 @@ public final class CudaModelRunner implements ModelRunner {
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
           tokens);
       mark("rope+cache");
-      kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
+      attention(kc, vc, tokens);
       mark("attention");
       linear(attn.ptr(), w.oWeight(), w.oQ(), proj.ptr(), tokens, qs, d);
       mark("o gemm");
@@ -452,22 +460,11 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     float eps = (float) config.rmsNormEps();
     CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
-    CUdeviceptr tables = meta.at(4L * offTables);
-    float scale = (float) (1 / Math.sqrt(config.headDim()));
     kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
         w.qkvBias().ptr(), positions, meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
         config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
     mark("norm+qkv gemv+rope");
-    if (splitAttention) {
-      kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
-    } else {
-      kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, tokens);
-    }
+    attention(kc, vc, tokens);
     mark("attention");
     kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, qs);
     mark("o gemv+residual");
@@ -558,6 +555,23 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.gemv(x, w, y, tokens, out, in);
     } else {
       cublas.linear(x, w, y, tokens, in, out);
+    }
+  }
+
+  /** Attention of the step's q over layer cache kc/vc into attn: split-K for few tokens. */
+  private void attention(CUdeviceptr kc, CUdeviceptr vc, int tokens) {
+    CUdeviceptr positions = meta.at(4L * offPositions);
+    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
+    CUdeviceptr tables = meta.at(4L * offTables);
+    float scale = (float) (1 / Math.sqrt(config.headDim()));
+    if (tokens <= splitTokens) {
+      kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+    } else {
+      kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, tokens);
     }
   }
 
