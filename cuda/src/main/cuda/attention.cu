@@ -8,6 +8,8 @@
 // per tile, then multiplies the tile's V rows (lane d holds output dims d, d+32, ...). Warps
 // take tiles in turn and merge at the end in a fixed order (deterministic).
 #include "common.cuh"
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
 
 #define MAX_WARPS 16
 #define MAX_GROUP 8     // query heads per block
@@ -24,15 +26,64 @@ __device__ __forceinline__ void unpack8(uint4 raw, float* f) {
   }
 }
 
+// How the one-block kernel reads the paged cache: bf16 rows, or fp8 (e4m3) rows with one fp16
+// scale per (slot, KV head) for K and for V (the FP8 KV cache: about half the bytes a token).
+// Raw8: the raw type of 8 consecutive dims; krow/vrow point at a slot's head row.
+struct KvBf16 {
+  typedef uint4 Raw8;
+  typedef bf16 Elem;
+  const bf16* k;
+  const bf16* v;
+  __device__ __forceinline__ const Raw8* krow(size_t row) const {
+    return reinterpret_cast<const Raw8*>(k + row);
+  }
+  __device__ __forceinline__ const Elem* vrow(size_t row) const { return v + row; }
+  __device__ __forceinline__ float kscale(int, int) const { return 1.f; }
+  __device__ __forceinline__ float vscale(int, int) const { return 1.f; }
+  __device__ __forceinline__ static void unpack(Raw8 raw, float* f) { unpack8(raw, f); }
+  __device__ __forceinline__ static float value(Elem e) { return to_f(e); }
+};
+
+struct KvFp8 {
+  typedef uint2 Raw8;
+  typedef __nv_fp8_storage_t Elem;
+  const Elem* k;
+  const Elem* v;
+  const __half* ks;  // (slots, num_kv_heads)
+  const __half* vs;
+  int num_kv_heads;
+  __device__ __forceinline__ const Raw8* krow(size_t row) const {
+    return reinterpret_cast<const Raw8*>(k + row);
+  }
+  __device__ __forceinline__ const Elem* vrow(size_t row) const { return v + row; }
+  __device__ __forceinline__ float kscale(int slot, int kvh) const {
+    return __half2float(ks[(size_t)slot * num_kv_heads + kvh]);
+  }
+  __device__ __forceinline__ float vscale(int slot, int kvh) const {
+    return __half2float(vs[(size_t)slot * num_kv_heads + kvh]);
+  }
+  __device__ __forceinline__ static void unpack(Raw8 raw, float* f) {
+    const __nv_fp8x2_storage_t* p = reinterpret_cast<const __nv_fp8x2_storage_t*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      float2 v = __half22float2(__half2(__nv_cvt_fp8x2_to_halfraw2(p[i], __NV_E4M3)));
+      f[2 * i] = v.x;
+      f[2 * i + 1] = v.y;
+    }
+  }
+  __device__ __forceinline__ static float value(Elem e) {
+    return __half2float(__half(__nv_cvt_fp8_to_halfraw(e, __NV_E4M3)));
+  }
+};
+
 // Attends G query heads (the first `group` of them live; qs holds them, pre-scaled) to keys
 // [lo, hi] of one sequence. The warp takes the tiles lo + 32 * (warp + warps * n) and keeps per
 // head its running max m, sum l and unnormalized output acc (lane d holds dims d + 32 e).
 // KEY_LOADS 16-byte K loads per lane and the V rows of VALUE_LOADS keys (dividing 32) are in
 // flight before their use, instead of one load's latency per step; more costs registers.
-template <int G, int KEY_LOADS, int VALUE_LOADS>
+template <int G, int KEY_LOADS, int VALUE_LOADS, typename KV>
 __device__ __forceinline__ void attend_keys(const float (*qs)[MAX_HEAD_DIM], int group,
-                                            const bf16* __restrict__ k_cache,
-                                            const bf16* __restrict__ v_cache,
+                                            const KV& kv,
                                             const int* __restrict__ table, int block_size,
                                             int kv_size, int kvh, int head_dim, int lo, int hi,
                                             int warp, int warps, float (&m)[G], float (&l)[G],
@@ -54,20 +105,23 @@ __device__ __forceinline__ void attend_keys(const float (*qs)[MAX_HEAD_DIM], int
     float s[G];
 #pragma unroll
     for (int g = 0; g < G; g++) s[g] = 0.f;
+    // fp8: the key's and the value's scales (1 for bf16); each lane loads its own key's.
+    float kscale = 1.f, vscale = 1.f;
     if (valid) {
-      const uint4* krow = reinterpret_cast<const uint4*>(k_cache + (size_t)slot * kv_size
-                                                          + kvh * head_dim);
+      kscale = kv.kscale(slot, kvh);
+      vscale = kv.vscale(slot, kvh);
+      const typename KV::Raw8* krow = kv.krow((size_t)slot * kv_size + kvh * head_dim);
       int chunks = head_dim / 8;
       for (int c0 = 0; c0 < chunks; c0 += KEY_LOADS) {
-        uint4 kraw[KEY_LOADS];
+        typename KV::Raw8 kraw[KEY_LOADS];
 #pragma unroll
         for (int u = 0; u < KEY_LOADS; u++)
-          kraw[u] = c0 + u < chunks ? __ldg(krow + c0 + u) : make_uint4(0, 0, 0, 0);
+          kraw[u] = c0 + u < chunks ? __ldg(krow + c0 + u) : typename KV::Raw8{};
 #pragma unroll
         for (int u = 0; u < KEY_LOADS; u++) {
           if (c0 + u < chunks) {
             float k8[8];
-            unpack8(kraw[u], k8);
+            KV::unpack(kraw[u], k8);
 #pragma unroll
             for (int g = 0; g < G; g++) {
               if (g < group) {
@@ -84,7 +138,7 @@ __device__ __forceinline__ void attend_keys(const float (*qs)[MAX_HEAD_DIM], int
 #pragma unroll
     for (int g = 0; g < G; g++) {
       if (g < group) {
-        float x = valid ? s[g] : -INFINITY;
+        float x = valid ? s[g] * kscale : -INFINITY;
         float m_new = fmaxf(m[g], warp_max(x));
         float corr = __expf(m[g] - m_new);  // 0 when m was -inf
         float p = valid ? __expf(x - m_new) : 0.f;
@@ -102,11 +156,12 @@ __device__ __forceinline__ void attend_keys(const float (*qs)[MAX_HEAD_DIM], int
 #pragma unroll
       for (int u = 0; u < VALUE_LOADS; u++) {
         int sj = __shfl_sync(0xffffffffu, slot, j0 + u);
-        const bf16* vrow = v_cache + (size_t)sj * kv_size + kvh * head_dim;
+        float vsj = __shfl_sync(0xffffffffu, vscale, j0 + u);
+        const typename KV::Elem* vrow = kv.vrow((size_t)sj * kv_size + kvh * head_dim);
 #pragma unroll
         for (int e = 0; e < MAX_PER_LANE; e++) {
           int d = lane + 32 * e;
-          v[u][e] = j0 + u < n && d < head_dim ? to_f(vrow[d]) : 0.f;
+          v[u][e] = j0 + u < n && d < head_dim ? KV::value(vrow[d]) * vsj : 0.f;
         }
       }
 #pragma unroll
@@ -185,12 +240,15 @@ __device__ __forceinline__ void merge_warps(BlockSoftmax<G>& b, int group, const
 // head_dim) bf16. token_seq[t]: the token's sequence (row of block_tables, stride max_blocks).
 // positions[t] < 0 marks padding (output zeros). out: (tokens, num_heads * head_dim) bf16.
 // Requires head_dim % 8 == 0, head_dim <= 128.
-extern "C" __global__ void __launch_bounds__(32 * MAX_WARPS)
-paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
-                     const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
-                     const int* __restrict__ positions, const int* __restrict__ block_tables,
-                     int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
-                     int num_kv_heads, int head_dim, float scale, int heads_per_block) {
+template <typename KV>
+__device__ __forceinline__ void paged_attention(const bf16* __restrict__ q, const KV& kv,
+                                                const int* __restrict__ token_seq,
+                                                const int* __restrict__ positions,
+                                                const int* __restrict__ block_tables,
+                                                int max_blocks, int block_size,
+                                                bf16* __restrict__ out, int num_heads,
+                                                int num_kv_heads, int head_dim, float scale,
+                                                int heads_per_block) {
   int t = blockIdx.x;
   int warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   int group = heads_per_block;
@@ -214,14 +272,39 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
   float acc[MAX_GROUP][MAX_PER_LANE];
   float m[MAX_GROUP], l[MAX_GROUP];
   // One load at a time, as before the split kernel came (more would cost 34 registers here).
-  attend_keys<MAX_GROUP, 1, 1>(qs, group, k_cache, v_cache, table, block_size, kv_size, kvh,
-                               head_dim, 0, pos, warp, warps, m, l, acc);
+  attend_keys<MAX_GROUP, 1, 1>(qs, group, kv, table, block_size, kv_size, kvh, head_dim, 0,
+                               pos, warp, warps, m, l, acc);
   __shared__ BlockSoftmax<MAX_GROUP> b;
   merge_warps<MAX_GROUP>(b, group, m, l, acc);
   for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) {
     int g = i / head_dim, d = i % head_dim;
     out[(size_t)t * q_size + (first_head + g) * head_dim + d] = to_bf(b.sacc[g][d] / b.gl[g]);
   }
+}
+
+extern "C" __global__ void __launch_bounds__(32 * MAX_WARPS)
+paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+                     const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+                     const int* __restrict__ positions, const int* __restrict__ block_tables,
+                     int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
+                     int num_kv_heads, int head_dim, float scale, int heads_per_block) {
+  paged_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables, max_blocks,
+                  block_size, out, num_heads, num_kv_heads, head_dim, scale, heads_per_block);
+}
+
+// As paged_attention_bf16 over an FP8 cache: k_cache/v_cache (slots, num_kv_heads * head_dim)
+// e4m3, k_scale/v_scale (slots, num_kv_heads) fp16: a stored value times its scale.
+extern "C" __global__ void __launch_bounds__(32 * MAX_WARPS)
+paged_attention_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,
+                    const __nv_fp8_storage_t* __restrict__ v_cache,
+                    const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,
+                    const int* __restrict__ token_seq, const int* __restrict__ positions,
+                    const int* __restrict__ block_tables, int max_blocks, int block_size,
+                    bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
+                    float scale, int heads_per_block) {
+  paged_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
+                  positions, block_tables, max_blocks, block_size, out, num_heads,
+                  num_kv_heads, head_dim, scale, heads_per_block);
 }
 
 // Split-K decode attention (flash-decoding): with few tokens there are too few (token, head)

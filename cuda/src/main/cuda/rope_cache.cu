@@ -1,5 +1,7 @@
 // QKV bias + rotary embedding + write of K and V into the paged cache.
 #include "common.cuh"
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
 
 // Rotates the pair (a, b) = dims (i, i + head_dim / 2) of a head at position pos, as
 // Qwen2RotaryEmbedding does in fp32: inv_freq = 1 / theta^(2i / head_dim), angle = pos *
@@ -57,4 +59,56 @@ extern "C" __global__ void qkv_rope_cache_bf16(const float* __restrict__ qkv,
       k_cache[(size_t)slot * kv_size + kc + half] = to_bf(rb);
     }
   }
+}
+
+// The FP8 KV cache's writer: as qkv_rope_cache_bf16, but each K and V head row of a token is
+// stored as e4m3 with its own fp16 scale (amax / 448, so nothing saturates: no calibration
+// needed), in k_scale/v_scale (slots, num_kv_heads). The value is stored / scale, read back
+// times scale, with the scale rounded to fp16 before dividing so both sides use the same one.
+// Launch as qkv_rope_cache_bf16 (block 64); head_dim <= 128.
+extern "C" __global__ void __launch_bounds__(64)
+qkv_rope_cache_fp8(const float* __restrict__ qkv, const bf16* __restrict__ bias,
+                   const int* __restrict__ positions, const int* __restrict__ slots,
+                   bf16* __restrict__ q_out, __nv_fp8_storage_t* __restrict__ k_cache,
+                   __nv_fp8_storage_t* __restrict__ v_cache, __half* __restrict__ k_scale,
+                   __half* __restrict__ v_scale, int num_heads, int num_kv_heads, int head_dim,
+                   float theta) {
+  __shared__ float scratch[32];
+  int t = blockIdx.x, head = blockIdx.y;
+  int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
+  const float* row = qkv + (size_t)t * (q_size + 2 * kv_size);
+  int slot = slots[t];
+  int col0 = head * head_dim;
+  bool is_v = head >= num_heads + num_kv_heads;
+  if (head >= num_heads && slot < 0) return;  // block-uniform
+  int half = head_dim / 2;
+  int i = threadIdx.x;  // this thread's pair: dims i and i + half of the head
+  float ra = 0.f, rb = 0.f;
+  if (i < half) {
+    float a = row[col0 + i] + to_f(bias[col0 + i]);
+    float b = row[col0 + i + half] + to_f(bias[col0 + i + half]);
+    if (is_v) {
+      ra = a, rb = b;
+    } else {
+      rope_rotate(a, b, (float)positions[t], i, head_dim, theta, ra, rb);
+    }
+  }
+  if (head < num_heads) {
+    if (i < half) {
+      q_out[(size_t)t * q_size + col0 + i] = to_bf(ra);
+      q_out[(size_t)t * q_size + col0 + i + half] = to_bf(rb);
+    }
+    return;
+  }
+  float amax = block_max(fmaxf(fabsf(ra), fabsf(rb)), scratch);
+  __half sh = __float2half_rn(amax > 0.f ? amax / 448.f : 1.f);
+  float inv = 1.f / __half2float(sh);
+  int kvh = head - num_heads - (is_v ? num_kv_heads : 0);
+  __nv_fp8_storage_t* cache = is_v ? v_cache : k_cache;
+  if (i < half) {
+    size_t at = (size_t)slot * kv_size + kvh * head_dim + i;
+    cache[at] = __nv_cvt_float_to_fp8(ra * inv, __NV_SATFINITE, __NV_E4M3);
+    cache[at + half] = __nv_cvt_float_to_fp8(rb * inv, __NV_SATFINITE, __NV_E4M3);
+  }
+  if (i == 0) (is_v ? v_scale : k_scale)[(size_t)slot * num_kv_heads + kvh] = sh;
 }

@@ -10,6 +10,7 @@ import io.redress.inference.engine.GenerationResult;
 import io.redress.inference.engine.SamplingParams;
 import io.redress.inference.model.KnownConfigs;
 import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +63,9 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--max-batched-tokens", defaultValue = "8192") int maxBatchedTokens;
   @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
   @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
+  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
+      description = "KV cache storage: auto (bf16) or fp8 (default: ${DEFAULT-VALUE}).")
+  String kvCacheDtype;
   @Option(names = "--tokenizer", paramLabel = "PATH",
       description = "Tokenizer for --config models (needed by --json-schema).")
   Path tokenizerPath;
@@ -90,7 +94,8 @@ final class DecodeBench implements Callable<Integer> {
             : Path.of(configName))
         .device(EngineConfig.Device.parse(device))
         .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens).numBlocks(numBlocks)
-        .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false);
+        .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false)
+        .kvCacheDtype(KvCacheDtype.parse(kvCacheDtype));
     EngineConfig config = builder.build();
     ModelConfig mc;
     Engine engine;
@@ -105,7 +110,8 @@ final class DecodeBench implements Callable<Integer> {
       }
       CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(0,
           config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
-          Math.max(maxBatchedTokens, maxNumSeqs), maxLen), 42, gptq ? groupSize : 0);
+          Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype()), 42,
+          gptq ? groupSize : 0);
       copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
       engine = Engine.open(config, runner, tokenizerPath == null ? null
           : io.redress.inference.model.Tokenizer.load(tokenizerPath));
@@ -124,6 +130,8 @@ final class DecodeBench implements Callable<Integer> {
     root.put("prompt_len", promptLen);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
+    root.put("kv_cache_dtype", config.kvCacheDtype().flag());
+    root.put("kv_cache_tokens", (long) engine.stats().kvBlocksTotal() * config.blockSize());
     schemaText = jsonSchema == null ? null : Files.readString(jsonSchema);
     long weightBytes = gptq ? weightBytesGptq(mc, groupSize) : weightBytesBf16(mc);
     root.put("weight_bytes", weightBytes);

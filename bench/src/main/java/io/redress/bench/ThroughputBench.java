@@ -98,6 +98,11 @@ final class ThroughputBench implements Callable<Integer> {
           + " ${DEFAULT-VALUE}).")
   int numBlocks;
 
+  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
+      description = "KV cache storage: auto (bf16 on the GPU) or fp8 (default:"
+          + " ${DEFAULT-VALUE}).")
+  String kvCacheDtype;
+
   @Option(names = "--max-num-seqs", defaultValue = "256", paramLabel = "N",
       description = "Most sequences in one step (default: ${DEFAULT-VALUE}).")
   int maxNumSeqs;
@@ -172,6 +177,7 @@ final class ThroughputBench implements Callable<Integer> {
 
     EngineConfig base = EngineConfig.builder(model).device(dev).blockSize(blockSize)
         .numBlocks(numBlocks).maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens)
+        .kvCacheDtype(io.redress.inference.runtime.KvCacheDtype.parse(kvCacheDtype))
         .build();
     MachineInfo machine = MachineInfo.detect();
     LOG.info("{} on {}", machine.describe(), model);

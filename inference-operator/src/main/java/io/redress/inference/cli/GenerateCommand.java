@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.redress.inference.engine.Engine;
 import io.redress.inference.engine.EngineConfig;
+import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.engine.EngineStats;
 import io.redress.inference.engine.FinishReason;
 import io.redress.inference.engine.GenerationRequest;
@@ -127,6 +128,11 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--no-prefix-cache", description = "Do not reuse KV of shared prefixes.")
   boolean noPrefixCache;
 
+  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
+      description = "KV cache storage: auto (bf16 on the GPU) or fp8 (e4m3 with a scale per"
+          + " token and KV head: about twice the tokens; GPU only) (default: ${DEFAULT-VALUE}).")
+  String kvCacheDtype;
+
   @Option(names = "--json-schema", paramLabel = "FILE",
       description = "Guide the output by this JSON Schema: it always parses and validates.")
   Path jsonSchema;
@@ -145,6 +151,7 @@ final class GenerateCommand implements Callable<Integer> {
         .maxNumBatchedTokens(maxBatchedTokens)
         .maxModelLen(maxModelLen)
         .enablePrefixCaching(!noPrefixCache)
+        .kvCacheDtype(KvCacheDtype.parse(kvCacheDtype))
         .build();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try (Engine engine = Engine.open(config)) {

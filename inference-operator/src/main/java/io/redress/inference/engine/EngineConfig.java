@@ -1,5 +1,6 @@
 package io.redress.inference.engine;
 
+import io.redress.inference.runtime.KvCacheDtype;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -13,6 +14,7 @@ import java.util.Objects;
  * @param blockSize tokens per KV block
  * @param numBlocks KV blocks in the pool; 0 sizes the pool from {@code kvCacheFraction}
  * @param kvCacheFraction share of free memory (GPU memory, or the CPU runner's heap) for KV
+ * @param kvCacheDtype how the KV cache stores K and V (FP8: the CUDA runner only)
  * @param maxNumSeqs most sequences in one step
  * @param maxNumBatchedTokens most new tokens in one step (prefill chunks + decodes)
  * @param maxModelLen longest sequence (prompt + output); 0 means the model's maximum
@@ -27,6 +29,7 @@ public record EngineConfig(
     int blockSize,
     int numBlocks,
     double kvCacheFraction,
+    KvCacheDtype kvCacheDtype,
     int maxNumSeqs,
     int maxNumBatchedTokens,
     int maxModelLen,
@@ -52,6 +55,11 @@ public record EngineConfig(
     Objects.requireNonNull(modelDir, "modelDir");
     Objects.requireNonNull(device, "device");
     Objects.requireNonNull(batchWindow, "batchWindow");
+    Objects.requireNonNull(kvCacheDtype, "kvCacheDtype");
+    if (kvCacheDtype == KvCacheDtype.FP8 && device == Device.CPU) {
+      throw new IllegalArgumentException("an FP8 KV cache needs the CUDA runner (the CPU runner"
+          + " keeps K and V in fp32): use --device cuda or auto, or --kv-cache-dtype auto");
+    }
     if (blockSize <= 0 || (blockSize & (blockSize - 1)) != 0 || blockSize > 256) {
       throw new IllegalArgumentException("block size must be a power of two in [1, 256], got "
           + blockSize);
@@ -85,6 +93,7 @@ public record EngineConfig(
     b.blockSize = blockSize;
     b.numBlocks = numBlocks;
     b.kvCacheFraction = kvCacheFraction;
+    b.kvCacheDtype = kvCacheDtype;
     b.maxNumSeqs = maxNumSeqs;
     b.maxNumBatchedTokens = maxNumBatchedTokens;
     b.maxModelLen = maxModelLen;
@@ -101,6 +110,7 @@ public record EngineConfig(
     private int blockSize = 16;
     private int numBlocks = 0;
     private double kvCacheFraction = 0.9;
+    private KvCacheDtype kvCacheDtype = KvCacheDtype.AUTO;
     private int maxNumSeqs = 256;
     private int maxNumBatchedTokens = 8192;
     private int maxModelLen = 0;
@@ -129,6 +139,11 @@ public record EngineConfig(
 
     public Builder kvCacheFraction(double f) {
       kvCacheFraction = f;
+      return this;
+    }
+
+    public Builder kvCacheDtype(KvCacheDtype t) {
+      kvCacheDtype = t;
       return this;
     }
 
@@ -164,7 +179,7 @@ public record EngineConfig(
 
     public EngineConfig build() {
       return new EngineConfig(modelDir, device, blockSize, numBlocks, kvCacheFraction,
-          maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
+          kvCacheDtype, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
           enableChunkedPrefill, batchWindow);
     }
   }

@@ -128,6 +128,10 @@ final class LlmEngine implements Engine {
     if (useCuda(config.device())) {
       runner = CudaModelRunner.load(config.modelDir(), cudaOptions(config, maxLen));
     } else {
+      if (config.kvCacheDtype() == io.redress.inference.runtime.KvCacheDtype.FP8) {
+        LOG.warn("no usable GPU: the CPU runner keeps K and V in fp32, so the FP8 KV cache"
+            + " setting does not apply");
+      }
       CpuModel model = CpuModel.load(config.modelDir());
       int usefulBlocks = (int) Math.min(Integer.MAX_VALUE,
           (long) config.maxNumSeqs() * ((maxLen + config.blockSize() - 1) / config.blockSize()));
@@ -169,7 +173,8 @@ final class LlmEngine implements Engine {
   static CudaModelRunner.Options cudaOptions(EngineConfig config, int maxLen) {
     return new CudaModelRunner.Options(0, config.blockSize(), config.numBlocks(),
         config.kvCacheFraction(), config.maxNumSeqs(),
-        Math.max(config.maxNumBatchedTokens(), config.maxNumSeqs()), maxLen);
+        Math.max(config.maxNumBatchedTokens(), config.maxNumSeqs()), maxLen,
+        config.kvCacheDtype());
   }
 
   /** An engine over a runner the caller built (random-weight benchmarks, tests). */

@@ -9,6 +9,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import io.redress.inference.model.GptqConfig;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.model.SafeTensors;
+import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.runtime.ModelRunner;
 import io.redress.inference.runtime.SeqStep;
 import io.redress.inference.runtime.Step;
@@ -49,9 +50,18 @@ public final class CudaModelRunner implements ModelRunner {
    * @param maxNumSeqs most sequences per step
    * @param maxNumBatchedTokens most tokens per step
    * @param maxModelLen longest sequence
+   * @param kvCacheDtype bf16 ({@code AUTO}) or FP8 K/V in the paged cache
    */
   public record Options(int device, int blockSize, int numBlocks, double kvCacheFraction,
-      int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {}
+      int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen, KvCacheDtype kvCacheDtype) {
+
+    /** With the bf16 KV cache. */
+    public Options(int device, int blockSize, int numBlocks, double kvCacheFraction,
+        int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen) {
+      this(device, blockSize, numBlocks, kvCacheFraction, maxNumSeqs, maxNumBatchedTokens,
+          maxModelLen, KvCacheDtype.AUTO);
+    }
+  }
 
   private final ModelConfig config;
   private final Options options;
@@ -61,7 +71,15 @@ public final class CudaModelRunner implements ModelRunner {
   private final CudaWeights weights;
   private final int numBlocks;
   private final int maxBlocksPerSeq;
-  private final long kvLayerBytes; // one of K or V for one layer
+  /**
+   * FP8 KV cache: per layer K and V as e4m3 bytes, then their fp16 scales (one per slot and KV
+   * head). It takes the unfused path with the one-block attention kernel (the fused and
+   * split-K kernels read bf16 rows).
+   */
+  private final boolean kvFp8;
+  private final long kvLayerBytes; // K, V (and their scales) of one layer
+  private final long kvValueOffset; // V within a layer
+  private final long kvScaleOffset; // K scales within a layer (V scales follow); FP8 only
   private final DeviceBuffer kvCache;
   // Activations, sized for maxNumBatchedTokens tokens (T) and maxNumSeqs rows (S).
   private final DeviceBuffer x; // (T, d) f32 residual
@@ -174,12 +192,14 @@ public final class CudaModelRunner implements ModelRunner {
         .asFloatBuffer();
 
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
-    fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv
-        && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
+    kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
+    fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv && !kvFp8
+        && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0
+        && inter % 8 == 0;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
     }
-    splitTokens = !splitAttention ? 0 : !useGemv ? (fused ? fusedTokens : 0)
+    splitTokens = !splitAttention || kvFp8 ? 0 : !useGemv ? (fused ? fusedTokens : 0)
         : Math.max(fused ? fusedTokens : 0, Math.min(SPLIT_TOKENS, tMax));
     if (splitTokens > 0) {
       long partials = Kernels.attentionSplitFloats(splitTokens, config.numHeads(),
@@ -207,7 +227,9 @@ public final class CudaModelRunner implements ModelRunner {
     dequantScratch = dequantElems > 0 ? device.alloc(2 * dequantElems) : null;
     permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
 
-    long bytesPerBlock = 2L * 2 * config.numLayers() * options.blockSize() * kv;
+    // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
+    long bytesPerToken = kvFp8 ? 2L * (kv + 2L * config.numKvHeads()) : 2L * 2 * kv;
+    long bytesPerBlock = config.numLayers() * options.blockSize() * bytesPerToken;
     if (options.numBlocks() > 0) {
       numBlocks = options.numBlocks();
     } else {
@@ -223,11 +245,14 @@ public final class CudaModelRunner implements ModelRunner {
     graphs = new DecodeGraphs(device, Math.min(options.maxNumSeqs(), tMax));
     profiler = StepProfiler.ENABLED || PROFILE_GRAPHS ? new StepProfiler(device.stream()) : null;
     maskWords = (config.vocabSize() + 31) / 32;
-    kvLayerBytes = 2L * numBlocks * options.blockSize() * kv;
-    kvCache = device.alloc(2 * kvLayerBytes * config.numLayers());
-    LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB)",
+    long slotsTotal = (long) numBlocks * options.blockSize();
+    kvLayerBytes = slotsTotal * bytesPerToken;
+    kvValueOffset = slotsTotal * kv * (kvFp8 ? 1 : 2);
+    kvScaleOffset = 2 * kvValueOffset;
+    kvCache = device.alloc(kvLayerBytes * config.numLayers());
+    LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {})",
         device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20, numBlocks,
-        kvCache.bytes() >> 20);
+        kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16");
   }
 
   /** Loads a model directory onto GPU {@code options.device()}. */
@@ -403,8 +428,8 @@ public final class CudaModelRunner implements ModelRunner {
     boolean fusedStep = fused && tokens <= FUSED_TOKENS;
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
-      CUdeviceptr kc = kvCache.at(2 * kvLayerBytes * l);
-      CUdeviceptr vc = kvCache.at(2 * kvLayerBytes * l + kvLayerBytes);
+      CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
+      CUdeviceptr vc = kvCache.at(kvLayerBytes * l + kvValueOffset);
       if (fusedStep) {
         enqueueFusedLayer(w, kc, vc, tokens);
         continue;
@@ -415,11 +440,17 @@ public final class CudaModelRunner implements ModelRunner {
       mark("norm");
       linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, d, qs + 2 * kv);
       mark("qkv gemm");
-      kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
-          config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
-          tokens);
+      if (kvFp8) {
+        kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc,
+            vc, kScales(l), vScales(l), config.numHeads(), config.numKvHeads(),
+            config.headDim(), (float) config.ropeTheta(), tokens);
+      } else {
+        kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
+            config.numHeads(), config.numKvHeads(), config.headDim(),
+            (float) config.ropeTheta(), tokens);
+      }
       mark("rope+cache");
-      attention(kc, vc, tokens);
+      attention(l, kc, vc, tokens);
       mark("attention");
       linear(attn.ptr(), w.oWeight(), w.oQ(), proj.ptr(), tokens, qs, d);
       mark("o gemm");
@@ -464,7 +495,7 @@ public final class CudaModelRunner implements ModelRunner {
         w.qkvBias().ptr(), positions, meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
         config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
     mark("norm+qkv gemv+rope");
-    attention(kc, vc, tokens);
+    attention(-1, kc, vc, tokens);
     mark("attention");
     kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, qs);
     mark("o gemv+residual");
@@ -558,13 +589,20 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
-  /** Attention of the step's q over layer cache kc/vc into attn: split-K for few tokens. */
-  private void attention(CUdeviceptr kc, CUdeviceptr vc, int tokens) {
+  /**
+   * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for few
+   * tokens; the FP8 cache through the one-block kernel.
+   */
+  private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens) {
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
     CUdeviceptr tables = meta.at(4L * offTables);
     float scale = (float) (1 / Math.sqrt(config.headDim()));
-    if (tokens <= splitTokens) {
+    if (kvFp8) {
+      kernels.attentionFp8(q.ptr(), kc, vc, kScales(layer), vScales(layer), tokenSeq,
+          positions, tables, maxBlocksPerSeq, options.blockSize(), attn.ptr(),
+          config.numHeads(), config.numKvHeads(), config.headDim(), scale, tokens);
+    } else if (tokens <= splitTokens) {
       kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
@@ -573,6 +611,17 @@ public final class CudaModelRunner implements ModelRunner {
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, tokens);
     }
+  }
+
+  /** FP8 cache: layer l's K scales, fp16 (slots, kvHeads). */
+  private CUdeviceptr kScales(int l) {
+    return kvCache.at(kvLayerBytes * l + kvScaleOffset);
+  }
+
+  /** FP8 cache: layer l's V scales, after its K scales. */
+  private CUdeviceptr vScales(int l) {
+    return kvCache.at(kvLayerBytes * l + kvScaleOffset
+        + 2L * numBlocks * options.blockSize() * config.numKvHeads());
   }
 
   /** A decoder projection: bf16 {@code w}, or GPTQ int4 {@code wq} when that is non-null. */

@@ -37,7 +37,9 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction embedding;
   private final CUfunction addRmsnorm;
   private final CUfunction qkvRopeCache;
+  private final CUfunction qkvRopeCacheFp8;
   private final CUfunction attention;
+  private final CUfunction attentionFp8;
   private final CUfunction siluMul;
   private final CUfunction sample;
   private final CUfunction fillNormal;
@@ -74,7 +76,9 @@ public final class Kernels implements AutoCloseable {
     embedding = function("embedding_bf16");
     addRmsnorm = function("add_rmsnorm_bf16");
     qkvRopeCache = function("qkv_rope_cache_bf16");
+    qkvRopeCacheFp8 = function("qkv_rope_cache_fp8");
     attention = function("paged_attention_bf16");
+    attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
     sample = function("sample_f32");
     fillNormal = function("fill_normal_bf16");
@@ -159,11 +163,45 @@ public final class Kernels implements AutoCloseable {
         p(kCache), p(vCache), i(heads), i(kvHeads), i(headDim), f(theta));
   }
 
+  /**
+   * {@link #qkvRopeCache} into an FP8 cache: K and V rows e4m3 in kCache/vCache (slots,
+   * kvHeads * headDim) bytes, one fp16 scale per row and KV head in kScale/vScale (slots,
+   * kvHeads). headDim <= 128.
+   */
+  public void qkvRopeCacheFp8(CUdeviceptr qkv, CUdeviceptr bias, CUdeviceptr positions,
+      CUdeviceptr slots, CUdeviceptr qOut, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, int heads, int kvHeads, int headDim, float theta,
+      int tokens) {
+    if (headDim > 128 || headDim % 2 != 0) {
+      throw new IllegalArgumentException("the FP8 cache writer supports even head_dim <= 128");
+    }
+    launch(qkvRopeCacheFp8, tokens, heads + 2 * kvHeads, 64, p(qkv), p(bias), p(positions),
+        p(slots), p(qOut), p(kCache), p(vCache), p(kScale), p(vScale), i(heads), i(kvHeads),
+        i(headDim), f(theta));
+  }
+
   /** Paged causal attention of each token over its sequence's cached context. */
   public void attention(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
       CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
       int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
       int tokens) {
+    attention(attention, q, kCache, vCache, null, null, tokenSeq, positions, blockTables,
+        maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, tokens);
+  }
+
+  /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */
+  public void attentionFp8(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, int tokens) {
+    attention(attentionFp8, q, kCache, vCache, kScale, vScale, tokenSeq, positions,
+        blockTables, maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, tokens);
+  }
+
+  private void attention(CUfunction f, CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, int tokens) {
     if (headDim > 128 || headDim % 8 != 0 || heads / kvHeads > 8) {
       throw new IllegalArgumentException("attention kernel supports head_dim <= 128 (a"
           + " multiple of 8) and up to 8 query heads per KV head");
@@ -173,9 +211,13 @@ public final class Kernels implements AutoCloseable {
     int perBlock = (long) tokens * kvHeads <= 32 ? 1 : heads / kvHeads;
     // With few blocks, 16 warps per block split each context four times finer.
     int threads = (long) tokens * (heads / perBlock) < 264 ? 512 : 128;
-    launch(attention, tokens, heads / perBlock, threads, p(q), p(kCache), p(vCache), p(tokenSeq),
-        p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads),
-        i(kvHeads), i(headDim), f(scale), i(perBlock));
+    Pointer[] common = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+        p(out), i(heads), i(kvHeads), i(headDim), f(scale), i(perBlock)};
+    Pointer[] head = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
+        : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
+    Pointer[] args = java.util.Arrays.copyOf(head, head.length + common.length);
+    System.arraycopy(common, 0, args, head.length, common.length);
+    launch(f, tokens, heads / perBlock, threads, args);
   }
 
   /** out (tokens, inter) bf16 = silu(gate) * up from fp32 (tokens, 2 * inter). */
