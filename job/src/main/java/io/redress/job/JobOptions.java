@@ -2,6 +2,7 @@ package io.redress.job;
 
 import static io.redress.job.JobConfigOptions.*;
 
+import io.redress.inference.runtime.KvCacheDtype;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Serializable;
@@ -43,6 +44,7 @@ public record JobOptions(
     int maxBatchedTokens,
     int blockSize,
     int numBlocks,
+    KvCacheDtype kvCacheDtype,
     boolean prefixCaching,
     int inferenceCapacity,
     Duration inferenceTimeout,
@@ -61,6 +63,11 @@ public record JobOptions(
 
   public JobOptions {
     inputs = inputs == null ? List.of() : List.copyOf(inputs);
+    kvCacheDtype = kvCacheDtype == null ? KvCacheDtype.AUTO : kvCacheDtype;
+    if (kvCacheDtype == KvCacheDtype.FP8 && "cpu".equalsIgnoreCase(device)) {
+      throw new IllegalArgumentException("--" + KV_CACHE_DTYPE.key() + " fp8 needs a GPU (the"
+          + " CPU runner keeps K and V in fp32): drop it or use --device cuda or auto");
+    }
     if (modelDir == null || modelDir.isBlank()) {
       throw new IllegalArgumentException("--model is required: a model directory (HF layout)");
     }
@@ -86,6 +93,14 @@ public record JobOptions(
     }
   }
 
+  private static KvCacheDtype kvCacheDtype(String s) {
+    try {
+      return KvCacheDtype.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--" + KV_CACHE_DTYPE.key() + ": " + e.getMessage());
+    }
+  }
+
   /** Whether replies and dead letters go to Kafka (else to files in the output directory). */
   public boolean kafkaOut() {
     return bootstrapServers != null;
@@ -106,7 +121,8 @@ public record JobOptions(
         parseEnum(InputFormat.class, c.get(INPUT_FORMAT), INPUT_FORMAT),
         splitList(c.get(INPUT)), c.get(REPLAY_FROM), c.get(REPLAY_TO), c.get(MODEL), c.get(DEVICE),
         c.get(MAX_NEW_TOKENS), c.get(MAX_PROMPT_TOKENS), c.get(MAX_NUM_SEQS),
-        c.get(MAX_BATCHED_TOKENS), c.get(BLOCK_SIZE), c.get(NUM_BLOCKS), c.get(PREFIX_CACHING),
+        c.get(MAX_BATCHED_TOKENS), c.get(BLOCK_SIZE), c.get(NUM_BLOCKS),
+        kvCacheDtype(c.get(KV_CACHE_DTYPE)), c.get(PREFIX_CACHING),
         c.get(INFERENCE_CAPACITY), c.get(INFERENCE_TIMEOUT), c.get(PARALLELISM),
         c.get(CHECKPOINT_INTERVAL), c.get(OUTPUT), c.get(COSINE_THRESHOLD), c.get(SCORING),
         c.get(MAX_RECORD_BYTES));
@@ -233,6 +249,7 @@ public record JobOptions(
     m.put(MAX_BATCHED_TOKENS.key(), Integer.toString(maxBatchedTokens));
     m.put(BLOCK_SIZE.key(), Integer.toString(blockSize));
     m.put(NUM_BLOCKS.key(), Integer.toString(numBlocks));
+    m.put(KV_CACHE_DTYPE.key(), kvCacheDtype.flag());
     m.put(PREFIX_CACHING.key(), Boolean.toString(prefixCaching));
     m.put(INFERENCE_CAPACITY.key(), Integer.toString(inferenceCapacity));
     m.put(INFERENCE_TIMEOUT.key(), inferenceTimeout.toMillis() + " ms");

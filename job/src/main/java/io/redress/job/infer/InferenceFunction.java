@@ -59,6 +59,7 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
         .device(device)
         .blockSize(options.blockSize())
         .numBlocks(options.numBlocks())
+        .kvCacheDtype(options.kvCacheDtype())
         .maxNumSeqs(options.maxNumSeqs())
         .maxNumBatchedTokens(options.maxBatchedTokens())
         .enablePrefixCaching(options.prefixCaching())
