@@ -64,13 +64,20 @@ struct W4Stage {
   uint4 x[PX ? U : 1][2][PX ? NT : 1];
 };
 
+// A group's scale and 128 + zero of one row, staged in shared memory ready to use: the fp16 ->
+// fp32 and zero -> bf16x2 conversions happen once per group and row instead of once per chunk.
+struct W4Group {
+  float scale;
+  __nv_bfloat162 bias;
+};
+
 // One 32-input chunk starting at pos (k-tile words w0[s], w1[s] of each strip s) into acc,
 // scaled per row in fp32. gi: the chunk's group. The B fragments (activations) are shared by
 // the S strips unless a strip reads another part's permuted copy; pre holds them for strip 0's
 // part when prefetched (PX).
 template <int NT, int S, bool PX>
 __device__ __forceinline__ void w4_chunk(const uint32_t (&w0)[S], const uint32_t (&w1)[S],
-                                         int pos, int gi, const __half2* const (&sRow)[S],
+                                         int pos, int gi, const W4Group* const (&sRow)[S],
                                          int rowStep8, const bf16* const (&xr)[S],
                                          size_t tileStep, int okTiles, const uint4 (&pre)[PX ? NT : 1],
                                          float (&acc)[S][NT][4]) {
@@ -89,10 +96,9 @@ __device__ __forceinline__ void w4_chunk(const uint32_t (&w0)[S], const uint32_t
         }
       }
     }
-    float2 f0 = __half22float2(sRow[s][gi]);
-    float2 f8 = __half22float2(sRow[s][gi + rowStep8]);
-    __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + f0.y);
-    __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + f8.y);
+    W4Group r0 = sRow[s][gi], r8 = sRow[s][gi + rowStep8];
+    float2 f0 = make_float2(r0.scale, 0.f), f8 = make_float2(r8.scale, 0.f);
+    __nv_bfloat162 z0 = r0.bias, z8 = r8.bias;
     uint32_t a0[4] = {w4_pair(w0[s], 0, z0), w4_pair(w0[s], 1, z8), w4_pair(w0[s], 2, z0),
                       w4_pair(w0[s], 3, z8)};
     uint32_t a1[4] = {w4_pair(w1[s], 0, z0), w4_pair(w1[s], 1, z8), w4_pair(w1[s], 2, z0),
@@ -138,7 +144,7 @@ __device__ __forceinline__ void w4_load(W4Stage<NT, S, U, PX>& st, const uint4* 
 template <int NT, int S, int U, bool PX>
 __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int p, int p1,
                                            int groupShift, int group,
-                                           const __half2* const (&sRow)[S], int rowStep8,
+                                           const W4Group* const (&sRow)[S], int rowStep8,
                                            const bf16* const (&xr)[S], size_t tileStep,
                                            int okTiles, float (&acc)[S][NT][4]) {
 #pragma unroll
@@ -163,7 +169,7 @@ __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int 
 }
 
 // Launch (register variants of w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps,
-// dynamic shared memory warps * (S * NT * 512 + 64 * S * stageGroups) bytes, stageGroups >= the
+// dynamic shared memory warps * (S * NT * 512 + 128 * S * stageGroups) bytes, stageGroups >= the
 // groups any warp's pairs span. Block b computes the S 16-row strips from
 // row 16 S b; its warps split the k / 64 input pairs evenly, stream their weights through a
 // two-stage register pipeline (the next U pairs load while the current ones multiply), and
@@ -186,7 +192,7 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
   int groups = k / group;
   constexpr int PER_WARP = S * NT * 4 * 32;
   const uint4* w[S];
-  const __half2* sRow[S];
+  const W4Group* sRow[S];
   // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
   // of each chunk.
   const bf16* xr[S];
@@ -211,14 +217,15 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
   // The scales and zeros of this warp's groups, staged in shared memory while the first
   // weights load: read in the loop straight from global memory, each new 32-byte sector of
   // them stalled the MMAs for a memory latency.
-  __half2* stage = reinterpret_cast<__half2*>(red + warps * PER_WARP) +
+  W4Group* stage = reinterpret_cast<W4Group*>(red + warps * PER_WARP) +
                    (size_t)warp * 16 * S * stageGroups;
   int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
   int gCount = p1 > p0 ? (groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group)
                              - gFirst + 1 : 0;
   for (int i = lane; i < 16 * S * gCount; i += 32) {
     int r = i / gCount, gg = i - r * gCount;
-    stage[r * stageGroups + gg] = sz[(size_t)(row0 + r) * groups + gFirst + gg];
+    float2 f = __half22float2(sz[(size_t)(row0 + r) * groups + gFirst + gg]);
+    stage[r * stageGroups + gg] = W4Group{f.x, __float2bfloat162_rn(128.f + f.y)};
   }
   __syncwarp();
 #pragma unroll
@@ -288,7 +295,7 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
   uint4* ring = reinterpret_cast<uint4*>(w4_smem) + (size_t)warp * STAGES * Ring::ITEMS * 32;
   float* red = reinterpret_cast<float*>(reinterpret_cast<uint4*>(w4_smem) +
                                         (size_t)warps * STAGES * Ring::ITEMS * 32);
-  __half2* stage = reinterpret_cast<__half2*>(red + warps * PER_WARP) +
+  W4Group* stage = reinterpret_cast<W4Group*>(red + warps * PER_WARP) +
                    (size_t)warp * 16 * S * stageGroups;
   int g = lane >> 2, c = lane & 3;
   int row0 = blockIdx.x * 16 * S;
@@ -296,7 +303,7 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
   int groups = k / group;
   const uint4* w[S];
-  const __half2* sRow[S];
+  const W4Group* sRow[S];
   // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
   // of each chunk.
   const bf16* xr[S];
@@ -343,7 +350,8 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
                              - gFirst + 1 : 0;
   for (int i = lane; i < 16 * S * gCount; i += 32) {
     int r = i / gCount, gg = i - r * gCount;
-    stage[r * stageGroups + gg] = sz[(size_t)(row0 + r) * groups + gFirst + gg];
+    float2 f = __half22float2(sz[(size_t)(row0 + r) * groups + gFirst + gg]);
+    stage[r * stageGroups + gg] = W4Group{f.x, __float2bfloat162_rn(128.f + f.y)};
   }
   __syncwarp();
 #pragma unroll

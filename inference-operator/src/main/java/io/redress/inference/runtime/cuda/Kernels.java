@@ -296,7 +296,7 @@ public final class Kernels implements AutoCloseable {
      */
     int smemPerWarp(int stageGroups) {
       int items = pairsPerStage * (strips + (activationsInRing ? 2 * tiles : 0));
-      return stages * items * 32 * 16 + strips * tiles * 512 + 64 * strips * stageGroups;
+      return stages * items * 32 * 16 + strips * tiles * 512 + 128 * strips * stageGroups;
     }
   }
 
