@@ -63,6 +63,10 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--max-batched-tokens", defaultValue = "8192") int maxBatchedTokens;
   @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
   @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
+  @Option(names = "--gpus", defaultValue = "1", paramLabel = "N",
+      description = "Data parallel: one engine per GPU 0..N-1, the batch's requests spread"
+          + " over them round-robin (default: ${DEFAULT-VALUE}).")
+  int gpus;
   @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
       description = "KV cache storage: auto (bf16) or fp8 (default: ${DEFAULT-VALUE}).")
   String kvCacheDtype;
@@ -97,29 +101,41 @@ final class DecodeBench implements Callable<Integer> {
         .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false)
         .kvCacheDtype(KvCacheDtype.parse(kvCacheDtype));
     EngineConfig config = builder.build();
+    if (gpus < 1) {
+      throw new IllegalArgumentException("--gpus must be at least 1");
+    }
     ModelConfig mc;
-    Engine engine;
+    List<Engine> engines = new ArrayList<>();
     double copyGbs = 0;
     long t0 = System.nanoTime();
     if (configName != null) {
       mc = KnownConfigs.get(configName);
-      var gpu = io.redress.inference.runtime.cuda.CudaDevice.probe(0);
+      var gpu = io.redress.inference.runtime.cuda.CudaDevice.probe(gpus - 1);
       if (!gpu.usable()) {
-        throw new IllegalArgumentException("--config needs a GPU (random weights are drawn"
-            + " there): " + gpu.reason() + "; use --model DIR on the CPU");
+        throw new IllegalArgumentException("--config needs " + (gpus > 1 ? gpus + " GPUs"
+            : "a GPU") + " (random weights are drawn there): " + gpu.reason()
+            + "; use --model DIR on the CPU");
       }
-      CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(0,
-          config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
-          Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype()), 42,
-          gptq ? groupSize : 0);
-      copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
-      engine = Engine.open(config, runner, tokenizerPath == null ? null
-          : io.redress.inference.model.Tokenizer.load(tokenizerPath));
+      for (int g = 0; g < gpus; g++) {
+        CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(g,
+            config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
+            Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype()), 42,
+            gptq ? groupSize : 0);
+        if (g == 0) {
+          copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
+        }
+        engines.add(Engine.open(config.toBuilder().gpu(g).build(), runner,
+            tokenizerPath == null ? null
+                : io.redress.inference.model.Tokenizer.load(tokenizerPath)));
+      }
     } else {
       mc = ModelConfig.load(model);
-      engine = Engine.open(config);
+      for (int g = 0; g < gpus; g++) {
+        engines.add(Engine.open(config.toBuilder().gpu(g).build()));
+      }
     }
-    LOG.info("engine on {} ready in {} s", engine.device(),
+    Engine engine = engines.get(0);
+    LOG.info("{} engine(s) on {} ready in {} s", gpus, engine.device(),
         String.format("%.1f", (System.nanoTime() - t0) / 1e9));
     ObjectMapper json = new ObjectMapper();
     ObjectNode root = json.createObjectNode();
@@ -127,6 +143,7 @@ final class DecodeBench implements Callable<Integer> {
     root.put("model", configName != null ? configName + (gptq ? " (random GPTQ int4 weights,"
         + " group " + groupSize + ")" : " (random bf16 weights)") : model.toString());
     root.put("device", engine.device());
+    root.put("gpus", gpus);
     root.put("prompt_len", promptLen);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
@@ -145,17 +162,21 @@ final class DecodeBench implements Callable<Integer> {
     md.append("# Decode, ").append(root.get("model").asText())
         .append(jsonSchema != null ? ", guided by " + jsonSchema.getFileName() : "")
         .append("\n\n")
-        .append("Device: ").append(engine.device()).append("; prompt ").append(promptLen)
+        .append("Device: ").append(engine.device())
+        .append(gpus > 1 ? " and " + (gpus - 1) + " more like it, one engine each" : "")
+        .append("; prompt ").append(promptLen)
         .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
             + " roofline %.0f tokens/s (%.2f GB of weights per token)", copyGbs, rooflineTps,
             weightBytes / 1e9) : "").append("\n\n")
         .append("| batch | output tokens/s | per-sequence decode tokens/s (median) | TTFT p50 ms"
             + " | wall s |\n|---:|---:|---:|---:|---:|\n");
-    try (engine) {
-      run(engine, mc, 1, 32, new Random(0)); // warm-up: JIT, cuBLAS heuristics
+    try {
+      for (Engine e : engines) {
+        run(List.of(e), mc, 1, 32, new Random(0)); // warm-up: JIT, cuBLAS heuristics
+      }
       for (int b : batches) {
-        double[] r = run(engine, mc, b, outputLen, new Random(b));
+        double[] r = run(engines, mc, b, outputLen, new Random(b));
         ObjectNode n = runs.addObject();
         n.put("batch", b);
         n.put("output_tokens_per_s", r[0]);
@@ -170,6 +191,8 @@ final class DecodeBench implements Callable<Integer> {
         LOG.info("batch {}: {} output tokens/s, {} tokens/s per sequence", b,
             String.format("%.0f", r[0]), String.format("%.1f", r[1]));
       }
+    } finally {
+      engines.forEach(Engine::close);
     }
     if (rooflineTps > 0 && runs.size() > 0 && runs.get(0).has("share_of_roofline")) {
       md.append(String.format("%nBatch 1 reaches %.0f %% of the roofline.%n",
@@ -185,12 +208,13 @@ final class DecodeBench implements Callable<Integer> {
   private String schemaText;
 
   /** {output tokens/s, median per-sequence decode tokens/s, TTFT p50 ms, wall s}. */
-  private double[] run(Engine engine, ModelConfig mc, int batch, int outLen, Random r) {
+  /** The batch's requests spread over {@code engines} round-robin, all submitted at once. */
+  private double[] run(List<Engine> engines, ModelConfig mc, int batch, int outLen, Random r) {
     List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
     long t0 = System.nanoTime();
     for (int i = 0; i < batch; i++) {
       int[] prompt = r.ints(promptLen, 0, Math.min(mc.vocabSize(), 150_000)).toArray();
-      futures.add(engine.submit(GenerationRequest.ofTokens("b" + batch + "-" + i, prompt,
+      futures.add(engines.get(i % engines.size()).submit(GenerationRequest.ofTokens("b" + batch + "-" + i, prompt,
           SamplingParams.greedy(outLen).withIgnoreEos(schemaText == null)
               .withJsonSchema(schemaText))));
     }

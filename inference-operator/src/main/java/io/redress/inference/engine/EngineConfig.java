@@ -11,6 +11,7 @@ import java.util.Objects;
  *
  * @param modelDir HF model directory
  * @param device where to run
+ * @param gpu the GPU's ordinal when it runs on one (one engine per GPU: data parallel)
  * @param blockSize tokens per KV block
  * @param numBlocks KV blocks in the pool; 0 sizes the pool from {@code kvCacheFraction}
  * @param kvCacheFraction share of free memory (GPU memory, or the CPU runner's heap) for KV
@@ -26,6 +27,7 @@ import java.util.Objects;
 public record EngineConfig(
     Path modelDir,
     Device device,
+    int gpu,
     int blockSize,
     int numBlocks,
     double kvCacheFraction,
@@ -56,6 +58,9 @@ public record EngineConfig(
     Objects.requireNonNull(device, "device");
     Objects.requireNonNull(batchWindow, "batchWindow");
     Objects.requireNonNull(kvCacheDtype, "kvCacheDtype");
+    if (gpu < 0) {
+      throw new IllegalArgumentException("GPU ordinal must be >= 0, got " + gpu);
+    }
     if (kvCacheDtype == KvCacheDtype.FP8 && device == Device.CPU) {
       throw new IllegalArgumentException("an FP8 KV cache needs the CUDA runner (the CPU runner"
           + " keeps K and V in fp32): use --device cuda or auto, or --kv-cache-dtype auto");
@@ -90,6 +95,7 @@ public record EngineConfig(
   public Builder toBuilder() {
     Builder b = new Builder(modelDir);
     b.device = device;
+    b.gpu = gpu;
     b.blockSize = blockSize;
     b.numBlocks = numBlocks;
     b.kvCacheFraction = kvCacheFraction;
@@ -107,6 +113,7 @@ public record EngineConfig(
   public static final class Builder {
     private final Path modelDir;
     private Device device = Device.AUTO;
+    private int gpu;
     private int blockSize = 16;
     private int numBlocks = 0;
     private double kvCacheFraction = 0.9;
@@ -124,6 +131,12 @@ public record EngineConfig(
 
     public Builder device(Device d) {
       device = d;
+      return this;
+    }
+
+    /** The GPU's ordinal (default 0): engines on different GPUs run side by side. */
+    public Builder gpu(int ordinal) {
+      gpu = ordinal;
       return this;
     }
 
@@ -178,7 +191,7 @@ public record EngineConfig(
     }
 
     public EngineConfig build() {
-      return new EngineConfig(modelDir, device, blockSize, numBlocks, kvCacheFraction,
+      return new EngineConfig(modelDir, device, gpu, blockSize, numBlocks, kvCacheFraction,
           kvCacheDtype, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
           enableChunkedPrefill, batchWindow);
     }

@@ -125,7 +125,7 @@ final class LlmEngine implements Engine {
     ModelConfig modelConfig = ModelConfig.load(config.modelDir());
     int maxLen = maxLen(config, modelConfig);
     ModelRunner runner;
-    if (useCuda(config.device())) {
+    if (useCuda(config.device(), config.gpu())) {
       runner = CudaModelRunner.load(config.modelDir(), cudaOptions(config, maxLen));
     } else {
       if (config.kvCacheDtype() == io.redress.inference.runtime.KvCacheDtype.FP8) {
@@ -153,25 +153,25 @@ final class LlmEngine implements Engine {
         : model.maxPositions();
   }
 
-  /** CUDA when asked for (failing clearly when unusable), or for AUTO when a GPU works. */
-  private static boolean useCuda(EngineConfig.Device device) {
+  /** CUDA when asked for (failing clearly when unusable), or for AUTO when the GPU works. */
+  private static boolean useCuda(EngineConfig.Device device, int gpu) {
     if (device == EngineConfig.Device.CPU) {
       return false;
     }
-    CudaDevice.Availability gpu = CudaDevice.probe(0);
-    if (device == EngineConfig.Device.CUDA && !gpu.usable()) {
-      throw new ModelLoadException("device cuda: " + gpu.reason() + "; use --device cpu (or"
+    CudaDevice.Availability usable = CudaDevice.probe(gpu);
+    if (device == EngineConfig.Device.CUDA && !usable.usable()) {
+      throw new ModelLoadException("device cuda: " + usable.reason() + "; use --device cpu (or"
           + " auto)");
     }
-    if (!gpu.usable()) {
-      LOG.info("running on the CPU: {}", gpu.reason());
+    if (!usable.usable()) {
+      LOG.info("running on the CPU: {}", usable.reason());
     }
-    return gpu.usable();
+    return usable.usable();
   }
 
   /** The CUDA runner's sizes for this engine configuration. */
   static CudaModelRunner.Options cudaOptions(EngineConfig config, int maxLen) {
-    return new CudaModelRunner.Options(0, config.blockSize(), config.numBlocks(),
+    return new CudaModelRunner.Options(config.gpu(), config.blockSize(), config.numBlocks(),
         config.kvCacheFraction(), config.maxNumSeqs(),
         Math.max(config.maxNumBatchedTokens(), config.maxNumSeqs()), maxLen,
         config.kvCacheDtype());

@@ -55,8 +55,17 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
 
   /** The engine the job's options describe, on {@code device}. */
   public static EngineConfig engineConfig(JobOptions options, EngineConfig.Device device) {
+    return engineConfig(options, new DeviceChoice(device, -1));
+  }
+
+  /**
+   * The engine the job's options describe on a subtask's device: one engine per GPU of the
+   * TaskManager ({@code choice.gpuIndex()}, -1: the first usable one).
+   */
+  public static EngineConfig engineConfig(JobOptions options, DeviceChoice choice) {
     return EngineConfig.builder(Path.of(options.modelDir()))
-        .device(device)
+        .device(choice.device())
+        .gpu(Math.max(0, choice.gpuIndex()))
         .blockSize(options.blockSize())
         .numBlocks(options.numBlocks())
         .kvCacheDtype(options.kvCacheDtype())
@@ -76,7 +85,7 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
     int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     DeviceChoice choice = DeviceChoice.of(options.device(),
         getRuntimeContext().getExternalResourceInfos("gpu"), subtask);
-    EngineConfig config = engineConfig(options, choice.device());
+    EngineConfig config = engineConfig(options, choice);
     registry = EngineRegistry.shared();
     key = new EngineKey(config, choice.gpuIndex());
     engine = registry.acquire(key);
