@@ -100,7 +100,10 @@ class CudaFp8KvGpuTest {
     // The module directory under Maven, the project root on the GPU host.
     Path dir = Stream.of(Path.of("..", "sample-data", "demo-model"),
         Path.of("sample-data", "demo-model")).filter(Files::isDirectory).findFirst()
-        .orElseThrow();
+        .orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(dir != null
+        && Files.exists(dir.resolveSibling("complaints.jsonl")),
+        "sample-data/demo-model and complaints.jsonl not in this copy of the tree");
     Tokenizer tokenizer = Tokenizer.load(dir);
     ChatTemplate template = ChatTemplate.forModel(dir);
     com.fasterxml.jackson.databind.ObjectMapper json =
