@@ -39,6 +39,10 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction qkvRopeCache;
   private final CUfunction qkvRopeCacheFp8;
   private final CUfunction attention;
+  private final CUfunction attentionGqa;
+  /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
+  private final boolean gqaAttention =
+      !"false".equals(System.getProperty("redress.cuda.gqaAttention"));
   private final CUfunction attentionFp8;
   private final CUfunction siluMul;
   private final CUfunction sample;
@@ -78,6 +82,7 @@ public final class Kernels implements AutoCloseable {
     qkvRopeCache = function("qkv_rope_cache_bf16");
     qkvRopeCacheFp8 = function("qkv_rope_cache_fp8");
     attention = function("paged_attention_bf16");
+    attentionGqa = function("paged_attention_gqa_bf16");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
     sample = function("sample_f32");
@@ -215,6 +220,14 @@ public final class Kernels implements AutoCloseable {
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), i(perBlock)};
     Pointer[] head = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
         : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
+    if (f == attention && perBlock > 1 && gqaAttention) {
+      // Many tokens: a block per (token, KV head) with whole K rows in registers and V rows
+      // staged in shared memory (attention.cu, paged_attention_gqa_bf16).
+      launch(attentionGqa, tokens, kvHeads, 128, p(q), p(kCache), p(vCache), p(tokenSeq),
+          p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads),
+          i(kvHeads), i(headDim), f(scale));
+      return;
+    }
     Pointer[] args = java.util.Arrays.copyOf(head, head.length + common.length);
     System.arraycopy(common, 0, args, head.length, common.length);
     launch(f, tokens, heads / perBlock, threads, args);

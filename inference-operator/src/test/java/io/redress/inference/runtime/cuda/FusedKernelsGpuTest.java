@@ -373,6 +373,62 @@ class FusedKernelsGpuTest {
     }
   }
 
+  /**
+   * The many-token GQA kernel (a block per token and KV head) against the one-block kernel
+   * (a block per token and query head group, one load at a time): 40 tokens of 8 sequences at
+   * scattered positions, a padding token, block sizes 16 and 1.
+   */
+  @ParameterizedTest
+  @MethodSource("attentionShapes")
+  void gqaAttentionMatchesOneBlockAttention(Shape s, int blockSize) {
+    int maxLen = 2048;
+    int maxBlocks = maxLen / blockSize;
+    int seqs = 8;
+    int tokens = 41;
+    float scale = (float) (1 / Math.sqrt(s.headDim()));
+    DeviceBuffer kCache = bf16((long) seqs * maxLen * s.kvSize(), 30, 0f, 1f);
+    DeviceBuffer vCache = bf16((long) seqs * maxLen * s.kvSize(), 31, 0f, 1f);
+    List<Integer> blocks = new ArrayList<>(IntStream.range(0, seqs * maxBlocks).boxed().toList());
+    Collections.shuffle(blocks, new Random(32));
+    DeviceBuffer blockTables = ints(blocks.stream().mapToInt(Integer::intValue).toArray());
+    DeviceBuffer q = bf16((long) tokens * s.qSize(), 33, 0f, 1f);
+    Random r = new Random(34);
+    int[] positions = new int[tokens];
+    int[] tokenSeq = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      tokenSeq[t] = t % seqs;
+      positions[t] = t == tokens - 1 ? -1 : t < 4 ? t * 31 : r.nextInt(maxLen);
+    }
+    DeviceBuffer posBuf = ints(positions);
+    DeviceBuffer seqBuf = ints(tokenSeq);
+    DeviceBuffer gqaOut = alloc(2L * tokens * s.qSize());
+    DeviceBuffer oneOut = alloc(2L * tokens * s.qSize());
+    kernels.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+        blockTables.ptr(), maxBlocks, blockSize, gqaOut.ptr(), s.heads(), s.kvHeads(),
+        s.headDim(), scale, tokens);
+    String old = System.getProperty("redress.cuda.gqaAttention");
+    System.setProperty("redress.cuda.gqaAttention", "false");
+    try (Kernels oneBlock = new Kernels(device.stream())) {
+      oneBlock.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+          blockTables.ptr(), maxBlocks, blockSize, oneOut.ptr(), s.heads(), s.kvHeads(),
+          s.headDim(), scale, tokens);
+      device.synchronize();
+    } finally {
+      if (old == null) {
+        System.clearProperty("redress.cuda.gqaAttention");
+      } else {
+        System.setProperty("redress.cuda.gqaAttention", old);
+      }
+    }
+    int n = s.qSize();
+    compareBf16("gqa attention, " + s + ", block size " + blockSize, oneOut, gqaOut,
+        (tokens - 1) * n);
+    short[] gqa = downloadShorts(gqaOut, tokens * n);
+    for (int i = (tokens - 1) * n; i < tokens * n; i++) {
+      assertThat(gqa[i]).as("padding output, %s", s).isEqualTo((short) 0);
+    }
+  }
+
   // ---- helpers ----
 
   /** Asserts n bf16 values of a (from element aOff) and b (from bOff) are the same bits. */
