@@ -616,10 +616,18 @@ struct GqaSmem {
   float m[GQA_WARPS][GQA_MAX_GROUP], l[GQA_WARPS][GQA_MAX_GROUP];
 };
 
-template <int CH>
+// DPL consecutive values of an fp8 V row staged in shared memory, as floats (unscaled).
+template <int DPL>
+__device__ __forceinline__ void load_dims_fp8(const char* p, float (&v)[DPL]) {
+#pragma unroll
+  for (int e = 0; e < DPL; e++)
+    v[e] = KvFp8::value(*reinterpret_cast<const __nv_fp8_storage_t*>(p + e));
+}
+
+// KV: the cache's type (KvBf16 or KvFp8, above); its V rows are staged as raw bytes.
+template <int CH, typename KV>
 __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restrict__ q,
-                                          const bf16* __restrict__ k_cache,
-                                          const bf16* __restrict__ v_cache,
+                                          const KV& kv,
                                           const int* __restrict__ table, int block_size,
                                           int kv_size, int kvh, int head_dim, int group,
                                           int n, float scale, bf16* __restrict__ o) {
@@ -641,21 +649,29 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
     for (int e = 0; e < DPL; e++) acc[g][e] = 0.f;
   }
   char* vs = reinterpret_cast<char*>(&sm.u.v[warp][0][0]);
-  int vc = (lane * DPL) >> 3, voff = ((lane * DPL) & 7) * 2;
+  // A V row is RC 16-byte chunks (bf16: CH; fp8: half as many bytes); this lane's output dims
+  // start at byte vbyte of it.
+  constexpr int EB = sizeof(typename KV::Elem);
+  constexpr int RC = CH * EB / 2 > 0 ? CH * EB / 2 : 1;
+  int rowChunks = (head_dim * EB + 15) >> 4;
+  int vbyte = lane * DPL * EB;
+  int vc = vbyte >> 4, voff = vbyte & 15;
   for (int tile = 32 * warp; tile < n; tile += 32 * GQA_WARPS) {
     __syncwarp();  // the previous tile's V and p are read before they are overwritten
     int j = tile + lane;
     bool valid = j < n;
     int slot = valid ? __ldg(table + j / block_size) * block_size + j % block_size : 0;
     size_t row = (size_t)slot * kv_size + kvh * head_dim;
-    const uint4* krow = reinterpret_cast<const uint4*>(k_cache + row);
-    const uint4* vrow = reinterpret_cast<const uint4*>(v_cache + row);
+    const typename KV::Raw8* krow = kv.krow(row);
+    const uint4* vrow = reinterpret_cast<const uint4*>(kv.vrow(row));
+    float kscale = valid ? kv.kscale(slot, kvh) : 1.f;
+    float vscale = valid ? kv.vscale(slot, kvh) : 0.f;
     // V rows first (no registers), then the K row in halves: half the registers of a whole
     // row for the same loads in flight per SM (more blocks fit).
 #pragma unroll
-    for (int c = 0; c < CH; c++) {
-      bool live = valid && c < chunks;
-      cp_async16(vs + lane * CH * 16 + ((c + lane) & (CH - 1)) * 16, live ? vrow + c : vrow,
+    for (int c = 0; c < RC; c++) {
+      bool live = valid && c < rowChunks;
+      cp_async16(vs + lane * RC * 16 + ((c + lane) & (RC - 1)) * 16, live ? vrow + c : vrow,
                  live ? 16 : 0);
     }
     constexpr int KH = CH > 4 ? CH / 2 : CH;
@@ -664,15 +680,15 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
     for (int g = 0; g < G; g++) s[g] = 0.f;
 #pragma unroll
     for (int h = 0; h < CH; h += KH) {
-      uint4 k[KH];
+      typename KV::Raw8 k[KH];
 #pragma unroll
       for (int c = 0; c < KH; c++)
-        k[c] = valid && h + c < chunks ? __ldg(krow + h + c) : make_uint4(0, 0, 0, 0);
+        k[c] = valid && h + c < chunks ? __ldg(krow + h + c) : typename KV::Raw8{};
 #pragma unroll
       for (int cc = 0; cc < KH; cc++) {
         int c = h + cc;
         float k8[8];
-        unpack8(k[cc], k8);
+        KV::unpack(k[cc], k8);
 #pragma unroll
         for (int g = 0; g < G; g++) {
           if (g < group) {
@@ -695,13 +711,13 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
     for (int g = 0; g < G; g++) {
       corr[g] = 1.f;
       if (g < group) {
-        float x = valid ? s[g] : -INFINITY;
+        float x = valid ? s[g] * kscale : -INFINITY;
         float m_new = fmaxf(m[g], warp_max(x));
         corr[g] = __expf(m[g] - m_new);  // 0 while m is -inf
         float p = valid ? __expf(x - m_new) : 0.f;
         l[g] = l[g] * corr[g] + warp_sum(p);
         m[g] = m_new;
-        sm.p[warp][g][lane] = p;
+        sm.p[warp][g][lane] = p * vscale;  // the V row's scale rides on its weight
       }
     }
     cp_async_wait_all();
@@ -714,7 +730,12 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
     int keys = min(32, n - tile);
     for (int jj = 0; jj < keys; jj++) {
       float v[DPL];
-      load_dims<DPL>(vs + jj * CH * 16 + ((vc + jj) & (CH - 1)) * 16 + voff, v);
+      const char* vp = vs + jj * RC * 16 + ((vc + jj) & (RC - 1)) * 16 + voff;
+      if constexpr (EB == 2) {
+        load_dims<DPL>(vp, v);
+      } else {
+        load_dims_fp8<DPL>(vp, v);
+      }
 #pragma unroll
       for (int g = 0; g < G; g++) {
         if (g < group) {
@@ -757,6 +778,22 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
   }
 }
 
+template <typename KV>
+__device__ __forceinline__ void gqa_dispatch(uint4* smem, const bf16* qh, const KV& kv,
+                                             const int* table, int block_size, int kv_size,
+                                             int kvh, int head_dim, int group, int n,
+                                             float scale, bf16* o) {
+  if (head_dim <= 32)
+    gqa_block<4>(*reinterpret_cast<GqaSmem<4>*>(smem), qh, kv, table, block_size, kv_size, kvh,
+                 head_dim, group, n, scale, o);
+  else if (head_dim <= 64)
+    gqa_block<8>(*reinterpret_cast<GqaSmem<8>*>(smem), qh, kv, table, block_size, kv_size, kvh,
+                 head_dim, group, n, scale, o);
+  else
+    gqa_block<16>(*reinterpret_cast<GqaSmem<16>*>(smem), qh, kv, table, block_size, kv_size,
+                  kvh, head_dim, group, n, scale, o);
+}
+
 // Launch: grid (tokens, num_kv_heads), block 32 * GQA_WARPS. Same inputs and output as
 // paged_attention_bf16 (no heads_per_block: a block takes its KV head's whole group, at most
 // GQA_MAX_GROUP query heads). Requires head_dim % 8 == 0, head_dim <= 128. Four blocks per SM
@@ -779,13 +816,32 @@ paged_attention_gqa_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_
   }
   const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
   const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
-  if (head_dim <= 32)
-    gqa_block<4>(*reinterpret_cast<GqaSmem<4>*>(smem), qh, k_cache, v_cache, table, block_size,
-                 kv_size, kvh, head_dim, group, pos + 1, scale, o);
-  else if (head_dim <= 64)
-    gqa_block<8>(*reinterpret_cast<GqaSmem<8>*>(smem), qh, k_cache, v_cache, table, block_size,
-                 kv_size, kvh, head_dim, group, pos + 1, scale, o);
-  else
-    gqa_block<16>(*reinterpret_cast<GqaSmem<16>*>(smem), qh, k_cache, v_cache, table,
-                  block_size, kv_size, kvh, head_dim, group, pos + 1, scale, o);
+  gqa_dispatch(smem, qh, KvBf16{k_cache, v_cache}, table, block_size, kv_size, kvh, head_dim,
+               group, pos + 1, scale, o);
+}
+
+// As paged_attention_gqa_bf16 over an FP8 cache (paged_attention_fp8's arguments).
+extern "C" __global__ void __launch_bounds__(32 * GQA_WARPS, 4)
+paged_attention_gqa_fp8(const bf16* __restrict__ q,
+                        const __nv_fp8_storage_t* __restrict__ k_cache,
+                        const __nv_fp8_storage_t* __restrict__ v_cache,
+                        const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,
+                        const int* __restrict__ token_seq, const int* __restrict__ positions,
+                        const int* __restrict__ block_tables, int max_blocks, int block_size,
+                        bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
+                        float scale) {
+  __shared__ uint4 smem[(sizeof(GqaSmem<16>) + 15) / 16];
+  int t = blockIdx.x, kvh = blockIdx.y;
+  int group = num_heads / num_kv_heads;
+  int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
+  int pos = positions[t];
+  bf16* o = out + (size_t)t * q_size + kvh * group * head_dim;
+  if (pos < 0) {
+    for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) o[i] = to_bf(0.f);
+    return;
+  }
+  const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
+  const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
+  gqa_dispatch(smem, qh, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, table,
+               block_size, kv_size, kvh, head_dim, group, pos + 1, scale, o);
 }

@@ -40,6 +40,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction qkvRopeCacheFp8;
   private final CUfunction attention;
   private final CUfunction attentionGqa;
+  private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
       !"false".equals(System.getProperty("redress.cuda.gqaAttention"));
@@ -83,6 +84,7 @@ public final class Kernels implements AutoCloseable {
     qkvRopeCacheFp8 = function("qkv_rope_cache_fp8");
     attention = function("paged_attention_bf16");
     attentionGqa = function("paged_attention_gqa_bf16");
+    attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
     sample = function("sample_f32");
@@ -220,12 +222,14 @@ public final class Kernels implements AutoCloseable {
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), i(perBlock)};
     Pointer[] head = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
         : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
-    if (f == attention && perBlock > 1 && gqaAttention) {
-      // Many tokens: a block per (token, KV head) with whole K rows in registers and V rows
-      // staged in shared memory (attention.cu, paged_attention_gqa_bf16).
-      launch(attentionGqa, tokens, kvHeads, 128, p(q), p(kCache), p(vCache), p(tokenSeq),
-          p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads),
-          i(kvHeads), i(headDim), f(scale));
+    if (perBlock > 1 && gqaAttention) {
+      // Many tokens: a block per (token, KV head) with K rows in registers and V rows staged
+      // in shared memory (attention.cu, paged_attention_gqa_*).
+      Pointer[] tail = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+          p(out), i(heads), i(kvHeads), i(headDim), f(scale)};
+      Pointer[] gqaArgs = java.util.Arrays.copyOf(head, head.length + tail.length);
+      System.arraycopy(tail, 0, gqaArgs, head.length, tail.length);
+      launch(f == attention ? attentionGqa : attentionGqaFp8, tokens, kvHeads, 128, gqaArgs);
       return;
     }
     Pointer[] args = java.util.Arrays.copyOf(head, head.length + common.length);
