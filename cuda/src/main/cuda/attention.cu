@@ -794,16 +794,15 @@ __device__ __forceinline__ void gqa_dispatch(uint4* smem, const bf16* qh, const 
                   kvh, head_dim, group, n, scale, o);
 }
 
-// Launch: grid (tokens, num_kv_heads), block 32 * GQA_WARPS. Same inputs and output as
-// paged_attention_bf16 (no heads_per_block: a block takes its KV head's whole group, at most
-// GQA_MAX_GROUP query heads). Requires head_dim % 8 == 0, head_dim <= 128. Four blocks per SM
-// (128 registers, 41 KB of shared memory each): at three, 7B batch 256 ran 10 % slower.
-extern "C" __global__ void __launch_bounds__(32 * GQA_WARPS, 4)
-paged_attention_gqa_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
-                         const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
-                         const int* __restrict__ positions, const int* __restrict__ block_tables,
-                         int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
-                         int num_kv_heads, int head_dim, float scale) {
+// One (token, KV head) block of the GQA kernels: padding tokens write zeros.
+template <typename KV>
+__device__ __forceinline__ void gqa_attention(const bf16* __restrict__ q, const KV& kv,
+                                              const int* __restrict__ token_seq,
+                                              const int* __restrict__ positions,
+                                              const int* __restrict__ block_tables,
+                                              int max_blocks, int block_size,
+                                              bf16* __restrict__ out, int num_heads,
+                                              int num_kv_heads, int head_dim, float scale) {
   __shared__ uint4 smem[(sizeof(GqaSmem<16>) + 15) / 16];
   int t = blockIdx.x, kvh = blockIdx.y;
   int group = num_heads / num_kv_heads;
@@ -816,8 +815,22 @@ paged_attention_gqa_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_
   }
   const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
   const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
-  gqa_dispatch(smem, qh, KvBf16{k_cache, v_cache}, table, block_size, kv_size, kvh, head_dim,
-               group, pos + 1, scale, o);
+  gqa_dispatch(smem, qh, kv, table, block_size, kv_size, kvh, head_dim, group, pos + 1, scale,
+               o);
+}
+
+// Launch: grid (tokens, num_kv_heads), block 32 * GQA_WARPS. Same inputs and output as
+// paged_attention_bf16 (no heads_per_block: a block takes its KV head's whole group, at most
+// GQA_MAX_GROUP query heads). Requires head_dim % 8 == 0, head_dim <= 128. Four blocks per SM
+// (128 registers, 41 KB of shared memory each): at three, 7B batch 256 ran 10 % slower.
+extern "C" __global__ void __launch_bounds__(32 * GQA_WARPS, 4)
+paged_attention_gqa_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+                         const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+                         const int* __restrict__ positions, const int* __restrict__ block_tables,
+                         int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
+                         int num_kv_heads, int head_dim, float scale) {
+  gqa_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables, max_blocks,
+                block_size, out, num_heads, num_kv_heads, head_dim, scale);
 }
 
 // As paged_attention_gqa_bf16 over an FP8 cache (paged_attention_fp8's arguments).
@@ -830,18 +843,7 @@ paged_attention_gqa_fp8(const bf16* __restrict__ q,
                         const int* __restrict__ block_tables, int max_blocks, int block_size,
                         bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
                         float scale) {
-  __shared__ uint4 smem[(sizeof(GqaSmem<16>) + 15) / 16];
-  int t = blockIdx.x, kvh = blockIdx.y;
-  int group = num_heads / num_kv_heads;
-  int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
-  int pos = positions[t];
-  bf16* o = out + (size_t)t * q_size + kvh * group * head_dim;
-  if (pos < 0) {
-    for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) o[i] = to_bf(0.f);
-    return;
-  }
-  const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
-  const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
-  gqa_dispatch(smem, qh, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, table,
-               block_size, kv_size, kvh, head_dim, group, pos + 1, scale, o);
+  gqa_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
+                positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,
+                head_dim, scale);
 }

@@ -168,6 +168,56 @@ __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int 
   }
 }
 
+// The scales and zeros of a warp's groups (its pairs [p0, p1)), staged in shared memory
+// while its first weights load: read in the loop straight from global memory, each new 32-byte
+// sector of them stalled the MMAs for a memory latency. Returns per strip the row pointer
+// indexed by group (row g of strip s; row g + 8 is 8 * stageGroups further).
+template <int S>
+__device__ __forceinline__ void w4_stage_groups(W4Group* stage, const __half2* __restrict__ sz,
+                                                int row0, int groups, int group,
+                                                int groupShift, int stageGroups, int p0,
+                                                int p1, int lane, const W4Group* (&sRow)[S]) {
+  int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
+  int gLast = groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group;
+  int gCount = p1 > p0 ? gLast - gFirst + 1 : 0;
+  for (int i = lane; i < 16 * S * gCount; i += 32) {
+    int r = i / gCount, gg = i - r * gCount;
+    float2 f = __half22float2(sz[(size_t)(row0 + r) * groups + gFirst + gg]);
+    stage[r * stageGroups + gg] = W4Group{f.x, __float2bfloat162_rn(128.f + f.y)};
+  }
+  __syncwarp();
+#pragma unroll
+  for (int s = 0; s < S; s++) sRow[s] = stage + (16 * s + (lane >> 2)) * stageGroups - gFirst;
+}
+
+// The block's result: every warp's partial sums through shared memory (red), added in warp
+// order (deterministic), written to y (tokens, rows).
+template <int NT, int S>
+__device__ __forceinline__ void w4_store(float* red, const float (&acc)[S][NT][4], int warps,
+                                         int tokens, int rows, int row0,
+                                         float* __restrict__ y) {
+  constexpr int PER_WARP = S * NT * 4 * 32;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+  for (int s = 0; s < S; s++)
+#pragma unroll
+    for (int t = 0; t < NT; t++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        red[warp * PER_WARP + ((s * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
+  __syncthreads();
+  // C fragment: element e of lane l is row g + 8 (e / 2), token 2c + e % 2 of its n-tile.
+  for (int i = threadIdx.x; i < PER_WARP; i += blockDim.x) {
+    int ste = i >> 5, l = i & 31;
+    int e = ste & 3, t = (ste >> 2) % NT, s = (ste >> 2) / NT;
+    int n = 8 * t + 2 * (l & 3) + (e & 1);
+    if (n >= tokens) continue;
+    float v = 0.f;
+    for (int wp = 0; wp < warps; wp++) v += red[wp * PER_WARP + i];
+    y[(size_t)n * rows + row0 + 16 * s + (l >> 2) + 8 * (e >> 1)] = v;
+  }
+}
+
 // Launch (register variants of w4a16_mma_<NT>x<S>): grid (rows / (16 S)), block 32 * warps,
 // dynamic shared memory warps * (S * NT * 512 + 128 * S * stageGroups) bytes, stageGroups >= the
 // groups any warp's pairs span. Block b computes the S 16-row strips from
@@ -214,22 +264,10 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
   W4Stage<NT, S, U, PX> bufA, bufB;
   int p = p0;
   w4_load<NT, S, U, PX>(bufA, w, xr[0], tileStep, okTiles, p, p1);
-  // The scales and zeros of this warp's groups, staged in shared memory while the first
-  // weights load: read in the loop straight from global memory, each new 32-byte sector of
-  // them stalled the MMAs for a memory latency.
   W4Group* stage = reinterpret_cast<W4Group*>(red + warps * PER_WARP) +
                    (size_t)warp * 16 * S * stageGroups;
-  int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
-  int gCount = p1 > p0 ? (groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group)
-                             - gFirst + 1 : 0;
-  for (int i = lane; i < 16 * S * gCount; i += 32) {
-    int r = i / gCount, gg = i - r * gCount;
-    float2 f = __half22float2(sz[(size_t)(row0 + r) * groups + gFirst + gg]);
-    stage[r * stageGroups + gg] = W4Group{f.x, __float2bfloat162_rn(128.f + f.y)};
-  }
-  __syncwarp();
-#pragma unroll
-  for (int s = 0; s < S; s++) sRow[s] = stage + (16 * s + g) * stageGroups - gFirst;
+  w4_stage_groups<S>(stage, sz, row0, groups, group, groupShift, stageGroups, p0, p1, lane,
+                     sRow);
   while (p < p1) {
     w4_load<NT, S, U, PX>(bufB, w, xr[0], tileStep, okTiles, p + U, p1);
     w4_compute<NT, S, U, PX>(bufA, p, p1, groupShift, group, sRow, 8 * stageGroups, xr, tileStep,
@@ -241,24 +279,7 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
                          okTiles, acc);
     p += U;
   }
-#pragma unroll
-  for (int s = 0; s < S; s++)
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-      for (int e = 0; e < 4; e++)
-        red[warp * PER_WARP + ((s * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
-  __syncthreads();
-  // C fragment: element e of lane l is row g + 8 (e / 2), token 2c + e % 2 of its n-tile.
-  for (int i = threadIdx.x; i < PER_WARP; i += blockDim.x) {
-    int ste = i >> 5, l = i & 31;
-    int e = ste & 3, t = (ste >> 2) % NT, s = (ste >> 2) / NT;
-    int n = 8 * t + 2 * (l & 3) + (e & 1);
-    if (n >= tokens) continue;
-    float v = 0.f;
-    for (int wp = 0; wp < warps; wp++) v += red[wp * PER_WARP + i];
-    y[(size_t)n * rows + row0 + 16 * s + (l >> 2) + 8 * (e >> 1)] = v;
-  }
+  w4_store<NT, S>(red, acc, warps, tokens, rows, row0, y);
 }
 
 // Items (16 bytes per lane) of one pipeline stage: U pairs, each S strips' weights and, with
@@ -342,20 +363,8 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
     if (i < nStages) issue(i);
     cp_async_commit();
   }
-  // The scales and zeros of this warp's groups, staged in shared memory while the first
-  // stages load: read in the loop straight from global memory, each new 32-byte sector of
-  // them stalled the MMAs for a memory latency.
-  int gFirst = groupShift >= 0 ? (p0 * 64) >> groupShift : p0 * 64 / group;
-  int gCount = p1 > p0 ? (groupShift >= 0 ? (p1 * 64 - 1) >> groupShift : (p1 * 64 - 1) / group)
-                             - gFirst + 1 : 0;
-  for (int i = lane; i < 16 * S * gCount; i += 32) {
-    int r = i / gCount, gg = i - r * gCount;
-    float2 f = __half22float2(sz[(size_t)(row0 + r) * groups + gFirst + gg]);
-    stage[r * stageGroups + gg] = W4Group{f.x, __float2bfloat162_rn(128.f + f.y)};
-  }
-  __syncwarp();
-#pragma unroll
-  for (int s = 0; s < S; s++) sRow[s] = stage + (16 * s + g) * stageGroups - gFirst;
+  w4_stage_groups<S>(stage, sz, row0, groups, group, groupShift, stageGroups, p0, p1, lane,
+                     sRow);
   float acc[S][NT][4];
 #pragma unroll
   for (int s = 0; s < S; s++)
@@ -405,24 +414,7 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
     }
   }
   cp_async_wait<0>();
-#pragma unroll
-  for (int s = 0; s < S; s++)
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-      for (int e = 0; e < 4; e++)
-        red[warp * PER_WARP + ((s * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
-  __syncthreads();
-  // C fragment: element e of lane l is row g + 8 (e / 2), token 2c + e % 2 of its n-tile.
-  for (int i = threadIdx.x; i < PER_WARP; i += blockDim.x) {
-    int ste = i >> 5, l = i & 31;
-    int e = ste & 3, t = (ste >> 2) % NT, s = (ste >> 2) / NT;
-    int n = 8 * t + 2 * (l & 3) + (e & 1);
-    if (n >= tokens) continue;
-    float v = 0.f;
-    for (int wp = 0; wp < warps; wp++) v += red[wp * PER_WARP + i];
-    y[(size_t)n * rows + row0 + 16 * s + (l >> 2) + 8 * (e >> 1)] = v;
-  }
+  w4_store<NT, S>(red, acc, warps, tokens, rows, row0, y);
 }
 
 // One entry point per (n-tiles, strips): a single kernel switching on them would allocate

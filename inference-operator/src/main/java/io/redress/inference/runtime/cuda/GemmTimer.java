@@ -115,28 +115,13 @@ public final class GemmTimer implements AutoCloseable {
       if (fused) {
         kernels.prepareFused(in, tokens);
       }
-      // Captured as one CUDA graph, as decode steps run: host launch costs (several us per
-      // JCuda call) would otherwise bound the small shapes.
-      CUgraph graph = new CUgraph();
-      JCudaDriver.cuStreamBeginCapture(device.stream(),
-          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
-      for (int k = 0; k < iters; k++) {
+      return graphMicros(iters, k -> {
         if (fused) {
           kernels.gemvResidual(x.ptr(), w[k % copies].ptr(), y.ptr(), tokens, out, in);
         } else {
           kernels.gemv(x.ptr(), w[k % copies].ptr(), y.ptr(), tokens, out, in);
         }
-      }
-      JCudaDriver.cuStreamEndCapture(device.stream(), graph);
-      CUgraphExec exec = new CUgraphExec();
-      JCudaDriver.cuGraphInstantiate(exec, graph, 0);
-      try {
-        return 1e3 * medianMillis(() -> JCudaDriver.cuGraphLaunch(exec, device.stream()))
-            / iters;
-      } finally {
-        JCudaDriver.cuGraphExecDestroy(exec);
-        JCudaDriver.cuGraphDestroy(graph);
-      }
+      });
     } finally {
       device.free(x);
       device.free(y);
@@ -145,6 +130,29 @@ public final class GemmTimer implements AutoCloseable {
           device.free(b);
         }
       }
+    }
+  }
+
+  /**
+   * Microseconds per call of {@code iters} launches ({@code launch.accept(k)}) captured as one
+   * CUDA graph, as decode steps run (host launch costs, several us per JCuda call, would
+   * otherwise bound the small shapes); median of 7 replays.
+   */
+  private double graphMicros(int iters, java.util.function.IntConsumer launch) {
+    CUgraph graph = new CUgraph();
+    JCudaDriver.cuStreamBeginCapture(device.stream(),
+        CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    for (int k = 0; k < iters; k++) {
+      launch.accept(k);
+    }
+    JCudaDriver.cuStreamEndCapture(device.stream(), graph);
+    CUgraphExec exec = new CUgraphExec();
+    JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+    try {
+      return 1e3 * medianMillis(() -> JCudaDriver.cuGraphLaunch(exec, device.stream())) / iters;
+    } finally {
+      JCudaDriver.cuGraphExecDestroy(exec);
+      JCudaDriver.cuGraphDestroy(graph);
     }
   }
 
@@ -168,23 +176,9 @@ public final class GemmTimer implements AutoCloseable {
         sz[c] = device.alloc(szBytes);
         kernels.fillScaleZeroW4(sz[c].ptr(), szBytes / 4, 100 + c, 0.01f);
       }
-      CUgraph graph = new CUgraph();
-      JCudaDriver.cuStreamBeginCapture(device.stream(),
-          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
-      for (int k = 0; k < iters; k++) {
-        kernels.w4a16(x.ptr(), 0, codes[k % copies].ptr(), sz[k % copies].ptr(), y.ptr(),
-            tokens, out, in, group, Integer.MAX_VALUE, Integer.MAX_VALUE);
-      }
-      JCudaDriver.cuStreamEndCapture(device.stream(), graph);
-      CUgraphExec exec = new CUgraphExec();
-      JCudaDriver.cuGraphInstantiate(exec, graph, 0);
-      try {
-        return 1e3 * medianMillis(() -> JCudaDriver.cuGraphLaunch(exec, device.stream()))
-            / iters;
-      } finally {
-        JCudaDriver.cuGraphExecDestroy(exec);
-        JCudaDriver.cuGraphDestroy(graph);
-      }
+      return graphMicros(iters, k -> kernels.w4a16(x.ptr(), 0, codes[k % copies].ptr(),
+          sz[k % copies].ptr(), y.ptr(), tokens, out, in, group, Integer.MAX_VALUE,
+          Integer.MAX_VALUE));
     } finally {
       device.free(x);
       device.free(y);
