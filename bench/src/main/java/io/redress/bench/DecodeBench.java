@@ -176,9 +176,21 @@ final class DecodeBench implements Callable<Integer> {
         run(List.of(e), mc, 1, 32, new Random(0)); // warm-up: JIT, cuBLAS heuristics
       }
       for (int b : batches) {
+        var before = engine.stats();
         double[] r = run(engines, mc, b, outputLen, new Random(b));
+        var after = engine.stats();
         ObjectNode n = runs.addObject();
         n.put("batch", b);
+        long stepsRun = after.steps() - before.steps();
+        n.put("steps", stepsRun);
+        if (jsonSchema != null && stepsRun > 0) {
+          // Host time computing the guided masks (off the engine thread, beside the forward
+          // pass), per step of the first engine.
+          double maskMs = (after.guidedMaskNanos() - before.guidedMaskNanos()) / 1e6 / stepsRun;
+          n.put("guided_mask_ms_per_step", maskMs);
+          LOG.info("guided masks: {} ms per step over {} steps", String.format("%.3f", maskMs),
+              stepsRun);
+        }
         n.put("output_tokens_per_s", r[0]);
         n.put("per_sequence_decode_tokens_per_s", r[1]);
         n.put("ttft_p50_ms", r[2]);
