@@ -422,7 +422,8 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
 // loaded with the weights; STAGES: ring depth; W: most warps per block (launch bounds).
 // Kernels.java's W4Variant mirrors these. Measured on the H100 (bench gemm --gemv): at one
 // token the register pipeline beat the cp.async ring (14B gate/up 47 against 65 us), from 9
-// tokens the ring won (60 against 83 us).
+// tokens the ring won (60 against 83 us). At most 32 tokens a launch: Kernels.w4a16 runs more
+// in slices (a 64-token variant holding 8 n-tiles of sums was slower than two launches).
 #define W4_ARGS                                                                                \
   const bf16 *__restrict__ x, long long xPartStride, const uint4 *__restrict__ codes,         \
       const __half2 *__restrict__ sz, float *__restrict__ y, int tokens, int rows, int k,      \
@@ -440,7 +441,6 @@ W4_MMA_REGS(1, 1, 4, false, 16)  // 8 tokens of activations stay in L1
 W4_MMA_RING(2, 1, 1, 4, 16)
 W4_MMA_RING(2, 2, 1, 4, 16)
 W4_MMA_RING(4, 1, 1, 4, 8)
-W4_MMA_REGS(8, 1, 2, false, 8)
 
 // Launch: grid (ceil(k / 256), tokens, parts), block 256.
 // out (parts, tokens, k) bf16: out[p][t][j] = x[t][perm[p * k + j]], x (tokens, k) bf16.
