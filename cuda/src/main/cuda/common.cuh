@@ -43,6 +43,15 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(v);
 }
 
+// A weight chunk, streamed: read once, so kept out of L1 (it would evict the activations).
+__device__ __forceinline__ uint4 ld_stream(const uint4* p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
+
 // 16 bytes global -> shared without passing through registers (cached in L2 only); src_bytes
 // below 16 fills the rest with zeros (0: nothing is read).
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {

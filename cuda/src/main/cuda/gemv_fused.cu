@@ -26,15 +26,6 @@
 #define FUSED_ROWS 2        // weight rows per warp unit
 #define FUSED_UNROLL 4      // 16-byte loads per lane and row issued before their use
 
-// A weight chunk, streamed: read once, so kept out of L1 (it would evict the activations).
-__device__ __forceinline__ uint4 ld_stream(const uint4* p) {
-  uint4 v;
-  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-      : "l"(p));
-  return v;
-}
-
 __device__ __forceinline__ void prefetch_l2(const void* p) {
   asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
 }

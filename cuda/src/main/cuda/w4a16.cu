@@ -28,15 +28,6 @@
 #include "common.cuh"
 #include <cuda_fp16.h>
 
-// A weight chunk, streamed: read once, so kept out of L1 (where the activations stay).
-__device__ __forceinline__ uint4 w4_ld_stream(const uint4* p) {
-  uint4 v;
-  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-      : "l"(p));
-  return v;
-}
-
 __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4],
                                                uint32_t b0, uint32_t b1) {
   asm volatile(
@@ -126,7 +117,7 @@ __device__ __forceinline__ void w4_load(W4Stage<NT, S, U, PX>& st, const uint4* 
   for (int u = 0; u < U; u++) {
     if (p + u >= p1) break;
 #pragma unroll
-    for (int s = 0; s < S; s++) st.w[u][s] = w4_ld_stream(w[s] + (size_t)(p + u) * 32);
+    for (int s = 0; s < S; s++) st.w[u][s] = ld_stream(w[s] + (size_t)(p + u) * 32);
     if (PX) {
 #pragma unroll
       for (int ch = 0; ch < 2; ch++)
@@ -165,6 +156,23 @@ __device__ __forceinline__ void w4_compute(const W4Stage<NT, S, U, PX>& st, int 
                         st.x[PX ? u : 0][0], acc);
     w4_chunk<NT, S, PX>(w2, w3, pos + 32, g1, sRow, rowStep8, xr, tileStep, okTiles,
                         st.x[PX ? u : 0][1], acc);
+  }
+}
+
+// This lane's pointers per strip s of the block: its weight words (w[s] + pair * 32), and its
+// activations (xr[s] + t * 8k + chunk start), lane (g, c) reading token g + 8t of n-tile t,
+// inputs 8c .. 8c + 7 of each chunk, in the permuted copy of the strip's part.
+template <int S>
+__device__ __forceinline__ void w4_lane_ptrs(const bf16* x, long long xPartStride,
+                                             const uint4* codes, int row0, int pairs, int k,
+                                             int b1, int b2, int lane, const uint4* (&w)[S],
+                                             const bf16* (&xr)[S]) {
+  int g = lane >> 2, c = lane & 3;
+#pragma unroll
+  for (int s = 0; s < S; s++) {
+    int r = row0 + 16 * s;
+    w[s] = codes + (size_t)(r >> 4) * pairs * 32 + lane;
+    xr[s] = x + ((r >= b1) + (r >= b2)) * xPartStride + (size_t)g * k + 8 * c;
   }
 }
 
@@ -235,7 +243,7 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
                        int groupShift, int stageGroups, int b1, int b2) {
   extern __shared__ float red[];
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  int g = lane >> 2, c = lane & 3;
+  int g = lane >> 2;
   int row0 = blockIdx.x * 16 * S;
   int pairs = k >> 6;
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
@@ -243,24 +251,11 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
   constexpr int PER_WARP = S * NT * 4 * 32;
   const uint4* w[S];
   const W4Group* sRow[S];
-  // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
-  // of each chunk.
   const bf16* xr[S];
   int okTiles = (tokens - g + 7) >> 3;
   size_t tileStep = (size_t)8 * k;
-#pragma unroll
-  for (int s = 0; s < S; s++) {
-    int r = row0 + 16 * s;
-    w[s] = codes + (size_t)(r >> 4) * pairs * 32 + lane;
-    xr[s] = x + ((r >= b1) + (r >= b2)) * xPartStride + (size_t)g * k + 8 * c;
-  }
-  float acc[S][NT][4];
-#pragma unroll
-  for (int s = 0; s < S; s++)
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) acc[s][t][e] = 0.f;
+  w4_lane_ptrs<S>(x, xPartStride, codes, row0, pairs, k, b1, b2, lane, w, xr);
+  float acc[S][NT][4] = {};
   W4Stage<NT, S, U, PX> bufA, bufB;
   int p = p0;
   w4_load<NT, S, U, PX>(bufA, w, xr[0], tileStep, okTiles, p, p1);
@@ -318,24 +313,17 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
                                         (size_t)warps * STAGES * Ring::ITEMS * 32);
   W4Group* stage = reinterpret_cast<W4Group*>(red + warps * PER_WARP) +
                    (size_t)warp * 16 * S * stageGroups;
-  int g = lane >> 2, c = lane & 3;
+  int g = lane >> 2;
   int row0 = blockIdx.x * 16 * S;
   int pairs = k >> 6;
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
   int groups = k / group;
   const uint4* w[S];
   const W4Group* sRow[S];
-  // Lane (g, c) reads token g + 8t of n-tile t (while that is < tokens): inputs 8c .. 8c + 7
-  // of each chunk.
   const bf16* xr[S];
   int okTiles = (tokens - g + 7) >> 3;
   size_t tileStep = (size_t)8 * k;
-#pragma unroll
-  for (int s = 0; s < S; s++) {
-    int r = row0 + 16 * s;
-    w[s] = codes + (size_t)(r >> 4) * pairs * 32 + lane;
-    xr[s] = x + ((r >= b1) + (r >= b2)) * xPartStride + (size_t)g * k + 8 * c;
-  }
+  w4_lane_ptrs<S>(x, xPartStride, codes, row0, pairs, k, b1, b2, lane, w, xr);
   int nStages = (p1 - p0 + U - 1) / U;
   // Stage i -> ring slot i % STAGES: pairs p0 + i U .. (those >= p1 skipped).
   auto issue = [&](int i) {
@@ -365,13 +353,7 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
   }
   w4_stage_groups<S>(stage, sz, row0, groups, group, groupShift, stageGroups, p0, p1, lane,
                      sRow);
-  float acc[S][NT][4];
-#pragma unroll
-  for (int s = 0; s < S; s++)
-#pragma unroll
-    for (int t = 0; t < NT; t++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) acc[s][t][e] = 0.f;
+  float acc[S][NT][4] = {};
   for (int i = 0; i < nStages; i++) {
     cp_async_wait<STAGES - 2>();  // this lane's copies of stage i have landed
     const uint4* slot = ring + (size_t)(i % STAGES) * Ring::ITEMS * 32 + lane;

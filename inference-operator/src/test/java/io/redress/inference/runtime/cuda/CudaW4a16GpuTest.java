@@ -1,24 +1,16 @@
 package io.redress.inference.runtime.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.redress.inference.model.GptqConfig;
 import io.redress.inference.model.SafeTensors;
 import io.redress.inference.model.SafeTensorsWriter;
-import io.redress.inference.testing.Gpu;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import jcuda.Pointer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -32,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * bf16 of the CPU weights.
  */
 @Tag("gpu")
-class CudaW4a16GpuTest {
+class CudaW4a16GpuTest extends KernelGpuTest {
 
   /** |gpu - ref| <= TOLERANCE x sum |w x|: fp32 sums in a fixed order, weights exact. */
   static final double TOLERANCE = 2e-5;
@@ -60,41 +52,6 @@ class CudaW4a16GpuTest {
 
   static Stream<Arguments> shapesAndTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.of(TOKENS).mapToObj(t -> Arguments.of(s, t)));
-  }
-
-  private static CudaDevice device;
-  private static Kernels kernels;
-  private final List<DeviceBuffer> buffers = new ArrayList<>();
-
-  @BeforeAll
-  static void open() {
-    if (CudaDevice.probe(0).usable()) {
-      device = CudaDevice.open(0);
-      kernels = new Kernels(device.stream());
-    }
-  }
-
-  @AfterAll
-  static void close() {
-    if (kernels != null) {
-      kernels.close();
-      device.close();
-    }
-  }
-
-  @BeforeEach
-  void gpu() {
-    Gpu.assumeUsable();
-    device.makeCurrent();
-  }
-
-  @AfterEach
-  void free() {
-    if (device != null) {
-      device.synchronize();
-      buffers.forEach(device::free);
-    }
-    buffers.clear();
   }
 
   static CudaWeights.Packed layer(Shape s) {
@@ -155,9 +112,7 @@ class CudaW4a16GpuTest {
     DeviceBuffer[] q = upload(p);
     kernels.dequantW4(q[0].ptr(), q[1].ptr(), q[3] == null ? null : q[3].ptr(), w.ptr(), rows,
         k, p.group(), p.bound1(), p.bound2());
-    device.synchronize(); // the kernels' stream does not block the synchronous copy
-    short[] out = new short[rows * k];
-    cuMemcpyDtoH(Pointer.to(out), w.ptr(), 2L * out.length);
+    short[] out = downloadShorts(w, rows * k);
     for (int r = 0; r < rows; r++) {
       for (int i = 0; i < k; i++) {
         short want = SafeTensorsWriter.floatToBf16(p.weight(r, i));
@@ -176,9 +131,7 @@ class CudaW4a16GpuTest {
   private float[] run(CudaWeights.Packed p, short[] xBits, int tokens) {
     int k = p.k();
     DeviceBuffer[] q = upload(p);
-    DeviceBuffer x = alloc(2L * xBits.length);
-    cuMemcpyHtoD(x.ptr(), Pointer.to(xBits), 2L * xBits.length);
-    jcuda.driver.JCudaDriver.cuCtxSynchronize(); // pageable copies may land after returning
+    DeviceBuffer x = shorts(xBits);
     DeviceBuffer y = alloc(4L * tokens * p.rows());
     long stride = 0;
     DeviceBuffer xs = x;
@@ -189,28 +142,12 @@ class CudaW4a16GpuTest {
     }
     kernels.w4a16(xs.ptr(), stride, q[0].ptr(), q[1].ptr(), y.ptr(), tokens, p.rows(), k,
         p.group(), p.bound1(), p.bound2());
-    device.synchronize(); // the kernels' stream does not block the synchronous copy
-    float[] out = new float[tokens * p.rows()];
-    cuMemcpyDtoH(Pointer.to(out), y.ptr(), 4L * out.length);
-    return out;
+    return download(y, tokens * p.rows());
   }
 
   /** codes, scaleZero, perm, invPerm (the last two null when not permuted). */
   private DeviceBuffer[] upload(CudaWeights.Packed p) {
     return new DeviceBuffer[] {ints(p.codes()), ints(p.scaleZero()),
         p.perm() == null ? null : ints(p.perm()), p.invPerm() == null ? null : ints(p.invPerm())};
-  }
-
-  private DeviceBuffer ints(int[] v) {
-    DeviceBuffer b = alloc(4L * v.length);
-    cuMemcpyHtoD(b.ptr(), Pointer.to(v), 4L * v.length);
-    jcuda.driver.JCudaDriver.cuCtxSynchronize(); // pageable copies may land after returning
-    return b;
-  }
-
-  private DeviceBuffer alloc(long bytes) {
-    DeviceBuffer b = device.alloc(bytes);
-    buffers.add(b);
-    return b;
   }
 }

@@ -1,23 +1,14 @@
 package io.redress.inference.runtime.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.redress.inference.testing.Gpu;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import jcuda.Pointer;
-import jcuda.driver.JCudaDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * host math.
  */
 @Tag("gpu")
-class FusedKernelsGpuTest {
+class FusedKernelsGpuTest extends KernelGpuTest {
 
   /**
    * |fused - unfused| <= TOLERANCE x max |unfused|: two bf16 ulps (the outputs are bf16;
@@ -67,41 +58,6 @@ class FusedKernelsGpuTest {
   static Stream<Arguments> shapesAndTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
         .mapToObj(t -> Arguments.of(s, t)));
-  }
-
-  private static CudaDevice device;
-  private static Kernels kernels;
-  private final List<DeviceBuffer> buffers = new ArrayList<>();
-
-  @BeforeAll
-  static void open() {
-    if (CudaDevice.probe(0).usable()) {
-      device = CudaDevice.open(0);
-      kernels = new Kernels(device.stream());
-    }
-  }
-
-  @AfterAll
-  static void close() {
-    if (kernels != null) {
-      kernels.close();
-      device.close();
-    }
-  }
-
-  @BeforeEach
-  void gpu() {
-    Gpu.assumeUsable();
-    device.makeCurrent();
-  }
-
-  @AfterEach
-  void free() {
-    if (device != null) {
-      device.synchronize();
-      buffers.forEach(device::free);
-    }
-    buffers.clear();
   }
 
   @ParameterizedTest
@@ -322,11 +278,7 @@ class FusedKernelsGpuTest {
     float scale = (float) (1 / Math.sqrt(s.headDim()));
     DeviceBuffer kCache = bf16((long) numSlots * s.kvSize(), 20, 0f, 1f);
     DeviceBuffer vCache = bf16((long) numSlots * s.kvSize(), 21, 0f, 1f);
-    // Each sequence's blocks scattered over the cache.
-    List<Integer> blocks = new ArrayList<>(IntStream.range(0, seqs * maxBlocks).boxed().toList());
-    Collections.shuffle(blocks, new Random(22));
-    int[] tables = blocks.stream().mapToInt(Integer::intValue).toArray();
-    DeviceBuffer blockTables = ints(tables);
+    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 22);
     int maxTokens = Kernels.FUSED_MAX_TOKENS;
     DeviceBuffer q = bf16((long) maxTokens * s.qSize(), 23, 0f, 1f);
     DeviceBuffer partO = alloc(4 * Kernels.attentionSplitFloats(maxTokens, s.heads(),
@@ -366,10 +318,8 @@ class FusedKernelsGpuTest {
       }
       int[] c = downloadInts(counters, maxTokens * s.heads());
       assertThat(c).as("merge counters after the launch, %s", what).containsOnly(0);
-      device.free(posBuf);
-      device.free(seqBuf);
-      buffers.remove(posBuf);
-      buffers.remove(seqBuf);
+      release(posBuf);
+      release(seqBuf);
     }
   }
 
@@ -388,9 +338,7 @@ class FusedKernelsGpuTest {
     float scale = (float) (1 / Math.sqrt(s.headDim()));
     DeviceBuffer kCache = bf16((long) seqs * maxLen * s.kvSize(), 30, 0f, 1f);
     DeviceBuffer vCache = bf16((long) seqs * maxLen * s.kvSize(), 31, 0f, 1f);
-    List<Integer> blocks = new ArrayList<>(IntStream.range(0, seqs * maxBlocks).boxed().toList());
-    Collections.shuffle(blocks, new Random(32));
-    DeviceBuffer blockTables = ints(blocks.stream().mapToInt(Integer::intValue).toArray());
+    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 32);
     DeviceBuffer q = bf16((long) tokens * s.qSize(), 33, 0f, 1f);
     Random r = new Random(34);
     int[] positions = new int[tokens];
@@ -431,6 +379,13 @@ class FusedKernelsGpuTest {
 
   // ---- helpers ----
 
+  /** Block tables (sequence-major) whose blocks are scattered over the whole cache. */
+  private DeviceBuffer scatteredBlockTables(int blocks, long seed) {
+    List<Integer> order = new ArrayList<>(IntStream.range(0, blocks).boxed().toList());
+    Collections.shuffle(order, new Random(seed));
+    return ints(order.stream().mapToInt(Integer::intValue).toArray());
+  }
+
   /** Asserts n bf16 values of a (from element aOff) and b (from bOff) are the same bits. */
   private void assertSameBits(String what, DeviceBuffer a, long aOff, DeviceBuffer b, long bOff,
       int n) {
@@ -464,11 +419,6 @@ class FusedKernelsGpuTest {
     return differing;
   }
 
-  private DeviceBuffer alloc(long bytes) {
-    DeviceBuffer b = device.alloc(bytes);
-    buffers.add(b);
-    return b;
-  }
 
   private DeviceBuffer zeros(long bytes) {
     DeviceBuffer b = alloc(bytes);
@@ -483,48 +433,11 @@ class FusedKernelsGpuTest {
     return b;
   }
 
-  private DeviceBuffer floats(float[] values) {
-    DeviceBuffer b = alloc(4L * values.length);
-    cuMemcpyHtoD(b.ptr(), Pointer.to(values), 4L * values.length);
-    uploaded();
-    return b;
-  }
 
-  private DeviceBuffer ints(int[] values) {
-    DeviceBuffer b = alloc(4L * Math.max(values.length, 1));
-    cuMemcpyHtoD(b.ptr(), Pointer.to(values), 4L * values.length);
-    uploaded();
-    return b;
-  }
 
-  /**
-   * A plain copy from pageable memory runs on the legacy stream, which our non-blocking stream
-   * does not wait for: let it land before kernels read it.
-   */
-  private static void uploaded() {
-    JCudaDriver.cuCtxSynchronize();
-  }
 
-  private int[] downloadInts(DeviceBuffer b, int n) {
-    device.synchronize();
-    int[] out = new int[n];
-    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 4L * n);
-    return out;
-  }
 
-  private float[] download(DeviceBuffer b, int n) {
-    device.synchronize();
-    float[] out = new float[n];
-    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 4L * n);
-    return out;
-  }
 
-  private short[] downloadShorts(DeviceBuffer b, int n) {
-    device.synchronize();
-    short[] out = new short[n];
-    cuMemcpyDtoH(Pointer.to(out), b.ptr(), 2L * n);
-    return out;
-  }
 
   private static float[] bf16ToFloat(short[] v) {
     float[] out = new float[v.length];
