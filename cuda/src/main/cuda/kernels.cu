@@ -2,6 +2,7 @@
 // each. Entry points are extern "C" and named <op>_<dtype>; each file states launch shapes.
 #include "embedding.cu"
 #include "norm.cu"
+#include "allreduce.cu"
 #include "rope_cache.cu"
 #include "attention.cu"
 #include "activation.cu"

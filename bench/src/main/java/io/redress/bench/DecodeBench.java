@@ -10,8 +10,10 @@ import io.redress.inference.engine.GenerationResult;
 import io.redress.inference.engine.SamplingParams;
 import io.redress.inference.model.KnownConfigs;
 import io.redress.inference.model.ModelConfig;
-import io.redress.inference.runtime.KvCacheDtype;
+import io.redress.inference.cli.GpuOptions;
+import io.redress.inference.runtime.ModelRunner;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
+import io.redress.inference.runtime.cuda.TensorParallelRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -64,12 +67,10 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
   @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
   @Option(names = "--gpus", defaultValue = "1", paramLabel = "N",
-      description = "Data parallel: one engine per GPU 0..N-1, the batch's requests spread"
-          + " over them round-robin (default: ${DEFAULT-VALUE}).")
+      description = "Data parallel: N engines (each on --tensor-parallel-size GPUs), the"
+          + " batch's requests spread over them round-robin (default: ${DEFAULT-VALUE}).")
   int gpus;
-  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
-      description = "KV cache storage: auto (bf16) or fp8 (default: ${DEFAULT-VALUE}).")
-  String kvCacheDtype;
+  @Mixin GpuOptions gpu = new GpuOptions();
   @Option(names = "--tokenizer", paramLabel = "PATH",
       description = "Tokenizer for --config models (needed by --json-schema).")
   Path tokenizerPath;
@@ -94,12 +95,11 @@ final class DecodeBench implements Callable<Integer> {
           + " --config; a GPTQ model directory given by --model is read as it is");
     }
     int maxLen = promptLen + outputLen + 16;
-    EngineConfig.Builder builder = EngineConfig.builder(model != null ? model
-            : Path.of(configName))
+    EngineConfig.Builder builder = gpu.applyTo(EngineConfig.builder(model != null ? model
+            : Path.of(configName)))
         .device(EngineConfig.Device.parse(device))
         .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens).numBlocks(numBlocks)
-        .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false)
-        .kvCacheDtype(KvCacheDtype.parse(kvCacheDtype));
+        .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false);
     EngineConfig config = builder.build();
     if (gpus < 1) {
       throw new IllegalArgumentException("--gpus must be at least 1");
@@ -108,30 +108,42 @@ final class DecodeBench implements Callable<Integer> {
     List<Engine> engines = new ArrayList<>();
     double copyGbs = 0;
     long t0 = System.nanoTime();
+    int tp = config.tensorParallelSize();
     if (configName != null) {
       mc = KnownConfigs.get(configName);
-      var gpu = io.redress.inference.runtime.cuda.CudaDevice.probe(gpus - 1);
-      if (!gpu.usable()) {
-        throw new IllegalArgumentException("--config needs " + (gpus > 1 ? gpus + " GPUs"
-            : "a GPU") + " (random weights are drawn there): " + gpu.reason()
+      int needed = gpus * tp;
+      var probe = io.redress.inference.runtime.cuda.CudaDevice.probe(needed - 1);
+      if (!probe.usable()) {
+        throw new IllegalArgumentException("--config needs " + (needed > 1 ? needed + " GPUs"
+            : "a GPU") + " (random weights are drawn there): " + probe.reason()
             + "; use --model DIR on the CPU");
       }
       for (int g = 0; g < gpus; g++) {
-        CudaModelRunner runner = CudaModelRunner.random(mc, new CudaModelRunner.Options(g,
+        CudaModelRunner.Options options = new CudaModelRunner.Options(g * tp,
             config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
-            Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype()), 42,
-            gptq ? groupSize : 0);
-        if (g == 0) {
-          copyGbs = runner.cudaDevice().copyBandwidthGbs(1L << 30);
+            Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype());
+        int group = gptq ? groupSize : 0;
+        ModelRunner runner;
+        CudaModelRunner first;
+        if (tp > 1) {
+          TensorParallelRunner split = TensorParallelRunner.random(mc, options, 42, group, tp);
+          runner = split;
+          first = split.rank(0);
+        } else {
+          first = CudaModelRunner.random(mc, options, 42, group);
+          runner = first;
         }
-        engines.add(Engine.open(config.toBuilder().gpu(g).build(), runner,
+        if (g == 0) {
+          copyGbs = first.cudaDevice().copyBandwidthGbs(1L << 30);
+        }
+        engines.add(Engine.open(config.toBuilder().gpu(g * tp).build(), runner,
             tokenizerPath == null ? null
                 : io.redress.inference.model.Tokenizer.load(tokenizerPath)));
       }
     } else {
       mc = ModelConfig.load(model);
       for (int g = 0; g < gpus; g++) {
-        engines.add(Engine.open(config.toBuilder().gpu(g).build()));
+        engines.add(Engine.open(config.toBuilder().gpu(g * tp).build()));
       }
     }
     Engine engine = engines.get(0);
@@ -144,6 +156,7 @@ final class DecodeBench implements Callable<Integer> {
         + " group " + groupSize + ")" : " (random bf16 weights)") : model.toString());
     root.put("device", engine.device());
     root.put("gpus", gpus);
+    root.put("tensor_parallel_size", tp);
     root.put("prompt_len", promptLen);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
@@ -154,8 +167,9 @@ final class DecodeBench implements Callable<Integer> {
     root.put("weight_bytes", weightBytes);
     root.put("copy_bandwidth_gb_per_s", copyGbs);
     // Roofline: every weight byte read once per token at the device's measured copy bandwidth
-    // (bytes read + written per second; a read stream reaches about the same).
-    double rooflineTps = copyGbs > 0 ? copyGbs * 1e9 / weightBytes : 0;
+    // (bytes read + written per second; a read stream reaches about the same); under tensor
+    // parallelism each GPU reads its share.
+    double rooflineTps = copyGbs > 0 ? copyGbs * 1e9 * tp / weightBytes : 0;
     root.put("batch1_roofline_tokens_per_s", rooflineTps);
     ArrayNode runs = root.putArray("runs");
     StringBuilder md = new StringBuilder();
@@ -163,7 +177,7 @@ final class DecodeBench implements Callable<Integer> {
         .append(jsonSchema != null ? ", guided by " + jsonSchema.getFileName() : "")
         .append("\n\n")
         .append("Device: ").append(engine.device())
-        .append(gpus > 1 ? " and " + (gpus - 1) + " more like it, one engine each" : "")
+        .append(gpus > 1 ? "; " + gpus + " engines" : "")
         .append("; prompt ").append(promptLen)
         .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"

@@ -98,10 +98,8 @@ final class ThroughputBench implements Callable<Integer> {
           + " ${DEFAULT-VALUE}).")
   int numBlocks;
 
-  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
-      description = "KV cache storage: auto (bf16 on the GPU) or fp8 (default:"
-          + " ${DEFAULT-VALUE}).")
-  String kvCacheDtype;
+  @picocli.CommandLine.Mixin io.redress.inference.cli.GpuOptions gpu =
+      new io.redress.inference.cli.GpuOptions();
 
   @Option(names = "--max-num-seqs", defaultValue = "256", paramLabel = "N",
       description = "Most sequences in one step (default: ${DEFAULT-VALUE}).")
@@ -175,10 +173,9 @@ final class ThroughputBench implements Callable<Integer> {
         Math.min(outputLen, modelConfig.maxPositions() - warmPrompt), vocab,
         seed ^ 0x5DEECE66DL);
 
-    EngineConfig base = EngineConfig.builder(model).device(dev).blockSize(blockSize)
-        .numBlocks(numBlocks).maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens)
-        .kvCacheDtype(io.redress.inference.runtime.KvCacheDtype.parse(kvCacheDtype))
-        .build();
+    EngineConfig base = gpu.applyTo(EngineConfig.builder(model)).device(dev)
+        .blockSize(blockSize).numBlocks(numBlocks).maxNumSeqs(maxNumSeqs)
+        .maxNumBatchedTokens(maxBatchedTokens).build();
     MachineInfo machine = MachineInfo.detect();
     LOG.info("{} on {}", machine.describe(), model);
 

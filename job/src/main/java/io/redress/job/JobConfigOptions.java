@@ -111,6 +111,11 @@ public final class JobConfigOptions {
       .withDescription("KV cache storage: auto (bf16 on the GPU) or fp8 (e4m3, about twice"
           + " the tokens; GPU only).");
 
+  public static final ConfigOption<Integer> TENSOR_PARALLEL_SIZE = ConfigOptions
+      .key("engine.tensor-parallel-size").intType().defaultValue(1)
+      .withDescription("GPUs each inference subtask's model is split over (consecutive ones of"
+          + " the TaskManager's external-resource.gpu; they need peer access, e.g. NVLink).");
+
   public static final ConfigOption<Boolean> PREFIX_CACHING = ConfigOptions
       .key("engine.prefix-caching").booleanType().defaultValue(true)
       .withDescription("Share KV blocks of identical prompt prefixes.");
@@ -154,6 +159,6 @@ public final class JobConfigOptions {
       TOPIC_COMPLAINTS, TOPIC_REPLIES, TOPIC_DEAD_LETTERS, GROUP_ID, KAFKA_PROPERTIES,
       TRANSACTIONAL_ID_PREFIX, INPUT_FORMAT, INPUT, REPLAY_FROM, REPLAY_TO, MODEL, DEVICE,
       MAX_NEW_TOKENS, MAX_PROMPT_TOKENS, MAX_NUM_SEQS, MAX_BATCHED_TOKENS, BLOCK_SIZE,
-      NUM_BLOCKS, KV_CACHE_DTYPE, PREFIX_CACHING, INFERENCE_CAPACITY, INFERENCE_TIMEOUT, PARALLELISM,
+      NUM_BLOCKS, KV_CACHE_DTYPE, TENSOR_PARALLEL_SIZE, PREFIX_CACHING, INFERENCE_CAPACITY, INFERENCE_TIMEOUT, PARALLELISM,
       CHECKPOINT_INTERVAL, OUTPUT, COSINE_THRESHOLD, SCORING, MAX_RECORD_BYTES);
 }

@@ -45,6 +45,7 @@ public record JobOptions(
     int blockSize,
     int numBlocks,
     KvCacheDtype kvCacheDtype,
+    int tensorParallelSize,
     boolean prefixCaching,
     int inferenceCapacity,
     Duration inferenceTimeout,
@@ -67,6 +68,14 @@ public record JobOptions(
     if (kvCacheDtype == KvCacheDtype.FP8 && "cpu".equalsIgnoreCase(device)) {
       throw new IllegalArgumentException("--" + KV_CACHE_DTYPE.key() + " fp8 needs a GPU (the"
           + " CPU runner keeps K and V in fp32): drop it or use --device cuda or auto");
+    }
+    if (tensorParallelSize < 1) {
+      throw new IllegalArgumentException("--" + TENSOR_PARALLEL_SIZE.key()
+          + " must be at least 1, got " + tensorParallelSize);
+    }
+    if (tensorParallelSize > 1 && "cpu".equalsIgnoreCase(device)) {
+      throw new IllegalArgumentException("--" + TENSOR_PARALLEL_SIZE.key() + " "
+          + tensorParallelSize + " splits the model over GPUs: drop it or use --device cuda");
     }
     if (modelDir == null || modelDir.isBlank()) {
       throw new IllegalArgumentException("--model is required: a model directory (HF layout)");
@@ -122,7 +131,7 @@ public record JobOptions(
         splitList(c.get(INPUT)), c.get(REPLAY_FROM), c.get(REPLAY_TO), c.get(MODEL), c.get(DEVICE),
         c.get(MAX_NEW_TOKENS), c.get(MAX_PROMPT_TOKENS), c.get(MAX_NUM_SEQS),
         c.get(MAX_BATCHED_TOKENS), c.get(BLOCK_SIZE), c.get(NUM_BLOCKS),
-        kvCacheDtype(c.get(KV_CACHE_DTYPE)), c.get(PREFIX_CACHING),
+        kvCacheDtype(c.get(KV_CACHE_DTYPE)), c.get(TENSOR_PARALLEL_SIZE), c.get(PREFIX_CACHING),
         c.get(INFERENCE_CAPACITY), c.get(INFERENCE_TIMEOUT), c.get(PARALLELISM),
         c.get(CHECKPOINT_INTERVAL), c.get(OUTPUT), c.get(COSINE_THRESHOLD), c.get(SCORING),
         c.get(MAX_RECORD_BYTES));
@@ -250,6 +259,7 @@ public record JobOptions(
     m.put(BLOCK_SIZE.key(), Integer.toString(blockSize));
     m.put(NUM_BLOCKS.key(), Integer.toString(numBlocks));
     m.put(KV_CACHE_DTYPE.key(), kvCacheDtype.flag());
+    m.put(TENSOR_PARALLEL_SIZE.key(), Integer.toString(tensorParallelSize));
     m.put(PREFIX_CACHING.key(), Boolean.toString(prefixCaching));
     m.put(INFERENCE_CAPACITY.key(), Integer.toString(inferenceCapacity));
     m.put(INFERENCE_TIMEOUT.key(), inferenceTimeout.toMillis() + " ms");

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.redress.inference.engine.Engine;
 import io.redress.inference.engine.EngineConfig;
-import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.engine.EngineStats;
 import io.redress.inference.engine.FinishReason;
 import io.redress.inference.engine.GenerationRequest;
@@ -30,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -128,10 +128,7 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--no-prefix-cache", description = "Do not reuse KV of shared prefixes.")
   boolean noPrefixCache;
 
-  @Option(names = "--kv-cache-dtype", defaultValue = "auto", paramLabel = "auto|fp8",
-      description = "KV cache storage: auto (bf16 on the GPU) or fp8 (e4m3 with a scale per"
-          + " token and KV head: about twice the tokens; GPU only) (default: ${DEFAULT-VALUE}).")
-  String kvCacheDtype;
+  @Mixin GpuOptions gpu = new GpuOptions();
 
   @Option(names = "--json-schema", paramLabel = "FILE",
       description = "Guide the output by this JSON Schema: it always parses and validates.")
@@ -143,7 +140,7 @@ final class GenerateCommand implements Callable<Integer> {
     SamplingParams params = new SamplingParams(temperature, topP, topK, seed, maxTokens,
         List.of(), List.of(), ignoreEos,
         jsonSchema == null ? null : readFile(jsonSchema, "--json-schema"));
-    EngineConfig config = EngineConfig.builder(model)
+    EngineConfig config = gpu.applyTo(EngineConfig.builder(model))
         .device(EngineConfig.Device.parse(device.name()))
         .blockSize(blockSize)
         .numBlocks(numBlocks)
@@ -151,7 +148,6 @@ final class GenerateCommand implements Callable<Integer> {
         .maxNumBatchedTokens(maxBatchedTokens)
         .maxModelLen(maxModelLen)
         .enablePrefixCaching(!noPrefixCache)
-        .kvCacheDtype(KvCacheDtype.parse(kvCacheDtype))
         .build();
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try (Engine engine = Engine.open(config)) {

@@ -11,7 +11,10 @@ import java.util.Objects;
  *
  * @param modelDir HF model directory
  * @param device where to run
- * @param gpu the GPU's ordinal when it runs on one (one engine per GPU: data parallel)
+ * @param gpu the GPU's ordinal when it runs on one (one engine per GPU: data parallel); the
+ *     first of its GPUs under tensor parallelism
+ * @param tensorParallelSize GPUs one model is split over (heads and MLP units; the CUDA runner
+ *     only): {@code gpu .. gpu + tensorParallelSize - 1}
  * @param blockSize tokens per KV block
  * @param numBlocks KV blocks in the pool; 0 sizes the pool from {@code kvCacheFraction}
  * @param kvCacheFraction share of free memory (GPU memory, or the CPU runner's heap) for KV
@@ -28,6 +31,7 @@ public record EngineConfig(
     Path modelDir,
     Device device,
     int gpu,
+    int tensorParallelSize,
     int blockSize,
     int numBlocks,
     double kvCacheFraction,
@@ -60,6 +64,14 @@ public record EngineConfig(
     Objects.requireNonNull(kvCacheDtype, "kvCacheDtype");
     if (gpu < 0) {
       throw new IllegalArgumentException("GPU ordinal must be >= 0, got " + gpu);
+    }
+    if (tensorParallelSize < 1) {
+      throw new IllegalArgumentException("tensor parallel size must be at least 1, got "
+          + tensorParallelSize);
+    }
+    if (tensorParallelSize > 1 && device == Device.CPU) {
+      throw new IllegalArgumentException("tensor parallelism splits a model over GPUs; the CPU"
+          + " runner runs it whole: use --device cuda, or --tensor-parallel-size 1");
     }
     if (kvCacheDtype == KvCacheDtype.FP8 && device == Device.CPU) {
       throw new IllegalArgumentException("an FP8 KV cache needs the CUDA runner (the CPU runner"
@@ -96,6 +108,7 @@ public record EngineConfig(
     Builder b = new Builder(modelDir);
     b.device = device;
     b.gpu = gpu;
+    b.tensorParallelSize = tensorParallelSize;
     b.blockSize = blockSize;
     b.numBlocks = numBlocks;
     b.kvCacheFraction = kvCacheFraction;
@@ -114,6 +127,7 @@ public record EngineConfig(
     private final Path modelDir;
     private Device device = Device.AUTO;
     private int gpu;
+    private int tensorParallelSize = 1;
     private int blockSize = 16;
     private int numBlocks = 0;
     private double kvCacheFraction = 0.9;
@@ -137,6 +151,12 @@ public record EngineConfig(
     /** The GPU's ordinal (default 0): engines on different GPUs run side by side. */
     public Builder gpu(int ordinal) {
       gpu = ordinal;
+      return this;
+    }
+
+    /** GPUs to split the model over (default 1), from {@link #gpu(int)} on. */
+    public Builder tensorParallelSize(int n) {
+      tensorParallelSize = n;
       return this;
     }
 
@@ -191,7 +211,7 @@ public record EngineConfig(
     }
 
     public EngineConfig build() {
-      return new EngineConfig(modelDir, device, gpu, blockSize, numBlocks, kvCacheFraction,
+      return new EngineConfig(modelDir, device, gpu, tensorParallelSize, blockSize, numBlocks, kvCacheFraction,
           kvCacheDtype, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
           enableChunkedPrefill, batchWindow);
     }

@@ -12,6 +12,7 @@ import io.redress.inference.runtime.cpu.CpuModel;
 import io.redress.inference.runtime.cpu.CpuModelRunner;
 import io.redress.inference.runtime.cuda.CudaDevice;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
+import io.redress.inference.runtime.cuda.TensorParallelRunner;
 import io.redress.inference.sched.BlockManager;
 import io.redress.inference.sched.ScheduledStep;
 import io.redress.inference.sched.Scheduler;
@@ -125,7 +126,12 @@ final class LlmEngine implements Engine {
     ModelConfig modelConfig = ModelConfig.load(config.modelDir());
     int maxLen = maxLen(config, modelConfig);
     ModelRunner runner;
-    if (useCuda(config.device(), config.gpu())) {
+    if (config.tensorParallelSize() > 1) {
+      // The last GPU of the group is probed: a missing one fails here, clearly.
+      useCuda(EngineConfig.Device.CUDA, config.gpu() + config.tensorParallelSize() - 1);
+      runner = TensorParallelRunner.load(config.modelDir(), cudaOptions(config, maxLen),
+          config.tensorParallelSize());
+    } else if (useCuda(config.device(), config.gpu())) {
       runner = CudaModelRunner.load(config.modelDir(), cudaOptions(config, maxLen));
     } else {
       if (config.kvCacheDtype() == io.redress.inference.runtime.KvCacheDtype.FP8) {

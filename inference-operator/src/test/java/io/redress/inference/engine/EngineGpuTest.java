@@ -2,10 +2,12 @@ package io.redress.inference.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.redress.inference.runtime.ModelRunner;
 import io.redress.inference.runtime.SeqStep;
 import io.redress.inference.runtime.Step;
 import io.redress.inference.runtime.cuda.CudaDevice;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
+import io.redress.inference.runtime.cuda.TensorParallelRunner;
 import io.redress.inference.testing.Fixtures;
 import io.redress.inference.testing.Gpu;
 import io.redress.inference.testing.Logits;
@@ -53,7 +55,7 @@ class EngineGpuTest {
     // whether the top-2 margin is clear of bf16 noise between batch shapes (cuBLAS picks other
     // kernels for other batch sizes, so sums round differently).
     EngineConfig config = EngineConfig.builder(dir).build();
-    try (CudaModelRunner gpu = runner(config, 512)) {
+    try (CudaModelRunner gpu = (CudaModelRunner) runner(config, 512)) {
       int vocab = gpu.config().vocabSize();
       int[] table = IntStream.range(0, 16).toArray();
       SamplingParams greedy = SamplingParams.greedy(1);
@@ -84,9 +86,12 @@ class EngineGpuTest {
   /** A top-2 margin under this share of max |logit| may flip between batch shapes. */
   private static final double NOISE = 0.02;
 
-  private static CudaModelRunner runner(EngineConfig config, int numBlocks) {
-    return CudaModelRunner.load(dir, LlmEngine.cudaOptions(config.toBuilder()
-        .numBlocks(numBlocks).build(), 1024));
+  private static ModelRunner runner(EngineConfig config, int numBlocks) {
+    CudaModelRunner.Options options = LlmEngine.cudaOptions(config.toBuilder()
+        .numBlocks(numBlocks).build(), 1024);
+    return config.tensorParallelSize() > 1
+        ? TensorParallelRunner.load(dir, options, config.tensorParallelSize())
+        : CudaModelRunner.load(dir, options);
   }
 
   private EngineStats runAll(EngineConfig config, int numBlocks) {
@@ -129,6 +134,20 @@ class EngineGpuTest {
   @Test
   void tinyBlocksAndPreemption() {
     EngineStats stats = runAll(EngineConfig.builder(dir).blockSize(4).build(), 40);
+    assertThat(stats.preemptions()).isPositive();
+  }
+
+  /**
+   * Tensor parallel over two GPUs (skipped with one): the same tokens as one GPU alone, batched,
+   * chunked and preempted, through its decode graphs.
+   */
+  @Test
+  void tensorParallelOverTwoGpus() {
+    Gpu.assumeGpus(2);
+    runAll(EngineConfig.builder(dir).tensorParallelSize(2).maxNumBatchedTokens(32).build(),
+        2048);
+    EngineStats stats = runAll(EngineConfig.builder(dir).tensorParallelSize(2).blockSize(4)
+        .build(), 40);
     assertThat(stats.preemptions()).isPositive();
   }
 

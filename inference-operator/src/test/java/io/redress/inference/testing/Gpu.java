@@ -12,4 +12,11 @@ public final class Gpu {
     CudaDevice.Availability a = CudaDevice.probe(0);
     Assumptions.assumeTrue(a.usable(), "GPU test skipped: " + a.reason());
   }
+
+  /** Skips unless {@code n} GPUs are usable (multi-GPU tests). */
+  public static void assumeGpus(int n) {
+    assumeUsable();
+    CudaDevice.Availability a = CudaDevice.probe(n - 1);
+    Assumptions.assumeTrue(a.usable(), "needs " + n + " GPUs: " + a.reason());
+  }
 }

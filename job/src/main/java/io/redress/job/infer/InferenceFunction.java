@@ -69,6 +69,7 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
         .blockSize(options.blockSize())
         .numBlocks(options.numBlocks())
         .kvCacheDtype(options.kvCacheDtype())
+        .tensorParallelSize(options.tensorParallelSize())
         .maxNumSeqs(options.maxNumSeqs())
         .maxNumBatchedTokens(options.maxBatchedTokens())
         .enablePrefixCaching(options.prefixCaching())
@@ -84,7 +85,8 @@ public final class InferenceFunction extends RichAsyncFunction<PromptedComplaint
   public void open(OpenContext ctx) {
     int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     DeviceChoice choice = DeviceChoice.of(options.device(),
-        getRuntimeContext().getExternalResourceInfos("gpu"), subtask);
+        getRuntimeContext().getExternalResourceInfos("gpu"), subtask,
+        options.tensorParallelSize());
     EngineConfig config = engineConfig(options, choice);
     registry = EngineRegistry.shared();
     key = new EngineKey(config, choice.gpuIndex());

@@ -1,6 +1,7 @@
 package io.redress.job.infer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.redress.inference.engine.EngineConfig;
 import io.redress.job.JobOptions;
@@ -48,6 +49,29 @@ class DeviceChoiceTest {
       engines.add(new EngineKey(config, choice.gpuIndex())); // the registry's map key
     }
     assertThat(engines).extracting(k -> k.config().gpu()).containsExactly(1, 3);
+  }
+
+  @Test
+  void tensorParallelSubtasksTakeGroupsOfConsecutiveGpus() {
+    JobOptions tp2 = JobOptions.fromArgs("--mode", "files", "--input", "in.jsonl", "--output",
+        "out", "--model", "m", "--engine.tensor-parallel-size", "2");
+    List<ExternalResourceInfo> four = List.of(new Gpu("2"), new Gpu("0"), new Gpu("3"),
+        new Gpu("1"));
+    int[] expected = {0, 2, 0, 2};
+    for (int subtask = 0; subtask < 4; subtask++) {
+      DeviceChoice choice = DeviceChoice.of("auto", four, subtask, 2);
+      assertThat(choice.gpuIndex()).isEqualTo(expected[subtask]);
+      EngineConfig config = InferenceFunction.engineConfig(tp2, choice);
+      assertThat(config.gpu()).isEqualTo(expected[subtask]);
+      assertThat(config.tensorParallelSize()).isEqualTo(2);
+    }
+    assertThatThrownBy(() -> DeviceChoice.of("auto", List.of(new Gpu("0")), 0, 2))
+        .hasMessageContaining("needs that many GPUs per TaskManager, which has 1");
+    assertThatThrownBy(() -> DeviceChoice.of("auto", List.of(new Gpu("0"), new Gpu("2")), 0, 2))
+        .hasMessageContaining("consecutive");
+    assertThatThrownBy(() -> JobOptions.fromArgs("--mode", "files", "--input", "in.jsonl",
+        "--output", "out", "--model", "m", "--device", "cpu", "--engine.tensor-parallel-size",
+        "2")).hasMessageContaining("splits the model over GPUs");
   }
 
   @Test

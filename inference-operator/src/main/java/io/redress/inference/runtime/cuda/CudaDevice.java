@@ -93,6 +93,14 @@ public final class CudaDevice implements AutoCloseable {
     cuCtxSetCurrent(context);
   }
 
+  CUdevice cuDevice() {
+    return device;
+  }
+
+  CUcontext context() {
+    return context;
+  }
+
   public CUstream stream() {
     return stream;
   }

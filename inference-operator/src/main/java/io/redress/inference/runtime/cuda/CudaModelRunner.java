@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * {@link Kernels#W4_MAX_TOKENS} tokens run the W4A16 tensor-core kernel (unpacking in
  * registers, exact weights), larger ones dequantize each layer into one bf16 scratch buffer and
  * run cuBLAS. They take the unfused per-layer path (the fused kernels read bf16 weights).
+ *
+ * <p>Under tensor parallelism ({@link TensorParallelRunner}) a runner is one rank: it holds a
+ * {@link Shard} of the weights and the KV cache of its heads, its attention-output and down
+ * projections write partial sums that {@link PeerAllReduce} adds into the residual stream with
+ * the next norm, and only rank 0 computes logits and samples. Those steps take the unfused
+ * path (the fused GEMVs add into the residual stream themselves).
  */
 public final class CudaModelRunner implements ModelRunner {
 
@@ -63,7 +69,10 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
-  private final ModelConfig config;
+  private final ModelConfig modelConfig; // the whole model's
+  private final ModelConfig config; // this runner's part: heads and MLP units of its shard
+  private final Shard shard;
+  private final PeerAllReduce tp; // null on one GPU
   private final Options options;
   private final CudaDevice device;
   private final Kernels kernels;
@@ -87,7 +96,7 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer qkv; // (T, q + 2kv) f32
   private final DeviceBuffer q; // (T, q) bf16
   private final DeviceBuffer attn; // (T, q) bf16
-  private final DeviceBuffer proj; // (T, d) f32
+  private final DeviceBuffer proj; // (T, d) f32; under tensor parallelism tp's two buffers
   private final DeviceBuffer gateUp; // (T, 2 inter) f32
   private final DeviceBuffer act; // (T, inter) bf16
   private final DeviceBuffer hLast; // (S, d) bf16
@@ -150,9 +159,11 @@ public final class CudaModelRunner implements ModelRunner {
   private IntBuffer maskHostInts;
   private boolean closed;
 
-  private CudaModelRunner(ModelConfig config, Options options, CudaDevice device,
-      Kernels kernels, Cublas cublas, CudaWeights weights) {
-    this.config = config;
+  private CudaModelRunner(ModelConfig modelConfig, Shard shard, Options options,
+      CudaDevice device, Kernels kernels, Cublas cublas, CudaWeights weights) {
+    this.modelConfig = modelConfig;
+    this.config = shard.local(modelConfig);
+    this.shard = shard;
     this.options = options;
     this.device = device;
     this.kernels = kernels;
@@ -169,11 +180,13 @@ public final class CudaModelRunner implements ModelRunner {
     qkv = device.alloc(4 * tMax * (qs + 2 * kv));
     q = device.alloc(2 * tMax * qs);
     attn = device.alloc(2 * tMax * qs);
-    proj = device.alloc(4 * tMax * d);
+    tp = shard.size() > 1 ? new PeerAllReduce(device, shard.rank(), shard.size(), tMax * d)
+        : null;
+    proj = tp == null ? device.alloc(4 * tMax * d) : null;
     gateUp = device.alloc(4 * tMax * 2 * inter);
     act = device.alloc(2 * tMax * inter);
     hLast = device.alloc(2 * sMax * d);
-    logits = device.alloc(4L * sMax * config.vocabSize());
+    logits = shard.samples() ? device.alloc(4L * sMax * config.vocabSize()) : null;
     maxBlocksPerSeq = (options.maxModelLen() + options.blockSize() - 1) / options.blockSize();
     offPositions = tMax;
     offSlots = 2 * tMax;
@@ -194,6 +207,7 @@ public final class CudaModelRunner implements ModelRunner {
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
     kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
     fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv && !kvFp8
+        && tp == null
         && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0
         && inter % 8 == 0;
     if (fused) {
@@ -257,14 +271,19 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Loads a model directory onto GPU {@code options.device()}. */
   public static CudaModelRunner load(Path modelDir, Options options) {
+    return load(modelDir, options, Shard.WHOLE);
+  }
+
+  /** Loads {@code shard}'s part of a model directory onto GPU {@code options.device()}. */
+  static CudaModelRunner load(Path modelDir, Options options, Shard shard) {
     ModelConfig config = ModelConfig.load(modelDir);
     GptqConfig gptq = GptqConfig.load(modelDir).orElse(null);
     CudaDevice device = CudaDevice.open(options.device());
     try (SafeTensors st = SafeTensors.open(modelDir)) {
       Kernels kernels = new Kernels(device.stream());
       Cublas cublas = new Cublas(device);
-      CudaWeights weights = CudaWeights.load(device, config, st, gptq);
-      return new CudaModelRunner(config, options, device, kernels, cublas, weights);
+      CudaWeights weights = CudaWeights.load(device, config, shard, st, gptq);
+      return new CudaModelRunner(config, shard, options, device, kernels, cublas, weights);
     } catch (RuntimeException e) {
       device.close();
       throw e;
@@ -282,12 +301,18 @@ public final class CudaModelRunner implements ModelRunner {
    */
   public static CudaModelRunner random(ModelConfig config, Options options, long seed,
       int gptqGroup) {
+    return random(config, options, seed, gptqGroup, Shard.WHOLE);
+  }
+
+  /** {@link #random(ModelConfig, Options, long, int)}, only {@code shard}'s part. */
+  static CudaModelRunner random(ModelConfig config, Options options, long seed, int gptqGroup,
+      Shard shard) {
     CudaDevice device = CudaDevice.open(options.device());
     try {
       Kernels kernels = new Kernels(device.stream());
       Cublas cublas = new Cublas(device);
-      CudaWeights weights = CudaWeights.random(device, kernels, config, seed, gptqGroup);
-      return new CudaModelRunner(config, options, device, kernels, cublas, weights);
+      CudaWeights weights = CudaWeights.random(device, kernels, config, shard, seed, gptqGroup);
+      return new CudaModelRunner(config, shard, options, device, kernels, cublas, weights);
     } catch (RuntimeException e) {
       device.close();
       throw e;
@@ -296,7 +321,7 @@ public final class CudaModelRunner implements ModelRunner {
 
   @Override
   public ModelConfig config() {
-    return config;
+    return modelConfig;
   }
 
   @Override
@@ -345,8 +370,16 @@ public final class CudaModelRunner implements ModelRunner {
     return out;
   }
 
-  /** Runs the model and the sampler; returns the number of sampled rows. */
-  private int forward(Step step) {
+  /** This rank's all-reduce (tensor parallelism), or null. */
+  PeerAllReduce allReduce() {
+    return tp;
+  }
+
+  /**
+   * Runs the model and, on a rank that samples, the sampler; returns the number of sampled
+   * rows.
+   */
+  int forward(Step step) {
     device.makeCurrent();
     int tokens = step.tokenIds().length;
     int seqs = step.seqs().size();
@@ -385,7 +418,7 @@ public final class CudaModelRunner implements ModelRunner {
       enqueueForward(tokens, rows);
       sampleRows = rows;
     }
-    if (rows > 0) {
+    if (rows > 0 && shard.samples()) {
       // The GPU runs the forward pass while the host waits here for the guided masks.
       CUdeviceptr maskPtr = null;
       if (step.masks() != null) {
@@ -435,8 +468,11 @@ public final class CudaModelRunner implements ModelRunner {
         continue;
       }
       // The previous layer's MLP output joins the residual inside this norm.
-      kernels.addRmsnorm(x.ptr(), l == 0 ? null : proj.ptr(), null, w.inputNorm().ptr(),
-          h.ptr(), d, eps, tokens);
+      if (l == 0) {
+        kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
+      } else {
+        addNorm(MLP_OUT, null, w.inputNorm().ptr(), h.ptr(), tokens);
+      }
       mark("norm");
       linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, d, qs + 2 * kv);
       mark("qkv gemm");
@@ -452,16 +488,15 @@ public final class CudaModelRunner implements ModelRunner {
       mark("rope+cache");
       attention(l, kc, vc, tokens);
       mark("attention");
-      linear(attn.ptr(), w.oWeight(), w.oQ(), proj.ptr(), tokens, qs, d);
+      linear(attn.ptr(), w.oWeight(), w.oQ(), out(ATTN_OUT), tokens, qs, d);
       mark("o gemm");
-      kernels.addRmsnorm(x.ptr(), proj.ptr(), null, w.postNorm().ptr(), h.ptr(), d, eps,
-          tokens);
+      addNorm(ATTN_OUT, null, w.postNorm().ptr(), h.ptr(), tokens);
       mark("norm");
       linear(h.ptr(), w.gateUpWeight(), w.gateUpQ(), gateUp.ptr(), tokens, d, 2 * inter);
       mark("gate_up gemm");
       kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
       mark("silu");
-      linear(act.ptr(), w.downWeight(), w.downQ(), proj.ptr(), tokens, inter, d);
+      linear(act.ptr(), w.downWeight(), w.downQ(), out(MLP_OUT), tokens, inter, d);
       mark("down gemm");
     }
     if (rows > 0 && fusedStep) {
@@ -470,13 +505,39 @@ public final class CudaModelRunner implements ModelRunner {
           weights.lmHead.ptr(), logits.ptr(), rows, config.vocabSize(), d);
       mark("norm+lm_head gemv");
     } else if (rows > 0) {
-      // Last MLP output + final norm, only for the rows that sample.
-      kernels.addRmsnorm(x.ptr(), proj.ptr(), meta.at(4L * offLastRows),
-          weights.finalNorm.ptr(), hLast.ptr(), d, eps, rows);
+      // Last MLP output + final norm, only for the rows that sample (every rank takes part in
+      // the all-reduce; only the sampling rank needs its result).
+      addNorm(MLP_OUT, meta.at(4L * offLastRows), weights.finalNorm.ptr(), hLast.ptr(), rows);
       mark("norm");
-      linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d,
-          config.vocabSize());
-      mark("lm_head gemm");
+      if (shard.samples()) {
+        linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, config.vocabSize());
+        mark("lm_head gemm");
+      }
+    }
+  }
+
+  /** The attention-output projection's partial (tensor parallelism: its all-reduce buffer). */
+  private static final int ATTN_OUT = 0;
+  /** The MLP down projection's. */
+  private static final int MLP_OUT = 1;
+
+  /** Where projection {@code part} writes: proj, or its all-reduce buffer. */
+  private CUdeviceptr out(int part) {
+    return tp == null ? proj.ptr() : tp.part(part);
+  }
+
+  /**
+   * x[src] += projection {@code part}'s output (summed over the ranks under tensor
+   * parallelism), then out = rmsnorm(x[src]) * w, for rows {@code rows[r]} (or all).
+   */
+  private void addNorm(int part, CUdeviceptr rowIndex, CUdeviceptr w, CUdeviceptr out,
+      int numRows) {
+    int d = config.hiddenSize();
+    float eps = (float) config.rmsNormEps();
+    if (tp == null) {
+      kernels.addRmsnorm(x.ptr(), proj.ptr(), rowIndex, w, out, d, eps, numRows);
+    } else {
+      tp.addRmsnorm(kernels, part, x.ptr(), rowIndex, w, out, d, eps, numRows);
     }
   }
 

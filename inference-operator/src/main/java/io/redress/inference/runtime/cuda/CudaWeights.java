@@ -13,6 +13,7 @@ import io.redress.inference.model.SafeTensors;
 import io.redress.inference.model.SafeTensorsWriter;
 import io.redress.inference.model.TensorInfo;
 import io.redress.inference.model.WeightNames;
+import io.redress.inference.runtime.cuda.Shard.Slice;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -79,7 +80,8 @@ final class CudaWeights {
   final DeviceBuffer embed; // (vocab, hidden)
   final List<Layer> layers;
   final DeviceBuffer finalNorm; // (hidden)
-  final DeviceBuffer lmHead; // (vocab, hidden); the embedding when tied
+  final DeviceBuffer lmHead; // (vocab, hidden); the embedding when tied; null on ranks that
+                             // do not sample
 
   private CudaWeights(DeviceBuffer embed, List<Layer> layers, DeviceBuffer finalNorm,
       DeviceBuffer lmHead) {
@@ -90,16 +92,27 @@ final class CudaWeights {
   }
 
   private interface Source {
-    /** Fills {@code rows x cols} bf16 values at {@code byteOffset} of {@code dst}. */
-    void fill(String name, DeviceBuffer dst, long byteOffset, long rows, long cols, float mean,
-        float std);
+    /**
+     * Fills the slice {@code s} of tensor {@code name} as bf16 at {@code byteOffset} of
+     * {@code dst} (random values: mean and std).
+     */
+    void fill(String name, DeviceBuffer dst, long byteOffset, Slice s, float mean, float std);
   }
 
-  /** Loads a checkpoint; {@code gptq} non-null for a GPTQ one. */
-  static CudaWeights load(CudaDevice device, ModelConfig c, SafeTensors st, GptqConfig gptq) {
+  /**
+   * Loads a checkpoint, or the part of it {@code shard} holds; {@code gptq} non-null for a GPTQ
+   * one.
+   */
+  static CudaWeights load(CudaDevice device, ModelConfig c, Shard shard, SafeTensors st,
+      GptqConfig gptq) {
+    if (gptq != null && shard.size() > 1) {
+      throw new ModelLoadException("tensor parallelism runs bf16 checkpoints; this one is GPTQ"
+          + " int4, which fits one GPU where its bf16 twin needs two: run it with"
+          + " --tensor-parallel-size 1");
+    }
     try (Stager stager = new Stager(st)) {
-      return build(device, c, (name, dst, off, rows, cols, mean, std) ->
-          stager.upload(name, cols == 0 ? new long[] {rows} : new long[] {rows, cols}, dst, off),
+      return build(device, c, shard, (name, dst, off, slice, mean, std) ->
+          stager.upload(name, slice, dst, off),
           gptq == null ? null : (layer, k, names, rows) ->
               quantized(device, st, gptq, layer, k, names, rows));
     }
@@ -121,8 +134,8 @@ final class CudaWeights {
    * projections are GPTQ int4 instead (random codes, zero 8, scales giving the bf16 model's
    * 1 / sqrt(inputs) spread), in groups of that many inputs, without act-order.
    */
-  static CudaWeights random(CudaDevice device, Kernels kernels, ModelConfig c, long seed,
-      int gptqGroup) {
+  static CudaWeights random(CudaDevice device, Kernels kernels, ModelConfig c, Shard shard,
+      long seed, int gptqGroup) {
     long[] counter = {seed};
     QuantSource quant = gptqGroup <= 0 ? null : (layer, k, names, parts) -> {
       int rows = java.util.stream.IntStream.of(parts).sum();
@@ -141,81 +154,93 @@ final class CudaWeights {
       return new Q4(codes, scaleZero, null, null, rows, k, gptqGroup, 1, Integer.MAX_VALUE,
           Integer.MAX_VALUE);
     };
-    CudaWeights w = build(device, c, (name, dst, off, rows, cols, mean, std) ->
-        kernels.fillNormal(dst.at(off), rows * Math.max(cols, 1), counter[0]++, mean, std),
-        quant);
+    CudaWeights w = build(device, c, shard, (name, dst, off, slice, mean, std) ->
+        kernels.fillNormal(dst.at(off), slice.count(), counter[0]++, mean, std), quant);
     device.synchronize();
     return w;
   }
 
-  private static CudaWeights build(CudaDevice device, ModelConfig c, Source src,
+  /**
+   * The weights {@code shard} holds (all of them for {@link Shard#WHOLE}): its query heads and
+   * KV heads of Q/K/V and their columns of the attention output, its units of gate/up and their
+   * columns of down. The LM head is loaded only where the shard samples.
+   */
+  private static CudaWeights build(CudaDevice device, ModelConfig c, Shard shard, Source src,
       QuantSource quant) {
+    ModelConfig local = shard.local(c);
     long d = c.hiddenSize();
-    long q = c.qSize();
-    long kv = c.kvSize();
-    long inter = c.intermediateSize();
+    long ql = local.qSize();
+    long kvl = local.kvSize();
+    long interl = local.intermediateSize();
     DeviceBuffer embed = device.alloc(2 * c.vocabSize() * d);
-    src.fill(WeightNames.EMBED, embed, 0, c.vocabSize(), d, 0f, 0.5f);
+    src.fill(WeightNames.EMBED, embed, 0, Slice.whole(c.vocabSize(), d), 0f, 0.5f);
     List<Layer> layers = new ArrayList<>();
     for (int i = 0; i < c.numLayers(); i++) {
       float std = (float) (1 / Math.sqrt(d));
       DeviceBuffer inNorm = device.alloc(2 * d);
-      src.fill(WeightNames.layer(i, "input_layernorm.weight"), inNorm, 0, d, 0, 1f, 0.1f);
+      src.fill(WeightNames.layer(i, "input_layernorm.weight"), inNorm, 0, Slice.whole(d, 0),
+          1f, 0.1f);
       int di = (int) d;
       Q4 qkvQ = quant == null ? null : quant.load(i, di,
           new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"},
-          new int[] {(int) q, (int) kv, (int) kv});
+          new int[] {(int) ql, (int) kvl, (int) kvl});
       DeviceBuffer qkvW = null;
       if (qkvQ == null) {
-        qkvW = device.alloc(2 * (q + 2 * kv) * d);
-        src.fill(WeightNames.layer(i, "self_attn.q_proj.weight"), qkvW, 0, q, d, 0f, std);
-        src.fill(WeightNames.layer(i, "self_attn.k_proj.weight"), qkvW, 2 * q * d, kv, d, 0f,
-            std);
-        src.fill(WeightNames.layer(i, "self_attn.v_proj.weight"), qkvW, 2 * (q + kv) * d, kv,
-            d, 0f, std);
+        qkvW = device.alloc(2 * (ql + 2 * kvl) * d);
+        src.fill(WeightNames.layer(i, "self_attn.q_proj.weight"), qkvW, 0,
+            shard.queryRows(c, d), 0f, std);
+        src.fill(WeightNames.layer(i, "self_attn.k_proj.weight"), qkvW, 2 * ql * d,
+            shard.kvRows(c, d), 0f, std);
+        src.fill(WeightNames.layer(i, "self_attn.v_proj.weight"), qkvW, 2 * (ql + kvl) * d,
+            shard.kvRows(c, d), 0f, std);
       }
-      DeviceBuffer qkvB = device.alloc(2 * (q + 2 * kv));
-      src.fill(WeightNames.layer(i, "self_attn.q_proj.bias"), qkvB, 0, q, 0, 0f, 0.1f);
-      src.fill(WeightNames.layer(i, "self_attn.k_proj.bias"), qkvB, 2 * q, kv, 0, 0f, 0.1f);
-      src.fill(WeightNames.layer(i, "self_attn.v_proj.bias"), qkvB, 2 * (q + kv), kv, 0, 0f,
-          0.1f);
-      Q4 oQ = quant == null ? null : quant.load(i, (int) q,
+      DeviceBuffer qkvB = device.alloc(2 * (ql + 2 * kvl));
+      src.fill(WeightNames.layer(i, "self_attn.q_proj.bias"), qkvB, 0, shard.queryRows(c, 0),
+          0f, 0.1f);
+      src.fill(WeightNames.layer(i, "self_attn.k_proj.bias"), qkvB, 2 * ql, shard.kvRows(c, 0),
+          0f, 0.1f);
+      src.fill(WeightNames.layer(i, "self_attn.v_proj.bias"), qkvB, 2 * (ql + kvl),
+          shard.kvRows(c, 0), 0f, 0.1f);
+      Q4 oQ = quant == null ? null : quant.load(i, (int) ql,
           new String[] {"self_attn.o_proj"}, new int[] {di});
       DeviceBuffer oW = null;
       if (oQ == null) {
-        oW = device.alloc(2 * d * q);
-        src.fill(WeightNames.layer(i, "self_attn.o_proj.weight"), oW, 0, d, q, 0f,
-            (float) (1 / Math.sqrt(q)));
+        oW = device.alloc(2 * d * ql);
+        src.fill(WeightNames.layer(i, "self_attn.o_proj.weight"), oW, 0, shard.queryCols(c), 0f,
+            (float) (1 / Math.sqrt(c.qSize())));
       }
       DeviceBuffer postNorm = device.alloc(2 * d);
-      src.fill(WeightNames.layer(i, "post_attention_layernorm.weight"), postNorm, 0, d, 0, 1f,
-          0.1f);
+      src.fill(WeightNames.layer(i, "post_attention_layernorm.weight"), postNorm, 0,
+          Slice.whole(d, 0), 1f, 0.1f);
       Q4 guQ = quant == null ? null : quant.load(i, di,
-          new String[] {"mlp.gate_proj", "mlp.up_proj"}, new int[] {(int) inter, (int) inter});
+          new String[] {"mlp.gate_proj", "mlp.up_proj"}, new int[] {(int) interl, (int) interl});
       DeviceBuffer gu = null;
       if (guQ == null) {
-        gu = device.alloc(2 * 2 * inter * d);
-        src.fill(WeightNames.layer(i, "mlp.gate_proj.weight"), gu, 0, inter, d, 0f, std);
-        src.fill(WeightNames.layer(i, "mlp.up_proj.weight"), gu, 2 * inter * d, inter, d, 0f,
+        gu = device.alloc(2 * 2 * interl * d);
+        src.fill(WeightNames.layer(i, "mlp.gate_proj.weight"), gu, 0, shard.unitRows(c), 0f,
             std);
+        src.fill(WeightNames.layer(i, "mlp.up_proj.weight"), gu, 2 * interl * d,
+            shard.unitRows(c), 0f, std);
       }
-      Q4 downQ = quant == null ? null : quant.load(i, (int) inter,
+      Q4 downQ = quant == null ? null : quant.load(i, (int) interl,
           new String[] {"mlp.down_proj"}, new int[] {di});
       DeviceBuffer down = null;
       if (downQ == null) {
-        down = device.alloc(2 * d * inter);
-        src.fill(WeightNames.layer(i, "mlp.down_proj.weight"), down, 0, d, inter, 0f,
-            (float) (1 / Math.sqrt(inter)));
+        down = device.alloc(2 * d * interl);
+        src.fill(WeightNames.layer(i, "mlp.down_proj.weight"), down, 0, shard.unitCols(c), 0f,
+            (float) (1 / Math.sqrt(c.intermediateSize())));
       }
       layers.add(new Layer(inNorm, qkvW, qkvB, oW, postNorm, gu, down, qkvQ, oQ, guQ, downQ));
-
     }
     DeviceBuffer norm = device.alloc(2 * d);
-    src.fill(WeightNames.FINAL_NORM, norm, 0, d, 0, 1f, 0.1f);
+    src.fill(WeightNames.FINAL_NORM, norm, 0, Slice.whole(d, 0), 1f, 0.1f);
     DeviceBuffer lmHead = embed;
     if (!c.tieWordEmbeddings()) {
-      lmHead = device.alloc(2 * c.vocabSize() * d);
-      src.fill(WeightNames.LM_HEAD, lmHead, 0, c.vocabSize(), d, 0f, 0.5f);
+      lmHead = null;
+      if (shard.samples()) {
+        lmHead = device.alloc(2 * c.vocabSize() * d);
+        src.fill(WeightNames.LM_HEAD, lmHead, 0, Slice.whole(c.vocabSize(), d), 0f, 0.5f);
+      }
     }
     return new CudaWeights(embed, layers, norm, lmHead);
   }
@@ -451,12 +476,23 @@ final class CudaWeights {
       this.buffer = pinned.getByteBuffer(0, STAGING).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
-    void upload(String name, long[] shape, DeviceBuffer dst, long offset) {
+    /**
+     * Uploads slice {@code s} of tensor {@code name}. A whole bf16 tensor streams through
+     * as it is; a slice (tensor parallelism) is cut out of the tensor read as floats, which
+     * bf16 values survive exactly.
+     */
+    void upload(String name, Slice s, DeviceBuffer dst, long offset) {
+      long[] shape = s.fullCols() == 0 ? new long[] {s.fullRows()}
+          : new long[] {s.fullRows(), s.fullCols()};
       TensorInfo info = st.info(name);
       if (!info.hasShape(shape)) {
         throw new ModelLoadException("tensor '" + name + "' in " + info.file() + " has shape "
             + info.shapeText() + " but config.json implies " + Arrays.toString(shape)
             + ": the weights and config.json do not belong together");
+      }
+      if (!s.isWhole()) {
+        uploadFloats(s.extract(st.floats(name, shape)), dst, offset);
+        return;
       }
       long[] at = {offset};
       if (info.dtype() == DType.BF16) {
@@ -474,15 +510,19 @@ final class CudaWeights {
         });
         return;
       }
-      float[] values = st.floats(name, shape); // f16 / f32: convert on the host
+      uploadFloats(st.floats(name, shape), dst, offset); // f16 / f32: convert on the host
+    }
+
+    private void uploadFloats(float[] values, DeviceBuffer dst, long offset) {
+      long at = offset;
       for (int start = 0; start < values.length; start += STAGING / 2) {
         int n = Math.min(STAGING / 2, values.length - start);
         buffer.clear();
         for (int i = 0; i < n; i++) {
           buffer.putShort(SafeTensorsWriter.floatToBf16(values[start + i]));
         }
-        cuMemcpyHtoD(dst.at(at[0]), pinned, 2L * n);
-        at[0] += 2L * n;
+        cuMemcpyHtoD(dst.at(at), pinned, 2L * n);
+        at += 2L * n;
       }
     }
 

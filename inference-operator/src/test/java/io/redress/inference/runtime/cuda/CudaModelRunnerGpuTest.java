@@ -77,14 +77,48 @@ class CudaModelRunnerGpuTest {
     }
   }
 
+  /** A runner under test: the logits of a step's sampling rows. */
+  interface LogitsRunner extends AutoCloseable {
+    float[] stepLogits(Step step);
+
+    @Override
+    void close();
+  }
+
+  /** Opens the runner under test on a fixture directory with these options. */
+  interface Opener {
+    LogitsRunner open(java.nio.file.Path dir, CudaModelRunner.Options options);
+  }
+
+  static LogitsRunner of(java.util.function.Function<Step, float[]> logits, Runnable close) {
+    return new LogitsRunner() {
+      @Override
+      public float[] stepLogits(Step step) {
+        return logits.apply(step);
+      }
+
+      @Override
+      public void close() {
+        close.run();
+      }
+    };
+  }
+
   static void check(String name, double tolerance) {
+    check(name, tolerance, (dir, options) -> {
+      CudaModelRunner r = CudaModelRunner.load(dir, options);
+      return of(r::stepLogits, r::close);
+    });
+  }
+
+  static void check(String name, double tolerance, Opener opener) {
     CpuModel cpu = CpuModel.load(Fixtures.modelDir(name));
     ModelConfig c = cpu.config();
     int vocab = c.vocabSize();
     double worstRel = 0;
     int compared = 0;
     int[] table = IntStream.range(0, 64).toArray();
-    try (CudaModelRunner gpu = CudaModelRunner.load(Fixtures.modelDir(name),
+    try (LogitsRunner gpu = opener.open(Fixtures.modelDir(name),
         new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024))) {
       for (Fixtures.Case k : Fixtures.reference(name)) {
         int[] all = IntStream.concat(IntStream.of(k.promptIds()), IntStream.of(k.greedy()))

@@ -1,0 +1,120 @@
+package io.redress.inference.runtime.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxEnablePeerAccess;
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceCanAccessPeer;
+import static jcuda.driver.JCudaDriver.cuMemsetD32;
+
+import java.util.List;
+import jcuda.CudaException;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * One rank's side of the tensor-parallel all-reduce (allreduce.cu): the two buffers its
+ * row-parallel projections (attention output, MLP down) write their partial sums into, which
+ * every rank reads directly over NVLink, and the signal slots and counters of the barrier that
+ * orders those reads. The sum lands in the residual stream together with the next RMSNorm, so
+ * an all-reduce costs one launch and no copies, inside the decode graphs like any kernel.
+ *
+ * <p>NCCL would need a communicator per GPU, a copy out of and into the residual stream around
+ * each call, and a separate norm; {@code bench allreduce} times both.
+ */
+final class PeerAllReduce {
+
+  /** Ranks one all-reduce can span (allreduce.cu's TP_MAX_RANKS). */
+  static final int MAX_RANKS = 8;
+  /** Blocks of one launch (allreduce.cu's TP_MAX_BLOCKS). */
+  static final int MAX_BLOCKS = 1024;
+
+  private final CudaDevice device;
+  private final int rank;
+  private final int ranks;
+  private final DeviceBuffer[] parts = new DeviceBuffer[2];
+  private final DeviceBuffer signals; // (MAX_BLOCKS, MAX_RANKS) u32, written by the peers
+  private final DeviceBuffer counters; // (MAX_BLOCKS, MAX_RANKS) u32, this rank's own
+  private final long[][] partAddresses = new long[2][MAX_RANKS];
+  private final long[] signalAddresses = new long[MAX_RANKS];
+
+  /** Allocates rank {@code rank}'s buffers for partials of up to {@code floats} floats. */
+  PeerAllReduce(CudaDevice device, int rank, int ranks, long floats) {
+    if (ranks < 2 || ranks > MAX_RANKS || rank < 0 || rank >= ranks) {
+      throw new IllegalArgumentException("tensor parallel rank " + rank + " of " + ranks
+          + ": 2 to " + MAX_RANKS + " ranks are supported");
+    }
+    this.device = device;
+    this.rank = rank;
+    this.ranks = ranks;
+    device.makeCurrent();
+    for (int i = 0; i < 2; i++) {
+      parts[i] = device.alloc(4 * floats);
+    }
+    signals = device.alloc(4L * MAX_BLOCKS * MAX_RANKS);
+    counters = device.alloc(4L * MAX_BLOCKS * MAX_RANKS);
+    cuMemsetD32(signals.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
+    cuMemsetD32(counters.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
+    cuCtxSynchronize(); // the runner's non-blocking stream does not wait for these
+  }
+
+  /**
+   * Lets every rank's GPU read every other's memory and gives each rank the others' buffer
+   * addresses. {@code all} is in rank order.
+   */
+  static void connect(List<PeerAllReduce> all) {
+    for (PeerAllReduce a : all) {
+      for (PeerAllReduce b : all) {
+        if (a != b) {
+          enablePeerAccess(a.device, b.device);
+        }
+      }
+    }
+    for (PeerAllReduce a : all) {
+      for (PeerAllReduce b : all) {
+        a.partAddresses[0][b.rank] = b.parts[0].address();
+        a.partAddresses[1][b.rank] = b.parts[1].address();
+        a.signalAddresses[b.rank] = b.signals.address();
+      }
+    }
+  }
+
+  /** Lets {@code from}'s kernels read and write {@code to}'s memory. */
+  private static void enablePeerAccess(CudaDevice from, CudaDevice to) {
+    int[] can = new int[1];
+    cuDeviceCanAccessPeer(can, from.cuDevice(), to.cuDevice());
+    if (can[0] == 0) {
+      throw new IllegalStateException("GPU " + from.ordinal() + " cannot read GPU "
+          + to.ordinal() + "'s memory directly (no NVLink or PCIe peer-to-peer between them);"
+          + " tensor parallelism needs it. Run one engine per GPU (data parallelism) instead.");
+    }
+    from.makeCurrent();
+    try {
+      cuCtxEnablePeerAccess(to.context(), 0);
+    } catch (CudaException e) {
+      if (!String.valueOf(e.getMessage()).contains("ALREADY_ENABLED")) {
+        throw e;
+      }
+    }
+  }
+
+  /** Where this rank's projection {@code i} (0: attention output, 1: MLP down) writes. */
+  CUdeviceptr part(int i) {
+    return parts[i].ptr();
+  }
+
+  int rank() {
+    return rank;
+  }
+
+  int ranks() {
+    return ranks;
+  }
+
+  /**
+   * x[src] += every rank's partial {@code part} of that row, then out[r] = rmsnorm(x[src]) * w
+   * ({@link Kernels#addRmsnorm}'s contract). Every rank must call it with the same rows.
+   */
+  void addRmsnorm(Kernels kernels, int part, CUdeviceptr x, CUdeviceptr rows, CUdeviceptr w,
+      CUdeviceptr out, int hidden, float eps, int numRows) {
+    kernels.allreduceAddRmsnorm(x, partAddresses[part], signalAddresses, counters.ptr(), rank,
+        ranks, rows, w, out, hidden, eps, numRows);
+  }
+}
