@@ -69,12 +69,14 @@ __device__ __forceinline__ void tp_barrier(const TpSignals& sig, unsigned* count
 // Launch: grid min(rows, SMs, TP_MAX_BLOCKS) (every block resident: blocks wait on their
 // peers), block 1024 threads. x: (tokens, hidden) fp32 residual stream on this rank. For each
 // output row r (source row src = rows ? rows[r] : r): x[src] += parts[0][src] + parts[1][src]
-// + ... (rank order); then, when w != null, out[r] = bf16(w * x[src] * inv_rms) as
-// add_rmsnorm_bf16 computes it. Requires hidden % 4 == 0.
+// + ... (rank order), or x[src] = that sum without accumulate (a plain all-reduce); then, when
+// w != null, out[r] = bf16(w * x[src] * inv_rms) as add_rmsnorm_bf16 computes it. Requires
+// hidden % 4 == 0.
+
 #define TP_U 4  // float4 loads per thread and rank issued together (remote latency)
 extern "C" __global__ void __launch_bounds__(1024)
 allreduce_add_rmsnorm_bf16(float* __restrict__ x, TpPointers parts, TpSignals sig,
-                           unsigned* __restrict__ counters, int rank, int ranks,
+                           unsigned* __restrict__ counters, int rank, int ranks, int accumulate,
                            const int* __restrict__ rows, const bf16* __restrict__ w,
                            bf16* __restrict__ out, int hidden, float eps, int num_rows) {
   __shared__ float scratch[32];
@@ -110,7 +112,7 @@ allreduce_add_rmsnorm_bf16(float* __restrict__ x, TpPointers parts, TpSignals si
       for (int u = 0; u < TP_U; u++) {
         int i = base + u * blockDim.x;
         if (i < n4) {
-          float4 a = xr[i];
+          float4 a = accumulate ? xr[i] : make_float4(0.f, 0.f, 0.f, 0.f);
           a.x += s[u].x;
           a.y += s[u].y;
           a.z += s[u].z;

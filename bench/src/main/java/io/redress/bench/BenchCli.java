@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "redress bench", mixinStandardHelpOptions = true,
     description = "Benchmarks. Each writes <name>.json and <name>.md into --out.",
     subcommands = {CpuDecodeBench.class, ThroughputBench.class, DecodeBench.class,
-        GuidedBench.class, GemmBench.class, MaskBench.class})
+        GuidedBench.class, GemmBench.class, MaskBench.class, AllReduceBench.class})
 public final class BenchCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -115,6 +115,7 @@ public final class CudaDevice implements AutoCloseable {
 
   /** Free and total device memory in bytes. */
   public long[] memInfo() {
+    makeCurrent();
     long[] free = new long[1];
     long[] total = new long[1];
     cuMemGetInfo(free, total);
@@ -134,6 +135,7 @@ public final class CudaDevice implements AutoCloseable {
 
   /** Allocates {@code bytes} of device memory (freed by {@link #close()} at the latest). */
   public DeviceBuffer alloc(long bytes) {
+    makeCurrent(); // cuMemAlloc allocates in the calling thread's current context
     CUdeviceptr ptr = new CUdeviceptr();
     cuMemAlloc(ptr, Math.max(bytes, 1));
     DeviceBuffer buffer = new DeviceBuffer(ptr, bytes, address(ptr));
@@ -155,6 +157,7 @@ public final class CudaDevice implements AutoCloseable {
    * a bandwidth-bound kernel. Median of 20 copies of {@code bytes}.
    */
   public double copyBandwidthGbs(long bytes) {
+    makeCurrent(); // events and copies belong to this device's context
     DeviceBuffer a = alloc(bytes);
     DeviceBuffer b = alloc(bytes);
     jcuda.driver.CUevent start = new jcuda.driver.CUevent();

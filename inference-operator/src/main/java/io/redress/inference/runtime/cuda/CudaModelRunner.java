@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * <p>Under tensor parallelism ({@link TensorParallelRunner}) a runner is one rank: it holds a
  * {@link Shard} of the weights and the KV cache of its heads, its attention-output and down
  * projections write partial sums that {@link PeerAllReduce} adds into the residual stream with
- * the next norm, and only rank 0 computes logits and samples. Those steps take the unfused
- * path (the fused GEMVs add into the residual stream themselves).
+ * the next norm, and only rank 0 computes logits and samples. In fused (one-token) steps the
+ * two projections write partials instead of adding into the residual stream, and the
+ * all-reduce adds them; the norms stay in the next GEMV's prologue.
  */
 public final class CudaModelRunner implements ModelRunner {
 
@@ -207,7 +208,6 @@ public final class CudaModelRunner implements ModelRunner {
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
     kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
     fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv && !kvFp8
-        && tp == null
         && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0
         && inter % 8 == 0;
     if (fused) {
@@ -500,10 +500,12 @@ public final class CudaModelRunner implements ModelRunner {
       mark("down gemm");
     }
     if (rows > 0 && fusedStep) {
-      // The residual stream is complete: final norm + LM head of the sampling rows.
-      kernels.rmsnormGemv(x.ptr(), meta.at(4L * offLastRows), weights.finalNorm.ptr(), eps,
-          weights.lmHead.ptr(), logits.ptr(), rows, config.vocabSize(), d);
-      mark("norm+lm_head gemv");
+      if (shard.samples()) {
+        // The residual stream is complete: final norm + LM head of the sampling rows.
+        kernels.rmsnormGemv(x.ptr(), meta.at(4L * offLastRows), weights.finalNorm.ptr(), eps,
+            weights.lmHead.ptr(), logits.ptr(), rows, config.vocabSize(), d);
+        mark("norm+lm_head gemv");
+      }
     } else if (rows > 0) {
       // Last MLP output + final norm, only for the rows that sample (every rank takes part in
       // the all-reduce; only the sampling rank needs its result).
@@ -558,14 +560,28 @@ public final class CudaModelRunner implements ModelRunner {
     mark("norm+qkv gemv+rope");
     attention(-1, kc, vc, tokens);
     mark("attention");
-    kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, qs);
+    residualGemv(ATTN_OUT, attn.ptr(), w.oWeight().ptr(), tokens, qs);
     mark("o gemv+residual");
     kernels.rmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpWeight().ptr(),
         act.ptr(), tokens, d, config.intermediateSize());
     mark("norm+gate_up gemv+silu");
-    kernels.gemvResidual(act.ptr(), w.downWeight().ptr(), x.ptr(), tokens, d,
-        config.intermediateSize());
+    residualGemv(MLP_OUT, act.ptr(), w.downWeight().ptr(), tokens, config.intermediateSize());
     mark("down gemv+residual");
+  }
+
+  /**
+   * x += w . in for a fused step: one GEMV adding into the residual stream, or under tensor
+   * parallelism this rank's partial into its all-reduce buffer, summed into x by the
+   * all-reduce.
+   */
+  private void residualGemv(int part, CUdeviceptr in, CUdeviceptr w, int tokens, int k) {
+    int d = config.hiddenSize();
+    if (tp == null) {
+      kernels.gemvResidual(in, w, x.ptr(), tokens, d, k);
+    } else {
+      kernels.gemv(in, w, tp.part(part), tokens, d, k);
+      tp.add(kernels, part, x.ptr(), d, tokens);
+    }
   }
 
   /**

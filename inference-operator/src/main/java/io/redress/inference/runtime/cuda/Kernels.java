@@ -164,18 +164,19 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Tensor parallelism (allreduce.cu): for each output row r (source row rows[r], or r when rows
-   * is null), x[src] += the sum of every rank's partial row in rank order, then, when w is
-   * given, out[r] = bf16(rmsnorm(x[src]) * w). {@code parts} and {@code signals} hold the
+   * is null), x[src] += the sum of every rank's partial row in rank order (x[src] = the sum
+   * without {@code accumulate}), then, when w is given, out[r] = bf16(rmsnorm(x[src]) * w). {@code parts} and {@code signals} hold the
    * ranks' device addresses ({@link PeerAllReduce#MAX_RANKS} entries); every rank must launch
    * it with the same numRows. hidden % 4 == 0.
    */
   void allreduceAddRmsnorm(CUdeviceptr x, long[] parts, long[] signals, CUdeviceptr counters,
-      int rank, int ranks, CUdeviceptr rows, CUdeviceptr w, CUdeviceptr out, int hidden,
-      float eps, int numRows) {
+      int rank, int ranks, boolean accumulate, CUdeviceptr rows, CUdeviceptr w, CUdeviceptr out,
+      int hidden, float eps, int numRows) {
     // One block per SM at most: a block waits for its peers, so all must be resident.
     int grid = Math.min(numRows, Math.min(sms, PeerAllReduce.MAX_BLOCKS));
     launch(allreduceAddRmsnorm, grid, 1, 1024, p(x), Pointer.to(parts), Pointer.to(signals),
-        p(counters), i(rank), i(ranks), p(rows), p(w), p(out), i(hidden), f(eps), i(numRows));
+        p(counters), i(rank), i(ranks), i(accumulate ? 1 : 0), p(rows), p(w), p(out), i(hidden),
+        f(eps), i(numRows));
   }
 
   /** Bias + RoPE on the fused fp32 QKV rows; Q to qOut (bf16), K and V to the cache slots. */

@@ -19,7 +19,7 @@ import jcuda.driver.CUdeviceptr;
  * <p>NCCL would need a communicator per GPU, a copy out of and into the residual stream around
  * each call, and a separate norm; {@code bench allreduce} times both.
  */
-final class PeerAllReduce {
+public final class PeerAllReduce {
 
   /** Ranks one all-reduce can span (allreduce.cu's TP_MAX_RANKS). */
   static final int MAX_RANKS = 8;
@@ -53,6 +53,19 @@ final class PeerAllReduce {
     cuMemsetD32(signals.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
     cuMemsetD32(counters.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
     cuCtxSynchronize(); // the runner's non-blocking stream does not wait for these
+  }
+
+  /**
+   * One all-reduce rank per device (in rank order) with partial buffers of {@code floats}
+   * floats, connected (benchmarks; the runner makes its own).
+   */
+  public static List<PeerAllReduce> open(List<CudaDevice> devices, long floats) {
+    List<PeerAllReduce> all = new java.util.ArrayList<>();
+    for (int r = 0; r < devices.size(); r++) {
+      all.add(new PeerAllReduce(devices.get(r), r, devices.size(), floats));
+    }
+    connect(all);
+    return all;
   }
 
   /**
@@ -100,6 +113,27 @@ final class PeerAllReduce {
     return parts[i].ptr();
   }
 
+  /** Partial buffer {@code i} (benchmarks fill it). */
+  public DeviceBuffer buffer(int i) {
+    return parts[i];
+  }
+
+  /** x += every rank's partial {@code part} (rows of {@code hidden}), without a norm. */
+  void add(Kernels kernels, int part, CUdeviceptr x, int hidden, int numRows) {
+    kernels.allreduceAddRmsnorm(x, partAddresses[part], signalAddresses, counters.ptr(), rank,
+        ranks, true, null, null, null, hidden, 0f, numRows);
+  }
+
+  /**
+   * A plain all-reduce on this rank's stream (benchmarks): {@code out} = the sum over the
+   * ranks of partial buffer {@code part}, {@code rows} rows of {@code width} floats (a multiple
+   * of 4). Every rank must call it with the same shape.
+   */
+  public void sum(Kernels kernels, int part, CUdeviceptr out, int width, int rows) {
+    kernels.allreduceAddRmsnorm(out, partAddresses[part], signalAddresses, counters.ptr(), rank,
+        ranks, false, null, null, null, width, 0f, rows);
+  }
+
   int rank() {
     return rank;
   }
@@ -115,6 +149,6 @@ final class PeerAllReduce {
   void addRmsnorm(Kernels kernels, int part, CUdeviceptr x, CUdeviceptr rows, CUdeviceptr w,
       CUdeviceptr out, int hidden, float eps, int numRows) {
     kernels.allreduceAddRmsnorm(x, partAddresses[part], signalAddresses, counters.ptr(), rank,
-        ranks, rows, w, out, hidden, eps, numRows);
+        ranks, true, rows, w, out, hidden, eps, numRows);
   }
 }
