@@ -129,3 +129,86 @@ allreduce_add_rmsnorm_bf16(float* __restrict__ x, TpPointers parts, TpSignals si
       out[(size_t)r * hidden + i] = rms_scale(xs[i], inv, w[i]);
   }
 }
+
+// ---- One-token steps: partials pushed by their producer, summed in the next GEMV's prologue.
+// A decode step's all-reduce as a separate kernel cost about 7 us on two H200s (a kernel
+// boundary, a flag round trip, a remote read), 96 times per 14B token. Here the projection that
+// makes a partial (gemv_push_bf16) stores it straight into a slot in every rank's memory, and
+// the kernel that needs the sum (a normed fused GEMV, tp_sum_*) signals its peers at its start
+// (its own producer has finished: stream order), waits for theirs while its weights stream into
+// L2, and adds the local slots into the residual row it norms. Block 0 writes x + sum to a
+// second residual buffer (the other blocks still read the first). Flags hold
+// epoch * 1024 + k + 1 for all-reduce k of the step whose epoch the host writes into the step's
+// metadata, so they only grow. Slots alternate by the parity of k: a rank overwrites parity p
+// only after passing all-reduce k + 1's wait, which every peer signals after finishing its read
+// of k.
+
+// Where a producer's partial goes: slot [parity][this rank] in each rank's memory.
+struct TpPush {
+  float* dst[TP_MAX_RANKS];
+  int ranks;
+};
+
+// What a consumer sums and how it synchronises (ranks == 0: not tensor parallel).
+struct TpSum {
+  const float* src[TP_MAX_RANKS];  // this rank's slots [parity][q], q = 0..ranks-1
+  float* x_out;                      // x + sum, written by block 0 (may be null)
+  unsigned long long* peer_flag[TP_MAX_RANKS];  // rank q's flag slot for this rank
+  const unsigned long long* my_flag;            // this rank's flag slots, one per peer
+  const long long* epoch;                       // the step's epoch (metadata)
+  int k, rank, ranks;
+};
+
+__device__ __forceinline__ void st_release_sys64(unsigned long long* p, unsigned long long v) {
+  asm volatile("st.release.sys.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
+}
+__device__ __forceinline__ unsigned long long ld_acquire_sys64(const unsigned long long* p) {
+  unsigned long long v;
+  asm volatile("ld.acquire.sys.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ unsigned long long tp_flag(const TpSum& tp) {
+  return (unsigned long long)(*tp.epoch) * 1024ull + tp.k + 1;
+}
+
+// Block 0 tells every peer that this rank's partial of all-reduce k is in place.
+__device__ __forceinline__ void tp_signal_peers(const TpSum& tp) {
+  int q = threadIdx.x;
+  if (blockIdx.x == 0 && q < tp.ranks && q != tp.rank)
+    st_release_sys64(tp.peer_flag[q], tp_flag(tp));
+}
+
+// Every block waits until each peer's partial of all-reduce k is in place.
+__device__ __forceinline__ void tp_wait_peers(const TpSum& tp) {
+  int q = threadIdx.x;
+  if (q < tp.ranks && q != tp.rank) {
+    unsigned long long flag = tp_flag(tp);
+    unsigned long long start = 0;
+    while (ld_acquire_sys64(tp.my_flag + q) < flag) {
+      unsigned long long now = global_ns();
+      if (start == 0) start = now;
+      else if (now - start > TP_TIMEOUT_NS) __trap();
+    }
+  }
+  __syncthreads();
+}
+
+// x[i] + (slot 0 + slot 1 + ...) of row t, float4 i: the sum in rank order, as
+// allreduce_add_rmsnorm_bf16 adds it.
+__device__ __forceinline__ float4 tp_row_sum4(const TpSum& tp, float4 x, int t, int hidden,
+                                              int i) {
+  float4 s = make_float4(0.f, 0.f, 0.f, 0.f);
+  for (int q = 0; q < tp.ranks; q++) {
+    float4 v = __ldcg(reinterpret_cast<const float4*>(tp.src[q] + (size_t)t * hidden) + i);
+    s.x += v.x;
+    s.y += v.y;
+    s.z += v.z;
+    s.w += v.w;
+  }
+  return make_float4(x.x + s.x, x.y + s.y, x.z + s.z, x.w + s.w);
+}
+
+// Launch: 1 block of 32 threads. A rank with no kernel after its last partial (it does not
+// sample) signals that partial's peers with this.
+extern "C" __global__ void tp_signal(TpSum tp) { tp_signal_peers(tp); }

@@ -135,11 +135,16 @@ __device__ __forceinline__ void rms_store4(bf16* xs, const bf16* __restrict__ nw
 // A thread's first U float4s of each row stay in registers for the scaling pass (all of them
 // at the Qwen2.5 widths), so x is read once. part: FUSED_MAX_TOKENS x 32 floats of shared
 // scratch. Requires hidden % 4 == 0 and norm_w 8-byte aligned (its own allocation).
-template <int T>
+// Under tensor parallelism (TP) each x row first gets the ranks' partials added
+// (allreduce.cu): after the wait for the peers, every load of x is x + sum, and block 0
+// stores that to tp->x_out. The TP code is compiled only into the TP kernels, so the others
+// keep their registers.
+template <int T, bool TP>
 __device__ __forceinline__ void rmsnorm_prologue(const float* __restrict__ x,
                                                  const int* __restrict__ src_rows,
                                                  const bf16* __restrict__ nw, int hidden,
-                                                 float eps, bf16* xs, float (*part)[32]) {
+                                                 float eps, bf16* xs, float (*part)[32],
+                                                 const TpSum* tp) {
   constexpr int U = T <= 2 ? 4 : 2;  // float4 loads per row and thread issued together
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   int n4 = hidden >> 2, stride = blockDim.x;
@@ -149,12 +154,19 @@ __device__ __forceinline__ void rmsnorm_prologue(const float* __restrict__ x,
     xr[t] = reinterpret_cast<const float4*>(x + (size_t)(src_rows ? src_rows[t] : t) * hidden);
   float4 held[T][U];
   float ss[T];
+  if constexpr (TP) tp_wait_peers(*tp);
+  // x + the ranks' partials when tensor parallel (token t of a TP step is row t: no src_rows)
+  auto load = [&](int t, int i) {
+    float4 v = __ldg(xr[t] + i);
+    if constexpr (TP) v = tp_row_sum4(*tp, v, t, hidden, i);
+    return v;
+  };
 #pragma unroll
   for (int t = 0; t < T; t++)
 #pragma unroll
     for (int u = 0; u < U; u++) {
       int i = threadIdx.x + u * stride;
-      held[t][u] = i < n4 ? __ldg(xr[t] + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+      held[t][u] = i < n4 ? load(t, i) : make_float4(0.f, 0.f, 0.f, 0.f);
     }
 #pragma unroll
   for (int t = 0; t < T; t++) {
@@ -164,7 +176,7 @@ __device__ __forceinline__ void rmsnorm_prologue(const float* __restrict__ x,
   }
   for (int i = threadIdx.x + U * stride; i < n4; i += stride)  // wider rows: the rest
 #pragma unroll
-    for (int t = 0; t < T; t++) ss[t] = sum_sq4(ss[t], __ldg(xr[t] + i));
+    for (int t = 0; t < T; t++) ss[t] = sum_sq4(ss[t], load(t, i));
 #pragma unroll
   for (int t = 0; t < T; t++) {
     float s = warp_sum(ss[t]);
@@ -178,17 +190,29 @@ __device__ __forceinline__ void rmsnorm_prologue(const float* __restrict__ x,
     for (int w = 0; w < warps; w++) total += part[t][w];
     inv[t] = inv_rms(total, hidden, eps);
   }
+  bool write_x = false;
+  float* x_out = nullptr;
+  if constexpr (TP) {
+    x_out = tp->x_out;
+    write_x = x_out != nullptr && blockIdx.x == 0;
+  }
 #pragma unroll
   for (int u = 0; u < U; u++) {
     int i = threadIdx.x + u * stride;
     if (i < n4)
 #pragma unroll
-      for (int t = 0; t < T; t++) rms_store4(xs + (size_t)t * hidden, nw, i, held[t][u], inv[t]);
+      for (int t = 0; t < T; t++) {
+        rms_store4(xs + (size_t)t * hidden, nw, i, held[t][u], inv[t]);
+        if (write_x) reinterpret_cast<float4*>(x_out + (size_t)t * hidden)[i] = held[t][u];
+      }
   }
   for (int i = threadIdx.x + U * stride; i < n4; i += stride)
 #pragma unroll
-    for (int t = 0; t < T; t++)
-      rms_store4(xs + (size_t)t * hidden, nw, i, __ldg(xr[t] + i), inv[t]);
+    for (int t = 0; t < T; t++) {
+      float4 v = load(t, i);
+      rms_store4(xs + (size_t)t * hidden, nw, i, v, inv[t]);
+      if (write_x) reinterpret_cast<float4*>(x_out + (size_t)t * hidden)[i] = v;
+    }
   __syncthreads();
 }
 
@@ -240,6 +264,22 @@ struct SiluEpilogue {
   }
 };
 
+// Epilogue writing y (tokens, rows) fp32 into slot [parity][this rank] of every rank
+// (tensor parallelism, allreduce.cu): unit u is rows 2u and 2u + 1 as in RowsEpilogue.
+struct PushEpilogue {
+  TpPush out;
+  int rows;
+
+  __device__ int row(int u, int r) const { return min(2 * u + r, rows - 1); }
+  __device__ void store(int u, int t, float s0, float s1) const {
+    for (int q = 0; q < out.ranks; q++) {
+      float* yt = out.dst[q] + (size_t)t * rows + 2 * u;
+      yt[0] = s0;
+      if (2 * u + 1 < rows) yt[1] = s1;
+    }
+  }
+};
+
 // Epilogue adding into (Add) or writing (!Add) y (tokens, rows) fp32: unit u is rows 2u and
 // 2u + 1 (the last row stands in for a missing second row, its result dropped).
 template <bool Add>
@@ -272,7 +312,7 @@ __device__ __forceinline__ void for_tokens(int tokens, Body& body) {
 }
 
 // Prologue then GEMV over the normed activations in shared memory, for T tokens.
-template <class Epi>
+template <class Epi, bool TP>
 struct NormedGemv {
   const float* x;
   const int* src_rows;
@@ -283,23 +323,27 @@ struct NormedGemv {
   float (*part)[32];
   int hidden, units;
   Epi& epi;
+  const TpSum* tp;
 
   template <int T>
   __device__ void run() {
-    rmsnorm_prologue<T>(x, src_rows, norm_w, hidden, eps, xs, part);
+    rmsnorm_prologue<T, TP>(x, src_rows, norm_w, hidden, eps, xs, part, tp);
     gemv_units<T, true>(w, xs, hidden, units, epi);
   }
 };
 
-// Prefetch, prologue, GEMV: the body of the three normed kernels.
-template <class Epi>
+// Prefetch, prologue, GEMV: the body of the three normed kernels. Under tensor parallelism
+// the weights start streaming into L2 before the wait for the peers' partials.
+template <bool TP, class Epi>
 __device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
                                             const int* __restrict__ src_rows,
                                             const bf16* __restrict__ norm_w, float eps,
                                             const bf16* __restrict__ w, int tokens, int hidden,
-                                            int units, Epi& epi, bf16* xs, float (*part)[32]) {
+                                            int units, Epi& epi, bf16* xs, float (*part)[32],
+                                            const TpSum* tp) {
+  if constexpr (TP) tp_signal_peers(*tp);
   prefetch_first_unit(w, hidden, units, epi);
-  NormedGemv<Epi> body{x, src_rows, norm_w, eps, w, xs, part, hidden, units, epi};
+  NormedGemv<Epi, TP> body{x, src_rows, norm_w, eps, w, xs, part, hidden, units, epi, tp};
   for_tokens(tokens, body);
 }
 
@@ -311,13 +355,14 @@ __device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
 
 // q_out (tokens, q_size) bf16 and the K/V cache rows at slots[t] = RoPE(RMSNorm(x) . w_qkv^T +
 // bias). w: (q_size + 2 kv_size, hidden); positions, slots: per token.
-extern "C" __global__ void __launch_bounds__(256, 2)
-gemv_rmsnorm_qkv_rope_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w,
-                           float eps, const bf16* __restrict__ w, const bf16* __restrict__ bias,
-                           const int* __restrict__ positions, const int* __restrict__ slots,
-                           bf16* __restrict__ q_out, bf16* __restrict__ k_cache,
-                           bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads,
-                           int num_kv_heads, int head_dim, float theta) {
+#define QKV_ROPE_PARAMS                                                                         \
+  const float *__restrict__ x, const bf16 *__restrict__ norm_w, float eps,                    \
+      const bf16 *__restrict__ w, const bf16 *__restrict__ bias,                              \
+      const int *__restrict__ positions, const int *__restrict__ slots,                       \
+      bf16 *__restrict__ q_out, bf16 *__restrict__ k_cache, bf16 *__restrict__ v_cache,       \
+      int tokens, int hidden, int num_heads, int num_kv_heads, int head_dim, float theta
+template <bool TP>
+__device__ __forceinline__ void qkv_rope_body(QKV_ROPE_PARAMS, const TpSum* tp) {
   extern __shared__ uint4 smem[];
   __shared__ float part[FUSED_MAX_TOKENS][32];
   int lane = threadIdx.x & 31;
@@ -328,42 +373,83 @@ gemv_rmsnorm_qkv_rope_bf16(const float* __restrict__ x, const bf16* __restrict__
     epi.slot = slots[lane];
   }
   int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);
-  normed_gemv(x, nullptr, norm_w, eps, w, tokens, hidden, units, epi,
-              reinterpret_cast<bf16*>(smem), part);
+  normed_gemv<TP>(x, nullptr, norm_w, eps, w, tokens, hidden, units, epi,
+                  reinterpret_cast<bf16*>(smem), part, tp);
+}
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_qkv_rope_bf16(QKV_ROPE_PARAMS) {
+  qkv_rope_body<false>(x, norm_w, eps, w, bias, positions, slots, q_out, k_cache, v_cache,
+                       tokens, hidden, num_heads, num_kv_heads, head_dim, theta, nullptr);
+}
+// The same summing the ranks' partials into x first (tensor parallelism).
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_qkv_rope_tp_bf16(QKV_ROPE_PARAMS, TpSum tp) {
+  qkv_rope_body<true>(x, norm_w, eps, w, bias, positions, slots, q_out, k_cache, v_cache,
+                      tokens, hidden, num_heads, num_kv_heads, head_dim, theta, &tp);
 }
 
 // act (tokens, inter) bf16 = silu(gate) * up of RMSNorm(x) . w_gate_up^T. w: (2 inter, hidden),
 // gate rows then up rows.
+template <bool TP>
+__device__ __forceinline__ void silu_body(const float* __restrict__ x,
+                                          const bf16* __restrict__ norm_w, float eps,
+                                          const bf16* __restrict__ w, bf16* __restrict__ act,
+                                          int tokens, int hidden, int inter, const TpSum* tp) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  SiluEpilogue epi{act, inter};
+  normed_gemv<TP>(x, nullptr, norm_w, eps, w, tokens, hidden, inter, epi,
+                  reinterpret_cast<bf16*>(smem), part, tp);
+}
 extern "C" __global__ void __launch_bounds__(256, 2)
 gemv_rmsnorm_silu_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps,
                        const bf16* __restrict__ w, bf16* __restrict__ act, int tokens,
                        int hidden, int inter) {
-  extern __shared__ uint4 smem[];
-  __shared__ float part[FUSED_MAX_TOKENS][32];
-  SiluEpilogue epi{act, inter};
-  normed_gemv(x, nullptr, norm_w, eps, w, tokens, hidden, inter, epi,
-              reinterpret_cast<bf16*>(smem), part);
+  silu_body<false>(x, norm_w, eps, w, act, tokens, hidden, inter, nullptr);
+}
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_silu_tp_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w,
+                          float eps, const bf16* __restrict__ w, bf16* __restrict__ act,
+                          int tokens, int hidden, int inter, TpSum tp) {
+  silu_body<true>(x, norm_w, eps, w, act, tokens, hidden, inter, &tp);
 }
 
 // y (tokens, rows) fp32 = RMSNorm(x[src_rows[t]]) . w^T, src_rows null meaning t. w: (rows,
 // hidden). For the final norm and LM head over the sampling rows.
+template <bool TP>
+__device__ __forceinline__ void normed_rows_body(const float* __restrict__ x,
+                                                 const int* __restrict__ src_rows,
+                                                 const bf16* __restrict__ norm_w, float eps,
+                                                 const bf16* __restrict__ w,
+                                                 float* __restrict__ y, int tokens, int rows,
+                                                 int hidden, const TpSum* tp) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  RowsEpilogue<false> epi{y, rows};
+  normed_gemv<TP>(x, src_rows, norm_w, eps, w, tokens, hidden, (rows + 1) / 2, epi,
+                  reinterpret_cast<bf16*>(smem), part, tp);
+}
 extern "C" __global__ void __launch_bounds__(256, 2)
 gemv_rmsnorm_bf16(const float* __restrict__ x, const int* __restrict__ src_rows,
                   const bf16* __restrict__ norm_w, float eps, const bf16* __restrict__ w,
                   float* __restrict__ y, int tokens, int rows, int hidden) {
-  extern __shared__ uint4 smem[];
-  __shared__ float part[FUSED_MAX_TOKENS][32];
-  RowsEpilogue<false> epi{y, rows};
-  normed_gemv(x, src_rows, norm_w, eps, w, tokens, hidden, (rows + 1) / 2, epi,
-              reinterpret_cast<bf16*>(smem), part);
+  normed_rows_body<false>(x, src_rows, norm_w, eps, w, y, tokens, rows, hidden, nullptr);
+}
+// Tensor parallel: token t's row is t (src_rows must be null: a one-token step samples it).
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_rmsnorm_tp_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps,
+                     const bf16* __restrict__ w, float* __restrict__ y, int tokens, int rows,
+                     int hidden, TpSum tp) {
+  normed_rows_body<true>(x, nullptr, norm_w, eps, w, y, tokens, rows, hidden, &tp);
 }
 
 // The activations straight from global memory (no prologue).
+template <class Epi>
 struct ResidualGemv {
   const bf16* a;
   const bf16* w;
   int k, units;
-  RowsEpilogue<true>& epi;
+  Epi& epi;
 
   template <int T>
   __device__ void run() {
@@ -378,6 +464,17 @@ extern "C" __global__ void __launch_bounds__(256, 2)
 gemv_residual_bf16(const bf16* __restrict__ a, const bf16* __restrict__ w,
                    float* __restrict__ resid, int tokens, int rows, int k) {
   RowsEpilogue<true> epi{resid, rows};
-  ResidualGemv body{a, w, k, (rows + 1) / 2, epi};
+  ResidualGemv<RowsEpilogue<true>> body{a, w, k, (rows + 1) / 2, epi};
+  for_tokens(tokens, body);
+}
+
+// Tensor parallelism: a . w^T (tokens, rows) fp32, this rank's partial of the O or down
+// projection, stored into its slot in every rank's memory (out.dst; TpPush). The peers'
+// copies travel over NVLink as the GEMV runs, so the consumer reads its slots locally.
+extern "C" __global__ void __launch_bounds__(256, 2)
+gemv_push_bf16(const bf16* __restrict__ a, const bf16* __restrict__ w, TpPush out, int tokens,
+               int rows, int k) {
+  PushEpilogue epi{out, rows};
+  ResidualGemv<PushEpilogue> body{a, w, k, (rows + 1) / 2, epi};
   for_tokens(tokens, body);
 }

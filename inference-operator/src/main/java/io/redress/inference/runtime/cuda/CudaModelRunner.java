@@ -98,6 +98,7 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer q; // (T, q) bf16
   private final DeviceBuffer attn; // (T, q) bf16
   private final DeviceBuffer proj; // (T, d) f32; under tensor parallelism tp's two buffers
+  private final DeviceBuffer xAlt; // tensor parallelism: x's twin in fused steps
   private final DeviceBuffer gateUp; // (T, 2 inter) f32
   private final DeviceBuffer act; // (T, inter) bf16
   private final DeviceBuffer hLast; // (S, d) bf16
@@ -115,7 +116,9 @@ public final class CudaModelRunner implements ModelRunner {
   private final int offLastRows;
   private final int offTopK;
   private final int offSampled;
+  private final int offEpoch; // the step's number (a long): tensor-parallel flags derive from it
   private final int offTables;
+  private long epoch;
   private final DecodeGraphs graphs;
   private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
   /**
@@ -181,8 +184,9 @@ public final class CudaModelRunner implements ModelRunner {
     qkv = device.alloc(4 * tMax * (qs + 2 * kv));
     q = device.alloc(2 * tMax * qs);
     attn = device.alloc(2 * tMax * qs);
-    tp = shard.size() > 1 ? new PeerAllReduce(device, shard.rank(), shard.size(), tMax * d)
-        : null;
+    tp = shard.size() > 1
+        ? new PeerAllReduce(device, shard.rank(), shard.size(), tMax * d, (int) d) : null;
+    xAlt = tp != null ? device.alloc(4L * Kernels.FUSED_MAX_TOKENS * d) : null;
     proj = tp == null ? device.alloc(4 * tMax * d) : null;
     gateUp = device.alloc(4 * tMax * 2 * inter);
     act = device.alloc(2 * tMax * inter);
@@ -195,7 +199,8 @@ public final class CudaModelRunner implements ModelRunner {
     offLastRows = 4 * tMax;
     offTopK = offLastRows + sMax;
     offSampled = offTopK + sMax;
-    offTables = offSampled + sMax;
+    offEpoch = (offSampled + sMax + 1) & ~1; // a long, 8-byte aligned
+    offTables = offEpoch + 2;
     int ints = offTables + sMax * maxBlocksPerSeq;
     meta = device.alloc(4L * ints);
     fmeta = device.alloc(4L * 3 * sMax);
@@ -380,6 +385,25 @@ public final class CudaModelRunner implements ModelRunner {
    * rows.
    */
   int forward(Step step) {
+    return forward(step, true);
+  }
+
+  /** Whether {@code step} replays a decode graph: one launch, nothing for the host to wait on. */
+  boolean runsAsGraph(Step step) {
+    return graphBucket(step) > 0;
+  }
+
+  private int graphBucket(Step step) {
+    int seqs = step.seqs().size();
+    return step.tokenIds().length == seqs && step.numSampling() == seqs
+        && (profiler == null || PROFILE_GRAPHS) ? graphs.bucketFor(seqs) : 0;
+  }
+
+  /**
+   * {@link #forward(Step)}; with {@code wait} false a rank that does not sample returns once
+   * its work is enqueued ({@link #synchronize()} waits for it).
+   */
+  int forward(Step step, boolean wait) {
     device.makeCurrent();
     int tokens = step.tokenIds().length;
     int seqs = step.seqs().size();
@@ -388,8 +412,7 @@ public final class CudaModelRunner implements ModelRunner {
           + " sequences exceeds the runner's " + options.maxNumBatchedTokens() + " / "
           + options.maxNumSeqs());
     }
-    int bucket = tokens == seqs && step.numSampling() == seqs
-        && (profiler == null || PROFILE_GRAPHS) ? graphs.bucketFor(seqs) : 0;
+    int bucket = graphBucket(step);
     long t0 = System.nanoTime();
     int rows = step.numSampling();
     int sampleRows;
@@ -432,11 +455,20 @@ public final class CudaModelRunner implements ModelRunner {
       cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
           4L * rows, device.stream());
     }
+    if (!wait && !shard.samples()) {
+      return rows;
+    }
     device.synchronize();
     if (profiler != null) {
       profiler.end(System.nanoTime() - t0);
     }
     return rows;
+  }
+
+  /** Waits for the work {@code forward(step, false)} enqueued. */
+  void synchronize() {
+    device.makeCurrent();
+    device.synchronize();
   }
 
   private void mark(String op) {
@@ -447,18 +479,25 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Launches one forward pass over {@code tokens} tokens and samples {@code rows} rows. */
   private void enqueueForward(int tokens, int rows) {
+    kernels.embedding(meta.ptr(), weights.embed.ptr(), x.ptr(), config.hiddenSize(), tokens);
+    mark("embedding");
+    boolean fusedStep = fused && tokens <= FUSED_TOKENS;
+    if (fusedStep && tp != null) {
+      enqueueFusedTp(tokens, rows);
+    } else {
+      enqueueLayers(tokens, rows, fusedStep);
+    }
+  }
+
+  /** The decoder layers, final norm and LM head of a step on one GPU (or unfused under TP). */
+  private void enqueueLayers(int tokens, int rows, boolean fusedStep) {
     int d = config.hiddenSize();
     int qs = config.qSize();
     int kv = config.kvSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    CUdeviceptr ids = meta.ptr();
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
-
-    kernels.embedding(ids, weights.embed.ptr(), x.ptr(), d, tokens);
-    mark("embedding");
-    boolean fusedStep = fused && tokens <= FUSED_TOKENS;
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
@@ -551,37 +590,77 @@ public final class CudaModelRunner implements ModelRunner {
   private void enqueueFusedLayer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
     int d = config.hiddenSize();
-    int qs = config.qSize();
     float eps = (float) config.rmsNormEps();
-    CUdeviceptr positions = meta.at(4L * offPositions);
     kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
-        w.qkvBias().ptr(), positions, meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
-        config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+        w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc, vc,
+        tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
+        (float) config.ropeTheta());
     mark("norm+qkv gemv+rope");
     attention(-1, kc, vc, tokens);
     mark("attention");
-    residualGemv(ATTN_OUT, attn.ptr(), w.oWeight().ptr(), tokens, qs);
+    kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, config.qSize());
     mark("o gemv+residual");
     kernels.rmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpWeight().ptr(),
         act.ptr(), tokens, d, config.intermediateSize());
     mark("norm+gate_up gemv+silu");
-    residualGemv(MLP_OUT, act.ptr(), w.downWeight().ptr(), tokens, config.intermediateSize());
+    kernels.gemvResidual(act.ptr(), w.downWeight().ptr(), x.ptr(), tokens, d,
+        config.intermediateSize());
     mark("down gemv+residual");
   }
 
   /**
-   * x += w . in for a fused step: one GEMV adding into the residual stream, or under tensor
-   * parallelism this rank's partial into its all-reduce buffer, summed into x by the
-   * all-reduce.
+   * A fused step under tensor parallelism: the layers of {@link #enqueueFusedLayer}, but the
+   * O and down projections push this rank's partials into every rank's slots and the next
+   * normed GEMV sums them into x (allreduce.cu), with no all-reduce kernel in between. x
+   * alternates between two buffers (the summing kernel's block 0 writes the new one while the
+   * other blocks read the old); all-reduce k of the step is layer k / 2's O (even k) or down
+   * (odd k) projection. The last down projection's sum feeds the LM head on the sampling rank.
    */
-  private void residualGemv(int part, CUdeviceptr in, CUdeviceptr w, int tokens, int k) {
+  private void enqueueFusedTp(int tokens, int rows) {
     int d = config.hiddenSize();
-    if (tp == null) {
-      kernels.gemvResidual(in, w, x.ptr(), tokens, d, k);
-    } else {
-      kernels.gemv(in, w, tp.part(part), tokens, d, k);
-      tp.add(kernels, part, x.ptr(), d, tokens);
+    int inter = config.intermediateSize();
+    float eps = (float) config.rmsNormEps();
+    CUdeviceptr epoch = meta.at(4L * offEpoch);
+    CUdeviceptr xIn = x.ptr();
+    for (int l = 0; l < config.numLayers(); l++) {
+      CudaWeights.Layer w = weights.layers.get(l);
+      CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
+      CUdeviceptr vc = kvCache.at(kvLayerBytes * l + kvValueOffset);
+      long[] sum = null;
+      if (l > 0) {
+        sum = tp.sum(2 * l - 1, otherX(xIn), epoch);
+      }
+      kernels.rmsnormQkvRope(xIn, w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
+          w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc,
+          vc, tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
+          (float) config.ropeTheta(), sum);
+      xIn = sum == null ? xIn : otherX(xIn);
+      mark("norm+qkv gemv+rope");
+      attention(-1, kc, vc, tokens);
+      mark("attention");
+      kernels.gemvPush(attn.ptr(), w.oWeight().ptr(), tp.push(0), tokens, d, config.qSize());
+      mark("o gemv push");
+      kernels.rmsnormGateUpSilu(xIn, w.postNorm().ptr(), eps, w.gateUpWeight().ptr(),
+          act.ptr(), tokens, d, inter, tp.sum(2 * l, otherX(xIn), epoch));
+      xIn = otherX(xIn);
+      mark("norm+gate_up gemv+silu");
+      kernels.gemvPush(act.ptr(), w.downWeight().ptr(), tp.push(1), tokens, d, inter);
+      mark("down gemv push");
     }
+    long[] last = tp.sum(2 * config.numLayers() - 1, null, epoch);
+    if (shard.samples() && rows > 0) {
+      // A fused step samples its one token: row t is the sampling row.
+      kernels.rmsnormGemvTp(xIn, weights.finalNorm.ptr(), eps, weights.lmHead.ptr(),
+          logits.ptr(), tokens, config.vocabSize(), d, last);
+      mark("norm+lm_head gemv");
+    } else if (!shard.samples()) {
+      kernels.tpSignal(last);
+    }
+  }
+
+  /** The residual buffer a fused TP step's next sum writes, given the one it reads. */
+  private CUdeviceptr otherX(CUdeviceptr xIn) {
+    return xIn == x.ptr() ? xAlt.ptr() : x.ptr();
   }
 
   /**
@@ -631,6 +710,9 @@ public final class CudaModelRunner implements ModelRunner {
       hostFloats.put(sMax + pad, 1f);
       hostFloats.put(2 * sMax + pad, 0f);
     }
+    epoch++;
+    hostInts.put(offEpoch, (int) epoch);
+    hostInts.put(offEpoch + 1, (int) (epoch >>> 32));
     int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
     cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
     cuMemcpyHtoDAsync(fmeta.ptr(), hostFmeta, 4L * 3 * sMax, device.stream());

@@ -55,6 +55,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gemvSilu;
   private final CUfunction gemvNormed;
   private final CUfunction gemvResidual;
+  private final CUfunction gemvQkvRopeTp;
+  private final CUfunction gemvSiluTp;
+  private final CUfunction gemvNormedTp;
+  private final CUfunction gemvPush;
+  private final CUfunction tpSignal;
   private final W4Variant w4Mma1x1;
   private final W4Variant w4Mma2x1;
   private final W4Variant w4Mma2x2;
@@ -96,6 +101,11 @@ public final class Kernels implements AutoCloseable {
     gemvSilu = function("gemv_rmsnorm_silu_bf16");
     gemvNormed = function("gemv_rmsnorm_bf16");
     gemvResidual = function("gemv_residual_bf16");
+    gemvQkvRopeTp = function("gemv_rmsnorm_qkv_rope_tp_bf16");
+    gemvSiluTp = function("gemv_rmsnorm_silu_tp_bf16");
+    gemvNormedTp = function("gemv_rmsnorm_tp_bf16");
+    gemvPush = function("gemv_push_bf16");
+    tpSignal = function("tp_signal");
     // As instantiated at the end of w4a16.cu: n-tiles, strips, pairs per stage, activations
     // with the weights, cp.async ring depth (0: the register pipeline).
     w4Mma1x1 = new W4Variant(function("w4a16_mma_1x1"), 1, 1, 4, false, 0);
@@ -435,10 +445,12 @@ public final class Kernels implements AutoCloseable {
   public void prepareFused(int hidden, int maxTokens) {
     for (int t = 1; t <= maxTokens; t++) {
       for (int threads : new int[] {128, 256}) {
-        for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed}) {
+        for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed, gemvQkvRopeTp,
+            gemvSiluTp, gemvNormedTp}) {
           residentBlocks(f, threads, 2 * t * hidden);
         }
         residentBlocks(gemvResidual, threads, 0);
+        residentBlocks(gemvPush, threads, 0);
       }
     }
   }
@@ -496,10 +508,33 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr bias, CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr qOut,
       CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
       int headDim, float theta) {
+    rmsnormQkvRope(x, normW, eps, w, bias, positions, slots, qOut, kCache, vCache, tokens,
+        hidden, heads, kvHeads, headDim, theta, null);
+  }
+
+  /**
+   * {@link #rmsnormQkvRope}; with {@code tpSum} (a {@link PeerAllReduce#sum} struct) x first
+   * gets the tensor-parallel ranks' partials added (allreduce.cu's TpSum).
+   */
+  void rmsnormQkvRope(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
+      CUdeviceptr bias, CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr qOut,
+      CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
+      int headDim, float theta, long[] tpSum) {
     checkFused(tokens, hidden);
-    launchFused(gemvQkvRope, (heads + 2 * kvHeads) * (headDim / 2), 2 * tokens * hidden, true,
-        p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut), p(kCache),
-        p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta));
+    Pointer[] args = {p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut),
+        p(kCache), p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)};
+    launchFused(tpSum == null ? gemvQkvRope : gemvQkvRopeTp,
+        (heads + 2 * kvHeads) * (headDim / 2), 2 * tokens * hidden, true, withTp(args, tpSum));
+  }
+
+  /** {@code args}, then the TP struct when there is one. */
+  private static Pointer[] withTp(Pointer[] args, long[] tp) {
+    if (tp == null) {
+      return args;
+    }
+    Pointer[] all = java.util.Arrays.copyOf(args, args.length + 1);
+    all[args.length] = Pointer.to(tp);
+    return all;
   }
 
   /**
@@ -509,9 +544,42 @@ public final class Kernels implements AutoCloseable {
    */
   public void rmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
       CUdeviceptr act, int tokens, int hidden, int inter) {
+    rmsnormGateUpSilu(x, normW, eps, w, act, tokens, hidden, inter, null);
+  }
+
+  /** {@link #rmsnormGateUpSilu}, summing the ranks' partials into x first with a TpSum. */
+  void rmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
+      CUdeviceptr act, int tokens, int hidden, int inter, long[] tpSum) {
     checkFused(tokens, hidden);
-    launchFused(gemvSilu, inter, 2 * tokens * hidden, true, p(x), p(normW), f(eps), p(w),
-        p(act), i(tokens), i(hidden), i(inter));
+    launchFused(tpSum == null ? gemvSilu : gemvSiluTp, inter, 2 * tokens * hidden, true,
+        withTp(new Pointer[] {p(x), p(normW), f(eps), p(w), p(act), i(tokens), i(hidden),
+            i(inter)}, tpSum));
+  }
+
+  /**
+   * {@link #rmsnormGemv} of rows 0 .. tokens - 1, summing the tensor-parallel ranks' partials
+   * into x first (TpSum).
+   */
+  void rmsnormGemvTp(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w, CUdeviceptr y,
+      int tokens, int rows, int hidden, long[] tpSum) {
+    checkFused(tokens, hidden);
+    launchFused(gemvNormedTp, (rows + 1) / 2, 2 * tokens * hidden, true, p(x), p(normW),
+        f(eps), p(w), p(y), i(tokens), i(rows), i(hidden), Pointer.to(tpSum));
+  }
+
+  /**
+   * Tensor parallelism: a (tokens, k) bf16 . w^T, this rank's partial (tokens, rows) fp32,
+   * stored into its slot in every rank's memory ({@link PeerAllReduce#push}).
+   */
+  void gemvPush(CUdeviceptr a, CUdeviceptr w, long[] push, int tokens, int rows, int k) {
+    checkFused(tokens, k);
+    launchFused(gemvPush, (rows + 1) / 2, 0, false, p(a), p(w), Pointer.to(push), i(tokens),
+        i(rows), i(k));
+  }
+
+  /** Tensor parallelism: tells the peers this rank's partial is in place (TpSum). */
+  void tpSignal(long[] tpSum) {
+    launch(tpSignal, 1, 1, 32, Pointer.to(tpSum));
   }
 
   /**

@@ -34,9 +34,19 @@ public final class PeerAllReduce {
   private final DeviceBuffer counters; // (MAX_BLOCKS, MAX_RANKS) u32, this rank's own
   private final long[][] partAddresses = new long[2][MAX_RANKS];
   private final long[] signalAddresses = new long[MAX_RANKS];
+  // One-token steps (allreduce.cu's TpPush/TpSum): the partials pushed into slots
+  // (parity, rank, token, hidden) in every rank's memory, and flags the peers raise.
+  private final int slotFloats; // one slot: FUSED_MAX_TOKENS rows
+  private final DeviceBuffer slots;
+  private final DeviceBuffer flags; // MAX_RANKS u64, flag q written by rank q
+  private final long[] slotAddresses = new long[MAX_RANKS];
+  private final long[] flagAddresses = new long[MAX_RANKS];
 
-  /** Allocates rank {@code rank}'s buffers for partials of up to {@code floats} floats. */
-  PeerAllReduce(CudaDevice device, int rank, int ranks, long floats) {
+  /**
+   * Allocates rank {@code rank}'s buffers for partials of up to {@code floats} floats, and
+   * slots for one-token steps' partials of width {@code hidden}.
+   */
+  PeerAllReduce(CudaDevice device, int rank, int ranks, long floats, int hidden) {
     if (ranks < 2 || ranks > MAX_RANKS || rank < 0 || rank >= ranks) {
       throw new IllegalArgumentException("tensor parallel rank " + rank + " of " + ranks
           + ": 2 to " + MAX_RANKS + " ranks are supported");
@@ -52,6 +62,10 @@ public final class PeerAllReduce {
     counters = device.alloc(4L * MAX_BLOCKS * MAX_RANKS);
     cuMemsetD32(signals.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
     cuMemsetD32(counters.ptr(), 0, (long) MAX_BLOCKS * MAX_RANKS);
+    slotFloats = Kernels.FUSED_MAX_TOKENS * hidden;
+    slots = device.alloc(4L * 2 * ranks * slotFloats);
+    flags = device.alloc(8L * MAX_RANKS);
+    cuMemsetD32(flags.ptr(), 0, 2L * MAX_RANKS);
     cuCtxSynchronize(); // the runner's non-blocking stream does not wait for these
   }
 
@@ -62,7 +76,7 @@ public final class PeerAllReduce {
   public static List<PeerAllReduce> open(List<CudaDevice> devices, long floats) {
     List<PeerAllReduce> all = new java.util.ArrayList<>();
     for (int r = 0; r < devices.size(); r++) {
-      all.add(new PeerAllReduce(devices.get(r), r, devices.size(), floats));
+      all.add(new PeerAllReduce(devices.get(r), r, devices.size(), floats, 4));
     }
     connect(all);
     return all;
@@ -85,6 +99,8 @@ public final class PeerAllReduce {
         a.partAddresses[0][b.rank] = b.parts[0].address();
         a.partAddresses[1][b.rank] = b.parts[1].address();
         a.signalAddresses[b.rank] = b.signals.address();
+        a.slotAddresses[b.rank] = b.slots.address();
+        a.flagAddresses[b.rank] = b.flags.address();
       }
     }
   }
@@ -111,6 +127,40 @@ public final class PeerAllReduce {
   /** Where this rank's projection {@code i} (0: attention output, 1: MLP down) writes. */
   CUdeviceptr part(int i) {
     return parts[i].ptr();
+  }
+
+  /**
+   * Where a one-token step's producer of all-reduce k (parity {@code k % 2}) stores its
+   * partial: slot [parity][this rank] in every rank's memory (allreduce.cu's TpPush).
+   */
+  long[] push(int parity) {
+    long[] s = new long[MAX_RANKS + 1];
+    for (int q = 0; q < ranks; q++) {
+      s[q] = slotAddresses[q] + 4L * slotFloats * (parity * ranks + rank);
+    }
+    s[MAX_RANKS] = ranks;
+    return s;
+  }
+
+  /**
+   * What the consumer of a one-token step's all-reduce k sums and how it synchronises
+   * (allreduce.cu's TpSum): this rank's slots of parity k % 2, block 0 storing x + sum to
+   * {@code xOut} (may be null), flags epoch * 1024 + k + 1 with the step's epoch at
+   * {@code epoch} (device, 8 bytes).
+   */
+  long[] sum(int k, CUdeviceptr xOut, CUdeviceptr epoch) {
+    long[] s = new long[2 * MAX_RANKS + 5];
+    int parity = k % 2;
+    for (int q = 0; q < ranks; q++) {
+      s[q] = slotAddresses[rank] + 4L * slotFloats * (parity * ranks + q);
+      s[MAX_RANKS + 1 + q] = flagAddresses[q] + 8L * rank;
+    }
+    s[MAX_RANKS] = xOut == null ? 0 : CudaDevice.address(xOut);
+    s[2 * MAX_RANKS + 1] = flagAddresses[rank];
+    s[2 * MAX_RANKS + 2] = CudaDevice.address(epoch);
+    s[2 * MAX_RANKS + 3] = (k & 0xFFFFFFFFL) | ((long) rank << 32);
+    s[2 * MAX_RANKS + 4] = ranks;
+    return s;
   }
 
   /** Partial buffer {@code i} (benchmarks fill it). */

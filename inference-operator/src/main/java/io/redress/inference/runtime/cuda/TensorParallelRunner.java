@@ -17,10 +17,11 @@ import org.slf4j.LoggerFactory;
 /**
  * One model over several GPUs of this process (tensor parallelism): rank r is a
  * {@link CudaModelRunner} on GPU {@code options.device() + r} holding {@link Shard} r of the
- * weights and the KV cache of its heads. Every step runs on all ranks at once, each from its
- * own thread (a rank's kernels wait for the others' inside the all-reduces, so one thread
- * enqueueing rank after rank could block on a full launch queue before reaching the next).
- * Rank 0 samples; the step returns when every rank has finished it.
+ * weights and the KV cache of its heads. Every step runs on all ranks at once. A decode step
+ * replays one CUDA graph per rank, so the calling thread launches them all and then waits; any
+ * other step runs each rank from its own thread (a rank's kernels wait for the others' inside
+ * the all-reduces, so one thread enqueueing rank after rank could block on a full launch queue
+ * before reaching the next). Rank 0 samples; the step returns when every rank has finished.
  *
  * <p>All ranks hold the same number of KV blocks (rank 0's, sized from its free memory), so
  * the engine's block tables are valid on each.
@@ -156,6 +157,21 @@ public final class TensorParallelRunner implements ModelRunner {
 
   @Override
   public int[] step(Step step) {
+    if (ranks.get(0).runsAsGraph(step)) {
+      // One graph launch per rank from this thread: no hand-off to another thread, whose
+      // wake-up would delay that rank's graph and so every rank at the first all-reduce.
+      if (closed) {
+        throw new IllegalStateException("tensor parallel runner is closed");
+      }
+      for (int r = 1; r < ranks.size(); r++) {
+        ranks.get(r).forward(step, false);
+      }
+      int[] sampled = ranks.get(0).step(step);
+      for (int r = 1; r < ranks.size(); r++) {
+        ranks.get(r).synchronize();
+      }
+      return sampled;
+    }
     return onAllRanks(r -> r == 0 ? ranks.get(0).step(step) : forward(r, step));
   }
 

@@ -44,7 +44,7 @@ class TensorParallelGpuTest {
     static Rank open(int r, int maxRows, int hidden) {
       CudaDevice device = CudaDevice.open(r);
       return new Rank(device, new Kernels(device.stream()),
-          new PeerAllReduce(device, r, 2, (long) maxRows * hidden),
+          new PeerAllReduce(device, r, 2, (long) maxRows * hidden, hidden),
           device.alloc(4L * maxRows * hidden), device.alloc(2L * hidden),
           device.alloc(2L * maxRows * hidden), device.alloc(4L * maxRows));
     }
