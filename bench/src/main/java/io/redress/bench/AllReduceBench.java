@@ -495,11 +495,13 @@ final class AllReduceBench implements Callable<Integer> {
     md.append("# All-reduce, ").append(gpus).append(" x ").append(deviceNames)
         .append(String.format(Locale.ROOT, "%n%nfloat32 sum, one host thread driving every"
             + " GPU. NCCL %s through JNA (ncclCommInitAll, one ncclGroupStart/End per"
-            + " all-reduce). Eager: %d all-reduces enqueued back to back; graph: CUDA graphs of"
+            + " all-reduce); peer: our kernel (PeerAllReduce, allreduce.cu), each rank reading"
+            + " the others' rows of %d floats over NVLink after a flag barrier. Eager: %d"
+            + " all-reduces enqueued back to back; graph: CUDA graphs of"
             + " %d all-reduces per rank, replayed. Microseconds per all-reduce: GPU time between"
             + " CUDA events on rank 0's stream (wall: host time until every GPU finished),"
             + " median of %d. algbw = bytes / time; busbw = algbw x 2(n-1)/n.%n%n", ncclVersion,
-            iters, PER_GRAPH, REPEATS))
+            hidden, iters, PER_GRAPH, REPEATS))
         .append("Machine: ").append(machine.describe()).append(". NCCL environment: ")
         .append(ncclEnvironment().isEmpty() ? "none set" : ncclEnvironment()).append(".\n\n")
         .append("| implementation | floats | bytes | eager us | wall us | algbw GB/s | busbw GB/s"
