@@ -102,7 +102,11 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer gateUp; // (T, 2 inter) f32
   private final DeviceBuffer act; // (T, inter) bf16
   private final DeviceBuffer hLast; // (S, d) bf16
-  private final DeviceBuffer logits; // (S, vocab) f32
+  private final DeviceBuffer logits; // (S, vocab) f32, on the sampling rank
+  /** Tensor parallel: the LM head split by vocabulary rows, rank 0 gathering the logits. */
+  private final boolean splitVocab;
+  private final int vocabPart; // logits columns this rank computes
+  private final DeviceBuffer logitsPart; // (S, vocabPart) f32 when split
   private final DeviceBuffer meta; // ints: ids, positions, slots, tokenSeq, lastRows, topK,
                                    //   sampled, blockTables
   private final DeviceBuffer fmeta; // floats: temperature, topP, uniforms
@@ -192,6 +196,12 @@ public final class CudaModelRunner implements ModelRunner {
     act = device.alloc(2 * tMax * inter);
     hLast = device.alloc(2 * sMax * d);
     logits = shard.samples() ? device.alloc(4L * sMax * config.vocabSize()) : null;
+    splitVocab = tp != null && shard.splitsVocab(modelConfig);
+    vocabPart = (int) shard.vocabRows(modelConfig).rows();
+    logitsPart = splitVocab ? device.alloc(4L * sMax * vocabPart) : null;
+    if (splitVocab) {
+      tp.setLogitsPart(logitsPart);
+    }
     maxBlocksPerSeq = (options.maxModelLen() + options.blockSize() - 1) / options.blockSize();
     offPositions = tMax;
     offSlots = 2 * tMax;
@@ -550,9 +560,11 @@ public final class CudaModelRunner implements ModelRunner {
       // the all-reduce; only the sampling rank needs its result).
       addNorm(MLP_OUT, meta.at(4L * offLastRows), weights.finalNorm.ptr(), hLast.ptr(), rows);
       mark("norm");
-      if (shard.samples()) {
-        linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, config.vocabSize());
+      if (shard.samples() || splitVocab) {
+        linear(hLast.ptr(), weights.lmHead.ptr(), splitVocab ? logitsPart.ptr() : logits.ptr(),
+            rows, d, vocabPart);
         mark("lm_head gemm");
+        gatherLogits(rows);
       }
     }
   }
@@ -648,13 +660,33 @@ public final class CudaModelRunner implements ModelRunner {
       mark("down gemv push");
     }
     long[] last = tp.sum(2 * config.numLayers() - 1, null, epoch);
-    if (shard.samples() && rows > 0) {
-      // A fused step samples its one token: row t is the sampling row.
+    if (rows > 0 && (shard.samples() || splitVocab)) {
+      // A fused step samples its one token (row t is the sampling row): the final norm and
+      // this rank's LM head, its vocabulary rows when split.
       kernels.rmsnormGemvTp(xIn, weights.finalNorm.ptr(), eps, weights.lmHead.ptr(),
-          logits.ptr(), tokens, config.vocabSize(), d, last);
+          splitVocab ? logitsPart.ptr() : logits.ptr(), tokens, vocabPart, d, last);
       mark("norm+lm_head gemv");
+      gatherLogits(rows);
     } else if (!shard.samples()) {
-      kernels.tpSignal(last);
+      kernels.tpSignal(last); // nothing after its last partial: tell the peers it is there
+    }
+  }
+
+  /**
+   * A split LM head: each rank signals that its share of the logits is written (step event
+   * 2 * layers, after the all-reduces), and rank 0 copies every share into its logits.
+   */
+  private void gatherLogits(int rows) {
+    if (!splitVocab) {
+      return;
+    }
+    int k = 2 * config.numLayers();
+    CUdeviceptr epoch = meta.at(4L * offEpoch);
+    if (shard.samples()) {
+      kernels.tpGatherLogits(logits.ptr(), tp.gather(k, epoch), vocabPart, rows);
+      mark("gather logits");
+    } else {
+      kernels.tpSignal(tp.sum(k, null, epoch));
     }
   }
 

@@ -80,8 +80,9 @@ final class CudaWeights {
   final DeviceBuffer embed; // (vocab, hidden)
   final List<Layer> layers;
   final DeviceBuffer finalNorm; // (hidden)
-  final DeviceBuffer lmHead; // (vocab, hidden); the embedding when tied; null on ranks that
-                             // do not sample
+  // (vocab, hidden), the embedding when tied; under tensor parallelism the rank's vocabulary
+  // rows (Shard#vocabRows), or null on a rank that neither samples nor holds a share
+  final DeviceBuffer lmHead;
 
   private CudaWeights(DeviceBuffer embed, List<Layer> layers, DeviceBuffer finalNorm,
       DeviceBuffer lmHead) {
@@ -234,13 +235,15 @@ final class CudaWeights {
     }
     DeviceBuffer norm = device.alloc(2 * d);
     src.fill(WeightNames.FINAL_NORM, norm, 0, Slice.whole(d, 0), 1f, 0.1f);
-    DeviceBuffer lmHead = embed;
-    if (!c.tieWordEmbeddings()) {
-      lmHead = null;
-      if (shard.samples()) {
-        lmHead = device.alloc(2 * c.vocabSize() * d);
-        src.fill(WeightNames.LM_HEAD, lmHead, 0, Slice.whole(c.vocabSize(), d), 0f, 0.5f);
-      }
+    // The LM head, or this rank's rows of it (split by vocabulary; else rank 0's whole).
+    Slice head = shard.vocabRows(c);
+    DeviceBuffer lmHead = null;
+    if (c.tieWordEmbeddings()) {
+      long off = 2 * head.row0() * d;
+      lmHead = new DeviceBuffer(embed.at(off), 2 * head.rows() * d, embed.address() + off);
+    } else if (shard.samples() || shard.splitsVocab(c)) {
+      lmHead = device.alloc(2 * head.rows() * d);
+      src.fill(WeightNames.LM_HEAD, lmHead, 0, head, 0f, 0.5f);
     }
     return new CudaWeights(embed, layers, norm, lmHead);
   }

@@ -60,6 +60,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gemvNormedTp;
   private final CUfunction gemvPush;
   private final CUfunction tpSignal;
+  private final CUfunction tpGatherLogits;
   private final W4Variant w4Mma1x1;
   private final W4Variant w4Mma2x1;
   private final W4Variant w4Mma2x2;
@@ -106,6 +107,7 @@ public final class Kernels implements AutoCloseable {
     gemvNormedTp = function("gemv_rmsnorm_tp_bf16");
     gemvPush = function("gemv_push_bf16");
     tpSignal = function("tp_signal");
+    tpGatherLogits = function("tp_gather_logits");
     // As instantiated at the end of w4a16.cu: n-tiles, strips, pairs per stage, activations
     // with the weights, cp.async ring depth (0: the register pipeline).
     w4Mma1x1 = new W4Variant(function("w4a16_mma_1x1"), 1, 1, 4, false, 0);
@@ -580,6 +582,17 @@ public final class Kernels implements AutoCloseable {
   /** Tensor parallelism: tells the peers this rank's partial is in place (TpSum). */
   void tpSignal(long[] tpSum) {
     launch(tpSignal, 1, 1, 32, Pointer.to(tpSum));
+  }
+
+  /**
+   * Tensor parallelism: logits (rows, ranks * partCols) = the ranks' LM-head parts side by side
+   * ({@link PeerAllReduce#gather}), once every peer has signalled its part.
+   */
+  void tpGatherLogits(CUdeviceptr logits, long[] tpSum, int partCols, int rows) {
+    int blocks = (int) Math.min(64, ((long) tpSum[2 * PeerAllReduce.MAX_RANKS + 4] * partCols
+        / 4 + 255) / 256);
+    launch(tpGatherLogits, Math.max(1, blocks), rows, 256, p(logits), Pointer.to(tpSum),
+        i(partCols));
   }
 
   /**

@@ -41,6 +41,8 @@ public final class PeerAllReduce {
   private final DeviceBuffer flags; // MAX_RANKS u64, flag q written by rank q
   private final long[] slotAddresses = new long[MAX_RANKS];
   private final long[] flagAddresses = new long[MAX_RANKS];
+  private DeviceBuffer logitsPart; // this rank's share of the logits (split LM head), or null
+  private final long[] logitsPartAddresses = new long[MAX_RANKS];
 
   /**
    * Allocates rank {@code rank}'s buffers for partials of up to {@code floats} floats, and
@@ -101,6 +103,7 @@ public final class PeerAllReduce {
         a.signalAddresses[b.rank] = b.signals.address();
         a.slotAddresses[b.rank] = b.slots.address();
         a.flagAddresses[b.rank] = b.flags.address();
+        a.logitsPartAddresses[b.rank] = b.logitsPart == null ? 0 : b.logitsPart.address();
       }
     }
   }
@@ -160,6 +163,21 @@ public final class PeerAllReduce {
     s[2 * MAX_RANKS + 2] = CudaDevice.address(epoch);
     s[2 * MAX_RANKS + 3] = (k & 0xFFFFFFFFL) | ((long) rank << 32);
     s[2 * MAX_RANKS + 4] = ranks;
+    return s;
+  }
+
+  /** Registers this rank's share of the logits (before {@link #connect}). */
+  void setLogitsPart(DeviceBuffer part) {
+    logitsPart = part;
+  }
+
+  /**
+   * What {@link Kernels#tpGatherLogits} reads (a TpSum): every rank's share of the logits,
+   * once each peer has signalled step event k ({@link #sum}'s flags).
+   */
+  long[] gather(int k, CUdeviceptr epoch) {
+    long[] s = sum(k, null, epoch);
+    System.arraycopy(logitsPartAddresses, 0, s, 0, ranks);
     return s;
   }
 

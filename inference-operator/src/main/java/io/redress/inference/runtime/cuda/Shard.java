@@ -83,9 +83,27 @@ record Shard(int rank, int size) {
     return Slice.cols(c.hiddenSize(), c.intermediateSize(), u.row0(), u.rows());
   }
 
-  /** Whether this rank computes the logits and samples (only one rank needs to). */
+  /** Whether this rank samples (rank 0, which gathers the logits). */
   boolean samples() {
     return rank == 0;
+  }
+
+  /**
+   * Whether the LM head is split over the ranks by vocabulary rows (each rank computes its
+   * share of the logits; rank 0 gathers them): when there are several ranks and the rows split
+   * into equal parts of whole float4s. Otherwise rank 0 holds it whole.
+   */
+  boolean splitsVocab(ModelConfig c) {
+    return size > 1 && c.vocabSize() % (4 * size) == 0;
+  }
+
+  /** The rank's rows of the LM head (vocab, hidden): all of them unless split. */
+  Slice vocabRows(ModelConfig c) {
+    long v = c.vocabSize();
+    if (!splitsVocab(c)) {
+      return Slice.whole(v, c.hiddenSize());
+    }
+    return Slice.rows(v, c.hiddenSize(), rank * (v / size), v / size);
   }
 
   /**

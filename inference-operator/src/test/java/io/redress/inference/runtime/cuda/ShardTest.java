@@ -67,6 +67,19 @@ class ShardTest {
   }
 
   @Test
+  void theLmHeadSplitsByVocabularyWhereTheRowsDivide() {
+    ModelConfig b14 = KnownConfigs.get("qwen2.5-14b"); // 152,064 rows
+    assertThat(new Shard(1, 2).splitsVocab(b14)).isTrue();
+    assertThat(new Shard(1, 2).vocabRows(b14).row0()).isEqualTo(76_032);
+    assertThat(new Shard(1, 2).vocabRows(b14).rows()).isEqualTo(76_032);
+    assertThat(Shard.WHOLE.splitsVocab(b14)).isFalse();
+    ModelConfig odd = config(4, 2, 4, 32); // 64 rows: 4 ranks of 16, but not 3
+    assertThat(new Shard(2, 4).vocabRows(odd).row0()).isEqualTo(32);
+    assertThat(new Shard(0, 3).splitsVocab(odd)).isFalse();
+    assertThat(new Shard(0, 3).vocabRows(odd).rows()).isEqualTo(64);
+  }
+
+  @Test
   void slicesCutRowsAndColumns() {
     float[] m = new float[4 * 5];
     for (int i = 0; i < m.length; i++) {
