@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.redress.inference.model.KnownConfigs;
+import io.redress.inference.runtime.cuda.TensorParallelRunner;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.runtime.cuda.GemmTimer;
 import io.redress.inference.runtime.cuda.Kernels;
@@ -39,10 +40,18 @@ final class GemmBench implements Callable<Integer> {
       + " and fused with the residual add) at these token counts, e.g. 1,2, in GB/s of weights"
       + " against the device copy bandwidth.")
   List<Integer> gemv = List.of();
+  @Option(names = "--tensor-parallel-size", defaultValue = "1", paramLabel = "N",
+      description = "Time one rank's shapes of the model split over N GPUs (default:"
+          + " ${DEFAULT-VALUE}).")
+  int tensorParallelSize;
 
   @Override
   public Integer call() throws Exception {
-    ModelConfig c = KnownConfigs.get(config);
+    ModelConfig c = TensorParallelRunner.rankConfig(KnownConfigs.get(config),
+        tensorParallelSize);
+    if (tensorParallelSize > 1) {
+      config = config + "-tp" + tensorParallelSize;
+    }
     if (!gemv.isEmpty()) {
       return gemvTable(c);
     }
@@ -111,7 +120,7 @@ final class GemmBench implements Callable<Integer> {
         {"o", d, c.qSize()},
         {"gate_up", 2 * c.intermediateSize(), d},
         {"down", d, c.intermediateSize()},
-        {"lm_head", c.vocabSize(), d}};
+        {"lm_head", TensorParallelRunner.rankVocabRows(c, tensorParallelSize), d}};
     ObjectNode r = JSON.createObjectNode();
     r.put("config", config);
     ArrayNode rows = r.putArray("gemvs");

@@ -109,6 +109,16 @@ public final class TensorParallelRunner implements ModelRunner {
     return new TensorParallelRunner(config, ranks, workers);
   }
 
+  /** One rank's shapes of {@code config} split over {@code size} GPUs (benchmarks). */
+  public static ModelConfig rankConfig(ModelConfig config, int size) {
+    return size == 1 ? config : new Shard(0, size).local(config);
+  }
+
+  /** The LM-head rows one rank computes ({@code rankConfig}'s model, split over size). */
+  public static int rankVocabRows(ModelConfig config, int size) {
+    return (int) new Shard(0, size).vocabRows(config).rows();
+  }
+
   private static CudaModelRunner.Options withDevice(CudaModelRunner.Options o, int device) {
     return new CudaModelRunner.Options(device, o.blockSize(), o.numBlocks(),
         o.kvCacheFraction(), o.maxNumSeqs(), o.maxNumBatchedTokens(), o.maxModelLen(),
