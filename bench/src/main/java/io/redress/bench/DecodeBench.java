@@ -205,6 +205,16 @@ final class DecodeBench implements Callable<Integer> {
           LOG.info("guided masks: {} ms per step over {} steps", String.format("%.3f", maskMs),
               stepsRun);
         }
+        if (stepsRun > 0) {
+          // The engine thread's time per step: in the runner (GPU forward, sampling) and
+          // outside it (scheduling, taking in the tokens), when the GPU waits.
+          double runnerMs = (after.runnerNanos() - before.runnerNanos()) / 1e6 / stepsRun;
+          double hostMs = (after.hostNanos() - before.hostNanos()) / 1e6 / stepsRun;
+          n.put("runner_ms_per_step", runnerMs);
+          n.put("engine_host_ms_per_step", hostMs);
+          LOG.info("per step: {} ms in the runner, {} ms on the engine thread outside it",
+              String.format("%.3f", runnerMs), String.format("%.3f", hostMs));
+        }
         n.put("output_tokens_per_s", r[0]);
         n.put("per_sequence_decode_tokens_per_s", r[1]);
         n.put("ttft_p50_ms", r[2]);

@@ -202,7 +202,7 @@ class ThroughputBenchTest {
         null, 10, 0, 3, 1_000_000, 2_000_000, 4_000_000);
     GenerationResult bad = GenerationResult.failed("b", FinishReason.ERROR, "prompt too long",
         5000, 100);
-    EngineStats zero = new EngineStats(0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0);
+    EngineStats zero = new EngineStats(0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     ThroughputRun r = ThroughputRun.of("x", true, 0.1, 2.0, List.of(ok, bad), zero, zero);
     assertThat(r.completed()).isEqualTo(1);
     assertThat(r.failed()).isEqualTo(1);
@@ -277,7 +277,7 @@ class ThroughputBenchTest {
     @Override
     public EngineStats stats() {
       return new EngineStats(0, 0, 0, 1000, prompt.get(), hits.get(), generated.get(), 0,
-          steps.get(), 0, 0, 0);
+          steps.get(), 0, 0, 0, 0, 0);
     }
 
     @Override

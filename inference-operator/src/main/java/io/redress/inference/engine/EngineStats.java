@@ -15,6 +15,11 @@ package io.redress.inference.engine;
  * @param tokensPerSecond generated tokens per second over the recent window
  * @param guidedMaskNanos time spent computing guided-decoding masks (on worker threads)
  * @param jumpForwardTokens tokens appended without sampling because the schema forced them
+ * @param runnerNanos engine-thread time inside the runner's steps (the GPU's forward pass and
+ *     sampling, and any wait for guided masks)
+ * @param hostNanos engine-thread time of steps outside the runner: scheduling, handing out
+ *     the guided masks' work, and taking in the sampled tokens (grammar matchers, stop
+ *     checks, listeners), during which the GPU waits
  */
 public record EngineStats(
     int running,
@@ -28,7 +33,9 @@ public record EngineStats(
     long steps,
     double tokensPerSecond,
     long guidedMaskNanos,
-    long jumpForwardTokens) {
+    long jumpForwardTokens,
+    long runnerNanos,
+    long hostNanos) {
 
   /** Share of prompt tokens served from the prefix cache. */
   public double prefixHitRate() {

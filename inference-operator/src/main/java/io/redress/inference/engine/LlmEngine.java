@@ -311,14 +311,20 @@ final class LlmEngine implements Engine {
         }
         continue;
       }
-      ScheduledStep step = scheduler.schedule(System.nanoTime());
+      long t0 = System.nanoTime();
+      ScheduledStep step = scheduler.schedule(t0);
       if (step.isEmpty()) {
         failUnschedulable();
         continue;
       }
       int[] sampled;
+      long t1;
+      long t2;
       try {
-        sampled = runner.step(withMasks(step));
+        io.redress.inference.runtime.Step forRunner = withMasks(step);
+        t1 = System.nanoTime();
+        sampled = runner.step(forRunner);
+        t2 = System.nanoTime();
       } catch (RuntimeException e) {
         LOG.error("model step failed; failing the step's requests", e);
         scheduler.blockManager().resetPrefixCache();
@@ -333,9 +339,16 @@ final class LlmEngine implements Engine {
         onNewToken(seq);
       }
       throughput.record(now, generatedTokens.get());
+      long t3 = System.nanoTime();
+      runnerNanos += t2 - t1;
+      hostNanos += (t1 - t0) + (t3 - t2);
       stats = snapshot();
     }
   }
+
+  // Engine-thread time split of the steps (EngineStats): written and read on that thread.
+  private long runnerNanos;
+  private long hostNanos;
 
   /** The step for the runner, with the guided sequences' masks computed on worker threads. */
   private io.redress.inference.runtime.Step withMasks(ScheduledStep step) {
@@ -602,6 +615,6 @@ final class LlmEngine implements Engine {
     return new EngineStats(scheduler.numRunning(), scheduler.numWaiting(), bm.numUsedBlocks(),
         bm.numBlocks(), promptTokens.get(), prefixHitTokens.get(), generatedTokens.get(),
         scheduler.preemptions(), steps.get(), throughput.perSecond(), guidedMaskNanos.get(),
-        scheduler.jumpForwardTokens());
+        scheduler.jumpForwardTokens(), runnerNanos, hostNanos);
   }
 }
