@@ -134,7 +134,7 @@ allreduce_add_rmsnorm_bf16(float* __restrict__ x, TpPointers parts, TpSignals si
 // A decode step's all-reduce as a separate kernel cost about 7 us on two H200s (a kernel
 // boundary, a flag round trip, a remote read), 96 times per 14B token. Here the projection that
 // makes a partial (gemv_push_bf16) stores it straight into a slot in every rank's memory, and
-// the kernel that needs the sum (a normed fused GEMV, tp_sum_*) signals its peers at its start
+// the kernel that needs the sum (a normed fused GEMV, *_tp_bf16) signals its peers at its start
 // (its own producer has finished: stream order), waits for theirs while its weights stream into
 // L2, and adds the local slots into the residual row it norms. Block 0 writes x + sum to a
 // second residual buffer (the other blocks still read the first). Flags hold

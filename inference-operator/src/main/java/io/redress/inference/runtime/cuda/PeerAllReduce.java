@@ -10,11 +10,14 @@ import jcuda.CudaException;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * One rank's side of the tensor-parallel all-reduce (allreduce.cu): the two buffers its
- * row-parallel projections (attention output, MLP down) write their partial sums into, which
- * every rank reads directly over NVLink, and the signal slots and counters of the barrier that
- * orders those reads. The sum lands in the residual stream together with the next RMSNorm, so
- * an all-reduce costs one launch and no copies, inside the decode graphs like any kernel.
+ * One rank's side of the tensor-parallel all-reduce (allreduce.cu). Steps of several tokens:
+ * the two buffers its row-parallel projections (attention output, MLP down) write their
+ * partial sums into, which every rank reads directly over NVLink, and the signal slots and
+ * counters of the barrier that orders those reads; the sum lands in the residual stream with
+ * the next RMSNorm, one launch and no copies. One-token steps: slots in every rank's memory
+ * that the projections push their partials into, and flags the next kernel waits on, so the
+ * all-reduce needs no launch of its own ({@link #push}, {@link #sum}). Both run inside the
+ * decode graphs like any kernel. The split LM head's gather uses the flags too.
  *
  * <p>NCCL would need a communicator per GPU, a copy out of and into the residual stream around
  * each call, and a separate norm; {@code bench allreduce} times both.
