@@ -398,15 +398,58 @@ public final class CudaModelRunner implements ModelRunner {
     return forward(step, true);
   }
 
-  /** Whether {@code step} replays a decode graph: one launch, nothing for the host to wait on. */
+  /** Whether {@code step} replays a graph: one launch, nothing for the host to wait on. */
   boolean runsAsGraph(Step step) {
-    return graphBucket(step) > 0;
+    return graphShape(step) != null;
   }
 
-  private int graphBucket(Step step) {
+  /**
+   * A captured graph's shape: padded tokens and sampling rows, and its key.
+   *
+   * @param key the graph's key in {@link DecodeGraphs}
+   * @param tokens tokens the graph computes (the step's, then padding)
+   * @param rows sampling rows (the step's, then padding)
+   */
+  private record GraphShape(long key, int tokens, int rows) {}
+
+  /**
+   * Token counts of the graphs for steps other than pure decodes (prompt chunks, mixed with
+   * decodes or not). Eagerly, a small model's such step cost about 4 ms of host launches
+   * against 1.6-1.8 ms for a replayed decode graph (0.5B on the H100); larger steps are
+   * compute-bound and run eagerly.
+   */
+  private static final int[] MIXED_TOKENS = {16, 32, 64, 128, 256, 512, 1024};
+  /** {@code redress.cuda.mixedGraphs=false}: only pure decode steps replay graphs. */
+  private static final boolean MIXED_GRAPHS =
+      !"false".equals(System.getProperty("redress.cuda.mixedGraphs"));
+
+  /** The graph {@code step} replays, or null to run it kernel by kernel. */
+  private GraphShape graphShape(Step step) {
+    if (profiler != null && !PROFILE_GRAPHS) {
+      return null;
+    }
+    int tokens = step.tokenIds().length;
     int seqs = step.seqs().size();
-    return step.tokenIds().length == seqs && step.numSampling() == seqs
-        && (profiler == null || PROFILE_GRAPHS) ? graphs.bucketFor(seqs) : 0;
+    int rows = step.numSampling();
+    if (tokens == seqs && rows == seqs) {
+      int b = graphs.bucketFor(seqs);
+      return b > 0 ? new GraphShape(b, b, b) : null;
+    }
+    if (!MIXED_GRAPHS) {
+      return null;
+    }
+    int padRows = rows == 0 ? 0 : graphs.bucketFor(rows);
+    if (rows > 0 && padRows == 0) {
+      return null;
+    }
+    int need = tokens + padRows - rows; // every padding row reads a padding token of its own
+    for (int t : MIXED_TOKENS) {
+      if (t >= need) {
+        return t > options.maxNumBatchedTokens() ? null
+            : new GraphShape(((long) t << 32) | padRows, t, padRows);
+      }
+    }
+    return null;
   }
 
   /**
@@ -422,29 +465,29 @@ public final class CudaModelRunner implements ModelRunner {
           + " sequences exceeds the runner's " + options.maxNumBatchedTokens() + " / "
           + options.maxNumSeqs());
     }
-    int bucket = graphBucket(step);
+    GraphShape shape = graphShape(step);
     long t0 = System.nanoTime();
     int rows = step.numSampling();
     int sampleRows;
-    if (bucket > 0) {
-      // A pure decode step: one captured graph per padded batch size replaces ~10 launches
-      // per layer.
-      writeMetadata(step, bucket);
+    if (shape != null) {
+      // One captured graph per padded shape replaces ~10 launches per layer: pure decode steps
+      // by batch size, other steps by token count and sampling rows.
+      writeMetadata(step, shape.tokens(), shape.rows());
       if (profiler != null) {
         profiler.begin();
       }
-      graphs.launch(bucket, () -> {
+      graphs.launch(shape.key(), () -> {
         capturing = true; // no profiling events inside a captured graph
         try {
-          enqueueForward(bucket, bucket);
+          enqueueForward(shape.tokens(), shape.rows());
         } finally {
           capturing = false;
         }
       });
-      mark("decode graph");
-      sampleRows = bucket;
+      mark(shape.tokens() == shape.rows() ? "decode graph" : "mixed graph");
+      sampleRows = shape.rows();
     } else {
-      writeMetadata(step, 0);
+      writeMetadata(step, 0, 0);
       if (profiler != null) {
         profiler.begin();
       }
@@ -696,11 +739,12 @@ public final class CudaModelRunner implements ModelRunner {
   }
 
   /**
-   * Fills the pinned metadata and copies it to the device; returns the sampling rows. With
-   * {@code padTo > 0} (a decode graph) tokens and rows past the step's are padding: position -1
-   * (no cache write, zero attention), greedy sampling of their own row.
+   * Fills the pinned metadata and copies it to the device; returns the sampling rows. For a
+   * graph, tokens up to {@code padTokens} and rows up to {@code padRows} past the step's are
+   * padding: position -1 (no cache write, zero attention), and each padding row samples
+   * greedily from a padding token of its own.
    */
-  private int writeMetadata(Step step, int padTo) {
+  private int writeMetadata(Step step, int padTokens, int padRows) {
     int sMax = options.maxNumSeqs();
     int bs = options.blockSize();
     int t = 0;
@@ -731,12 +775,15 @@ public final class CudaModelRunner implements ModelRunner {
         rows++;
       }
     }
-    for (int pad = t; pad < padTo; pad++) {
+    for (int pad = t; pad < padTokens; pad++) {
       hostInts.put(pad, 0);
       hostInts.put(offPositions + pad, -1);
       hostInts.put(offSlots + pad, -1);
       hostInts.put(offTokenSeq + pad, 0);
-      hostInts.put(offLastRows + pad, pad);
+    }
+    // Each padding row reads its own padding token: the final norm adds into its source row.
+    for (int pad = rows; pad < padRows; pad++) {
+      hostInts.put(offLastRows + pad, t + pad - rows);
       hostInts.put(offTopK + pad, 0);
       hostFloats.put(pad, 0f);
       hostFloats.put(sMax + pad, 1f);

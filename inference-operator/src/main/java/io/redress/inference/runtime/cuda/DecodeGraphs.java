@@ -14,10 +14,11 @@ import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstreamCaptureMode;
 
 /**
- * CUDA graphs of the decode step, one per padded batch size (bucket), captured on first use.
- * A captured forward pass reads everything that changes between steps (token ids, positions,
- * slots, block tables, sampling parameters) from fixed device buffers, so replaying it needs
- * only the metadata copy before and the sampled ids after.
+ * CUDA graphs of the forward pass, captured on first use under a key of the runner's choosing:
+ * pure decode steps by padded batch size (bucket), other steps up to 1,024 tokens by padded
+ * token count and sampling rows. A captured forward pass reads everything that changes between
+ * steps (token ids, positions, slots, block tables, sampling parameters) from fixed device
+ * buffers, so replaying it needs only the metadata copy before and the sampled ids after.
  */
 final class DecodeGraphs implements AutoCloseable {
 
@@ -26,8 +27,8 @@ final class DecodeGraphs implements AutoCloseable {
 
   private final CudaDevice device;
   private final int maxBatch;
-  private final Map<Integer, CUgraphExec> execs = new HashMap<>();
-  private final Map<Integer, CUgraph> graphs = new HashMap<>();
+  private final Map<Long, CUgraphExec> execs = new HashMap<>();
+  private final Map<Long, CUgraph> graphs = new HashMap<>();
   private final boolean enabled;
 
   DecodeGraphs(CudaDevice device, int maxBatch) {
@@ -49,9 +50,9 @@ final class DecodeGraphs implements AutoCloseable {
     return 0;
   }
 
-  /** Replays the bucket's graph, capturing {@code forward} into it first if needed. */
-  void launch(int bucket, Runnable forward) {
-    CUgraphExec exec = execs.get(bucket);
+  /** Replays the graph of {@code key}, capturing {@code forward} into it first if needed. */
+  void launch(long key, Runnable forward) {
+    CUgraphExec exec = execs.get(key);
     if (exec == null) {
       CUgraph graph = new CUgraph();
       cuStreamBeginCapture(device.stream(),
@@ -60,8 +61,8 @@ final class DecodeGraphs implements AutoCloseable {
       cuStreamEndCapture(device.stream(), graph);
       exec = new CUgraphExec();
       cuGraphInstantiate(exec, graph, 0);
-      graphs.put(bucket, graph);
-      execs.put(bucket, exec);
+      graphs.put(key, graph);
+      execs.put(key, exec);
     }
     cuGraphLaunch(exec, device.stream());
   }
