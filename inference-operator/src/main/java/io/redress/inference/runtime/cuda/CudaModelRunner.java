@@ -37,11 +37,12 @@ import org.slf4j.LoggerFactory;
  * run cuBLAS. They take the unfused per-layer path (the fused kernels read bf16 weights).
  *
  * <p>Under tensor parallelism ({@link TensorParallelRunner}) a runner is one rank: it holds a
- * {@link Shard} of the weights and the KV cache of its heads, its attention-output and down
- * projections write partial sums that {@link PeerAllReduce} adds into the residual stream with
- * the next norm, and only rank 0 computes logits and samples. In fused (one-token) steps the
- * two projections write partials instead of adding into the residual stream, and the
- * all-reduce adds them; the norms stay in the next GEMV's prologue.
+ * {@link Shard} of the weights (its LM-head rows among them) and the KV cache of its heads.
+ * Its attention-output and down projections make partial sums that {@link PeerAllReduce} adds
+ * into the residual stream: in steps of several tokens a kernel reads the ranks' partials
+ * together with the next norm; in one-token steps the projections push them into every rank's
+ * slots and the next normed GEMV sums them in its prologue. Rank 0 gathers the logits and
+ * samples.
  */
 public final class CudaModelRunner implements ModelRunner {
 

@@ -159,30 +159,6 @@ public final class Nccl implements AutoCloseable {
     return new Nccl(devices, handles);
   }
 
-  /** Number of ranks (devices). */
-  public int ranks() {
-    return comms.length;
-  }
-
-  /**
-   * Enqueues rank {@code rank}'s part of a float32 sum all-reduce of {@code count} floats on
-   * {@code device}'s stream ({@code send == recv} is in place). Every rank must make the same
-   * call. With several ranks on one thread, only inside {@link #group}: an ungrouped call may
-   * wait for the other ranks and never return; {@link #allReduceSumAll} does it all.
-   */
-  public void allReduceSum(int rank, CUdeviceptr send, CUdeviceptr recv, long count,
-      CudaDevice device) {
-    if (rank < 0 || rank >= comms.length) {
-      throw new IllegalArgumentException("rank " + rank + " outside 0.." + (comms.length - 1));
-    }
-    if (device.ordinal() != devices.get(rank).ordinal()) {
-      throw new IllegalArgumentException("rank " + rank + " is GPU "
-          + devices.get(rank).ordinal() + ", not GPU " + device.ordinal());
-    }
-    checkCount(count);
-    enqueue(rank, send, recv, count, new Pointer(CudaDevice.address(device.stream())));
-  }
-
   /**
    * The float32 sum all-reduce of {@code count} floats on every rank, rank i from
    * {@code send.get(i)} into {@code recv.get(i)} on its device's stream: one NCCL group, so one
@@ -208,7 +184,7 @@ public final class Nccl implements AutoCloseable {
    * drops the group's operations, but if {@code calls} throws for another reason, the ranks
    * enqueued so far are launched without the others and wait for them on the GPU.
    */
-  public void group(Runnable calls) {
+  private void group(Runnable calls) {
     check(Lib.ncclGroupStart(), "ncclGroupStart");
     RuntimeException failed = null;
     try {

@@ -189,12 +189,6 @@ public final class PeerAllReduce {
     return parts[i];
   }
 
-  /** x += every rank's partial {@code part} (rows of {@code hidden}), without a norm. */
-  void add(Kernels kernels, int part, CUdeviceptr x, int hidden, int numRows) {
-    kernels.allreduceAddRmsnorm(x, partAddresses[part], signalAddresses, counters.ptr(), rank,
-        ranks, true, null, null, null, hidden, 0f, numRows);
-  }
-
   /**
    * A plain all-reduce on this rank's stream (benchmarks): {@code out} = the sum over the
    * ranks of partial buffer {@code part}, {@code rows} rows of {@code width} floats (a multiple
@@ -203,14 +197,6 @@ public final class PeerAllReduce {
   public void sum(Kernels kernels, int part, CUdeviceptr out, int width, int rows) {
     kernels.allreduceAddRmsnorm(out, partAddresses[part], signalAddresses, counters.ptr(), rank,
         ranks, false, null, null, null, width, 0f, rows);
-  }
-
-  int rank() {
-    return rank;
-  }
-
-  int ranks() {
-    return ranks;
   }
 
   /**

@@ -150,16 +150,6 @@ public final class TensorParallelRunner implements ModelRunner {
     return ranks.get(0).device() + " x" + ranks.size() + " (tensor parallel)";
   }
 
-  /** Tensor parallel size. */
-  public int size() {
-    return ranks.size();
-  }
-
-  /** Device bytes held over all ranks. */
-  public long deviceBytes() {
-    return ranks.stream().mapToLong(CudaModelRunner::deviceBytes).sum();
-  }
-
   /** Rank {@code r}'s runner (tests, benchmarks). */
   public CudaModelRunner rank(int r) {
     return ranks.get(r);
