@@ -11,3 +11,4 @@
 #include "gemv.cu"
 #include "gemv_fused.cu"
 #include "w4a16.cu"
+#include "w4a16_fused.cu"

@@ -165,8 +165,8 @@ final class GemmBench implements Callable<Integer> {
       ArrayNode w4 = r.putArray("w4a16");
       md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
           + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
-          .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |\n"
-              + "|---|---:|---|---:|---:|---:|---:|\n");
+          .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |"
+              + " fused w4 us | GB/s | % copy |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
       for (int m : gemv) {
         if (m > Kernels.W4_MAX_TOKENS) {
           continue;
@@ -178,20 +178,28 @@ final class GemmBench implements Callable<Integer> {
           int outF = (int) l[1];
           int inF = (int) l[2];
           double bytes = outF * (double) inF / 2 + 4.0 * outF * (inF / 128);
-          double us = t.w4Micros(m, inF, outF, iters, 128);
+          double us = t.w4Micros(m, inF, outF, iters, 128, false);
           double bf16 = m <= Kernels.GEMV_MAX_TOKENS ? t.gemvMicros(m, inF, outF, iters, false)
               : Double.NaN;
+          // The fused decode kernels' GEMV (w4a16_fused.cu, its residual-add form)
+          double fused = m <= Kernels.FUSED_MAX_TOKENS && outF % 32 == 0
+              ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
               .put("out", outF).put("in", inF).put("w4a16_us", us);
           if (!Double.isNaN(bf16)) {
             row.put("gemv_bf16_us", bf16);
           }
+          if (!Double.isNaN(fused)) {
+            row.put("w4_fused_us", fused);
+          }
           md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f |"
-              + " %s |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
+              + " %s | %s |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
               100 * bytes / us / 1e3 / copy,
-              Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us)));
-          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us%n", l[0], m, outF,
-              inF, us);
+              Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us),
+              Double.isNaN(fused) ? "- | - | -" : String.format(Locale.ROOT, "%.1f | %.0f | %.0f",
+                  fused, bytes / fused / 1e3, 100 * bytes / fused / 1e3 / copy)));
+          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us  fused %.1f us%n",
+              l[0], m, outF, inF, us, fused);
         }
       }
     }

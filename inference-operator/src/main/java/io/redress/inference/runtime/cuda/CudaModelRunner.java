@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>GPTQ int4 checkpoints keep their quantized projections int4 on the device: steps of up to
  * {@link Kernels#W4_MAX_TOKENS} tokens run the W4A16 tensor-core kernel (unpacking in
  * registers, exact weights), larger ones dequantize each layer into one bf16 scratch buffer and
- * run cuBLAS. They take the unfused per-layer path (the fused kernels read bf16 weights).
+ * run cuBLAS. One-token steps take the fused path with the int4 twins of its kernels
+ * (w4a16_fused.cu) where every projection is quantized.
  *
  * <p>Under tensor parallelism ({@link TensorParallelRunner}) a runner is one rank: it holds a
  * {@link Shard} of the weights (its LM-head rows among them) and the KV cache of its heads.
@@ -223,11 +224,19 @@ public final class CudaModelRunner implements ModelRunner {
 
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
     kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
+    int maxParts = weights.layers.stream().flatMap(l -> l.quantized().stream())
+        .filter(q -> q.perm() != null).mapToInt(CudaWeights.Q4::parts).max().orElse(0);
+    boolean fusable = weights.quantized()
+        ? weights.allQuantized() && kernels.w4FusedFits(fusedTokens, (int) d,
+            config.headDim(), (int) inter, maxParts)
+        : kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
     fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv && !kvFp8
-        && !weights.quantized() && kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0
-        && inter % 8 == 0;
+        && fusable;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
+      if (weights.quantized()) {
+        kernels.prepareW4Fused();
+      }
     }
     splitTokens = !splitAttention || kvFp8 ? 0 : !useGemv ? (fused ? fusedTokens : 0)
         : Math.max(fused ? fusedTokens : 0, Math.min(SPLIT_TOKENS, tMax));
@@ -645,6 +654,10 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private void enqueueFusedLayer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
+    if (w.qkvQ() != null) {
+      enqueueFusedW4Layer(w, kc, vc, tokens);
+      return;
+    }
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
     kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
@@ -662,6 +675,39 @@ public final class CudaModelRunner implements ModelRunner {
     kernels.gemvResidual(act.ptr(), w.downWeight().ptr(), x.ptr(), tokens, d,
         config.intermediateSize());
     mark("down gemv+residual");
+  }
+
+  /**
+   * {@link #enqueueFusedLayer} for GPTQ int4 projections (w4a16_fused.cu): the same five
+   * launches, plus a gather of the O or down projection's input where it is act-order (the
+   * normed kernels permute theirs themselves).
+   */
+  private void enqueueFusedW4Layer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+      int tokens) {
+    int d = config.hiddenSize();
+    float eps = (float) config.rmsNormEps();
+    kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
+        meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
+        config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+    mark("norm+qkv w4+rope");
+    attention(-1, kc, vc, tokens);
+    mark("attention");
+    kernels.w4Residual(permuted(attn.ptr(), w.oQ(), tokens), w.oQ(), x.ptr(), tokens);
+    mark("o w4+residual");
+    kernels.w4RmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpQ(), act.ptr(),
+        tokens, d, config.intermediateSize());
+    mark("norm+gate_up w4+silu");
+    kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens);
+    mark("down w4+residual");
+  }
+
+  /** a, or its copy in the act-order layer's permuted input order (one part). */
+  private CUdeviceptr permuted(CUdeviceptr a, CudaWeights.Q4 wq, int tokens) {
+    if (wq.perm() == null) {
+      return a;
+    }
+    kernels.gatherCols(a, wq.perm().ptr(), permScratch.ptr(), tokens, wq.k(), 1);
+    return permScratch.ptr();
   }
 
   /**

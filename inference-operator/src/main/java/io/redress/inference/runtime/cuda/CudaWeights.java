@@ -130,6 +130,11 @@ final class CudaWeights {
     return layers.stream().anyMatch(l -> !l.quantized().isEmpty());
   }
 
+  /** Whether every decoder projection is GPTQ int4 (the fused int4 decode path needs all). */
+  boolean allQuantized() {
+    return layers.stream().allMatch(l -> l.quantized().size() == 4);
+  }
+
   /**
    * Random weights drawn on the device, bf16; with {@code gptqGroup > 0} the decoder's
    * projections are GPTQ int4 instead (random codes, zero 8, scales giving the bf16 model's

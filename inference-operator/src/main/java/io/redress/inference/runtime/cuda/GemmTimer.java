@@ -157,10 +157,11 @@ public final class GemmTimer implements AutoCloseable {
   }
 
   /**
-   * Microseconds per call of the GPTQ int4 kernel ({@link Kernels#w4a16}) on random codes,
-   * groups of {@code group} inputs, timed like {@link #gemvMicros} (HBM, one CUDA graph).
+   * Microseconds per call of the GPTQ int4 kernel ({@link Kernels#w4a16}; {@code fused}: the
+   * fused decode kernels' GEMV, {@link Kernels#w4Residual}) on random codes, groups of
+   * {@code group} inputs, timed like {@link #gemvMicros} (HBM, one CUDA graph).
    */
-  public double w4Micros(int tokens, int in, int out, int iters, int group) {
+  public double w4Micros(int tokens, int in, int out, int iters, int group, boolean fused) {
     long codeBytes = (long) out * in / 2;
     long szBytes = 4L * out * (in / group);
     int copies = (int) Math.max(2, (256L << 20) / (codeBytes + szBytes) + 1);
@@ -175,6 +176,12 @@ public final class GemmTimer implements AutoCloseable {
         kernels.fillRandomU32(codes[c].ptr(), codeBytes / 4, 2 + c);
         sz[c] = device.alloc(szBytes);
         kernels.fillScaleZeroW4(sz[c].ptr(), szBytes / 4, 100 + c, 0.01f);
+      }
+      if (fused) {
+        kernels.prepareW4Fused();
+        return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), new CudaWeights.Q4(
+            codes[k % copies], sz[k % copies], null, null, out, in, group, 1, out, out),
+            y.ptr(), tokens));
       }
       return graphMicros(iters, k -> kernels.w4a16(x.ptr(), 0, codes[k % copies].ptr(),
           sz[k % copies].ptr(), y.ptr(), tokens, out, in, group, Integer.MAX_VALUE,

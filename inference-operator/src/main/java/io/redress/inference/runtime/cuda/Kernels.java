@@ -2,6 +2,7 @@ package io.redress.inference.runtime.cuda;
 
 import static jcuda.driver.JCudaDriver.cuCtxGetDevice;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
+import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
@@ -65,6 +66,9 @@ public final class Kernels implements AutoCloseable {
   private final W4Variant w4Mma2x1;
   private final W4Variant w4Mma2x2;
   private final W4Variant w4Mma4x1;
+  private final CUfunction[] w4QkvRope; // [g64 ? 1 : 0], as for the two below
+  private final CUfunction[] w4Silu;
+  private final CUfunction[] w4Residual;
   private final CUfunction fillRandomU32;
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
@@ -114,6 +118,10 @@ public final class Kernels implements AutoCloseable {
     w4Mma2x1 = new W4Variant(function("w4a16_mma_2x1"), 2, 1, 1, true, 4);
     w4Mma2x2 = new W4Variant(function("w4a16_mma_2x2"), 2, 2, 1, true, 4);
     w4Mma4x1 = new W4Variant(function("w4a16_mma_4x1"), 4, 1, 1, true, 4);
+    w4QkvRope = new CUfunction[] {function("w4_rmsnorm_qkv_rope"),
+        function("w4_rmsnorm_qkv_rope_g64")};
+    w4Silu = new CUfunction[] {function("w4_rmsnorm_silu"), function("w4_rmsnorm_silu_g64")};
+    w4Residual = new CUfunction[] {function("w4_residual"), function("w4_residual_g64")};
     fillRandomU32 = function("fill_random_u32");
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
@@ -338,11 +346,10 @@ public final class Kernels implements AutoCloseable {
     int warps = w4Warps(strips, k, group);
     int stage = w4StageGroups(k, group, warps);
     int smem = warps * v.smemPerWarp(stage);
-    int groupShift = Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
     residentBlocks(v.f(), 32 * warps, smem); // allows more than 48 KB where a shape needs it
     launch(v.f(), strips / v.strips(), 1, 1, 32 * warps, smem, p(x),
         Pointer.to(new long[] {xPartStride}), p(codes), p(scaleZero), p(y), i(tokens), i(rows),
-        i(k), i(group), i(groupShift), i(stage), i(bound1), i(bound2));
+        i(k), i(group), i(groupShift(group)), i(stage), i(bound1), i(bound2));
   }
 
   /** A w4a16_mma_NTxS instantiation and the shape of its shared memory (w4a16.cu). */
@@ -615,6 +622,127 @@ public final class Kernels implements AutoCloseable {
     checkFused(tokens, k);
     launchFused(gemvResidual, (rows + 1) / 2, 0, false, p(a), p(w), p(resid), i(tokens),
         i(rows), i(k));
+  }
+
+  /** Threads of a block of the fused W4A16 kernels (W4F_WARPS in w4a16_fused.cu). */
+  private static final int W4F_THREADS = 256;
+
+  /**
+   * Whether the fused W4A16 decode kernels take these layers (w4a16_fused.cu): the QKV rows
+   * pair up by RoPE halves of 16 rows (head_dim % 32 == 0), gate and up by strips (inter %
+   * 16 == 0), the O and down projections by neighbouring strips (hidden % 32 == 0), and the
+   * normed activations, one copy per act-order part besides, fit in shared memory.
+   */
+  public boolean w4FusedFits(int tokens, int hidden, int headDim, int inter, int maxParts) {
+    return tokens <= FUSED_MAX_TOKENS && headDim % 32 == 0 && inter % 16 == 0
+        && hidden % 64 == 0 && w4Smem(tokens, hidden, maxParts) <= maxSmemOptin - 10_240;
+  }
+
+  /**
+   * Lets the fused W4A16 kernels take all the shared memory a block may (the normed
+   * activations grow with the width and the act-order parts), outside any graph capture.
+   */
+  public void prepareW4Fused() {
+    for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual}) {
+      for (CUfunction f : family) {
+        int[] staticBytes = new int[1];
+        cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
+            f);
+        int most = maxSmemOptin - staticBytes[0]; // static and dynamic share the opt-in
+        if (smemAllowed.getOrDefault(f, 0) < most) {
+          cuFuncSetAttribute(f,
+              CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, most);
+          smemAllowed.put(f, most);
+        }
+      }
+    }
+  }
+
+  /** Dynamic shared memory of a normed W4 kernel: the normed activations, act-order copies. */
+  private static int w4Smem(int tokens, int hidden, int parts) {
+    return 2 * (1 + parts) * tokens * hidden;
+  }
+
+  private static boolean g64(CudaWeights.Q4 w) {
+    return w.group() % 64 == 0;
+  }
+
+  /** The kernel of a family for this layer's group size (the _g64 ones need whole pairs). */
+  private static CUfunction w4Pick(CUfunction[] family, CudaWeights.Q4 w) {
+    return family[g64(w) ? 1 : 0];
+  }
+
+  private static int groupShift(int group) {
+    return Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
+  }
+
+  /** The weight arguments the normed W4 kernels share (W4F_WEIGHTS). */
+  private static Pointer[] w4Weights(CudaWeights.Q4 w) {
+    return new Pointer[] {p(w.codes().ptr()), p(w.scaleZero().ptr()),
+        p(w.perm() == null ? null : w.perm().ptr()), i(w.perm() == null ? 0 : w.parts()),
+        i(w.group()), i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
+  }
+
+  /**
+   * Launches a fused W4A16 kernel over {@code units / 16} unit groups: as many blocks as fit
+   * at once, fewer where that spreads the groups evenly (every block takes the same number,
+   * so none finishes a group late while the others idle).
+   */
+  private void launchW4Fused(CUfunction f, int units, int smem, Pointer... args) {
+    int groups = units / 16;
+    long most = (long) sms * residentBlocks(f, W4F_THREADS, smem);
+    long perBlock = (groups + most - 1) / most;
+    int blocks = (int) ((groups + perBlock - 1) / perBlock);
+    launch(f, blocks, 1, 1, W4F_THREADS, smem, args);
+  }
+
+  private static Pointer[] concat(Pointer[]... parts) {
+    return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream)
+        .toArray(Pointer[]::new);
+  }
+
+  /**
+   * {@link #rmsnormQkvRope} with GPTQ int4 weights {@code w} (w4a16.cu's layout, act-order
+   * parts permuted inside the kernel): to bf16 rounding the result of {@link #addRmsnorm},
+   * {@link #w4a16} and {@link #qkvRopeCache} in turn.
+   */
+  public void w4RmsnormQkvRope(CUdeviceptr x, CUdeviceptr normW, float eps, CudaWeights.Q4 w,
+      CUdeviceptr bias, CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr qOut,
+      CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
+      int headDim, float theta) {
+    checkFused(tokens, hidden);
+    int parts = w.perm() == null ? 0 : w.parts();
+    launchW4Fused(w4Pick(w4QkvRope, w), (heads + 2 * kvHeads) * (headDim / 2),
+        w4Smem(tokens, hidden, parts), concat(new Pointer[] {p(x), p(normW), f(eps)},
+            w4Weights(w), new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache),
+                p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
+  }
+
+  /**
+   * {@link #rmsnormGateUpSilu} with GPTQ int4 weights {@code w} (gate rows, then up rows): to
+   * bf16 rounding {@link #addRmsnorm}, {@link #w4a16} and {@link #siluMul} in turn.
+   */
+  public void w4RmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps,
+      CudaWeights.Q4 w, CUdeviceptr act, int tokens, int hidden, int inter) {
+    checkFused(tokens, hidden);
+    int parts = w.perm() == null ? 0 : w.parts();
+    launchW4Fused(w4Pick(w4Silu, w), inter, w4Smem(tokens, hidden, parts),
+        concat(new Pointer[] {p(x), p(normW), f(eps)}, w4Weights(w),
+            new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
+  }
+
+  /**
+   * {@code resid (tokens, rows) fp32 += a . w^T} with GPTQ int4 weights {@code w} of one part;
+   * an act-order layer's {@code a} must already be in its permuted order ({@link #gatherCols}).
+   */
+  public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens) {
+    checkFused(tokens, w.k());
+    if (w.rows() % 32 != 0 || w.parts() != 1) {
+      throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
+    }
+    launchW4Fused(w4Pick(w4Residual, w), w.rows() / 2, 0, p(a), p(w.codes().ptr()),
+        p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())), p(resid), i(tokens),
+        i(w.rows()), i(w.k()));
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */

@@ -1,6 +1,5 @@
 package io.redress.inference.runtime.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -31,7 +30,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
    * |fused - unfused| <= TOLERANCE x max |unfused|: two bf16 ulps (the outputs are bf16;
    * anything beyond a rounding flip is a bug).
    */
-  static final double TOLERANCE = 1.0 / 128;
+  static final double TOLERANCE = BF16_TOLERANCE;
 
   /** A model's shapes: hidden, heads, KV heads, head_dim, intermediate. */
   record Shape(String name, int hidden, int heads, int kvHeads, int headDim, int inter) {
@@ -384,76 +383,6 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     List<Integer> order = new ArrayList<>(IntStream.range(0, blocks).boxed().toList());
     Collections.shuffle(order, new Random(seed));
     return ints(order.stream().mapToInt(Integer::intValue).toArray());
-  }
-
-  /** Asserts n bf16 values of a (from element aOff) and b (from bOff) are the same bits. */
-  private void assertSameBits(String what, DeviceBuffer a, long aOff, DeviceBuffer b, long bOff,
-      int n) {
-    short[] x = downloadShorts(a, (int) (aOff + n));
-    short[] y = downloadShorts(b, (int) (bOff + n));
-    for (int i = 0; i < n; i++) {
-      assertThat(y[(int) bOff + i]).as("%s, element %d", what, i).isEqualTo(x[(int) aOff + i]);
-    }
-  }
-
-  /**
-   * Asserts two bf16 arrays agree within TOLERANCE x max |ref|; returns how many differ in any
-   * bit.
-   */
-  private int compareBf16(String what, DeviceBuffer refBuf, DeviceBuffer gotBuf, int n) {
-    short[] ref = downloadShorts(refBuf, n);
-    short[] got = downloadShorts(gotBuf, n);
-    float[] r = bf16ToFloat(ref);
-    float[] g = bf16ToFloat(got);
-    double maxAbs = 0;
-    double maxDiff = 0;
-    int differing = 0;
-    for (int i = 0; i < n; i++) {
-      maxAbs = Math.max(maxAbs, Math.abs(r[i]));
-      maxDiff = Math.max(maxDiff, Math.abs(r[i] - g[i]));
-      differing += ref[i] != got[i] ? 1 : 0;
-    }
-    assertThat(Float.isFinite((float) maxDiff)).as("finite, %s", what).isTrue();
-    assertThat(maxDiff).as("max |fused - unfused|, %s (max |ref| %.3g)", what, maxAbs)
-        .isLessThanOrEqualTo(TOLERANCE * maxAbs);
-    return differing;
-  }
-
-
-  private DeviceBuffer zeros(long bytes) {
-    DeviceBuffer b = alloc(bytes);
-    cuMemsetD32Async(b.ptr(), 0, bytes / 4, device.stream());
-    return b;
-  }
-
-  private DeviceBuffer bf16(long n, long seed, float mean, float std) {
-    DeviceBuffer b = alloc(2 * n);
-    kernels.fillNormal(b.ptr(), n, seed, mean, std);
-    device.synchronize();
-    return b;
-  }
-
-
-
-
-
-
-
-  private static float[] bf16ToFloat(short[] v) {
-    float[] out = new float[v.length];
-    for (int i = 0; i < v.length; i++) {
-      out[i] = Float.intBitsToFloat((v[i] & 0xffff) << 16);
-    }
-    return out;
-  }
-
-  private static float[] gaussian(int n, long seed, float std) {
-    Random r = new Random(seed);
-    float[] out = new float[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = (float) (r.nextGaussian() * std);
-    }
-    return out;
   }
 
   private static int[] slice(int[] a, int n) {

@@ -2,10 +2,13 @@ package io.redress.inference.runtime.cuda;
 
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import io.redress.inference.testing.Gpu;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import jcuda.Pointer;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterAll;
@@ -19,6 +22,12 @@ import org.junit.jupiter.api.BeforeEach;
  * non-blocking stream. Skipped where no GPU is usable.
  */
 abstract class KernelGpuTest {
+
+  /**
+   * |fused - unfused| <= BF16_TOLERANCE x max |unfused| for bf16 outputs of two paths that sum
+   * in different orders: two bf16 ulps (anything beyond a rounding flip is a bug).
+   */
+  static final double BF16_TOLERANCE = 1.0 / 128;
 
   static CudaDevice device;
   static Kernels kernels;
@@ -119,6 +128,69 @@ abstract class KernelGpuTest {
     device.synchronize();
     short[] out = new short[n];
     cuMemcpyDtoH(Pointer.to(out), b.ptr(), 2L * n);
+    return out;
+  }
+
+  /** Asserts n bf16 values of a (from element aOff) and b (from bOff) are the same bits. */
+  void assertSameBits(String what, DeviceBuffer a, long aOff, DeviceBuffer b, long bOff,
+      int n) {
+    short[] x = downloadShorts(a, (int) (aOff + n));
+    short[] y = downloadShorts(b, (int) (bOff + n));
+    for (int i = 0; i < n; i++) {
+      assertThat(y[(int) bOff + i]).as("%s, element %d", what, i).isEqualTo(x[(int) aOff + i]);
+    }
+  }
+
+  /**
+   * Asserts two bf16 arrays agree within BF16_TOLERANCE x max |ref|; returns how many differ in any
+   * bit.
+   */
+  int compareBf16(String what, DeviceBuffer refBuf, DeviceBuffer gotBuf, int n) {
+    short[] ref = downloadShorts(refBuf, n);
+    short[] got = downloadShorts(gotBuf, n);
+    float[] r = bf16ToFloat(ref);
+    float[] g = bf16ToFloat(got);
+    double maxAbs = 0;
+    double maxDiff = 0;
+    int differing = 0;
+    for (int i = 0; i < n; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(r[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(r[i] - g[i]));
+      differing += ref[i] != got[i] ? 1 : 0;
+    }
+    assertThat(Float.isFinite((float) maxDiff)).as("finite, %s", what).isTrue();
+    assertThat(maxDiff).as("max |fused - unfused|, %s (max |ref| %.3g)", what, maxAbs)
+        .isLessThanOrEqualTo(BF16_TOLERANCE * maxAbs);
+    return differing;
+  }
+
+  DeviceBuffer zeros(long bytes) {
+    DeviceBuffer b = alloc(bytes);
+    cuMemsetD32Async(b.ptr(), 0, bytes / 4, device.stream());
+    return b;
+  }
+
+  DeviceBuffer bf16(long n, long seed, float mean, float std) {
+    DeviceBuffer b = alloc(2 * n);
+    kernels.fillNormal(b.ptr(), n, seed, mean, std);
+    device.synchronize();
+    return b;
+  }
+
+  static float[] bf16ToFloat(short[] v) {
+    float[] out = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      out[i] = Float.intBitsToFloat((v[i] & 0xffff) << 16);
+    }
+    return out;
+  }
+
+  static float[] gaussian(int n, long seed, float std) {
+    Random r = new Random(seed);
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (float) (r.nextGaussian() * std);
+    }
     return out;
   }
 }

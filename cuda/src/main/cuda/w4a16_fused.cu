@@ -1,0 +1,340 @@
+// The fused decode kernels of gemv_fused.cu for GPTQ int4 weights: a decoder layer of a
+// one-token step in five launches with the int4 projections read straight from w4a16.cu's
+// packed layout, the norms, RoPE + cache write, SiLU and residual adds inside them.
+//
+//   w4_rmsnorm_qkv_rope   RMSNorm prologue, QKV bias + RoPE + KV-cache write epilogue
+//   w4_rmsnorm_silu       RMSNorm prologue, SiLU-and-mul epilogue (gate/up)
+//   w4_residual           residual add epilogue (O and down projections)
+//
+// Work is handed out in unit groups: 16 epilogue units u = 16j .. 16j + 15 whose rows
+// row(u, 0) are one 16-row strip of the packed layer (A) and whose rows row(u, 1) another (B):
+// a RoPE pair's halves, a gate row and its up row, or two neighbouring strips. A block takes a
+// group at a time; its warps split the k / 64 input pairs and stream both strips' codes,
+// unpack them in registers and multiply on tensor cores exactly as w4a16_mma does (tokens as
+// the n dimension, so 1 to 8 tokens cost the same); the warps' sums meet in shared memory, in
+// warp order, and one thread per (row, token) runs the epilogue. w4a16_mma_1x1 gives every
+// 16-row strip its own block and wave slot, with a few pairs per warp: this kernel keeps the
+// weights of many strips per warp in flight and runs the norm once per block.
+//
+// Rounding: each chunk's MMA and scaling is w4a16_mma's; the warps split k by the shape alone
+// (never by the token count), so a token's result does not depend on the batch. The norm
+// prologue is gemv_fused.cu's.
+#include "common.cuh"
+
+#define W4F_WARPS 8  // warps per block (Kernels.W4F_THREADS)
+
+// One load stage of a lane: U input pairs of both strips' codes, and their groups' {scale,
+// zero} for rows g and g + 8 of each strip, per 32-input chunk (G64: groups span whole pairs,
+// so one serves both chunks). U = 4 pairs put 8 x 16 bytes of codes in flight per lane at
+// once; groups of 32 (twice the scales) take 2 to stay in registers.
+template <int U, bool G64>
+struct W4FStage {
+  uint4 w[U][2];
+  __half2 sz[U][2][G64 ? 1 : 2][2];  // [pair][strip][chunk][row g, g + 8]
+};
+
+// Where a lane reads: strip s's codes, its rows' scale/zero rows, its token's activations.
+struct W4FLane {
+  const uint4* w[2];
+  const __half2* sz[2][2];  // [strip][row g, g + 8], indexed by group
+  const bf16* x[2];         // [strip]: token g, inputs 8c of each chunk, in the strip's part
+};
+
+__device__ __forceinline__ int w4f_group(int pos, int group, int group_shift) {
+  return group_shift >= 0 ? pos >> group_shift : pos / group;
+}
+
+// Loads pairs p .. p + U - 1 of a stage (those at or past p1 skipped).
+template <int U, bool G64>
+__device__ __forceinline__ void w4f_load(W4FStage<U, G64>& st, const W4FLane& ln, int p, int p1,
+                                         int group, int group_shift) {
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
+    int pos = 64 * (p + u);
+#pragma unroll
+    for (int s = 0; s < 2; s++) {
+      st.w[u][s] = ld_stream(ln.w[s] + (size_t)(p + u) * 32);
+#pragma unroll
+      for (int ch = 0; ch < (G64 ? 1 : 2); ch++) {
+        int gi = w4f_group(pos + 32 * ch, group, group_shift);
+#pragma unroll
+        for (int h = 0; h < 2; h++) st.sz[u][s][ch][h] = __ldg(ln.sz[s][h] + gi);
+      }
+    }
+  }
+}
+
+// One 32-input chunk of a strip (k-tile words w0, w1) into acc, scaled per row in fp32:
+// w4a16_mma's arithmetic (w4_chunk) with the scale and zero fresh from their half2.
+__device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, uint4 b, __half2 s0,
+                                          __half2 s8, float (&acc)[4]) {
+  __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + __high2float(s0));
+  __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + __high2float(s8));
+  uint32_t a0[4] = {w4_pair(w0, 0, z0), w4_pair(w0, 1, z8), w4_pair(w0, 2, z0),
+                    w4_pair(w0, 3, z8)};
+  uint32_t a1[4] = {w4_pair(w1, 0, z0), w4_pair(w1, 1, z8), w4_pair(w1, 2, z0),
+                    w4_pair(w1, 3, z8)};
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_bf16_16816(d, a0, b.x, b.y);
+  mma_bf16_16816(d, a1, b.z, b.w);
+  float f0 = __low2float(s0), f8 = __low2float(s8);
+  acc[0] = fmaf(f0, d[0], acc[0]);
+  acc[1] = fmaf(f0, d[1], acc[1]);
+  acc[2] = fmaf(f8, d[2], acc[2]);
+  acc[3] = fmaf(f8, d[3], acc[3]);
+}
+
+// Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
+template <bool XS, int U, bool G64>
+__device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4FLane& ln, int p,
+                                            int p1, bool has_x, float (&acc)[2][4]) {
+  auto ldx = [&](const bf16* q) {
+    if (!has_x) return make_uint4(0, 0, 0, 0);
+    return XS ? *reinterpret_cast<const uint4*>(q) : __ldg(reinterpret_cast<const uint4*>(q));
+  };
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
+    int pos = 64 * (p + u);
+#pragma unroll
+    for (int ch = 0; ch < 2; ch++) {
+      int cs = G64 ? 0 : ch;
+      uint4 b0 = ldx(ln.x[0] + pos + 32 * ch);
+      uint4 b1 = ln.x[1] == ln.x[0] ? b0 : ldx(ln.x[1] + pos + 32 * ch);
+#pragma unroll
+      for (int s = 0; s < 2; s++) {
+        const uint4& w = st.w[u][s];
+        w4f_chunk(ch == 0 ? w.x : w.z, ch == 0 ? w.y : w.w, s == 0 ? b0 : b1,
+                  st.sz[u][s][cs][0], st.sz[u][s][cs][1], acc[s]);
+      }
+    }
+  }
+}
+
+// Starts streaming a warp's share of its block's first unit group into L2, so the codes
+// arrive while the block computes its prologue.
+__device__ __forceinline__ void w4f_prefetch(const uint4* __restrict__ codes, int stripA,
+                                             int stripB, int pairs, int p0, int p1) {
+  int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int s = 0; s < 2; s++) {
+    const char* base = reinterpret_cast<const char*>(codes + ((size_t)(s == 0 ? stripA : stripB)
+                                                              * pairs + p0) * 32);
+    for (int off = lane * 128; off < (p1 - p0) * 512; off += 32 * 128) prefetch_l2(base + off);
+  }
+}
+
+// The GEMV proper over unit groups j = blockIdx.x, + gridDim.x, ...: each warp sums its pairs
+// [p0, p1) of both strips a stage at a time (load, then multiply), the block adds the warps'
+// sums in warp order and thread (e, lane) of the first four warps hands row g + 8 (e / 2),
+// token 2c + e % 2 of both strips to the epilogue (C fragment layout, as in w4_store).
+// Measured slower or no faster on the H100 (bench gemm --gemv 1, 14B shapes, against 11.8,
+// 10.9, 38.4 and 23.3 us for QKV, O, gate/up and down): two register stages of 2 pairs
+// streaming all of a block's groups back to back with one barrier (12.7 .. 26.9 us); L2
+// prefetch of the next group besides (16.2 .. 32.9); the zero point taken out per pair through
+// an all-ones MMA of the activations instead of per weight (equal, 11.8 .. 23.3): the kernel is
+// bound by memory latency with 12 to 16 warps per SM, not by issue.
+// x: (parts, tokens, k) bf16, part p at x + p * x_part_stride; rows from b1 read part 1,
+// from b2 part 2. codes, sz: w4a16.cu's layout.
+template <bool XS, bool G64, class Epi>
+__device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
+                                          const uint4* __restrict__ codes,
+                                          const __half2* __restrict__ sz, int k, int group,
+                                          int group_shift, int b1, int b2, int units,
+                                          const Epi& epi, float* red) {
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int g = lane >> 2, c = lane & 3;
+  int pairs = k >> 6, groups = k / group;
+  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
+    int row[2] = {epi.row(16 * j, 0), epi.row(16 * j, 1)};
+    W4FLane ln;
+#pragma unroll
+    for (int s = 0; s < 2; s++) {
+      ln.w[s] = codes + (size_t)(row[s] >> 4) * pairs * 32 + lane;
+      ln.sz[s][0] = sz + (size_t)(row[s] + g) * groups;
+      ln.sz[s][1] = ln.sz[s][0] + (size_t)8 * groups;
+      ln.x[s] = x + ((row[s] >= b1) + (row[s] >= b2)) * x_part_stride + (size_t)g * k + 8 * c;
+    }
+    bool has_x = g < tokens;
+    float acc[2][4] = {};
+    constexpr int U = G64 ? 4 : 2;
+    for (int p = p0; p < p1; p += U) {
+      W4FStage<U, G64> st;
+      w4f_load(st, ln, p, p1, group, group_shift);
+      w4f_compute<XS>(st, ln, p, p1, has_x, acc);
+    }
+#pragma unroll
+    for (int s = 0; s < 2; s++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) red[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][e];
+    __syncthreads();
+    if (threadIdx.x < 128) {
+      int e = threadIdx.x >> 5, l = threadIdx.x & 31;
+      int t = 2 * (l & 3) + (e & 1);
+      if (t < tokens) {
+        float a = 0.f, b = 0.f;
+        for (int w = 0; w < warps; w++) {
+          a += red[((w * 2) * 4 + e) * 32 + l];
+          b += red[((w * 2 + 1) * 4 + e) * 32 + l];
+        }
+        epi.store(16 * j + (l >> 2) + 8 * (e >> 1), t, a, b);
+      }
+    }
+    __syncthreads();
+  }
+}
+
+// Units over plain rows: unit u is row 32 (u / 16) + u % 16 and the row 16 below it (two
+// neighbouring strips). rows % 32 == 0.
+template <bool Add>
+struct StripRowsEpilogue {
+  float* y;
+  int rows;
+
+  __device__ int row(int u, int r) const { return 32 * (u >> 4) + (u & 15) + 16 * r; }
+  __device__ void store(int u, int t, float s0, float s1) const {
+    float* yt = y + (size_t)t * rows;
+    int r0 = row(u, 0), r1 = r0 + 16;
+    if (Add) {
+      yt[r0] += s0;
+      yt[r1] += s1;
+    } else {
+      yt[r0] = s0;
+      yt[r1] = s1;
+    }
+  }
+};
+
+// The QKV epilogue with the position and slot of whichever token a thread stores.
+struct W4QkvRopeEpilogue {
+  QkvRopeEpilogue e;
+  const int* positions;
+  const int* slots;
+
+  __device__ int row(int u, int r) const { return e.row(u, r); }
+  __device__ void store(int u, int t, float s0, float s1) const {
+    QkvRopeEpilogue at = e;
+    at.pos = (float)positions[t];
+    at.slot = slots[t];
+    at.store(u, t, s0, s1);
+  }
+};
+
+// Prologue (RMSNorm of x into shared memory; act-order layers then a copy per part in that
+// part's permuted input order) and GEMV, for T tokens.
+template <bool G64, class Epi>
+struct W4NormedGemv {
+  const float* x;
+  const bf16* norm_w;
+  float eps;
+  const uint4* codes;
+  const __half2* sz;
+  const int* perm;  // (parts, hidden), null when not act-order
+  int parts, hidden, group, group_shift, b1, b2, units;
+  const Epi& epi;
+  bf16* xs;
+  float (*part)[32];
+  float* red;
+
+  template <int T>
+  __device__ void run() {
+    rmsnorm_prologue<T, false>(x, nullptr, norm_w, hidden, eps, xs, part, nullptr);
+    const bf16* xg = xs;
+    long long stride = 0;
+    if (perm != nullptr) {
+      bf16* xp = xs + T * hidden;
+      for (int i = threadIdx.x; i < parts * hidden; i += blockDim.x) {
+        int pp = i / hidden, jj = i - pp * hidden, src = __ldg(perm + i);
+#pragma unroll
+        for (int t = 0; t < T; t++) xp[(pp * T + t) * hidden + jj] = xs[t * hidden + src];
+      }
+      __syncthreads();
+      xg = xp;
+      stride = (long long)T * hidden;
+    }
+    w4f_units<true, G64>(xg, stride, T, codes, sz, hidden, group, group_shift, b1, b2, units,
+                         epi, red);
+  }
+};
+
+template <bool G64, class Epi>
+__device__ __forceinline__ void w4f_normed(const float* x, const bf16* norm_w, float eps,
+                                           const uint4* codes, const __half2* sz,
+                                           const int* perm, int parts, int tokens, int hidden,
+                                           int group, int group_shift, int b1, int b2,
+                                           int units, const Epi& epi) {
+  extern __shared__ uint4 smem[];
+  __shared__ float part[FUSED_MAX_TOKENS][32];
+  __shared__ float red[W4F_WARPS * 2 * 4 * 32];
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, pairs = hidden >> 6;
+  if (blockIdx.x < units / 16)
+    w4f_prefetch(codes, epi.row(16 * blockIdx.x, 0) >> 4, epi.row(16 * blockIdx.x, 1) >> 4,
+                 pairs, warp * pairs / warps, (warp + 1) * pairs / warps);
+  W4NormedGemv<G64, Epi> body{x,     norm_w, eps,    codes, sz,
+                              perm,  parts,  hidden, group, group_shift,
+                              b1,    b2,     units,  epi,   reinterpret_cast<bf16*>(smem),
+                              part,  red};
+  for_tokens(tokens, body);
+}
+
+// Launch (all three): grid <= ceil(units / 16) blocks of 32 * W4F_WARPS threads, block b
+// taking unit groups b, b + grid, ... (Kernels.launchW4Fused spreads them evenly); dynamic
+// shared memory (1 + parts) * tokens * hidden * 2 bytes for the normed kernels (parts 0 when
+// not act-order). Weights: w4a16.cu's layout with group % 32 == 0; the _g64 kernels take
+// groups of a multiple of 64 inputs (or one), the others any. tokens <= FUSED_MAX_TOKENS.
+// x: (tokens, hidden) fp32 residual stream, norm_w (hidden) bf16; perm (parts, hidden) int,
+// the act-order input permutation of each part (null: none), b1, b2 the parts' first rows.
+#define W4F_WEIGHTS                                                                            \
+  const uint4 *__restrict__ codes, const __half2 *__restrict__ sz,                            \
+      const int *__restrict__ perm, int parts, int group, int group_shift, int b1, int b2
+
+// q_out (tokens, q_size) bf16 and the K/V cache rows at slots[t] = RoPE(RMSNorm(x) . w_qkv^T +
+// bias), as gemv_rmsnorm_qkv_rope_bf16. head_dim % 32 == 0.
+#define W4F_QKV(NAME, G64)                                                                     \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps, W4F_WEIGHTS,  \
+       const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
+       const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
+       bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
+       int head_dim, float theta) {                                                           \
+    W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
+                           head_dim / 2, theta, 0.f, -1},                                     \
+                          positions,                                                          \
+                          slots};                                                             \
+    int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
+    w4f_normed<G64>(x, norm_w, eps, codes, sz, perm, parts, tokens, hidden, group,            \
+                    group_shift, b1, b2, units, epi);                                         \
+  }
+W4F_QKV(w4_rmsnorm_qkv_rope, false)
+W4F_QKV(w4_rmsnorm_qkv_rope_g64, true)
+
+// act (tokens, inter) bf16 = silu(gate) * up of RMSNorm(x) . w_gate_up^T, gate rows then up
+// rows, as gemv_rmsnorm_silu_bf16. inter % 16 == 0.
+#define W4F_SILU(NAME, G64)                                                                    \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps, W4F_WEIGHTS,  \
+       bf16* __restrict__ act, int tokens, int hidden, int inter) {                           \
+    SiluEpilogue epi{act, inter};                                                             \
+    w4f_normed<G64>(x, norm_w, eps, codes, sz, perm, parts, tokens, hidden, group,            \
+                    group_shift, b1, b2, inter, epi);                                         \
+  }
+W4F_SILU(w4_rmsnorm_silu, false)
+W4F_SILU(w4_rmsnorm_silu_g64, true)
+
+// resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream.
+// a: (tokens, k) bf16, already in the layer's permuted input order when act-order (one part).
+// rows % 32 == 0.
+#define W4F_RESIDUAL(NAME, G64)                                                                \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
+       const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
+       int tokens, int rows, int k) {                                                         \
+    __shared__ float red[W4F_WARPS * 2 * 4 * 32];                                             \
+    StripRowsEpilogue<true> epi{resid, rows};                                                 \
+    w4f_units<false, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,         \
+                          rows / 2, epi, red);                                                \
+  }
+W4F_RESIDUAL(w4_residual, false)
+W4F_RESIDUAL(w4_residual_g64, true)

@@ -1,0 +1,216 @@
+package io.redress.inference.runtime.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.redress.inference.model.GptqConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The fused GPTQ int4 decode kernels (w4a16_fused.cu) against the unfused kernels they replace
+ * (norm, act-order gather, {@link Kernels#w4a16}, RoPE + cache write or SiLU), on random
+ * packed layers at the fixture and Qwen2.5-0.5B shapes, groups of 32 (the general kernels) and
+ * of 64, 128 or one (the _g64 ones), with and without act-order, 1 to
+ * {@link Kernels#FUSED_MAX_TOKENS} tokens. The normed kernels agree within bf16 rounding (the
+ * norm and the k split sum in other orders); the residual kernel is checked against
+ * double-precision host math over the dequantized weights. Each token's result is the same
+ * bits alone as in the batch.
+ */
+@Tag("gpu")
+class W4FusedKernelsGpuTest extends KernelGpuTest {
+
+  /** A model's shapes, GPTQ group (-1: one) and act-order (each part its own order). */
+  record Shape(String name, int hidden, int heads, int kvHeads, int headDim, int inter,
+      int group, boolean actOrder) {
+    int qSize() {
+      return heads * headDim;
+    }
+
+    int kvSize() {
+      return kvHeads * headDim;
+    }
+
+    @Override
+    public String toString() {
+      return name + " (group " + group + (actOrder ? ", act-order" : "") + ")";
+    }
+  }
+
+  static final List<Shape> SHAPES = List.of(
+      new Shape("fixture", 256, 4, 2, 64, 512, 32, true),
+      new Shape("mid", 512, 8, 2, 64, 1024, 64, true),
+      new Shape("one group", 256, 4, 2, 64, 512, -1, false),
+      new Shape("qwen2.5-0.5b", 896, 14, 2, 64, 4864, 128, false));
+
+  static Stream<Arguments> shapesAndTokens() {
+    return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
+        .mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void normQkvRopeMatchesNormW4a16Rope(Shape s, int tokens) {
+    int[] parts = {s.qSize(), s.kvSize(), s.kvSize()};
+    Layer w = layer(s, s.hidden(), parts, 1);
+    int rows = w.packed.rows();
+    float eps = 1e-6f;
+    float theta = 1e6f;
+    int slotsTotal = 16;
+    DeviceBuffer x = floats(gaussian(tokens * s.hidden(), 1, 3f));
+    DeviceBuffer normW = bf16(s.hidden(), 2, 1f, 0.1f);
+    DeviceBuffer bias = bf16(rows, 4, 0f, 0.1f);
+    int[] pos = {17, 3000, -1, 0};
+    int[] slot = {3, 9, -1, 12};
+    DeviceBuffer positions = ints(java.util.Arrays.copyOf(pos, tokens));
+    DeviceBuffer slots = ints(java.util.Arrays.copyOf(slot, tokens));
+    DeviceBuffer qkv = unfusedW4(w, normed(x, normW, eps, s.hidden(), tokens), tokens);
+    DeviceBuffer q1 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k1 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v1 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
+        k1.ptr(), v1.ptr(), s.heads(), s.kvHeads(), s.headDim(), theta, tokens);
+    DeviceBuffer q2 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k2 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v2 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.w4RmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.q4, bias.ptr(), positions.ptr(),
+        slots.ptr(), q2.ptr(), k2.ptr(), v2.ptr(), tokens, s.hidden(), s.heads(), s.kvHeads(),
+        s.headDim(), theta);
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("q, " + what, q1, q2, tokens * s.qSize());
+    compareBf16("k cache, " + what, k1, k2, slotsTotal * s.kvSize());
+    compareBf16("v cache, " + what, v1, v2, slotsTotal * s.kvSize());
+    DeviceBuffer q3 = alloc(2L * s.qSize());
+    DeviceBuffer k3 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v3 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.w4RmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.q4, bias.ptr(), positions.ptr(),
+        slots.ptr(), q3.ptr(), k3.ptr(), v3.ptr(), 1, s.hidden(), s.heads(), s.kvHeads(),
+        s.headDim(), theta);
+    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, s.qSize());
+    long slot0 = (long) slot[0] * s.kvSize();
+    assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0,
+        s.kvSize());
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void normGateUpSiluMatchesNormW4a16Silu(Shape s, int tokens) {
+    Layer w = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 2);
+    float eps = 1e-6f;
+    DeviceBuffer x = floats(gaussian(tokens * s.hidden(), 5, 3f));
+    DeviceBuffer normW = bf16(s.hidden(), 6, 1f, 0.1f);
+    DeviceBuffer gateUp = unfusedW4(w, normed(x, normW, eps, s.hidden(), tokens), tokens);
+    DeviceBuffer act1 = alloc(2L * tokens * s.inter());
+    kernels.siluMul(gateUp.ptr(), act1.ptr(), s.inter(), tokens);
+    DeviceBuffer act2 = alloc(2L * tokens * s.inter());
+    kernels.w4RmsnormGateUpSilu(x.ptr(), normW.ptr(), eps, w.q4, act2.ptr(), tokens,
+        s.hidden(), s.inter());
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("act, " + what, act1, act2, tokens * s.inter());
+    DeviceBuffer act3 = alloc(2L * s.inter());
+    kernels.w4RmsnormGateUpSilu(x.ptr(), normW.ptr(), eps, w.q4, act3.ptr(), 1, s.hidden(),
+        s.inter());
+    assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
+  }
+
+  /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
+  @ParameterizedTest
+  @MethodSource("shapesAndTokens")
+  void residualMatchesHostMath(Shape s, int tokens) {
+    int seed = 3;
+    for (int k : new int[] {s.qSize(), s.inter()}) {
+      Layer w = layer(s, k, new int[] {s.hidden()}, seed++);
+      String what = s + ", k " + k + ", " + tokens + " tokens";
+      int rows = s.hidden();
+      float[] x0 = gaussian(tokens * rows, 8, 2f);
+      float[] a = gaussian(tokens * k, 9, 1f);
+      short[] aBits = new short[a.length];
+      for (int i = 0; i < a.length; i++) {
+        aBits[i] = io.redress.inference.model.SafeTensorsWriter.floatToBf16(a[i]);
+        a[i] = Float.intBitsToFloat((aBits[i] & 0xffff) << 16);
+      }
+      DeviceBuffer resid = floats(x0);
+      kernels.w4Residual(permuted(w, shorts(aBits), tokens).ptr(), w.q4, resid.ptr(), tokens);
+      float[] got = download(resid, tokens * rows);
+      for (int t = 0; t < tokens; t++) {
+        for (int r = 0; r < rows; r++) {
+          double sum = x0[t * rows + r];
+          double mag = Math.abs(sum);
+          for (int i = 0; i < k; i++) {
+            double p = (double) w.packed.weight(r, i) * a[t * k + i];
+            sum += p;
+            mag += Math.abs(p);
+          }
+          double diff = Math.abs(got[t * rows + r] - sum);
+          if (diff > CudaW4a16GpuTest.TOLERANCE * mag) {
+            assertThat(diff).as("%s, token %d row %d", what, t, r)
+                .isLessThanOrEqualTo(CudaW4a16GpuTest.TOLERANCE * mag);
+          }
+        }
+      }
+      DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, rows));
+      kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, k)), 1).ptr(), w.q4,
+          alone.ptr(), 1);
+      assertThat(download(alone, rows)).as("token alone vs batched, %s", what)
+          .containsExactly(java.util.Arrays.copyOf(got, rows));
+    }
+  }
+
+  /** A packed layer on the host (for reference math) and on the device. */
+  private record Layer(CudaWeights.Packed packed, CudaWeights.Q4 q4) {}
+
+  private Layer layer(Shape s, int k, int[] parts, long seed) {
+    Random rnd = new Random(seed * 7919L + k);
+    GptqConfig gptq = new GptqConfig(4, s.group(), s.actOrder(), false, 1);
+    List<CudaWeights.GptqTensors> tensors = new ArrayList<>();
+    for (int out : parts) {
+      tensors.add(CudaGptqPackTest.random(rnd, out, k, s.group(), s.actOrder(),
+          CudaGptqPackTest.shuffled(rnd, k)));
+    }
+    CudaWeights.Packed p = CudaWeights.pack(gptq, "test", tensors, k);
+    CudaWeights.Q4 q4 = new CudaWeights.Q4(ints(p.codes()), ints(p.scaleZero()),
+        p.perm() == null ? null : ints(p.perm()), p.invPerm() == null ? null : ints(p.invPerm()),
+        p.rows(), p.k(), p.group(), p.parts(), p.bound1(), p.bound2());
+    return new Layer(p, q4);
+  }
+
+  /** RMSNorm(x) bf16 by the unfused kernel. */
+  private DeviceBuffer normed(DeviceBuffer x, DeviceBuffer normW, float eps, int hidden,
+      int tokens) {
+    DeviceBuffer h = alloc(2L * tokens * hidden);
+    kernels.addRmsnorm(x.ptr(), null, null, normW.ptr(), h.ptr(), hidden, eps, tokens);
+    return h;
+  }
+
+  /** h . w^T (tokens, rows) fp32 by the unfused path: act-order gather, then w4a16. */
+  private DeviceBuffer unfusedW4(Layer w, DeviceBuffer h, int tokens) {
+    CudaWeights.Packed p = w.packed;
+    DeviceBuffer xs = h;
+    long stride = 0;
+    if (w.q4.perm() != null) {
+      xs = alloc(2L * p.parts() * tokens * p.k());
+      kernels.gatherCols(h.ptr(), w.q4.perm().ptr(), xs.ptr(), tokens, p.k(), p.parts());
+      stride = (long) tokens * p.k();
+    }
+    DeviceBuffer y = alloc(4L * tokens * p.rows());
+    kernels.w4a16(xs.ptr(), stride, w.q4.codes().ptr(), w.q4.scaleZero().ptr(), y.ptr(), tokens,
+        p.rows(), p.k(), p.group(), p.bound1(), p.bound2());
+    return y;
+  }
+
+  /** a in the one-part layer's permuted input order (a itself when not act-order). */
+  private DeviceBuffer permuted(Layer w, DeviceBuffer a, int tokens) {
+    if (w.q4.perm() == null) {
+      return a;
+    }
+    DeviceBuffer out = alloc(2L * tokens * w.packed.k());
+    kernels.gatherCols(a.ptr(), w.q4.perm().ptr(), out.ptr(), tokens, w.packed.k(), 1);
+    return out;
+  }
+}
