@@ -46,6 +46,34 @@ __device__ __forceinline__ uint32_t w4_pair(uint32_t word, int i, __nv_bfloat162
 }
 
 
+// The two k-tiles' A fragments of a 32-input chunk (k-tile words w0, w1) of rows g (zero z0)
+// and g + 8 (z8).
+__device__ __forceinline__ void w4_frags(uint32_t w0, uint32_t w1, __nv_bfloat162 z0,
+                                         __nv_bfloat162 z8, uint32_t (&a0)[4],
+                                         uint32_t (&a1)[4]) {
+  a0[0] = w4_pair(w0, 0, z0);
+  a0[1] = w4_pair(w0, 1, z8);
+  a0[2] = w4_pair(w0, 2, z0);
+  a0[3] = w4_pair(w0, 3, z8);
+  a1[0] = w4_pair(w1, 0, z0);
+  a1[1] = w4_pair(w1, 1, z8);
+  a1[2] = w4_pair(w1, 2, z0);
+  a1[3] = w4_pair(w1, 3, z8);
+}
+
+// acc += the chunk's product with one n-tile of activations b (both k-tiles), rows g and
+// g + 8 scaled by f0 and f8 in fp32.
+__device__ __forceinline__ void w4_mma_scaled(const uint32_t (&a0)[4], const uint32_t (&a1)[4],
+                                              uint4 b, float f0, float f8, float (&acc)[4]) {
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_bf16_16816(d, a0, b.x, b.y);
+  mma_bf16_16816(d, a1, b.z, b.w);
+  acc[0] = fmaf(f0, d[0], acc[0]);
+  acc[1] = fmaf(f0, d[1], acc[1]);
+  acc[2] = fmaf(f8, d[2], acc[2]);
+  acc[3] = fmaf(f8, d[3], acc[3]);
+}
+
 // One pipeline stage in registers: U pairs of S strips' weights and, with PX, the activations
 // those pairs multiply (both chunks, every n-tile), loaded together so that the MMAs never wait
 // on an activation load (from L2 once there are many tokens) after the weights arrive.
@@ -88,22 +116,10 @@ __device__ __forceinline__ void w4_chunk(const uint32_t (&w0)[S], const uint32_t
       }
     }
     W4Group r0 = sRow[s][gi], r8 = sRow[s][gi + rowStep8];
-    float2 f0 = make_float2(r0.scale, 0.f), f8 = make_float2(r8.scale, 0.f);
-    __nv_bfloat162 z0 = r0.bias, z8 = r8.bias;
-    uint32_t a0[4] = {w4_pair(w0[s], 0, z0), w4_pair(w0[s], 1, z8), w4_pair(w0[s], 2, z0),
-                      w4_pair(w0[s], 3, z8)};
-    uint32_t a1[4] = {w4_pair(w1[s], 0, z0), w4_pair(w1[s], 1, z8), w4_pair(w1[s], 2, z0),
-                      w4_pair(w1[s], 3, z8)};
+    uint32_t a0[4], a1[4];
+    w4_frags(w0[s], w1[s], r0.bias, r8.bias, a0, a1);
 #pragma unroll
-    for (int t = 0; t < NT; t++) {
-      float d[4] = {0.f, 0.f, 0.f, 0.f};
-      mma_bf16_16816(d, a0, b[t].x, b[t].y);
-      mma_bf16_16816(d, a1, b[t].z, b[t].w);
-      acc[s][t][0] = fmaf(f0.x, d[0], acc[s][t][0]);
-      acc[s][t][1] = fmaf(f0.x, d[1], acc[s][t][1]);
-      acc[s][t][2] = fmaf(f8.x, d[2], acc[s][t][2]);
-      acc[s][t][3] = fmaf(f8.x, d[3], acc[s][t][3]);
-    }
+    for (int t = 0; t < NT; t++) w4_mma_scaled(a0, a1, b[t], r0.scale, r8.scale, acc[s][t]);
   }
 }
 

@@ -69,20 +69,10 @@ __device__ __forceinline__ void w4f_load(W4FStage<U, G64>& st, const W4FLane& ln
 // w4a16_mma's arithmetic (w4_chunk) with the scale and zero fresh from their half2.
 __device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, uint4 b, __half2 s0,
                                           __half2 s8, float (&acc)[4]) {
-  __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + __high2float(s0));
-  __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + __high2float(s8));
-  uint32_t a0[4] = {w4_pair(w0, 0, z0), w4_pair(w0, 1, z8), w4_pair(w0, 2, z0),
-                    w4_pair(w0, 3, z8)};
-  uint32_t a1[4] = {w4_pair(w1, 0, z0), w4_pair(w1, 1, z8), w4_pair(w1, 2, z0),
-                    w4_pair(w1, 3, z8)};
-  float d[4] = {0.f, 0.f, 0.f, 0.f};
-  mma_bf16_16816(d, a0, b.x, b.y);
-  mma_bf16_16816(d, a1, b.z, b.w);
-  float f0 = __low2float(s0), f8 = __low2float(s8);
-  acc[0] = fmaf(f0, d[0], acc[0]);
-  acc[1] = fmaf(f0, d[1], acc[1]);
-  acc[2] = fmaf(f8, d[2], acc[2]);
-  acc[3] = fmaf(f8, d[3], acc[3]);
+  uint32_t a0[4], a1[4];
+  w4_frags(w0, w1, __float2bfloat162_rn(128.f + __high2float(s0)),
+           __float2bfloat162_rn(128.f + __high2float(s8)), a0, a1);
+  w4_mma_scaled(a0, a1, b, __low2float(s0), __low2float(s8), acc);
 }
 
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).

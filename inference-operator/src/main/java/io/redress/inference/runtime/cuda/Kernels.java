@@ -466,12 +466,19 @@ public final class Kernels implements AutoCloseable {
 
   private record Occupancy(CUfunction f, int threads, int smem) {}
 
+  /** Raises f's dynamic shared-memory opt-in to at least {@code bytes}. */
+  private void allowSmem(CUfunction f, int bytes) {
+    if (smemAllowed.getOrDefault(f, 0) < bytes) {
+      cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+          bytes);
+      smemAllowed.put(f, bytes);
+    }
+  }
+
   private int residentBlocks(CUfunction f, int threads, int smem) {
     return resident.computeIfAbsent(new Occupancy(f, threads, smem), k -> {
-      if (smem > 48 * 1024 && smemAllowed.getOrDefault(f, 0) < smem) {
-        cuFuncSetAttribute(f,
-            CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem);
-        smemAllowed.put(f, smem);
+      if (smem > 48 * 1024) {
+        allowSmem(f, smem);
       }
       int[] blocks = new int[1];
       cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, threads, smem);
@@ -538,12 +545,7 @@ public final class Kernels implements AutoCloseable {
 
   /** {@code args}, then the TP struct when there is one. */
   private static Pointer[] withTp(Pointer[] args, long[] tp) {
-    if (tp == null) {
-      return args;
-    }
-    Pointer[] all = java.util.Arrays.copyOf(args, args.length + 1);
-    all[args.length] = Pointer.to(tp);
-    return all;
+    return tp == null ? args : concat(args, new Pointer[] {Pointer.to(tp)});
   }
 
   /**
@@ -635,7 +637,8 @@ public final class Kernels implements AutoCloseable {
    */
   public boolean w4FusedFits(int tokens, int hidden, int headDim, int inter, int maxParts) {
     return tokens <= FUSED_MAX_TOKENS && headDim % 32 == 0 && inter % 16 == 0
-        && hidden % 64 == 0 && w4Smem(tokens, hidden, maxParts) <= maxSmemOptin - 10_240;
+        && hidden % 64 == 0
+        && w4Smem(tokens, hidden, maxParts) <= maxSmemOptin - 10_240; // static: 8.5 KB
   }
 
   /**
@@ -648,12 +651,7 @@ public final class Kernels implements AutoCloseable {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
             f);
-        int most = maxSmemOptin - staticBytes[0]; // static and dynamic share the opt-in
-        if (smemAllowed.getOrDefault(f, 0) < most) {
-          cuFuncSetAttribute(f,
-              CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, most);
-          smemAllowed.put(f, most);
-        }
+        allowSmem(f, maxSmemOptin - staticBytes[0]); // static and dynamic share the opt-in
       }
     }
   }
@@ -676,10 +674,15 @@ public final class Kernels implements AutoCloseable {
     return Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
   }
 
+  /** The act-order parts the normed W4 kernels permute their activations for (0: none). */
+  private static int permutedParts(CudaWeights.Q4 w) {
+    return w.perm() == null ? 0 : w.parts();
+  }
+
   /** The weight arguments the normed W4 kernels share (W4F_WEIGHTS). */
   private static Pointer[] w4Weights(CudaWeights.Q4 w) {
     return new Pointer[] {p(w.codes().ptr()), p(w.scaleZero().ptr()),
-        p(w.perm() == null ? null : w.perm().ptr()), i(w.perm() == null ? 0 : w.parts()),
+        p(w.perm() == null ? null : w.perm().ptr()), i(permutedParts(w)),
         i(w.group()), i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
   }
 
@@ -711,9 +714,8 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
       int headDim, float theta) {
     checkFused(tokens, hidden);
-    int parts = w.perm() == null ? 0 : w.parts();
     launchW4Fused(w4Pick(w4QkvRope, w), (heads + 2 * kvHeads) * (headDim / 2),
-        w4Smem(tokens, hidden, parts), concat(new Pointer[] {p(x), p(normW), f(eps)},
+        w4Smem(tokens, hidden, permutedParts(w)), concat(new Pointer[] {p(x), p(normW), f(eps)},
             w4Weights(w), new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache),
                 p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
   }
@@ -725,8 +727,7 @@ public final class Kernels implements AutoCloseable {
   public void w4RmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps,
       CudaWeights.Q4 w, CUdeviceptr act, int tokens, int hidden, int inter) {
     checkFused(tokens, hidden);
-    int parts = w.perm() == null ? 0 : w.parts();
-    launchW4Fused(w4Pick(w4Silu, w), inter, w4Smem(tokens, hidden, parts),
+    launchW4Fused(w4Pick(w4Silu, w), inter, w4Smem(tokens, hidden, permutedParts(w)),
         concat(new Pointer[] {p(x), p(normW), f(eps)}, w4Weights(w),
             new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
   }
