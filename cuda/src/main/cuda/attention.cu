@@ -336,6 +336,55 @@ __device__ __forceinline__ int split_keys(int n) {
   return (per + 31) & ~31;
 }
 
+// The merge of a (token, head)'s splits for dim d, in split order whichever block runs it:
+// every split's (m, l) and dim d loaded at once (one round trip). __ldcg reads L2, where the
+// other blocks' partials are (L1 is not coherent across SMs). first: the head's split 0.
+__device__ __forceinline__ float merge_splits(const float* part_o, const float* part_ml,
+                                              size_t first, int splits, int head_dim, int d) {
+  float2 ml[SPLIT_MAX];
+  float po[SPLIT_MAX];
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) {
+    if (s < splits) {
+      ml[s] = __ldcg(reinterpret_cast<const float2*>(part_ml) + first + s);
+      po[s] = __ldcg(part_o + (first + s) * head_dim + d);
+    } else {
+      ml[s] = make_float2(-INFINITY, 0.f);
+      po[s] = 0.f;
+    }
+  }
+  float mx = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) mx = fmaxf(mx, ml[s].x);
+  float den = 0.f, out_d = 0.f;
+#pragma unroll
+  for (int s = 0; s < SPLIT_MAX; s++) {
+    if (s < splits) {  // every split has keys: m finite
+      float c = __expf(ml[s].x - mx);
+      den = fmaf(ml[s].y, c, den);
+      out_d = fmaf(po[s], c, out_d);
+    }
+  }
+  return out_d / den;
+}
+
+// Counts a block's published partial (the classic last-block reduction: each writer fences its
+// stores before the block's count); true in the last block of the `splits` to count, which
+// resets the counter for the next launch. Every thread of the block calls it.
+__device__ __forceinline__ bool last_split(int* counter, int splits, int* flag) {
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int last = atomicAdd(counter, 1) == splits - 1;
+    if (last) *counter = 0;  // every split has counted: ready for the next launch
+    *flag = last;
+  }
+  __syncthreads();
+  bool last = *flag;
+  if (last) __threadfence();
+  return last;
+}
+
 // Shared memory of one split block for head_dim <= 8 * CH (CH 16-byte chunks per row).
 template <int CH>
 struct SplitSmem {
@@ -494,48 +543,11 @@ __device__ __forceinline__ void split_block(
     return;
   }
 
-  // Publish the partial, then count it (the classic last-block reduction: each writer fences
-  // its stores before the block's count).
+  // Publish the partial, then count it; the last split's block merges.
   if (d < head_dim) part_o[(first + split) * head_dim + d] = bo;
   if (d == 0) reinterpret_cast<float2*>(part_ml)[first + split] = make_float2(bm, bl);
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    int last = atomicAdd(counter, 1) == splits - 1;
-    if (last) *counter = 0;  // every split has counted: ready for the next launch
-    sm.last = last;
-  }
-  __syncthreads();
-  if (!sm.last || d >= head_dim) return;
-  __threadfence();
-  // The merge, in split order whichever block runs it: every split's (m, l) and dim d loaded
-  // at once (one round trip). __ldcg reads L2, where the other blocks' partials are (L1 is not
-  // coherent across SMs).
-  float2 ml[SPLIT_MAX];
-  float po[SPLIT_MAX];
-#pragma unroll
-  for (int s = 0; s < SPLIT_MAX; s++) {
-    if (s < splits) {
-      ml[s] = __ldcg(reinterpret_cast<const float2*>(part_ml) + first + s);
-      po[s] = __ldcg(part_o + (first + s) * head_dim + d);
-    } else {
-      ml[s] = make_float2(-INFINITY, 0.f);
-      po[s] = 0.f;
-    }
-  }
-  float mx = -INFINITY;
-#pragma unroll
-  for (int s = 0; s < SPLIT_MAX; s++) mx = fmaxf(mx, ml[s].x);
-  float den = 0.f, out_d = 0.f;
-#pragma unroll
-  for (int s = 0; s < SPLIT_MAX; s++) {
-    if (s < splits) {  // every split has keys: m finite
-      float c = __expf(ml[s].x - mx);
-      den = fmaf(ml[s].y, c, den);
-      out_d = fmaf(po[s], c, out_d);
-    }
-  }
-  o[d] = to_bf(out_d / den);
+  if (!last_split(counter, splits, &sm.last) || d >= head_dim) return;
+  o[d] = to_bf(merge_splits(part_o, part_ml, first, splits, head_dim, d));
 }
 
 // Launch: grid (tokens, num_heads, SPLIT_MAX), block 32 * SPLIT_WARPS. Block z attends one
@@ -614,6 +626,17 @@ struct GqaSmem {
   float q[GQA_MAX_GROUP][CH * 8];  // pre-scaled, zero past head_dim
   float p[GQA_WARPS][GQA_MAX_GROUP][32];
   float m[GQA_WARPS][GQA_MAX_GROUP], l[GQA_WARPS][GQA_MAX_GROUP];
+  int last;
+};
+
+// Where a split GQA block leaves its partials (as paged_attention_split_bf16's, per query
+// head: head kvh * group + g's splits start at first + g * SPLIT_MAX); null: not split.
+struct GqaSplit {
+  float* part_o;
+  float* part_ml;
+  int* counter;  // the (token, KV head)'s
+  size_t first;
+  int splits, split;
 };
 
 // DPL consecutive values of an fp8 V row staged in shared memory, as floats (unscaled).
@@ -630,7 +653,8 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
                                           const KV& kv,
                                           const int* __restrict__ table, int block_size,
                                           int kv_size, int kvh, int head_dim, int group,
-                                          int n, float scale, bf16* __restrict__ o) {
+                                          int lo, int n, float scale, bf16* __restrict__ o,
+                                          const GqaSplit* split) {
   constexpr int DPL = CH / 4;  // output dims per lane
   constexpr int G = GQA_MAX_GROUP;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -656,7 +680,7 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
   int rowChunks = (head_dim * EB + 15) >> 4;
   int vbyte = lane * DPL * EB;
   int vc = vbyte >> 4, voff = vbyte & 15;
-  for (int tile = 32 * warp; tile < n; tile += 32 * GQA_WARPS) {
+  for (int tile = lo + 32 * warp; tile < n; tile += 32 * GQA_WARPS) {
     __syncwarp();  // the previous tile's V and p are read before they are overwritten
     int j = tile + lane;
     bool valid = j < n;
@@ -774,24 +798,37 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
       bl = fmaf(sm.l[w][g], c, bl);
       bo = fmaf(sm.u.acc[w][g][d], c, bo);
     }
-    o[g * head_dim + d] = to_bf(bo / bl);
+    if (split == nullptr) {
+      o[g * head_dim + d] = to_bf(bo / bl);
+      continue;
+    }
+    size_t at = split->first + (size_t)g * SPLIT_MAX + split->split;
+    split->part_o[at * head_dim + d] = bo;
+    if (d == 0) reinterpret_cast<float2*>(split->part_ml)[at] = make_float2(bm, bl);
+  }
+  if (split == nullptr || !last_split(split->counter, split->splits, &sm.last)) return;
+  for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) {
+    int g = i / head_dim, d = i % head_dim;
+    o[g * head_dim + d] = to_bf(merge_splits(split->part_o, split->part_ml,
+                                             split->first + (size_t)g * SPLIT_MAX,
+                                             split->splits, head_dim, d));
   }
 }
 
 template <typename KV>
 __device__ __forceinline__ void gqa_dispatch(uint4* smem, const bf16* qh, const KV& kv,
                                              const int* table, int block_size, int kv_size,
-                                             int kvh, int head_dim, int group, int n,
-                                             float scale, bf16* o) {
+                                             int kvh, int head_dim, int group, int lo, int n,
+                                             float scale, bf16* o, const GqaSplit* split) {
   if (head_dim <= 32)
     gqa_block<4>(*reinterpret_cast<GqaSmem<4>*>(smem), qh, kv, table, block_size, kv_size, kvh,
-                 head_dim, group, n, scale, o);
+                 head_dim, group, lo, n, scale, o, split);
   else if (head_dim <= 64)
     gqa_block<8>(*reinterpret_cast<GqaSmem<8>*>(smem), qh, kv, table, block_size, kv_size, kvh,
-                 head_dim, group, n, scale, o);
+                 head_dim, group, lo, n, scale, o, split);
   else
     gqa_block<16>(*reinterpret_cast<GqaSmem<16>*>(smem), qh, kv, table, block_size, kv_size,
-                  kvh, head_dim, group, n, scale, o);
+                  kvh, head_dim, group, lo, n, scale, o, split);
 }
 
 // One (token, KV head) block of the GQA kernels: padding tokens write zeros.
@@ -815,8 +852,8 @@ __device__ __forceinline__ void gqa_attention(const bf16* __restrict__ q, const 
   }
   const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
   const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
-  gqa_dispatch(smem, qh, kv, table, block_size, kv_size, kvh, head_dim, group, pos + 1, scale,
-               o);
+  gqa_dispatch(smem, qh, kv, table, block_size, kv_size, kvh, head_dim, group, 0, pos + 1,
+               scale, o, nullptr);
 }
 
 // Launch: grid (tokens, num_kv_heads), block 32 * GQA_WARPS. Same inputs and output as
@@ -846,4 +883,74 @@ paged_attention_gqa_fp8(const bf16* __restrict__ q,
   gqa_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
                 positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,
                 head_dim, scale);
+}
+
+// Split-K decode attention, GQA-aware: paged_attention_split_bf16's grid with a block per
+// (token, KV head, split) serving the KV head's whole query-head group (gqa_block over the
+// split's keys), so each K/V row is read once for the group rather than once per query head.
+// At 14B batch 16 (5 query heads per KV head) the per-head split kernel read the context five
+// times through L2 and took 63 us a layer. Launch: grid (tokens, num_kv_heads, SPLIT_MAX),
+// block 32 * GQA_WARPS; splits as split_keys; part_o, part_ml and counters as for
+// paged_attention_split_bf16 (counters: the first tokens * num_kv_heads of them). At most
+// GQA_MAX_GROUP query heads per KV head; head_dim % 8 == 0, head_dim <= 128.
+template <typename KV>
+__device__ __forceinline__ void gqa_split_attention(
+    const bf16* __restrict__ q, const KV& kv, const int* __restrict__ token_seq,
+    const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
+    int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
+    float scale, float* __restrict__ part_o, float* __restrict__ part_ml,
+    int* __restrict__ counters) {
+  __shared__ uint4 smem[(sizeof(GqaSmem<16>) + 15) / 16];
+  int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  int group = num_heads / num_kv_heads;
+  int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
+  int pos = positions[t];
+  bf16* o = out + (size_t)t * q_size + kvh * group * head_dim;
+  if (pos < 0) {
+    if (split == 0)
+      for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) o[i] = to_bf(0.f);
+    return;
+  }
+  int n = pos + 1, chunk = split_keys(n), splits = (n + chunk - 1) / chunk;
+  if (split >= splits) return;
+  const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
+  const bf16* qh = q + (size_t)t * q_size + kvh * group * head_dim;
+  GqaSplit sp{part_o, part_ml, counters + (size_t)t * num_kv_heads + kvh,
+              ((size_t)t * num_heads + kvh * group) * SPLIT_MAX, splits, split};
+  gqa_dispatch(smem, qh, kv, table, block_size, kv_size, kvh, head_dim, group, split * chunk,
+               min(n, (split + 1) * chunk), scale, o, splits == 1 ? nullptr : &sp);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * GQA_WARPS, 4)
+paged_attention_gqa_split_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+                               const bf16* __restrict__ v_cache,
+                               const int* __restrict__ token_seq,
+                               const int* __restrict__ positions,
+                               const int* __restrict__ block_tables, int max_blocks,
+                               int block_size, bf16* __restrict__ out, int num_heads,
+                               int num_kv_heads, int head_dim, float scale,
+                               float* __restrict__ part_o, float* __restrict__ part_ml,
+                               int* __restrict__ counters) {
+  gqa_split_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables,
+                      max_blocks, block_size, out, num_heads, num_kv_heads, head_dim, scale,
+                      part_o, part_ml, counters);
+}
+
+// As paged_attention_gqa_split_bf16 over an FP8 cache (k_scale, v_scale after the caches).
+extern "C" __global__ void __launch_bounds__(32 * GQA_WARPS, 4)
+paged_attention_gqa_split_fp8(const bf16* __restrict__ q,
+                              const __nv_fp8_storage_t* __restrict__ k_cache,
+                              const __nv_fp8_storage_t* __restrict__ v_cache,
+                              const __half* __restrict__ k_scale,
+                              const __half* __restrict__ v_scale,
+                              const int* __restrict__ token_seq,
+                              const int* __restrict__ positions,
+                              const int* __restrict__ block_tables, int max_blocks,
+                              int block_size, bf16* __restrict__ out, int num_heads,
+                              int num_kv_heads, int head_dim, float scale,
+                              float* __restrict__ part_o, float* __restrict__ part_ml,
+                              int* __restrict__ counters) {
+  gqa_split_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
+                      positions, block_tables, max_blocks, block_size, out, num_heads,
+                      num_kv_heads, head_dim, scale, part_o, part_ml, counters);
 }

@@ -65,22 +65,29 @@ __device__ __forceinline__ void w4f_load(W4FStage<U, G64>& st, const W4FLane& ln
   }
 }
 
-// One 32-input chunk of a strip (k-tile words w0, w1) into acc, scaled per row in fp32:
-// w4a16_mma's arithmetic (w4_chunk) with the scale and zero fresh from their half2.
-__device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, uint4 b, __half2 s0,
-                                          __half2 s8, float (&acc)[4]) {
+// One 32-input chunk of a strip (k-tile words w0, w1) into acc, one n-tile of activations
+// b[t] (8 tokens) at a time, scaled per row in fp32: w4a16_mma's arithmetic (w4_chunk) with the
+// scale and zero fresh from their half2.
+template <int NT>
+__device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, const uint4 (&b)[NT],
+                                          __half2 s0, __half2 s8, float (&acc)[NT][4]) {
   uint32_t a0[4], a1[4];
   w4_frags(w0, w1, __float2bfloat162_rn(128.f + __high2float(s0)),
            __float2bfloat162_rn(128.f + __high2float(s8)), a0, a1);
-  w4_mma_scaled(a0, a1, b, __low2float(s0), __low2float(s8), acc);
+#pragma unroll
+  for (int t = 0; t < NT; t++)
+    w4_mma_scaled(a0, a1, b[t], __low2float(s0), __low2float(s8), acc[t]);
 }
 
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
-template <bool XS, int U, bool G64>
+// NT n-tiles of 8 tokens; tile t of strip s's activations at ln.x[s] + t * tile_step.
+template <bool XS, int NT, int U, bool G64>
 __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4FLane& ln, int p,
-                                            int p1, bool has_x, float (&acc)[2][4]) {
-  auto ldx = [&](const bf16* q) {
-    if (!has_x) return make_uint4(0, 0, 0, 0);
+                                            int p1, int ok_tiles, size_t tile_step,
+                                            float (&acc)[2][NT][4]) {
+  auto ldx = [&](const bf16* q, int t) {
+    if (t >= ok_tiles) return make_uint4(0, 0, 0, 0);
+    q += t * tile_step;
     return XS ? *reinterpret_cast<const uint4*>(q) : __ldg(reinterpret_cast<const uint4*>(q));
   };
 #pragma unroll
@@ -90,13 +97,17 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
 #pragma unroll
     for (int ch = 0; ch < 2; ch++) {
       int cs = G64 ? 0 : ch;
-      uint4 b0 = ldx(ln.x[0] + pos + 32 * ch);
-      uint4 b1 = ln.x[1] == ln.x[0] ? b0 : ldx(ln.x[1] + pos + 32 * ch);
+      uint4 b[2][NT];
+#pragma unroll
+      for (int t = 0; t < NT; t++) {
+        b[0][t] = ldx(ln.x[0] + pos + 32 * ch, t);
+        b[1][t] = ln.x[1] == ln.x[0] ? b[0][t] : ldx(ln.x[1] + pos + 32 * ch, t);
+      }
 #pragma unroll
       for (int s = 0; s < 2; s++) {
         const uint4& w = st.w[u][s];
-        w4f_chunk(ch == 0 ? w.x : w.z, ch == 0 ? w.y : w.w, s == 0 ? b0 : b1,
-                  st.sz[u][s][cs][0], st.sz[u][s][cs][1], acc[s]);
+        w4f_chunk<NT>(ch == 0 ? w.x : w.z, ch == 0 ? w.y : w.w, b[s], st.sz[u][s][cs][0],
+                      st.sz[u][s][cs][1], acc[s]);
       }
     }
   }
@@ -127,7 +138,7 @@ __device__ __forceinline__ void w4f_prefetch(const uint4* __restrict__ codes, in
 // bound by memory latency with 12 to 16 warps per SM, not by issue.
 // x: (parts, tokens, k) bf16, part p at x + p * x_part_stride; rows from b1 read part 1,
 // from b2 part 2. codes, sz: w4a16.cu's layout.
-template <bool XS, bool G64, class Epi>
+template <bool XS, int NT, bool G64, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -137,6 +148,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   int g = lane >> 2, c = lane & 3;
   int pairs = k >> 6, groups = k / group;
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  int ok_tiles = (tokens - g + 7) >> 3;  // n-tiles where this lane's token g + 8t is live
   for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
     int row[2] = {epi.row(16 * j, 0), epi.row(16 * j, 1)};
     W4FLane ln;
@@ -147,27 +159,30 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       ln.sz[s][1] = ln.sz[s][0] + (size_t)8 * groups;
       ln.x[s] = x + ((row[s] >= b1) + (row[s] >= b2)) * x_part_stride + (size_t)g * k + 8 * c;
     }
-    bool has_x = g < tokens;
-    float acc[2][4] = {};
-    constexpr int U = G64 ? 4 : 2;
+    float acc[2][NT][4] = {};
+    // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
+    constexpr int U = (G64 ? 4 : 2) / NT;
     for (int p = p0; p < p1; p += U) {
       W4FStage<U, G64> st;
       w4f_load(st, ln, p, p1, group, group_shift);
-      w4f_compute<XS>(st, ln, p, p1, has_x, acc);
+      w4f_compute<XS, NT>(st, ln, p, p1, ok_tiles, (size_t)8 * k, acc);
     }
 #pragma unroll
     for (int s = 0; s < 2; s++)
 #pragma unroll
-      for (int e = 0; e < 4; e++) red[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][e];
+      for (int t = 0; t < NT; t++)
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+          red[(((warp * 2 + s) * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
     __syncthreads();
-    if (threadIdx.x < 128) {
-      int e = threadIdx.x >> 5, l = threadIdx.x & 31;
-      int t = 2 * (l & 3) + (e & 1);
+    if (threadIdx.x < NT * 128) {
+      int nt = threadIdx.x >> 7, e = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
+      int t = 8 * nt + 2 * (l & 3) + (e & 1);
       if (t < tokens) {
         float a = 0.f, b = 0.f;
         for (int w = 0; w < warps; w++) {
-          a += red[((w * 2) * 4 + e) * 32 + l];
-          b += red[((w * 2 + 1) * 4 + e) * 32 + l];
+          a += red[(((w * 2) * NT + nt) * 4 + e) * 32 + l];
+          b += red[(((w * 2 + 1) * NT + nt) * 4 + e) * 32 + l];
         }
         epi.store(16 * j + (l >> 2) + 8 * (e >> 1), t, a, b);
       }
@@ -244,7 +259,7 @@ struct W4NormedGemv {
       xg = xp;
       stride = (long long)T * hidden;
     }
-    w4f_units<true, G64>(xg, stride, T, codes, sz, hidden, group, group_shift, b1, b2, units,
+    w4f_units<true, 1, G64>(xg, stride, T, codes, sz, hidden, group, group_shift, b1, b2, units,
                          epi, red);
   }
 };
@@ -323,8 +338,64 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
        int tokens, int rows, int k) {                                                         \
     __shared__ float red[W4F_WARPS * 2 * 4 * 32];                                             \
     StripRowsEpilogue<true> epi{resid, rows};                                                 \
-    w4f_units<false, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,         \
+    w4f_units<false, 1, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,         \
                           rows / 2, epi, red);                                                \
   }
 W4F_RESIDUAL(w4_residual, false)
 W4F_RESIDUAL(w4_residual_g64, true)
+
+// The many-token kernels (up to W4M_MAX_TOKENS): steps of several tokens (decode batches) read
+// the same codes once for every token, with the tokens as two n-tiles of the MMA; the
+// activations come from global memory (L1), already normed for QKV and gate/up (the norm
+// prologue's copy would not fit in shared memory for 16 tokens at the Qwen2.5 widths), one
+// copy per act-order part in that part's permuted order (h: (parts, tokens, hidden), part
+// stride part_stride). Same epilogues as above; same launch, no dynamic shared memory.
+#define W4M_MAX_TOKENS 16  // Kernels.W4M_MAX_TOKENS
+#define W4M_RED (W4F_WARPS * 2 * 2 * 4 * 32)
+#define W4M_WEIGHTS                                                                            \
+  const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
+      int b1, int b2
+
+#define W4M_QKV(NAME, G64)                                                                     \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS,                        \
+       const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
+       const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
+       bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
+       int head_dim, float theta) {                                                           \
+    __shared__ float red[W4M_RED];                                                            \
+    W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
+                           head_dim / 2, theta, 0.f, -1},                                     \
+                          positions,                                                          \
+                          slots};                                                             \
+    w4f_units<false, 2, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,   \
+                             b1, b2, (num_heads + 2 * num_kv_heads) * (head_dim / 2), epi,    \
+                             red);                                                            \
+  }
+W4M_QKV(w4_qkv_rope_many, false)
+W4M_QKV(w4_qkv_rope_many_g64, true)
+
+#define W4M_SILU(NAME, G64)                                                                    \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
+       int tokens, int hidden, int inter) {                                                   \
+    __shared__ float red[W4M_RED];                                                            \
+    SiluEpilogue epi{act, inter};                                                             \
+    w4f_units<false, 2, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,   \
+                             b1, b2, inter, epi, red);                                        \
+  }
+W4M_SILU(w4_silu_many, false)
+W4M_SILU(w4_silu_many_g64, true)
+
+#define W4M_RESIDUAL(NAME, G64)                                                                \
+  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
+  NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
+       const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
+       int tokens, int rows, int k) {                                                         \
+    __shared__ float red[W4M_RED];                                                            \
+    StripRowsEpilogue<true> epi{resid, rows};                                                 \
+    w4f_units<false, 2, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,      \
+                             rows / 2, epi, red);                                             \
+  }
+W4M_RESIDUAL(w4_residual_many, false)
+W4M_RESIDUAL(w4_residual_many_g64, true)

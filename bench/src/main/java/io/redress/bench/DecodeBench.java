@@ -11,6 +11,7 @@ import io.redress.inference.engine.SamplingParams;
 import io.redress.inference.model.KnownConfigs;
 import io.redress.inference.model.ModelConfig;
 import io.redress.inference.cli.GpuOptions;
+import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.runtime.ModelRunner;
 import io.redress.inference.runtime.cuda.CudaModelRunner;
 import io.redress.inference.runtime.cuda.TensorParallelRunner;
@@ -178,6 +179,8 @@ final class DecodeBench implements Callable<Integer> {
         .append("\n\n")
         .append("Device: ").append(engine.device())
         .append(gpus > 1 ? "; " + gpus + " engines" : "")
+        .append("; KV cache ").append(config.kvCacheDtype() == KvCacheDtype.FP8 ? "fp8 e4m3"
+            : "bf16")
         .append("; prompt ").append(promptLen)
         .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"

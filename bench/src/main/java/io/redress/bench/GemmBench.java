@@ -40,6 +40,13 @@ final class GemmBench implements Callable<Integer> {
       + " and fused with the residual add) at these token counts, e.g. 1,2, in GB/s of weights"
       + " against the device copy bandwidth.")
   List<Integer> gemv = List.of();
+  @Option(names = "--attention", split = ",", description = "Instead: the decode attention"
+      + " kernels at these batch sizes (one new token per sequence, --context keys each), in"
+      + " GB/s of K/V rows against the device copy bandwidth.")
+  List<Integer> attention = List.of();
+  @Option(names = "--context", defaultValue = "512", description = "Keys per sequence for"
+      + " --attention (default: ${DEFAULT-VALUE}).")
+  int context;
   @Option(names = "--tensor-parallel-size", defaultValue = "1", paramLabel = "N",
       description = "Time one rank's shapes of the model split over N GPUs (default:"
           + " ${DEFAULT-VALUE}).")
@@ -54,6 +61,9 @@ final class GemmBench implements Callable<Integer> {
     }
     if (!gemv.isEmpty()) {
       return gemvTable(c);
+    }
+    if (!attention.isEmpty()) {
+      return attentionTable(c);
     }
     int d = c.hiddenSize();
     Object[][] layers = {
@@ -109,6 +119,40 @@ final class GemmBench implements Callable<Integer> {
     Files.createDirectories(out);
     Files.writeString(out.resolve("gemm-" + config + ".json"), JSON.writeValueAsString(r));
     Files.writeString(out.resolve("gemm-" + config + ".md"), md.toString());
+    return 0;
+  }
+
+  /** The decode attention kernels: microseconds and K/V GB/s per batch size and kernel. */
+  private int attentionTable(ModelConfig c) throws Exception {
+    ObjectNode r = JSON.createObjectNode();
+    r.put("config", config).put("context", context);
+    ArrayNode rows = r.putArray("attention");
+    StringBuilder md = new StringBuilder();
+    try (GemmTimer t = new GemmTimer(0)) {
+      double copy = t.copyBandwidthGbs();
+      r.put("device", t.deviceName()).put("copy_gbs", copy);
+      md.append("# Decode attention, ").append(config).append(", ").append(t.deviceName())
+          .append(String.format(Locale.ROOT, "%n%nOne new token per sequence at %d keys, bf16"
+              + " cache, block size 16, in a CUDA graph (K/V from HBM); device copy bandwidth"
+              + " %.0f GB/s.%n%n", context, copy))
+          .append("| kernel | batch | us | K/V GB/s | % copy |\n|---|---:|---:|---:|---:|\n");
+      for (int b : attention) {
+        for (GemmTimer.AttentionKernel k : GemmTimer.AttentionKernel.values()) {
+          double us = t.attentionMicros(k, b, context, c.numHeads(), c.numKvHeads(),
+              c.headDim(), iters);
+          double bytes = 2.0 * 2 * b * context * c.kvSize();
+          rows.addObject().put("kernel", k.name().toLowerCase(Locale.ROOT)).put("batch", b)
+              .put("us", us).put("kv_gbs", bytes / us / 1e3);
+          md.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.0f | %.0f |%n",
+              k.name().toLowerCase(Locale.ROOT), b, us, bytes / us / 1e3,
+              100 * bytes / us / 1e3 / copy));
+          System.err.printf(Locale.ROOT, "%-10s batch %3d  %.1f us%n", k, b, us);
+        }
+      }
+    }
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("attention-" + config + ".json"), JSON.writeValueAsString(r));
+    Files.writeString(out.resolve("attention-" + config + ".md"), md.toString());
     return 0;
   }
 
@@ -182,7 +226,7 @@ final class GemmBench implements Callable<Integer> {
           double bf16 = m <= Kernels.GEMV_MAX_TOKENS ? t.gemvMicros(m, inF, outF, iters, false)
               : Double.NaN;
           // The fused decode kernels' GEMV (w4a16_fused.cu, its residual-add form)
-          double fused = m <= Kernels.FUSED_MAX_TOKENS && outF % 32 == 0
+          double fused = m <= Kernels.W4M_MAX_TOKENS && outF % 32 == 0
               ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
               .put("out", outF).put("in", inF).put("w4a16_us", us);

@@ -140,6 +140,12 @@ public final class CudaModelRunner implements ModelRunner {
    * GEMV reads each weight row once for both tokens with fewer registers.
    */
   static final int FUSED_TOKENS = 1;
+  /**
+   * GPTQ int4 steps of at most this many tokens run fused: one token through the norm-prologue
+   * kernels, more through the many-token kernels behind a plain norm (the tokens ride the
+   * MMA's n dimension, so 16 tokens read the codes once, as one does).
+   */
+  static final int W4_FUSED_TOKENS = Kernels.W4M_MAX_TOKENS;
   /** Split-K decode attention; {@code redress.cuda.splitAttention=false}: off. */
   private final boolean splitAttention =
       !"false".equals(System.getProperty("redress.cuda.splitAttention"));
@@ -150,6 +156,13 @@ public final class CudaModelRunner implements ModelRunner {
    * one-block kernel (split-K reads K/V once per query head: slower at 7B batch 256).
    */
   static final int SPLIT_TOKENS = 16;
+  /**
+   * Split steps of at least this many tokens (and every FP8-cache split step) take the
+   * GQA-aware split kernel, a block per KV head and split: from a few tokens on, the per-head
+   * split's repeated reads of each K/V row (once per query head) cost more than its shorter
+   * chains save. {@code redress.cuda.gqaSplitFrom} overrides it (measurement).
+   */
+  static final int GQA_SPLIT_FROM = Integer.getInteger("redress.cuda.gqaSplitFrom", 2);
   private final int splitTokens;
   private final DeviceBuffer splitO; // split-K attention partials, up to splitTokens tokens
   private final DeviceBuffer splitMl;
@@ -226,19 +239,21 @@ public final class CudaModelRunner implements ModelRunner {
     kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
     int maxParts = weights.layers.stream().flatMap(l -> l.quantized().stream())
         .filter(q -> q.perm() != null).mapToInt(CudaWeights.Q4::parts).max().orElse(0);
+    // Tensor parallelism fuses bf16 layers only (its kernels push partial sums to the peers).
     boolean fusable = weights.quantized()
-        ? weights.allQuantized() && kernels.w4FusedFits(fusedTokens, (int) d,
+        ? tp == null && weights.allQuantized() && kernels.w4FusedFits(fusedTokens, (int) d,
             config.headDim(), (int) inter, maxParts)
         : kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
-    fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv && !kvFp8
-        && fusable;
+    // GPTQ layers fuse over an FP8 cache too (its QKV step unfused); bf16 ones do not.
+    fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv
+        && (weights.quantized() || !kvFp8) && fusable;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
       if (weights.quantized()) {
         kernels.prepareW4Fused();
       }
     }
-    splitTokens = !splitAttention || kvFp8 ? 0 : !useGemv ? (fused ? fusedTokens : 0)
+    splitTokens = !splitAttention ? 0 : !useGemv ? (fused ? fusedTokens : 0)
         : Math.max(fused ? fusedTokens : 0, Math.min(SPLIT_TOKENS, tMax));
     if (splitTokens > 0) {
       long partials = Kernels.attentionSplitFloats(splitTokens, config.numHeads(),
@@ -303,6 +318,7 @@ public final class CudaModelRunner implements ModelRunner {
   static CudaModelRunner load(Path modelDir, Options options, Shard shard) {
     ModelConfig config = ModelConfig.load(modelDir);
     GptqConfig gptq = GptqConfig.load(modelDir).orElse(null);
+    checkAttention(config, options);
     CudaDevice device = CudaDevice.open(options.device());
     try (SafeTensors st = SafeTensors.open(modelDir)) {
       Kernels kernels = new Kernels(device.stream());
@@ -313,6 +329,11 @@ public final class CudaModelRunner implements ModelRunner {
       device.close();
       throw e;
     }
+  }
+
+  /** Fails before any loading where the attention kernels cannot take the model's heads. */
+  private static void checkAttention(ModelConfig config, Options options) {
+    Kernels.checkAttention(config.headDim(), config.numHeads(), config.numKvHeads());
   }
 
   /** A model of this architecture with random bf16 weights drawn on the GPU (benchmarks). */
@@ -332,6 +353,7 @@ public final class CudaModelRunner implements ModelRunner {
   /** {@link #random(ModelConfig, Options, long, int)}, only {@code shard}'s part. */
   static CudaModelRunner random(ModelConfig config, Options options, long seed, int gptqGroup,
       Shard shard) {
+    checkAttention(config, options);
     CudaDevice device = CudaDevice.open(options.device());
     try {
       Kernels kernels = new Kernels(device.stream());
@@ -544,7 +566,8 @@ public final class CudaModelRunner implements ModelRunner {
   private void enqueueForward(int tokens, int rows) {
     kernels.embedding(meta.ptr(), weights.embed.ptr(), x.ptr(), config.hiddenSize(), tokens);
     mark("embedding");
-    boolean fusedStep = fused && tokens <= FUSED_TOKENS;
+    boolean fusedStep =
+        fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
     if (fusedStep && tp != null) {
       enqueueFusedTp(tokens, rows);
     } else {
@@ -556,17 +579,14 @@ public final class CudaModelRunner implements ModelRunner {
   private void enqueueLayers(int tokens, int rows, boolean fusedStep) {
     int d = config.hiddenSize();
     int qs = config.qSize();
-    int kv = config.kvSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr slots = meta.at(4L * offSlots);
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
       CUdeviceptr vc = kvCache.at(kvLayerBytes * l + kvValueOffset);
       if (fusedStep) {
-        enqueueFusedLayer(w, kc, vc, tokens);
+        enqueueFusedLayer(l, w, kc, vc, tokens);
         continue;
       }
       // The previous layer's MLP output joins the residual inside this norm.
@@ -576,18 +596,7 @@ public final class CudaModelRunner implements ModelRunner {
         addNorm(MLP_OUT, null, w.inputNorm().ptr(), h.ptr(), tokens);
       }
       mark("norm");
-      linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, d, qs + 2 * kv);
-      mark("qkv gemm");
-      if (kvFp8) {
-        kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc,
-            vc, kScales(l), vScales(l), config.numHeads(), config.numKvHeads(),
-            config.headDim(), (float) config.ropeTheta(), tokens);
-      } else {
-        kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
-            config.numHeads(), config.numKvHeads(), config.headDim(),
-            (float) config.ropeTheta(), tokens);
-      }
-      mark("rope+cache");
+      qkvRopeCache(l, w, kc, vc, tokens);
       attention(l, kc, vc, tokens);
       mark("attention");
       linear(attn.ptr(), w.oWeight(), w.oQ(), out(ATTN_OUT), tokens, qs, d);
@@ -601,7 +610,14 @@ public final class CudaModelRunner implements ModelRunner {
       linear(act.ptr(), w.downWeight(), w.downQ(), out(MLP_OUT), tokens, inter, d);
       mark("down gemm");
     }
-    if (rows > 0 && fusedStep) {
+    if (rows > 0 && fusedStep && rows > Kernels.FUSED_MAX_TOKENS) {
+      // Many-token GPTQ steps: x is complete, the final norm of the sampling rows first.
+      kernels.addRmsnorm(x.ptr(), null, meta.at(4L * offLastRows), weights.finalNorm.ptr(),
+          hLast.ptr(), d, eps, rows);
+      mark("norm");
+      linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, vocabPart);
+      mark("lm_head gemm");
+    } else if (rows > 0 && fusedStep) {
       if (shard.samples()) {
         // The residual stream is complete: final norm + LM head of the sampling rows.
         kernels.rmsnormGemv(x.ptr(), meta.at(4L * offLastRows), weights.finalNorm.ptr(), eps,
@@ -620,6 +636,26 @@ public final class CudaModelRunner implements ModelRunner {
         gatherLogits(rows);
       }
     }
+  }
+
+  /** The unfused QKV projection of the normed h, then RoPE and the cache write (bf16 or FP8). */
+  private void qkvRopeCache(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+      int tokens) {
+    CUdeviceptr positions = meta.at(4L * offPositions);
+    CUdeviceptr slots = meta.at(4L * offSlots);
+    linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, config.hiddenSize(),
+        config.qSize() + 2 * config.kvSize());
+    mark("qkv gemm");
+    if (kvFp8) {
+      kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
+          kScales(l), vScales(l), config.numHeads(), config.numKvHeads(), config.headDim(),
+          (float) config.ropeTheta(), tokens);
+    } else {
+      kernels.qkvRopeCache(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
+          config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta(),
+          tokens);
+    }
+    mark("rope+cache");
   }
 
   /** The attention-output projection's partial (tensor parallelism: its all-reduce buffer). */
@@ -652,10 +688,10 @@ public final class CudaModelRunner implements ModelRunner {
    * launches. The projections add into the residual stream x themselves, and the next norm
    * runs inside the GEMV that needs it, so x is always complete between layers.
    */
-  private void enqueueFusedLayer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+  private void enqueueFusedLayer(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
     if (w.qkvQ() != null) {
-      enqueueFusedW4Layer(w, kc, vc, tokens);
+      enqueueFusedW4Layer(l, w, kc, vc, tokens);
       return;
     }
     int d = config.hiddenSize();
@@ -680,33 +716,65 @@ public final class CudaModelRunner implements ModelRunner {
   /**
    * {@link #enqueueFusedLayer} for GPTQ int4 projections (w4a16_fused.cu): the same five
    * launches, plus a gather of the O or down projection's input where it is act-order (the
-   * normed kernels permute theirs themselves).
+   * normed kernels permute theirs themselves). Steps of several tokens norm first (x is complete
+   * between the kernels) and take the many-token kernels: seven launches.
    */
-  private void enqueueFusedW4Layer(CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+  private void enqueueFusedW4Layer(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
-    kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
-        meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc, vc, tokens, d,
-        config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
-    mark("norm+qkv w4+rope");
-    attention(-1, kc, vc, tokens);
+    CUdeviceptr positions = meta.at(4L * offPositions);
+    CUdeviceptr slots = meta.at(4L * offSlots);
+    if (kvFp8) {
+      // The FP8 cache's scale per (token, KV head) needs the head's whole row: the cache
+      // writer runs after the projection, as on the unfused path.
+      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
+      mark("norm");
+      qkvRopeCache(l, w, kc, vc, tokens);
+    } else if (tokens == 1) {
+      kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
+          positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
+          config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+      mark("norm+qkv w4+rope");
+    } else {
+      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
+      mark("norm");
+      kernels.w4QkvRope(permuted(h.ptr(), w.qkvQ(), tokens), partStride(w.qkvQ(), tokens),
+          w.qkvQ(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d,
+          config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+      mark("qkv w4+rope");
+    }
+    attention(l, kc, vc, tokens);
     mark("attention");
     kernels.w4Residual(permuted(attn.ptr(), w.oQ(), tokens), w.oQ(), x.ptr(), tokens);
     mark("o w4+residual");
-    kernels.w4RmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpQ(), act.ptr(),
-        tokens, d, config.intermediateSize());
-    mark("norm+gate_up w4+silu");
+    if (tokens == 1) {
+      kernels.w4RmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpQ(), act.ptr(),
+          tokens, d, config.intermediateSize());
+      mark("norm+gate_up w4+silu");
+    } else {
+      kernels.addRmsnorm(x.ptr(), null, null, w.postNorm().ptr(), h.ptr(), d, eps, tokens);
+      mark("norm");
+      kernels.w4GateUpSilu(permuted(h.ptr(), w.gateUpQ(), tokens),
+          partStride(w.gateUpQ(), tokens), w.gateUpQ(), act.ptr(), tokens, d,
+          config.intermediateSize());
+      mark("gate_up w4+silu");
+    }
     kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens);
     mark("down w4+residual");
   }
 
-  /** a, or its copy in the act-order layer's permuted input order (one part). */
+  /** Elements between the act-order parts' copies that {@link #permuted} writes. */
+  private static long partStride(CudaWeights.Q4 wq, int tokens) {
+    return wq.perm() == null ? 0 : (long) tokens * wq.k();
+  }
+
+  /** a, or its copies in the act-order layer's permuted input order, one per part. */
   private CUdeviceptr permuted(CUdeviceptr a, CudaWeights.Q4 wq, int tokens) {
     if (wq.perm() == null) {
       return a;
     }
-    kernels.gatherCols(a, wq.perm().ptr(), permScratch.ptr(), tokens, wq.k(), 1);
+    kernels.gatherCols(a, wq.perm().ptr(), permScratch.ptr(), tokens, wq.k(), wq.parts());
     return permScratch.ptr();
   }
 
@@ -875,15 +943,24 @@ public final class CudaModelRunner implements ModelRunner {
   }
 
   /**
-   * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for few
-   * tokens; the FP8 cache through the one-block kernel.
+   * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
+   * to {@code splitTokens} tokens (per query head at one token, per KV head from
+   * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
+   * group.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens) {
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
     CUdeviceptr tables = meta.at(4L * offTables);
     float scale = (float) (1 / Math.sqrt(config.headDim()));
-    if (kvFp8) {
+    boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
+        : tokens >= GQA_SPLIT_FROM;
+    if (tokens <= splitTokens && gqaSplit) {
+      kernels.attentionGqaSplit(q.ptr(), kc, vc, kvFp8 ? kScales(layer) : null,
+          kvFp8 ? vScales(layer) : null, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+    } else if (kvFp8) {
       kernels.attentionFp8(q.ptr(), kc, vc, kScales(layer), vScales(layer), tokenSeq,
           positions, tables, maxBlocksPerSeq, options.blockSize(), attn.ptr(),
           config.numHeads(), config.numKvHeads(), config.headDim(), scale, tokens);

@@ -1,6 +1,8 @@
 package io.redress.inference.runtime.cuda;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
@@ -198,6 +200,84 @@ public final class GemmTimer implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** The decode attention kernels {@link #attentionMicros} times. */
+  public enum AttentionKernel { SPLIT, GQA_SPLIT, GQA }
+
+  /**
+   * Microseconds per decode attention call: {@code tokens} sequences (one new token each) at
+   * position {@code context - 1} over a bf16 cache of block size 16, timed like
+   * {@link #gemvMicros} (one CUDA graph; the calls cycle over caches adding up to 256 MB, so
+   * the K/V rows come from HBM as a layer's would).
+   */
+  public double attentionMicros(AttentionKernel kernel, int tokens, int context, int heads,
+      int kvHeads, int headDim, int iters) {
+    int blockSize = 16;
+    int maxBlocks = (context + blockSize - 1) / blockSize;
+    long slots = (long) tokens * maxBlocks * blockSize;
+    long cacheBytes = 2L * slots * kvHeads * headDim;
+    int copies = (int) Math.max(2, (256L << 20) / (2 * cacheBytes) + 1);
+    int[] table = new int[tokens * maxBlocks];
+    int[] positions = new int[tokens];
+    int[] seqs = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      positions[t] = context - 1;
+      seqs[t] = t;
+      for (int b = 0; b < maxBlocks; b++) {
+        table[t * maxBlocks + b] = t * maxBlocks + b;
+      }
+    }
+    List<DeviceBuffer> owned = new ArrayList<>();
+    try {
+      DeviceBuffer q = own(owned, device.alloc(2L * tokens * heads * headDim));
+      DeviceBuffer out = own(owned, device.alloc(2L * tokens * heads * headDim));
+      DeviceBuffer tables = own(owned, upload(table));
+      DeviceBuffer pos = own(owned, upload(positions));
+      DeviceBuffer seq = own(owned, upload(seqs));
+      long partials = Kernels.attentionSplitFloats(tokens, heads, headDim);
+      DeviceBuffer partO = own(owned, device.alloc(4 * partials));
+      DeviceBuffer partMl = own(owned, device.alloc(4 * partials / headDim * 2));
+      DeviceBuffer counters = own(owned, device.alloc(4L * tokens * heads));
+      JCudaDriver.cuMemsetD32(counters.ptr(), 0, (long) tokens * heads);
+      kernels.fillNormal(q.ptr(), (long) tokens * heads * headDim, 1, 0f, 1f);
+      DeviceBuffer[] k = new DeviceBuffer[copies];
+      DeviceBuffer[] v = new DeviceBuffer[copies];
+      for (int c = 0; c < copies; c++) {
+        k[c] = own(owned, device.alloc(cacheBytes));
+        v[c] = own(owned, device.alloc(cacheBytes));
+        kernels.fillNormal(k[c].ptr(), cacheBytes / 2, 2 + c, 0f, 1f);
+        kernels.fillNormal(v[c].ptr(), cacheBytes / 2, 100 + c, 0f, 1f);
+      }
+      float scale = (float) (1 / Math.sqrt(headDim));
+      return graphMicros(iters, i -> {
+        int c = i % copies;
+        switch (kernel) {
+          case SPLIT -> kernels.attentionSplit(q.ptr(), k[c].ptr(), v[c].ptr(), seq.ptr(),
+              pos.ptr(), tables.ptr(), maxBlocks, blockSize, out.ptr(), heads, kvHeads,
+              headDim, scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens);
+          case GQA_SPLIT -> kernels.attentionGqaSplit(q.ptr(), k[c].ptr(), v[c].ptr(), null,
+              null, seq.ptr(), pos.ptr(), tables.ptr(), maxBlocks, blockSize, out.ptr(), heads,
+              kvHeads, headDim, scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens);
+          case GQA -> kernels.attention(q.ptr(), k[c].ptr(), v[c].ptr(), seq.ptr(), pos.ptr(),
+              tables.ptr(), maxBlocks, blockSize, out.ptr(), heads, kvHeads, headDim, scale,
+              tokens);
+        }
+      });
+    } finally {
+      owned.forEach(device::free);
+    }
+  }
+
+  private static DeviceBuffer own(List<DeviceBuffer> owned, DeviceBuffer b) {
+    owned.add(b);
+    return b;
+  }
+
+  private DeviceBuffer upload(int[] values) {
+    DeviceBuffer b = device.alloc(4L * values.length);
+    JCudaDriver.cuMemcpyHtoD(b.ptr(), jcuda.Pointer.to(values), 4L * values.length);
+    return b;
   }
 
   @Override

@@ -52,6 +52,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction fillNormal;
   private final CUfunction gemv;
   private final CUfunction attentionSplit;
+  private final CUfunction attentionGqaSplit;
+  private final CUfunction attentionGqaSplitFp8;
   private final CUfunction gemvQkvRope;
   private final CUfunction gemvSilu;
   private final CUfunction gemvNormed;
@@ -69,6 +71,9 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4QkvRope; // [g64 ? 1 : 0], as for the two below
   private final CUfunction[] w4Silu;
   private final CUfunction[] w4Residual;
+  private final CUfunction[] w4QkvRopeMany; // the many-token twins of the three above
+  private final CUfunction[] w4SiluMany;
+  private final CUfunction[] w4ResidualMany;
   private final CUfunction fillRandomU32;
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
@@ -102,6 +107,8 @@ public final class Kernels implements AutoCloseable {
     fillNormal = function("fill_normal_bf16");
     gemv = function("gemv_bf16");
     attentionSplit = function("paged_attention_split_bf16");
+    attentionGqaSplit = function("paged_attention_gqa_split_bf16");
+    attentionGqaSplitFp8 = function("paged_attention_gqa_split_fp8");
     gemvQkvRope = function("gemv_rmsnorm_qkv_rope_bf16");
     gemvSilu = function("gemv_rmsnorm_silu_bf16");
     gemvNormed = function("gemv_rmsnorm_bf16");
@@ -122,6 +129,11 @@ public final class Kernels implements AutoCloseable {
         function("w4_rmsnorm_qkv_rope_g64")};
     w4Silu = new CUfunction[] {function("w4_rmsnorm_silu"), function("w4_rmsnorm_silu_g64")};
     w4Residual = new CUfunction[] {function("w4_residual"), function("w4_residual_g64")};
+    w4QkvRopeMany = new CUfunction[] {function("w4_qkv_rope_many"),
+        function("w4_qkv_rope_many_g64")};
+    w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64")};
+    w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
+        function("w4_residual_many_g64")};
     fillRandomU32 = function("fill_random_u32");
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
@@ -246,10 +258,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, int tokens) {
-    if (headDim > 128 || headDim % 8 != 0 || heads / kvHeads > 8) {
-      throw new IllegalArgumentException("attention kernel supports head_dim <= 128 (a"
-          + " multiple of 8) and up to 8 query heads per KV head");
-    }
+    checkAttention(headDim, heads, kvHeads);
     // Few tokens (decode): a block per query head keeps the SMs busy; many tokens (prefill):
     // a block per KV head reads each K/V row once for its whole group.
     int perBlock = (long) tokens * kvHeads <= 32 ? 1 : heads / kvHeads;
@@ -259,7 +268,7 @@ public final class Kernels implements AutoCloseable {
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), i(perBlock)};
     Pointer[] head = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
         : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
-    if (perBlock > 1 && gqaAttention) {
+    if (perBlock > 1 && gqaAttention && gqaFits(headDim, kScale != null)) {
       // Many tokens: a block per (token, KV head) with K rows in registers and V rows staged
       // in shared memory (attention.cu, paged_attention_gqa_*).
       Pointer[] tail = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
@@ -272,6 +281,26 @@ public final class Kernels implements AutoCloseable {
     Pointer[] args = java.util.Arrays.copyOf(head, head.length + common.length);
     System.arraycopy(common, 0, args, head.length, common.length);
     launch(f, tokens, heads / perBlock, threads, args);
+  }
+
+  /**
+   * What the attention kernels take: head_dim <= 128, a multiple of 8, at most 8 query heads
+   * per KV head.
+   */
+  static void checkAttention(int headDim, int heads, int kvHeads) {
+    if (headDim > 128 || headDim % 8 != 0 || heads / kvHeads > 8) {
+      throw new IllegalArgumentException("the attention kernels take head_dim <= 128, a"
+          + " multiple of 8, and up to 8 query heads per KV head; this model has head_dim "
+          + headDim + " and " + heads / kvHeads + " query heads per KV head");
+    }
+  }
+
+  /**
+   * Whether the GQA kernels (a block per KV head) take this head size: over an FP8 cache they
+   * stage V rows 16 bytes at a time, so rows must be whole 16-byte chunks.
+   */
+  public static boolean gqaFits(int headDim, boolean fp8) {
+    return !fp8 || headDim % 16 == 0;
   }
 
   /** out (tokens, inter) bf16 = silu(gate) * up from fp32 (tokens, 2 * inter). */
@@ -646,7 +675,8 @@ public final class Kernels implements AutoCloseable {
    * activations grow with the width and the act-order parts), outside any graph capture.
    */
   public void prepareW4Fused() {
-    for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual}) {
+    for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
+        w4QkvRopeMany, w4SiluMany, w4ResidualMany}) {
       for (CUfunction f : family) {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
@@ -733,17 +763,63 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * {@code resid (tokens, rows) fp32 += a . w^T} with GPTQ int4 weights {@code w} of one part;
-   * an act-order layer's {@code a} must already be in its permuted order ({@link #gatherCols}).
+   * {@code resid (tokens, rows) fp32 += a . w^T} with GPTQ int4 weights {@code w} of one part,
+   * for 1 to {@link #W4M_MAX_TOKENS} tokens; an act-order layer's {@code a} must already be in
+   * its permuted order ({@link #gatherCols}). Up to 8 tokens take the one-n-tile kernel.
    */
   public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens) {
-    checkFused(tokens, w.k());
+    checkW4Many(tokens, w.k());
     if (w.rows() % 32 != 0 || w.parts() != 1) {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
-    launchW4Fused(w4Pick(w4Residual, w), w.rows() / 2, 0, p(a), p(w.codes().ptr()),
-        p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())), p(resid), i(tokens),
-        i(w.rows()), i(w.k()));
+    launchW4Fused(w4Pick(tokens <= 8 ? w4Residual : w4ResidualMany, w), w.rows() / 2, 0, p(a),
+        p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())),
+        p(resid), i(tokens), i(w.rows()), i(w.k()));
+  }
+
+  /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
+  public static final int W4M_MAX_TOKENS = 16;
+
+  private static void checkW4Many(int tokens, int k) {
+    if (tokens < 1 || tokens > W4M_MAX_TOKENS || k % 64 != 0) {
+      throw new IllegalArgumentException("the fused W4 kernels take 1 to " + W4M_MAX_TOKENS
+          + " tokens and k % 64 == 0");
+    }
+  }
+
+  /**
+   * {@link #w4RmsnormQkvRope} for several tokens whose activations are normed already: {@code h
+   * (parts, tokens, hidden)} bf16, one copy per act-order part in its permuted order (part
+   * stride {@code partStride} elements; one copy and stride 0 when not act-order). To bf16
+   * rounding {@link #w4a16} then {@link #qkvRopeCache}.
+   */
+  public void w4QkvRope(CUdeviceptr h, long partStride, CudaWeights.Q4 w, CUdeviceptr bias,
+      CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr qOut, CUdeviceptr kCache,
+      CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads, int headDim,
+      float theta) {
+    checkW4Many(tokens, hidden);
+    launchW4Fused(w4Pick(w4QkvRopeMany, w), (heads + 2 * kvHeads) * (headDim / 2), 0,
+        concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
+            new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
+                i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
+  }
+
+  /**
+   * {@link #w4RmsnormGateUpSilu} for several tokens whose activations are normed already
+   * ({@code h} as in {@link #w4QkvRope}): to bf16 rounding {@link #w4a16} then {@link #siluMul}.
+   */
+  public void w4GateUpSilu(CUdeviceptr h, long partStride, CudaWeights.Q4 w, CUdeviceptr act,
+      int tokens, int hidden, int inter) {
+    checkW4Many(tokens, hidden);
+    launchW4Fused(w4Pick(w4SiluMany, w), inter, 0,
+        concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
+            new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
+  }
+
+  /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */
+  private static Pointer[] w4ManyWeights(CudaWeights.Q4 w) {
+    return new Pointer[] {p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()),
+        i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
@@ -769,6 +845,30 @@ public final class Kernels implements AutoCloseable {
         p(vCache), p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), p(partO), p(partMl),
         p(counters));
+  }
+
+  /**
+   * {@link #attentionSplit} with a block per (token, KV head, split) serving the KV head's
+   * whole query-head group, so the context is read once per KV head, not once per query head;
+   * the same scratch (counters: the first tokens * kvHeads). kScale/vScale non-null: an FP8
+   * cache ({@link #qkvRopeCacheFp8}'s layout).
+   */
+  public void attentionGqaSplit(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
+      CUdeviceptr counters, int tokens) {
+    checkAttention(headDim, heads, kvHeads);
+    if (!gqaFits(headDim, kScale != null)) {
+      throw new IllegalArgumentException("the GQA split kernel over an FP8 cache takes"
+          + " head_dim % 16 == 0, not " + headDim);
+    }
+    Pointer[] caches = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
+        : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
+    launch(kScale == null ? attentionGqaSplit : attentionGqaSplitFp8, tokens, kvHeads,
+        ATTENTION_SPLITS, 128, 0, concat(caches, new Pointer[] {p(tokenSeq), p(positions),
+            p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads), i(kvHeads),
+            i(headDim), f(scale), p(partO), p(partMl), p(counters)}));
   }
 
   /** n bf16 values drawn from N(mean, std^2), counter-based on (seed, index). */

@@ -262,14 +262,21 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     return Stream.of(16, 1).flatMap(b -> SHAPES.stream().map(s -> Arguments.of(s, b)));
   }
 
+  /** {@link #attentionShapes} for each split kernel: per query head, and per KV head (GQA). */
+  static Stream<Arguments> splitKernelShapes() {
+    return Stream.of(false, true).flatMap(gqa -> attentionShapes()
+        .map(a -> Arguments.of(a.get()[0], a.get()[1], gqa)));
+  }
+
   /**
-   * Split-K attention against the one-block-per-head kernel over contexts of one split, split
-   * boundaries and many splits; repeated runs identical; a token's output the same alone and
-   * beside another token; the merge counters back at zero.
+   * Split-K attention (a block per query head and split, or with {@code gqa} per KV head and
+   * split) against the one-block-per-head kernel over contexts of one split, split boundaries
+   * and many splits; repeated runs identical; a token's output the same alone and beside
+   * another token; the merge counters back at zero.
    */
-  @ParameterizedTest
-  @MethodSource("attentionShapes")
-  void splitAttentionMatchesAttention(Shape s, int blockSize) {
+  @ParameterizedTest(name = "{0}, block size {1}, gqa {2}")
+  @MethodSource("splitKernelShapes")
+  void splitAttentionMatchesAttention(Shape s, int blockSize, boolean gqa) {
     int maxLen = 4096;
     int maxBlocks = maxLen / blockSize;
     int seqs = 2;
@@ -297,19 +304,28 @@ class FusedKernelsGpuTest extends KernelGpuTest {
       kernels.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
           blockTables.ptr(), maxBlocks, blockSize, out1.ptr(), s.heads(), s.kvHeads(),
           s.headDim(), scale, 3);
-      kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
-          blockTables.ptr(), maxBlocks, blockSize, out2.ptr(), s.heads(), s.kvHeads(),
-          s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), 3);
-      String what = s + ", block size " + blockSize + ", position " + pos;
+      SplitAttention launch = (out, tokens) -> {
+        if (gqa) {
+          kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), null, null,
+              seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(),
+              s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+              counters.ptr(), tokens);
+        } else {
+          kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(),
+              posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(),
+              s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(),
+              tokens);
+        }
+      };
+      launch.run(out2, 3);
+      String what = s + ", block size " + blockSize + ", position " + pos + ", gqa " + gqa;
       compareBf16("split attention, " + what, out1, out2, 3 * n);
       short[] split = downloadShorts(out2, 3 * n);
       for (int i = 2 * n; i < 3 * n; i++) {
         assertThat(split[i]).as("padding output, %s", what).isEqualTo((short) 0);
       }
       // Again, token 0 alone: the same bits.
-      kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
-          blockTables.ptr(), maxBlocks, blockSize, out3.ptr(), s.heads(), s.kvHeads(),
-          s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), 1);
+      launch.run(out3, 1);
       short[] alone = downloadShorts(out3, n);
       for (int i = 0; i < n; i++) {
         assertThat(alone[i]).as("token alone vs batched, element %d, %s", i, what)
@@ -317,6 +333,79 @@ class FusedKernelsGpuTest extends KernelGpuTest {
       }
       int[] c = downloadInts(counters, maxTokens * s.heads());
       assertThat(c).as("merge counters after the launch, %s", what).containsOnly(0);
+      release(posBuf);
+      release(seqBuf);
+    }
+  }
+
+  /** The shapes an FP8 cache takes: 16-byte rows (head_dim % 16 == 0). */
+  static Stream<Shape> fp8Shapes() {
+    return SHAPES.stream().filter(s -> s.headDim() % 16 == 0);
+  }
+
+  /** One launch of a split attention kernel over the test's inputs into out. */
+  private interface SplitAttention {
+    void run(DeviceBuffer out, int tokens);
+  }
+
+  /**
+   * The GQA split kernel over an FP8 cache (written by the FP8 cache writer) against the
+   * one-block FP8 kernel: 3 tokens (one padding) at contexts of one split, split boundaries
+   * and many splits, block size 16; the merge counters back at zero.
+   */
+  @ParameterizedTest
+  @MethodSource("fp8Shapes")
+  void gqaSplitAttentionOverFp8MatchesAttentionFp8(Shape s) {
+    int blockSize = 16;
+    int maxLen = 2048;
+    int maxBlocks = maxLen / blockSize;
+    int seqs = 2;
+    int numSlots = seqs * maxLen;
+    float scale = (float) (1 / Math.sqrt(s.headDim()));
+    int width = s.qSize() + 2 * s.kvSize();
+    DeviceBuffer kCache = zeros((long) numSlots * s.kvSize());
+    DeviceBuffer vCache = zeros((long) numSlots * s.kvSize());
+    DeviceBuffer kScale = zeros(2L * numSlots * s.kvHeads());
+    DeviceBuffer vScale = zeros(2L * numSlots * s.kvHeads());
+    // Every slot written by the cache writer from random projections, 256 slots a launch.
+    int chunk = 256;
+    DeviceBuffer qkv = floats(gaussian(chunk * width, 40, 1f));
+    DeviceBuffer bias = bf16(width, 41, 0f, 0.1f);
+    DeviceBuffer scratchQ = alloc(2L * chunk * s.qSize());
+    for (int first = 0; first < numSlots; first += chunk) {
+      int[] slots = new int[chunk];
+      for (int i = 0; i < chunk; i++) {
+        slots[i] = first + i;
+      }
+      DeviceBuffer slotBuf = ints(slots);
+      kernels.qkvRopeCacheFp8(qkv.ptr(), bias.ptr(), slotBuf.ptr(), slotBuf.ptr(),
+          scratchQ.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(), s.heads(),
+          s.kvHeads(), s.headDim(), 1e6f, chunk);
+      release(slotBuf);
+    }
+    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 42);
+    int tokens = 3;
+    DeviceBuffer q = bf16((long) tokens * s.qSize(), 43, 0f, 1f);
+    DeviceBuffer partO = alloc(4 * Kernels.attentionSplitFloats(tokens, s.heads(),
+        s.headDim()));
+    DeviceBuffer partMl = alloc(4L * tokens * s.heads() * Kernels.ATTENTION_SPLITS * 2);
+    DeviceBuffer counters = zeros(4L * tokens * s.heads());
+    DeviceBuffer out1 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer out2 = alloc(2L * tokens * s.qSize());
+    for (int pos : new int[] {0, 31, 128, 129, 1000, 2047}) {
+      DeviceBuffer posBuf = ints(new int[] {pos, (pos * 7 + 5) % maxLen, -1});
+      DeviceBuffer seqBuf = ints(new int[] {0, 1, 0});
+      kernels.attentionFp8(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(),
+          seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out1.ptr(),
+          s.heads(), s.kvHeads(), s.headDim(), scale, tokens);
+      kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
+          vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
+          out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+          counters.ptr(), tokens);
+      String what = s + ", position " + pos;
+      compareBf16("fp8 gqa split attention, " + what, out1, out2, tokens * s.qSize());
+      assertThat(downloadInts(counters, tokens * s.heads()))
+          .as("merge counters after the launch, %s", what).containsOnly(0);
       release(posBuf);
       release(seqBuf);
     }

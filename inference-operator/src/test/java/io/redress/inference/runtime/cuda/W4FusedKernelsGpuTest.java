@@ -18,8 +18,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (norm, act-order gather, {@link Kernels#w4a16}, RoPE + cache write or SiLU), on random
  * packed layers at the fixture and Qwen2.5-0.5B shapes, groups of 32 (the general kernels) and
  * of 64, 128 or one (the _g64 ones), with and without act-order, 1 to
- * {@link Kernels#FUSED_MAX_TOKENS} tokens. The normed kernels agree within bf16 rounding (the
- * norm and the k split sum in other orders); the residual kernel is checked against
+ * {@link Kernels#FUSED_MAX_TOKENS} tokens, and the many-token kernels (activations normed
+ * beforehand) up to {@link Kernels#W4M_MAX_TOKENS}. The normed kernels agree within bf16
+ * rounding (the norm and the k split sum in other orders); the residual kernel is checked against
  * double-precision host math over the dequantized weights. Each token's result is the same
  * bits alone as in the batch.
  */
@@ -52,6 +53,17 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   static Stream<Arguments> shapesAndTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
         .mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  /** Token counts of the many-token kernels: one and two n-tiles, partial and full. */
+  static Stream<Arguments> shapesAndManyTokens() {
+    return SHAPES.stream().flatMap(s -> IntStream.of(2, 5, 8, 9, Kernels.W4M_MAX_TOKENS)
+        .mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  static Stream<Arguments> shapesAndResidualTokens() {
+    return Stream.concat(shapesAndTokens(), SHAPES.stream().flatMap(s -> IntStream.of(8, 9,
+        Kernels.W4M_MAX_TOKENS).mapToObj(t -> Arguments.of(s, t))));
   }
 
   @ParameterizedTest
@@ -119,9 +131,80 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
   }
 
+  /**
+   * The many-token QKV kernel over activations normed beforehand (as the runner calls it for
+   * steps of several tokens) against w4a16 then the RoPE + cache kernel.
+   */
+  @ParameterizedTest
+  @MethodSource("shapesAndManyTokens")
+  void manyQkvRopeMatchesW4a16Rope(Shape s, int tokens) {
+    int[] parts = {s.qSize(), s.kvSize(), s.kvSize()};
+    Layer w = layer(s, s.hidden(), parts, 11);
+    int rows = w.packed.rows();
+    float theta = 1e6f;
+    int slotsTotal = 2 * Kernels.W4M_MAX_TOKENS;
+    int[] pos = new int[tokens];
+    int[] slot = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      pos[t] = t == 2 ? -1 : (977 * t + 17) % 4000;
+      slot[t] = t == 2 ? -1 : (5 * t + 3) % slotsTotal;
+    }
+    DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 12, 3f)),
+        bf16(s.hidden(), 13, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
+    DeviceBuffer bias = bf16(rows, 14, 0f, 0.1f);
+    DeviceBuffer positions = ints(pos);
+    DeviceBuffer slots = ints(slot);
+    DeviceBuffer qkv = unfusedW4(w, h, tokens);
+    DeviceBuffer q1 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k1 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v1 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
+        k1.ptr(), v1.ptr(), s.heads(), s.kvHeads(), s.headDim(), theta, tokens);
+    DeviceBuffer q2 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer k2 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v2 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.w4QkvRope(gathered(w, h, tokens).ptr(), partStride(w, tokens), w.q4, bias.ptr(),
+        positions.ptr(), slots.ptr(), q2.ptr(), k2.ptr(), v2.ptr(), tokens, s.hidden(),
+        s.heads(), s.kvHeads(), s.headDim(), theta);
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("q, " + what, q1, q2, tokens * s.qSize());
+    compareBf16("k cache, " + what, k1, k2, slotsTotal * s.kvSize());
+    compareBf16("v cache, " + what, v1, v2, slotsTotal * s.kvSize());
+    DeviceBuffer q3 = alloc(2L * s.qSize());
+    DeviceBuffer k3 = zeros(2L * slotsTotal * s.kvSize());
+    DeviceBuffer v3 = zeros(2L * slotsTotal * s.kvSize());
+    kernels.w4QkvRope(gathered(w, h, 1).ptr(), partStride(w, 1), w.q4, bias.ptr(),
+        positions.ptr(), slots.ptr(), q3.ptr(), k3.ptr(), v3.ptr(), 1, s.hidden(), s.heads(),
+        s.kvHeads(), s.headDim(), theta);
+    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, s.qSize());
+    long slot0 = (long) slot[0] * s.kvSize();
+    assertSameBits("v cache, token alone vs batched, " + what, v2, slot0, v3, slot0,
+        s.kvSize());
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesAndManyTokens")
+  void manyGateUpSiluMatchesW4a16Silu(Shape s, int tokens) {
+    Layer w = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 15);
+    DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 16, 3f)),
+        bf16(s.hidden(), 17, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
+    DeviceBuffer gateUp = unfusedW4(w, h, tokens);
+    DeviceBuffer act1 = alloc(2L * tokens * s.inter());
+    kernels.siluMul(gateUp.ptr(), act1.ptr(), s.inter(), tokens);
+    DeviceBuffer act2 = alloc(2L * tokens * s.inter());
+    kernels.w4GateUpSilu(gathered(w, h, tokens).ptr(), partStride(w, tokens), w.q4, act2.ptr(),
+        tokens, s.hidden(), s.inter());
+    String what = s + ", " + tokens + " tokens";
+    compareBf16("act, " + what, act1, act2, tokens * s.inter());
+    DeviceBuffer act3 = alloc(2L * s.inter());
+    kernels.w4GateUpSilu(gathered(w, h, 1).ptr(), partStride(w, 1), w.q4, act3.ptr(), 1,
+        s.hidden(), s.inter());
+    assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
+  }
+
   /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
   @ParameterizedTest
-  @MethodSource("shapesAndTokens")
+  @MethodSource("shapesAndResidualTokens")
   void residualMatchesHostMath(Shape s, int tokens) {
     int seed = 3;
     for (int k : new int[] {s.qSize(), s.inter()}) {
@@ -202,6 +285,21 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     kernels.w4a16(xs.ptr(), stride, w.q4.codes().ptr(), w.q4.scaleZero().ptr(), y.ptr(), tokens,
         p.rows(), p.k(), p.group(), p.bound1(), p.bound2());
     return y;
+  }
+
+  /** h's first {@code tokens} rows, one copy per act-order part in its order (or h). */
+  private DeviceBuffer gathered(Layer w, DeviceBuffer h, int tokens) {
+    if (w.q4.perm() == null) {
+      return h;
+    }
+    DeviceBuffer out = alloc(2L * w.packed.parts() * tokens * w.packed.k());
+    kernels.gatherCols(h.ptr(), w.q4.perm().ptr(), out.ptr(), tokens, w.packed.k(),
+        w.packed.parts());
+    return out;
+  }
+
+  private static long partStride(Layer w, int tokens) {
+    return w.q4.perm() == null ? 0 : (long) tokens * w.packed.k();
   }
 
   /** a in the one-part layer's permuted input order (a itself when not act-order). */
