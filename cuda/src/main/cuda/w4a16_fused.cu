@@ -81,10 +81,10 @@ __device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, const uint4 
 
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
 // NT n-tiles of 8 tokens; tile t of strip s's activations at ln.x[s] + t * tile_step.
-template <bool XS, int NT, int U, bool G64>
+template <bool XS, int NT, bool STAGED, int U, bool G64>
 __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4FLane& ln, int p,
                                             int p1, int ok_tiles, size_t tile_step,
-                                            float (&acc)[2][NT][4]) {
+                                            const uint4* staged, float (&acc)[2][NT][4]) {
   auto ldx = [&](const bf16* q, int t) {
     if (t >= ok_tiles) return make_uint4(0, 0, 0, 0);
     q += t * tile_step;
@@ -100,7 +100,7 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
       uint4 b[2][NT];
 #pragma unroll
       for (int t = 0; t < NT; t++) {
-        b[0][t] = ldx(ln.x[0] + pos + 32 * ch, t);
+        b[0][t] = STAGED ? staged[((u * 2 + ch) * NT + t) * 32] : ldx(ln.x[0] + pos + 32 * ch, t);
         b[1][t] = ln.x[1] == ln.x[0] ? b[0][t] : ldx(ln.x[1] + pos + 32 * ch, t);
       }
 #pragma unroll
@@ -126,6 +126,28 @@ __device__ __forceinline__ void w4f_prefetch(const uint4* __restrict__ codes, in
   }
 }
 
+// Many-token kernels: a lane's activations of strip 0 for the U pairs from p, copied by
+// cp.async into its own slots of shared memory (slot (u * 2 + chunk) * NT + t at dst + slot *
+// 32; zeros past p1 or the live tokens), a stage ahead of the MMAs that read them: issued
+// beside the codes' loads, they no longer add an L1/L2 round trip per stage after the codes
+// arrive, and cost no registers. Each lane reads only what it copied.
+#define W4M_SLOTS 8  // per stage and lane: U (<= 2) pairs x 2 chunks x 2 n-tiles
+template <int NT, int U>
+__device__ __forceinline__ void w4f_stage_x(uint4* dst, const bf16* x0, int p, int p1,
+                                            int ok_tiles, size_t tile_step) {
+#pragma unroll
+  for (int u = 0; u < U; u++)
+#pragma unroll
+    for (int ch = 0; ch < 2; ch++)
+#pragma unroll
+      for (int t = 0; t < NT; t++) {
+        bool live = p + u < p1 && t < ok_tiles;
+        const bf16* src = live ? x0 + t * tile_step + 64 * (p + u) + 32 * ch : x0;
+        cp_async16(dst + ((u * 2 + ch) * NT + t) * 32, src, live ? 16 : 0);
+      }
+  cp_async_commit();
+}
+
 // The GEMV proper over unit groups j = blockIdx.x, + gridDim.x, ...: each warp sums its pairs
 // [p0, p1) of both strips a stage at a time (load, then multiply), the block adds the warps'
 // sums in warp order and thread (e, lane) of the first four warps hands row g + 8 (e / 2),
@@ -138,12 +160,14 @@ __device__ __forceinline__ void w4f_prefetch(const uint4* __restrict__ codes, in
 // bound by memory latency with 12 to 16 warps per SM, not by issue.
 // x: (parts, tokens, k) bf16, part p at x + p * x_part_stride; rows from b1 read part 1,
 // from b2 part 2. codes, sz: w4a16.cu's layout.
+// xstage (two n-tiles from global memory, the many-token kernels): W4F_WARPS * 2 * W4M_SLOTS *
+// 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
 template <bool XS, int NT, bool G64, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
                                           int group_shift, int b1, int b2, int units,
-                                          const Epi& epi, float* red) {
+                                          const Epi& epi, float* red, uint4* xstage) {
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int g = lane >> 2, c = lane & 3;
   int pairs = k >> 6, groups = k / group;
@@ -162,10 +186,22 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     float acc[2][NT][4] = {};
     // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
     constexpr int U = (G64 ? 4 : 2) / NT;
+    size_t tile_step = (size_t)8 * k;
+    constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
+    uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
+    int buf = 0;
+    if (STAGED) w4f_stage_x<NT, U>(xw, ln.x[0], p0, p1, ok_tiles, tile_step);
     for (int p = p0; p < p1; p += U) {
       W4FStage<U, G64> st;
       w4f_load(st, ln, p, p1, group, group_shift);
-      w4f_compute<XS, NT>(st, ln, p, p1, ok_tiles, (size_t)8 * k, acc);
+      if (STAGED) {
+        w4f_stage_x<NT, U>(xw + (buf ^ 1) * W4M_SLOTS * 32, ln.x[0], p + U, p1, ok_tiles,
+                           tile_step);
+        cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+      }
+      w4f_compute<XS, NT, STAGED>(st, ln, p, p1, ok_tiles, tile_step,
+                                  STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
+      buf ^= 1;
     }
 #pragma unroll
     for (int s = 0; s < 2; s++)
@@ -260,7 +296,7 @@ struct W4NormedGemv {
       stride = (long long)T * hidden;
     }
     w4f_units<true, 1, G64>(xg, stride, T, codes, sz, hidden, group, group_shift, b1, b2, units,
-                         epi, red);
+                         epi, red, nullptr);
   }
 };
 
@@ -339,7 +375,7 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
     __shared__ float red[W4F_WARPS * 2 * 4 * 32];                                             \
     StripRowsEpilogue<true> epi{resid, rows};                                                 \
     w4f_units<false, 1, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,         \
-                          rows / 2, epi, red);                                                \
+                          rows / 2, epi, red, nullptr);                                       \
   }
 W4F_RESIDUAL(w4_residual, false)
 W4F_RESIDUAL(w4_residual_g64, true)
@@ -349,9 +385,11 @@ W4F_RESIDUAL(w4_residual_g64, true)
 // activations come from global memory (L1), already normed for QKV and gate/up (the norm
 // prologue's copy would not fit in shared memory for 16 tokens at the Qwen2.5 widths), one
 // copy per act-order part in that part's permuted order (h: (parts, tokens, hidden), part
-// stride part_stride). Same epilogues as above; same launch, no dynamic shared memory.
+// stride part_stride). Same epilogues as above; same launch, with W4M_SMEM bytes of dynamic
+// shared memory (the staged activations).
 #define W4M_MAX_TOKENS 16  // Kernels.W4M_MAX_TOKENS
 #define W4M_RED (W4F_WARPS * 2 * 2 * 4 * 32)
+#define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)  // Kernels.W4M_SMEM
 #define W4M_WEIGHTS                                                                            \
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
       int b1, int b2
@@ -364,13 +402,14 @@ W4F_RESIDUAL(w4_residual_g64, true)
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
        int head_dim, float theta) {                                                           \
     __shared__ float red[W4M_RED];                                                            \
+    extern __shared__ uint4 xstage[];                                                         \
     W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
                            head_dim / 2, theta, 0.f, -1},                                     \
                           positions,                                                          \
                           slots};                                                             \
     w4f_units<false, 2, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,   \
                              b1, b2, (num_heads + 2 * num_kv_heads) * (head_dim / 2), epi,    \
-                             red);                                                            \
+                             red, xstage);                                                    \
   }
 W4M_QKV(w4_qkv_rope_many, false)
 W4M_QKV(w4_qkv_rope_many_g64, true)
@@ -380,9 +419,10 @@ W4M_QKV(w4_qkv_rope_many_g64, true)
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
        int tokens, int hidden, int inter) {                                                   \
     __shared__ float red[W4M_RED];                                                            \
+    extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     w4f_units<false, 2, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,   \
-                             b1, b2, inter, epi, red);                                        \
+                             b1, b2, inter, epi, red, xstage);                                \
   }
 W4M_SILU(w4_silu_many, false)
 W4M_SILU(w4_silu_many_g64, true)
@@ -393,9 +433,10 @@ W4M_SILU(w4_silu_many_g64, true)
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k) {                                                         \
     __shared__ float red[W4M_RED];                                                            \
+    extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<true> epi{resid, rows};                                                 \
     w4f_units<false, 2, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,      \
-                             rows / 2, epi, red);                                             \
+                             rows / 2, epi, red, xstage);                                     \
   }
 W4M_RESIDUAL(w4_residual_many, false)
 W4M_RESIDUAL(w4_residual_many_g64, true)

@@ -772,13 +772,17 @@ public final class Kernels implements AutoCloseable {
     if (w.rows() % 32 != 0 || w.parts() != 1) {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
-    launchW4Fused(w4Pick(tokens <= 8 ? w4Residual : w4ResidualMany, w), w.rows() / 2, 0, p(a),
+    boolean many = tokens > 8;
+    launchW4Fused(w4Pick(many ? w4ResidualMany : w4Residual, w), w.rows() / 2,
+        many ? W4M_SMEM : 0, p(a),
         p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())),
         p(resid), i(tokens), i(w.rows()), i(w.k()));
   }
 
   /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
   public static final int W4M_MAX_TOKENS = 16;
+  /** Dynamic shared memory of the many-token W4 kernels: their staged activations. */
+  private static final int W4M_SMEM = W4F_THREADS / 32 * 2 * 8 * 32 * 16;
 
   private static void checkW4Many(int tokens, int k) {
     if (tokens < 1 || tokens > W4M_MAX_TOKENS || k % 64 != 0) {
@@ -798,7 +802,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads, int headDim,
       float theta) {
     checkW4Many(tokens, hidden);
-    launchW4Fused(w4Pick(w4QkvRopeMany, w), (heads + 2 * kvHeads) * (headDim / 2), 0,
+    launchW4Fused(w4Pick(w4QkvRopeMany, w), (heads + 2 * kvHeads) * (headDim / 2), W4M_SMEM,
         concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
             new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
                 i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
@@ -811,7 +815,7 @@ public final class Kernels implements AutoCloseable {
   public void w4GateUpSilu(CUdeviceptr h, long partStride, CudaWeights.Q4 w, CUdeviceptr act,
       int tokens, int hidden, int inter) {
     checkW4Many(tokens, hidden);
-    launchW4Fused(w4Pick(w4SiluMany, w), inter, 0,
+    launchW4Fused(w4Pick(w4SiluMany, w), inter, W4M_SMEM,
         concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
             new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
   }
