@@ -659,9 +659,14 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
   constexpr int G = GQA_MAX_GROUP;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int chunks = head_dim >> 3;
-  for (int i = threadIdx.x; i < G * CH * 8; i += blockDim.x) {
-    int g = i / (CH * 8), d = i % (CH * 8);
-    sm.q[g][d] = g < group && d < head_dim ? to_f(q[g * head_dim + d]) * scale : 0.f;
+  // The group's q rows, 16 bytes a thread (one round trip, not one per 2-byte element).
+  for (int i = threadIdx.x; i < G * CH; i += blockDim.x) {
+    int g = i / CH, c = i % CH;
+    float f[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    if (g < group && c < chunks)
+      unpack8(__ldg(reinterpret_cast<const uint4*>(q + g * head_dim) + c), f);
+#pragma unroll
+    for (int e = 0; e < 8; e++) sm.q[g][c * 8 + e] = f[e] * scale;
   }
   __syncthreads();
   float m[G], l[G], acc[G][DPL];
