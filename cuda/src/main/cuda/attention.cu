@@ -756,21 +756,31 @@ __device__ __forceinline__ void gqa_block(GqaSmem<CH>& sm, const bf16* __restric
     for (int g = 0; g < G; g++)
 #pragma unroll
       for (int e = 0; e < DPL; e++) a[g][e] = 0.f;
-    int keys = min(32, n - tile);
-    for (int jj = 0; jj < keys; jj++) {
-      float v[DPL];
-      const char* vp = vs + jj * RC * 16 + ((vc + jj) & (RC - 1)) * 16 + voff;
-      if constexpr (EB == 2) {
-        load_dims<DPL>(vp, v);
-      } else {
-        load_dims_fp8<DPL>(vp, v);
-      }
+    // All 32 keys (a tile's keys past n have p = 0 and zero V rows), 2 at a time: the heads'
+    // weights of 2 keys in one 8-byte shared load each, both keys' loads in flight.
+#pragma unroll 1
+    for (int j2 = 0; j2 < 16; j2++) {
+      float2 pq[G];
 #pragma unroll
-      for (int g = 0; g < G; g++) {
-        if (g < group) {
-          float pj = sm.p[warp][g][jj];
+      for (int g = 0; g < G; g++)
+        if (g < group) pq[g] = reinterpret_cast<const float2*>(sm.p[warp][g])[j2];
 #pragma unroll
-          for (int e = 0; e < DPL; e++) a[g][e] = fmaf(pj, v[e], a[g][e]);
+      for (int u = 0; u < 2; u++) {
+        int jj = 2 * j2 + u;
+        float v[DPL];
+        const char* vp = vs + jj * RC * 16 + ((vc + jj) & (RC - 1)) * 16 + voff;
+        if constexpr (EB == 2) {
+          load_dims<DPL>(vp, v);
+        } else {
+          load_dims_fp8<DPL>(vp, v);
+        }
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+          if (g < group) {
+            float pj = u == 0 ? pq[g].x : pq[g].y;
+#pragma unroll
+            for (int e = 0; e < DPL; e++) a[g][e] = fmaf(pj, v[e], a[g][e]);
+          }
         }
       }
     }
