@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>GPTQ int4 checkpoints keep their quantized projections int4 on the device: steps of up to
  * {@link Kernels#W4_MAX_TOKENS} tokens run the W4A16 tensor-core kernel (unpacking in
  * registers, exact weights), larger ones dequantize each layer into one bf16 scratch buffer and
- * run cuBLAS. One-token steps take the fused path with the int4 twins of its kernels
- * (w4a16_fused.cu) where every projection is quantized.
+ * run cuBLAS. Steps of up to {@link #W4_FUSED_TOKENS} tokens take the fused path with the int4
+ * twins of its kernels (w4a16_fused.cu) where every projection is quantized.
  *
  * <p>Under tensor parallelism ({@link TensorParallelRunner}) a runner is one rank: it holds a
  * {@link Shard} of the weights (its LM-head rows among them) and the KV cache of its heads.
@@ -85,8 +85,8 @@ public final class CudaModelRunner implements ModelRunner {
   private final int maxBlocksPerSeq;
   /**
    * FP8 KV cache: per layer K and V as e4m3 bytes, then their fp16 scales (one per slot and KV
-   * head). It takes the unfused path with the one-block attention kernel (the fused and
-   * split-K kernels read bf16 rows).
+   * head). Fused steps keep their QKV step unfused (the cache writer needs a head's whole row);
+   * split steps take the GQA split kernel, larger ones the one-block kernels.
    */
   private final boolean kvFp8;
   private final long kvLayerBytes; // K, V (and their scales) of one layer
@@ -150,10 +150,10 @@ public final class CudaModelRunner implements ModelRunner {
   private final boolean splitAttention =
       !"false".equals(System.getProperty("redress.cuda.splitAttention"));
   /**
-   * Steps of at most this many tokens take split-K attention on the unfused path too (GPTQ
-   * models, and bf16 ones from 2 tokens): one block per head and token walks its whole context
-   * alone, which left 14B GPTQ batch 1 at 35 us of attention a layer. Large batches keep the
-   * one-block kernel (split-K reads K/V once per query head: slower at 7B batch 256).
+   * Steps of at most this many tokens take split-K attention on the unfused path too (bf16
+   * models from 2 tokens): one block per head and token walks its whole context alone, which
+   * left 14B GPTQ batch 1 at 35 us of attention a layer. Large batches keep the GQA kernel (a
+   * block per token and KV head fills the GPU there without splitting).
    */
   static final int SPLIT_TOKENS = 16;
   /**
@@ -244,9 +244,10 @@ public final class CudaModelRunner implements ModelRunner {
         ? tp == null && weights.allQuantized() && kernels.w4FusedFits(fusedTokens, (int) d,
             config.headDim(), (int) inter, maxParts)
         : kernels.fusedFits(fusedTokens, (int) d) && qs % 8 == 0 && inter % 8 == 0;
-    // GPTQ layers fuse over an FP8 cache too (its QKV step unfused); bf16 ones do not.
+    // Over an FP8 cache the fused path keeps its QKV step unfused; tensor parallelism's fused
+    // kernels (the QKV one sums the peers' partials) take a bf16 cache only.
     fused = !"false".equals(System.getProperty("redress.cuda.fused")) && useGemv
-        && (weights.quantized() || !kvFp8) && fusable;
+        && (!kvFp8 || tp == null) && fusable;
     if (fused) {
       kernels.prepareFused((int) d, fusedTokens);
       if (weights.quantized()) {
@@ -696,12 +697,19 @@ public final class CudaModelRunner implements ModelRunner {
     }
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
-    kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
-        w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc, vc,
-        tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
-        (float) config.ropeTheta());
-    mark("norm+qkv gemv+rope");
-    attention(-1, kc, vc, tokens);
+    if (kvFp8) {
+      // As in enqueueFusedW4Layer: the FP8 cache writer runs after the projection.
+      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
+      mark("norm");
+      qkvRopeCache(l, w, kc, vc, tokens);
+    } else {
+      kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
+          w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc,
+          vc, tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
+          (float) config.ropeTheta());
+      mark("norm+qkv gemv+rope");
+    }
+    attention(l, kc, vc, tokens);
     mark("attention");
     kernels.gemvResidual(attn.ptr(), w.oWeight().ptr(), x.ptr(), tokens, d, config.qSize());
     mark("o gemv+residual");
