@@ -225,7 +225,8 @@ final class GemmBench implements Callable<Integer> {
           double us = t.w4Micros(m, inF, outF, iters, 128, false);
           double bf16 = m <= Kernels.GEMV_MAX_TOKENS ? t.gemvMicros(m, inF, outF, iters, false)
               : Double.NaN;
-          // The fused decode kernels' GEMV (w4a16_fused.cu, its residual-add form)
+          // The fused decode kernels' GEMV (w4a16_fused.cu, its residual-add form: the one-token
+          // kernel up to 8 tokens, the many-token one above)
           double fused = m <= Kernels.W4M_MAX_TOKENS && outF % 32 == 0
               ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
