@@ -74,6 +74,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4QkvRopeMany; // the many-token twins of the three above
   private final CUfunction[] w4SiluMany;
   private final CUfunction[] w4ResidualMany;
+  private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
+  private final CUfunction[] w4SiluT8;
   private final CUfunction fillRandomU32;
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
@@ -134,6 +136,8 @@ public final class Kernels implements AutoCloseable {
     w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
         function("w4_residual_many_g64")};
+    w4QkvRopeT8 = new CUfunction[] {function("w4_qkv_rope_t8"), function("w4_qkv_rope_t8_g64")};
+    w4SiluT8 = new CUfunction[] {function("w4_silu_t8"), function("w4_silu_t8_g64")};
     fillRandomU32 = function("fill_random_u32");
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
@@ -676,7 +680,7 @@ public final class Kernels implements AutoCloseable {
    */
   public void prepareW4Fused() {
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
-        w4QkvRopeMany, w4SiluMany, w4ResidualMany}) {
+        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4QkvRopeT8, w4SiluT8}) {
       for (CUfunction f : family) {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
@@ -779,6 +783,14 @@ public final class Kernels implements AutoCloseable {
         p(resid), i(tokens), i(w.rows()), i(w.k()));
   }
 
+  /**
+   * Most tokens the normed-activation W4 kernels take in one MMA n-tile (the _t8 kernels);
+   * {@code redress.cuda.w4OneTileTokens} lowers it (measurement: 0 sends every step to the
+   * two-tile kernels).
+   */
+  static final int W4_ONE_TILE_TOKENS =
+      Math.min(8, Integer.getInteger("redress.cuda.w4OneTileTokens", 8));
+
   /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
   public static final int W4M_MAX_TOKENS = 16;
   /** Dynamic shared memory of the many-token W4 kernels: their staged activations. */
@@ -802,7 +814,9 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads, int headDim,
       float theta) {
     checkW4Many(tokens, hidden);
-    launchW4Fused(w4Pick(w4QkvRopeMany, w), (heads + 2 * kvHeads) * (headDim / 2), W4M_SMEM,
+    boolean many = tokens > W4_ONE_TILE_TOKENS;
+    launchW4Fused(w4Pick(many ? w4QkvRopeMany : w4QkvRopeT8, w),
+        (heads + 2 * kvHeads) * (headDim / 2), many ? W4M_SMEM : 0,
         concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
             new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
                 i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
@@ -815,7 +829,8 @@ public final class Kernels implements AutoCloseable {
   public void w4GateUpSilu(CUdeviceptr h, long partStride, CudaWeights.Q4 w, CUdeviceptr act,
       int tokens, int hidden, int inter) {
     checkW4Many(tokens, hidden);
-    launchW4Fused(w4Pick(w4SiluMany, w), inter, W4M_SMEM,
+    boolean many = tokens > W4_ONE_TILE_TOKENS;
+    launchW4Fused(w4Pick(many ? w4SiluMany : w4SiluT8, w), inter, many ? W4M_SMEM : 0,
         concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
             new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
   }
