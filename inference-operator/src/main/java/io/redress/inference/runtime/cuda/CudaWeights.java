@@ -311,7 +311,8 @@ final class CudaWeights {
         h.rows(), h.k(), h.group(), h.parts(), h.bound1(), h.bound2());
   }
 
-  private static DeviceBuffer upload(CudaDevice device, int[] values) {
+  /** A new device buffer holding {@code values}, the copy complete when this returns. */
+  static DeviceBuffer upload(CudaDevice device, int[] values) {
     DeviceBuffer b = device.alloc(4L * values.length);
     cuMemcpyHtoD(b.ptr(), Pointer.to(values), 4L * values.length);
     // A copy from pageable memory may still be in flight when cuMemcpyHtoD returns, and the

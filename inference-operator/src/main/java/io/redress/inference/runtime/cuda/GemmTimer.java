@@ -232,9 +232,9 @@ public final class GemmTimer implements AutoCloseable {
     try {
       DeviceBuffer q = own(owned, device.alloc(2L * tokens * heads * headDim));
       DeviceBuffer out = own(owned, device.alloc(2L * tokens * heads * headDim));
-      DeviceBuffer tables = own(owned, upload(table));
-      DeviceBuffer pos = own(owned, upload(positions));
-      DeviceBuffer seq = own(owned, upload(seqs));
+      DeviceBuffer tables = own(owned, CudaWeights.upload(device, table));
+      DeviceBuffer pos = own(owned, CudaWeights.upload(device, positions));
+      DeviceBuffer seq = own(owned, CudaWeights.upload(device, seqs));
       long partials = Kernels.attentionSplitFloats(tokens, heads, headDim);
       DeviceBuffer partO = own(owned, device.alloc(4 * partials));
       DeviceBuffer partMl = own(owned, device.alloc(4 * partials / headDim * 2));
@@ -271,12 +271,6 @@ public final class GemmTimer implements AutoCloseable {
 
   private static DeviceBuffer own(List<DeviceBuffer> owned, DeviceBuffer b) {
     owned.add(b);
-    return b;
-  }
-
-  private DeviceBuffer upload(int[] values) {
-    DeviceBuffer b = device.alloc(4L * values.length);
-    JCudaDriver.cuMemcpyHtoD(b.ptr(), jcuda.Pointer.to(values), 4L * values.length);
     return b;
   }
 
