@@ -22,6 +22,8 @@
 #include "common.cuh"
 
 #define W4F_WARPS 8  // warps per block (Kernels.W4F_THREADS)
+// Floats of shared memory for the warps' sums (w4f_units' red) with NT n-tiles of tokens.
+#define W4_RED(NT) (W4F_WARPS * 2 * (NT) * 4 * 32)
 
 // One load stage of a lane: U input pairs of both strips' codes, and their groups' {scale,
 // zero} for rows g and g + 8 of each strip, per 32-input chunk (G64: groups span whole pairs,
@@ -308,7 +310,7 @@ __device__ __forceinline__ void w4f_normed(const float* x, const bf16* norm_w, f
                                            int units, const Epi& epi) {
   extern __shared__ uint4 smem[];
   __shared__ float part[FUSED_MAX_TOKENS][32];
-  __shared__ float red[W4F_WARPS * 2 * 4 * 32];
+  __shared__ float red[W4_RED(1)];
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, pairs = hidden >> 6;
   if (blockIdx.x < units / 16)
     w4f_prefetch(codes, epi.row(16 * blockIdx.x, 0) >> 4, epi.row(16 * blockIdx.x, 1) >> 4,
@@ -366,19 +368,21 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
 
 // resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream.
 // a: (tokens, k) bf16, already in the layer's permuted input order when act-order (one part).
-// rows % 32 == 0.
-#define W4F_RESIDUAL(NAME, G64)                                                                \
+// rows % 32 == 0. NT n-tiles: 1 (up to 8 tokens), or 2 (the many-token kernels at the end, up
+// to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
+#define W4_RESIDUAL(NAME, G64, NT)                                                             \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k) {                                                         \
-    __shared__ float red[W4F_WARPS * 2 * 4 * 32];                                             \
+    __shared__ float red[W4_RED(NT)];                                                         \
+    extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<true> epi{resid, rows};                                                 \
-    w4f_units<false, 1, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,         \
-                          rows / 2, epi, red, nullptr);                                       \
+    w4f_units<false, NT, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,     \
+                              rows / 2, epi, red, xstage);                                    \
   }
-W4F_RESIDUAL(w4_residual, false)
-W4F_RESIDUAL(w4_residual_g64, true)
+W4_RESIDUAL(w4_residual, false, 1)
+W4_RESIDUAL(w4_residual_g64, true, 1)
 
 // The many-token kernels (up to W4M_MAX_TOKENS): steps of several tokens (decode batches) read
 // the same codes once for every token, with the tokens as two n-tiles of the MMA; the
@@ -390,7 +394,6 @@ W4F_RESIDUAL(w4_residual_g64, true)
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
 // memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
 #define W4M_MAX_TOKENS 16  // Kernels.W4M_MAX_TOKENS
-#define W4M_RED (W4F_WARPS * 2 * 2 * 4 * 32)
 #define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)  // Kernels.W4M_SMEM
 #define W4M_WEIGHTS                                                                            \
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
@@ -403,7 +406,7 @@ W4F_RESIDUAL(w4_residual_g64, true)
        const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
        int head_dim, float theta) {                                                           \
-    __shared__ float red[W4M_RED];                                                            \
+    __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
                            head_dim / 2, theta, 0.f, -1},                                     \
@@ -422,7 +425,7 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1)
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
        int tokens, int hidden, int inter) {                                                   \
-    __shared__ float red[W4M_RED];                                                            \
+    __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,  \
@@ -433,16 +436,6 @@ W4M_SILU(w4_silu_many_g64, true, 2)
 W4M_SILU(w4_silu_t8, false, 1)
 W4M_SILU(w4_silu_t8_g64, true, 1)
 
-#define W4M_RESIDUAL(NAME, G64)                                                                \
-  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
-  NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
-       const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
-       int tokens, int rows, int k) {                                                         \
-    __shared__ float red[W4M_RED];                                                            \
-    extern __shared__ uint4 xstage[];                                                         \
-    StripRowsEpilogue<true> epi{resid, rows};                                                 \
-    w4f_units<false, 2, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,      \
-                             rows / 2, epi, red, xstage);                                     \
-  }
-W4M_RESIDUAL(w4_residual_many, false)
-W4M_RESIDUAL(w4_residual_many_g64, true)
+// The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
+W4_RESIDUAL(w4_residual_many, false, 2)
+W4_RESIDUAL(w4_residual_many_g64, true, 2)
