@@ -639,6 +639,24 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
+  /**
+   * A fused step's QKV over an FP8 cache: the cache's scale per (token, KV head) needs the
+   * head's whole row, so the norm, the projection and the cache writer run as on the unfused
+   * path.
+   */
+  private void fp8QkvRopeCache(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
+      int tokens) {
+    norm(w.inputNorm().ptr(), tokens);
+    qkvRopeCache(l, w, kc, vc, tokens);
+  }
+
+  /** h = RMSNorm(x) * normW, with x complete (fused steps: no projection left to add). */
+  private void norm(CUdeviceptr normW, int tokens) {
+    kernels.addRmsnorm(x.ptr(), null, null, normW, h.ptr(), config.hiddenSize(),
+        (float) config.rmsNormEps(), tokens);
+    mark("norm");
+  }
+
   /** The unfused QKV projection of the normed h, then RoPE and the cache write (bf16 or FP8). */
   private void qkvRopeCache(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
@@ -698,10 +716,7 @@ public final class CudaModelRunner implements ModelRunner {
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
     if (kvFp8) {
-      // As in enqueueFusedW4Layer: the FP8 cache writer runs after the projection.
-      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
-      mark("norm");
-      qkvRopeCache(l, w, kc, vc, tokens);
+      fp8QkvRopeCache(l, w, kc, vc, tokens);
     } else {
       kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
           w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc,
@@ -734,19 +749,14 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
     if (kvFp8) {
-      // The FP8 cache's scale per (token, KV head) needs the head's whole row: the cache
-      // writer runs after the projection, as on the unfused path.
-      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
-      mark("norm");
-      qkvRopeCache(l, w, kc, vc, tokens);
+      fp8QkvRopeCache(l, w, kc, vc, tokens);
     } else if (tokens == 1) {
       kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
           positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
           config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
       mark("norm+qkv w4+rope");
     } else {
-      kernels.addRmsnorm(x.ptr(), null, null, w.inputNorm().ptr(), h.ptr(), d, eps, tokens);
-      mark("norm");
+      norm(w.inputNorm().ptr(), tokens);
       kernels.w4QkvRope(permuted(h.ptr(), w.qkvQ(), tokens), partStride(w.qkvQ(), tokens),
           w.qkvQ(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d,
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
@@ -761,8 +771,7 @@ public final class CudaModelRunner implements ModelRunner {
           tokens, d, config.intermediateSize());
       mark("norm+gate_up w4+silu");
     } else {
-      kernels.addRmsnorm(x.ptr(), null, null, w.postNorm().ptr(), h.ptr(), d, eps, tokens);
-      mark("norm");
+      norm(w.postNorm().ptr(), tokens);
       kernels.w4GateUpSilu(permuted(h.ptr(), w.gateUpQ(), tokens),
           partStride(w.gateUpQ(), tokens), w.gateUpQ(), act.ptr(), tokens, d,
           config.intermediateSize());
