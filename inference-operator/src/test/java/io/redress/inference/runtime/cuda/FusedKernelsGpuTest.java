@@ -65,50 +65,22 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int rows = s.qSize() + 2 * s.kvSize();
     float eps = 1e-6f;
     float theta = 1e6f;
-    int slotsTotal = 16;
     DeviceBuffer x = floats(gaussian(tokens * s.hidden(), 1, 3f));
     DeviceBuffer normW = bf16(s.hidden(), 2, 1f, 0.1f);
     DeviceBuffer w = bf16((long) rows * s.hidden(), 3, 0f, 0.05f);
     DeviceBuffer bias = bf16(rows, 4, 0f, 0.1f);
     // Positions near and far (RoPE angles), and a padding token (-1: no cache write).
-    int[] pos = {17, 3000, -1, 0};
-    int[] slot = {3, 9, -1, 12};
-    DeviceBuffer positions = ints(slice(pos, tokens));
-    DeviceBuffer slots = ints(slice(slot, tokens));
-    // Unfused: norm, GEMV, bias + RoPE + cache write.
+    int[] pos = slice(new int[] {17, 3000, -1, 0}, tokens);
+    int[] slot = slice(new int[] {3, 9, -1, 12}, tokens);
+    // Unfused: norm, GEMV (bias + RoPE + cache write in the check).
     DeviceBuffer h = alloc(2L * tokens * s.hidden());
     DeviceBuffer qkv = alloc(4L * tokens * rows);
-    DeviceBuffer q1 = alloc(2L * tokens * s.qSize());
-    DeviceBuffer k1 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v1 = zeros(2L * slotsTotal * s.kvSize());
     kernels.addRmsnorm(x.ptr(), null, null, normW.ptr(), h.ptr(), s.hidden(), eps, tokens);
     kernels.gemv(h.ptr(), w.ptr(), qkv.ptr(), tokens, rows, s.hidden());
-    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
-        k1.ptr(), v1.ptr(), s.heads(), s.kvHeads(), s.headDim(), theta, tokens);
-    // Fused.
-    DeviceBuffer q2 = alloc(2L * tokens * s.qSize());
-    DeviceBuffer k2 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v2 = zeros(2L * slotsTotal * s.kvSize());
-    kernels.rmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.ptr(), bias.ptr(), positions.ptr(),
-        slots.ptr(), q2.ptr(), k2.ptr(), v2.ptr(), tokens, s.hidden(), s.heads(), s.kvHeads(),
-        s.headDim(), theta);
-    String what = s + ", " + tokens + " tokens";
-    compareBf16("q, " + what, q1, q2, tokens * s.qSize());
-    compareBf16("k cache, " + what, k1, k2, slotsTotal * s.kvSize());
-    compareBf16("v cache, " + what, v1, v2, slotsTotal * s.kvSize());
-    // Token 0 alone: the same bits as in the batch (q row and its cache slot).
-    DeviceBuffer q3 = alloc(2L * s.qSize());
-    DeviceBuffer k3 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v3 = zeros(2L * slotsTotal * s.kvSize());
-    kernels.rmsnormQkvRope(x.ptr(), normW.ptr(), eps, w.ptr(), bias.ptr(), positions.ptr(),
-        slots.ptr(), q3.ptr(), k3.ptr(), v3.ptr(), 1, s.hidden(), s.heads(), s.kvHeads(),
-        s.headDim(), theta);
-    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, s.qSize());
-    long slot0 = (long) slot[0] * s.kvSize();
-    assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0,
-        s.kvSize());
-    assertSameBits("v cache, token alone vs batched, " + what, v2, slot0, v3, slot0,
-        s.kvSize());
+    checkQkvRope(s.toString(), s.heads(), s.kvHeads(), s.headDim(), qkv, bias, pos, slot, 16,
+        theta, (t, q, k, v, positions, slots) -> kernels.rmsnormQkvRope(x.ptr(), normW.ptr(),
+            eps, w.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q.ptr(), k.ptr(), v.ptr(), t,
+            s.hidden(), s.heads(), s.kvHeads(), s.headDim(), theta));
   }
 
   @ParameterizedTest

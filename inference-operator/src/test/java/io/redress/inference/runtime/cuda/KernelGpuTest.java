@@ -164,6 +164,47 @@ abstract class KernelGpuTest {
     return differing;
   }
 
+  /** A fused QKV launch for the first {@code tokens} tokens into q and the K/V caches. */
+  interface QkvLaunch {
+    void run(int tokens, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer positions,
+        DeviceBuffer slots);
+  }
+
+  /**
+   * A fused QKV kernel against the RoPE + cache kernel over the unfused projection {@code qkv}
+   * (tokens, rows) fp32 of the same layer: q and both caches within bf16 rounding, and token 0
+   * alone the same bits as in the batch (q row and its cache slot).
+   */
+  void checkQkvRope(String shape, int heads, int kvHeads, int headDim, DeviceBuffer qkv,
+      DeviceBuffer bias, int[] pos, int[] slot, int slotsTotal, float theta, QkvLaunch fused) {
+    int tokens = pos.length;
+    int qSize = heads * headDim;
+    int kvSize = kvHeads * headDim;
+    DeviceBuffer positions = ints(pos);
+    DeviceBuffer slots = ints(slot);
+    DeviceBuffer q1 = alloc(2L * tokens * qSize);
+    DeviceBuffer k1 = zeros(2L * slotsTotal * kvSize);
+    DeviceBuffer v1 = zeros(2L * slotsTotal * kvSize);
+    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
+        k1.ptr(), v1.ptr(), heads, kvHeads, headDim, theta, tokens);
+    DeviceBuffer q2 = alloc(2L * tokens * qSize);
+    DeviceBuffer k2 = zeros(2L * slotsTotal * kvSize);
+    DeviceBuffer v2 = zeros(2L * slotsTotal * kvSize);
+    fused.run(tokens, q2, k2, v2, positions, slots);
+    String what = shape + ", " + tokens + " tokens";
+    compareBf16("q, " + what, q1, q2, tokens * qSize);
+    compareBf16("k cache, " + what, k1, k2, slotsTotal * kvSize);
+    compareBf16("v cache, " + what, v1, v2, slotsTotal * kvSize);
+    DeviceBuffer q3 = alloc(2L * qSize);
+    DeviceBuffer k3 = zeros(2L * slotsTotal * kvSize);
+    DeviceBuffer v3 = zeros(2L * slotsTotal * kvSize);
+    fused.run(1, q3, k3, v3, positions, slots);
+    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, qSize);
+    long slot0 = (long) slot[0] * kvSize;
+    assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0, kvSize);
+    assertSameBits("v cache, token alone vs batched, " + what, v2, slot0, v3, slot0, kvSize);
+  }
+
   DeviceBuffer zeros(long bytes) {
     DeviceBuffer b = alloc(bytes);
     cuMemsetD32Async(b.ptr(), 0, bytes / 4, device.stream());

@@ -77,51 +77,11 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer bias = bf16(w.packed.rows(), 4, 0f, 0.1f);
     int[] pos = java.util.Arrays.copyOf(new int[] {17, 3000, -1, 0}, tokens);
     int[] slot = java.util.Arrays.copyOf(new int[] {3, 9, -1, 12}, tokens);
-    checkQkv(s, w, normed(x, normW, eps, s.hidden(), tokens), bias, pos, slot, 16, theta,
-        (t, q, k, v, positions, slots) -> kernels.w4RmsnormQkvRope(x.ptr(), normW.ptr(), eps,
-            w.q4, bias.ptr(), positions.ptr(), slots.ptr(), q.ptr(), k.ptr(), v.ptr(), t,
-            s.hidden(), s.heads(), s.kvHeads(), s.headDim(), theta));
-  }
-
-  /** A fused QKV launch for the first {@code tokens} tokens into q and the K/V caches. */
-  private interface QkvLaunch {
-    void run(int tokens, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer positions,
-        DeviceBuffer slots);
-  }
-
-  /**
-   * A fused QKV kernel against w4a16 over h then the RoPE + cache kernel (q and both caches
-   * within bf16 rounding), and token 0 alone against the batch (the same bits).
-   */
-  private void checkQkv(Shape s, Layer w, DeviceBuffer h, DeviceBuffer bias, int[] pos,
-      int[] slot, int slotsTotal, float theta, QkvLaunch fused) {
-    int tokens = pos.length;
-    DeviceBuffer positions = ints(pos);
-    DeviceBuffer slots = ints(slot);
-    DeviceBuffer qkv = unfusedW4(w, h, tokens);
-    DeviceBuffer q1 = alloc(2L * tokens * s.qSize());
-    DeviceBuffer k1 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v1 = zeros(2L * slotsTotal * s.kvSize());
-    kernels.qkvRopeCache(qkv.ptr(), bias.ptr(), positions.ptr(), slots.ptr(), q1.ptr(),
-        k1.ptr(), v1.ptr(), s.heads(), s.kvHeads(), s.headDim(), theta, tokens);
-    DeviceBuffer q2 = alloc(2L * tokens * s.qSize());
-    DeviceBuffer k2 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v2 = zeros(2L * slotsTotal * s.kvSize());
-    fused.run(tokens, q2, k2, v2, positions, slots);
-    String what = s + ", " + tokens + " tokens";
-    compareBf16("q, " + what, q1, q2, tokens * s.qSize());
-    compareBf16("k cache, " + what, k1, k2, slotsTotal * s.kvSize());
-    compareBf16("v cache, " + what, v1, v2, slotsTotal * s.kvSize());
-    DeviceBuffer q3 = alloc(2L * s.qSize());
-    DeviceBuffer k3 = zeros(2L * slotsTotal * s.kvSize());
-    DeviceBuffer v3 = zeros(2L * slotsTotal * s.kvSize());
-    fused.run(1, q3, k3, v3, positions, slots);
-    assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, s.qSize());
-    long slot0 = (long) slot[0] * s.kvSize();
-    assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0,
-        s.kvSize());
-    assertSameBits("v cache, token alone vs batched, " + what, v2, slot0, v3, slot0,
-        s.kvSize());
+    checkQkvRope(s.toString(), s.heads(), s.kvHeads(), s.headDim(),
+        unfusedW4(w, normed(x, normW, eps, s.hidden(), tokens), tokens), bias, pos, slot, 16,
+        theta, (t, q, k, v, positions, slots) -> kernels.w4RmsnormQkvRope(x.ptr(),
+            normW.ptr(), eps, w.q4, bias.ptr(), positions.ptr(), slots.ptr(), q.ptr(), k.ptr(),
+            v.ptr(), t, s.hidden(), s.heads(), s.kvHeads(), s.headDim(), theta));
   }
 
   @ParameterizedTest
@@ -164,10 +124,11 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 12, 3f)),
         bf16(s.hidden(), 13, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
     DeviceBuffer bias = bf16(w.packed.rows(), 14, 0f, 0.1f);
-    checkQkv(s, w, h, bias, pos, slot, slotsTotal, theta,
-        (t, q, k, v, positions, slots) -> kernels.w4QkvRope(gathered(w, h, t).ptr(),
-            partStride(w, t), w.q4, bias.ptr(), positions.ptr(), slots.ptr(), q.ptr(), k.ptr(),
-            v.ptr(), t, s.hidden(), s.heads(), s.kvHeads(), s.headDim(), theta));
+    checkQkvRope(s.toString(), s.heads(), s.kvHeads(), s.headDim(), unfusedW4(w, h, tokens),
+        bias, pos, slot, slotsTotal, theta, (t, q, k, v, positions, slots) ->
+            kernels.w4QkvRope(gathered(w, h, t).ptr(), partStride(w, t), w.q4, bias.ptr(),
+                positions.ptr(), slots.ptr(), q.ptr(), k.ptr(), v.ptr(), t, s.hidden(),
+                s.heads(), s.kvHeads(), s.headDim(), theta));
   }
 
   @ParameterizedTest
