@@ -18,10 +18,24 @@ if [[ -f "$fatbin" && -z "$(find "$src" -newer "$fatbin" -print -quit)" ]]; then
   exit 0
 fi
 echo "[redress-cuda] compiling kernels with $("$nvcc" --version | tail -1)"
+keep="$(mktemp -d)"
+trap 'rm -rf "$keep"' EXIT
 "$nvcc" -fatbin -O3 -std=c++17 -lineinfo \
   -gencode arch=compute_80,code=sm_80 \
   -gencode arch=compute_90a,code=sm_90a \
   -gencode arch=compute_90,code=compute_90 \
   -Xptxas=-warn-spills \
+  -keep -keep-dir "$keep" \
   -o "$fatbin.tmp" "$src/kernels.cu"
+# Kernels launches every kernel with programmatic dependent launch on Hopper, which is safe
+# only if each one waits for its predecessor (pdl_wait, common.cuh) before touching memory:
+# fail the build when an entry point of the Hopper PTX has no griddepcontrol.wait.
+missing="$(awk '/\.entry /{if (name != "" && !waits) print name; name = $3; sub(/\(.*/, "", name); waits = 0}
+  /griddepcontrol\.wait/{waits = 1}
+  END {if (name != "" && !waits) print name}' "$keep"/kernels.compute_90.ptx)"
+if [[ -n "$missing" ]]; then
+  echo "[redress-cuda] kernels without pdl_wait() (see common.cuh): $missing" >&2
+  rm -f "$fatbin.tmp"
+  exit 1
+fi
 mv "$fatbin.tmp" "$fatbin"

@@ -10,6 +10,7 @@ __device__ __forceinline__ float silu_mul(float gate, float up) {
 // gate_up: (tokens, 2*inter) fp32, gate then up.  out[t, i] = bf16(silu(gate) * up)
 extern "C" __global__ void silu_mul_bf16(const float* __restrict__ gate_up, bf16* __restrict__ out,
                                          int inter) {
+  pdl_enter();
   int t = blockIdx.y;
   const float* g = gate_up + (size_t)t * 2 * inter;
   int end = min(inter, (int)(blockIdx.x + 1) * 1024);

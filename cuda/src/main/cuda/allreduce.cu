@@ -80,6 +80,7 @@ allreduce_add_rmsnorm_bf16(float* __restrict__ x, TpPointers parts, TpSignals si
                            const int* __restrict__ rows, const bf16* __restrict__ w,
                            bf16* __restrict__ out, int hidden, float eps, int num_rows) {
   __shared__ float scratch[32];
+  pdl_enter();
   tp_barrier(sig, counters, rank, ranks);
   int n4 = hidden >> 2;
   for (int r = blockIdx.x; r < num_rows; r += gridDim.x) {
@@ -211,13 +212,17 @@ __device__ __forceinline__ float4 tp_row_sum4(const TpSum& tp, float4 x, int t, 
 
 // Launch: 1 block of 32 threads. A rank with no kernel after its last partial (it does not
 // sample) signals that partial's peers with this.
-extern "C" __global__ void tp_signal(TpSum tp) { tp_signal_peers(tp); }
+extern "C" __global__ void tp_signal(TpSum tp) {
+  pdl_enter();
+  tp_signal_peers(tp);
+}
 
 // Launch: grid (min(ceil(ranks * part_cols / 4 / 256), 64), rows), block 256. The LM head split
 // over the ranks by vocabulary: logits (rows, ranks * part_cols) = each rank's part (rows,
 // part_cols) side by side, tp.src[q] rank q's part (read over NVLink), once every peer has
 // signalled all-reduce tp.k (its part is written). part_cols % 4 == 0.
 extern "C" __global__ void tp_gather_logits(float* __restrict__ logits, TpSum tp, int part_cols) {
+  pdl_enter();
   tp_wait_peers(tp);
   int n4 = part_cols >> 2, total = tp.ranks * n4, r = blockIdx.y;
   float4* out = reinterpret_cast<float4*>(logits + (size_t)r * part_cols * tp.ranks);

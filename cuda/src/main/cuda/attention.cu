@@ -288,6 +288,7 @@ paged_attention_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cach
                      const int* __restrict__ positions, const int* __restrict__ block_tables,
                      int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
                      int num_kv_heads, int head_dim, float scale, int heads_per_block) {
+  pdl_enter();
   paged_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables, max_blocks,
                   block_size, out, num_heads, num_kv_heads, head_dim, scale, heads_per_block);
 }
@@ -302,6 +303,7 @@ paged_attention_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __rest
                     const int* __restrict__ block_tables, int max_blocks, int block_size,
                     bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
                     float scale, int heads_per_block) {
+  pdl_enter();
   paged_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
                   positions, block_tables, max_blocks, block_size, out, num_heads,
                   num_kv_heads, head_dim, scale, heads_per_block);
@@ -569,6 +571,7 @@ paged_attention_split_bf16(const bf16* __restrict__ q, const bf16* __restrict__ 
                            bf16* __restrict__ out, int num_heads, int num_kv_heads,
                            int head_dim, float scale, float* __restrict__ part_o,
                            float* __restrict__ part_ml, int* __restrict__ counters) {
+  pdl_enter();
   // One buffer for every head_dim variant (separate __shared__ arrays would add up).
   __shared__ uint4 smem[(sizeof(SplitSmem<16>) + 15) / 16];
   int t = blockIdx.x, head = blockIdx.y, split = blockIdx.z;
@@ -881,6 +884,7 @@ paged_attention_gqa_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_
                          const int* __restrict__ positions, const int* __restrict__ block_tables,
                          int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,
                          int num_kv_heads, int head_dim, float scale) {
+  pdl_enter();
   gqa_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables, max_blocks,
                 block_size, out, num_heads, num_kv_heads, head_dim, scale);
 }
@@ -895,6 +899,7 @@ paged_attention_gqa_fp8(const bf16* __restrict__ q,
                         const int* __restrict__ block_tables, int max_blocks, int block_size,
                         bf16* __restrict__ out, int num_heads, int num_kv_heads, int head_dim,
                         float scale) {
+  pdl_enter();
   gqa_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
                 positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,
                 head_dim, scale);
@@ -946,6 +951,7 @@ paged_attention_gqa_split_bf16(const bf16* __restrict__ q, const bf16* __restric
                                int num_kv_heads, int head_dim, float scale,
                                float* __restrict__ part_o, float* __restrict__ part_ml,
                                int* __restrict__ counters) {
+  pdl_enter();
   gqa_split_attention(q, KvBf16{k_cache, v_cache}, token_seq, positions, block_tables,
                       max_blocks, block_size, out, num_heads, num_kv_heads, head_dim, scale,
                       part_o, part_ml, counters);
@@ -965,6 +971,7 @@ paged_attention_gqa_split_fp8(const bf16* __restrict__ q,
                               int num_kv_heads, int head_dim, float scale,
                               float* __restrict__ part_o, float* __restrict__ part_ml,
                               int* __restrict__ counters) {
+  pdl_enter();
   gqa_split_attention(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, token_seq,
                       positions, block_tables, max_blocks, block_size, out, num_heads,
                       num_kv_heads, head_dim, scale, part_o, part_ml, counters);

@@ -74,3 +74,40 @@ __device__ __forceinline__ void cp_async_wait() {
 __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.wait_all;\n" ::: "memory");
 }
+
+// Programmatic dependent launch (Hopper and later; Kernels launches every kernel so where the
+// GPU and driver allow): a kernel may start while the one before it in the stream still runs,
+// filling that kernel's tail and hiding its own launch. Before pdl_wait() a kernel may only
+// read its weights (nothing on the GPU writes them during a step) and must not write at all;
+// pdl_wait() returns once the previous kernel has finished and its writes are visible. So
+// every kernel calls it in every thread before touching anything else (build-kernels.sh
+// fails the build when an entry point has none), which also makes a kernel's completion
+// imply its predecessors'. pdl_launch_dependents() lets the next kernel's blocks take SMs as
+// this one's free them (without it, when this one's blocks have all exited). Where a kernel
+// triggers is PDL_TRIGGER: 2 at entry, 1 after the GEMVs' last weight loads (pdl_tail), 0
+// never. On older GPUs, or launched plainly, all of these are no-ops.
+#ifndef PDL_TRIGGER
+#define PDL_TRIGGER 1
+#endif
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// The entry of every kernel (after its weight prefetch, if any).
+__device__ __forceinline__ void pdl_enter() {
+  pdl_wait();
+  if (PDL_TRIGGER == 2) pdl_launch_dependents();
+}
+
+// A GEMV's warp has issued its last weight load: the next kernel may start its prologue.
+__device__ __forceinline__ void pdl_tail() {
+  if (PDL_TRIGGER == 1) pdl_launch_dependents();
+}

@@ -27,7 +27,10 @@ __device__ void gemv_rows(const bf16* __restrict__ x, const bf16* __restrict__ w
                           float* __restrict__ y, int rows, int k) {
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int row = blockIdx.x * GEMV_WARPS + warp;
-  if (row >= rows) return;
+  if (row >= rows) {
+    pdl_tail();
+    return;
+  }
   const uint4* wr = reinterpret_cast<const uint4*>(w + (size_t)row * k);
   int chunks = k >> 3;
   float acc[T];
@@ -53,6 +56,7 @@ __device__ void gemv_rows(const bf16* __restrict__ x, const bf16* __restrict__ w
     for (int t = 0; t < T; t++)
       fma8(acc[t], w0, __ldg(reinterpret_cast<const uint4*>(x + (size_t)t * k) + c));
   }
+  pdl_tail();
 #pragma unroll
   for (int t = 0; t < T; t++) {
     float s = warp_sum(acc[t]);
@@ -63,6 +67,7 @@ __device__ void gemv_rows(const bf16* __restrict__ x, const bf16* __restrict__ w
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS)
 gemv_bf16(const bf16* __restrict__ x, const bf16* __restrict__ w, float* __restrict__ y,
           int tokens, int rows, int k) {
+  pdl_enter();
   switch (tokens) {
     case 1: gemv_rows<1>(x, w, y, rows, k); break;
     case 2: gemv_rows<2>(x, w, y, rows, k); break;

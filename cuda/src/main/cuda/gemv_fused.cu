@@ -66,8 +66,8 @@ __device__ __forceinline__ void warp_dot(const uint4* const (&w)[FUSED_ROWS],
   }
 }
 
-// Prefetches the warp's first unit into L2, so the weights stream in while the block
-// computes its prologue.
+// Prefetches the warp's first unit into L2, so the weights stream in while the block waits
+// for the previous kernel and computes its prologue.
 template <class Epi>
 __device__ __forceinline__ void prefetch_first_unit(const bf16* __restrict__ w, int k, int units,
                                                     const Epi& epi) {
@@ -106,6 +106,7 @@ __device__ __forceinline__ void gemv_units(const bf16* __restrict__ w, const bf1
       if (lane == t) epi.store(u, t, s0, s1);
     }
   }
+  pdl_tail();
 }
 
 // x . x over one float4, in component order.
@@ -332,8 +333,9 @@ struct NormedGemv {
   }
 };
 
-// Prefetch, prologue, GEMV: the body of the three normed kernels. Under tensor parallelism
-// the weights start streaming into L2 before the wait for the peers' partials.
+// Prefetch, prologue, GEMV: the body of the three normed kernels. The weights start streaming
+// into L2 before the wait for the previous kernel (pdl_wait) and, under tensor parallelism,
+// for the peers' partials.
 template <bool TP, class Epi>
 __device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
                                             const int* __restrict__ src_rows,
@@ -341,8 +343,9 @@ __device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
                                             const bf16* __restrict__ w, int tokens, int hidden,
                                             int units, Epi& epi, bf16* xs, float (*part)[32],
                                             const TpSum* tp) {
-  if constexpr (TP) tp_signal_peers(*tp);
   prefetch_first_unit(w, hidden, units, epi);
+  pdl_enter();
+  if constexpr (TP) tp_signal_peers(*tp);
   NormedGemv<Epi, TP> body{x, src_rows, norm_w, eps, w, xs, part, hidden, units, epi, tp};
   for_tokens(tokens, body);
 }
@@ -464,6 +467,7 @@ extern "C" __global__ void __launch_bounds__(256, 2)
 gemv_residual_bf16(const bf16* __restrict__ a, const bf16* __restrict__ w,
                    float* __restrict__ resid, int tokens, int rows, int k) {
   RowsEpilogue<true> epi{resid, rows};
+  pdl_enter();
   ResidualGemv<RowsEpilogue<true>> body{a, w, k, (rows + 1) / 2, epi};
   for_tokens(tokens, body);
 }
@@ -475,6 +479,7 @@ extern "C" __global__ void __launch_bounds__(256, 2)
 gemv_push_bf16(const bf16* __restrict__ a, const bf16* __restrict__ w, TpPush out, int tokens,
                int rows, int k) {
   PushEpilogue epi{out, rows};
+  pdl_enter();
   ResidualGemv<PushEpilogue> body{a, w, k, (rows + 1) / 2, epi};
   for_tokens(tokens, body);
 }

@@ -23,6 +23,7 @@ extern "C" __global__ void add_rmsnorm_bf16(float* __restrict__ x, const float* 
                                             const bf16* __restrict__ w, bf16* __restrict__ out,
                                             int hidden, float eps) {
   __shared__ float scratch[32];
+  pdl_enter();
   int r = blockIdx.x;
   int src = rows ? rows[r] : r;
   float* xr = x + (size_t)src * hidden;

@@ -13,6 +13,7 @@ __device__ __forceinline__ unsigned long long splitmix64(unsigned long long z) {
 // on (seed, i), so the result does not depend on the launch shape.
 extern "C" __global__ void fill_normal_bf16(bf16* __restrict__ out, long long n,
                                             unsigned long long seed, float mean, float std) {
+  pdl_enter();
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += (long long)gridDim.x * blockDim.x) {
     unsigned long long h = splitmix64(seed ^ (0xD1B54A32D192ED03ull * (unsigned long long)(i + 1)));
@@ -27,6 +28,7 @@ extern "C" __global__ void fill_normal_bf16(bf16* __restrict__ out, long long n,
 // (seed, i): random GPTQ int4 codes (any packing order of random nibbles is random).
 extern "C" __global__ void fill_random_u32(uint32_t* __restrict__ out, long long n,
                                            unsigned long long seed) {
+  pdl_enter();
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += (long long)gridDim.x * blockDim.x) {
     out[i] = (uint32_t)(splitmix64(seed ^ (0xD1B54A32D192ED03ull * (unsigned long long)(i + 1))) >> 16);
@@ -37,6 +39,7 @@ extern "C" __global__ void fill_random_u32(uint32_t* __restrict__ out, long long
 // group: scale uniform in [0.75, 1.25) x `scale`, zero 8 (the middle of the 4-bit range).
 extern "C" __global__ void fill_scale_zero_w4(__half2* __restrict__ out, long long n,
                                               unsigned long long seed, float scale) {
+  pdl_enter();
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += (long long)gridDim.x * blockDim.x) {
     unsigned long long h = splitmix64(seed ^ (0xD1B54A32D192ED03ull * (unsigned long long)(i + 1)));

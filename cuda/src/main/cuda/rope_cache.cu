@@ -29,6 +29,7 @@ extern "C" __global__ void qkv_rope_cache_bf16(const float* __restrict__ qkv,
                                                bf16* __restrict__ q_out, bf16* __restrict__ k_cache,
                                                bf16* __restrict__ v_cache, int num_heads,
                                                int num_kv_heads, int head_dim, float theta) {
+  pdl_enter();
   int t = blockIdx.x, head = blockIdx.y;
   int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
   const float* row = qkv + (size_t)t * (q_size + 2 * kv_size);
@@ -74,6 +75,7 @@ qkv_rope_cache_fp8(const float* __restrict__ qkv, const bf16* __restrict__ bias,
                    __half* __restrict__ v_scale, int num_heads, int num_kv_heads, int head_dim,
                    float theta) {
   __shared__ float scratch[32];
+  pdl_enter();
   int t = blockIdx.x, head = blockIdx.y;
   int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
   const float* row = qkv + (size_t)t * (q_size + 2 * kv_size);

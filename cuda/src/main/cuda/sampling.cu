@@ -45,6 +45,7 @@ sample_f32(const float* __restrict__ logits, int vocab, const int* __restrict__ 
   __shared__ int best_i[SAMPLE_THREADS / 32];
   __shared__ float partial[SAMPLE_THREADS];
   __shared__ int chosen;
+  pdl_enter();
   int row = blockIdx.x;
   const float* lg = logits + (size_t)row * vocab;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;

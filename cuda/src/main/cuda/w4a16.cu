@@ -290,6 +290,7 @@ __device__ void w4_mma_regs(const bf16* __restrict__ x, long long xPartStride,
                          okTiles, acc);
     p += U;
   }
+  pdl_tail();
   w4_store<NT, S>(red, acc, warps, tokens, rows, row0, y);
 }
 
@@ -412,6 +413,7 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
     }
   }
   cp_async_wait<0>();
+  pdl_tail();
   w4_store<NT, S>(red, acc, warps, tokens, rows, row0, y);
 }
 
@@ -429,10 +431,12 @@ __device__ void w4_mma_ring(const bf16* __restrict__ x, long long xPartStride,
 #define W4_PARAMS x, xPartStride, codes, sz, y, tokens, rows, k, group, groupShift, stageGroups, b1, b2
 #define W4_MMA_REGS(NT, S, U, PX, W)                                                           \
   extern "C" __global__ void __launch_bounds__(32 * W) w4a16_mma_##NT##x##S(W4_ARGS) {        \
+    pdl_enter();                                                                               \
     w4_mma_regs<NT, S, U, PX>(W4_PARAMS);                                                      \
   }
 #define W4_MMA_RING(NT, S, U, STAGES, W)                                                       \
   extern "C" __global__ void __launch_bounds__(32 * W) w4a16_mma_##NT##x##S(W4_ARGS) {        \
+    pdl_enter();                                                                               \
     w4_mma_ring<NT, S, U, true, STAGES>(W4_PARAMS);                                            \
   }
 W4_MMA_REGS(1, 1, 4, false, 16)  // 8 tokens of activations stay in L1
@@ -445,6 +449,7 @@ W4_MMA_RING(4, 1, 1, 4, 8)
 extern "C" __global__ void __launch_bounds__(256)
 gather_cols_bf16(const bf16* __restrict__ x, const int* __restrict__ perm, bf16* __restrict__ out,
                  int k) {
+  pdl_enter();
   int j = blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= k) return;
   int t = blockIdx.y, p = blockIdx.z;
@@ -470,6 +475,7 @@ extern "C" __global__ void __launch_bounds__(128)
 dequant_w4_bf16(const uint32_t* __restrict__ codes, const __half2* __restrict__ sz,
                 const int* __restrict__ invPerm, bf16* __restrict__ w, int rows, int k, int group,
                 int b1, int b2) {
+  pdl_enter();
   int i0 = 8 * (blockIdx.x * blockDim.x + threadIdx.x);
   int row = blockIdx.y;
   if (i0 >= k) return;

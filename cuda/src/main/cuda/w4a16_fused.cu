@@ -115,17 +115,24 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
   }
 }
 
-// Starts streaming a warp's share of its block's first unit group into L2, so the codes
-// arrive while the block computes its prologue.
-__device__ __forceinline__ void w4f_prefetch(const uint4* __restrict__ codes, int stripA,
-                                             int stripB, int pairs, int p0, int p1) {
-  int lane = threadIdx.x & 31;
+// Starts streaming a warp's share of its block's first unit group (input width k) into L2,
+// so the codes arrive while the block waits for the previous kernel (pdl_wait) and computes
+// its norm prologue, then enters (pdl_enter). Only the normed kernels: prefetching in the
+// others, which start streaming at once, cost 7B and 14B batch 1 some 8 % (bench decode).
+template <class Epi>
+__device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ codes, int k,
+                                                   int units, const Epi& epi) {
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int pairs = k >> 6, p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  if (blockIdx.x < units / 16) {
 #pragma unroll
-  for (int s = 0; s < 2; s++) {
-    const char* base = reinterpret_cast<const char*>(codes + ((size_t)(s == 0 ? stripA : stripB)
-                                                              * pairs + p0) * 32);
-    for (int off = lane * 128; off < (p1 - p0) * 512; off += 32 * 128) prefetch_l2(base + off);
+    for (int s = 0; s < 2; s++) {
+      int strip = epi.row(16 * blockIdx.x, s) >> 4;
+      const char* base = reinterpret_cast<const char*>(codes + ((size_t)strip * pairs + p0) * 32);
+      for (int off = lane * 128; off < (p1 - p0) * 512; off += 32 * 128) prefetch_l2(base + off);
+    }
   }
+  pdl_enter();
 }
 
 // Many-token kernels: a lane's activations of strip 0 for the U pairs from p, copied by
@@ -205,6 +212,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                                   STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
       buf ^= 1;
     }
+    if (j + gridDim.x >= units / 16) pdl_tail();  // this block's last group
 #pragma unroll
     for (int s = 0; s < 2; s++)
 #pragma unroll
@@ -311,10 +319,7 @@ __device__ __forceinline__ void w4f_normed(const float* x, const bf16* norm_w, f
   extern __shared__ uint4 smem[];
   __shared__ float part[FUSED_MAX_TOKENS][32];
   __shared__ float red[W4_RED(1)];
-  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, pairs = hidden >> 6;
-  if (blockIdx.x < units / 16)
-    w4f_prefetch(codes, epi.row(16 * blockIdx.x, 0) >> 4, epi.row(16 * blockIdx.x, 1) >> 4,
-                 pairs, warp * pairs / warps, (warp + 1) * pairs / warps);
+  w4f_prefetch_enter(codes, hidden, units, epi);
   W4NormedGemv<G64, Epi> body{x,     norm_w, eps,    codes, sz,
                               perm,  parts,  hidden, group, group_shift,
                               b1,    b2,     units,  epi,   reinterpret_cast<bf16*>(smem),
@@ -378,6 +383,7 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<true> epi{resid, rows};                                                 \
+    pdl_enter();                                                                              \
     w4f_units<false, NT, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,     \
                               rows / 2, epi, red, xstage);                                    \
   }
@@ -412,9 +418,10 @@ W4_RESIDUAL(w4_residual_g64, true, 1)
                            head_dim / 2, theta, 0.f, -1},                                     \
                           positions,                                                          \
                           slots};                                                             \
+    int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
+    pdl_enter();                                                                              \
     w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,  \
-                              b1, b2, (num_heads + 2 * num_kv_heads) * (head_dim / 2), epi,   \
-                              red, xstage);                                                   \
+                              b1, b2, units, epi, red, xstage);                               \
   }
 W4M_QKV(w4_qkv_rope_many, false, 2)
 W4M_QKV(w4_qkv_rope_many_g64, true, 2)
@@ -428,6 +435,7 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1)
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
+    pdl_enter();                                                                              \
     w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,  \
                               b1, b2, inter, epi, red, xstage);                               \
   }

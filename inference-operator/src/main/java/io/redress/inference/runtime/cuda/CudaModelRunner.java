@@ -305,9 +305,10 @@ public final class CudaModelRunner implements ModelRunner {
     kvValueOffset = slotsTotal * kv * (kvFp8 ? 1 : 2);
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
-    LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {})",
-        device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20, numBlocks,
-        kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16");
+    LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
+        + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
+        numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
+        kernels.pdl() ? "programmatic dependent" : "plain");
   }
 
   /** Loads a model directory onto GPU {@code options.device()}. */

@@ -31,10 +31,10 @@ import jcuda.driver.CUstream;
 public final class Kernels implements AutoCloseable {
 
   static final String FATBIN = "/io/redress/cuda/kernels.fatbin";
-  private static final CUdeviceptr NULL = new CUdeviceptr();
 
   private final CUmodule module = new CUmodule();
   private final CUstream stream;
+  private final PdlLauncher pdl; // null: plain launches
   private final CUfunction embedding;
   private final CUfunction addRmsnorm;
   private final CUfunction allreduceAddRmsnorm;
@@ -87,14 +87,7 @@ public final class Kernels implements AutoCloseable {
 
   public Kernels(CUstream stream) {
     this.stream = stream;
-    try (InputStream in = Kernels.class.getResourceAsStream(FATBIN)) {
-      if (in == null) {
-        throw new IllegalStateException("kernels.fatbin missing: build with nvcc installed");
-      }
-      cuModuleLoadData(module, in.readAllBytes());
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read " + FATBIN, e);
-    }
+    cuModuleLoadData(module, fatbin());
     embedding = function("embedding_bf16");
     addRmsnorm = function("add_rmsnorm_bf16");
     allreduceAddRmsnorm = function("allreduce_add_rmsnorm_bf16");
@@ -147,6 +140,29 @@ public final class Kernels implements AutoCloseable {
     sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
     maxSmemOptin = attribute(device,
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    pdl = PdlLauncher.create(CudaDevice.address(stream),
+        attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR));
+  }
+
+  /**
+   * The packaged kernels, or the fatbin file named by {@code -Dredress.cuda.fatbin} (to time a
+   * kernel variant built with other flags against the packaged one, in one process each).
+   */
+  private static byte[] fatbin() {
+    String file = System.getProperty("redress.cuda.fatbin");
+    try {
+      if (file != null) {
+        return java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file));
+      }
+      try (InputStream in = Kernels.class.getResourceAsStream(FATBIN)) {
+        if (in == null) {
+          throw new IllegalStateException("kernels.fatbin missing: build with nvcc installed");
+        }
+        return in.readAllBytes();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + (file != null ? file : FATBIN), e);
+    }
   }
 
   private static int attribute(CUdevice device, int attribute) {
@@ -161,25 +177,43 @@ public final class Kernels implements AutoCloseable {
     return f;
   }
 
-  private void launch(CUfunction f, int gx, int gy, int block, Pointer... args) {
+  private void launch(CUfunction f, int gx, int gy, int block, long[]... args) {
     launch(f, gx, gy, 1, block, 0, args);
   }
 
+  /**
+   * Launches f on this stream, with programmatic dependent launch where the GPU allows
+   * ({@link PdlLauncher}). args: one array of 64-bit words per kernel parameter (p, i, f).
+   */
   private void launch(CUfunction f, int gx, int gy, int gz, int block, int smem,
-      Pointer... args) {
-    cuLaunchKernel(f, gx, gy, gz, block, 1, 1, smem, stream, Pointer.to(args), null);
+      long[]... args) {
+    if (pdl != null) {
+      pdl.launch(CudaDevice.address(f), gx, gy, gz, block, smem, args);
+      return;
+    }
+    Pointer[] params = new Pointer[args.length];
+    for (int a = 0; a < args.length; a++) {
+      params[a] = Pointer.to(args[a]);
+    }
+    cuLaunchKernel(f, gx, gy, gz, block, 1, 1, smem, stream, Pointer.to(params), null);
   }
 
-  private static Pointer p(CUdeviceptr ptr) {
-    return Pointer.to(ptr == null ? NULL : ptr);
+  /** Whether launches use programmatic dependent launch. */
+  boolean pdl() {
+    return pdl != null;
   }
 
-  private static Pointer i(int v) {
-    return Pointer.to(new int[] {v});
+  // Kernel parameters as 64-bit little-endian words: a 4-byte scalar reads the low half.
+  private static long[] p(CUdeviceptr ptr) {
+    return new long[] {ptr == null ? 0L : CudaDevice.address(ptr)};
   }
 
-  private static Pointer f(float v) {
-    return Pointer.to(new float[] {v});
+  private static long[] i(int v) {
+    return new long[] {v & 0xffffffffL};
+  }
+
+  private static long[] f(float v) {
+    return new long[] {Float.floatToRawIntBits(v) & 0xffffffffL};
   }
 
   /** x (tokens, hidden) fp32 = table[ids] (bf16 rows). */
@@ -210,7 +244,7 @@ public final class Kernels implements AutoCloseable {
       int hidden, float eps, int numRows) {
     // One block per SM at most: a block waits for its peers, so all must be resident.
     int grid = Math.min(numRows, Math.min(sms, PeerAllReduce.MAX_BLOCKS));
-    launch(allreduceAddRmsnorm, grid, 1, 1024, p(x), Pointer.to(parts), Pointer.to(signals),
+    launch(allreduceAddRmsnorm, grid, 1, 1024, p(x), parts, signals,
         p(counters), i(rank), i(ranks), i(accumulate ? 1 : 0), p(rows), p(w), p(out), i(hidden),
         f(eps), i(numRows));
   }
@@ -268,21 +302,21 @@ public final class Kernels implements AutoCloseable {
     int perBlock = (long) tokens * kvHeads <= 32 ? 1 : heads / kvHeads;
     // With few blocks, 16 warps per block split each context four times finer.
     int threads = (long) tokens * (heads / perBlock) < 264 ? 512 : 128;
-    Pointer[] common = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+    long[][] common = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), i(perBlock)};
-    Pointer[] head = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
-        : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
+    long[][] head = kScale == null ? new long[][] {p(q), p(kCache), p(vCache)}
+        : new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
     if (perBlock > 1 && gqaAttention && gqaFits(headDim, kScale != null)) {
       // Many tokens: a block per (token, KV head) with K rows in registers and V rows staged
       // in shared memory (attention.cu, paged_attention_gqa_*).
-      Pointer[] tail = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+      long[][] tail = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
           p(out), i(heads), i(kvHeads), i(headDim), f(scale)};
-      Pointer[] gqaArgs = java.util.Arrays.copyOf(head, head.length + tail.length);
+      long[][] gqaArgs = java.util.Arrays.copyOf(head, head.length + tail.length);
       System.arraycopy(tail, 0, gqaArgs, head.length, tail.length);
       launch(f == attention ? attentionGqa : attentionGqaFp8, tokens, kvHeads, 128, gqaArgs);
       return;
     }
-    Pointer[] args = java.util.Arrays.copyOf(head, head.length + common.length);
+    long[][] args = java.util.Arrays.copyOf(head, head.length + common.length);
     System.arraycopy(common, 0, args, head.length, common.length);
     launch(f, tokens, heads / perBlock, threads, args);
   }
@@ -381,7 +415,7 @@ public final class Kernels implements AutoCloseable {
     int smem = warps * v.smemPerWarp(stage);
     residentBlocks(v.f(), 32 * warps, smem); // allows more than 48 KB where a shape needs it
     launch(v.f(), strips / v.strips(), 1, 1, 32 * warps, smem, p(x),
-        Pointer.to(new long[] {xPartStride}), p(codes), p(scaleZero), p(y), i(tokens), i(rows),
+        new long[] {xPartStride}, p(codes), p(scaleZero), p(y), i(tokens), i(rows),
         i(k), i(group), i(groupShift(group)), i(stage), i(bound1), i(bound2));
   }
 
@@ -425,15 +459,15 @@ public final class Kernels implements AutoCloseable {
   /** {@code n} random 32-bit words (random GPTQ codes for benchmarks), counter-based. */
   public void fillRandomU32(CUdeviceptr out, long n, long seed) {
     int blocks = (int) Math.min(65_535L * 4, (n + 255) / 256);
-    launch(fillRandomU32, Math.max(blocks, 1), 1, 256, p(out), Pointer.to(new long[] {n}),
-        Pointer.to(new long[] {seed}));
+    launch(fillRandomU32, Math.max(blocks, 1), 1, 256, p(out), new long[] {n},
+        new long[] {seed});
   }
 
   /** {@code n} random GPTQ {scale, zero} half2 pairs: scale around {@code scale}, zero 8. */
   public void fillScaleZeroW4(CUdeviceptr out, long n, long seed, float scale) {
     int blocks = (int) Math.min(65_535L * 4, (n + 255) / 256);
-    launch(fillScaleZeroW4, Math.max(blocks, 1), 1, 256, p(out), Pointer.to(new long[] {n}),
-        Pointer.to(new long[] {seed}), f(scale));
+    launch(fillScaleZeroW4, Math.max(blocks, 1), 1, 256, p(out), new long[] {n},
+        new long[] {seed}, f(scale));
   }
 
   /**
@@ -529,7 +563,7 @@ public final class Kernels implements AutoCloseable {
    * Blocks of 4 warps spread the work evenly over the SMs; the normed kernels take 8 where that
    * still fills every SM, halving the prologues.
    */
-  private void launchFused(CUfunction f, int units, int smem, boolean normed, Pointer... args) {
+  private void launchFused(CUfunction f, int units, int smem, boolean normed, long[]... args) {
     int warps = normed && (units + 7) / 8 >= sms ? 8 : 4;
     int perSm = residentBlocks(f, 32 * warps, smem);
     if (normed) {
@@ -570,15 +604,15 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr kCache, CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads,
       int headDim, float theta, long[] tpSum) {
     checkFused(tokens, hidden);
-    Pointer[] args = {p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut),
+    long[][] args = {p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut),
         p(kCache), p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)};
     launchFused(tpSum == null ? gemvQkvRope : gemvQkvRopeTp,
         (heads + 2 * kvHeads) * (headDim / 2), 2 * tokens * hidden, true, withTp(args, tpSum));
   }
 
   /** {@code args}, then the TP struct when there is one. */
-  private static Pointer[] withTp(Pointer[] args, long[] tp) {
-    return tp == null ? args : concat(args, new Pointer[] {Pointer.to(tp)});
+  private static long[][] withTp(long[][] args, long[] tp) {
+    return tp == null ? args : concat(args, new long[][] {tp});
   }
 
   /**
@@ -596,7 +630,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr act, int tokens, int hidden, int inter, long[] tpSum) {
     checkFused(tokens, hidden);
     launchFused(tpSum == null ? gemvSilu : gemvSiluTp, inter, 2 * tokens * hidden, true,
-        withTp(new Pointer[] {p(x), p(normW), f(eps), p(w), p(act), i(tokens), i(hidden),
+        withTp(new long[][] {p(x), p(normW), f(eps), p(w), p(act), i(tokens), i(hidden),
             i(inter)}, tpSum));
   }
 
@@ -608,7 +642,7 @@ public final class Kernels implements AutoCloseable {
       int tokens, int rows, int hidden, long[] tpSum) {
     checkFused(tokens, hidden);
     launchFused(gemvNormedTp, (rows + 1) / 2, 2 * tokens * hidden, true, p(x), p(normW),
-        f(eps), p(w), p(y), i(tokens), i(rows), i(hidden), Pointer.to(tpSum));
+        f(eps), p(w), p(y), i(tokens), i(rows), i(hidden), tpSum);
   }
 
   /**
@@ -617,13 +651,13 @@ public final class Kernels implements AutoCloseable {
    */
   void gemvPush(CUdeviceptr a, CUdeviceptr w, long[] push, int tokens, int rows, int k) {
     checkFused(tokens, k);
-    launchFused(gemvPush, (rows + 1) / 2, 0, false, p(a), p(w), Pointer.to(push), i(tokens),
+    launchFused(gemvPush, (rows + 1) / 2, 0, false, p(a), p(w), push, i(tokens),
         i(rows), i(k));
   }
 
   /** Tensor parallelism: tells the peers this rank's partial is in place (TpSum). */
   void tpSignal(long[] tpSum) {
-    launch(tpSignal, 1, 1, 32, Pointer.to(tpSum));
+    launch(tpSignal, 1, 1, 32, tpSum);
   }
 
   /**
@@ -633,7 +667,7 @@ public final class Kernels implements AutoCloseable {
   void tpGatherLogits(CUdeviceptr logits, long[] tpSum, int partCols, int rows) {
     int blocks = (int) Math.min(64, ((long) tpSum[2 * PeerAllReduce.MAX_RANKS + 4] * partCols
         / 4 + 255) / 256);
-    launch(tpGatherLogits, Math.max(1, blocks), rows, 256, p(logits), Pointer.to(tpSum),
+    launch(tpGatherLogits, Math.max(1, blocks), rows, 256, p(logits), tpSum,
         i(partCols));
   }
 
@@ -714,8 +748,8 @@ public final class Kernels implements AutoCloseable {
   }
 
   /** The weight arguments the normed W4 kernels share (W4F_WEIGHTS). */
-  private static Pointer[] w4Weights(CudaWeights.Q4 w) {
-    return new Pointer[] {p(w.codes().ptr()), p(w.scaleZero().ptr()),
+  private static long[][] w4Weights(CudaWeights.Q4 w) {
+    return new long[][] {p(w.codes().ptr()), p(w.scaleZero().ptr()),
         p(w.perm() == null ? null : w.perm().ptr()), i(permutedParts(w)),
         i(w.group()), i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
   }
@@ -725,7 +759,7 @@ public final class Kernels implements AutoCloseable {
    * at once, fewer where that spreads the groups evenly (every block takes the same number,
    * so none finishes a group late while the others idle).
    */
-  private void launchW4Fused(CUfunction f, int units, int smem, Pointer... args) {
+  private void launchW4Fused(CUfunction f, int units, int smem, long[]... args) {
     int groups = units / 16;
     long most = (long) sms * residentBlocks(f, W4F_THREADS, smem);
     long perBlock = (groups + most - 1) / most;
@@ -733,9 +767,9 @@ public final class Kernels implements AutoCloseable {
     launch(f, blocks, 1, 1, W4F_THREADS, smem, args);
   }
 
-  private static Pointer[] concat(Pointer[]... parts) {
+  private static long[][] concat(long[][]... parts) {
     return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream)
-        .toArray(Pointer[]::new);
+        .toArray(long[][]::new);
   }
 
   /**
@@ -749,8 +783,8 @@ public final class Kernels implements AutoCloseable {
       int headDim, float theta) {
     checkFused(tokens, hidden);
     launchW4Fused(w4Pick(w4QkvRope, w), (heads + 2 * kvHeads) * (headDim / 2),
-        w4Smem(tokens, hidden, permutedParts(w)), concat(new Pointer[] {p(x), p(normW), f(eps)},
-            w4Weights(w), new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache),
+        w4Smem(tokens, hidden, permutedParts(w)), concat(new long[][] {p(x), p(normW), f(eps)},
+            w4Weights(w), new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache),
                 p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
   }
 
@@ -762,8 +796,8 @@ public final class Kernels implements AutoCloseable {
       CudaWeights.Q4 w, CUdeviceptr act, int tokens, int hidden, int inter) {
     checkFused(tokens, hidden);
     launchW4Fused(w4Pick(w4Silu, w), inter, w4Smem(tokens, hidden, permutedParts(w)),
-        concat(new Pointer[] {p(x), p(normW), f(eps)}, w4Weights(w),
-            new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
+        concat(new long[][] {p(x), p(normW), f(eps)}, w4Weights(w),
+            new long[][] {p(act), i(tokens), i(hidden), i(inter)}));
   }
 
   /**
@@ -817,8 +851,8 @@ public final class Kernels implements AutoCloseable {
     boolean many = tokens > W4_ONE_TILE_TOKENS;
     launchW4Fused(w4Pick(many ? w4QkvRopeMany : w4QkvRopeT8, w),
         (heads + 2 * kvHeads) * (headDim / 2), many ? W4M_SMEM : 0,
-        concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
-            new Pointer[] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
+        concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
+            new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
                 i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)}));
   }
 
@@ -831,13 +865,13 @@ public final class Kernels implements AutoCloseable {
     checkW4Many(tokens, hidden);
     boolean many = tokens > W4_ONE_TILE_TOKENS;
     launchW4Fused(w4Pick(many ? w4SiluMany : w4SiluT8, w), inter, many ? W4M_SMEM : 0,
-        concat(new Pointer[] {p(h), Pointer.to(new long[] {partStride})}, w4ManyWeights(w),
-            new Pointer[] {p(act), i(tokens), i(hidden), i(inter)}));
+        concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
+            new long[][] {p(act), i(tokens), i(hidden), i(inter)}));
   }
 
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */
-  private static Pointer[] w4ManyWeights(CudaWeights.Q4 w) {
-    return new Pointer[] {p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()),
+  private static long[][] w4ManyWeights(CudaWeights.Q4 w) {
+    return new long[][] {p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()),
         i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
   }
 
@@ -882,10 +916,10 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("the GQA split kernel over an FP8 cache takes"
           + " head_dim % 16 == 0, not " + headDim);
     }
-    Pointer[] caches = kScale == null ? new Pointer[] {p(q), p(kCache), p(vCache)}
-        : new Pointer[] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
+    long[][] caches = kScale == null ? new long[][] {p(q), p(kCache), p(vCache)}
+        : new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)};
     launch(kScale == null ? attentionGqaSplit : attentionGqaSplitFp8, tokens, kvHeads,
-        ATTENTION_SPLITS, 128, 0, concat(caches, new Pointer[] {p(tokenSeq), p(positions),
+        ATTENTION_SPLITS, 128, 0, concat(caches, new long[][] {p(tokenSeq), p(positions),
             p(blockTables), i(maxBlocks), i(blockSize), p(out), i(heads), i(kvHeads),
             i(headDim), f(scale), p(partO), p(partMl), p(counters)}));
   }
@@ -893,8 +927,8 @@ public final class Kernels implements AutoCloseable {
   /** n bf16 values drawn from N(mean, std^2), counter-based on (seed, index). */
   public void fillNormal(CUdeviceptr out, long n, long seed, float mean, float std) {
     int blocks = (int) Math.min(65_535L * 4, (n + 255) / 256);
-    launch(fillNormal, Math.max(blocks, 1), 1, 256, p(out), Pointer.to(new long[] {n}),
-        Pointer.to(new long[] {seed}), f(mean), f(std));
+    launch(fillNormal, Math.max(blocks, 1), 1, 256, p(out), new long[] {n},
+        new long[] {seed}, f(mean), f(std));
   }
 
   @Override
