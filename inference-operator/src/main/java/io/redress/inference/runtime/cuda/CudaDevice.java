@@ -61,7 +61,7 @@ public final class CudaDevice implements AutoCloseable {
 
   /** Checks, without keeping anything open, whether GPU {@code ordinal} and our kernels work. */
   public static Availability probe(int ordinal) {
-    if (Kernels.class.getResource(Kernels.FATBIN) == null) {
+    if (!Kernels.built()) {
       return new Availability(false, "this build has no CUDA kernels (nvcc was not found when"
           + " it was built)");
     }

@@ -144,6 +144,13 @@ public final class Kernels implements AutoCloseable {
         attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR));
   }
 
+  /** Whether there are kernels to load: packaged, or named by {@code -Dredress.cuda.fatbin}. */
+  static boolean built() {
+    String file = System.getProperty("redress.cuda.fatbin");
+    return file != null ? java.nio.file.Files.isRegularFile(java.nio.file.Path.of(file))
+        : Kernels.class.getResource(FATBIN) != null;
+  }
+
   /**
    * The packaged kernels, or the fatbin file named by {@code -Dredress.cuda.fatbin} (to time a
    * kernel variant built with other flags against the packaged one, in one process each).
