@@ -75,7 +75,7 @@ __device__ __forceinline__ void cp_async_wait_all() {
   asm volatile("cp.async.wait_all;\n" ::: "memory");
 }
 
-// Programmatic dependent launch (Hopper and later; Kernels launches every kernel so where the
+// Programmatic dependent launch (Hopper and later; Kernels launches every kernel with it where
 // GPU and driver allow): a kernel may start while the one before it in the stream still runs,
 // filling that kernel's tail and hiding its own launch. Before pdl_wait() a kernel may only
 // read its weights (nothing on the GPU writes them during a step) and must not write at all;
