@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Compiles src/main/cuda/kernels.cu (which includes every kernel family) into one fatbin:
-# machine code for sm_80 (A100) and sm_90a (H100/H200) plus PTX for newer GPUs.
+# machine code for sm_80 (A100) and sm_90a (H100/H200) plus PTX for newer GPUs; with a third
+# argument, also keeps the sm_90a cubin alone there (tools/gpu-bundle.sh --hopper ships it
+# instead of the fatbin, to keep device calls small).
 # Skips with a message where nvcc is absent: CPU-only builds (CI) still work, and the CUDA
 # runner then reports itself unavailable. Rebuilds only when a source changed.
 set -euo pipefail
 src="$1"
 out="$2"
+cubin="${3:-}"
 fatbin="$out/kernels.fatbin"
 nvcc="$(command -v nvcc || true)"
 [[ -z "$nvcc" && -x /usr/local/cuda/bin/nvcc ]] && nvcc=/usr/local/cuda/bin/nvcc
@@ -39,3 +42,7 @@ if [[ -n "$missing" ]]; then
   exit 1
 fi
 mv "$fatbin.tmp" "$fatbin"
+if [[ -n "$cubin" ]]; then
+  mkdir -p "$(dirname "$cubin")"
+  cp "$keep/kernels.compute_90a.cubin" "$cubin"
+fi
