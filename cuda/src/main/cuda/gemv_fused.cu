@@ -25,6 +25,13 @@
 #define FUSED_MAX_TOKENS 4  // Kernels.FUSED_MAX_TOKENS (more would cost registers at batch 1)
 #define FUSED_ROWS 2        // weight rows per warp unit
 #define FUSED_UNROLL 4      // 16-byte loads per lane and row issued before their use
+// Most bytes of weights a normed kernel prefetches into L2 before its wait: the first units of
+// its first warps. More streams in too early and is evicted before use, or crowds out the
+// previous kernel's loads: with each warp's whole first unit (up to 42 MB at 14B), 14B batch 1
+// ran at 94 tokens/s on one H100 and 145 on two (tensor parallel); with 8 MB, 96 and 152.
+#ifndef NORMED_PREFETCH_BYTES
+#define NORMED_PREFETCH_BYTES (8 << 20)
+#endif
 
 __device__ __forceinline__ void prefetch_l2(const void* p) {
   asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
@@ -66,8 +73,8 @@ __device__ __forceinline__ void warp_dot(const uint4* const (&w)[FUSED_ROWS],
   }
 }
 
-// Prefetches the warp's first unit into L2, so the weights stream in while the block waits
-// for the previous kernel and computes its prologue.
+// Prefetches the warp's first unit into L2 if it is below `units`, so the weights stream in
+// while the block waits for the previous kernel and computes its prologue.
 template <class Epi>
 __device__ __forceinline__ void prefetch_first_unit(const bf16* __restrict__ w, int k, int units,
                                                     const Epi& epi) {
@@ -343,7 +350,7 @@ __device__ __forceinline__ void normed_gemv(const float* __restrict__ x,
                                             const bf16* __restrict__ w, int tokens, int hidden,
                                             int units, Epi& epi, bf16* xs, float (*part)[32],
                                             const TpSum* tp) {
-  prefetch_first_unit(w, hidden, units, epi);
+  prefetch_first_unit(w, hidden, min(units, NORMED_PREFETCH_BYTES / (4 * hidden)), epi);
   pdl_enter();
   if constexpr (TP) tp_signal_peers(*tp);
   NormedGemv<Epi, TP> body{x, src_rows, norm_w, eps, w, xs, part, hidden, units, epi, tp};
@@ -384,8 +391,11 @@ gemv_rmsnorm_qkv_rope_bf16(QKV_ROPE_PARAMS) {
   qkv_rope_body<false>(x, norm_w, eps, w, bias, positions, slots, q_out, k_cache, v_cache,
                        tokens, hidden, num_heads, num_kv_heads, head_dim, theta, nullptr);
 }
-// The same summing the ranks' partials into x first (tensor parallelism).
-extern "C" __global__ void __launch_bounds__(256, 2)
+// The same summing the ranks' partials into x first (tensor parallelism). The TP kernels run
+// blocks of 16 warps, one per SM (Kernels.launchFused): every block repeats the prologue, which
+// here also waits for the peers and reads their partials, and halving the blocks took 14B TP=2
+// batch 1 from 151 to 156 tokens/s on two H100s (the plain kernels gained nothing from it).
+extern "C" __global__ void __launch_bounds__(512, 1)
 gemv_rmsnorm_qkv_rope_tp_bf16(QKV_ROPE_PARAMS, TpSum tp) {
   qkv_rope_body<true>(x, norm_w, eps, w, bias, positions, slots, q_out, k_cache, v_cache,
                       tokens, hidden, num_heads, num_kv_heads, head_dim, theta, &tp);
@@ -410,7 +420,7 @@ gemv_rmsnorm_silu_bf16(const float* __restrict__ x, const bf16* __restrict__ nor
                        int hidden, int inter) {
   silu_body<false>(x, norm_w, eps, w, act, tokens, hidden, inter, nullptr);
 }
-extern "C" __global__ void __launch_bounds__(256, 2)
+extern "C" __global__ void __launch_bounds__(512, 1)
 gemv_rmsnorm_silu_tp_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w,
                           float eps, const bf16* __restrict__ w, bf16* __restrict__ act,
                           int tokens, int hidden, int inter, TpSum tp) {
@@ -439,7 +449,7 @@ gemv_rmsnorm_bf16(const float* __restrict__ x, const int* __restrict__ src_rows,
   normed_rows_body<false>(x, src_rows, norm_w, eps, w, y, tokens, rows, hidden, nullptr);
 }
 // Tensor parallel: token t's row is t (src_rows must be null: a one-token step samples it).
-extern "C" __global__ void __launch_bounds__(256, 2)
+extern "C" __global__ void __launch_bounds__(512, 1)
 gemv_rmsnorm_tp_bf16(const float* __restrict__ x, const bf16* __restrict__ norm_w, float eps,
                      const bf16* __restrict__ w, float* __restrict__ y, int tokens, int rows,
                      int hidden, TpSum tp) {

@@ -535,6 +535,9 @@ public final class Kernels implements AutoCloseable {
         residentBlocks(gemvResidual, threads, 0);
         residentBlocks(gemvPush, threads, 0);
       }
+      for (CUfunction f : new CUfunction[] {gemvQkvRopeTp, gemvSiluTp, gemvNormedTp}) {
+        residentBlocks(f, 512, 2 * t * hidden);
+      }
     }
   }
 
@@ -568,10 +571,13 @@ public final class Kernels implements AutoCloseable {
    * Launches a fused GEMV over {@code units} warp units (pairs of rows) as one wave, as many
    * blocks as fit at once (the warps stride over the units), fewer for the normed kernels.
    * Blocks of 4 warps spread the work evenly over the SMs; the normed kernels take 8 where that
-   * still fills every SM, halving the prologues.
+   * still fills every SM, halving the prologues, and their tensor-parallel twins always 16 (one
+   * block an SM): their prologue also waits for the peers and reads the peers' partials
+   * (gemv_fused.cu). Models split over GPUs are large enough to fill the SMs even so.
    */
   private void launchFused(CUfunction f, int units, int smem, boolean normed, long[]... args) {
-    int warps = normed && (units + 7) / 8 >= sms ? 8 : 4;
+    boolean tp = f == gemvQkvRopeTp || f == gemvSiluTp || f == gemvNormedTp;
+    int warps = tp ? 16 : normed && (units + 7) / 8 >= sms ? 8 : 4;
     int perSm = residentBlocks(f, 32 * warps, smem);
     if (normed) {
       perSm = Math.max(1, Math.min(perSm, NORMED_WARPS_PER_SM / warps));
