@@ -115,16 +115,24 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
   }
 }
 
+// Most bytes of codes the normed kernels prefetch (the first blocks' first groups), as the bf16
+// kernels cap theirs (gemv_fused.cu): 14B GPTQ batch 1 ran at 168-169 tokens/s prefetching
+// every block's first group, 173 with none, 174-175 with 4 MB, 171-172 with 8 (one H100).
+#ifndef W4_PREFETCH_BYTES
+#define W4_PREFETCH_BYTES (4 << 20)
+#endif
+
 // Starts streaming a warp's share of its block's first unit group (input width k) into L2,
 // so the codes arrive while the block waits for the previous kernel (pdl_wait) and computes
-// its norm prologue, then enters (pdl_enter). Only the normed kernels: prefetching in the
-// others, which start streaming at once, cost 7B and 14B batch 1 some 8 % (bench decode).
+// its norm prologue, then enters (pdl_enter); blocks past W4_PREFETCH_BYTES do not. Only the
+// normed kernels: prefetching in the others, which start streaming at once, cost 7B and 14B
+// batch 1 some 8 % (bench decode).
 template <class Epi>
 __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ codes, int k,
                                                    int units, const Epi& epi) {
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int pairs = k >> 6, p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
-  if (blockIdx.x < units / 16) {
+  if (blockIdx.x < units / 16 && blockIdx.x < W4_PREFETCH_BYTES / (16 * k)) {
 #pragma unroll
     for (int s = 0; s < 2; s++) {
       int strip = epi.row(16 * blockIdx.x, s) >> 4;

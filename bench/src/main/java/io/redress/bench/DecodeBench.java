@@ -78,6 +78,11 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--json-schema", paramLabel = "FILE",
       description = "Guide every request by this schema (output-len is then the cap).")
   Path jsonSchema;
+  @Option(names = "--compare-unguided",
+      description = "With --json-schema: after each batch, the same prompts again unguided,"
+          + " each request running to its guided output length (EOS ignored), so both runs"
+          + " do the same work and their ratio is the cost of guidance alone.")
+  boolean compareUnguided;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
   @Option(names = "--name", defaultValue = "decode") String name;
 
@@ -182,7 +187,9 @@ final class DecodeBench implements Callable<Integer> {
         .append("; KV cache ").append(config.kvCacheDtype() == KvCacheDtype.FP8 ? "fp8 e4m3"
             : "bf16")
         .append("; prompt ").append(promptLen)
-        .append(" tokens, ").append(outputLen).append(" new tokens (EOS ignored)")
+        .append(" tokens, ").append(outputLen).append(jsonSchema != null
+            ? " new tokens at most (a guided reply ends with its document)"
+            : " new tokens (EOS ignored)")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
             + " roofline %.0f tokens/s (%.2f GB of weights per token)", copyGbs, rooflineTps,
             weightBytes / 1e9) : "").append("\n\n")
@@ -190,11 +197,13 @@ final class DecodeBench implements Callable<Integer> {
             + " | wall s |\n|---:|---:|---:|---:|---:|\n");
     try {
       for (Engine e : engines) {
-        run(List.of(e), mc, 1, 32, new Random(0)); // warm-up: JIT, cuBLAS heuristics
+        // Warm-up: JIT, cuBLAS heuristics.
+        run(List.of(e), mc, 1, 32, new Random(0), schemaText, null, null);
       }
       for (int b : batches) {
         var before = engine.stats();
-        double[] r = run(engines, mc, b, outputLen, new Random(b));
+        int[] lengths = new int[b];
+        double[] r = run(engines, mc, b, outputLen, new Random(b), schemaText, null, lengths);
         var after = engine.stats();
         ObjectNode n = runs.addObject();
         n.put("batch", b);
@@ -229,6 +238,28 @@ final class DecodeBench implements Callable<Integer> {
             r[3]));
         LOG.info("batch {}: {} output tokens/s, {} tokens/s per sequence", b,
             String.format("%.0f", r[0]), String.format("%.1f", r[1]));
+        if (compareUnguided && schemaText != null) {
+          var mid = engine.stats();
+          double[] u = run(engines, mc, b, outputLen, new Random(b), null, lengths, null);
+          var end = engine.stats();
+          ObjectNode m = n.putObject("unguided_same_lengths");
+          long steps = end.steps() - mid.steps();
+          m.put("steps", steps);
+          if (steps > 0) {
+            m.put("runner_ms_per_step", (end.runnerNanos() - mid.runnerNanos()) / 1e6 / steps);
+            m.put("engine_host_ms_per_step", (end.hostNanos() - mid.hostNanos()) / 1e6 / steps);
+          }
+          m.put("output_tokens_per_s", u[0]);
+          m.put("per_sequence_decode_tokens_per_s", u[1]);
+          m.put("ttft_p50_ms", u[2]);
+          m.put("wall_s", u[3]);
+          n.put("guided_over_unguided", r[0] / u[0]);
+          md.append(String.format("| %d unguided, same lengths | %.0f | %.1f | %.1f | %.2f |%n",
+              b, u[0], u[1], u[2], u[3]));
+          LOG.info("batch {} unguided at the guided lengths: {} output tokens/s (guided {} %"
+              + " of it)", b, String.format("%.0f", u[0]), String.format("%.1f",
+              100 * r[0] / u[0]));
+        }
       }
     } finally {
       engines.forEach(Engine::close);
@@ -246,16 +277,23 @@ final class DecodeBench implements Callable<Integer> {
 
   private String schemaText;
 
-  /** {output tokens/s, median per-sequence decode tokens/s, TTFT p50 ms, wall s}. */
-  /** The batch's requests spread over {@code engines} round-robin, all submitted at once. */
-  private double[] run(List<Engine> engines, ModelConfig mc, int batch, int outLen, Random r) {
+  /**
+   * The batch's requests spread over {@code engines} round-robin, all submitted at once,
+   * guided by {@code schema} (null: unguided, EOS ignored). Request i generates up to outLen
+   * tokens, or exactly {@code lengths[i]} when lengths is given; {@code lengthsOut} (if not
+   * null) receives each request's completion length. Returns {output tokens/s, median
+   * per-sequence decode tokens/s, TTFT p50 ms, wall s}.
+   */
+  private double[] run(List<Engine> engines, ModelConfig mc, int batch, int outLen, Random r,
+      String schema, int[] lengths, int[] lengthsOut) {
     List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
     long t0 = System.nanoTime();
     for (int i = 0; i < batch; i++) {
       int[] prompt = r.ints(promptLen, 0, Math.min(mc.vocabSize(), 150_000)).toArray();
-      futures.add(engines.get(i % engines.size()).submit(GenerationRequest.ofTokens("b" + batch + "-" + i, prompt,
-          SamplingParams.greedy(outLen).withIgnoreEos(schemaText == null)
-              .withJsonSchema(schemaText))));
+      int len = lengths != null ? Math.max(1, lengths[i]) : outLen;
+      futures.add(engines.get(i % engines.size()).submit(GenerationRequest.ofTokens(
+          "b" + batch + "-" + i, prompt,
+          SamplingParams.greedy(len).withIgnoreEos(schema == null).withJsonSchema(schema))));
     }
     double[] perSeq = new double[batch];
     double[] ttft = new double[batch];
@@ -266,6 +304,9 @@ final class DecodeBench implements Callable<Integer> {
         throw new IllegalStateException("request failed: " + res.message());
       }
       tokens += res.completionTokens();
+      if (lengthsOut != null) {
+        lengthsOut[i] = res.completionTokens();
+      }
       perSeq[i] = (res.completionTokens() - 1) / ((res.totalNanos() - res.firstTokenNanos())
           / 1e9);
       ttft[i] = res.firstTokenNanos() / 1e6;

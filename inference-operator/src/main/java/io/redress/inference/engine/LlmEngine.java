@@ -365,9 +365,9 @@ final class LlmEngine implements Engine {
       return step.toStep();
     }
     int words = (runner.config().vocabSize() + 31) / 32;
+    int[] all = maskArray(matchers.size() * words);
     CompletableFuture<int[]> masks = CompletableFuture.supplyAsync(() -> {
       long t0 = System.nanoTime();
-      int[] all = new int[matchers.size() * words];
       java.util.stream.IntStream.range(0, matchers.size()).parallel().forEach(r -> {
         GrammarMatcher m = matchers.get(r);
         if (m == null) {
@@ -379,7 +379,27 @@ final class LlmEngine implements Engine {
       guidedMaskNanos.addAndGet(System.nanoTime() - t0);
       return all;
     }, maskPool);
+    lastMasks = masks;
     return step.toStep(masks, words);
+  }
+
+  private int[] maskArray;
+  private CompletableFuture<int[]> lastMasks;
+
+  /**
+   * The step's mask array: one reused from step to step (a runner is done with a step's masks
+   * when its step returns). A new one each step (1.2 MB at batch 64, zeroed on the engine
+   * thread while the GPU waited, and garbage after) took 0.2-0.8 ms a step: 0.5B guided ran at
+   * 72 % of unguided with it, 87 % without, same call.
+   */
+  private int[] maskArray(int ints) {
+    if (lastMasks != null && !lastMasks.isDone()) {
+      return new int[ints]; // a failed step's masks may still be being written
+    }
+    if (maskArray == null || maskArray.length < ints) {
+      maskArray = new int[ints];
+    }
+    return maskArray;
   }
 
   /**

@@ -84,6 +84,24 @@ class EngineGuidedTest {
   }
 
   @Test
+  void aBatchOfGuidedRepliesMatchesEachRunAlone() {
+    // Ten at once share steps and their masks (one array for the step); alone, a step has one.
+    SamplingParams p = SamplingParams.greedy(400).withJsonSchema(replySchema);
+    List<CompletableFuture<GenerationResult>> batch = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      batch.add(engine.submit(GenerationRequest.ofText("batch" + i, "Order " + i
+          + " arrived broken", p)));
+    }
+    for (int i = 0; i < 10; i++) {
+      GenerationResult together = batch.get(i).join();
+      GenerationResult alone = engine.submit(GenerationRequest.ofText("alone" + i, "Order " + i
+          + " arrived broken", p)).join();
+      assertThat(together.tokenIds()).as("request %d", i).isEqualTo(alone.tokenIds());
+      assertThat(together.finishReason()).isEqualTo(alone.finishReason());
+    }
+  }
+
+  @Test
   void greedyGuidedIsDeterministicAndStreamsForcedTokens() {
     SamplingParams p = SamplingParams.greedy(1500).withJsonSchema(replySchema);
     List<Integer> streamed = new ArrayList<>();
