@@ -24,6 +24,8 @@ final class StepProfiler implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(StepProfiler.class);
   static final boolean ENABLED = Boolean.getBoolean("redress.cuda.profile");
+  /** Steps per logged summary ({@code redress.cuda.profileEvery}; 1 shows each step alone). */
+  static final int EVERY = Math.max(1, Integer.getInteger("redress.cuda.profileEvery", 200));
 
   private final CUstream stream;
   private final List<CUevent> events = new ArrayList<>();
@@ -66,15 +68,15 @@ final class StepProfiler implements AutoCloseable {
       t[1]++;
     }
     hostNanos += stepNanos;
-    if (++steps % 200 == 0) {
-      StringBuilder sb = new StringBuilder("GPU time per step by operation (last 200 steps, wall "
-          + String.format("%.3f", hostNanos / 1e6 / 200) + " ms/step):");
+    if (++steps % EVERY == 0) {
+      StringBuilder sb = new StringBuilder("GPU time per step by operation (last " + EVERY
+          + " steps, wall " + String.format("%.3f", hostNanos / 1e6 / EVERY) + " ms/step):");
       double sum = 0;
       for (var e : totals.entrySet()) {
         sum += e.getValue()[0];
-        sb.append(String.format(" %s %.3f ms;", e.getKey(), e.getValue()[0] / 200));
+        sb.append(String.format(" %s %.3f ms;", e.getKey(), e.getValue()[0] / EVERY));
       }
-      sb.append(String.format(" total %.3f ms", sum / 200));
+      sb.append(String.format(" total %.3f ms", sum / EVERY));
       LOG.info(sb.toString());
       totals.clear();
       hostNanos = 0;
