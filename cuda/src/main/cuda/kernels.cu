@@ -5,6 +5,7 @@
 #include "allreduce.cu"
 #include "rope_cache.cu"
 #include "attention.cu"
+#include "attention_mma.cu"
 #include "activation.cu"
 #include "sampling.cu"
 #include "random.cu"

@@ -28,15 +28,6 @@
 #include "common.cuh"
 #include <cuda_fp16.h>
 
-__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4],
-                                               uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 // A register i of a word: its two nibbles as bf16 (q - zero). 0x4300 | q is the bf16 128 + q
 // (exact for q < 128), so subtracting 128 + zero gives the small integer q - zero exactly.
 __device__ __forceinline__ uint32_t w4_pair(uint32_t word, int i, __nv_bfloat162 bias) {

@@ -163,6 +163,11 @@ public final class CudaModelRunner implements ModelRunner {
    * chains save. {@code redress.cuda.gqaSplitFrom} overrides it (measurement).
    */
   static final int GQA_SPLIT_FROM = Integer.getInteger("redress.cuda.gqaSplitFrom", 2);
+  /** {@code redress.cuda.mmaAttention=false}: prompt chunks keep the CUDA-core kernel. */
+  private static final boolean MMA_ATTENTION =
+      !"false".equals(System.getProperty("redress.cuda.mmaAttention"));
+  /** Tokens per sampling row from which a step's attention runs on the tensor cores. */
+  static final int MMA_TOKENS_PER_ROW = 4;
   private final int splitTokens;
   private final DeviceBuffer splitO; // split-K attention partials, up to splitTokens tokens
   private final DeviceBuffer splitMl;
@@ -608,7 +613,7 @@ public final class CudaModelRunner implements ModelRunner {
       }
       mark("norm");
       qkvRopeCache(l, w, kc, vc, tokens);
-      attention(l, kc, vc, tokens);
+      attention(l, kc, vc, tokens, rows);
       mark("attention");
       linear(attn.ptr(), w.oWeight(), w.oQ(), out(ATTN_OUT), tokens, qs, d);
       mark("o gemm");
@@ -992,6 +997,26 @@ public final class CudaModelRunner implements ModelRunner {
    * group.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens) {
+    attention(layer, kc, vc, tokens, tokens);
+  }
+
+  /**
+   * {@link #attention(int, CUdeviceptr, CUdeviceptr, int)} for a step whose tokens include
+   * prompt chunks beside {@code rows} sampling rows: where the chunks make most of the tokens
+   * (at least {@link #MMA_TOKENS_PER_ROW} a row), the tensor-core kernel, whose blocks share
+   * each key tile between 16 consecutive tokens (attention_mma.cu). Decode tokens alone in
+   * their 16 would cost it a pass each, so decode-heavy steps keep the CUDA-core kernel.
+   */
+  private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens, int rows) {
+    if (MMA_ATTENTION && !kvFp8 && tokens > splitTokens
+        && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
+        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
+      kernels.attentionMma(q.ptr(), kc, vc, meta.at(4L * offTokenSeq),
+          meta.at(4L * offPositions), meta.at(4L * offTables), maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
+      return;
+    }
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
     CUdeviceptr tables = meta.at(4L * offTables);

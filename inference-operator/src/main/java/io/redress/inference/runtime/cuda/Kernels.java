@@ -42,6 +42,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction qkvRopeCacheFp8;
   private final CUfunction attention;
   private final CUfunction attentionGqa;
+  private final CUfunction attentionMma64;
+  private final CUfunction attentionMma128;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -95,6 +97,11 @@ public final class Kernels implements AutoCloseable {
     qkvRopeCacheFp8 = function("qkv_rope_cache_fp8");
     attention = function("paged_attention_bf16");
     attentionGqa = function("paged_attention_gqa_bf16");
+    attentionMma64 = function("paged_attention_mma_hd64_bf16");
+    attentionMma128 = function("paged_attention_mma_hd128_bf16");
+    // Above 48 KB of dynamic shared memory needs the opt-in, set here (outside any capture).
+    allowSmem(attentionMma64, mmaSmem(64));
+    allowSmem(attentionMma128, mmaSmem(128));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -288,6 +295,40 @@ public final class Kernels implements AutoCloseable {
       int tokens) {
     attention(attention, q, kCache, vCache, null, null, tokenSeq, positions, blockTables,
         maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, tokens);
+  }
+
+  /** Whether {@link #attentionMma} takes these heads (attention_mma.cu). */
+  public static boolean mmaFits(int heads, int kvHeads, int headDim) {
+    return (headDim == 64 || headDim == 128) && heads % kvHeads == 0
+        && heads / kvHeads <= 8;
+  }
+
+  /**
+   * {@link #attention} on the tensor cores, for steps of prompt chunks: a block per 16
+   * consecutive tokens and KV head shares each staged tile of 64 keys between them
+   * (attention_mma.cu). Agrees with {@link #attention} to bf16 rounding ({@link #mmaFits}).
+   */
+  public void attentionMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
+      int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
+      int tokens) {
+    if (!mmaFits(heads, kvHeads, headDim)) {
+      throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
+          + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
+          + kvHeads);
+    }
+    launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
+        32 * (heads / kvHeads), mmaSmem(headDim), p(q), p(kCache), p(vCache), p(tokenSeq),
+        p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(tokens), i(heads),
+        i(kvHeads), f(scale));
+  }
+
+  /**
+   * Dynamic shared memory of the tensor-core attention (PmmaSmem, attention_mma.cu): two
+   * stages of 64 K and 64 V rows padded by 8 values, then 16 sequences and positions.
+   */
+  private static int mmaSmem(int headDim) {
+    return 2 * 2 * 64 * (headDim + 8) * 2 + 2 * 16 * 4;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */

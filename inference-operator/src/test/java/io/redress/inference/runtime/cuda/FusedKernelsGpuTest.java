@@ -437,6 +437,71 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     }
   }
 
+  /** The shapes the tensor-core attention takes (head_dim 64 or 128). */
+  static Stream<Shape> mmaShapes() {
+    return SHAPES.stream().filter(s -> Kernels.mmaFits(s.heads(), s.kvHeads(), s.headDim()));
+  }
+
+  /**
+   * The tensor-core attention for prompt chunks against the CUDA-core kernel, over a step that
+   * mixes chunks (one behind a cached prefix), decode tokens and a padding token, so that tiles
+   * of 16 rows straddle sequences; a chunk's outputs the same bits alone as in the mix.
+   */
+  @ParameterizedTest
+  @MethodSource("mmaShapes")
+  void mmaAttentionMatchesAttention(Shape s) {
+    int maxLen = 1024;
+    int blockSize = 16;
+    int maxBlocks = maxLen / blockSize;
+    int seqs = 6;
+    float scale = (float) (1 / Math.sqrt(s.headDim()));
+    DeviceBuffer kCache = bf16((long) seqs * maxLen * s.kvSize(), 30, 0f, 1f);
+    DeviceBuffer vCache = bf16((long) seqs * maxLen * s.kvSize(), 31, 0f, 1f);
+    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 32);
+    // (sequence, first position, tokens): a chunk after 100 cached tokens, a whole prompt, three
+    // decodes, a padding token (position -1), a chunk reaching the last position.
+    int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
+        {5, maxLen - 20, 20}};
+    int tokens = java.util.Arrays.stream(runs).mapToInt(r -> r[2]).sum();
+    int[] seqOf = new int[tokens];
+    int[] pos = new int[tokens];
+    int t = 0;
+    for (int[] r : runs) {
+      for (int i = 0; i < r[2]; i++, t++) {
+        seqOf[t] = r[0];
+        pos[t] = r[1] < 0 ? -1 : r[1] + i;
+      }
+    }
+    DeviceBuffer q = bf16((long) tokens * s.qSize(), 33, 0f, 1f);
+    DeviceBuffer seqBuf = ints(seqOf);
+    DeviceBuffer posBuf = ints(pos);
+    DeviceBuffer ref = alloc(2L * tokens * s.qSize());
+    DeviceBuffer got = alloc(2L * tokens * s.qSize());
+    kernels.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+        blockTables.ptr(), maxBlocks, blockSize, ref.ptr(), s.heads(), s.kvHeads(), s.headDim(),
+        scale, tokens);
+    kernels.attentionMma(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
+        blockTables.ptr(), maxBlocks, blockSize, got.ptr(), s.heads(), s.kvHeads(), s.headDim(),
+        scale, tokens);
+    int n = s.qSize();
+    compareBf16("mma attention, " + s, ref, got, tokens * n);
+    short[] mixed = downloadShorts(got, tokens * n);
+    int padding = 37 + 50 + 3;
+    for (int i = padding * n; i < (padding + 1) * n; i++) {
+      assertThat(mixed[i]).as("padding output, %s", s).isEqualTo((short) 0);
+    }
+    // Sequence 1's prompt alone (tokens 37..86 of the mix, now rows 0..49): the same bits.
+    DeviceBuffer alone = alloc(2L * 50 * n);
+    kernels.attentionMma(q.at(2L * 37 * n), kCache.ptr(), vCache.ptr(), seqBuf.at(4L * 37),
+        posBuf.at(4L * 37), blockTables.ptr(), maxBlocks, blockSize, alone.ptr(), s.heads(),
+        s.kvHeads(), s.headDim(), scale, 50);
+    short[] a = downloadShorts(alone, 50 * n);
+    for (int i = 0; i < 50 * n; i++) {
+      assertThat(a[i]).as("chunk alone vs mixed, element %d, %s", i, s)
+          .isEqualTo(mixed[37 * n + i]);
+    }
+  }
+
   // ---- helpers ----
 
   /** Block tables (sequence-major) whose blocks are scattered over the whole cache. */

@@ -1,0 +1,243 @@
+// Tensor-core attention for prompt chunks (mma.sync m16n8k16: bf16 in, fp32 accumulate), in
+// the manner of FlashAttention-2. A block serves 16 consecutive tokens of a step and one KV
+// head, a warp each query head of that head's group. A prompt chunk's tokens sit next to each
+// other in a step, so a tile's rows mostly share one sequence: each tile of 64 keys is staged
+// once in shared memory for its 16 tokens and all the group's heads, where the CUDA-core kernel
+// (attention.cu, paged_attention_gqa_bf16) reads it once per token and multiplies on CUDA
+// cores (an 8,192-token 7B prefill step spent 81-90 ms there, about 10 TFLOP/s).
+//
+// Rows of another sequence in the same 16 (a chunk's edge, a decode token) are served by
+// further passes over the tile, one per run of rows of one sequence. Each pass and key tile:
+//   S = Q K^T (16 x 64 for the warp's head), masked causally by each row's own position;
+//   an online softmax per row in registers (running max m, sum l; exp2 with the scale folded);
+//   P rounded to bf16 as the A operand of O += P V (V read through ldmatrix.trans).
+// Key tiles past a row's position add exact zeros (p = 0, V zero-filled past the pass's last
+// key), so a token's output does not depend on the tokens beside it. P in bf16 is the one
+// rounding the CUDA-core kernel does not make: the two agree to bf16 rounding.
+#include "common.cuh"
+
+#define PMMA_TOKENS 16  // rows of a block: one m16 tile
+#define PMMA_KEYS 64    // keys staged per tile
+#define PMMA_MAX_GROUP 8
+
+// Dynamic shared memory: two stages of K and V tiles (the next tile streams in while the warps
+// multiply the current one), then the rows' sequences and positions.
+template <int HD>
+struct __align__(16) PmmaSmem {
+  // Rows padded by 16 bytes: the 8 keys one B fragment reads fall in distinct banks.
+  bf16 k[2][PMMA_KEYS][HD + 8];
+  bf16 v[2][PMMA_KEYS][HD + 8];
+  int seq[PMMA_TOKENS], pos[PMMA_TOKENS];
+};
+
+__device__ __forceinline__ uint32_t ld_b32(const bf16* p) {
+  return *reinterpret_cast<const uint32_t*>(p);
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// The B fragment (16 x 8, k = keys, n = dims) of V rows k0..k0+15 at dims d0..d0+7, from V
+// stored row-major: lanes 0-7 address rows k0..k0+7, lanes 8-15 rows k0+8..k0+15.
+__device__ __forceinline__ void ldmatrix_x2_trans(uint32_t& b0, uint32_t& b1, const bf16* p) {
+  unsigned a = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];"
+               : "=r"(b0), "=r"(b1)
+               : "r"(a));
+}
+
+// One pass: rows [rs, re) of the block's 16, all of sequence `seq`, over keys 0..max_pos.
+template <int HD>
+__device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const uint32_t (&qa)[HD / 16][4],
+                                          const bf16* __restrict__ k_cache,
+                                          const bf16* __restrict__ v_cache,
+                                          const int* __restrict__ table, int block_size,
+                                          int kv_size, int kvh, int rs, int re, int max_pos,
+                                          float scale_log2, bf16* __restrict__ out, int t0,
+                                          int tokens, int q_size, int head) {
+  constexpr int CHUNKS = HD / 8;  // 16-byte chunks per row
+  int lane = threadIdx.x & 31;
+  int r0 = lane >> 2, r1 = r0 + 8, c2 = 2 * (lane & 3);
+  bool in0 = r0 >= rs && r0 < re, in1 = r1 >= rs && r1 < re;
+  int pos0 = in0 ? sm.pos[r0] : -1, pos1 = in1 ? sm.pos[r1] : -1;
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+  float o[HD / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < HD / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
+  int tiles = (max_pos + PMMA_KEYS) / PMMA_KEYS;  // max_pos -1: none
+  // Copies key tile kt into stage kt & 1 (zeros past max_pos), as one cp.async group.
+  auto stage = [&](int kt) {
+    int buf = kt & 1;
+    for (int i = threadIdx.x; i < PMMA_KEYS * CHUNKS; i += blockDim.x) {
+      int row = i / CHUNKS, ch = i - row * CHUNKS, key = kt * PMMA_KEYS + row;
+      bool ok = key <= max_pos;
+      size_t slot = ok ? (size_t)table[key / block_size] * block_size + key % block_size : 0;
+      size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
+      cp_async16(&sm.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
+      cp_async16(&sm.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
+    }
+    cp_async_commit();
+  };
+  __syncthreads();  // the previous pass is done with both stages
+  if (tiles > 0) stage(0);
+  for (int kt = 0; kt < tiles; kt++) {
+    int kbase = kt * PMMA_KEYS, buf = kt & 1;
+    // The next tile streams into the other stage (read by the previous iteration, which
+    // ended at a barrier) while this one is multiplied.
+    if (kt + 1 < tiles) stage(kt + 1);
+    else cp_async_commit();  // an empty group keeps the count below uniform
+    cp_async_wait<1>();      // this thread's copies of tile kt have landed
+    __syncthreads();         // and everyone's
+
+    float s[PMMA_KEYS / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < PMMA_KEYS / 8; nt++) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+      const bf16* krow = &sm.k[buf][nt * 8 + r0][c2];
+#pragma unroll
+      for (int ks = 0; ks < HD / 16; ks++)
+        mma_bf16_16816(s[nt], qa[ks], ld_b32(krow + 16 * ks), ld_b32(krow + 16 * ks + 8));
+    }
+    // Causal mask by each row's position, scale (log2 domain), the tile's row maxima.
+    float mx0 = m0, mx1 = m1;
+#pragma unroll
+    for (int nt = 0; nt < PMMA_KEYS / 8; nt++)
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        int key = kbase + nt * 8 + c2 + e;
+        s[nt][e] = key <= pos0 ? s[nt][e] * scale_log2 : -INFINITY;
+        s[nt][2 + e] = key <= pos1 ? s[nt][2 + e] * scale_log2 : -INFINITY;
+        mx0 = fmaxf(mx0, s[nt][e]);
+        mx1 = fmaxf(mx1, s[nt][2 + e]);
+      }
+    // The four lanes of a quad hold one row's 64 scores between them.
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    // A row with no key yet keeps max -inf: subtract 0 instead (its p and alpha stay 0).
+    float b0 = mx0 == -INFINITY ? 0.f : mx0, b1 = mx1 == -INFINITY ? 0.f : mx1;
+    float alpha0 = exp2f(m0 - b0), alpha1 = exp2f(m1 - b1);
+    m0 = mx0;
+    m1 = mx1;
+    float sum0 = 0.f, sum1 = 0.f;
+#pragma unroll
+    for (int nt = 0; nt < PMMA_KEYS / 8; nt++)
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        s[nt][e] = exp2f(s[nt][e] - b0);
+        s[nt][2 + e] = exp2f(s[nt][2 + e] - b1);
+        sum0 += s[nt][e];
+        sum1 += s[nt][2 + e];
+      }
+    l0 = l0 * alpha0 + sum0;
+    l1 = l1 * alpha1 + sum1;
+#pragma unroll
+    for (int dt = 0; dt < HD / 8; dt++) {
+      o[dt][0] *= alpha0;
+      o[dt][1] *= alpha0;
+      o[dt][2] *= alpha1;
+      o[dt][3] *= alpha1;
+    }
+    // O += P V, 16 keys per step: S tiles 2ks and 2ks + 1 are the A fragment of keys
+    // 16 ks .. 16 ks + 15 (the m16n8 accumulator layout is the A layout's halves).
+#pragma unroll
+    for (int ks = 0; ks < PMMA_KEYS / 16; ks++) {
+      uint32_t pa[4] = {pack_bf16(s[2 * ks][0], s[2 * ks][1]),
+                        pack_bf16(s[2 * ks][2], s[2 * ks][3]),
+                        pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]),
+                        pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3])};
+      const bf16* vrow = &sm.v[buf][16 * ks + (lane & 15)][0];
+#pragma unroll
+      for (int dt = 0; dt < HD / 8; dt++) {
+        uint32_t vb0, vb1;
+        ldmatrix_x2_trans(vb0, vb1, vrow + dt * 8);
+        mma_bf16_16816(o[dt], pa, vb0, vb1);
+      }
+    }
+    __syncthreads();  // every warp is done with this stage before it is refilled
+  }
+  // Each lane summed its own columns of l: add the quad's.
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+  bool w0 = in0 && t0 + r0 < tokens, w1 = in1 && t0 + r1 < tokens;
+  bf16* out0 = out + (size_t)(t0 + r0) * q_size + head * HD + c2;
+  bf16* out1 = out + (size_t)(t0 + r1) * q_size + head * HD + c2;
+#pragma unroll
+  for (int dt = 0; dt < HD / 8; dt++) {
+    if (w0)
+      *reinterpret_cast<uint32_t*>(out0 + dt * 8) = pack_bf16(o[dt][0] * inv0, o[dt][1] * inv0);
+    if (w1)
+      *reinterpret_cast<uint32_t*>(out1 + dt * 8) = pack_bf16(o[dt][2] * inv1, o[dt][3] * inv1);
+  }
+}
+
+template <int HD>
+__device__ __forceinline__ void pmma_attention(
+    const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+    const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+    const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
+    int block_size, bf16* __restrict__ out, int tokens, int num_heads, int num_kv_heads,
+    float scale) {
+  extern __shared__ uint4 pmma_smem[];
+  PmmaSmem<HD>& sm = *reinterpret_cast<PmmaSmem<HD>*>(pmma_smem);
+  int t0 = blockIdx.x * PMMA_TOKENS, kvh = blockIdx.y;
+  int group = num_heads / num_kv_heads;
+  int lane = threadIdx.x & 31, head = kvh * group + (threadIdx.x >> 5);
+  int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
+  if (threadIdx.x < PMMA_TOKENS) {
+    int t = t0 + threadIdx.x;
+    bool live = t < tokens;
+    sm.seq[threadIdx.x] = live ? token_seq[t] : -1;
+    sm.pos[threadIdx.x] = live ? positions[t] : -1;
+  }
+  // The warp's Q rows as A fragments, for every 16 dims (rows past the last token read the
+  // last token's: their results are not written).
+  int r0 = lane >> 2, c2 = 2 * (lane & 3);
+  const bf16* q0 = q + (size_t)min(t0 + r0, tokens - 1) * q_size + head * HD + c2;
+  const bf16* q1 = q + (size_t)min(t0 + r0 + 8, tokens - 1) * q_size + head * HD + c2;
+  uint32_t qa[HD / 16][4];
+#pragma unroll
+  for (int ks = 0; ks < HD / 16; ks++) {
+    qa[ks][0] = ld_b32(q0 + 16 * ks);
+    qa[ks][1] = ld_b32(q1 + 16 * ks);
+    qa[ks][2] = ld_b32(q0 + 16 * ks + 8);
+    qa[ks][3] = ld_b32(q1 + 16 * ks + 8);
+  }
+  __syncthreads();
+  float scale_log2 = scale * 1.4426950408889634f;
+  // Runs of rows of one sequence, in turn (uniform across the block: barriers inside).
+  for (int rs = 0; rs < PMMA_TOKENS;) {
+    int seq = sm.seq[rs], re = rs + 1, max_pos = sm.pos[rs];
+    while (re < PMMA_TOKENS && sm.seq[re] == seq) max_pos = max(max_pos, sm.pos[re++]);
+    if (seq >= 0)
+      pmma_pass<HD>(sm, qa, k_cache, v_cache, block_tables + (size_t)seq * max_blocks,
+                    block_size, kv_size, kvh, rs, re, max_pos, scale_log2, out, t0, tokens,
+                    q_size, head);
+    rs = re;
+  }
+}
+
+// Launch: grid (ceil(tokens / 16), num_kv_heads), block 32 * (num_heads / num_kv_heads) (a
+// warp per query head of the group, at most PMMA_MAX_GROUP), dynamic shared memory
+// sizeof(PmmaSmem<head_dim>) (Kernels.attentionMma: 69,760 bytes at 128). Arguments as
+// paged_attention_gqa_bf16's, plus tokens; head_dim 64 or 128 (the _hd64 / _hd128 entries).
+// Positions < 0 (padding) give zeros. Rows past `tokens` are not written.
+#define PMMA_ENTRY(NAME, HD)                                                                   \
+  extern "C" __global__ void __launch_bounds__(32 * PMMA_MAX_GROUP)                           \
+  NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
+       const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,                   \
+       const int* __restrict__ positions, const int* __restrict__ block_tables,               \
+       int max_blocks, int block_size, bf16* __restrict__ out, int tokens, int num_heads,     \
+       int num_kv_heads, float scale) {                                                       \
+    pdl_enter();                                                                              \
+    pmma_attention<HD>(q, k_cache, v_cache, token_seq, positions, block_tables, max_blocks,   \
+                       block_size, out, tokens, num_heads, num_kv_heads, scale);              \
+  }
+PMMA_ENTRY(paged_attention_mma_hd64_bf16, 64)
+PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
