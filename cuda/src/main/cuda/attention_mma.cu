@@ -21,13 +21,15 @@
 #define PMMA_MAX_GROUP 8
 
 // Dynamic shared memory: two stages of K and V tiles (the next tile streams in while the warps
-// multiply the current one), then the rows' sequences and positions.
+// multiply the current one), the rows' sequences and positions, then each warp's Q rows (read
+// as A fragments per tile rather than held in registers: two blocks fit an SM).
 template <int HD>
 struct __align__(16) PmmaSmem {
-  // Rows padded by 16 bytes: the 8 keys one B fragment reads fall in distinct banks.
+  // Rows padded by 16 bytes: the 8 rows one fragment reads fall in distinct banks.
   bf16 k[2][PMMA_KEYS][HD + 8];
   bf16 v[2][PMMA_KEYS][HD + 8];
   int seq[PMMA_TOKENS], pos[PMMA_TOKENS];
+  bf16 q[1][PMMA_TOKENS][HD + 8];  // in fact one per warp (Kernels.mmaSmem)
 };
 
 __device__ __forceinline__ uint32_t ld_b32(const bf16* p) {
@@ -48,9 +50,18 @@ __device__ __forceinline__ void ldmatrix_x2_trans(uint32_t& b0, uint32_t& b1, co
                : "r"(a));
 }
 
+// The A fragment (16 x 16) of rows 0..15 at columns k0..k0+15, from a row-major tile: lanes
+// 0-15 address rows 0-15 at k0, lanes 16-31 the same rows at k0 + 8.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&a)[4], const bf16* p) {
+  unsigned s = (unsigned)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
+               : "r"(s));
+}
+
 // One pass: rows [rs, re) of the block's 16, all of sequence `seq`, over keys 0..max_pos.
 template <int HD>
-__device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const uint32_t (&qa)[HD / 16][4],
+__device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const bf16 (*qs)[HD + 8],
                                           const bf16* __restrict__ k_cache,
                                           const bf16* __restrict__ v_cache,
                                           const int* __restrict__ table, int block_size,
@@ -93,12 +104,16 @@ __device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const uint32_t (&qa)
 
     float s[PMMA_KEYS / 8][4];
 #pragma unroll
-    for (int nt = 0; nt < PMMA_KEYS / 8; nt++) {
-      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-      const bf16* krow = &sm.k[buf][nt * 8 + r0][c2];
+    for (int nt = 0; nt < PMMA_KEYS / 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
 #pragma unroll
-      for (int ks = 0; ks < HD / 16; ks++)
-        mma_bf16_16816(s[nt], qa[ks], ld_b32(krow + 16 * ks), ld_b32(krow + 16 * ks + 8));
+    for (int ks = 0; ks < HD / 16; ks++) {
+      uint32_t qa[4];
+      ldmatrix_x4(qa, &qs[lane & 15][16 * ks + (lane >> 4) * 8]);
+#pragma unroll
+      for (int nt = 0; nt < PMMA_KEYS / 8; nt++) {
+        const bf16* krow = &sm.k[buf][nt * 8 + r0][c2 + 16 * ks];
+        mma_bf16_16816(s[nt], qa, ld_b32(krow), ld_b32(krow + 8));
+      }
     }
     // Causal mask by each row's position, scale (log2 domain), the tile's row maxima.
     float mx0 = m0, mx1 = m1;
@@ -196,19 +211,16 @@ __device__ __forceinline__ void pmma_attention(
     sm.seq[threadIdx.x] = live ? token_seq[t] : -1;
     sm.pos[threadIdx.x] = live ? positions[t] : -1;
   }
-  // The warp's Q rows as A fragments, for every 16 dims (rows past the last token read the
-  // last token's: their results are not written).
-  int r0 = lane >> 2, c2 = 2 * (lane & 3);
-  const bf16* q0 = q + (size_t)min(t0 + r0, tokens - 1) * q_size + head * HD + c2;
-  const bf16* q1 = q + (size_t)min(t0 + r0 + 8, tokens - 1) * q_size + head * HD + c2;
-  uint32_t qa[HD / 16][4];
-#pragma unroll
-  for (int ks = 0; ks < HD / 16; ks++) {
-    qa[ks][0] = ld_b32(q0 + 16 * ks);
-    qa[ks][1] = ld_b32(q1 + 16 * ks);
-    qa[ks][2] = ld_b32(q0 + 16 * ks + 8);
-    qa[ks][3] = ld_b32(q1 + 16 * ks + 8);
+  // The warp's Q rows into its shared tile (rows past the last token copy the last token's:
+  // their results are not written).
+  bf16 (*qs)[HD + 8] = sm.q[0] + (threadIdx.x >> 5) * PMMA_TOKENS;
+  for (int i = lane; i < PMMA_TOKENS * (HD / 8); i += 32) {
+    int row = i / (HD / 8), ch = i - row * (HD / 8);
+    cp_async16(&qs[row][ch * 8], q + (size_t)min(t0 + row, tokens - 1) * q_size + head * HD
+               + ch * 8, 16);
   }
+  cp_async_commit();
+  cp_async_wait_all();
   __syncthreads();
   float scale_log2 = scale * 1.4426950408889634f;
   // Runs of rows of one sequence, in turn (uniform across the block: barriers inside).
@@ -216,7 +228,7 @@ __device__ __forceinline__ void pmma_attention(
     int seq = sm.seq[rs], re = rs + 1, max_pos = sm.pos[rs];
     while (re < PMMA_TOKENS && sm.seq[re] == seq) max_pos = max(max_pos, sm.pos[re++]);
     if (seq >= 0)
-      pmma_pass<HD>(sm, qa, k_cache, v_cache, block_tables + (size_t)seq * max_blocks,
+      pmma_pass<HD>(sm, qs, k_cache, v_cache, block_tables + (size_t)seq * max_blocks,
                     block_size, kv_size, kvh, rs, re, max_pos, scale_log2, out, t0, tokens,
                     q_size, head);
     rs = re;
@@ -225,11 +237,11 @@ __device__ __forceinline__ void pmma_attention(
 
 // Launch: grid (ceil(tokens / 16), num_kv_heads), block 32 * (num_heads / num_kv_heads) (a
 // warp per query head of the group, at most PMMA_MAX_GROUP), dynamic shared memory
-// sizeof(PmmaSmem<head_dim>) (Kernels.attentionMma: 69,760 bytes at 128). Arguments as
+// PmmaSmem<head_dim> with a Q tile per warp (Kernels.mmaSmem). Arguments as
 // paged_attention_gqa_bf16's, plus tokens; head_dim 64 or 128 (the _hd64 / _hd128 entries).
 // Positions < 0 (padding) give zeros. Rows past `tokens` are not written.
 #define PMMA_ENTRY(NAME, HD)                                                                   \
-  extern "C" __global__ void __launch_bounds__(32 * PMMA_MAX_GROUP)                           \
+  extern "C" __global__ void __launch_bounds__(32 * PMMA_MAX_GROUP, 2)                        \
   NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
        const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,                   \
        const int* __restrict__ positions, const int* __restrict__ block_tables,               \

@@ -100,8 +100,8 @@ public final class Kernels implements AutoCloseable {
     attentionMma64 = function("paged_attention_mma_hd64_bf16");
     attentionMma128 = function("paged_attention_mma_hd128_bf16");
     // Above 48 KB of dynamic shared memory needs the opt-in, set here (outside any capture).
-    allowSmem(attentionMma64, mmaSmem(64));
-    allowSmem(attentionMma128, mmaSmem(128));
+    allowSmem(attentionMma64, mmaSmem(64, 8));
+    allowSmem(attentionMma128, mmaSmem(128, 8));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -318,17 +318,18 @@ public final class Kernels implements AutoCloseable {
           + kvHeads);
     }
     launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
-        32 * (heads / kvHeads), mmaSmem(headDim), p(q), p(kCache), p(vCache), p(tokenSeq),
+        32 * (heads / kvHeads), mmaSmem(headDim, heads / kvHeads), p(q), p(kCache), p(vCache), p(tokenSeq),
         p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(tokens), i(heads),
         i(kvHeads), f(scale));
   }
 
   /**
    * Dynamic shared memory of the tensor-core attention (PmmaSmem, attention_mma.cu): two
-   * stages of 64 K and 64 V rows padded by 8 values, then 16 sequences and positions.
+   * stages of 64 K and 64 V rows padded by 8 values, 16 sequences and positions, then each of
+   * the {@code group} warps' 16 Q rows, padded alike.
    */
-  private static int mmaSmem(int headDim) {
-    return 2 * 2 * 64 * (headDim + 8) * 2 + 2 * 16 * 4;
+  private static int mmaSmem(int headDim, int group) {
+    return (2 * 2 * 64 + group * 16) * (headDim + 8) * 2 + 2 * 16 * 4;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */
