@@ -990,33 +990,22 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
-  /**
-   * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
-   * to {@code splitTokens} tokens (per query head at one token, per KV head from
-   * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
-   * group.
-   */
+  /** {@link #attention(int, CUdeviceptr, CUdeviceptr, int, int)} of a decode-only step. */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens) {
     attention(layer, kc, vc, tokens, tokens);
   }
 
   /**
-   * {@link #attention(int, CUdeviceptr, CUdeviceptr, int)} for a step whose tokens include
-   * prompt chunks beside {@code rows} sampling rows: where the chunks make most of the tokens
-   * (at least {@link #MMA_TOKENS_PER_ROW} a row), the tensor-core kernel, whose blocks share
-   * each key tile between 16 consecutive tokens (attention_mma.cu). Decode tokens alone in
-   * their 16 would cost it a pass each, so decode-heavy steps keep the CUDA-core kernel.
+   * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
+   * to {@code splitTokens} tokens (per query head at one token, per KV head from
+   * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
+   * group; except where prompt chunks make most of the step's tokens (at least
+   * {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}): there the tensor-core
+   * kernel, whose blocks share each key tile between 16 consecutive tokens (attention_mma.cu).
+   * Decode tokens alone in their 16 would cost it a pass each, so decode-heavy steps keep the
+   * CUDA-core kernel.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens, int rows) {
-    if (MMA_ATTENTION && !kvFp8 && tokens > splitTokens
-        && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
-        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
-      kernels.attentionMma(q.ptr(), kc, vc, meta.at(4L * offTokenSeq),
-          meta.at(4L * offPositions), meta.at(4L * offTables), maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), (float) (1 / Math.sqrt(config.headDim())), tokens);
-      return;
-    }
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
     CUdeviceptr tables = meta.at(4L * offTables);
@@ -1036,6 +1025,11 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+    } else if (MMA_ATTENTION && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
+        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
+      kernels.attentionMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, tokens);
     } else {
       kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),

@@ -317,8 +317,9 @@ public final class Kernels implements AutoCloseable {
           + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
           + kvHeads);
     }
+    int group = heads / kvHeads;
     launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
-        32 * (heads / kvHeads), mmaSmem(headDim, heads / kvHeads), p(q), p(kCache), p(vCache), p(tokenSeq),
+        32 * group, mmaSmem(headDim, group), p(q), p(kCache), p(vCache), p(tokenSeq),
         p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(tokens), i(heads),
         i(kvHeads), f(scale));
   }
