@@ -570,8 +570,13 @@ paged_attention_split_bf16(const bf16* __restrict__ q, const bf16* __restrict__ 
                            const int* __restrict__ block_tables, int max_blocks, int block_size,
                            bf16* __restrict__ out, int num_heads, int num_kv_heads,
                            int head_dim, float scale, float* __restrict__ part_o,
-                           float* __restrict__ part_ml, int* __restrict__ counters) {
+                           float* __restrict__ part_ml, int* __restrict__ counters,
+                           int early_next) {
   pdl_enter();
+  // early_next: the next kernel (w4a16_chain.cu's, one block an SM) may launch now; its blocks
+  // fill their rings with the weights while this attention runs (14B GPTQ batch 1: 187 -> 194
+  // tokens/s in one call; the separate W4 kernels gained nothing from it).
+  if (early_next) pdl_launch_dependents();
   // One buffer for every head_dim variant (separate __shared__ arrays would add up).
   __shared__ uint4 smem[(sizeof(SplitSmem<16>) + 15) / 16];
   int t = blockIdx.x, head = blockIdx.y, split = blockIdx.z;

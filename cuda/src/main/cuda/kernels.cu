@@ -13,3 +13,4 @@
 #include "gemv_fused.cu"
 #include "w4a16.cu"
 #include "w4a16_fused.cu"
+#include "w4a16_chain.cu"

@@ -3,6 +3,7 @@ package io.redress.inference.runtime.cuda;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
@@ -19,6 +20,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import org.slf4j.Logger;
@@ -174,6 +177,14 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer splitCounters;
   private final DeviceBuffer dequantScratch; // GPTQ prefill: the largest layer in bf16
   private final DeviceBuffer permScratch; // GPTQ act-order decode: (parts, tokens, k) bf16
+  /**
+   * One-token GPTQ steps run each layer's O, gate/up and down projections and the next layer's
+   * QKV in one launch (w4a16_chain.cu): the Chain of each layer, or null where the chain does
+   * not apply (not GPTQ, act-order, an FP8 cache, tensor parallelism, not Hopper) or is off
+   * ({@code redress.cuda.w4Chain=false}).
+   */
+  private final DeviceBuffer chains;
+  private final int chainSmem;
   private final StepProfiler profiler;
   /**
    * {@code redress.cuda.profileGraphs=true}: decode steps still run as graphs, timed whole
@@ -295,6 +306,31 @@ public final class CudaModelRunner implements ModelRunner {
     // Sized once for the largest layer: prefill dequantizes one layer at a time.
     dequantScratch = dequantElems > 0 ? device.alloc(2 * dequantElems) : null;
     permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
+    // The chain's strip-major scales (about 6 % of the codes at group 128) before the KV cache
+    // takes what memory is left; its Chains once the cache is placed.
+    int chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;
+    int chainMaxK = (int) Math.max(d, Math.max(qs, inter));
+    boolean chain = fused && weights.quantized() && maxParts == 0 && !kvFp8
+        && !"false".equals(System.getProperty("redress.cuda.w4Chain"))
+        && weights.layers.stream().flatMap(l -> l.quantized().stream())
+            .allMatch(q -> q.group() == chainGroup)
+        && kernels.w4ChainFits(chainGroup, chainMaxK);
+    List<DeviceBuffer[]> chainScales = new ArrayList<>();
+    if (chain) {
+      for (CudaWeights.Layer layer : weights.layers) {
+        CudaWeights.Q4[] qs4 = {layer.oQ(), layer.gateUpQ(), layer.downQ(), layer.qkvQ()};
+        DeviceBuffer[] scales = new DeviceBuffer[qs4.length];
+        for (int i = 0; i < qs4.length; i++) {
+          scales[i] = device.alloc(4L * qs4[i].rows() * (qs4[i].k() / qs4[i].group()));
+          kernels.w4ChainScales(qs4[i], scales[i].ptr());
+        }
+        chainScales.add(scales);
+      }
+      chainSmem = Kernels.w4ChainSmem(chainGroup, chainMaxK, Kernels.CHAIN_MAX_TOKENS);
+      kernels.prepareW4Chain(chainSmem);
+    } else {
+      chainSmem = 0;
+    }
 
     // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
     long bytesPerToken = kvFp8 ? 2L * (kv + 2L * config.numKvHeads()) : 2L * 2 * kv;
@@ -319,10 +355,83 @@ public final class CudaModelRunner implements ModelRunner {
     kvValueOffset = slotsTotal * kv * (kvFp8 ? 1 : 2);
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
+    chains = chain ? buildChains(chainScales, chainGroup) : null;
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
         kernels.pdl() ? "programmatic dependent" : "plain");
+  }
+
+  /**
+   * Every layer's Chain (w4a16_chain.cu) in device memory: its O (input attn), gate/up
+   * (normed x, output act) and down (input act) projections, then the next layer's QKV (normed
+   * x; q, that layer's K/V cache), the residual stream x throughout. scales[l]: the strip-major
+   * scales of layer l's O, gate/up, down and QKV projections.
+   */
+  private DeviceBuffer buildChains(List<DeviceBuffer[]> scales, int group) {
+    int layers = config.numLayers();
+    int d = config.hiddenSize();
+    int inter = config.intermediateSize();
+    int headDim = config.headDim();
+    ByteBuffer b = ByteBuffer.allocate(Kernels.CHAIN_BYTES * layers)
+        .order(ByteOrder.LITTLE_ENDIAN);
+    DeviceBuffer barrier = device.alloc(8);
+    cuMemsetD32Async(barrier.ptr(), 0, 2, device.stream());
+    for (int l = 0; l < layers; l++) {
+      CudaWeights.Layer w = weights.layers.get(l);
+      int base = Kernels.CHAIN_BYTES * l;
+      chainPhase(b, base, 0, w.oQ(), scales.get(l)[0], Kernels.CHAIN_RESID, attn.address(), 0,
+          0, 0, 0, 0, 0, w.oQ().rows() / 2);
+      chainPhase(b, base, 1, w.gateUpQ(), scales.get(l)[1], Kernels.CHAIN_SILU, 0,
+          w.postNorm().address(), act.address(), 0, 0, 0, 0, inter);
+      chainPhase(b, base, 2, w.downQ(), scales.get(l)[2], Kernels.CHAIN_RESID, act.address(), 0,
+          0, 0, 0, 0, 0, w.downQ().rows() / 2);
+      int phases = 3;
+      if (l + 1 < layers) {
+        CudaWeights.Layer next = weights.layers.get(l + 1);
+        long kc = kvCache.address() + kvLayerBytes * (l + 1);
+        chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_QKV, 0,
+            next.inputNorm().address(), 0, next.qkvBias().address(), q.address(), kc,
+            kc + kvValueOffset, (config.numHeads() + 2 * config.numKvHeads()) * (headDim / 2));
+        phases = 4;
+      }
+      int at = base + 4 * Kernels.CHAIN_PHASE_BYTES;
+      b.putLong(at, x.address());
+      b.putLong(at + 8, meta.address() + 4L * offPositions);
+      b.putLong(at + 16, meta.address() + 4L * offSlots);
+      b.putLong(at + 24, barrier.address());
+      b.putFloat(at + 32, (float) config.rmsNormEps());
+      b.putFloat(at + 36, (float) config.ropeTheta());
+      int[] ints = {phases, d, group, inter, config.numHeads(), config.numKvHeads(), headDim};
+      for (int i = 0; i < ints.length; i++) {
+        b.putInt(at + 40 + 4 * i, ints[i]);
+      }
+    }
+    DeviceBuffer out = device.alloc(b.capacity());
+    cuMemcpyHtoD(out.ptr(), Pointer.to(b.array()), b.capacity());
+    device.synchronize(); // a copy from pageable memory may still be in flight
+    return out;
+  }
+
+  /** Writes phase {@code i} of the Chain at {@code base} (w4a16_chain.cu's ChainPhase). */
+  private static void chainPhase(ByteBuffer b, int base, int i, CudaWeights.Q4 w,
+      DeviceBuffer scales, int kind, long a, long normW, long act, long bias, long qOut,
+      long kCache, long vCache, int units) {
+    int at = base + i * Kernels.CHAIN_PHASE_BYTES;
+    long[] ptrs = {w.codes().address(), scales.address(), a, normW, act, bias, qOut, kCache,
+        vCache};
+    for (int j = 0; j < ptrs.length; j++) {
+      b.putLong(at + 8 * j, ptrs[j]);
+    }
+    b.putInt(at + 72, kind);
+    b.putInt(at + 76, w.k());
+    b.putInt(at + 80, w.rows());
+    b.putInt(at + 84, units);
+  }
+
+  /** Whether one-token steps run the chain (tests). */
+  boolean usesW4Chain() {
+    return chains != null;
   }
 
   /** Loads a model directory onto GPU {@code options.device()}. */
@@ -763,6 +872,25 @@ public final class CudaModelRunner implements ModelRunner {
     float eps = (float) config.rmsNormEps();
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
+    boolean chain = chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS;
+    if (chain && l > 0) {
+      // The previous layer's chain ran this layer's QKV: attention, then the rest in one launch.
+      attention(l, kc, vc, tokens);
+      mark("attention");
+    }
+    if (chain) {
+      if (l == 0) {
+        kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(),
+            w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
+            config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+        mark("norm+qkv w4+rope");
+        attention(l, kc, vc, tokens);
+        mark("attention");
+      }
+      kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem);
+      mark("o+norm+gate_up+down+next qkv w4 chain");
+      return;
+    }
     if (kvFp8) {
       fp8QkvRopeCache(l, w, kc, vc, tokens);
     } else if (tokens == 1) {
@@ -1024,7 +1152,8 @@ public final class CudaModelRunner implements ModelRunner {
     } else if (tokens <= splitTokens) {
       kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens,
+          chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS);
     } else if (MMA_ATTENTION && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
         && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
       kernels.attentionMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,

@@ -82,8 +82,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
   private final CUfunction dequantW4;
+  private final CUfunction w4Chain;
+  private final CUfunction w4ChainScales;
   private final int sms;
   private final int maxSmemOptin;
+  private final int ccMajor;
   private final Map<Occupancy, Integer> resident = new HashMap<>();
   private final Map<CUfunction, Integer> smemAllowed = new HashMap<>();
 
@@ -142,13 +145,15 @@ public final class Kernels implements AutoCloseable {
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
     dequantW4 = function("dequant_w4_bf16");
+    w4Chain = function("w4_chain");
+    w4ChainScales = function("w4_chain_scales");
     CUdevice device = new CUdevice();
     cuCtxGetDevice(device);
     sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
     maxSmemOptin = attribute(device,
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
-    pdl = PdlLauncher.create(CudaDevice.address(stream),
-        attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR));
+    ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+    pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
   }
 
   /** Whether there are kernels to load: packaged, or named by {@code -Dredress.cuda.fatbin}. */
@@ -931,6 +936,70 @@ public final class Kernels implements AutoCloseable {
         i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
   }
 
+  // ---- w4a16_chain.cu: a GPTQ layer's projections after its attention in one launch.
+
+  /** Consumer warps, input pairs a ring stage holds, and ring stages (CHAIN_* there). */
+  private static final int CHAIN_CW = 8;
+  private static final int CHAIN_SP = 32;
+  private static final int CHAIN_NS = 4;
+  private static final int CHAIN_THREADS = 32 * (CHAIN_CW + 1);
+  /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
+  public static final int CHAIN_BYTES = 424;
+  /** Bytes of a ChainPhase; four of them open a Chain. */
+  public static final int CHAIN_PHASE_BYTES = 88;
+  /** Phase kinds: O or down projection into the residual stream. */
+  public static final int CHAIN_RESID = 0;
+  /** Phase kinds: RMSNorm, gate/up, SiLU-and-mul. */
+  public static final int CHAIN_SILU = 1;
+  /** Phase kinds: RMSNorm, QKV, bias, RoPE, cache write. */
+  public static final int CHAIN_QKV = 2;
+  /** Most tokens the chain takes (its activations sit beside the ring in shared memory). */
+  public static final int CHAIN_MAX_TOKENS = 1;
+
+  /** Dynamic shared memory of w4_chain: ring, scales, warp sums, activations. */
+  static int w4ChainSmem(int group, int maxK, int tokens) {
+    int groupsPerStage = CHAIN_SP * 64 / group;
+    return CHAIN_NS * 2 * CHAIN_SP * 512 + CHAIN_NS * 2 * groupsPerStage * 64
+        + 2 * CHAIN_CW * 2 * 4 * 32 * 4 + 2 * tokens * maxK;
+  }
+
+  /**
+   * Whether w4_chain can run layers of this group size and widest input (w4a16_chain.cu's
+   * requirements): Hopper's bulk copies, a group of 64 to 2,048 inputs dividing a stage, and the
+   * ring beside the activations in one SM's shared memory. The callers check the shapes the
+   * fused W4 kernels need (w4FusedFits) and that no layer is act-order.
+   */
+  public boolean w4ChainFits(int group, int maxK) {
+    return ccMajor >= 9 && group % 64 == 0 && (CHAIN_SP * 64) % group == 0 && maxK % 64 == 0
+        && w4ChainSmem(group, maxK, CHAIN_MAX_TOKENS) <= maxSmemOptin - 1024;
+  }
+
+  /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
+  public void prepareW4Chain(int smem) {
+    allowSmem(w4Chain, smem);
+  }
+
+  /**
+   * szs = the strip-major copy of {@code w}'s scales and zero points that w4_chain reads
+   * ({@code rows / 2 * groups} entries of 8 bytes; w4a16_chain.cu).
+   */
+  public void w4ChainScales(CudaWeights.Q4 w, CUdeviceptr szs) {
+    int groups = w.k() / w.group();
+    launch(w4ChainScales, Math.min(4096, (w.rows() / 2 * groups + 255) / 256), 1, 256,
+        p(w.scaleZero().ptr()), p(szs), i(w.rows()), i(groups));
+  }
+
+  /**
+   * Runs the phases of {@code chain} (a Chain in device memory) for {@code tokens} tokens: one
+   * block per SM, every block resident at once (the phases meet at grid barriers).
+   */
+  public void w4Chain(CUdeviceptr chain, int tokens, int smem) {
+    if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
+      throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
+    }
+    launch(w4Chain, sms, 1, 1, CHAIN_THREADS, smem, p(chain), i(tokens));
+  }
+
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
   public static long attentionSplitFloats(int tokens, int heads, int headDim) {
     return (long) tokens * heads * ATTENTION_SPLITS * headDim;
@@ -946,6 +1015,19 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
       int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
       CUdeviceptr partO, CUdeviceptr partMl, CUdeviceptr counters, int tokens) {
+    attentionSplit(q, kCache, vCache, tokenSeq, positions, blockTables, maxBlocks, blockSize,
+        out, heads, kvHeads, headDim, scale, partO, partMl, counters, tokens, false);
+  }
+
+  /**
+   * {@link #attentionSplit}; {@code earlyNext}: the next kernel may launch as this one starts
+   * (before a {@link #w4Chain}, whose blocks then load their first weights meanwhile).
+   */
+  public void attentionSplit(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
+      int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
+      CUdeviceptr partO, CUdeviceptr partMl, CUdeviceptr counters, int tokens,
+      boolean earlyNext) {
     if (headDim > 128 || headDim % 8 != 0) {
       throw new IllegalArgumentException("attention kernel supports head_dim <= 128 (a"
           + " multiple of 8)");
@@ -953,7 +1035,7 @@ public final class Kernels implements AutoCloseable {
     launch(attentionSplit, tokens, heads, ATTENTION_SPLITS, 128, 0, p(q), p(kCache),
         p(vCache), p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
         p(out), i(heads), i(kvHeads), i(headDim), f(scale), p(partO), p(partMl),
-        p(counters));
+        p(counters), i(earlyNext ? 1 : 0));
   }
 
   /**

@@ -75,7 +75,7 @@ class FusedDecodeGpuTest {
    * Every sampled row's logits within TOLERANCE x max |logit| of the unfused run's, and the
    * same greedy token wherever the unfused top-2 margin exceeds twice that.
    */
-  private static void assertMatches(String what, Run unfused, Run fused) {
+  static void assertMatches(String what, Run unfused, Run fused) {
     int vocab = unfused.logits().get(0).length / 2;
     double worst = 0;
     int compared = 0;
@@ -179,7 +179,7 @@ class FusedDecodeGpuTest {
   }
 
   /** Keeps a step's logits (padded to two rows) and its tokens: forced, or each row's argmax. */
-  private static void record(float[] rows, int vocab, List<float[]> logits, List<int[]> tokens,
+  static void record(float[] rows, int vocab, List<float[]> logits, List<int[]> tokens,
       List<int[]> forced) {
     logits.add(java.util.Arrays.copyOf(rows, 2 * vocab));
     int n = rows.length / vocab;
@@ -194,7 +194,7 @@ class FusedDecodeGpuTest {
     tokens.add(forced == null ? next : forced.get(tokens.size()));
   }
 
-  private static void restore(String key, String old) {
+  static void restore(String key, String old) {
     if (old == null) {
       System.clearProperty(key);
     } else {

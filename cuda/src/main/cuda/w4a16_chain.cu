@@ -1,0 +1,384 @@
+// A decoder layer's int4 projections after its attention, and the next layer's QKV, in one
+// persistent launch: O (+ residual), RMSNorm + gate/up (+ SiLU), down (+ residual), RMSNorm +
+// the next layer's QKV (+ bias, RoPE, cache write). One block per SM; each block's warp
+// CHAIN_CW is a producer that streams the block's share of every phase's codes and scales
+// into a ring of shared-memory stages with bulk copies (cp.async.bulk, completion counted on
+// an mbarrier per stage), phase after phase, never waiting for the math; the other warps
+// consume the stages with w4a16_fused.cu's arithmetic and meet the other blocks at a grid
+// barrier between phases (a phase reads what the one before wrote everywhere).
+//
+// Why: the separate fused kernels each pay a start (launch, first bytes from DRAM, the norm)
+// and a tail (the last blocks' groups), some 7 us a kernel at 14B: at batch 1 a GPTQ layer's
+// four projections took about 80 us for 146 MB, half the copy bandwidth. Here the producer
+// keeps loading the next phase's weights while the consumers wait at a barrier or finish an
+// epilogue, so phases no longer start from an empty pipe.
+//
+// Work: phase p's unit groups (16 units, two 16-row strips as in w4a16_fused.cu) are split
+// into contiguous ranges, one per block; a stage is one group's two strips over CHAIN_SP input
+// pairs (2 x CHAIN_SP x 512 bytes of codes) plus their scales. Each consumer warp takes pairs
+// warp, warp + CHAIN_CW, ... of a stage for both strips; at the end of a group the warps' sums
+// meet in shared memory in warp order and 128 threads run the epilogue. Every sum's order is
+// fixed by the shape (the warp split of a stage, never the token count or the block count
+// beyond which block owns a group), so a token's result does not depend on the batch.
+//
+// Scales: szs is a strip-major copy of w4a16.cu's {scale, zero} made at load (w4_chain_scales):
+// (rows / 16, groups, 8) entries of 8 bytes, entry g of a strip's group holding rows g and
+// g + 8 of the strip as {fp16 scale of g, of g + 8; bf16 128 + zero of g, of g + 8}: a stage's
+// scales of a strip are one contiguous run, and a lane reads both of its rows' in one load, the
+// zero points ready for w4_pair.
+//
+// Requirements (Kernels.w4ChainFits): Hopper (bulk copies, mbarrier transaction counts); group
+// a multiple of 64 dividing CHAIN_SP * 64, and each strip's scale run of a stage a multiple of
+// 16 bytes (groups per stage % 4 == 0, also for a short last stage); not act-order; bf16 KV
+// cache; tokens * max k * 2 bytes of activations beside the ring in shared memory.
+#include "common.cuh"
+#include <stddef.h>
+
+#define CHAIN_CW 8      // consumer warps (Kernels.CHAIN_THREADS = 32 * (CHAIN_CW + 1))
+#define CHAIN_SP 32     // input pairs (64 inputs each) of a stage
+#define CHAIN_NS 4      // stages in the ring
+#define CHAIN_PHASES 4  // most phases a launch runs
+#define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
+
+// Phase kinds.
+#define CHAIN_RESID 0  // resid (tokens, rows) fp32 += a . w^T, a (tokens, k) bf16
+#define CHAIN_SILU 1   // act = silu(gate) * up of RMSNorm(resid) . w^T
+#define CHAIN_QKV 2    // q_out, K/V cache = RoPE(RMSNorm(resid) . w^T + bias)
+
+struct ChainPhase {
+  const uint4* codes;
+  const uint2* szs;      // strip-major scales
+  const bf16* a;         // RESID: input activations
+  const bf16* norm_w;    // SILU, QKV: norm weight
+  bf16* act;             // SILU: output
+  const bf16* bias;      // QKV
+  bf16* q_out;           // QKV
+  bf16* k_cache;         // QKV
+  bf16* v_cache;         // QKV
+  int kind, k, rows, units;
+};
+
+// One launch's work, kept in device memory (built once per layer at load: every pointer in
+// it is fixed for the runner's life, so CUDA graphs capture the launch as is). Kernels.chain
+// writes it byte for byte: the offsets are asserted below.
+struct Chain {
+  ChainPhase ph[CHAIN_PHASES];
+  float* resid;          // (tokens, hidden) fp32 residual stream
+  const int* positions;  // (tokens)
+  const int* slots;      // (tokens) KV-cache slot of each token, the QKV phase's writes
+  unsigned* barrier;     // {arrived, generation}, zero at first use; resets itself
+  float eps, theta;
+  int phases, hidden, group, inter, num_heads, num_kv_heads, head_dim;
+};
+static_assert(sizeof(ChainPhase) == 88 && offsetof(ChainPhase, kind) == 72,
+              "Kernels.CHAIN_PHASE_BYTES");
+static_assert(sizeof(Chain) == 424 && offsetof(Chain, resid) == 352 &&
+                  offsetof(Chain, eps) == 384 && offsetof(Chain, phases) == 392,
+              "Kernels.CHAIN_BYTES");
+
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+  return (unsigned)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void mbar_init(uint64_t* b, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(b)), "r"(count));
+}
+
+__device__ __forceinline__ void mbar_expect_tx(uint64_t* b, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_u32(b)),
+               "r"(bytes)
+               : "memory");
+}
+
+__device__ __forceinline__ void mbar_arrive(uint64_t* b) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_u32(b)) : "memory");
+}
+
+// Waits for the completion of the barrier's phase of this parity.
+__device__ __forceinline__ void mbar_wait(uint64_t* b, unsigned parity) {
+  asm volatile(
+      "{\n .reg .pred p;\n WAIT:\n"
+      " mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+      " @!p bra WAIT;\n}\n" ::"r"(smem_u32(b)),
+      "r"(parity)
+      : "memory");
+}
+
+// bytes (a multiple of 16, both addresses 16-byte aligned) global -> shared, counted on bar;
+// evict-first in L2: the codes are read once a step.
+__device__ __forceinline__ void bulk_load(void* dst, const void* src, unsigned bytes,
+                                          uint64_t* bar, uint64_t policy) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+      " [%0], [%1], %2, [%3], %4;" ::"r"(smem_u32(dst)),
+      "l"(src), "r"(bytes), "r"(smem_u32(bar)), "l"(policy)
+      : "memory");
+}
+
+// The consumer warps' own barrier (the producer never joins it).
+__device__ __forceinline__ void chain_sync() {
+  asm volatile("bar.sync 1, %0;" ::"n"(32 * CHAIN_CW) : "memory");
+}
+
+// One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
+// token's activations of both chunks (x0, x1), its scale entry e; into acc. The four MMAs
+// share one accumulator, scaled once (w4a16.cu scales each 32-input chunk: a pair lies in one
+// group here, so the sum differs only in rounding). Measured against four accumulators of two
+// MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
+                                           float (&acc)[4]) {
+  __nv_bfloat162 bias = *reinterpret_cast<__nv_bfloat162*>(&e.y);
+  float2 s = __half22float2(*reinterpret_cast<__half2*>(&e.x));
+  uint32_t a0[4], a1[4], a2[4], a3[4];
+  w4_frags(w.x, w.y, __low2bfloat162(bias), __high2bfloat162(bias), a0, a1);
+  w4_frags(w.z, w.w, __low2bfloat162(bias), __high2bfloat162(bias), a2, a3);
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_bf16_16816(d, a0, x0.x, x0.y);
+  mma_bf16_16816(d, a1, x0.z, x0.w);
+  mma_bf16_16816(d, a2, x1.x, x1.y);
+  mma_bf16_16816(d, a3, x1.z, x1.w);
+  acc[0] = fmaf(s.x, d[0], acc[0]);
+  acc[1] = fmaf(s.x, d[1], acc[1]);
+  acc[2] = fmaf(s.y, d[2], acc[2]);
+  acc[3] = fmaf(s.y, d[3], acc[3]);
+}
+
+// Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
+__device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, int j, int s) {
+  int u = 16 * j, row;
+  if (p.kind == CHAIN_RESID) {
+    row = 32 * j + 16 * s;
+  } else if (p.kind == CHAIN_SILU) {
+    row = u + s * c.inter;
+  } else {
+    int half = c.head_dim / 2;
+    row = (u / half) * c.head_dim + u % half + s * half;
+  }
+  return row >> 4;
+}
+
+// Block b's unit groups of a phase: [j0, j1).
+__device__ __forceinline__ void chain_range(const ChainPhase& p, int& j0, int& j1) {
+  int ng = p.units / 16;
+  j0 = (int)((long long)blockIdx.x * ng / gridDim.x);
+  j1 = (int)((long long)(blockIdx.x + 1) * ng / gridDim.x);
+}
+
+// All blocks' consumers have finished the phase (its stores visible everywhere) when this
+// returns: a self-resetting generation barrier over the grid (every block is resident: one per
+// SM, launched no wider than the GPU).
+__device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
+  chain_sync();
+  if (threadIdx.x == 0) {
+    volatile unsigned* gen = bar + 1;
+    unsigned g = *gen;
+    __threadfence();
+    if (atomicAdd(bar, 1u) == gridDim.x - 1) {
+      atomicExch(bar, 0u);
+      __threadfence();
+      atomicAdd(bar + 1, 1u);
+    } else {
+      while (*gen == g) __nanosleep(32);
+    }
+    __threadfence();
+  }
+  chain_sync();
+}
+
+// The consumers' prologue of a phase: its activations into xs (tokens, k) bf16, read through
+// L2 (other blocks wrote them in this launch; L1 may hold stale lines).
+__device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
+                                               bf16* xs, float* part) {
+  int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
+  if (p.kind == CHAIN_RESID) {
+    const uint4* src = reinterpret_cast<const uint4*>(p.a);
+    uint4* dst = reinterpret_cast<uint4*>(xs);
+    for (int i = tid; i < tokens * p.k / 8; i += n) dst[i] = __ldcg(src + i);
+    chain_sync();
+    return;
+  }
+  // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits
+  int h4 = c.hidden >> 2;
+  for (int t = 0; t < tokens; t++) {
+    const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+    float ss = 0.f;
+    for (int i = tid; i < h4; i += n) ss = sum_sq4(ss, __ldcg(xr + i));
+    ss = warp_sum(ss);
+    if (lane == 0) part[t * CHAIN_CW + warp] = ss;
+  }
+  chain_sync();
+  for (int t = 0; t < tokens; t++) {
+    float total = 0.f;
+    for (int w = 0; w < CHAIN_CW; w++) total += part[t * CHAIN_CW + w];
+    float inv = inv_rms(total, c.hidden, c.eps);
+    const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+    for (int i = tid; i < h4; i += n)
+      rms_store4(xs + (size_t)t * c.hidden, p.norm_w, i, __ldcg(xr + i), inv);
+  }
+  chain_sync();
+}
+
+// A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
+// 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
+// fragment layout), as w4f_units does.
+__device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p, int j,
+                                               int tokens, const float* red) {
+  if (threadIdx.x >= 128) return;
+  int e = threadIdx.x >> 5, l = threadIdx.x & 31;
+  int t = 2 * (l & 3) + (e & 1);
+  if (t >= tokens) return;
+  float a = 0.f, b = 0.f;
+  for (int w = 0; w < CHAIN_CW; w++) {
+    a += red[((w * 2) * 4 + e) * 32 + l];
+    b += red[((w * 2 + 1) * 4 + e) * 32 + l];
+  }
+  int u = 16 * j + (l >> 2) + 8 * (e >> 1);
+  if (p.kind == CHAIN_RESID) {
+    StripRowsEpilogue<true>{c.resid, p.rows}.store(u, t, a, b);
+  } else if (p.kind == CHAIN_SILU) {
+    SiluEpilogue{p.act, c.inter}.store(u, t, a, b);
+  } else {
+    W4QkvRopeEpilogue{{p.bias, p.q_out, p.k_cache, p.v_cache, c.num_heads, c.num_kv_heads,
+                       c.head_dim, c.head_dim / 2, c.theta, 0.f, -1},
+                      c.positions,
+                      c.slots}
+        .store(u, t, a, b);
+  }
+}
+
+// Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
+// shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
+extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
+    w4_chain(const Chain* __restrict__ chain, int tokens) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ uint4 chain_smem[];
+  __shared__ uint64_t full[CHAIN_NS], empty[CHAIN_NS];
+  __shared__ float part[8 * CHAIN_CW];
+  const Chain& c = *chain;
+  int gps = CHAIN_SP * 64 / c.group;  // scale groups a stage
+  unsigned char* sm = reinterpret_cast<unsigned char*>(chain_smem);
+  uint4* ring = chain_smem;
+  uint2* szr = reinterpret_cast<uint2*>(sm + CHAIN_NS * CHAIN_STAGE_CODES);
+  float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
+                                        CHAIN_NS * 2 * 16 * gps * 4);
+  bf16* xs = reinterpret_cast<bf16*>(red + 2 * CHAIN_CW * 2 * 4 * 32);
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < CHAIN_NS; s++) {
+      mbar_init(full + s, 1);
+      mbar_init(empty + s, CHAIN_CW);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+
+  if (warp == CHAIN_CW) {
+    // Producer: every phase's stages in order, a slot as soon as the consumers free it. Only
+    // weights are read, so it starts before the previous kernel has finished (no pdl_wait
+    // until it is done).
+    uint64_t policy;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+    int it = 0;
+    for (int pi = 0; pi < c.phases; pi++) {
+      const ChainPhase& p = c.ph[pi];
+      int pairs = p.k >> 6, groups = p.k / c.group, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
+      int j0, j1;
+      chain_range(p, j0, j1);
+      for (int j = j0; j < j1; j++) {
+        int strip[2] = {chain_strip(c, p, j, 0), chain_strip(c, p, j, 1)};
+        for (int sl = 0; sl < slices; sl++, it++) {
+          int slot = it % CHAIN_NS;
+          if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
+          int np = min(CHAIN_SP, pairs - sl * CHAIN_SP), gn = np * 64 / c.group;
+          if (lane == 0) {
+            mbar_expect_tx(full + slot, 2 * np * 512 + 2 * gn * 64);
+            for (int s = 0; s < 2; s++) {
+              bulk_load(ring + (slot * 2 + s) * CHAIN_SP * 32,
+                        p.codes + ((size_t)strip[s] * pairs + sl * CHAIN_SP) * 32, np * 512,
+                        full + slot, policy);
+              bulk_load(szr + (slot * 2 + s) * gps * 8,
+                        p.szs + ((size_t)strip[s] * groups + sl * gps) * 8, gn * 64,
+                        full + slot, policy);
+            }
+          }
+          __syncwarp();
+        }
+      }
+    }
+    pdl_wait();
+    pdl_launch_dependents();
+    return;
+  }
+
+  // Consumers.
+  pdl_wait();
+  // Lanes past the live tokens read the last one's activations: their columns of the product
+  // are never stored, and the loads need no predicate or zeroing.
+  int g = lane >> 2, cc = lane & 3;
+  int it = 0, red_buf = 0;
+  for (int pi = 0; pi < c.phases; pi++) {
+    const ChainPhase& p = c.ph[pi];
+    if (pi > 0) chain_grid_sync(c.barrier);
+    // The attention after this launch may take its SMs' spare room from the last phase on.
+    if (pi == c.phases - 1) pdl_launch_dependents();
+    chain_prologue(c, p, tokens, xs, part);
+    int pairs = p.k >> 6, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
+    const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
+    int j0, j1;
+    chain_range(p, j0, j1);
+    for (int j = j0; j < j1; j++) {
+      float acc[2][4] = {};
+      for (int sl = 0; sl < slices; sl++, it++) {
+        int slot = it % CHAIN_NS;
+        mbar_wait(full + slot, (it / CHAIN_NS) & 1);
+        const uint2* zr = szr + slot * 2 * gps * 8;
+#pragma unroll
+        for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
+          int pl = warp + CHAIN_CW * i, pp = sl * CHAIN_SP + pl;
+          if (pp < pairs) {
+            uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
+            uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
+            int gl = pl * 64 / c.group;
+            uint2 ea = zr[gl * 8 + g], eb = zr[(gps + gl) * 8 + g];
+            uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
+            uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+            chain_pair(w0, x0, x1, ea, acc[0]);
+            chain_pair(w1, x0, x1, eb, acc[1]);
+          }
+        }
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty + slot);
+      }
+      // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
+      // rewritten two groups later, after its readers have passed the next group's barrier).
+      float* rb = red + red_buf * CHAIN_CW * 2 * 4 * 32;
+      red_buf ^= 1;
+#pragma unroll
+      for (int s = 0; s < 2; s++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][e];
+      chain_sync();
+      chain_epilogue(c, p, j, tokens, rb);
+    }
+  }
+  pdl_launch_dependents();
+#endif
+}
+
+// szs (strip-major, above) from w4a16.cu's sz (rows, groups) half2 {scale, zero}. rows % 16 == 0.
+extern "C" __global__ void w4_chain_scales(const __half2* __restrict__ sz, uint2* __restrict__ szs,
+                                           int rows, int groups) {
+  pdl_enter();
+  long long n = (long long)rows / 2 * groups;  // entries
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += (long long)gridDim.x * blockDim.x) {
+    int g = (int)(i & 7);
+    long long sg = i >> 3;  // strip * groups + group
+    int strip = (int)(sg / groups), gi = (int)(sg - (long long)strip * groups);
+    __half2 r0 = sz[(size_t)(16 * strip + g) * groups + gi];
+    __half2 r8 = sz[(size_t)(16 * strip + g + 8) * groups + gi];
+    __half2 scales = __halves2half2(__low2half(r0), __low2half(r8));
+    __nv_bfloat162 bias = __floats2bfloat162_rn(128.f + __high2float(r0), 128.f + __high2float(r8));
+    szs[i] = make_uint2(*reinterpret_cast<unsigned*>(&scales), *reinterpret_cast<unsigned*>(&bias));
+  }
+}

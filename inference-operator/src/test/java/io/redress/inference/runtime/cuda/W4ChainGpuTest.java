@@ -1,0 +1,91 @@
+package io.redress.inference.runtime.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.redress.inference.engine.SamplingParams;
+import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.SeqStep;
+import io.redress.inference.runtime.Step;
+import io.redress.inference.testing.Gpu;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The one-token GPTQ chain (w4a16_chain.cu: a layer's O, gate/up and down projections and the
+ * next layer's QKV in one launch, {@code redress.cuda.w4Chain}) against the separate fused W4
+ * kernels, on a random-weight GPTQ model of three layers: a prompt, then decode steps of one
+ * sequence in CUDA graphs, teacher-forced on the separate kernels' greedy tokens. The chain
+ * splits each projection's inputs among its warps in another order and scales a pair of
+ * chunks at once, so the logits agree within bf16 noise and the greedy tokens wherever the
+ * top-2 margin is clear of it; and it is deterministic: a second run gives the same bits.
+ */
+@Tag("gpu")
+class W4ChainGpuTest {
+
+  /** Hidden 512 (O and down rows, strips of 32), 8 query heads of 64, 2 KV heads, MLP 1,536. */
+  private static final ModelConfig CONFIG = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
+      10000, 1e-6, false, "bfloat16", List.of());
+  private static final int PROMPT = 150;
+  private static final int DECODE = 32;
+
+  @BeforeEach
+  void gpu() {
+    Gpu.assumeUsable();
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {64, 128})
+  void chainMatchesTheSeparateKernels(int group) {
+    FusedDecodeGpuTest.Run separate = run(group, false, null);
+    FusedDecodeGpuTest.Run chain = run(group, true, separate.tokens());
+    FusedDecodeGpuTest.assertMatches("GPTQ group " + group + ", chain", separate, chain);
+    FusedDecodeGpuTest.Run again = run(group, true, separate.tokens());
+    for (int i = 0; i < chain.logits().size(); i++) {
+      float[] a = chain.logits().get(i);
+      float[] b = again.logits().get(i);
+      for (int j = 0; j < a.length; j++) {
+        assertThat(Float.floatToRawIntBits(b[j])).as("group %d, step %d, logit %d: second run",
+            group, i, j).isEqualTo(Float.floatToRawIntBits(a[j]));
+      }
+    }
+  }
+
+  /** A prompt (the prefill path), then DECODE one-token steps (the batch-1 graph). */
+  private static FusedDecodeGpuTest.Run run(int group, boolean chain, List<int[]> forced) {
+    String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
+    try (CudaModelRunner gpu = CudaModelRunner.random(CONFIG,
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024), 7, group)) {
+      if (chain) {
+        Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
+      } else {
+        assertThat(gpu.usesW4Chain()).isFalse();
+      }
+      int vocab = CONFIG.vocabSize();
+      int[] prompt = new Random(5).ints(PROMPT, 0, vocab).toArray();
+      int[] table = IntStream.range(0, 32).toArray();
+      SamplingParams greedy = SamplingParams.greedy(1);
+      List<float[]> logits = new ArrayList<>();
+      List<int[]> tokens = new ArrayList<>();
+      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompt,
+          List.of(new SeqStep(PROMPT, 0, table, true, greedy, 0, 0)))), vocab, logits, tokens,
+          forced);
+      int next = tokens.get(0)[0];
+      for (int j = 0; j < DECODE; j++) {
+        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(new int[] {next},
+            List.of(new SeqStep(1, PROMPT + j, table, true, greedy, 0, j)))), vocab, logits,
+            tokens, forced);
+        next = tokens.get(tokens.size() - 1)[0];
+      }
+      return new FusedDecodeGpuTest.Run(logits, tokens);
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.w4Chain", old);
+    }
+  }
+}
