@@ -14,6 +14,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,9 +30,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("gpu")
 class W4ChainGpuTest {
 
-  /** Hidden 512 (O and down rows, strips of 32), 8 query heads of 64, 2 KV heads, MLP 1,536. */
-  private static final ModelConfig CONFIG = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
+  /** Hidden 512, 8 query heads of 64, 2 KV heads, MLP 1,536: fewer groups than SMs. */
+  private static final ModelConfig SMALL = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
       10000, 1e-6, false, "bfloat16", List.of());
+  /**
+   * Hidden 4,096, 32 query heads of 128, 4 KV heads, MLP 4,352: the gate/up and QKV phases have
+   * more groups than an H100 has SMs, so blocks take several in turn.
+   */
+  private static final ModelConfig WIDE = new ModelConfig(4096, 4352, 3, 32, 4, 128, 4096,
+      1024, 10000, 1e-6, false, "bfloat16", List.of());
   private static final int PROMPT = 150;
   private static final int DECODE = 32;
 
@@ -43,10 +50,20 @@ class W4ChainGpuTest {
   @ParameterizedTest
   @ValueSource(ints = {64, 128})
   void chainMatchesTheSeparateKernels(int group) {
-    FusedDecodeGpuTest.Run separate = run(group, false, null);
-    FusedDecodeGpuTest.Run chain = run(group, true, separate.tokens());
-    FusedDecodeGpuTest.assertMatches("GPTQ group " + group + ", chain", separate, chain);
-    FusedDecodeGpuTest.Run again = run(group, true, separate.tokens());
+    check(SMALL, group);
+  }
+
+  @Test
+  void chainTakingSeveralGroupsABlockMatchesTheSeparateKernels() {
+    check(WIDE, 128);
+  }
+
+  private static void check(ModelConfig config, int group) {
+    FusedDecodeGpuTest.Run separate = run(config, group, false, null);
+    FusedDecodeGpuTest.Run chain = run(config, group, true, separate.tokens());
+    FusedDecodeGpuTest.assertMatches("hidden " + config.hiddenSize() + ", GPTQ group " + group
+        + ", chain", separate, chain);
+    FusedDecodeGpuTest.Run again = run(config, group, true, separate.tokens());
     for (int i = 0; i < chain.logits().size(); i++) {
       float[] a = chain.logits().get(i);
       float[] b = again.logits().get(i);
@@ -58,16 +75,17 @@ class W4ChainGpuTest {
   }
 
   /** A prompt (the prefill path), then DECODE one-token steps (the batch-1 graph). */
-  private static FusedDecodeGpuTest.Run run(int group, boolean chain, List<int[]> forced) {
+  private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
+      List<int[]> forced) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
-    try (CudaModelRunner gpu = CudaModelRunner.random(CONFIG,
+    try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024), 7, group)) {
       if (chain) {
         Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
       } else {
         assertThat(gpu.usesW4Chain()).isFalse();
       }
-      int vocab = CONFIG.vocabSize();
+      int vocab = config.vocabSize();
       int[] prompt = new Random(5).ints(PROMPT, 0, vocab).toArray();
       int[] table = IntStream.range(0, 32).toArray();
       SamplingParams greedy = SamplingParams.greedy(1);
