@@ -18,3 +18,17 @@ extern "C" __global__ void silu_mul_bf16(const float* __restrict__ gate_up, bf16
     out[(size_t)t * inter + i] = to_bf(silu_mul(g[i], g[inter + i]));
   }
 }
+
+// silu_mul_bf16 over a bf16 gate_up (tokens, 2*inter), as cuBLAS writes it for prompt chunks and
+// large decode batches: half the bytes of the fp32 output both ways (the 7B gate/up output of
+// an 8,192-token step is 1.2 GB in fp32), and the rounding HF's bf16 MLP applies there too.
+extern "C" __global__ void silu_mul_bf16in(const bf16* __restrict__ gate_up, bf16* __restrict__ out,
+                                           int inter) {
+  pdl_enter();
+  int t = blockIdx.y;
+  const bf16* g = gate_up + (size_t)t * 2 * inter;
+  int end = min(inter, (int)(blockIdx.x + 1) * 1024);
+  for (int i = blockIdx.x * 1024 + threadIdx.x; i < end; i += blockDim.x) {
+    out[(size_t)t * inter + i] = to_bf(silu_mul(to_f(g[i]), to_f(g[inter + i])));
+  }
+}

@@ -85,6 +85,12 @@ final class Cublas implements AutoCloseable {
         ptr(x), R_16BF, in, zero, ptr(y), R_32F, out, COMPUTE_32F, algo), "GemmEx");
   }
 
+  /** {@link #linear} with y bf16 (fp32 accumulation, rounded once at the end). */
+  void linearBf16(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int in, int out) {
+    check(lib.cublasGemmEx(handle, OP_T, OP_N, out, tokens, in, one, ptr(w), R_16BF, in,
+        ptr(x), R_16BF, in, zero, ptr(y), R_16BF, out, COMPUTE_32F, GEMM_DEFAULT), "GemmEx");
+  }
+
   private static Pointer ptr(CUdeviceptr p) {
     return new Pointer(CudaDevice.address(p));
   }

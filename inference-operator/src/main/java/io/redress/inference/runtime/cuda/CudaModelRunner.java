@@ -166,6 +166,13 @@ public final class CudaModelRunner implements ModelRunner {
    * chains save. {@code redress.cuda.gqaSplitFrom} overrides it (measurement).
    */
   static final int GQA_SPLIT_FROM = Integer.getInteger("redress.cuda.gqaSplitFrom", 2);
+  /**
+   * The cuBLAS gate/up GEMM (prompt chunks, large decode batches) writes bf16 for the SiLU
+   * kernel, not fp32: half the bytes written and read again. {@code redress.cuda.gateUpBf16=
+   * false}: fp32, as the other projections (measurement).
+   */
+  private static final boolean GATE_UP_BF16 =
+      !"false".equals(System.getProperty("redress.cuda.gateUpBf16"));
   /** {@code redress.cuda.mmaAttention=false}: prompt chunks keep the CUDA-core kernel. */
   private static final boolean MMA_ATTENTION =
       !"false".equals(System.getProperty("redress.cuda.mmaAttention"));
@@ -728,9 +735,16 @@ public final class CudaModelRunner implements ModelRunner {
       mark("o gemm");
       addNorm(ATTN_OUT, null, w.postNorm().ptr(), h.ptr(), tokens);
       mark("norm");
-      linear(h.ptr(), w.gateUpWeight(), w.gateUpQ(), gateUp.ptr(), tokens, d, 2 * inter);
-      mark("gate_up gemm");
-      kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
+      if (GATE_UP_BF16 && w.gateUpQ() == null
+          && !(tokens <= Kernels.GEMV_BEST_TOKENS && useGemv)) {
+        cublas.linearBf16(h.ptr(), w.gateUpWeight().ptr(), gateUp.ptr(), tokens, d, 2 * inter);
+        mark("gate_up gemm");
+        kernels.siluMulBf16In(gateUp.ptr(), act.ptr(), inter, tokens);
+      } else {
+        linear(h.ptr(), w.gateUpWeight(), w.gateUpQ(), gateUp.ptr(), tokens, d, 2 * inter);
+        mark("gate_up gemm");
+        kernels.siluMul(gateUp.ptr(), act.ptr(), inter, tokens);
+      }
       mark("silu");
       linear(act.ptr(), w.downWeight(), w.downQ(), out(MLP_OUT), tokens, inter, d);
       mark("down gemm");

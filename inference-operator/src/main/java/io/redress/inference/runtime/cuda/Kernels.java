@@ -50,6 +50,7 @@ public final class Kernels implements AutoCloseable {
       !"false".equals(System.getProperty("redress.cuda.gqaAttention"));
   private final CUfunction attentionFp8;
   private final CUfunction siluMul;
+  private final CUfunction siluMulBf16In;
   private final CUfunction sample;
   private final CUfunction fillNormal;
   private final CUfunction gemv;
@@ -108,6 +109,7 @@ public final class Kernels implements AutoCloseable {
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
+    siluMulBf16In = function("silu_mul_bf16in");
     sample = function("sample_f32");
     fillNormal = function("fill_normal_bf16");
     gemv = function("gemv_bf16");
@@ -399,6 +401,11 @@ public final class Kernels implements AutoCloseable {
   /** out (tokens, inter) bf16 = silu(gate) * up from fp32 (tokens, 2 * inter). */
   public void siluMul(CUdeviceptr gateUp, CUdeviceptr out, int inter, int tokens) {
     launch(siluMul, (inter + 1023) / 1024, tokens, 256, p(gateUp), p(out), i(inter));
+  }
+
+  /** {@link #siluMul} over a bf16 gateUp (tokens, 2 * inter). */
+  public void siluMulBf16In(CUdeviceptr gateUp, CUdeviceptr out, int inter, int tokens) {
+    launch(siluMulBf16In, (inter + 1023) / 1024, tokens, 256, p(gateUp), p(out), i(inter));
   }
 
   /** One sampled id per row of fp32 logits; mask may be null. */
