@@ -1,0 +1,223 @@
+// A lab for the one-token GPTQ chain (cuda/src/main/cuda/w4a16_chain.cu): 48 Qwen2.5-14B-shaped
+// GPTQ int4 layers (random codes, group 128) at batch 1, run as the separate fused W4 kernels
+// (w4a16_fused.cu: QKV, O, gate/up, down a layer) and as the chain (layer 0's QKV, then a chain
+// a layer), with a stand-in attention (q copied to the attention output) between, all launched
+// back to back with programmatic dependent launch. Prints both times for the 48 layers and the
+// largest difference of the residual stream after them (it grows through 48 random layers:
+// the chain's correctness test is W4ChainGpuTest). The benchmarks README cites it.
+//
+//   nvcc -O3 -std=c++17 -arch=sm_90a -o w4_chain_lab tools/w4_chain_lab.cu && ./w4_chain_lab
+//
+// (on an H100 or H200; the engine's own measure is `bench decode --quantization gptq`.)
+#include "../cuda/src/main/cuda/kernels.cu"
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <cmath>
+#include <cuda_runtime.h>
+
+#define CK(x)                                                                            \
+  do {                                                                                   \
+    cudaError_t e = (x);                                                                 \
+    if (e != cudaSuccess) {                                                              \
+      printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__);     \
+      exit(1);                                                                           \
+    }                                                                                    \
+  } while (0)
+
+__device__ uint32_t hh(size_t i, uint32_t seed) {
+  uint32_t h = (uint32_t)(i * 2654435761u) ^ seed;
+  h ^= h >> 13; h *= 0x5bd1e995u; h ^= h >> 15; h *= 0x27d4eb2du; h ^= h >> 16;
+  return h;
+}
+__global__ void fill_u32(uint32_t* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) p[i] = hh(i, seed);
+}
+__global__ void fill_bf(bf16* p, size_t n, uint32_t seed, float scale, float off) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    p[i] = __float2bfloat16(off + scale * ((hh(i, seed) & 0xFFFF) / 32768.f - 1.f));
+}
+__global__ void fill_f(float* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    p[i] = (hh(i, seed) & 0xFFFF) / 32768.f - 1.f;
+}
+__global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint32_t h = hh(i, seed);
+    p[i] = __floats2half2_rn(0.004f * (0.75f + 0.5f * (h & 0xFFFF) / 65536.f), (float)(4 + (h >> 29)));
+  }
+}
+__global__ void relayout_sz(const __half2* sz, __half2* out, int rows, int groups) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (size_t)rows * groups; i += (size_t)gridDim.x * blockDim.x) {
+    int r = i / groups, gi = i % groups;
+    out[((size_t)(r / 16) * groups + gi) * 16 + r % 16] = sz[i];
+  }
+}
+// Stand-in for attention: attn = q (one token), a boundary like the real one.
+extern "C" __global__ void fake_attention(const bf16* q, bf16* attn, int n) {
+  pdl_wait();
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) attn[i] = q[i];
+  pdl_launch_dependents();
+}
+
+static int sms;
+static void launch(const void* fn, int grid, int threads, int smem, void** args, cudaStream_t st) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(grid); cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = st;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at; cfg.numAttrs = 1;
+  CK(cudaLaunchKernelExC(&cfg, fn, args));
+}
+static int w4grid(const void* fn, int units, int smem) {
+  int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, fn, 256, smem));
+  int groups = units / 16; long most = (long)sms * occ;
+  long per = (groups + most - 1) / most;
+  return (int)((groups + per - 1) / per);
+}
+
+struct Q { uint4* codes; __half2* sz; uint2* szs; int rows, k; };
+static Q make_q(int rows, int k, int group, uint32_t seed) {
+  Q q{nullptr, nullptr, nullptr, rows, k};
+  size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
+  CK(cudaMalloc(&q.codes, cb)); CK(cudaMalloc(&q.sz, zb)); CK(cudaMalloc(&q.szs, zb));
+  fill_u32<<<1024, 256>>>((uint32_t*)q.codes, cb / 4, seed);
+  fill_sz<<<1024, 256>>>(q.sz, zb / 4, seed * 7 + 1);
+  w4_chain_scales<<<1024, 256>>>(q.sz, q.szs, rows, k / group);
+  return q;
+}
+
+int main() {
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const int L = 48, H = 5120, NH = 40, NKV = 8, HD = 128, I = 13824, G = 128, GS = 7;
+  const int QR = (NH + 2 * NKV) * HD;
+  float eps = 1e-6f, theta = 1e6f;
+  int tokens = 1, parts = 0;
+  int b1 = 1 << 30, b2 = 1 << 30;
+  const int* nullp = nullptr;
+  std::vector<Q> qkv, o, gu, dn;
+  std::vector<bf16*> bias, n1, n2, kc, vc;
+  double bytes = 0;
+  for (int l = 0; l < L; l++) {
+    qkv.push_back(make_q(QR, H, G, 100 + 4 * l));
+    o.push_back(make_q(H, H, G, 101 + 4 * l));
+    gu.push_back(make_q(2 * I, H, G, 102 + 4 * l));
+    dn.push_back(make_q(H, I, G, 103 + 4 * l));
+    bytes += ((double)QR * H + (double)H * H + 2.0 * I * H + (double)H * I) * (0.5 + 4.0 / G);
+    bf16 *b, *a1, *a2, *k, *v;
+    CK(cudaMalloc(&b, QR * 2)); fill_bf<<<16, 256>>>(b, QR, 900 + l, 0.5f, 0.f);
+    CK(cudaMalloc(&a1, H * 2)); fill_bf<<<16, 256>>>(a1, H, 800 + l, 0.2f, 1.f);
+    CK(cudaMalloc(&a2, H * 2)); fill_bf<<<16, 256>>>(a2, H, 700 + l, 0.2f, 1.f);
+    CK(cudaMalloc(&k, 64 * NKV * HD * 2)); CK(cudaMalloc(&v, 64 * NKV * HD * 2));
+    bias.push_back(b); n1.push_back(a1); n2.push_back(a2); kc.push_back(k); vc.push_back(v);
+  }
+  float *x, *x0; CK(cudaMalloc(&x, H * 4)); CK(cudaMalloc(&x0, H * 4));
+  fill_f<<<16, 256>>>(x0, H, 5);
+  bf16 *q, *attn, *act; CK(cudaMalloc(&q, QR * 2)); CK(cudaMalloc(&attn, H * 2)); CK(cudaMalloc(&act, I * 2));
+  int *pos, *slot; CK(cudaMalloc(&pos, 4)); CK(cudaMalloc(&slot, 4));
+  int p7 = 7, s3 = 3;
+  CK(cudaMemcpy(pos, &p7, 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(slot, &s3, 4, cudaMemcpyHostToDevice));
+  unsigned* bar; CK(cudaMalloc(&bar, 8)); CK(cudaMemset(bar, 0, 8));
+  CK(cudaDeviceSynchronize());
+  cudaStream_t st; CK(cudaStreamCreate(&st));
+  int smemN = 2 * H;
+  for (const void* f : {(const void*)w4_rmsnorm_qkv_rope_g64, (const void*)w4_rmsnorm_silu_g64})
+    CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, smemN));
+  int gQkv = w4grid((const void*)w4_rmsnorm_qkv_rope_g64, (NH + 2 * NKV) * (HD / 2), smemN);
+  int gSilu = w4grid((const void*)w4_rmsnorm_silu_g64, I, smemN);
+  int gRes = w4grid((const void*)w4_residual_g64, H / 2, 0);
+  printf("grids qkv %d silu %d resid %d\n", gQkv, gSilu, gRes);
+
+  auto qkv_kernel = [&](int l) {
+    void* args[] = {&x, &n1[l], &eps, &qkv[l].codes, &qkv[l].sz, &nullp, &parts, (void*)&G, (void*)&GS, &b1, &b2,
+                    &bias[l], &pos, &slot, &q, &kc[l], &vc[l], &tokens, (void*)&H, (void*)&NH, (void*)&NKV, (void*)&HD, &theta};
+    launch((const void*)w4_rmsnorm_qkv_rope_g64, gQkv, 256, smemN, args, st);
+  };
+  auto fake_attn = [&]() {
+    int n = H;
+    void* args[] = {&q, &attn, &n};
+    launch((const void*)fake_attention, 8, 256, 0, args, st);
+  };
+  auto resid_kernel = [&](const bf16* a, Q& w) {
+    void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k};
+    launch((const void*)w4_residual_g64, gRes, 256, 0, args, st);
+  };
+  auto silu_kernel = [&](int l) {
+    void* args[] = {&x, &n2[l], &eps, &gu[l].codes, &gu[l].sz, &nullp, &parts, (void*)&G, (void*)&GS, &b1, &b2,
+                    &act, &tokens, (void*)&H, (void*)&I};
+    launch((const void*)w4_rmsnorm_silu_g64, gSilu, 256, smemN, args, st);
+  };
+  auto baseline = [&]() {
+    for (int l = 0; l < L; l++) {
+      qkv_kernel(l);
+      fake_attn();
+      resid_kernel(attn, o[l]);
+      silu_kernel(l);
+      resid_kernel(act, dn[l]);
+    }
+  };
+  // chain descriptors
+  std::vector<Chain> hc(L);
+  for (int l = 0; l < L; l++) {
+    Chain& c = hc[l];
+    memset(&c, 0, sizeof(c));
+    c.hidden = H; c.group = G; c.inter = I; c.num_heads = NH; c.num_kv_heads = NKV; c.head_dim = HD;
+    c.eps = eps; c.theta = theta; c.resid = x; c.positions = pos; c.slots = slot; c.barrier = bar;
+    c.ph[0] = ChainPhase{o[l].codes, o[l].szs, attn, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, H, H, H / 2};
+    c.ph[1] = ChainPhase{gu[l].codes, gu[l].szs, nullptr, n2[l], act, nullptr, nullptr, nullptr, nullptr, CHAIN_SILU, H, 2 * I, I};
+    c.ph[2] = ChainPhase{dn[l].codes, dn[l].szs, act, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, I, H, H / 2};
+    c.phases = 3;
+    if (l + 1 < L) {
+      c.ph[3] = ChainPhase{qkv[l + 1].codes, qkv[l + 1].szs, nullptr, n1[l + 1], nullptr, bias[l + 1], q, kc[l + 1], vc[l + 1],
+                           CHAIN_QKV, H, QR, (NH + 2 * NKV) * (HD / 2)};
+      c.phases = 4;
+    }
+  }
+  Chain* dc; CK(cudaMalloc(&dc, sizeof(Chain) * L));
+  CK(cudaMemcpy(dc, hc.data(), sizeof(Chain) * L, cudaMemcpyHostToDevice));
+  int gps = CHAIN_SP * 64 / G;
+  // Kernels.w4ChainSmem
+  int chainSmem = CHAIN_NS * CHAIN_STAGE_CODES + CHAIN_NS * 2 * 16 * gps * 4 + 2 * CHAIN_CW * 2 * 4 * 32 * 4 + tokens * I * 2;
+  CK(cudaFuncSetAttribute((const void*)w4_chain, cudaFuncAttributeMaxDynamicSharedMemorySize, chainSmem));
+  int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w4_chain, 32 * (CHAIN_CW + 1), chainSmem));
+  printf("chain smem %d, %d blocks/SM\n", chainSmem, occ);
+  auto chain = [&]() {
+    qkv_kernel(0);
+    for (int l = 0; l < L; l++) {
+      fake_attn();
+      Chain* d = dc + l;
+      void* args[] = {&d, &tokens};
+      launch((const void*)w4_chain, sms, 32 * (CHAIN_CW + 1), chainSmem, args, st);
+    }
+  };
+  // correctness: one step each from the same x
+  std::vector<float> xr(H), xc(H);
+  CK(cudaMemcpy(x, x0, H * 4, cudaMemcpyDeviceToDevice));
+  baseline();
+  CK(cudaStreamSynchronize(st));
+  CK(cudaMemcpy(xr.data(), x, H * 4, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(x, x0, H * 4, cudaMemcpyDeviceToDevice));
+  chain();
+  CK(cudaStreamSynchronize(st));
+  CK(cudaGetLastError());
+  CK(cudaMemcpy(xc.data(), x, H * 4, cudaMemcpyDeviceToHost));
+  double md = 0, mx = 0;
+  for (int i = 0; i < H; i++) { md = fmax(md, fabs(xr[i] - xc[i])); mx = fmax(mx, fabs(xr[i])); }
+  printf("after %d layers: resid max diff %.3e of max %.3e (x[0..3] %f %f / %f %f)\n", L, md, mx, xr[0], xr[1], xc[0], xc[1]);
+  // timing
+  for (int rep = 0; rep < 2; rep++) {
+    for (int v = 0; v < 2; v++) {
+      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+      CK(cudaMemcpy(x, x0, H * 4, cudaMemcpyDeviceToDevice));
+      if (v) chain(); else baseline();
+      cudaEventRecord(e0, st);
+      for (int i = 0; i < 10; i++) { CK(cudaMemcpyAsync(x, x0, H * 4, cudaMemcpyDeviceToDevice, st)); if (v) chain(); else baseline(); }
+      cudaEventRecord(e1, st); CK(cudaEventSynchronize(e1));
+      float ms; cudaEventElapsedTime(&ms, e0, e1);
+      double us = ms * 1e3 / 10;
+      printf("%-9s %8.1f us per 48 layers (%.0f GB/s over %.2f GB)\n", v ? "chain" : "baseline", us, bytes / (us * 1e-6) / 1e9, bytes / 1e9);
+    }
+  }
+  return 0;
+}
