@@ -8,10 +8,12 @@
 // barrier between phases (a phase reads what the one before wrote everywhere).
 //
 // Why: the separate fused kernels each pay a start (launch, first bytes from DRAM, the norm)
-// and a tail (the last blocks' groups), some 7 us a kernel at 14B: at batch 1 a GPTQ layer's
-// four projections took about 80 us for 146 MB, half the copy bandwidth. Here the producer
-// keeps loading the next phase's weights while the consumers wait at a barrier or finish an
-// epilogue, so phases no longer start from an empty pipe.
+// and a tail (the last blocks' groups): at batch 1 a 14B GPTQ layer's four projections took
+// about 88 us for 146 MB (tools/w4_chain_lab.cu), 55 % of the copy bandwidth. Here the
+// producer keeps loading the next phase's weights while the consumers wait at a barrier or
+// finish an epilogue, so phases no longer start from an empty pipe: 80 us in the lab, and 14B
+// batch 1 182-186 -> 192-195 tokens/s in the engine. What is left is mostly the barriers:
+// blocks wait there for the slowest (docs/benchmarks/README.md has the per-phase timings).
 //
 // Work: phase p's unit groups (16 units, two 16-row strips as in w4a16_fused.cu) are split
 // into contiguous ranges, one per block; a stage is one group's two strips over CHAIN_SP input
@@ -27,10 +29,10 @@
 // scales of a strip are one contiguous run, and a lane reads both of its rows' in one load, the
 // zero points ready for w4_pair.
 //
-// Requirements (Kernels.w4ChainFits): Hopper (bulk copies, mbarrier transaction counts); group
-// a multiple of 64 dividing CHAIN_SP * 64, and each strip's scale run of a stage a multiple of
-// 16 bytes (groups per stage % 4 == 0, also for a short last stage); not act-order; bf16 KV
-// cache; tokens * max k * 2 bytes of activations beside the ring in shared memory.
+// Requirements (Kernels.w4ChainFits and the runner): Hopper (bulk copies, mbarrier transaction
+// counts); a group of a multiple of 64 inputs dividing CHAIN_SP * 64 (a pair lies in one group;
+// a group's scales are 64 bytes, so any run of them is a valid bulk copy); not act-order; a
+// bf16 KV cache; tokens * max k * 2 bytes of activations beside the ring in shared memory.
 #include "common.cuh"
 #include <stddef.h>
 
