@@ -436,6 +436,11 @@ public final class CudaModelRunner implements ModelRunner {
     b.putInt(at + 84, units);
   }
 
+  /** Whether a fused step of this many tokens runs its layers through the chain. */
+  private boolean chainStep(int tokens) {
+    return chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS;
+  }
+
   /** Whether one-token steps run the chain (tests). */
   boolean usesW4Chain() {
     return chains != null;
@@ -886,21 +891,15 @@ public final class CudaModelRunner implements ModelRunner {
     float eps = (float) config.rmsNormEps();
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
-    boolean chain = chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS;
-    if (chain && l > 0) {
-      // The previous layer's chain ran this layer's QKV: attention, then the rest in one launch.
-      attention(l, kc, vc, tokens);
-      mark("attention");
-    }
-    if (chain) {
-      if (l == 0) {
+    if (chainStep(tokens)) {
+      if (l == 0) { // the later layers' QKV runs in the chain of the layer before
         kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(),
             w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
             config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
         mark("norm+qkv w4+rope");
-        attention(l, kc, vc, tokens);
-        mark("attention");
       }
+      attention(l, kc, vc, tokens);
+      mark("attention");
       kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
@@ -1167,7 +1166,7 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens,
-          chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS);
+          chainStep(tokens));
     } else if (MMA_ATTENTION && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
         && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
       kernels.attentionMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,

@@ -252,11 +252,11 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int maxLen = 4096;
     int maxBlocks = maxLen / blockSize;
     int seqs = 2;
-    int numSlots = seqs * maxLen;
     float scale = (float) (1 / Math.sqrt(s.headDim()));
-    DeviceBuffer kCache = bf16((long) numSlots * s.kvSize(), 20, 0f, 1f);
-    DeviceBuffer vCache = bf16((long) numSlots * s.kvSize(), 21, 0f, 1f);
-    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 22);
+    PagedCache cache = randomCache(s, seqs, maxLen, blockSize, 20);
+    DeviceBuffer kCache = cache.k();
+    DeviceBuffer vCache = cache.v();
+    DeviceBuffer blockTables = cache.tables();
     int maxTokens = Kernels.FUSED_MAX_TOKENS;
     DeviceBuffer q = bf16((long) maxTokens * s.qSize(), 23, 0f, 1f);
     DeviceBuffer partO = alloc(4 * Kernels.attentionSplitFloats(maxTokens, s.heads(),
@@ -396,9 +396,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int seqs = 8;
     int tokens = 41;
     float scale = (float) (1 / Math.sqrt(s.headDim()));
-    DeviceBuffer kCache = bf16((long) seqs * maxLen * s.kvSize(), 30, 0f, 1f);
-    DeviceBuffer vCache = bf16((long) seqs * maxLen * s.kvSize(), 31, 0f, 1f);
-    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 32);
+    PagedCache cache = randomCache(s, seqs, maxLen, blockSize, 30);
+    DeviceBuffer kCache = cache.k();
+    DeviceBuffer vCache = cache.v();
+    DeviceBuffer blockTables = cache.tables();
     DeviceBuffer q = bf16((long) tokens * s.qSize(), 33, 0f, 1f);
     Random r = new Random(34);
     int[] positions = new int[tokens];
@@ -455,9 +456,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int maxBlocks = maxLen / blockSize;
     int seqs = 6;
     float scale = (float) (1 / Math.sqrt(s.headDim()));
-    DeviceBuffer kCache = bf16((long) seqs * maxLen * s.kvSize(), 30, 0f, 1f);
-    DeviceBuffer vCache = bf16((long) seqs * maxLen * s.kvSize(), 31, 0f, 1f);
-    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 32);
+    PagedCache cache = randomCache(s, seqs, maxLen, blockSize, 30);
+    DeviceBuffer kCache = cache.k();
+    DeviceBuffer vCache = cache.v();
+    DeviceBuffer blockTables = cache.tables();
     // (sequence, first position, tokens): a chunk after 100 cached tokens, a whole prompt, three
     // decodes, a padding token (position -1), a chunk reaching the last position.
     int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
@@ -503,6 +505,19 @@ class FusedKernelsGpuTest extends KernelGpuTest {
   }
 
   // ---- helpers ----
+
+  /** A paged bf16 K/V cache of random rows and the block tables that scatter it. */
+  private record PagedCache(DeviceBuffer k, DeviceBuffer v, DeviceBuffer tables) {}
+
+  /**
+   * {@code seqs} sequences of {@code maxLen} slots: K and V rows drawn with seeds {@code seed}
+   * and {@code seed + 1}, the tables ({@link #scatteredBlockTables}) with {@code seed + 2}.
+   */
+  private PagedCache randomCache(Shape s, int seqs, int maxLen, int blockSize, long seed) {
+    long elems = (long) seqs * maxLen * s.kvSize();
+    return new PagedCache(bf16(elems, seed, 0f, 1f), bf16(elems, seed + 1, 0f, 1f),
+        scatteredBlockTables(seqs * maxLen / blockSize, seed + 2));
+  }
 
   /** Block tables (sequence-major) whose blocks are scattered over the whole cache. */
   private DeviceBuffer scatteredBlockTables(int blocks, long seed) {
