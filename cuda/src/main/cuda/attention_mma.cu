@@ -253,3 +253,220 @@ __device__ __forceinline__ void pmma_attention(
   }
 PMMA_ENTRY(paged_attention_mma_hd64_bf16, 64)
 PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
+
+// Decode attention on the tensor cores: the arithmetic above with the m16 tile's rows turned
+// from 16 tokens to one token's query heads. A block serves one token, one KV head and one
+// split of its context (split_keys, attention.cu; or the whole context): the KV head's group
+// are rows 0..group-1 of Q (rows up to 15 zero: the MMA's other half idles, which costs
+// nothing here since the kernel waits on memory, not on the tensor cores). Each staged tile of
+// 64 keys is split between the 4 warps, 16 keys each: S = Q K^T (2 n-tiles x HD / 16 k-steps),
+// an online softmax per row, O += P V (one k-step x HD / 8 n-tiles). The warps merge in warp
+// order at the end, and the splits by attention.cu's merge (deterministic). The CUDA-core GQA
+// kernels spend some 3,000 instructions a warp on 32 keys of 7 heads (FMAs per score and per
+// output dim, a smem load per q chunk); this spends about 200 on 16.
+#define DMMA_KEYS 64
+#define DMMA_WARPS 4
+#define DMMA_STAGES 2
+
+template <int HD>
+struct __align__(16) DmmaSmem {
+  union {
+    struct {
+      bf16 k[DMMA_STAGES][DMMA_KEYS][HD + 8];  // rows padded: a fragment's 8 rows, 8 banks
+      bf16 v[DMMA_STAGES][DMMA_KEYS][HD + 8];
+    } kv;
+    struct {  // after the last tile: the warps' rows for the merge
+      float o[DMMA_WARPS][PMMA_MAX_GROUP][HD];
+      float m[DMMA_WARPS][PMMA_MAX_GROUP], l[DMMA_WARPS][PMMA_MAX_GROUP];
+    } merge;
+  } u;
+  int last;
+};
+
+template <int HD>
+__device__ __forceinline__ void dmma_attention(
+    const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
+    const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+    const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
+    int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, float scale,
+    float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters) {
+  extern __shared__ uint4 dmma_smem[];
+  DmmaSmem<HD>& sm = *reinterpret_cast<DmmaSmem<HD>*>(dmma_smem);
+  constexpr int CHUNKS = HD / 8;
+  int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  int group = num_heads / num_kv_heads;
+  int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
+  int pos = positions[t];
+  bf16* o = out + (size_t)t * q_size + kvh * group * HD;
+  if (pos < 0) {
+    if (split == 0)
+      for (int i = threadIdx.x; i < group * HD; i += blockDim.x) o[i] = to_bf(0.f);
+    return;
+  }
+  int n = pos + 1, chunk = gridDim.z == 1 ? n : split_keys(n);
+  int splits = (n + chunk - 1) / chunk;
+  if (split >= splits) return;
+  int lo = split * chunk, hi = min(n, lo + chunk);
+  const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int r0 = lane >> 2, c2 = 2 * (lane & 3);
+  // Q's A fragments for every k-step, held for the whole context: row r0 is query head r0 of
+  // the group (zero past it); rows 8..15 (fragment registers 1 and 3) are zero.
+  uint32_t qa[HD / 16][2];
+  const bf16* qr = q + (size_t)t * q_size + (size_t)(kvh * group + min(r0, group - 1)) * HD;
+#pragma unroll
+  for (int ks = 0; ks < HD / 16; ks++) {
+    qa[ks][0] = r0 < group ? __ldg(reinterpret_cast<const unsigned*>(qr + 16 * ks + c2)) : 0u;
+    qa[ks][1] = r0 < group ? __ldg(reinterpret_cast<const unsigned*>(qr + 16 * ks + 8 + c2))
+                           : 0u;
+  }
+  float scale_log2 = scale * 1.4426950408889634f;
+  float m0 = -INFINITY, l0 = 0.f;
+  float acc[HD / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
+  int tiles = (hi - lo + DMMA_KEYS - 1) / DMMA_KEYS;
+  // Key tile kt into stage kt % DMMA_STAGES (zeros past hi: P is 0 there, and 0 x a stale
+  // NaN would not be), as one cp.async group.
+  auto stage = [&](int kt) {
+    int buf = kt % DMMA_STAGES;
+    for (int i = threadIdx.x; i < DMMA_KEYS * CHUNKS; i += blockDim.x) {
+      int row = i / CHUNKS, ch = i - row * CHUNKS, key = lo + kt * DMMA_KEYS + row;
+      bool ok = key < hi;
+      size_t slot = ok ? (size_t)__ldg(table + key / block_size) * block_size + key % block_size
+                       : 0;
+      size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
+      cp_async16(&sm.u.kv.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
+      cp_async16(&sm.u.kv.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
+    }
+    cp_async_commit();
+  };
+#pragma unroll
+  for (int s = 0; s < DMMA_STAGES - 1; s++) {
+    if (s < tiles) stage(s);
+    else cp_async_commit();  // empty groups keep the wait count below uniform
+  }
+  for (int kt = 0; kt < tiles; kt++) {
+    int buf = kt % DMMA_STAGES;
+    // The stage refilled here was last read in the previous iteration, which ended at a barrier.
+    if (kt + DMMA_STAGES - 1 < tiles) stage(kt + DMMA_STAGES - 1);
+    else cp_async_commit();
+    cp_async_wait<DMMA_STAGES - 1>();
+    __syncthreads();
+    int kr = 16 * warp;  // the warp's first key row of the tile
+    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+    for (int ks = 0; ks < HD / 16; ks++) {
+      uint32_t a[4] = {qa[ks][0], 0u, qa[ks][1], 0u};
+#pragma unroll
+      for (int nt = 0; nt < 2; nt++) {
+        const bf16* krow = &sm.u.kv.k[buf][kr + nt * 8 + r0][c2 + 16 * ks];
+        mma_bf16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
+      }
+    }
+    // Row r0's 16 scores sit in the lane's s[nt][0..1] and its quad's; rows 8..15 are unused.
+    int kbase = lo + kt * DMMA_KEYS + kr;
+    float mx = m0;
+#pragma unroll
+    for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        s[nt][e] = kbase + nt * 8 + c2 + e < hi ? s[nt][e] * scale_log2 : -INFINITY;
+        mx = fmaxf(mx, s[nt][e]);
+      }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    float b = mx == -INFINITY ? 0.f : mx;  // no key yet: p and alpha stay 0
+    float alpha = exp2f(m0 - b), sum = 0.f;
+    m0 = mx;
+#pragma unroll
+    for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        s[nt][e] = exp2f(s[nt][e] - b);
+        sum += s[nt][e];
+      }
+    l0 = l0 * alpha + sum;
+    // P (row r0, keys kr..kr+15) is the A fragment of the one k-step of O += P V.
+    uint32_t pa[4] = {pack_bf16(s[0][0], s[0][1]), 0u, pack_bf16(s[1][0], s[1][1]), 0u};
+    const bf16* vrow = &sm.u.kv.v[buf][kr + (lane & 15)][0];
+#pragma unroll
+    for (int dt = 0; dt < HD / 8; dt++) {
+      acc[dt][0] *= alpha;
+      acc[dt][1] *= alpha;
+      uint32_t vb0, vb1;
+      ldmatrix_x2_trans(vb0, vb1, vrow + dt * 8);
+      mma_bf16_16816(acc[dt], pa, vb0, vb1);
+    }
+    __syncthreads();  // every warp is done with this stage before it is refilled
+  }
+  cp_async_wait_all();
+  // Each lane summed its own columns of l: add the quad's.
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  // The warps' rows through shared memory (the stages' space; the loop ended at a barrier).
+  if (r0 < group) {
+#pragma unroll
+    for (int dt = 0; dt < HD / 8; dt++) {
+      sm.u.merge.o[warp][r0][dt * 8 + c2] = acc[dt][0];
+      sm.u.merge.o[warp][r0][dt * 8 + c2 + 1] = acc[dt][1];
+    }
+    if (c2 == 0) {
+      sm.u.merge.m[warp][r0] = m0;
+      sm.u.merge.l[warp][r0] = l0;
+    }
+  }
+  __syncthreads();
+  bool whole = splits == 1;
+  size_t first = ((size_t)t * num_heads + kvh * group) * SPLIT_MAX;
+  for (int i = threadIdx.x; i < group * HD; i += blockDim.x) {
+    int g = i / HD, d = i % HD;
+    float bm = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < DMMA_WARPS; w++) bm = fmaxf(bm, sm.u.merge.m[w][g]);
+    float bl = 0.f, bo = 0.f;
+#pragma unroll
+    for (int w = 0; w < DMMA_WARPS; w++) {
+      float mw = sm.u.merge.m[w][g];
+      float c = mw == -INFINITY ? 0.f : exp2f(mw - bm);  // a warp without keys
+      bl = fmaf(sm.u.merge.l[w][g], c, bl);
+      bo = fmaf(sm.u.merge.o[w][g][d], c, bo);
+    }
+    if (whole) {
+      o[g * HD + d] = to_bf(bo / bl);
+      continue;
+    }
+    // merge_splits works in the natural-log domain: the max goes back from log2.
+    size_t at = first + (size_t)g * SPLIT_MAX + split;
+    part_o[at * HD + d] = bo;
+    if (d == 0) reinterpret_cast<float2*>(part_ml)[at] = make_float2(bm * 0.6931471805599453f, bl);
+  }
+  if (whole || !last_split(counters + (size_t)t * num_kv_heads + kvh, splits, &sm.last)) return;
+  for (int i = threadIdx.x; i < group * HD; i += blockDim.x) {
+    int g = i / HD, d = i % HD;
+    o[g * HD + d] = to_bf(merge_splits(part_o, part_ml, first + (size_t)g * SPLIT_MAX, splits,
+                                       HD, d));
+  }
+}
+
+// Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS, dynamic shared memory
+// sizeof(DmmaSmem<head_dim>) (Kernels.decodeMmaSmem). splits SPLIT_MAX: each context cut as
+// split_keys, the partials and counters as paged_attention_gqa_split_bf16's; splits 1: a block
+// takes its whole context (part_o, part_ml, counters unused). Other arguments as
+// paged_attention_gqa_bf16's; head_dim 64 or 128 (the _hd64 / _hd128 entries), at most
+// PMMA_MAX_GROUP query heads per KV head. Three blocks an SM at head_dim 128 (68 KB each).
+#define DMMA_ENTRY(NAME, HD)                                                                   \
+  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
+  NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
+       const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,                   \
+       const int* __restrict__ positions, const int* __restrict__ block_tables,               \
+       int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,                 \
+       int num_kv_heads, float scale, float* __restrict__ part_o,                             \
+       float* __restrict__ part_ml, int* __restrict__ counters) {                             \
+    pdl_enter();                                                                              \
+    dmma_attention<HD>(q, k_cache, v_cache, token_seq, positions, block_tables, max_blocks,   \
+                       block_size, out, num_heads, num_kv_heads, scale, part_o, part_ml,      \
+                       counters);                                                             \
+  }
+DMMA_ENTRY(paged_attention_decode_mma_hd64_bf16, 64)
+DMMA_ENTRY(paged_attention_decode_mma_hd128_bf16, 128)

@@ -178,6 +178,13 @@ public final class CudaModelRunner implements ModelRunner {
       !"false".equals(System.getProperty("redress.cuda.mmaAttention"));
   /** Tokens per sampling row from which a step's attention runs on the tensor cores. */
   static final int MMA_TOKENS_PER_ROW = 4;
+  /**
+   * Decode-heavy steps of 2 tokens or more over a bf16 cache take the tensor-core decode
+   * kernel (a block per token, KV head and split, the group's query heads as MMA rows) instead
+   * of the CUDA-core GQA kernels; {@code redress.cuda.decodeMma=false} keeps those.
+   */
+  private static final boolean DECODE_MMA =
+      !"false".equals(System.getProperty("redress.cuda.decodeMma"));
   private final int splitTokens;
   private final DeviceBuffer splitO; // split-K attention partials, up to splitTokens tokens
   private final DeviceBuffer splitMl;
@@ -1140,7 +1147,8 @@ public final class CudaModelRunner implements ModelRunner {
    * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
    * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
-   * group; except where prompt chunks make most of the step's tokens (at least
+   * group; over a bf16 cache both per KV head on the tensor cores ({@link #DECODE_MMA});
+   * except where prompt chunks make most of the step's tokens (at least
    * {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}): there the tensor-core
    * kernel, whose blocks share each key tile between 16 consecutive tokens (attention_mma.cu).
    * Decode tokens alone in their 16 would cost it a pass each, so decode-heavy steps keep the
@@ -1153,7 +1161,14 @@ public final class CudaModelRunner implements ModelRunner {
     float scale = (float) (1 / Math.sqrt(config.headDim()));
     boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
         : tokens >= GQA_SPLIT_FROM;
-    if (tokens <= splitTokens && gqaSplit) {
+    boolean decodeMma = DECODE_MMA && !kvFp8
+        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
+    if (tokens <= splitTokens && gqaSplit && decodeMma) {
+      kernels.attentionDecodeMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens,
+          kernels.decodeMmaSplit(tokens, config.numKvHeads()));
+    } else if (tokens <= splitTokens && gqaSplit) {
       kernels.attentionGqaSplit(q.ptr(), kc, vc, kvFp8 ? kScales(layer) : null,
           kvFp8 ? vScales(layer) : null, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
@@ -1172,6 +1187,10 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.attentionMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, tokens);
+    } else if (decodeMma) {
+      kernels.attentionDecodeMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
+          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
+          config.headDim(), scale, null, null, null, tokens, false);
     } else {
       kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),

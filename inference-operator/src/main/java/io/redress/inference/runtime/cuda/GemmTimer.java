@@ -202,8 +202,12 @@ public final class GemmTimer implements AutoCloseable {
     }
   }
 
-  /** The decode attention kernels {@link #attentionMicros} times. */
-  public enum AttentionKernel { SPLIT, GQA_SPLIT, GQA }
+  /**
+   * The decode attention kernels {@link #attentionMicros} times: CUDA-core split per query
+   * head, split per KV head, a block per (token, KV head); the tensor-core decode kernel split
+   * and whole.
+   */
+  public enum AttentionKernel { SPLIT, GQA_SPLIT, GQA, MMA_SPLIT, MMA }
 
   /**
    * Microseconds per decode attention call: {@code tokens} sequences (one new token each) at
@@ -262,6 +266,10 @@ public final class GemmTimer implements AutoCloseable {
           case GQA -> kernels.attention(q.ptr(), k[c].ptr(), v[c].ptr(), seq.ptr(), pos.ptr(),
               tables.ptr(), maxBlocks, blockSize, out.ptr(), heads, kvHeads, headDim, scale,
               tokens);
+          case MMA_SPLIT, MMA -> kernels.attentionDecodeMma(q.ptr(), k[c].ptr(), v[c].ptr(),
+              seq.ptr(), pos.ptr(), tables.ptr(), maxBlocks, blockSize, out.ptr(), heads,
+              kvHeads, headDim, scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
+              kernel == AttentionKernel.MMA_SPLIT);
         }
       });
     } finally {

@@ -44,6 +44,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionGqa;
   private final CUfunction attentionMma64;
   private final CUfunction attentionMma128;
+  private final CUfunction attentionDecodeMma64;
+  private final CUfunction attentionDecodeMma128;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -106,6 +108,10 @@ public final class Kernels implements AutoCloseable {
     // Above 48 KB of dynamic shared memory needs the opt-in, set here (outside any capture).
     allowSmem(attentionMma64, mmaSmem(64, 8));
     allowSmem(attentionMma128, mmaSmem(128, 8));
+    attentionDecodeMma64 = function("paged_attention_decode_mma_hd64_bf16");
+    attentionDecodeMma128 = function("paged_attention_decode_mma_hd128_bf16");
+    allowSmem(attentionDecodeMma64, decodeMmaSmem(64));
+    allowSmem(attentionDecodeMma128, decodeMmaSmem(128));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -338,6 +344,50 @@ public final class Kernels implements AutoCloseable {
    */
   private static int mmaSmem(int headDim, int group) {
     return (2 * 2 * 64 + group * 16) * (headDim + 8) * 2 + 2 * 16 * 4;
+  }
+
+  /**
+   * Decode attention on the tensor cores (attention_mma.cu, paged_attention_decode_mma_*): a
+   * block per (token, KV head, split) whose MMA rows are the KV head's query heads, so each
+   * K/V row is read once for the group and multiplied by tensor-core fragments rather than one
+   * FMA per score and output dim. {@code split}: each context cut as {@link #attentionSplit}
+   * cuts it, with the same scratch (counters: the first tokens * kvHeads); else a block per
+   * (token, KV head) takes its whole context and the scratch may be null. Same inputs and
+   * output as {@link #attention}, to bf16 rounding ({@link #mmaFits}; a bf16 cache).
+   */
+  public void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
+      int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
+      CUdeviceptr partO, CUdeviceptr partMl, CUdeviceptr counters, int tokens, boolean split) {
+    if (!mmaFits(heads, kvHeads, headDim)) {
+      throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
+          + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
+          + kvHeads);
+    }
+    launch(headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128, tokens, kvHeads,
+        split ? ATTENTION_SPLITS : 1, 128, decodeMmaSmem(headDim), p(q), p(kCache), p(vCache),
+        p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out),
+        i(heads), i(kvHeads), f(scale), p(partO), p(partMl), p(counters));
+  }
+
+  /**
+   * Whether {@link #attentionDecodeMma} should split the contexts of {@code tokens} tokens:
+   * only while a block per (token, KV head) would leave more than half the SMs idle. Splits of
+   * 128 keys cost a merge each: on an H100, 14B heads at 16 tokens (128 blocks) took 19.5 us
+   * whole against 26.7 split at 512 keys, 7B heads (64 blocks) 18.8 against 17.3, and 69.5
+   * against 47.9 at 2,048 keys ({@code bench gemm --attention}).
+   */
+  public boolean decodeMmaSplit(int tokens, int kvHeads) {
+    return 2L * tokens * kvHeads < sms;
+  }
+
+  /**
+   * Dynamic shared memory of the tensor-core decode attention (DmmaSmem, attention_mma.cu):
+   * two stages of 64 K and 64 V rows padded by 8 values (the warps' merge reuses them), then
+   * one int.
+   */
+  private static int decodeMmaSmem(int headDim) {
+    return 2 * 2 * 64 * (headDim + 8) * 2 + 16;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */

@@ -234,21 +234,31 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     return Stream.of(16, 1).flatMap(b -> SHAPES.stream().map(s -> Arguments.of(s, b)));
   }
 
-  /** {@link #attentionShapes} for each split kernel: per query head, and per KV head (GQA). */
+  /**
+   * The split decode kernels: per query head and split, per KV head and split (GQA), on the
+   * tensor cores per KV head and split, and on the tensor cores a block per (token, KV head).
+   */
+  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE }
+
+  /** {@link #attentionShapes} for each {@link SplitKernel} that takes the shape. */
   static Stream<Arguments> splitKernelShapes() {
-    return Stream.of(false, true).flatMap(gqa -> attentionShapes()
-        .map(a -> Arguments.of(a.get()[0], a.get()[1], gqa)));
+    return Stream.of(SplitKernel.values()).flatMap(k -> attentionShapes()
+        .filter(a -> {
+          Shape s = (Shape) a.get()[0];
+          return k.ordinal() < SplitKernel.MMA.ordinal()
+              || Kernels.mmaFits(s.heads(), s.kvHeads(), s.headDim());
+        })
+        .map(a -> Arguments.of(a.get()[0], a.get()[1], k)));
   }
 
   /**
-   * Split-K attention (a block per query head and split, or with {@code gqa} per KV head and
-   * split) against the one-block-per-head kernel over contexts of one split, split boundaries
-   * and many splits; repeated runs identical; a token's output the same alone and beside
-   * another token; the merge counters back at zero.
+   * Split-K attention ({@link SplitKernel}) against the one-block-per-head kernel over
+   * contexts of one split, split boundaries and many splits; repeated runs identical; a
+   * token's output the same alone and beside another token; the merge counters back at zero.
    */
-  @ParameterizedTest(name = "{0}, block size {1}, gqa {2}")
+  @ParameterizedTest(name = "{0}, block size {1}, {2}")
   @MethodSource("splitKernelShapes")
-  void splitAttentionMatchesAttention(Shape s, int blockSize, boolean gqa) {
+  void splitAttentionMatchesAttention(Shape s, int blockSize, SplitKernel kernel) {
     int maxLen = 4096;
     int maxBlocks = maxLen / blockSize;
     int seqs = 2;
@@ -277,20 +287,23 @@ class FusedKernelsGpuTest extends KernelGpuTest {
           blockTables.ptr(), maxBlocks, blockSize, out1.ptr(), s.heads(), s.kvHeads(),
           s.headDim(), scale, 3);
       SplitAttention launch = (out, tokens) -> {
-        if (gqa) {
-          kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), null, null,
+        switch (kernel) {
+          case GQA -> kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), null,
+              null, seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
+              out.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(),
+              partMl.ptr(), counters.ptr(), tokens);
+          case HEAD -> kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(),
               seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(),
               s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
               counters.ptr(), tokens);
-        } else {
-          kernels.attentionSplit(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(),
-              posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(),
-              s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(),
-              tokens);
+          case MMA, MMA_WHOLE -> kernels.attentionDecodeMma(q.ptr(), kCache.ptr(),
+              vCache.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks,
+              blockSize, out.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(),
+              partMl.ptr(), counters.ptr(), tokens, kernel == SplitKernel.MMA);
         }
       };
       launch.run(out2, 3);
-      String what = s + ", block size " + blockSize + ", position " + pos + ", gqa " + gqa;
+      String what = s + ", block size " + blockSize + ", position " + pos + ", " + kernel;
       compareBf16("split attention, " + what, out1, out2, 3 * n);
       short[] split = downloadShorts(out2, 3 * n);
       for (int i = 2 * n; i < 3 * n; i++) {
