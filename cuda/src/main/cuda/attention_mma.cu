@@ -264,16 +264,23 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 // order at the end, and the splits by attention.cu's merge (deterministic). The CUDA-core GQA
 // kernels spend some 3,000 instructions a warp on 32 keys of 7 heads (FMAs per score and per
 // output dim, a smem load per q chunk); this spends about 200 on 16.
+//
+// Over an FP8 cache the rows are staged as they are stored (half the bytes), and each tile is
+// converted once, times its rows' scales, into one bf16 tile that the same arithmetic reads:
+// K times its scale rounds to bf16 where the CUDA-core kernel scales the fp32 score, a
+// difference of bf16 rounding.
 #define DMMA_KEYS 64
 #define DMMA_WARPS 4
 #define DMMA_STAGES 2
 
-template <int HD>
+// BF bf16 tiles (DMMA_STAGES over a bf16 cache, 1 over FP8, whose raw stages follow this
+// struct in shared memory: Kernels.decodeMmaSmem).
+template <int HD, int BF>
 struct __align__(16) DmmaSmem {
   union {
     struct {
-      bf16 k[DMMA_STAGES][DMMA_KEYS][HD + 8];  // rows padded: a fragment's 8 rows, 8 banks
-      bf16 v[DMMA_STAGES][DMMA_KEYS][HD + 8];
+      bf16 k[BF][DMMA_KEYS][HD + 8];  // rows padded: a fragment's 8 rows, 8 banks
+      bf16 v[BF][DMMA_KEYS][HD + 8];
     } kv;
     struct {  // after the last tile: the warps' rows for the merge
       float o[DMMA_WARPS][PMMA_MAX_GROUP][HD];
@@ -282,17 +289,28 @@ struct __align__(16) DmmaSmem {
   } u;
   int last;
 };
+static_assert(sizeof(DmmaSmem<128, 2>) == 2 * 2 * 64 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, 2>) == 2 * 2 * 64 * 72 * 2 + 16 &&
+                  sizeof(DmmaSmem<128, 1>) == 2 * 64 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, 1>) == 2 * 64 * 72 * 2 + 16,
+              "Kernels.decodeMmaSmem");
 
-template <int HD>
+// KV: attention.cu's KvBf16 or KvFp8.
+template <int HD, typename KV>
 __device__ __forceinline__ void dmma_attention(
-    const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
-    const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
+    const bf16* __restrict__ q, const KV& kv, const int* __restrict__ token_seq,
     const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
     int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, float scale,
     float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters) {
+  constexpr bool FP8 = sizeof(typename KV::Elem) == 1;
+  constexpr int BF = FP8 ? 1 : DMMA_STAGES;
+  constexpr int RB = HD * sizeof(typename KV::Elem);         // bytes of a stored row
+  constexpr int RCH = RB / 16;                               // its 16-byte chunks
+  constexpr int CPT = DMMA_KEYS * RCH / (32 * DMMA_WARPS);   // chunks a thread stages a tensor
   extern __shared__ uint4 dmma_smem[];
-  DmmaSmem<HD>& sm = *reinterpret_cast<DmmaSmem<HD>*>(dmma_smem);
-  constexpr int CHUNKS = HD / 8;
+  DmmaSmem<HD, BF>& sm = *reinterpret_cast<DmmaSmem<HD, BF>*>(dmma_smem);
+  // FP8: stage s's K rows, then its V rows, RB bytes each.
+  unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF>);
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
@@ -326,33 +344,86 @@ __device__ __forceinline__ void dmma_attention(
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
   int tiles = (hi - lo + DMMA_KEYS - 1) / DMMA_KEYS;
+  // FP8: the scales of the rows this thread stages, for the tile being converted (cur) and the
+  // one in flight (next); loaded as the rows are, used a tile later.
+  float ks_cur[CPT], vs_cur[CPT], ks_next[CPT], vs_next[CPT];
   // Key tile kt into stage kt % DMMA_STAGES (zeros past hi: P is 0 there, and 0 x a stale
-  // NaN would not be), as one cp.async group.
-  auto stage = [&](int kt) {
+  // NaN would not be), as one cp.async group; thread chunk i + 128 j of each tensor.
+  auto stage = [&](int kt, float (&ksc)[CPT], float (&vsc)[CPT]) {
     int buf = kt % DMMA_STAGES;
-    for (int i = threadIdx.x; i < DMMA_KEYS * CHUNKS; i += blockDim.x) {
-      int row = i / CHUNKS, ch = i - row * CHUNKS, key = lo + kt * DMMA_KEYS + row;
+#pragma unroll
+    for (int j = 0; j < CPT; j++) {
+      int i = threadIdx.x + j * 32 * DMMA_WARPS;
+      int row = i / RCH, ch = i - row * RCH, key = lo + kt * DMMA_KEYS + row;
       bool ok = key < hi;
-      size_t slot = ok ? (size_t)__ldg(table + key / block_size) * block_size + key % block_size
-                       : 0;
-      size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
-      cp_async16(&sm.u.kv.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
-      cp_async16(&sm.u.kv.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
+      int slot = ok ? __ldg(table + key / block_size) * block_size + key % block_size : 0;
+      size_t off = ((size_t)slot * kv_size + (size_t)kvh * HD) * sizeof(typename KV::Elem)
+                   + ch * 16;
+      const char* ksrc = reinterpret_cast<const char*>(kv.k) + off;
+      const char* vsrc = reinterpret_cast<const char*>(kv.v) + off;
+      if constexpr (FP8) {
+        cp_async16(raw + ((buf * 2) * DMMA_KEYS + row) * RB + ch * 16, ksrc, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2 + 1) * DMMA_KEYS + row) * RB + ch * 16, vsrc, ok ? 16 : 0);
+        ksc[j] = ok ? kv.kscale(slot, kvh) : 0.f;
+        vsc[j] = ok ? kv.vscale(slot, kvh) : 0.f;
+      } else {
+        cp_async16(&sm.u.kv.k[buf][row][ch * 8], ksrc, ok ? 16 : 0);
+        cp_async16(&sm.u.kv.v[buf][row][ch * 8], vsrc, ok ? 16 : 0);
+      }
     }
     cp_async_commit();
   };
+  // FP8: this thread's chunks of raw stage kt % DMMA_STAGES times their scales into the bf16
+  // tile (16 values a chunk: two 16-byte stores).
+  auto convert = [&](int kt) {
+    int buf = kt % DMMA_STAGES;
+#pragma unroll
+    for (int j = 0; j < CPT; j++) {
+      int i = threadIdx.x + j * 32 * DMMA_WARPS;
+      int row = i / RCH, ch = i - row * RCH;
+#pragma unroll
+      for (int tv = 0; tv < 2; tv++) {
+        uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * DMMA_KEYS + row) * RB
+                                                  + ch * 16);
+        float sc = tv == 0 ? ks_cur[j] : vs_cur[j];
+        float f[16];
+        KvFp8::unpack(make_uint2(r.x, r.y), f);
+        KvFp8::unpack(make_uint2(r.z, r.w), f + 8);
+        uint4 b0 = make_uint4(pack_bf16(f[0] * sc, f[1] * sc), pack_bf16(f[2] * sc, f[3] * sc),
+                              pack_bf16(f[4] * sc, f[5] * sc), pack_bf16(f[6] * sc, f[7] * sc));
+        uint4 b1 = make_uint4(pack_bf16(f[8] * sc, f[9] * sc),
+                              pack_bf16(f[10] * sc, f[11] * sc),
+                              pack_bf16(f[12] * sc, f[13] * sc),
+                              pack_bf16(f[14] * sc, f[15] * sc));
+        bf16* dst = tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16];
+        reinterpret_cast<uint4*>(dst)[0] = b0;
+        reinterpret_cast<uint4*>(dst)[1] = b1;
+      }
+    }
+  };
 #pragma unroll
   for (int s = 0; s < DMMA_STAGES - 1; s++) {
-    if (s < tiles) stage(s);
+    if (s < tiles) stage(s, ks_cur, vs_cur);
     else cp_async_commit();  // empty groups keep the wait count below uniform
   }
   for (int kt = 0; kt < tiles; kt++) {
-    int buf = kt % DMMA_STAGES;
     // The stage refilled here was last read in the previous iteration, which ended at a barrier.
-    if (kt + DMMA_STAGES - 1 < tiles) stage(kt + DMMA_STAGES - 1);
+    if (kt + DMMA_STAGES - 1 < tiles) stage(kt + DMMA_STAGES - 1, ks_next, vs_next);
     else cp_async_commit();
     cp_async_wait<DMMA_STAGES - 1>();
     __syncthreads();
+    int buf = 0;
+    if constexpr (FP8) {
+      convert(kt);
+#pragma unroll
+      for (int j = 0; j < CPT; j++) {
+        ks_cur[j] = ks_next[j];
+        vs_cur[j] = vs_next[j];
+      }
+      __syncthreads();
+    } else {
+      buf = kt % DMMA_STAGES;
+    }
     int kr = 16 * warp;  // the warp's first key row of the tile
     float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
 #pragma unroll
@@ -404,7 +475,7 @@ __device__ __forceinline__ void dmma_attention(
   // Each lane summed its own columns of l: add the quad's.
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
   l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-  // The warps' rows through shared memory (the stages' space; the loop ended at a barrier).
+  // The warps' rows through shared memory (the tiles' space; the loop ended at a barrier).
   if (r0 < group) {
 #pragma unroll
     for (int dt = 0; dt < HD / 8; dt++) {
@@ -450,23 +521,33 @@ __device__ __forceinline__ void dmma_attention(
 }
 
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS, dynamic shared memory
-// sizeof(DmmaSmem<head_dim>) (Kernels.decodeMmaSmem). splits SPLIT_MAX: each context cut as
-// split_keys, the partials and counters as paged_attention_gqa_split_bf16's; splits 1: a block
-// takes its whole context (part_o, part_ml, counters unused). Other arguments as
-// paged_attention_gqa_bf16's; head_dim 64 or 128 (the _hd64 / _hd128 entries), at most
-// PMMA_MAX_GROUP query heads per KV head. Three blocks an SM at head_dim 128 (68 KB each).
+// Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys, the partials and
+// counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
+// (part_o, part_ml, counters unused). Other arguments as paged_attention_gqa_bf16's (the _fp8
+// entries: paged_attention_gqa_fp8's caches and scales); head_dim 64 or 128 (_hd64 / _hd128),
+// at most PMMA_MAX_GROUP query heads per KV head. Three blocks an SM at head_dim 128.
+#define DMMA_ARGS                                                                              \
+  const int *__restrict__ token_seq, const int *__restrict__ positions,                       \
+      const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
+      bf16 *__restrict__ out, int num_heads, int num_kv_heads, float scale,                   \
+      float *__restrict__ part_o, float *__restrict__ part_ml, int *__restrict__ counters
+#define DMMA_PASS                                                                              \
+  token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
+      scale, part_o, part_ml, counters
 #define DMMA_ENTRY(NAME, HD)                                                                   \
   extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
-  NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
-       const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,                   \
-       const int* __restrict__ positions, const int* __restrict__ block_tables,               \
-       int max_blocks, int block_size, bf16* __restrict__ out, int num_heads,                 \
-       int num_kv_heads, float scale, float* __restrict__ part_o,                             \
-       float* __restrict__ part_ml, int* __restrict__ counters) {                             \
+  NAME##_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                   \
+              const bf16* __restrict__ v_cache, DMMA_ARGS) {                                  \
     pdl_enter();                                                                              \
-    dmma_attention<HD>(q, k_cache, v_cache, token_seq, positions, block_tables, max_blocks,   \
-                       block_size, out, num_heads, num_kv_heads, scale, part_o, part_ml,      \
-                       counters);                                                             \
+    dmma_attention<HD>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                               \
+  }                                                                                           \
+  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
+  NAME##_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,      \
+             const __nv_fp8_storage_t* __restrict__ v_cache,                                  \
+             const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,          \
+             DMMA_ARGS) {                                                                     \
+    pdl_enter();                                                                              \
+    dmma_attention<HD>(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, DMMA_PASS);\
   }
-DMMA_ENTRY(paged_attention_decode_mma_hd64_bf16, 64)
-DMMA_ENTRY(paged_attention_decode_mma_hd128_bf16, 128)
+DMMA_ENTRY(paged_attention_decode_mma_hd64, 64)
+DMMA_ENTRY(paged_attention_decode_mma_hd128, 128)

@@ -179,9 +179,10 @@ public final class CudaModelRunner implements ModelRunner {
   /** Tokens per sampling row from which a step's attention runs on the tensor cores. */
   static final int MMA_TOKENS_PER_ROW = 4;
   /**
-   * Decode-heavy steps of 2 tokens or more over a bf16 cache take the tensor-core decode
-   * kernel (a block per token, KV head and split, the group's query heads as MMA rows) instead
-   * of the CUDA-core GQA kernels; {@code redress.cuda.decodeMma=false} keeps those.
+   * Decode-heavy steps of 2 tokens or more (over an FP8 cache, of any size) take the
+   * tensor-core decode kernel (a block per token, KV head and split, the group's query heads as
+   * MMA rows) instead of the CUDA-core GQA kernels; {@code redress.cuda.decodeMma=false} keeps
+   * those.
    */
   private static final boolean DECODE_MMA =
       !"false".equals(System.getProperty("redress.cuda.decodeMma"));
@@ -1147,12 +1148,11 @@ public final class CudaModelRunner implements ModelRunner {
    * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
    * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
-   * group; over a bf16 cache both per KV head on the tensor cores ({@link #DECODE_MMA});
-   * except where prompt chunks make most of the step's tokens (at least
-   * {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}): there the tensor-core
-   * kernel, whose blocks share each key tile between 16 consecutive tokens (attention_mma.cu).
-   * Decode tokens alone in their 16 would cost it a pass each, so decode-heavy steps keep the
-   * CUDA-core kernel.
+   * group; from 2 tokens (over FP8 from one) both per KV head on the tensor cores
+   * ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
+   * least {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt
+   * tensor-core kernel instead, whose blocks share each key tile between 16 consecutive tokens
+   * (attention_mma.cu); decode tokens alone in their 16 would cost it a pass each.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens, int rows) {
     CUdeviceptr positions = meta.at(4L * offPositions);
@@ -1161,36 +1161,40 @@ public final class CudaModelRunner implements ModelRunner {
     float scale = (float) (1 / Math.sqrt(config.headDim()));
     boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
         : tokens >= GQA_SPLIT_FROM;
-    boolean decodeMma = DECODE_MMA && !kvFp8
-        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
+    boolean mmaShape =
+        Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
+    boolean decodeMma = DECODE_MMA && mmaShape;
+    boolean prefillMma = !kvFp8 && MMA_ATTENTION && mmaShape
+        && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
+    CUdeviceptr ks = kvFp8 ? kScales(layer) : null;
+    CUdeviceptr vs = kvFp8 ? vScales(layer) : null;
     if (tokens <= splitTokens && gqaSplit && decodeMma) {
-      kernels.attentionDecodeMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens,
-          kernels.decodeMmaSplit(tokens, config.numKvHeads()));
+      kernels.attentionDecodeMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
+          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
+          config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
+          splitCounters.ptr(), tokens, kernels.decodeMmaSplit(tokens, config.numKvHeads()));
     } else if (tokens <= splitTokens && gqaSplit) {
-      kernels.attentionGqaSplit(q.ptr(), kc, vc, kvFp8 ? kScales(layer) : null,
-          kvFp8 ? vScales(layer) : null, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens);
+      kernels.attentionGqaSplit(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
+          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
+          config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
+          splitCounters.ptr(), tokens);
+    } else if (tokens > splitTokens && decodeMma && !prefillMma) {
+      kernels.attentionDecodeMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
+          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
+          config.numKvHeads(), config.headDim(), scale, null, null, null, tokens, false);
     } else if (kvFp8) {
-      kernels.attentionFp8(q.ptr(), kc, vc, kScales(layer), vScales(layer), tokenSeq,
-          positions, tables, maxBlocksPerSeq, options.blockSize(), attn.ptr(),
-          config.numHeads(), config.numKvHeads(), config.headDim(), scale, tokens);
+      kernels.attentionFp8(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
+          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
+          config.numKvHeads(), config.headDim(), scale, tokens);
     } else if (tokens <= splitTokens) {
       kernels.attentionSplit(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, splitO.ptr(), splitMl.ptr(), splitCounters.ptr(), tokens,
           chainStep(tokens));
-    } else if (MMA_ATTENTION && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1)
-        && Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim())) {
+    } else if (prefillMma) {
       kernels.attentionMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
           config.headDim(), scale, tokens);
-    } else if (decodeMma) {
-      kernels.attentionDecodeMma(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
-          options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),
-          config.headDim(), scale, null, null, null, tokens, false);
     } else {
       kernels.attention(q.ptr(), kc, vc, tokenSeq, positions, tables, maxBlocksPerSeq,
           options.blockSize(), attn.ptr(), config.numHeads(), config.numKvHeads(),

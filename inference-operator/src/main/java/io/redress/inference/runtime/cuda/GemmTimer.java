@@ -267,7 +267,7 @@ public final class GemmTimer implements AutoCloseable {
               tables.ptr(), maxBlocks, blockSize, out.ptr(), heads, kvHeads, headDim, scale,
               tokens);
           case MMA_SPLIT, MMA -> kernels.attentionDecodeMma(q.ptr(), k[c].ptr(), v[c].ptr(),
-              seq.ptr(), pos.ptr(), tables.ptr(), maxBlocks, blockSize, out.ptr(), heads,
+              null, null, seq.ptr(), pos.ptr(), tables.ptr(), maxBlocks, blockSize, out.ptr(), heads,
               kvHeads, headDim, scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
               kernel == AttentionKernel.MMA_SPLIT);
         }

@@ -46,6 +46,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionMma128;
   private final CUfunction attentionDecodeMma64;
   private final CUfunction attentionDecodeMma128;
+  private final CUfunction attentionDecodeMma64Fp8;
+  private final CUfunction attentionDecodeMma128Fp8;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -110,8 +112,12 @@ public final class Kernels implements AutoCloseable {
     allowSmem(attentionMma128, mmaSmem(128, 8));
     attentionDecodeMma64 = function("paged_attention_decode_mma_hd64_bf16");
     attentionDecodeMma128 = function("paged_attention_decode_mma_hd128_bf16");
-    allowSmem(attentionDecodeMma64, decodeMmaSmem(64));
-    allowSmem(attentionDecodeMma128, decodeMmaSmem(128));
+    attentionDecodeMma64Fp8 = function("paged_attention_decode_mma_hd64_fp8");
+    attentionDecodeMma128Fp8 = function("paged_attention_decode_mma_hd128_fp8");
+    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false));
+    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false));
+    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true));
+    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -352,22 +358,29 @@ public final class Kernels implements AutoCloseable {
    * K/V row is read once for the group and multiplied by tensor-core fragments rather than one
    * FMA per score and output dim. {@code split}: each context cut as {@link #attentionSplit}
    * cuts it, with the same scratch (counters: the first tokens * kvHeads); else a block per
-   * (token, KV head) takes its whole context and the scratch may be null. Same inputs and
-   * output as {@link #attention}, to bf16 rounding ({@link #mmaFits}; a bf16 cache).
+   * (token, KV head) takes its whole context and the scratch may be null. kScale/vScale
+   * non-null: an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). Same inputs and output as
+   * {@link #attention} / {@link #attentionFp8}, to bf16 rounding ({@link #mmaFits}).
    */
   public void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
-      CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
-      int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
-      CUdeviceptr partO, CUdeviceptr partMl, CUdeviceptr counters, int tokens, boolean split) {
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
+      CUdeviceptr counters, int tokens, boolean split) {
     if (!mmaFits(heads, kvHeads, headDim)) {
       throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
           + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
           + kvHeads);
     }
-    launch(headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128, tokens, kvHeads,
-        split ? ATTENTION_SPLITS : 1, 128, decodeMmaSmem(headDim), p(q), p(kCache), p(vCache),
-        p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out),
-        i(heads), i(kvHeads), f(scale), p(partO), p(partMl), p(counters));
+    boolean fp8 = kScale != null;
+    CUfunction f = fp8 ? (headDim == 64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
+        : headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128;
+    long[][] caches = fp8 ? new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}
+        : new long[][] {p(q), p(kCache), p(vCache)};
+    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 128, decodeMmaSmem(headDim, fp8),
+        concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
+            i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
+            p(counters)}));
   }
 
   /**
@@ -383,11 +396,13 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Dynamic shared memory of the tensor-core decode attention (DmmaSmem, attention_mma.cu):
-   * two stages of 64 K and 64 V rows padded by 8 values (the warps' merge reuses them), then
+   * bf16 tiles of 64 K and 64 V rows padded by 8 values (two stages; over FP8 one, converted
+   * from two stages of the rows as stored, which follow), the warps' merge reusing them, then
    * one int.
    */
-  private static int decodeMmaSmem(int headDim) {
-    return 2 * 2 * 64 * (headDim + 8) * 2 + 16;
+  private static int decodeMmaSmem(int headDim, boolean fp8) {
+    int tiles = (fp8 ? 1 : 2) * 2 * 64 * (headDim + 8) * 2 + 16;
+    return fp8 ? tiles + 2 * 2 * 64 * headDim : tiles;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */

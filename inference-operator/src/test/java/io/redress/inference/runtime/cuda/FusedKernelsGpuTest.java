@@ -297,7 +297,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
               counters.ptr(), tokens);
           case MMA, MMA_WHOLE -> kernels.attentionDecodeMma(q.ptr(), kCache.ptr(),
-              vCache.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks,
+              vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks,
               blockSize, out.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(),
               partMl.ptr(), counters.ptr(), tokens, kernel == SplitKernel.MMA);
         }
@@ -333,14 +333,23 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     void run(DeviceBuffer out, int tokens);
   }
 
+  /** {@link #fp8Shapes} for each kernel over FP8 but the per-head split. */
+  static Stream<Arguments> fp8KernelShapes() {
+    return Stream.of(SplitKernel.GQA, SplitKernel.MMA, SplitKernel.MMA_WHOLE)
+        .flatMap(k -> fp8Shapes()
+            .filter(s -> k == SplitKernel.GQA
+                || Kernels.mmaFits(s.heads(), s.kvHeads(), s.headDim()))
+            .map(s -> Arguments.of(s, k)));
+  }
+
   /**
-   * The GQA split kernel over an FP8 cache (written by the FP8 cache writer) against the
+   * The split kernels over an FP8 cache (written by the FP8 cache writer) against the
    * one-block FP8 kernel: 3 tokens (one padding) at contexts of one split, split boundaries
    * and many splits, block size 16; the merge counters back at zero.
    */
-  @ParameterizedTest
-  @MethodSource("fp8Shapes")
-  void gqaSplitAttentionOverFp8MatchesAttentionFp8(Shape s) {
+  @ParameterizedTest(name = "{0}, {1}")
+  @MethodSource("fp8KernelShapes")
+  void splitAttentionOverFp8MatchesAttentionFp8(Shape s, SplitKernel kernel) {
     int blockSize = 16;
     int maxLen = 2048;
     int maxBlocks = maxLen / blockSize;
@@ -383,12 +392,19 @@ class FusedKernelsGpuTest extends KernelGpuTest {
       kernels.attentionFp8(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(),
           seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out1.ptr(),
           s.heads(), s.kvHeads(), s.headDim(), scale, tokens);
-      kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
-          vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
-          out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-          counters.ptr(), tokens);
-      String what = s + ", position " + pos;
-      compareBf16("fp8 gqa split attention, " + what, out1, out2, tokens * s.qSize());
+      if (kernel == SplitKernel.GQA) {
+        kernels.attentionGqaSplit(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
+            vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
+            out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+            counters.ptr(), tokens);
+      } else {
+        kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
+            vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
+            out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+            counters.ptr(), tokens, kernel == SplitKernel.MMA);
+      }
+      String what = s + ", position " + pos + ", " + kernel;
+      compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
       assertThat(downloadInts(counters, tokens * s.heads()))
           .as("merge counters after the launch, %s", what).containsOnly(0);
       release(posBuf);
