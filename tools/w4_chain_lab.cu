@@ -164,13 +164,13 @@ int main() {
     memset(&c, 0, sizeof(c));
     c.hidden = H; c.group = G; c.inter = I; c.num_heads = NH; c.num_kv_heads = NKV; c.head_dim = HD;
     c.eps = eps; c.theta = theta; c.resid = x; c.positions = pos; c.slots = slot; c.barrier = bar;
-    c.ph[0] = ChainPhase{o[l].codes, o[l].szs, attn, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, H, H, H / 2};
-    c.ph[1] = ChainPhase{gu[l].codes, gu[l].szs, nullptr, n2[l], act, nullptr, nullptr, nullptr, nullptr, CHAIN_SILU, H, 2 * I, I};
-    c.ph[2] = ChainPhase{dn[l].codes, dn[l].szs, act, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, I, H, H / 2};
+    c.ph[0] = ChainPhase{o[l].codes, o[l].szs, attn, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, H, H, H / 2};
+    c.ph[1] = ChainPhase{gu[l].codes, gu[l].szs, nullptr, n2[l], act, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_SILU, H, 2 * I, I};
+    c.ph[2] = ChainPhase{dn[l].codes, dn[l].szs, act, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, I, H, H / 2};
     c.phases = 3;
     if (l + 1 < L) {
       c.ph[3] = ChainPhase{qkv[l + 1].codes, qkv[l + 1].szs, nullptr, n1[l + 1], nullptr, bias[l + 1], q, kc[l + 1], vc[l + 1],
-                           CHAIN_QKV, H, QR, (NH + 2 * NKV) * (HD / 2)};
+                           nullptr, CHAIN_QKV, H, QR, (NH + 2 * NKV) * (HD / 2)};
       c.phases = 4;
     }
   }

@@ -523,14 +523,17 @@ __device__ __forceinline__ void dmma_attention(
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS, dynamic shared memory
 // Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys, the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
-// (part_o, part_ml, counters unused). Other arguments as paged_attention_gqa_bf16's (the _fp8
-// entries: paged_attention_gqa_fp8's caches and scales); head_dim 64 or 128 (_hd64 / _hd128),
-// at most PMMA_MAX_GROUP query heads per KV head. Three blocks an SM at head_dim 128.
+// (part_o, part_ml, counters unused). early_next: the next kernel may launch at once (as
+// paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
+// paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
+// scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV
+// head. Three blocks an SM at head_dim 128.
 #define DMMA_ARGS                                                                              \
   const int *__restrict__ token_seq, const int *__restrict__ positions,                       \
       const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
       bf16 *__restrict__ out, int num_heads, int num_kv_heads, float scale,                   \
-      float *__restrict__ part_o, float *__restrict__ part_ml, int *__restrict__ counters
+      float *__restrict__ part_o, float *__restrict__ part_ml, int *__restrict__ counters,    \
+      int early_next
 #define DMMA_PASS                                                                              \
   token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
       scale, part_o, part_ml, counters
@@ -539,6 +542,7 @@ __device__ __forceinline__ void dmma_attention(
   NAME##_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                   \
               const bf16* __restrict__ v_cache, DMMA_ARGS) {                                  \
     pdl_enter();                                                                              \
+    if (early_next) pdl_launch_dependents();                                                  \
     dmma_attention<HD>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                               \
   }                                                                                           \
   extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
@@ -547,6 +551,7 @@ __device__ __forceinline__ void dmma_attention(
              const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,          \
              DMMA_ARGS) {                                                                     \
     pdl_enter();                                                                              \
+    if (early_next) pdl_launch_dependents();                                                  \
     dmma_attention<HD>(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, DMMA_PASS);\
   }
 DMMA_ENTRY(paged_attention_decode_mma_hd64, 64)

@@ -32,7 +32,8 @@
 // Requirements (Kernels.w4ChainFits and the runner): Hopper (bulk copies, mbarrier transaction
 // counts); a group of a multiple of 64 inputs dividing CHAIN_SP * 64 (a pair lies in one group;
 // a group's scales are 64 bytes, so any run of them is a valid bulk copy); not act-order; a
-// bf16 KV cache; tokens * max k * 2 bytes of activations beside the ring in shared memory.
+// tokens * max k * 2 bytes of activations beside the ring in shared memory. Over an FP8 cache
+// the last phase writes the next layer's QKV rows (CHAIN_ROWS) and qkv_rope_cache_fp8 follows.
 #include "common.cuh"
 #include <stddef.h>
 
@@ -46,6 +47,8 @@
 #define CHAIN_RESID 0  // resid (tokens, rows) fp32 += a . w^T, a (tokens, k) bf16
 #define CHAIN_SILU 1   // act = silu(gate) * up of RMSNorm(resid) . w^T
 #define CHAIN_QKV 2    // q_out, K/V cache = RoPE(RMSNorm(resid) . w^T + bias)
+#define CHAIN_ROWS 3   // y (tokens, rows) fp32 = RMSNorm(resid) . w^T (the QKV before an FP8
+                       // cache: its writer needs a head's whole row, qkv_rope_cache_fp8)
 
 struct ChainPhase {
   const uint4* codes;
@@ -57,6 +60,7 @@ struct ChainPhase {
   bf16* q_out;           // QKV
   bf16* k_cache;         // QKV
   bf16* v_cache;         // QKV
+  float* y;              // ROWS
   int kind, k, rows, units;
 };
 
@@ -72,10 +76,11 @@ struct Chain {
   float eps, theta;
   int phases, hidden, group, inter, num_heads, num_kv_heads, head_dim;
 };
-static_assert(sizeof(ChainPhase) == 88 && offsetof(ChainPhase, kind) == 72,
+static_assert(sizeof(ChainPhase) == 96 && offsetof(ChainPhase, y) == 72 &&
+                  offsetof(ChainPhase, kind) == 80,
               "Kernels.CHAIN_PHASE_BYTES");
-static_assert(sizeof(Chain) == 424 && offsetof(Chain, resid) == 352 &&
-                  offsetof(Chain, eps) == 384 && offsetof(Chain, phases) == 392,
+static_assert(sizeof(Chain) == 456 && offsetof(Chain, resid) == 384 &&
+                  offsetof(Chain, eps) == 416 && offsetof(Chain, phases) == 424,
               "Kernels.CHAIN_BYTES");
 
 __device__ __forceinline__ unsigned smem_u32(const void* p) {
@@ -148,7 +153,7 @@ __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
 __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, int j, int s) {
   int u = 16 * j, row;
-  if (p.kind == CHAIN_RESID) {
+  if (p.kind == CHAIN_RESID || p.kind == CHAIN_ROWS) {
     row = 32 * j + 16 * s;
   } else if (p.kind == CHAIN_SILU) {
     row = u + s * c.inter;
@@ -237,6 +242,8 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   int u = 16 * j + (l >> 2) + 8 * (e >> 1);
   if (p.kind == CHAIN_RESID) {
     StripRowsEpilogue<true>{c.resid, p.rows}.store(u, t, a, b);
+  } else if (p.kind == CHAIN_ROWS) {
+    StripRowsEpilogue<false>{p.y, p.rows}.store(u, t, a, b);
   } else if (p.kind == CHAIN_SILU) {
     SiluEpilogue{p.act, c.inter}.store(u, t, a, b);
   } else {

@@ -194,8 +194,9 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer permScratch; // GPTQ act-order decode: (parts, tokens, k) bf16
   /**
    * One-token GPTQ steps run each layer's O, gate/up and down projections and the next layer's
-   * QKV in one launch (w4a16_chain.cu): the Chain of each layer, or null where the chain does
-   * not apply (not GPTQ, act-order, an FP8 cache, tensor parallelism, not Hopper) or is off
+   * QKV in one launch (w4a16_chain.cu; over an FP8 cache the QKV rows, their RoPE and cache
+   * write following in qkv_rope_cache_fp8): the Chain of each layer, or null where the chain
+   * does not apply (not GPTQ, act-order, tensor parallelism, not Hopper) or is off
    * ({@code redress.cuda.w4Chain=false}).
    */
   private final DeviceBuffer chains;
@@ -325,7 +326,7 @@ public final class CudaModelRunner implements ModelRunner {
     // takes what memory is left; its Chains once the cache is placed.
     int chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;
     int chainMaxK = (int) Math.max(d, Math.max(qs, inter));
-    boolean chain = fused && weights.quantized() && maxParts == 0 && !kvFp8
+    boolean chain = fused && weights.quantized() && maxParts == 0
         && !"false".equals(System.getProperty("redress.cuda.w4Chain"))
         && weights.layers.stream().flatMap(l -> l.quantized().stream())
             .allMatch(q -> q.group() == chainGroup)
@@ -396,18 +397,25 @@ public final class CudaModelRunner implements ModelRunner {
       CudaWeights.Layer w = weights.layers.get(l);
       int base = Kernels.CHAIN_BYTES * l;
       chainPhase(b, base, 0, w.oQ(), scales.get(l)[0], Kernels.CHAIN_RESID, attn.address(), 0,
-          0, 0, 0, 0, 0, w.oQ().rows() / 2);
+          0, 0, 0, 0, 0, 0, w.oQ().rows() / 2);
       chainPhase(b, base, 1, w.gateUpQ(), scales.get(l)[1], Kernels.CHAIN_SILU, 0,
-          w.postNorm().address(), act.address(), 0, 0, 0, 0, inter);
+          w.postNorm().address(), act.address(), 0, 0, 0, 0, 0, inter);
       chainPhase(b, base, 2, w.downQ(), scales.get(l)[2], Kernels.CHAIN_RESID, act.address(), 0,
-          0, 0, 0, 0, 0, w.downQ().rows() / 2);
+          0, 0, 0, 0, 0, 0, w.downQ().rows() / 2);
       int phases = 3;
       if (l + 1 < layers) {
         CudaWeights.Layer next = weights.layers.get(l + 1);
         long kc = kvCache.address() + kvLayerBytes * (l + 1);
-        chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_QKV, 0,
-            next.inputNorm().address(), 0, next.qkvBias().address(), q.address(), kc,
-            kc + kvValueOffset, (config.numHeads() + 2 * config.numKvHeads()) * (headDim / 2));
+        if (kvFp8) { // the rows for qkv_rope_cache_fp8, which runs after the chain
+          chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_ROWS, 0,
+              next.inputNorm().address(), 0, 0, 0, 0, 0, qkv.address(),
+              next.qkvQ().rows() / 2);
+        } else {
+          chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_QKV, 0,
+              next.inputNorm().address(), 0, next.qkvBias().address(), q.address(), kc,
+              kc + kvValueOffset, 0, (config.numHeads() + 2 * config.numKvHeads())
+                  * (headDim / 2));
+        }
         phases = 4;
       }
       int at = base + 4 * Kernels.CHAIN_PHASE_BYTES;
@@ -431,17 +439,17 @@ public final class CudaModelRunner implements ModelRunner {
   /** Writes phase {@code i} of the Chain at {@code base} (w4a16_chain.cu's ChainPhase). */
   private static void chainPhase(ByteBuffer b, int base, int i, CudaWeights.Q4 w,
       DeviceBuffer scales, int kind, long a, long normW, long act, long bias, long qOut,
-      long kCache, long vCache, int units) {
+      long kCache, long vCache, long y, int units) {
     int at = base + i * Kernels.CHAIN_PHASE_BYTES;
     long[] ptrs = {w.codes().address(), scales.address(), a, normW, act, bias, qOut, kCache,
-        vCache};
+        vCache, y};
     for (int j = 0; j < ptrs.length; j++) {
       b.putLong(at + 8 * j, ptrs[j]);
     }
-    b.putInt(at + 72, kind);
-    b.putInt(at + 76, w.k());
-    b.putInt(at + 80, w.rows());
-    b.putInt(at + 84, units);
+    b.putInt(at + 80, kind);
+    b.putInt(at + 84, w.k());
+    b.putInt(at + 88, w.rows());
+    b.putInt(at + 92, units);
   }
 
   /** Whether a fused step of this many tokens runs its layers through the chain. */
@@ -900,11 +908,18 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
     if (chainStep(tokens)) {
-      if (l == 0) { // the later layers' QKV runs in the chain of the layer before
+      if (l == 0 && kvFp8) {
+        fp8QkvRopeCache(l, w, kc, vc, tokens);
+      } else if (l == 0) { // the later layers' QKV runs in the chain of the layer before
         kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(),
             w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
             config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
         mark("norm+qkv w4+rope");
+      } else if (kvFp8) { // the chain before wrote this layer's QKV rows
+        kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc,
+            vc, kScales(l), vScales(l), config.numHeads(), config.numKvHeads(),
+            config.headDim(), (float) config.ropeTheta(), tokens);
+        mark("rope+fp8 cache");
       }
       attention(l, kc, vc, tokens);
       mark("attention");
@@ -1172,7 +1187,8 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.attentionDecodeMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
           config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
-          splitCounters.ptr(), tokens, kernels.decodeMmaSplit(tokens, config.numKvHeads()));
+          splitCounters.ptr(), tokens, kernels.decodeMmaSplit(tokens, config.numKvHeads()),
+          chainStep(tokens));
     } else if (tokens <= splitTokens && gqaSplit) {
       kernels.attentionGqaSplit(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),

@@ -367,6 +367,20 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
       CUdeviceptr counters, int tokens, boolean split) {
+    attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
+        maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
+        tokens, split, false);
+  }
+
+  /**
+   * {@link #attentionDecodeMma}; {@code earlyNext}: the next kernel may launch as this one
+   * starts (before a {@link #w4Chain}, whose blocks then load their first weights meanwhile).
+   */
+  public void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
+      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
     if (!mmaFits(heads, kvHeads, headDim)) {
       throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
           + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
@@ -380,7 +394,7 @@ public final class Kernels implements AutoCloseable {
     launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 128, decodeMmaSmem(headDim, fp8),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
-            p(counters)}));
+            p(counters), i(earlyNext ? 1 : 0)}));
   }
 
   /**
@@ -1016,15 +1030,20 @@ public final class Kernels implements AutoCloseable {
   private static final int CHAIN_NS = 4;
   private static final int CHAIN_THREADS = 32 * (CHAIN_CW + 1);
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
-  public static final int CHAIN_BYTES = 424;
+  public static final int CHAIN_BYTES = 456;
   /** Bytes of a ChainPhase; four of them open a Chain. */
-  public static final int CHAIN_PHASE_BYTES = 88;
+  public static final int CHAIN_PHASE_BYTES = 96;
   /** Phase kinds: O or down projection into the residual stream. */
   public static final int CHAIN_RESID = 0;
   /** Phase kinds: RMSNorm, gate/up, SiLU-and-mul. */
   public static final int CHAIN_SILU = 1;
   /** Phase kinds: RMSNorm, QKV, bias, RoPE, cache write. */
   public static final int CHAIN_QKV = 2;
+  /**
+   * Phase kinds: RMSNorm and a projection into fp32 rows (the QKV before an FP8 cache, whose
+   * writer runs after the chain).
+   */
+  public static final int CHAIN_ROWS = 3;
   /** Most tokens the chain takes (its activations sit beside the ring in shared memory). */
   public static final int CHAIN_MAX_TOKENS = 1;
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.redress.inference.engine.SamplingParams;
 import io.redress.inference.model.ModelConfig;
+import io.redress.inference.runtime.KvCacheDtype;
 import io.redress.inference.runtime.SeqStep;
 import io.redress.inference.runtime.Step;
 import io.redress.inference.testing.Gpu;
@@ -21,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The one-token GPTQ chain (w4a16_chain.cu: a layer's O, gate/up and down projections and the
  * next layer's QKV in one launch, {@code redress.cuda.w4Chain}) against the separate fused W4
- * kernels, on a random-weight GPTQ model of three layers: a prompt, then decode steps of one
+ * kernels, over bf16 and FP8 caches, on a random-weight GPTQ model of three layers: a prompt, then decode steps of one
  * sequence in CUDA graphs, teacher-forced on the separate kernels' greedy tokens. The chain
  * splits each projection's inputs among its warps in another order and scales a pair of
  * chunks at once, so the logits agree within bf16 noise and the greedy tokens wherever the
@@ -58,12 +59,27 @@ class W4ChainGpuTest {
     check(WIDE, 128);
   }
 
+  /**
+   * Over an FP8 cache the chain's last phase writes the next layer's QKV rows and the FP8
+   * cache writer follows it; the attention before it launches it early all the same.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {64, 128})
+  void chainOverAnFp8CacheMatchesTheSeparateKernels(int group) {
+    check(SMALL, group, KvCacheDtype.FP8);
+    check(WIDE, group, KvCacheDtype.FP8);
+  }
+
   private static void check(ModelConfig config, int group) {
-    FusedDecodeGpuTest.Run separate = run(config, group, false, null);
-    FusedDecodeGpuTest.Run chain = run(config, group, true, separate.tokens());
+    check(config, group, KvCacheDtype.AUTO);
+  }
+
+  private static void check(ModelConfig config, int group, KvCacheDtype kv) {
+    FusedDecodeGpuTest.Run separate = run(config, group, false, null, kv);
+    FusedDecodeGpuTest.Run chain = run(config, group, true, separate.tokens(), kv);
     FusedDecodeGpuTest.assertMatches("hidden " + config.hiddenSize() + ", GPTQ group " + group
-        + ", chain", separate, chain);
-    FusedDecodeGpuTest.Run again = run(config, group, true, separate.tokens());
+        + ", " + kv + " cache, chain", separate, chain);
+    FusedDecodeGpuTest.Run again = run(config, group, true, separate.tokens(), kv);
     for (int i = 0; i < chain.logits().size(); i++) {
       float[] a = chain.logits().get(i);
       float[] b = again.logits().get(i);
@@ -76,10 +92,10 @@ class W4ChainGpuTest {
 
   /** A prompt (the prefill path), then DECODE one-token steps (the batch-1 graph). */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
-      List<int[]> forced) {
+      List<int[]> forced, KvCacheDtype kv) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
-        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024), 7, group)) {
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, kv), 7, group)) {
       if (chain) {
         Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
       } else {
