@@ -13,4 +13,5 @@
 #include "gemv_fused.cu"
 #include "w4a16.cu"
 #include "w4a16_fused.cu"
+#include "w4a16_gemm.cu"
 #include "w4a16_chain.cu"

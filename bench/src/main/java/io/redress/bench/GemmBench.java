@@ -210,7 +210,8 @@ final class GemmBench implements Callable<Integer> {
       md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
           + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
           .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |"
-              + " fused w4 us | GB/s | % copy |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+              + " fused w4 us | GB/s | % copy | gemm w4 us | % copy |\n"
+              + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (int m : gemv) {
         if (m > Kernels.W4_MAX_TOKENS) {
           continue;
@@ -229,8 +230,10 @@ final class GemmBench implements Callable<Integer> {
           // kernel up to 8 tokens, the many-token one above)
           double fused = m <= Kernels.W4M_MAX_TOKENS && outF % 32 == 0
               ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
+          // The GEMM tiling (w4a16_gemm.cu: 8 strips a block share each staged activation tile)
+          double gemm = t.w4Micros(m, inF, outF, iters, 128, GemmTimer.W4Kernel.GEMM);
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
-              .put("out", outF).put("in", inF).put("w4a16_us", us);
+              .put("out", outF).put("in", inF).put("w4a16_us", us).put("w4_gemm_us", gemm);
           if (!Double.isNaN(bf16)) {
             row.put("gemv_bf16_us", bf16);
           }
@@ -238,13 +241,14 @@ final class GemmBench implements Callable<Integer> {
             row.put("w4_fused_us", fused);
           }
           md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f |"
-              + " %s | %s |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
+              + " %s | %s | %.1f | %.0f |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
               100 * bytes / us / 1e3 / copy,
               Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us),
               Double.isNaN(fused) ? "- | - | -" : String.format(Locale.ROOT, "%.1f | %.0f | %.0f",
-                  fused, bytes / fused / 1e3, 100 * bytes / fused / 1e3 / copy)));
-          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us  fused %.1f us%n",
-              l[0], m, outF, inF, us, fused);
+                  fused, bytes / fused / 1e3, 100 * bytes / fused / 1e3 / copy),
+              gemm, 100 * bytes / gemm / 1e3 / copy));
+          System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us  fused %.1f us"
+              + "  gemm %.1f us%n", l[0], m, outF, inF, us, fused, gemm);
         }
       }
     }

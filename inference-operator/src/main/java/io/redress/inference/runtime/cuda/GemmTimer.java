@@ -164,6 +164,14 @@ public final class GemmTimer implements AutoCloseable {
    * {@code group} inputs, timed like {@link #gemvMicros} (HBM, one CUDA graph).
    */
   public double w4Micros(int tokens, int in, int out, int iters, int group, boolean fused) {
+    return w4Micros(tokens, in, out, iters, group, fused ? W4Kernel.FUSED : W4Kernel.MMA);
+  }
+
+  /** The GPTQ kernels {@link #w4Micros} times: w4a16.cu's, w4a16_gemm.cu's, the fused GEMV. */
+  public enum W4Kernel { MMA, GEMM, FUSED }
+
+  /** {@link #w4Micros(int, int, int, int, int, boolean)} for one {@link W4Kernel}. */
+  public double w4Micros(int tokens, int in, int out, int iters, int group, W4Kernel kernel) {
     long codeBytes = (long) out * in / 2;
     long szBytes = 4L * out * (in / group);
     int copies = (int) Math.max(2, (256L << 20) / (codeBytes + szBytes) + 1);
@@ -179,13 +187,17 @@ public final class GemmTimer implements AutoCloseable {
         sz[c] = device.alloc(szBytes);
         kernels.fillScaleZeroW4(sz[c].ptr(), szBytes / 4, 100 + c, 0.01f);
       }
-      if (fused) {
+      if (kernel == W4Kernel.GEMM) {
+        return graphMicros(iters, k -> kernels.w4a16Gemm(x.ptr(), codes[k % copies].ptr(),
+            sz[k % copies].ptr(), y.ptr(), tokens, out, in, group));
+      }
+      if (kernel == W4Kernel.FUSED) {
         kernels.prepareW4Fused();
         return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), new CudaWeights.Q4(
             codes[k % copies], sz[k % copies], null, null, out, in, group, 1, out, out),
             y.ptr(), tokens));
       }
-      return graphMicros(iters, k -> kernels.w4a16(x.ptr(), 0, codes[k % copies].ptr(),
+      return graphMicros(iters, k -> kernels.w4a16Mma(x.ptr(), 0, codes[k % copies].ptr(),
           sz[k % copies].ptr(), y.ptr(), tokens, out, in, group, Integer.MAX_VALUE,
           Integer.MAX_VALUE));
     } finally {

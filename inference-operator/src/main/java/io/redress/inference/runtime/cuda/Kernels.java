@@ -75,6 +75,7 @@ public final class Kernels implements AutoCloseable {
   private final W4Variant w4Mma2x1;
   private final W4Variant w4Mma2x2;
   private final W4Variant w4Mma4x1;
+  private final CUfunction[] w4Gemm = new CUfunction[3]; // 2, 4, 8 n-tiles
   private final CUfunction[] w4QkvRope; // [g64 ? 1 : 0], as for the two below
   private final CUfunction[] w4Silu;
   private final CUfunction[] w4Residual;
@@ -144,6 +145,11 @@ public final class Kernels implements AutoCloseable {
     w4Mma2x1 = new W4Variant(function("w4a16_mma_2x1"), 2, 1, 1, true, 4);
     w4Mma2x2 = new W4Variant(function("w4a16_mma_2x2"), 2, 2, 1, true, 4);
     w4Mma4x1 = new W4Variant(function("w4a16_mma_4x1"), 4, 1, 1, true, 4);
+    for (int i = 0; i < 3; i++) {
+      int tiles = 2 << i;
+      w4Gemm[i] = function("w4a16_gemm_nt" + tiles);
+      allowSmem(w4Gemm[i], w4gSmem(tiles));
+    }
     w4QkvRope = new CUfunction[] {function("w4_rmsnorm_qkv_rope"),
         function("w4_rmsnorm_qkv_rope_g64")};
     w4Silu = new CUfunction[] {function("w4_rmsnorm_silu"), function("w4_rmsnorm_silu_g64")};
@@ -536,11 +542,28 @@ public final class Kernels implements AutoCloseable {
           + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
           + ", " + group + ")");
     }
+    // Only layers whose row blocks fill the SMs: narrow ones (O, down, QKV at 14B: 40 to 56
+    // blocks of 8 strips) ran slower than w4a16_mma's (down at 64 tokens 186 against 126 us,
+    // H100), and splitting their k between blocks slower still.
+    if (W4_GEMM && tokens >= W4_GEMM_MIN_TOKENS && xPartStride == 0 && w4gBlocks(rows) >= sms) {
+      w4a16Gemm(x, codes, scaleZero, y, tokens, rows, k, group);
+      return;
+    }
+    w4a16Mma(x, xPartStride, codes, scaleZero, y, tokens, rows, k, group, bound1, bound2);
+  }
+
+  /**
+   * {@link #w4a16} by w4a16.cu's kernels (one or two strips a block, the activations loaded per
+   * strip): what act-order layers and steps below {@link #W4_GEMM_MIN_TOKENS} take.
+   */
+  public void w4a16Mma(CUdeviceptr x, long xPartStride, CUdeviceptr codes,
+      CUdeviceptr scaleZero, CUdeviceptr y, int tokens, int rows, int k, int group, int bound1,
+      int bound2) {
     if (tokens > W4_SLICE_TOKENS) {
       // In slices of 32 tokens: two 32-token launches beat one kernel holding 64 tokens of sums
       // (14B gate/up: 2 x 131 against 428 us, H100). Each token's sums are the same either way.
       for (int t0 = 0; t0 < tokens; t0 += W4_SLICE_TOKENS) {
-        w4a16(x.withByteOffset(2L * t0 * k), xPartStride, codes, scaleZero,
+        w4a16Mma(x.withByteOffset(2L * t0 * k), xPartStride, codes, scaleZero,
             y.withByteOffset(4L * t0 * rows), Math.min(W4_SLICE_TOKENS, tokens - t0), rows, k,
             group, bound1, bound2);
       }
@@ -559,6 +582,49 @@ public final class Kernels implements AutoCloseable {
         new long[] {xPartStride}, p(codes), p(scaleZero), p(y), i(tokens), i(rows),
         i(k), i(group), i(groupShift(group)), i(stage), i(bound1), i(bound2));
   }
+
+  /**
+   * {@link #w4a16} as a GEMM (w4a16_gemm.cu): a block per 8 strips stages every token's
+   * activations once for all of them; the same bits as {@link #w4a16Mma} (its sums kept in
+   * the same k ranges); not for act-order layers (x as the model has it).
+   */
+  public void w4a16Gemm(CUdeviceptr x, CUdeviceptr codes, CUdeviceptr scaleZero,
+      CUdeviceptr y, int tokens, int rows, int k, int group) {
+    if (tokens < 1 || tokens > W4_MAX_TOKENS || rows % 16 != 0 || k % 64 != 0
+        || group % 32 != 0) {
+      throw new IllegalArgumentException("w4a16 takes 1 to " + W4_MAX_TOKENS + " tokens, rows"
+          + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
+          + ", " + group + ")");
+    }
+    int i = tokens <= 16 ? 0 : tokens <= 32 ? 1 : 2;
+    launch(w4Gemm[i], w4gBlocks(rows), 1, 1, 32 * W4G_WARPS, w4gSmem(2 << i), p(x), p(codes),
+        p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift(group)),
+        i(w4Warps(rows / 16, k, group)));
+  }
+
+  /** Blocks of a {@link #w4a16Gemm} over {@code rows} rows: 8 strips each. */
+  private static int w4gBlocks(int rows) {
+    return (rows / 16 + W4G_WARPS - 1) / W4G_WARPS;
+  }
+
+  /** Strips (warps) of a w4a16_gemm block (W4G_WARPS). */
+  private static final int W4G_WARPS = 8;
+
+  /**
+   * Dynamic shared memory of w4a16_gemm_nt{tiles}: W4G_STAGES (3) of W4gStage (activations of
+   * 8 tiles tokens, each warp's codes of 2 pairs).
+   */
+  private static int w4gSmem(int tiles) {
+    return 3 * (8 * tiles * (2 * 64 + 32) * 2 + W4G_WARPS * 2 * 32 * 16);
+  }
+
+  /**
+   * Steps of at least this many tokens take {@link #w4a16Gemm} ({@code
+   * redress.cuda.w4GemmMinTokens}); {@code redress.cuda.w4Gemm=false}: never.
+   */
+  static final int W4_GEMM_MIN_TOKENS = Integer.getInteger("redress.cuda.w4GemmMinTokens", 17);
+  private static final boolean W4_GEMM =
+      !"false".equals(System.getProperty("redress.cuda.w4Gemm"));
 
   /** A w4a16_mma_NTxS instantiation and the shape of its shared memory (w4a16.cu). */
   private record W4Variant(CUfunction f, int tiles, int strips, int pairsPerStage,

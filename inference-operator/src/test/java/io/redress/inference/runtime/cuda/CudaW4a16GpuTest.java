@@ -127,6 +127,46 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     return SHAPES.stream();
   }
 
+  /**
+   * Layers the GEMM tiling takes (not act-order): 3 strips (a block part-filled), 5 input
+   * pairs (a stage part-filled), groups of 32, 64, 128 and one, 136 strips (17 blocks).
+   * {@link Kernels#w4a16} gives it only layers of a block per SM or more; called directly here.
+   */
+  static Stream<Arguments> gemmShapesAndTokens() {
+    return Stream.of(new Shape(320, new int[] {48}, 32, false, false),
+        new Shape(896, new int[] {1024}, 128, false, false),
+        new Shape(1024, new int[] {512}, -1, false, false),
+        new Shape(2048, new int[] {1536, 256, 384}, 64, false, false))
+        .flatMap(s -> IntStream.of(TOKENS).mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  /**
+   * The GEMM tiling (w4a16_gemm.cu, 8 strips a block sharing each staged activation tile)
+   * against w4a16.cu's kernels, which the test above checks against the host: the same bits
+   * for every token count (it keeps their k ranges' sums apart and adds them in their order).
+   */
+  @ParameterizedTest
+  @MethodSource("gemmShapesAndTokens")
+  void gemmTilingGivesTheMmaKernelsBits(Shape s, int tokens) {
+    CudaWeights.Packed p = layer(s);
+    int k = p.k();
+    int rows = p.rows();
+    Random rnd = new Random(31L * tokens + k);
+    short[] xBits = new short[tokens * k];
+    for (int i = 0; i < xBits.length; i++) {
+      xBits[i] = SafeTensorsWriter.floatToBf16((float) rnd.nextGaussian());
+    }
+    DeviceBuffer[] q = upload(p);
+    DeviceBuffer x = shorts(xBits);
+    DeviceBuffer mma = alloc(4L * tokens * rows);
+    DeviceBuffer gemm = alloc(4L * tokens * rows);
+    kernels.w4a16Mma(x.ptr(), 0, q[0].ptr(), q[1].ptr(), mma.ptr(), tokens, rows, k, p.group(),
+        p.bound1(), p.bound2());
+    kernels.w4a16Gemm(x.ptr(), q[0].ptr(), q[1].ptr(), gemm.ptr(), tokens, rows, k, p.group());
+    assertThat(download(gemm, tokens * rows)).as("%s, %d tokens", s, tokens)
+        .containsExactly(download(mma, tokens * rows));
+  }
+
   /** y (tokens, rows) from the device: gather (act-order) then the W4A16 kernel. */
   private float[] run(CudaWeights.Packed p, short[] xBits, int tokens) {
     int k = p.k();
