@@ -910,6 +910,20 @@ paged_attention_gqa_fp8(const bf16* __restrict__ q,
                 head_dim, scale);
 }
 
+// The start of a block of grid (tokens, KV heads, splits): its token's position, and o, the
+// token's output rows of the KV head's query group. A padding token (position < 0) gets zeros
+// from its split 0, and the caller returns.
+__device__ __forceinline__ int gqa_split_block(bf16* __restrict__ out,
+                                               const int* __restrict__ positions, int num_heads,
+                                               int num_kv_heads, int head_dim, bf16*& o) {
+  int t = blockIdx.x, kvh = blockIdx.y, group = num_heads / num_kv_heads;
+  int pos = positions[t];
+  o = out + (size_t)t * num_heads * head_dim + kvh * group * head_dim;
+  if (pos < 0 && blockIdx.z == 0)
+    for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) o[i] = to_bf(0.f);
+  return pos;
+}
+
 // Split-K decode attention, GQA-aware: paged_attention_split_bf16's grid with a block per
 // (token, KV head, split) serving the KV head's whole query-head group (gqa_block over the
 // split's keys), so each K/V row is read once for the group rather than once per query head.
@@ -929,13 +943,9 @@ __device__ __forceinline__ void gqa_split_attention(
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
-  int pos = positions[t];
-  bf16* o = out + (size_t)t * q_size + kvh * group * head_dim;
-  if (pos < 0) {
-    if (split == 0)
-      for (int i = threadIdx.x; i < group * head_dim; i += blockDim.x) o[i] = to_bf(0.f);
-    return;
-  }
+  bf16* o;
+  int pos = gqa_split_block(out, positions, num_heads, num_kv_heads, head_dim, o);
+  if (pos < 0) return;
   int n = pos + 1, chunk = split_keys(n), splits = (n + chunk - 1) / chunk;
   if (split >= splits) return;
   const int* table = block_tables + (size_t)token_seq[t] * max_blocks;

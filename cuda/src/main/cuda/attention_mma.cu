@@ -314,13 +314,9 @@ __device__ __forceinline__ void dmma_attention(
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
-  int pos = positions[t];
-  bf16* o = out + (size_t)t * q_size + kvh * group * HD;
-  if (pos < 0) {
-    if (split == 0)
-      for (int i = threadIdx.x; i < group * HD; i += blockDim.x) o[i] = to_bf(0.f);
-    return;
-  }
+  bf16* o;
+  int pos = gqa_split_block(out, positions, num_heads, num_kv_heads, HD, o);
+  if (pos < 0) return;
   int n = pos + 1, chunk = gridDim.z == 1 ? n : split_keys(n);
   int splits = (n + chunk - 1) / chunk;
   if (split >= splits) return;

@@ -72,11 +72,9 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     CudaWeights.Packed p = layer(s);
     int k = p.k();
     int rows = p.rows();
-    Random rnd = new Random(tokens);
-    short[] xBits = new short[tokens * k];
+    short[] xBits = gaussianBf16(tokens, tokens * k);
     float[] x = new float[tokens * k];
     for (int i = 0; i < x.length; i++) {
-      xBits[i] = SafeTensorsWriter.floatToBf16((float) rnd.nextGaussian());
       x[i] = SafeTensors.bf16ToFloat(xBits[i]);
     }
     float[] y = run(p, xBits, tokens);
@@ -151,11 +149,7 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     CudaWeights.Packed p = layer(s);
     int k = p.k();
     int rows = p.rows();
-    Random rnd = new Random(31L * tokens + k);
-    short[] xBits = new short[tokens * k];
-    for (int i = 0; i < xBits.length; i++) {
-      xBits[i] = SafeTensorsWriter.floatToBf16((float) rnd.nextGaussian());
-    }
+    short[] xBits = gaussianBf16(31L * tokens + k, tokens * k);
     DeviceBuffer[] q = upload(p);
     DeviceBuffer x = shorts(xBits);
     DeviceBuffer mma = alloc(4L * tokens * rows);
@@ -165,6 +159,16 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     kernels.w4a16Gemm(x.ptr(), q[0].ptr(), q[1].ptr(), gemm.ptr(), tokens, rows, k, p.group());
     assertThat(download(gemm, tokens * rows)).as("%s, %d tokens", s, tokens)
         .containsExactly(download(mma, tokens * rows));
+  }
+
+  /** n standard normal draws (seeded) as bf16 bits. */
+  private static short[] gaussianBf16(long seed, int n) {
+    Random rnd = new Random(seed);
+    short[] bits = new short[n];
+    for (int i = 0; i < n; i++) {
+      bits[i] = SafeTensorsWriter.floatToBf16((float) rnd.nextGaussian());
+    }
+    return bits;
   }
 
   /** y (tokens, rows) from the device: gather (act-order) then the W4A16 kernel. */
