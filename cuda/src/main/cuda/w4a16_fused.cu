@@ -383,20 +383,24 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
 // a: (tokens, k) bf16, already in the layer's permuted input order when act-order (one part).
 // rows % 32 == 0. NT n-tiles: 1 (up to 8 tokens), or 2 (the many-token kernels at the end, up
 // to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
-#define W4_RESIDUAL(NAME, G64, NT)                                                             \
+// ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
+// projections, Kernels.w4a16).
+#define W4_RESIDUAL(NAME, G64, NT, ADD)                                                        \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k) {                                                         \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
-    StripRowsEpilogue<true> epi{resid, rows};                                                 \
+    StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     pdl_enter();                                                                              \
     w4f_units<false, NT, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,     \
                               rows / 2, epi, red, xstage);                                    \
   }
-W4_RESIDUAL(w4_residual, false, 1)
-W4_RESIDUAL(w4_residual_g64, true, 1)
+W4_RESIDUAL(w4_residual, false, 1, true)
+W4_RESIDUAL(w4_residual_g64, true, 1, true)
+W4_RESIDUAL(w4_rows, false, 1, false)
+W4_RESIDUAL(w4_rows_g64, true, 1, false)
 
 // The many-token kernels (up to W4M_MAX_TOKENS): steps of several tokens (decode batches) read
 // the same codes once for every token, with the tokens as two n-tiles of the MMA; the
@@ -453,5 +457,7 @@ W4M_SILU(w4_silu_t8, false, 1)
 W4M_SILU(w4_silu_t8_g64, true, 1)
 
 // The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
-W4_RESIDUAL(w4_residual_many, false, 2)
-W4_RESIDUAL(w4_residual_many_g64, true, 2)
+W4_RESIDUAL(w4_residual_many, false, 2, true)
+W4_RESIDUAL(w4_residual_many_g64, true, 2, true)
+W4_RESIDUAL(w4_rows_many, false, 2, false)
+W4_RESIDUAL(w4_rows_many_g64, true, 2, false)

@@ -8,10 +8,11 @@
 // tokens a 14B gate/up read 566 MB of activations from L2 for 71 MB of codes and took 131 us,
 // and 64 tokens (two launches) 262 us, where bf16 cuBLAS takes about 100.
 //
-// Rounding: w4a16_mma's exactly. Its warps split k into `segs` ranges (by the shape alone) and
-// their sums meet in warp order; here a warp walks the whole k but keeps one accumulator per
-// range and adds them in the same order, so every token's result has w4a16_mma's bits at any
-// batch size. Tokens beyond the step's are zero rows of the staged tile, never stored. Not for
+// Rounding: the fused kernels' exactly (w4a16_fused.cu's w4_rows, which Kernels.w4a16 runs
+// below 17 tokens and on narrow layers). Their 8 warps split k into `segs` ranges and their
+// sums meet in warp order; here a warp walks the whole k but keeps one accumulator per range
+// and adds them in the same order, so every token's result has the same bits at any batch
+// size. Tokens beyond the step's are zero rows of the staged tile, never stored. Not for
 // act-order layers (their strips read differently permuted inputs).
 #include "common.cuh"
 
@@ -30,8 +31,8 @@ struct W4gStage {
 
 // Launch: grid (ceil(rows / (16 * W4G_WARPS))), block 32 * W4G_WARPS, dynamic shared memory
 // W4G_STAGES * sizeof(W4gStage<NT>) (Kernels.w4gSmem). x (tokens, k) bf16; codes, sz: w4a16.cu's
-// layout; y (tokens, rows) fp32; tokens <= 8 * NT; groupShift as w4a16_mma's; segs: the warps
-// w4a16_mma would split k between (Kernels.w4Warps).
+// layout; y (tokens, rows) fp32; tokens <= 8 * NT; groupShift as w4a16_mma's; segs: the k
+// ranges to keep apart (8, the fused kernels' warps).
 template <int NT>
 __device__ __forceinline__ void w4g(const bf16* __restrict__ x, const uint4* __restrict__ codes,
                                     const __half2* __restrict__ sz, float* __restrict__ y,

@@ -82,6 +82,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4QkvRopeMany; // the many-token twins of the three above
   private final CUfunction[] w4SiluMany;
   private final CUfunction[] w4ResidualMany;
+  private final CUfunction[] w4Rows;
+  private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
   private final CUfunction[] w4SiluT8;
   private final CUfunction fillRandomU32;
@@ -159,6 +161,12 @@ public final class Kernels implements AutoCloseable {
     w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
         function("w4_residual_many_g64")};
+    w4Rows = new CUfunction[] {function("w4_rows"), function("w4_rows_g64")};
+    w4RowsMany = new CUfunction[] {function("w4_rows_many"), function("w4_rows_many_g64")};
+    // w4a16 runs them outside the fused path too: their shared memory allowed up front.
+    for (CUfunction f : w4RowsMany) {
+      allowSmem(f, W4M_SMEM);
+    }
     w4QkvRopeT8 = new CUfunction[] {function("w4_qkv_rope_t8"), function("w4_qkv_rope_t8_g64")};
     w4SiluT8 = new CUfunction[] {function("w4_silu_t8"), function("w4_silu_t8_g64")};
     fillRandomU32 = function("fill_random_u32");
@@ -542,19 +550,48 @@ public final class Kernels implements AutoCloseable {
           + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
           + ", " + group + ")");
     }
-    // Only layers whose row blocks fill the SMs: narrow ones (O, down, QKV at 14B: 40 to 56
-    // blocks of 8 strips) ran slower than w4a16_mma's (down at 64 tokens 186 against 126 us,
-    // H100), and splitting their k between blocks slower still.
-    if (W4_GEMM && tokens >= W4_GEMM_MIN_TOKENS && xPartStride == 0 && w4gBlocks(rows) >= sms) {
+    if (!W4_GEMM || xPartStride != 0 || rows % 32 != 0) {
+      w4a16Mma(x, xPartStride, codes, scaleZero, y, tokens, rows, k, group, bound1, bound2);
+      return;
+    }
+    // The fused kernels' GEMV with a plain output (faster than w4a16_mma at every shape up to
+    // 16 tokens: 14B gate/up at 16 tokens 43 against 58 us, H100), the GEMM tiling above 16 on
+    // layers whose row blocks fill the SMs, and 16-token slices of the fused kernel on narrow
+    // ones (the GEMM's 40 to 56 blocks of 8 strips, or 160 to 224 of 2, ran slower than
+    // w4a16_mma there: down at 64 tokens 186 and 175 against 127 us; the slices take 106).
+    // All three add the same per-warp sums in the same order: a token's bits do not depend on
+    // the batch.
+    if (tokens >= W4_GEMM_MIN_TOKENS && w4gBlocks(rows) >= sms) {
       w4a16Gemm(x, codes, scaleZero, y, tokens, rows, k, group);
       return;
     }
-    w4a16Mma(x, xPartStride, codes, scaleZero, y, tokens, rows, k, group, bound1, bound2);
+    for (int t0 = 0; t0 < tokens; t0 += W4M_MAX_TOKENS) {
+      int n = Math.min(W4M_MAX_TOKENS, tokens - t0);
+      w4Rows(x.withByteOffset(2L * t0 * k), codes, scaleZero, y.withByteOffset(4L * t0 * rows),
+          n, rows, k, group);
+    }
+  }
+
+  /**
+   * {@code y (tokens, rows) fp32 = a . w^T} by the fused kernels' GEMV (w4a16_fused.cu's
+   * w4_rows: {@link #w4Residual}'s kernel storing instead of adding), 1 to
+   * {@link #W4M_MAX_TOKENS} tokens; rows % 32 == 0, k % 64 == 0, not act-order.
+   */
+  public void w4Rows(CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero, CUdeviceptr y,
+      int tokens, int rows, int k, int group) {
+    checkW4Many(tokens, k);
+    if (rows % 32 != 0) {
+      throw new IllegalArgumentException("w4Rows takes rows % 32 == 0, not " + rows);
+    }
+    boolean many = tokens > 8;
+    CUfunction[] family = many ? w4RowsMany : w4Rows;
+    launchW4Fused(family[group % 64 == 0 ? 1 : 0], rows / 2, many ? W4M_SMEM : 0, p(a),
+        p(codes), p(scaleZero), i(group), i(groupShift(group)), p(y), i(tokens), i(rows), i(k));
   }
 
   /**
    * {@link #w4a16} by w4a16.cu's kernels (one or two strips a block, the activations loaded per
-   * strip): what act-order layers and steps below {@link #W4_GEMM_MIN_TOKENS} take.
+   * strip): what act-order layers and rows not in whole 32-row pairs of strips take.
    */
   public void w4a16Mma(CUdeviceptr x, long xPartStride, CUdeviceptr codes,
       CUdeviceptr scaleZero, CUdeviceptr y, int tokens, int rows, int k, int group, int bound1,
@@ -585,8 +622,8 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * {@link #w4a16} as a GEMM (w4a16_gemm.cu): a block per 8 strips stages every token's
-   * activations once for all of them; the same bits as {@link #w4a16Mma} (its sums kept in
-   * the same k ranges); not for act-order layers (x as the model has it).
+   * activations once for all of them; the same bits as {@link #w4Rows} (its warps' k ranges
+   * summed apart and added in their order); not for act-order layers (x as the model has it).
    */
   public void w4a16Gemm(CUdeviceptr x, CUdeviceptr codes, CUdeviceptr scaleZero,
       CUdeviceptr y, int tokens, int rows, int k, int group) {
@@ -599,7 +636,7 @@ public final class Kernels implements AutoCloseable {
     int i = tokens <= 16 ? 0 : tokens <= 32 ? 1 : 2;
     launch(w4Gemm[i], w4gBlocks(rows), 1, 1, 32 * W4G_WARPS, w4gSmem(2 << i), p(x), p(codes),
         p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift(group)),
-        i(w4Warps(rows / 16, k, group)));
+        i(W4F_THREADS / 32));
   }
 
   /** Blocks of a {@link #w4a16Gemm} over {@code rows} rows: 8 strips each. */
@@ -619,8 +656,9 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * Steps of at least this many tokens take {@link #w4a16Gemm} ({@code
-   * redress.cuda.w4GemmMinTokens}); {@code redress.cuda.w4Gemm=false}: never.
+   * Steps of at least this many tokens take {@link #w4a16Gemm} on wide layers ({@code
+   * redress.cuda.w4GemmMinTokens}); {@code redress.cuda.w4Gemm=false}: {@link #w4a16} runs
+   * {@link #w4a16Mma} alone, as before either (measurement).
    */
   static final int W4_GEMM_MIN_TOKENS = Integer.getInteger("redress.cuda.w4GemmMinTokens", 17);
   private static final boolean W4_GEMM =

@@ -126,12 +126,12 @@ class CudaW4a16GpuTest extends KernelGpuTest {
   }
 
   /**
-   * Layers the GEMM tiling takes (not act-order): 3 strips (a block part-filled), 5 input
+   * Layers the GEMM tiling takes (not act-order): 4 strips (a block part-filled), 5 input
    * pairs (a stage part-filled), groups of 32, 64, 128 and one, 136 strips (17 blocks).
    * {@link Kernels#w4a16} gives it only layers of a block per SM or more; called directly here.
    */
   static Stream<Arguments> gemmShapesAndTokens() {
-    return Stream.of(new Shape(320, new int[] {48}, 32, false, false),
+    return Stream.of(new Shape(320, new int[] {64}, 32, false, false),
         new Shape(896, new int[] {1024}, 128, false, false),
         new Shape(1024, new int[] {512}, -1, false, false),
         new Shape(2048, new int[] {1536, 256, 384}, 64, false, false))
@@ -140,8 +140,10 @@ class CudaW4a16GpuTest extends KernelGpuTest {
 
   /**
    * The GEMM tiling (w4a16_gemm.cu, 8 strips a block sharing each staged activation tile)
-   * against w4a16.cu's kernels, which the test above checks against the host: the same bits
-   * for every token count (it keeps their k ranges' sums apart and adds them in their order).
+   * against the fused kernels' GEMV in 16-token slices ({@link Kernels#w4Rows}), which
+   * {@link Kernels#w4a16} runs below 17 tokens and on narrow layers and the test above checks
+   * against the host: the same bits for every token count (the GEMM keeps their warps' k
+   * ranges apart and adds them in their order).
    */
   @ParameterizedTest
   @MethodSource("gemmShapesAndTokens")
@@ -152,13 +154,15 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     short[] xBits = gaussianBf16(31L * tokens + k, tokens * k);
     DeviceBuffer[] q = upload(p);
     DeviceBuffer x = shorts(xBits);
-    DeviceBuffer mma = alloc(4L * tokens * rows);
+    DeviceBuffer fused = alloc(4L * tokens * rows);
     DeviceBuffer gemm = alloc(4L * tokens * rows);
-    kernels.w4a16Mma(x.ptr(), 0, q[0].ptr(), q[1].ptr(), mma.ptr(), tokens, rows, k, p.group(),
-        p.bound1(), p.bound2());
+    for (int t0 = 0; t0 < tokens; t0 += Kernels.W4M_MAX_TOKENS) {
+      kernels.w4Rows(x.at(2L * t0 * k), q[0].ptr(), q[1].ptr(), fused.at(4L * t0 * rows),
+          Math.min(Kernels.W4M_MAX_TOKENS, tokens - t0), rows, k, p.group());
+    }
     kernels.w4a16Gemm(x.ptr(), q[0].ptr(), q[1].ptr(), gemm.ptr(), tokens, rows, k, p.group());
     assertThat(download(gemm, tokens * rows)).as("%s, %d tokens", s, tokens)
-        .containsExactly(download(mma, tokens * rows));
+        .containsExactly(download(fused, tokens * rows));
   }
 
   /** n standard normal draws (seeded) as bf16 bits. */
