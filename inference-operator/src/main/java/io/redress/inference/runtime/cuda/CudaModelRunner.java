@@ -405,12 +405,12 @@ public final class CudaModelRunner implements ModelRunner {
       int phases = 3;
       if (l + 1 < layers) {
         CudaWeights.Layer next = weights.layers.get(l + 1);
-        long kc = kvCache.address() + kvLayerBytes * (l + 1);
         if (kvFp8) { // the rows for qkv_rope_cache_fp8, which runs after the chain
           chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_ROWS, 0,
               next.inputNorm().address(), 0, 0, 0, 0, 0, qkv.address(),
               next.qkvQ().rows() / 2);
         } else {
+          long kc = kvCache.address() + kvLayerBytes * (l + 1);
           chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_QKV, 0,
               next.inputNorm().address(), 0, next.qkvBias().address(), q.address(), kc,
               kc + kvValueOffset, 0, (config.numHeads() + 2 * config.numKvHeads())
@@ -1183,21 +1183,20 @@ public final class CudaModelRunner implements ModelRunner {
         && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
     CUdeviceptr ks = kvFp8 ? kScales(layer) : null;
     CUdeviceptr vs = kvFp8 ? vScales(layer) : null;
-    if (tokens <= splitTokens && gqaSplit && decodeMma) {
+    boolean split = tokens <= splitTokens && gqaSplit;
+    if (decodeMma && (split || tokens > splitTokens && !prefillMma)) {
+      // split steps may cut their contexts (decodeMmaSplit) and launch the chain early
       kernels.attentionDecodeMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
-          config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
-          splitCounters.ptr(), tokens, kernels.decodeMmaSplit(tokens, config.numKvHeads()),
-          chainStep(tokens));
-    } else if (tokens <= splitTokens && gqaSplit) {
+          config.numKvHeads(), config.headDim(), scale, split ? splitO.ptr() : null,
+          split ? splitMl.ptr() : null, split ? splitCounters.ptr() : null, tokens,
+          split && kernels.decodeMmaSplit(tokens, config.numKvHeads()),
+          split && chainStep(tokens));
+    } else if (split) {
       kernels.attentionGqaSplit(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
           config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
           splitCounters.ptr(), tokens);
-    } else if (tokens > splitTokens && decodeMma && !prefillMma) {
-      kernels.attentionDecodeMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
-          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
-          config.numKvHeads(), config.headDim(), scale, null, null, null, tokens, false);
     } else if (kvFp8) {
       kernels.attentionFp8(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),

@@ -336,6 +336,15 @@ public final class Kernels implements AutoCloseable {
         && heads / kvHeads <= 8;
   }
 
+  /** What both tensor-core attention kernels take ({@link #mmaFits}), or a clear error. */
+  private static void checkMma(int heads, int kvHeads, int headDim) {
+    if (!mmaFits(heads, kvHeads, headDim)) {
+      throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
+          + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
+          + kvHeads);
+    }
+  }
+
   /**
    * {@link #attention} on the tensor cores, for steps of prompt chunks: a block per 16
    * consecutive tokens and KV head shares each staged tile of 64 keys between them
@@ -345,11 +354,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
       int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
       int tokens) {
-    if (!mmaFits(heads, kvHeads, headDim)) {
-      throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
-          + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
-          + kvHeads);
-    }
+    checkMma(heads, kvHeads, headDim);
     int group = heads / kvHeads;
     launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
         32 * group, mmaSmem(headDim, group), p(q), p(kCache), p(vCache), p(tokenSeq),
@@ -395,11 +400,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
-    if (!mmaFits(heads, kvHeads, headDim)) {
-      throw new IllegalArgumentException("the tensor-core attention takes head_dim 64 or 128"
-          + " and at most 8 query heads per KV head, not " + headDim + " and " + heads + "/"
-          + kvHeads);
-    }
+    checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
     CUfunction f = fp8 ? (headDim == 64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
         : headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128;
@@ -544,12 +545,7 @@ public final class Kernels implements AutoCloseable {
    */
   public void w4a16(CUdeviceptr x, long xPartStride, CUdeviceptr codes, CUdeviceptr scaleZero,
       CUdeviceptr y, int tokens, int rows, int k, int group, int bound1, int bound2) {
-    if (tokens < 1 || tokens > W4_MAX_TOKENS || rows % 16 != 0 || k % 64 != 0
-        || group % 32 != 0) {
-      throw new IllegalArgumentException("w4a16 takes 1 to " + W4_MAX_TOKENS + " tokens, rows"
-          + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
-          + ", " + group + ")");
-    }
+    checkW4a16(tokens, rows, k, group);
     if (!W4_GEMM || xPartStride != 0 || rows % 32 != 0) {
       w4a16Mma(x, xPartStride, codes, scaleZero, y, tokens, rows, k, group, bound1, bound2);
       return;
@@ -572,6 +568,16 @@ public final class Kernels implements AutoCloseable {
     }
   }
 
+  /** What {@link #w4a16} and {@link #w4a16Gemm} take, or a clear error. */
+  private static void checkW4a16(int tokens, int rows, int k, int group) {
+    if (tokens < 1 || tokens > W4_MAX_TOKENS || rows % 16 != 0 || k % 64 != 0
+        || group % 32 != 0) {
+      throw new IllegalArgumentException("w4a16 takes 1 to " + W4_MAX_TOKENS + " tokens, rows"
+          + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
+          + ", " + group + ")");
+    }
+  }
+
   /**
    * {@code y (tokens, rows) fp32 = a . w^T} by the fused kernels' GEMV (w4a16_fused.cu's
    * w4_rows: {@link #w4Residual}'s kernel storing instead of adding), 1 to
@@ -579,14 +585,24 @@ public final class Kernels implements AutoCloseable {
    */
   public void w4Rows(CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero, CUdeviceptr y,
       int tokens, int rows, int k, int group) {
-    checkW4Many(tokens, k);
     if (rows % 32 != 0) {
       throw new IllegalArgumentException("w4Rows takes rows % 32 == 0, not " + rows);
     }
+    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k);
+  }
+
+  /**
+   * The residual-form fused W4 GEMV over rows / 2 units: {@code out += a . w^T} ({@code add},
+   * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to 8 tokens, two above.
+   */
+  private void launchW4Rows(boolean add, CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero,
+      int group, CUdeviceptr out, int tokens, int rows, int k) {
+    checkW4Many(tokens, k);
     boolean many = tokens > 8;
-    CUfunction[] family = many ? w4RowsMany : w4Rows;
-    launchW4Fused(family[group % 64 == 0 ? 1 : 0], rows / 2, many ? W4M_SMEM : 0, p(a),
-        p(codes), p(scaleZero), i(group), i(groupShift(group)), p(y), i(tokens), i(rows), i(k));
+    CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
+        : many ? w4RowsMany : w4Rows;
+    launchW4Fused(w4Pick(family, group), rows / 2, many ? W4M_SMEM : 0, p(a), p(codes),
+        p(scaleZero), i(group), i(groupShift(group)), p(out), i(tokens), i(rows), i(k));
   }
 
   /**
@@ -627,12 +643,7 @@ public final class Kernels implements AutoCloseable {
    */
   public void w4a16Gemm(CUdeviceptr x, CUdeviceptr codes, CUdeviceptr scaleZero,
       CUdeviceptr y, int tokens, int rows, int k, int group) {
-    if (tokens < 1 || tokens > W4_MAX_TOKENS || rows % 16 != 0 || k % 64 != 0
-        || group % 32 != 0) {
-      throw new IllegalArgumentException("w4a16 takes 1 to " + W4_MAX_TOKENS + " tokens, rows"
-          + " a multiple of 16, k of 64 and group of 32 (" + tokens + ", " + rows + ", " + k
-          + ", " + group + ")");
-    }
+    checkW4a16(tokens, rows, k, group);
     int i = tokens <= 16 ? 0 : tokens <= 32 ? 1 : 2;
     launch(w4Gemm[i], w4gBlocks(rows), 1, 1, 32 * W4G_WARPS, w4gSmem(2 << i), p(x), p(codes),
         p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift(group)),
@@ -980,13 +991,14 @@ public final class Kernels implements AutoCloseable {
     return 2 * (1 + parts) * tokens * hidden;
   }
 
-  private static boolean g64(CudaWeights.Q4 w) {
-    return w.group() % 64 == 0;
-  }
 
   /** The kernel of a family for this layer's group size (the _g64 ones need whole pairs). */
   private static CUfunction w4Pick(CUfunction[] family, CudaWeights.Q4 w) {
-    return family[g64(w) ? 1 : 0];
+    return w4Pick(family, w.group());
+  }
+
+  private static CUfunction w4Pick(CUfunction[] family, int group) {
+    return family[group % 64 == 0 ? 1 : 0];
   }
 
   private static int groupShift(int group) {
@@ -1057,15 +1069,11 @@ public final class Kernels implements AutoCloseable {
    * its permuted order ({@link #gatherCols}). Up to 8 tokens take the one-n-tile kernel.
    */
   public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens) {
-    checkW4Many(tokens, w.k());
     if (w.rows() % 32 != 0 || w.parts() != 1) {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
-    boolean many = tokens > 8;
-    launchW4Fused(w4Pick(many ? w4ResidualMany : w4Residual, w), w.rows() / 2,
-        many ? W4M_SMEM : 0, p(a),
-        p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())),
-        p(resid), i(tokens), i(w.rows()), i(w.k()));
+    launchW4Rows(true, a, w.codes().ptr(), w.scaleZero().ptr(), w.group(), resid, tokens,
+        w.rows(), w.k());
   }
 
   /**
