@@ -81,7 +81,8 @@ final class DecodeBench implements Callable<Integer> {
   @Option(names = "--compare-unguided",
       description = "With --json-schema: after each batch, the same prompts again unguided,"
           + " each request running to its guided output length (EOS ignored), so both runs"
-          + " do the same work and their ratio is the cost of guidance alone.")
+          + " do the same work and their ratio is the cost of guidance alone (an untimed guided"
+          + " run first warms both: CUDA graphs, JIT).")
   boolean compareUnguided;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
   @Option(names = "--name", defaultValue = "decode") String name;
@@ -201,6 +202,13 @@ final class DecodeBench implements Callable<Integer> {
         run(List.of(e), mc, 1, 32, new Random(0), schemaText, null, null);
       }
       for (int b : batches) {
+        if (compareUnguided && schemaText != null) {
+          // The guided run goes first, so without this it alone would pay for capturing the
+          // CUDA graphs of this batch's step shapes (decode buckets, mixed prompt + decode
+          // steps) and for compiling the host code at this size: about 0.2 ms a step at 0.5B,
+          // batch 64, which the unguided run after it then reused.
+          run(engines, mc, b, outputLen, new Random(b), schemaText, null, null);
+        }
         var before = engine.stats();
         int[] lengths = new int[b];
         double[] r = run(engines, mc, b, outputLen, new Random(b), schemaText, null, lengths);

@@ -71,6 +71,23 @@ public final class GrammarMatcher {
     entry().mask.fill(words, offset, n);
   }
 
+  /** {@link #fillNextTokenBitmask(int[], int)} into a buffer (a runner's staging memory). */
+  public void fillNextTokenBitmask(java.nio.IntBuffer words, int offset) {
+    Objects.requireNonNull(words, "words");
+    int n = engine.maskWords();
+    if (offset < 0 || offset + n > words.capacity()) {
+      throw new IndexOutOfBoundsException("need " + n + " words at offset " + offset
+          + ", buffer has " + words.capacity());
+    }
+    if (ended) {
+      for (int i = 0; i < n; i++) {
+        words.put(offset + i, 0);
+      }
+      return;
+    }
+    entry().mask.fill(words, offset, n);
+  }
+
   /** Whether a full valid document has been produced (EOS may come now). */
   public boolean isComplete() {
     return ended || entry().complete;

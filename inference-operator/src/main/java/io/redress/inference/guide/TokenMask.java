@@ -38,6 +38,25 @@ final class TokenMask {
     }
   }
 
+  /** {@link #fill(int[], int, int)} into a buffer (a runner's pinned staging memory). */
+  void fill(java.nio.IntBuffer words, int offset, int maskWords) {
+    if (base != null) {
+      words.put(offset, base, 0, maskWords);
+    } else {
+      for (int i = 0; i < maskWords; i++) {
+        words.put(offset + i, 0);
+      }
+    }
+    for (int id : clear) {
+      int at = offset + (id >>> 5);
+      words.put(at, words.get(at) & ~(1 << (id & 31)));
+    }
+    for (int id : set) {
+      int at = offset + (id >>> 5);
+      words.put(at, words.get(at) | 1 << (id & 31));
+    }
+  }
+
   /**
    * The union of masks: still (base, clear, set) when at most one part has a base (the others'
    * ids join {@code set}, applied after {@code clear}); else materialized as a fresh bitmask.

@@ -11,11 +11,14 @@ import java.util.concurrent.CompletableFuture;
  * @param seqs per sequence: how many of the tokens are its, where they sit, how to sample
  * @param masks guided-decoding bitmasks, computed on other threads while the model runs: one
  *     row of {@code maskWords} int32 words per sampling sequence, in step order (all ones for
- *     an unguided one); null when no sequence of the step is guided
+ *     an unguided one), or {@link #STAGED}; null when no sequence of the step is guided
  * @param maskWords words per mask row (ceil(vocab / 32))
  */
 public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
     int maskWords) {
+
+  /** The masks' value when they were written into the runner's {@link ModelRunner#maskStaging}. */
+  public static final int[] STAGED = new int[0];
 
   /** A step without guided sequences. */
   public Step(int[] tokenIds, List<SeqStep> seqs) {

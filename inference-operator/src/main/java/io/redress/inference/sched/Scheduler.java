@@ -30,6 +30,7 @@ public final class Scheduler {
   private final JumpForward jumpForward;
   private long jumpForwardTokens;
   private int jumpForwardMaxRunning = Integer.MAX_VALUE;
+  private boolean deferMatchers = true;
   private final Deque<Sequence> waiting = new ArrayDeque<>();
   private final List<Sequence> running = new ArrayList<>(); // admission order
   private long preemptions;
@@ -87,6 +88,14 @@ public final class Scheduler {
    */
   public void limitJumpForward(int n) {
     jumpForwardMaxRunning = n;
+  }
+
+  /**
+   * Whether guided sequences may leave their matcher's advance to the next step's mask workers
+   * while more than the jump-forward limit run (default true; see {@link #postprocess}).
+   */
+  public void deferMatchers(boolean on) {
+    deferMatchers = on;
   }
 
   /** Tokens appended by jump-forward (guided decoding) since start. */
@@ -159,15 +168,27 @@ public final class Scheduler {
     return new ScheduledStep(seqs, counts);
   }
 
+  /** What a step did to its sequences (see {@link #postprocess}). */
+  public record Outcome(List<Sequence> updated, List<Sequence> endedWithoutToken) {}
+
   /**
    * Records what a step computed and the tokens it sampled, and finishes sequences that hit
    * EOS, a stop token, maxTokens or the maximum length.
    *
+   * <p>While more than the jump-forward limit run, a guided sequence's token is handed to its
+   * matcher beside the next step ({@link Sequence#advanceMatcher}, on the engine's mask
+   * workers) instead of here, so the engine thread does not advance a batch of matchers while
+   * the GPU waits. A sequence whose deferred token completed the document (or that the grammar
+   * refused) then took part in one more step; it finishes after it, and the token that step
+   * sampled for it is dropped: its output is what advancing here would have given.
+   *
    * @param sampled one id per sampling sequence, in step order
-   * @return the sequences that received a new token (finished ones included)
+   * @return the sequences that received a new token (finished ones included), and those that
+   *     finished without one
    */
-  public List<Sequence> postprocess(ScheduledStep step, int[] sampled, long nowNanos) {
+  public Outcome postprocess(ScheduledStep step, int[] sampled, long nowNanos) {
     List<Sequence> updated = new ArrayList<>();
+    List<Sequence> ended = new ArrayList<>();
     int k = 0;
     for (int i = 0; i < step.seqs().size(); i++) {
       Sequence seq = step.seqs().get(i);
@@ -178,6 +199,10 @@ public final class Scheduler {
         continue;
       }
       int token = sampled[k++];
+      if (seq.matcher() != null && !settleDeferred(seq)) {
+        ended.add(seq);
+        continue;
+      }
       seq.append(token);
       if (seq.firstTokenNanos < 0) {
         seq.firstTokenNanos = nowNanos;
@@ -185,8 +210,12 @@ public final class Scheduler {
       updated.add(seq);
       boolean stopToken = seq.params().stopTokenIds().contains(token)
           || (!seq.params().ignoreEos() && eosTokenIds.contains(token));
-      if (seq.matcher() != null && !guide(seq, token)) {
-        continue;
+      if (seq.matcher() != null) {
+        if (deferMatchers && !stopToken && running.size() > jumpForwardMaxRunning) {
+          seq.deferMatcher(token); // no jump-forward here, so nothing else needs the matcher now
+        } else if (!guide(seq, token)) {
+          continue;
+        }
       }
       if (stopToken) {
         finish(seq, FinishReason.STOP);
@@ -194,7 +223,27 @@ public final class Scheduler {
         finish(seq, FinishReason.LENGTH);
       }
     }
-    return updated;
+    return new Outcome(updated, ended);
+  }
+
+  /**
+   * Applies what advancing a guided sequence's matcher over its deferred token found (advancing
+   * it first if the engine has not).
+   *
+   * @return false when the sequence finished here
+   */
+  private boolean settleDeferred(Sequence seq) {
+    seq.advanceMatcher();
+    if (seq.deferredError != null) {
+      seq.errorMessage = seq.deferredError;
+      finish(seq, FinishReason.ERROR);
+      return false;
+    }
+    if (seq.deferredEnded) {
+      finish(seq, FinishReason.STOP); // nothing but EOS could follow its last token
+      return false;
+    }
+    return true;
   }
 
   /**

@@ -36,6 +36,16 @@ public final class Sequence {
   String errorMessage;
   /** Guided decoding state, or null for free text. */
   private GrammarMatcher matcher;
+  /**
+   * A sampled token the matcher has not taken yet, or -1. In large batches the matchers advance
+   * on the engine's mask workers beside the next forward pass ({@link #advanceMatcher}), not on
+   * the engine thread between steps; the scheduler settles what that found after the step.
+   */
+  private int deferredToken = -1;
+  /** Set by {@link #advanceMatcher}: the deferred token completed the document. */
+  boolean deferredEnded;
+  /** Set by {@link #advanceMatcher}: the grammar refused the deferred token, or null. */
+  String deferredError;
 
   public Sequence(String requestId, int[] prompt, SamplingParams params, long seed,
       long arrivalNanos) {
@@ -109,6 +119,30 @@ public final class Sequence {
   /** Guides this sequence's output by {@code m} (before it is scheduled). */
   public void guide(GrammarMatcher m) {
     this.matcher = m;
+  }
+
+  /** Leaves the matcher's advance over {@code token} to {@link #advanceMatcher}. */
+  void deferMatcher(int token) {
+    deferredToken = token;
+  }
+
+  /**
+   * Advances the matcher over the deferred token, if any (a no-op otherwise). The engine calls
+   * it on a mask worker, before filling this sequence's mask, while the GPU runs the step; the
+   * scheduler reads the outcome after the step, once the masks are done.
+   */
+  public void advanceMatcher() {
+    int token = deferredToken;
+    if (token < 0) {
+      return;
+    }
+    deferredToken = -1;
+    if (!matcher.acceptToken(token)) {
+      deferredError = "guided decoding: token " + token + " was sampled although the mask"
+          + " forbade it";
+    } else if (matcher.isTerminated()) {
+      deferredEnded = true;
+    }
   }
 
   public BlockTable blockTable() {

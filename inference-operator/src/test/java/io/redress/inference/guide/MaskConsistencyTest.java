@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
  * The masks against the automaton itself, on the real vocabulary, along random walks over the
  * hand-written schemas and part of the generated ones: at every step the cached mask equals the
  * mask computed with no cache (so cache keys never merge states that differ), and for sampled
- * tokens, in the mask and out of it, the bit agrees with what {@code acceptToken} does.
+ * tokens, in the mask and out of it, the bit agrees with what {@code acceptToken} does. The
+ * mask written into a direct buffer (a runner's pinned staging memory) equals the array's.
  */
 class MaskConsistencyTest {
 
@@ -28,6 +29,10 @@ class MaskConsistencyTest {
     }
     int[] cached = new int[vocab.maskWords()];
     int[] fresh = new int[vocab.maskWords()];
+    int offset = 3 * vocab.maskWords(); // a later row of a step's masks
+    java.nio.IntBuffer staged = java.nio.ByteBuffer.allocateDirect(4 * (offset + vocab.maskWords()))
+        .order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+    int[] stagedRow = new int[vocab.maskWords()];
     int steps = 0;
     int checks = 0;
     for (SchemaCorpus.Entry e : schemas) {
@@ -43,6 +48,12 @@ class MaskConsistencyTest {
           m.fillNextTokenBitmask(cached, 0);
           m.fillUncached(fresh);
           assertThat(cached).as("%s step %d", e.name(), step).isEqualTo(fresh);
+          for (int i = 0; i < vocab.maskWords(); i++) {
+            staged.put(offset + i, ~cached[i]); // stale contents the fill must overwrite
+          }
+          m.fillNextTokenBitmask(staged, offset);
+          staged.get(offset, stagedRow);
+          assertThat(stagedRow).as("%s step %d, staged", e.name(), step).isEqualTo(cached);
           for (int k = 0; k < SAMPLES; k++) {
             int id = k % 2 == 0 ? rnd.nextInt(vocab.modelVocabSize()) : Walks.pick(cached, rnd);
             boolean inMask = MatcherTest.bit(cached, id);

@@ -212,6 +212,7 @@ public final class CudaModelRunner implements ModelRunner {
   private DeviceBuffer maskDevice; // (maxNumSeqs, maskWords) int32, allocated on first use
   private Pointer maskHost;
   private IntBuffer maskHostInts;
+  private int[] allowAll; // a padding row's mask
   /**
    * The masks' copy to the device runs on a stream of its own, beside the forward pass, and the
    * sampler waits for it by an event: on the device's stream it queued behind the forward pass
@@ -679,11 +680,18 @@ public final class CudaModelRunner implements ModelRunner {
       enqueueForward(tokens, rows);
       sampleRows = rows;
     }
+    long t1 = System.nanoTime();
+    int guided = 0;
     if (rows > 0 && shard.samples()) {
       // The GPU runs the forward pass while the host waits here for the guided masks.
       CUdeviceptr maskPtr = null;
       if (step.masks() != null) {
-        maskPtr = uploadMasks(step.masks().join(), rows, sampleRows);
+        int[] masks = step.masks().join();
+        long t2 = System.nanoTime();
+        maskPtr = uploadMasks(masks, rows, sampleRows);
+        hostTimes[1][1] += t2 - t1;
+        hostTimes[1][2] += System.nanoTime() - t2;
+        guided = 1;
       }
       int sMax = options.maxNumSeqs();
       kernels.sample(logits.ptr(), config.vocabSize(), maskPtr, maskWords, fmeta.ptr(),
@@ -696,7 +704,11 @@ public final class CudaModelRunner implements ModelRunner {
     if (!wait && !shard.samples()) {
       return rows;
     }
+    long t3 = System.nanoTime();
     device.synchronize();
+    hostTimes[guided][0] += t1 - t0;
+    hostTimes[guided][3] += System.nanoTime() - t3;
+    timedSteps[guided]++;
     if (profiler != null) {
       profiler.end(System.nanoTime() - t0);
     }
@@ -708,6 +720,15 @@ public final class CudaModelRunner implements ModelRunner {
     device.makeCurrent();
     device.synchronize();
   }
+
+  private static String ms(long nanos, long steps) {
+    return steps == 0 ? "-" : String.format(java.util.Locale.ROOT, "%.3f", nanos / 1e6 / steps);
+  }
+
+  // Host time of the steps, summed (logged at close), [unguided, guided]: launch, wait for the
+  // guided masks, their copy to pinned memory and upload, wait for the GPU.
+  private final long[][] hostTimes = new long[2][4];
+  private final long[] timedSteps = new long[2];
 
   private void mark(String op) {
     if (profiler != null && !capturing) {
@@ -1114,7 +1135,35 @@ public final class CudaModelRunner implements ModelRunner {
    * decode graph ({@code rows..padRows}) allow everything.
    */
   private CUdeviceptr uploadMasks(int[] masks, int rows, int padRows) {
+    maskStaging(0);
+    if (masks != Step.STAGED) {
+      maskHostInts.put(0, masks, 0, rows * maskWords);
+    }
+    for (int r = rows; r < padRows; r++) {
+      maskHostInts.put(r * maskWords, allowAll, 0, maskWords);
+    }
+    long bytes = 4L * padRows * maskWords;
+    if (maskStream == null) {
+      cuMemcpyHtoDAsync(maskDevice.ptr(), maskHost, bytes, device.stream());
+    } else {
+      cuMemcpyHtoDAsync(maskDevice.ptr(), maskHost, bytes, maskStream);
+      jcuda.driver.JCudaDriver.cuEventRecord(maskCopied, maskStream);
+      jcuda.driver.JCudaDriver.cuStreamWaitEvent(device.stream(), maskCopied, 0);
+    }
+    return maskDevice.ptr();
+  }
+
+  /** The pinned mask upload buffer (allocated on first use), for the engine to write into. */
+  @Override
+  public java.nio.IntBuffer maskStaging(int ints) {
+    if (ints > maskWords * options.maxNumSeqs()) {
+      throw new IllegalArgumentException(ints + " mask words exceed the runner's "
+          + options.maxNumSeqs() + " rows");
+    }
     if (maskDevice == null) {
+      device.makeCurrent();
+      allowAll = new int[maskWords];
+      java.util.Arrays.fill(allowAll, -1);
       long bytes = 4L * maskWords * options.maxNumSeqs();
       maskDevice = device.alloc(bytes);
       maskHost = new Pointer();
@@ -1129,20 +1178,7 @@ public final class CudaModelRunner implements ModelRunner {
             jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
       }
     }
-    maskHostInts.put(0, masks, 0, rows * maskWords);
-    for (int i = rows * maskWords; i < padRows * maskWords; i++) {
-      maskHostInts.put(i, -1);
-    }
-    // Safe to overwrite both buffers: the step before ended with the device synchronized.
-    long bytes = 4L * padRows * maskWords;
-    if (maskStream == null) {
-      cuMemcpyHtoDAsync(maskDevice.ptr(), maskHost, bytes, device.stream());
-    } else {
-      cuMemcpyHtoDAsync(maskDevice.ptr(), maskHost, bytes, maskStream);
-      jcuda.driver.JCudaDriver.cuEventRecord(maskCopied, maskStream);
-      jcuda.driver.JCudaDriver.cuStreamWaitEvent(device.stream(), maskCopied, 0);
-    }
-    return maskDevice.ptr();
+    return maskHostInts;
   }
 
   /** A linear layer: our GEMV for decode-sized batches, cuBLAS for larger ones. */
@@ -1260,6 +1296,15 @@ public final class CudaModelRunner implements ModelRunner {
       return;
     }
     closed = true;
+    for (int g = 0; g < 2; g++) {
+      long n = timedSteps[g];
+      if (n > 0) {
+        LOG.info("runner host time per {} step over {} steps: launch {} ms, mask wait {} ms,"
+            + " mask copy {} ms, GPU wait {} ms", g == 1 ? "guided" : "unguided", n,
+            ms(hostTimes[g][0], n), ms(hostTimes[g][1], n), ms(hostTimes[g][2], n),
+            ms(hostTimes[g][3], n));
+      }
+    }
     device.makeCurrent();
     device.synchronize();
     graphs.close();
