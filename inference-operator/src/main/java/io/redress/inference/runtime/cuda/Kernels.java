@@ -776,13 +776,16 @@ public final class Kernels implements AutoCloseable {
    */
   public void prepareFused(int hidden, int maxTokens) {
     for (int t = 1; t <= maxTokens; t++) {
-      for (int threads : new int[] {128, 256}) {
+      for (int threads = 32; threads <= 256; threads += 32) {
         for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed, gemvQkvRopeTp,
             gemvSiluTp, gemvNormedTp}) {
           residentBlocks(f, threads, 2 * t * hidden);
         }
         residentBlocks(gemvResidual, threads, 0);
         residentBlocks(gemvPush, threads, 0);
+        for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed}) {
+          residentBlocks(f, threads, 2 * FUSED_MAX_TOKENS * hidden); // oneUnitWarps
+        }
       }
       for (CUfunction f : new CUfunction[] {gemvQkvRopeTp, gemvSiluTp, gemvNormedTp}) {
         residentBlocks(f, 512, 2 * t * hidden);
@@ -822,18 +825,55 @@ public final class Kernels implements AutoCloseable {
    * Blocks of 4 warps spread the work evenly over the SMs; the normed kernels take 8 where that
    * still fills every SM, halving the prologues, and their tensor-parallel twins always 16 (one
    * block an SM): their prologue also waits for the peers and reads the peers' partials
-   * (gemv_fused.cu). Models split over GPUs are large enough to fill the SMs even so.
+   * (gemv_fused.cu). Models split over GPUs are large enough to fill the SMs even so. Where a
+   * normed layer has a few more units than that wave has warps, smaller blocks, more of them,
+   * give every warp one unit ({@link #oneUnitWarps}).
    */
-  private void launchFused(CUfunction f, int units, int smem, boolean normed, long[]... args) {
+  private void launchFused(CUfunction f, int units, int tokens, int hidden, boolean normed,
+      long[]... args) {
+    int smem = normed ? 2 * tokens * hidden : 0;
     boolean tp = f == gemvQkvRopeTp || f == gemvSiluTp || f == gemvNormedTp;
     int warps = tp ? 16 : normed && (units + 7) / 8 >= sms ? 8 : 4;
     int perSm = residentBlocks(f, 32 * warps, smem);
     if (normed) {
       perSm = Math.max(1, Math.min(perSm, NORMED_WARPS_PER_SM / warps));
     }
+    if (normed && !tp && ONE_UNIT_WAVES && units > (long) sms * perSm * warps) {
+      int w = oneUnitWarps(f, units, 2 * FUSED_MAX_TOKENS * hidden);
+      if (w > 0) {
+        warps = w;
+        perSm = residentBlocks(f, 32 * w, smem);
+      }
+    }
     int blocks = (int) Math.min((units + warps - 1) / warps, (long) sms * perSm);
     launch(f, blocks, 1, 1, 32 * warps, smem, args);
   }
+
+  /**
+   * {@code redress.cuda.oneUnitWaves=false}: normed GEMVs keep their 16 warps an SM even where
+   * some warps then take two units (comparisons).
+   */
+  private static final boolean ONE_UNIT_WAVES =
+      !"false".equals(System.getProperty("redress.cuda.oneUnitWaves"));
+
+  /**
+   * The most warps a block (at most 8) with which a normed GEMV gives every warp one unit in
+   * one wave, or 0 if none does. Where a layer has a little more units than 16 warps an SM
+   * (Qwen2.5-7B's QKV: 2,304 for 2,112 warps) some warps took two units, one after the other,
+   * and the kernel twice the time of one (23 us where 33 MB need 11). Blocks then differ in
+   * size, so a different prologue reduction order: decided from the shape and the largest
+   * token count's shared memory, never from the step, so a token's result stays independent of
+   * the batch.
+   */
+  private int oneUnitWarps(CUfunction f, int units, int maxSmem) {
+    for (int w = 8; w >= 1; w--) {
+      if ((long) sms * residentBlocks(f, 32 * w, maxSmem) * w >= units) {
+        return w;
+      }
+    }
+    return 0;
+  }
+
 
   private void checkFused(int tokens, int k) {
     if (tokens < 1 || tokens > FUSED_MAX_TOKENS || k % 8 != 0) {
@@ -869,7 +909,7 @@ public final class Kernels implements AutoCloseable {
     long[][] args = {p(x), p(normW), f(eps), p(w), p(bias), p(positions), p(slots), p(qOut),
         p(kCache), p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)};
     launchFused(tpSum == null ? gemvQkvRope : gemvQkvRopeTp,
-        (heads + 2 * kvHeads) * (headDim / 2), 2 * tokens * hidden, true, withTp(args, tpSum));
+        (heads + 2 * kvHeads) * (headDim / 2), tokens, hidden, true, withTp(args, tpSum));
   }
 
   /** {@code args}, then the TP struct when there is one. */
@@ -891,7 +931,7 @@ public final class Kernels implements AutoCloseable {
   void rmsnormGateUpSilu(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w,
       CUdeviceptr act, int tokens, int hidden, int inter, long[] tpSum) {
     checkFused(tokens, hidden);
-    launchFused(tpSum == null ? gemvSilu : gemvSiluTp, inter, 2 * tokens * hidden, true,
+    launchFused(tpSum == null ? gemvSilu : gemvSiluTp, inter, tokens, hidden, true,
         withTp(new long[][] {p(x), p(normW), f(eps), p(w), p(act), i(tokens), i(hidden),
             i(inter)}, tpSum));
   }
@@ -903,7 +943,7 @@ public final class Kernels implements AutoCloseable {
   void rmsnormGemvTp(CUdeviceptr x, CUdeviceptr normW, float eps, CUdeviceptr w, CUdeviceptr y,
       int tokens, int rows, int hidden, long[] tpSum) {
     checkFused(tokens, hidden);
-    launchFused(gemvNormedTp, (rows + 1) / 2, 2 * tokens * hidden, true, p(x), p(normW),
+    launchFused(gemvNormedTp, (rows + 1) / 2, tokens, hidden, true, p(x), p(normW),
         f(eps), p(w), p(y), i(tokens), i(rows), i(hidden), tpSum);
   }
 
@@ -913,7 +953,7 @@ public final class Kernels implements AutoCloseable {
    */
   void gemvPush(CUdeviceptr a, CUdeviceptr w, long[] push, int tokens, int rows, int k) {
     checkFused(tokens, k);
-    launchFused(gemvPush, (rows + 1) / 2, 0, false, p(a), p(w), push, i(tokens),
+    launchFused(gemvPush, (rows + 1) / 2, tokens, 0, false, p(a), p(w), push, i(tokens),
         i(rows), i(k));
   }
 
@@ -940,7 +980,7 @@ public final class Kernels implements AutoCloseable {
   public void rmsnormGemv(CUdeviceptr x, CUdeviceptr srcRows, CUdeviceptr normW, float eps,
       CUdeviceptr w, CUdeviceptr y, int tokens, int rows, int hidden) {
     checkFused(tokens, hidden);
-    launchFused(gemvNormed, (rows + 1) / 2, 2 * tokens * hidden, true, p(x), p(srcRows),
+    launchFused(gemvNormed, (rows + 1) / 2, tokens, hidden, true, p(x), p(srcRows),
         p(normW), f(eps), p(w), p(y), i(tokens), i(rows), i(hidden));
   }
 
@@ -951,8 +991,8 @@ public final class Kernels implements AutoCloseable {
   public void gemvResidual(CUdeviceptr a, CUdeviceptr w, CUdeviceptr resid, int tokens,
       int rows, int k) {
     checkFused(tokens, k);
-    launchFused(gemvResidual, (rows + 1) / 2, 0, false, p(a), p(w), p(resid), i(tokens),
-        i(rows), i(k));
+    launchFused(gemvResidual, (rows + 1) / 2, tokens, 0, false, p(a), p(w), p(resid),
+        i(tokens), i(rows), i(k));
   }
 
   /** Threads of a block of the fused W4A16 kernels (W4F_WARPS in w4a16_fused.cu). */
