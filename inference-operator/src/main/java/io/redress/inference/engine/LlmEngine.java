@@ -398,29 +398,36 @@ final class LlmEngine implements Engine {
         : maskArray(sampling.size() * words);
     CompletableFuture<int[]> masks = CompletableFuture.supplyAsync(() -> {
       long t0 = System.nanoTime();
-      java.util.stream.IntStream.range(0, sampling.size()).parallel().forEach(r -> {
-        Sequence seq = sampling.get(r);
-        GrammarMatcher m = seq.matcher();
-        if (m == null && staged != null) {
-          for (int i = r * words; i < (r + 1) * words; i++) {
-            staged.put(i, -1);
-          }
-        } else if (m == null) {
-          java.util.Arrays.fill(all, r * words, (r + 1) * words, -1);
-        } else {
-          seq.advanceMatcher();
-          if (staged != null) {
-            m.fillNextTokenBitmask(staged, r * words);
-          } else {
-            m.fillNextTokenBitmask(all, r * words);
-          }
-        }
-      });
+      java.util.stream.IntStream.range(0, sampling.size()).parallel()
+          .forEach(r -> fillMask(sampling.get(r), r * words, words, staged, all));
       guidedMaskNanos.addAndGet(System.nanoTime() - t0);
       return all;
     }, maskWorkers);
     lastMasks = masks;
     return step.toStep(masks, words);
+  }
+
+  /**
+   * A sequence's row of the step's masks at word {@code at}, into the runner's staging memory
+   * or else the array: its next allowed tokens after the deferred one, all ones if unguided.
+   */
+  private static void fillMask(Sequence seq, int at, int words, java.nio.IntBuffer staged,
+      int[] all) {
+    GrammarMatcher m = seq.matcher();
+    if (m != null) {
+      seq.advanceMatcher();
+      if (staged != null) {
+        m.fillNextTokenBitmask(staged, at);
+      } else {
+        m.fillNextTokenBitmask(all, at);
+      }
+    } else if (staged != null) {
+      for (int i = at; i < at + words; i++) {
+        staged.put(i, -1);
+      }
+    } else {
+      java.util.Arrays.fill(all, at, at + words, -1);
+    }
   }
 
   /** {@code redress.stageMasks=false}: masks in an int[] the runner copies (comparisons). */
