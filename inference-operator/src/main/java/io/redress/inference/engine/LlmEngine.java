@@ -396,10 +396,11 @@ final class LlmEngine implements Engine {
         ? runner.maskStaging(sampling.size() * words) : null;
     int[] all = staged != null ? io.redress.inference.runtime.Step.STAGED
         : maskArray(sampling.size() * words);
+    java.nio.IntBuffer into = staged != null ? staged : java.nio.IntBuffer.wrap(all);
     CompletableFuture<int[]> masks = CompletableFuture.supplyAsync(() -> {
       long t0 = System.nanoTime();
       java.util.stream.IntStream.range(0, sampling.size()).parallel()
-          .forEach(r -> fillMask(sampling.get(r), r * words, words, staged, all));
+          .forEach(r -> fillMask(sampling.get(r), r * words, words, into));
       guidedMaskNanos.addAndGet(System.nanoTime() - t0);
       return all;
     }, maskWorkers);
@@ -408,26 +409,19 @@ final class LlmEngine implements Engine {
   }
 
   /**
-   * A sequence's row of the step's masks at word {@code at}, into the runner's staging memory
-   * or else the array: its next allowed tokens after the deferred one, all ones if unguided.
+   * A sequence's row of the step's masks at word {@code at} (the runner's staging memory or
+   * the step's array): its next allowed tokens after the deferred one, all ones if unguided.
    */
-  private static void fillMask(Sequence seq, int at, int words, java.nio.IntBuffer staged,
-      int[] all) {
+  private static void fillMask(Sequence seq, int at, int words, java.nio.IntBuffer into) {
     GrammarMatcher m = seq.matcher();
-    if (m != null) {
-      seq.advanceMatcher();
-      if (staged != null) {
-        m.fillNextTokenBitmask(staged, at);
-      } else {
-        m.fillNextTokenBitmask(all, at);
-      }
-    } else if (staged != null) {
+    if (m == null) {
       for (int i = at; i < at + words; i++) {
-        staged.put(i, -1);
+        into.put(i, -1);
       }
-    } else {
-      java.util.Arrays.fill(all, at, at + words, -1);
+      return;
     }
+    seq.advanceMatcher();
+    m.fillNextTokenBitmask(into, at);
   }
 
   /** {@code redress.stageMasks=false}: masks in an int[] the runner copies (comparisons). */

@@ -58,17 +58,7 @@ public final class GrammarMatcher {
    * set when token i may come next. Writes exactly {@link TokenVocabulary#maskWords()} words.
    */
   public void fillNextTokenBitmask(int[] words, int offset) {
-    Objects.requireNonNull(words, "words");
-    int n = engine.maskWords();
-    if (offset < 0 || offset + n > words.length) {
-      throw new IndexOutOfBoundsException("need " + n + " words at offset " + offset
-          + ", array has " + words.length);
-    }
-    if (ended) {
-      java.util.Arrays.fill(words, offset, offset + n, 0);
-      return;
-    }
-    entry().mask.fill(words, offset, n);
+    fillNextTokenBitmask(java.nio.IntBuffer.wrap(Objects.requireNonNull(words, "words")), offset);
   }
 
   /** {@link #fillNextTokenBitmask(int[], int)} into a buffer (a runner's staging memory). */
@@ -77,7 +67,7 @@ public final class GrammarMatcher {
     int n = engine.maskWords();
     if (offset < 0 || offset + n > words.capacity()) {
       throw new IndexOutOfBoundsException("need " + n + " words at offset " + offset
-          + ", buffer has " + words.capacity());
+          + ", the destination holds " + words.capacity());
     }
     if (ended) {
       for (int i = 0; i < n; i++) {

@@ -25,17 +25,7 @@ final class TokenMask {
 
   /** Writes the mask into {@code words[offset .. offset + maskWords)}. */
   void fill(int[] words, int offset, int maskWords) {
-    if (base != null) {
-      System.arraycopy(base, 0, words, offset, maskWords);
-    } else {
-      Arrays.fill(words, offset, offset + maskWords, 0);
-    }
-    for (int id : clear) {
-      words[offset + (id >>> 5)] &= ~(1 << (id & 31));
-    }
-    for (int id : set) {
-      words[offset + (id >>> 5)] |= 1 << (id & 31);
-    }
+    fill(java.nio.IntBuffer.wrap(words), offset, maskWords);
   }
 
   /** {@link #fill(int[], int, int)} into a buffer (a runner's pinned staging memory). */

@@ -211,7 +211,9 @@ public final class Scheduler {
       boolean stopToken = seq.params().stopTokenIds().contains(token)
           || (!seq.params().ignoreEos() && eosTokenIds.contains(token));
       if (seq.matcher() != null) {
-        if (deferMatchers && !stopToken && running.size() > jumpForwardMaxRunning) {
+        // EOS stays here even when ignored (ignoreEos): the matcher answers it differently.
+        if (deferMatchers && !stopToken && !eosTokenIds.contains(token)
+            && running.size() > jumpForwardMaxRunning) {
           seq.deferMatcher(token); // no jump-forward here, so nothing else needs the matcher now
         } else if (!guide(seq, token)) {
           continue;

@@ -1135,7 +1135,7 @@ public final class CudaModelRunner implements ModelRunner {
    * decode graph ({@code rows..padRows}) allow everything.
    */
   private CUdeviceptr uploadMasks(int[] masks, int rows, int padRows) {
-    maskStaging(0);
+    allocateMasks();
     if (masks != Step.STAGED) {
       maskHostInts.put(0, masks, 0, rows * maskWords);
     }
@@ -1153,13 +1153,22 @@ public final class CudaModelRunner implements ModelRunner {
     return maskDevice.ptr();
   }
 
-  /** The pinned mask upload buffer (allocated on first use), for the engine to write into. */
+  /**
+   * The pinned mask upload buffer (allocated on first use), for the engine to write into: free
+   * to overwrite, since the step before ended with the device synchronized.
+   */
   @Override
   public java.nio.IntBuffer maskStaging(int ints) {
     if (ints > maskWords * options.maxNumSeqs()) {
       throw new IllegalArgumentException(ints + " mask words exceed the runner's "
           + options.maxNumSeqs() + " rows");
     }
+    allocateMasks();
+    return maskHostInts;
+  }
+
+  /** The masks' device and pinned buffers, stream and event, on first use. */
+  private void allocateMasks() {
     if (maskDevice == null) {
       device.makeCurrent();
       allowAll = new int[maskWords];
@@ -1178,7 +1187,6 @@ public final class CudaModelRunner implements ModelRunner {
             jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
       }
     }
-    return maskHostInts;
   }
 
   /** A linear layer: our GEMV for decode-sized batches, cuBLAS for larger ones. */

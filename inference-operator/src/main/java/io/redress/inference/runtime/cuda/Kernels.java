@@ -775,6 +775,11 @@ public final class Kernels implements AutoCloseable {
    * the blocks that fit per SM.
    */
   public void prepareFused(int hidden, int maxTokens) {
+    for (int threads = 32; threads <= 256; threads += 32) {
+      for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed}) {
+        residentBlocks(f, threads, 2 * FUSED_MAX_TOKENS * hidden); // oneUnitWarps
+      }
+    }
     for (int t = 1; t <= maxTokens; t++) {
       for (int threads = 32; threads <= 256; threads += 32) {
         for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed, gemvQkvRopeTp,
@@ -783,9 +788,6 @@ public final class Kernels implements AutoCloseable {
         }
         residentBlocks(gemvResidual, threads, 0);
         residentBlocks(gemvPush, threads, 0);
-        for (CUfunction f : new CUfunction[] {gemvQkvRope, gemvSilu, gemvNormed}) {
-          residentBlocks(f, threads, 2 * FUSED_MAX_TOKENS * hidden); // oneUnitWarps
-        }
       }
       for (CUfunction f : new CUfunction[] {gemvQkvRopeTp, gemvSiluTp, gemvNormedTp}) {
         residentBlocks(f, 512, 2 * t * hidden);
@@ -873,7 +875,6 @@ public final class Kernels implements AutoCloseable {
     }
     return 0;
   }
-
 
   private void checkFused(int tokens, int k) {
     if (tokens < 1 || tokens > FUSED_MAX_TOKENS || k % 8 != 0) {
