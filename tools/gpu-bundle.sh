@@ -56,7 +56,7 @@ done
 tr ':' '\n' < "$out/cp.txt" | grep -E 'assertj-core|json-schema-validator|itu-|jackson-dataformat-yaml|snakeyaml' \
   | xargs -r -I{} cp {} "$out/lib/"
 rm "$out/cp.txt"
-launcher="$(find "$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone" -name '*.jar' | sort | tail -1)"
+launcher="$(find "$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone" -name '*.jar' 2>/dev/null | sort | tail -1 || true)"
 [[ -n "$launcher" ]] || (cd "$root" && mvn -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.1)
 cp "$(find "$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone" -name '*.jar' | sort | tail -1)" "$out/lib/"
 (cd "$root/inference-operator/target/test-classes" && find . -name '*.class' | tar cf - -T - | tar xf - -C "$out/test-classes")
