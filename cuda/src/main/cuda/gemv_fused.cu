@@ -121,10 +121,9 @@ __device__ __forceinline__ float sum_sq4(float ss, float4 v) {
   return sum_sq(sum_sq(sum_sq(sum_sq(ss, v.x), v.y), v.z), v.w);
 }
 
-// xs[t][4i .. 4i + 3] = RMSNorm of x4 (elements 4i .. 4i + 3 of a row) with weights nw.
-__device__ __forceinline__ void rms_store4(bf16* xs, const bf16* __restrict__ nw, int i,
-                                           float4 x4, float inv) {
-  uint2 w = __ldg(reinterpret_cast<const uint2*>(nw) + i);
+// xs[t][4i .. 4i + 3] = RMSNorm of x4 (elements 4i .. 4i + 3 of a row) with their four norm
+// weights w.
+__device__ __forceinline__ void rms_store4w(bf16* xs, int i, float4 x4, uint2 w, float inv) {
   const bf16* wb = reinterpret_cast<const bf16*>(&w);
   __nv_bfloat162 lo = __halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1]));
   __nv_bfloat162 hi = __halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3]));
@@ -132,6 +131,12 @@ __device__ __forceinline__ void rms_store4(bf16* xs, const bf16* __restrict__ nw
   out.x = *reinterpret_cast<unsigned*>(&lo);
   out.y = *reinterpret_cast<unsigned*>(&hi);
   reinterpret_cast<uint2*>(xs)[i] = out;
+}
+
+// The same with weights nw (hidden) bf16.
+__device__ __forceinline__ void rms_store4(bf16* xs, const bf16* __restrict__ nw, int i,
+                                           float4 x4, float inv) {
+  rms_store4w(xs, i, x4, __ldg(reinterpret_cast<const uint2*>(nw) + i), inv);
 }
 
 // Prologue: xs (T, hidden) bf16 in shared memory = RMSNorm of x rows src_rows[t] (or t), by a
