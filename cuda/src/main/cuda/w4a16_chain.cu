@@ -290,6 +290,35 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
+// Diagnostics: compiled with -DCHAIN_TIMING=N, launch N of w4_chain prints each block's
+// %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
+// prologue, at the first stage's arrival and at the phase's end (ns, absolute: the timer is
+// common to all SMs), and the producer's at the first issue of each phase and at its end. A
+// block without work in a phase marks its first-stage time at the phase start.
+#ifdef CHAIN_TIMING
+__device__ unsigned chain_launches;
+__device__ __forceinline__ unsigned long long chain_now() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+#define CHAIN_TIMES unsigned long long tm[2 + 4 * CHAIN_PHASES] = {}; int nt = 0; \
+  unsigned launch = *(volatile unsigned*)&chain_launches;
+#define CHAIN_MARK() \
+  { if ((threadIdx.x & 31) == 0 && nt < 2 + 4 * CHAIN_PHASES) tm[nt++] = chain_now(); }
+#define CHAIN_REPORT(who)                                                                     \
+  { if ((threadIdx.x & 31) == 0 && launch == CHAIN_TIMING) {                                   \
+    printf("CT %s %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "  \
+           "%llu %llu %llu\n", who, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5],      \
+           tm[6], tm[7], tm[8], tm[9], tm[10], tm[11], tm[12], tm[13], tm[14], tm[15], tm[16]);  \
+  }                                                                                           \
+  if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&chain_launches, 1u); }
+#else
+#define CHAIN_TIMES
+#define CHAIN_MARK() {}
+#define CHAIN_REPORT(who) {}
+#endif
+
 // Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
 // shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
 extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
@@ -307,6 +336,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
                                         CHAIN_NS * 2 * 16 * gps * 4);
   bf16* xs = reinterpret_cast<bf16*>(red + 2 * CHAIN_CW * 2 * 4 * 32);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  CHAIN_TIMES
   if (threadIdx.x == 0) {
     for (int s = 0; s < CHAIN_NS; s++) {
       mbar_init(full + s, 1);
@@ -328,6 +358,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
       int pairs = p.k >> 6, groups = p.k / c.group, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
       int j0, j1;
       chain_range(p, j0, j1);
+      CHAIN_MARK()
       for (int j = j0; j < j1; j++) {
         int strip[2] = {chain_strip(c, p, j, 0), chain_strip(c, p, j, 1)};
         for (int sl = 0; sl < slices; sl++, it++) {
@@ -349,6 +380,8 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
         }
       }
     }
+    CHAIN_MARK()
+    CHAIN_REPORT("p")
     pdl_wait();
     pdl_launch_dependents();
     return;
@@ -356,6 +389,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
 
   // Consumers.
   pdl_wait();
+  CHAIN_MARK()
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
@@ -363,18 +397,22 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   for (int pi = 0; pi < c.phases; pi++) {
     const ChainPhase& p = c.ph[pi];
     if (pi > 0) chain_grid_sync(c.barrier);
+    CHAIN_MARK()
     // The attention after this launch may take its SMs' spare room from the last phase on.
     if (pi == c.phases - 1) pdl_launch_dependents();
     chain_prologue(c, p, tokens, xs, part);
+    CHAIN_MARK()
     int pairs = p.k >> 6, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
     int j0, j1;
     chain_range(p, j0, j1);
+    if (j0 == j1) CHAIN_MARK()
     for (int j = j0; j < j1; j++) {
       float acc[2][4] = {};
       for (int sl = 0; sl < slices; sl++, it++) {
         int slot = it % CHAIN_NS;
         mbar_wait(full + slot, (it / CHAIN_NS) & 1);
+        if (j == j0 && sl == 0) CHAIN_MARK()
         const uint2* zr = szr + slot * 2 * gps * 8;
 #pragma unroll
         for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
@@ -404,7 +442,9 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
       chain_sync();
       chain_epilogue(c, p, j, tokens, rb);
     }
+    CHAIN_MARK()
   }
+  if (warp == 0) CHAIN_REPORT("c")
   pdl_launch_dependents();
 #endif
 }
