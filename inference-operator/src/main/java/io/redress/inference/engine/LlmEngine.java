@@ -117,6 +117,7 @@ final class LlmEngine implements Engine {
     // Off: matchers advance on this thread between steps, as before (for comparisons).
     scheduler.deferMatchers(!"false".equals(System.getProperty("redress.deferMatchers")));
     this.stats = snapshot();
+    runner.warmUp();
     if (tokenizer != null) {
       // Build the guided-decoding vocabulary tables off the request path.
       maskPool.execute(() -> {

@@ -49,6 +49,13 @@ public interface ModelRunner extends AutoCloseable {
     return null;
   }
 
+  /**
+   * Does now, once, what the first steps would otherwise pay for while serving: the CUDA runner
+   * captures the graphs of its pure decode steps, one per batch-size bucket, instead of when
+   * each bucket's first step arrives. The engine calls it before its first step.
+   */
+  default void warmUp() {}
+
   /** Short description for logs, e.g. "cpu" or "cuda:0 (NVIDIA H100)". */
   String device();
 }

@@ -605,6 +605,47 @@ public final class CudaModelRunner implements ModelRunner {
    * compute-bound and run eagerly.
    */
   private static final int[] MIXED_TOKENS = {16, 32, 64, 128, 256, 512, 1024};
+  /** {@link #enqueueForward} into a graph being captured. */
+  private void enqueueCaptured(int tokens, int rows) {
+    capturing = true; // no profiling events inside a captured graph
+    try {
+      enqueueForward(tokens, rows);
+    } finally {
+      capturing = false;
+    }
+  }
+
+  /**
+   * Captures the graph of every pure decode bucket now (each takes a few ms to capture and
+   * instantiate, which the first step of each batch size paid while serving). Graphs capture
+   * launches only, so no step's data is needed; the other steps' graphs (prompt chunks by
+   * token count and sampling rows, too many shapes) stay lazy.
+   */
+  @Override
+  public void warmUp() {
+    if (profiler != null && !PROFILE_GRAPHS) {
+      return; // eager steps
+    }
+    device.makeCurrent();
+    long t0 = System.nanoTime();
+    int captured = 0;
+    for (int b : graphs.decodeBuckets()) {
+      if (graphs.capture(b, () -> enqueueCaptured(b, b))) {
+        captured++;
+      }
+    }
+    if (captured > 0) {
+      LOG.info("captured {} decode graphs (batch 1 to {}) in {} ms", captured,
+          graphs.decodeBuckets()[graphs.decodeBuckets().length - 1],
+          (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  /** Graphs captured so far (tests). */
+  int capturedGraphs() {
+    return graphs.size();
+  }
+
   /** {@code redress.cuda.mixedGraphs=false}: only pure decode steps replay graphs. */
   private static final boolean MIXED_GRAPHS =
       !"false".equals(System.getProperty("redress.cuda.mixedGraphs"));
@@ -662,14 +703,7 @@ public final class CudaModelRunner implements ModelRunner {
       if (profiler != null) {
         profiler.begin();
       }
-      graphs.launch(shape.key(), () -> {
-        capturing = true; // no profiling events inside a captured graph
-        try {
-          enqueueForward(shape.tokens(), shape.rows());
-        } finally {
-          capturing = false;
-        }
-      });
+      graphs.launch(shape.key(), () -> enqueueCaptured(shape.tokens(), shape.rows()));
       mark(shape.tokens() == shape.rows() ? "decode graph" : "mixed graph");
       sampleRows = shape.rows();
     } else {

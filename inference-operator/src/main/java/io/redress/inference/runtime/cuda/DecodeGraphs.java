@@ -50,21 +50,40 @@ final class DecodeGraphs implements AutoCloseable {
     return 0;
   }
 
+  /** The pure decode buckets a step may use (none when graphs are off). */
+  int[] decodeBuckets() {
+    return enabled ? java.util.Arrays.stream(BUCKETS).filter(b -> b <= maxBatch).toArray()
+        : new int[0];
+  }
+
   /** Replays the graph of {@code key}, capturing {@code forward} into it first if needed. */
   void launch(long key, Runnable forward) {
-    CUgraphExec exec = execs.get(key);
-    if (exec == null) {
-      CUgraph graph = new CUgraph();
-      cuStreamBeginCapture(device.stream(),
-          CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
-      forward.run();
-      cuStreamEndCapture(device.stream(), graph);
-      exec = new CUgraphExec();
-      cuGraphInstantiate(exec, graph, 0);
-      graphs.put(key, graph);
-      execs.put(key, exec);
+    capture(key, forward);
+    cuGraphLaunch(execs.get(key), device.stream());
+  }
+
+  /**
+   * Captures {@code forward} (which only enqueues work) as the graph of {@code key} unless it
+   * has one; nothing runs. Returns whether it captured.
+   */
+  boolean capture(long key, Runnable forward) {
+    if (execs.containsKey(key)) {
+      return false;
     }
-    cuGraphLaunch(exec, device.stream());
+    CUgraph graph = new CUgraph();
+    cuStreamBeginCapture(device.stream(), CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+    forward.run();
+    cuStreamEndCapture(device.stream(), graph);
+    CUgraphExec exec = new CUgraphExec();
+    cuGraphInstantiate(exec, graph, 0);
+    graphs.put(key, graph);
+    execs.put(key, exec);
+    return true;
+  }
+
+  /** Graphs captured so far (tests). */
+  int size() {
+    return execs.size();
   }
 
   @Override
