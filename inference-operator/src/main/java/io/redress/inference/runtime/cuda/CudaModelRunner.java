@@ -623,8 +623,8 @@ public final class CudaModelRunner implements ModelRunner {
    */
   @Override
   public void warmUp() {
-    if (profiler != null && !PROFILE_GRAPHS) {
-      return; // eager steps
+    if (profiler != null && !PROFILE_GRAPHS || !WARM_UP) {
+      return; // eager steps, or lazy capture asked for
     }
     device.makeCurrent();
     long t0 = System.nanoTime();
@@ -640,6 +640,10 @@ public final class CudaModelRunner implements ModelRunner {
           (System.nanoTime() - t0) / 1_000_000);
     }
   }
+
+  /** {@code redress.cuda.warmUp=false}: each decode graph is captured at its first step. */
+  private static final boolean WARM_UP =
+      !"false".equals(System.getProperty("redress.cuda.warmUp"));
 
   /** Graphs captured so far (tests). */
   int capturedGraphs() {
