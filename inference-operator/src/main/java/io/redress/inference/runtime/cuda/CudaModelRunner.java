@@ -605,6 +605,14 @@ public final class CudaModelRunner implements ModelRunner {
    * compute-bound and run eagerly.
    */
   private static final int[] MIXED_TOKENS = {16, 32, 64, 128, 256, 512, 1024};
+  /** {@code redress.cuda.mixedGraphs=false}: only pure decode steps replay graphs. */
+  private static final boolean MIXED_GRAPHS =
+      !"false".equals(System.getProperty("redress.cuda.mixedGraphs"));
+
+  /** {@code redress.cuda.warmUp=false}: each decode graph is captured at its first step. */
+  private static final boolean WARM_UP =
+      !"false".equals(System.getProperty("redress.cuda.warmUp"));
+
   /** {@link #enqueueForward} into a graph being captured. */
   private void enqueueCaptured(int tokens, int rows) {
     capturing = true; // no profiling events inside a captured graph
@@ -628,31 +636,23 @@ public final class CudaModelRunner implements ModelRunner {
     }
     device.makeCurrent();
     long t0 = System.nanoTime();
+    int[] buckets = graphs.decodeBuckets();
     int captured = 0;
-    for (int b : graphs.decodeBuckets()) {
+    for (int b : buckets) {
       if (graphs.capture(b, () -> enqueueCaptured(b, b))) {
         captured++;
       }
     }
     if (captured > 0) {
       LOG.info("captured {} decode graphs (batch 1 to {}) in {} ms", captured,
-          graphs.decodeBuckets()[graphs.decodeBuckets().length - 1],
-          (System.nanoTime() - t0) / 1_000_000);
+          buckets[buckets.length - 1], (System.nanoTime() - t0) / 1_000_000);
     }
   }
-
-  /** {@code redress.cuda.warmUp=false}: each decode graph is captured at its first step. */
-  private static final boolean WARM_UP =
-      !"false".equals(System.getProperty("redress.cuda.warmUp"));
 
   /** Graphs captured so far (tests). */
   int capturedGraphs() {
     return graphs.size();
   }
-
-  /** {@code redress.cuda.mixedGraphs=false}: only pure decode steps replay graphs. */
-  private static final boolean MIXED_GRAPHS =
-      !"false".equals(System.getProperty("redress.cuda.mixedGraphs"));
 
   /** The graph {@code step} replays, or null to run it kernel by kernel. */
   private GraphShape graphShape(Step step) {

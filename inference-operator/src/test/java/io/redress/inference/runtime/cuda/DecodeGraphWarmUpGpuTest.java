@@ -25,8 +25,7 @@ import org.junit.jupiter.api.Test;
 class DecodeGraphWarmUpGpuTest {
 
   /** Hidden 512, 8 query heads of 64, 2 KV heads, MLP 1,536, three layers. */
-  private static final ModelConfig SMALL = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
-      10000, 1e-6, false, "bfloat16", List.of());
+  private static final ModelConfig SMALL = W4ChainGpuTest.SMALL;
   private static final int PROMPT = 40;
   private static final int DECODE = 12;
 
@@ -78,35 +77,25 @@ class DecodeGraphWarmUpGpuTest {
     int[][] tables = {IntStream.range(0, 16).toArray(), IntStream.range(16, 32).toArray()};
     int[] prompt = new Random(5).ints(2 * PROMPT, 0, vocab).toArray();
     List<float[]> logits = new ArrayList<>();
-    float[] rows = gpu.stepLogits(new Step(prompt,
+    List<int[]> tokens = new ArrayList<>();
+    FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompt,
         List.of(new SeqStep(PROMPT, 0, tables[0], true, greedy, 0, 0),
-            new SeqStep(PROMPT, 0, tables[1], true, greedy, 0, 0))));
-    logits.add(rows);
+            new SeqStep(PROMPT, 0, tables[1], true, greedy, 0, 0)))), vocab, logits, tokens,
+        null);
     int graphs = gpu.capturedGraphs();
-    int[] next = {argmax(rows, 0, vocab), argmax(rows, 1, vocab)};
     for (int j = 0; j < DECODE; j++) {
       int seqs = j < DECODE / 2 ? 2 : 1;
       List<SeqStep> steps = new ArrayList<>();
       for (int s = 0; s < seqs; s++) {
         steps.add(new SeqStep(1, PROMPT + j, tables[s], true, greedy, 0, j + 1));
       }
-      rows = gpu.stepLogits(new Step(java.util.Arrays.copyOf(next, seqs), steps));
-      logits.add(rows);
-      for (int s = 0; s < seqs; s++) {
-        next[s] = argmax(rows, s, vocab);
-      }
+      int[] next = java.util.Arrays.copyOf(tokens.get(tokens.size() - 1), seqs);
+      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(next, steps)), vocab, logits, tokens,
+          null);
     }
     if (warmed) {
       assertThat(gpu.capturedGraphs()).as("decode steps after the warm-up").isEqualTo(graphs);
     }
     return logits;
-  }
-
-  private static int argmax(float[] rows, int row, int vocab) {
-    int best = 0;
-    for (int v = 1; v < vocab; v++) {
-      best = rows[row * vocab + v] > rows[row * vocab + best] ? v : best;
-    }
-    return best;
   }
 }

@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class W4ChainGpuTest {
 
   /** Hidden 512, 8 query heads of 64, 2 KV heads, MLP 1,536: fewer groups than SMs. */
-  private static final ModelConfig SMALL = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
+  static final ModelConfig SMALL = new ModelConfig(512, 1536, 3, 8, 2, 64, 4096, 1024,
       10000, 1e-6, false, "bfloat16", List.of());
   /**
    * Hidden 4,096, 32 query heads of 128, 4 KV heads, MLP 4,352: the gate/up and QKV phases have
