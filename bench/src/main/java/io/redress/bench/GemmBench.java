@@ -210,8 +210,8 @@ final class GemmBench implements Callable<Integer> {
       md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
           + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
           .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |"
-              + " fused w4 us | GB/s | % copy | gemm w4 us | % copy | stripes w4 us | % copy |\n"
-              + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+              + " fused w4 us | GB/s | % copy | gemm w4 us | % copy |\n"
+              + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (int m : gemv) {
         if (m > Kernels.W4_MAX_TOKENS) {
           continue;
@@ -232,9 +232,6 @@ final class GemmBench implements Callable<Integer> {
               ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
           // The GEMM tiling (w4a16_gemm.cu: 8 strips a block share each staged activation tile)
           double gemm = t.w4Micros(m, inF, outF, iters, 128, GemmTimer.W4Kernel.GEMM);
-          // The striped tiles (w4a16_stripes.cu, Hopper; elsewhere the fused GEMV again)
-          double stripes = m <= Kernels.W4M_MAX_TOKENS && outF % 128 == 0
-              ? t.w4Micros(m, inF, outF, iters, 128, GemmTimer.W4Kernel.STRIPES) : Double.NaN;
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
               .put("out", outF).put("in", inF).put("w4a16_us", us).put("w4_gemm_us", gemm);
           if (!Double.isNaN(bf16)) {
@@ -243,20 +240,15 @@ final class GemmBench implements Callable<Integer> {
           if (!Double.isNaN(fused)) {
             row.put("w4_fused_us", fused);
           }
-          if (!Double.isNaN(stripes)) {
-            row.put("w4_stripes_us", stripes);
-          }
           md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f |"
-              + " %s | %s | %.1f | %.0f | %s |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
+              + " %s | %s | %.1f | %.0f |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
               100 * bytes / us / 1e3 / copy,
               Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us),
               Double.isNaN(fused) ? "- | - | -" : String.format(Locale.ROOT, "%.1f | %.0f | %.0f",
                   fused, bytes / fused / 1e3, 100 * bytes / fused / 1e3 / copy),
-              gemm, 100 * bytes / gemm / 1e3 / copy,
-              Double.isNaN(stripes) ? "- | -" : String.format(Locale.ROOT, "%.1f | %.0f",
-                  stripes, 100 * bytes / stripes / 1e3 / copy)));
+              gemm, 100 * bytes / gemm / 1e3 / copy));
           System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us  fused %.1f us"
-              + "  gemm %.1f us  stripes %.1f us%n", l[0], m, outF, inF, us, fused, gemm, stripes);
+              + "  gemm %.1f us%n", l[0], m, outF, inF, us, fused, gemm);
         }
       }
     }

@@ -167,11 +167,8 @@ public final class GemmTimer implements AutoCloseable {
     return w4Micros(tokens, in, out, iters, group, fused ? W4Kernel.FUSED : W4Kernel.MMA);
   }
 
-  /**
-   * The GPTQ kernels {@link #w4Micros} times: w4a16.cu's, w4a16_gemm.cu's, the fused GEMV
-   * (w4a16_fused.cu), and the striped one (w4a16_stripes.cu, Hopper), both in residual form.
-   */
-  public enum W4Kernel { MMA, GEMM, FUSED, STRIPES }
+  /** The GPTQ kernels {@link #w4Micros} times: w4a16.cu's, w4a16_gemm.cu's, the fused GEMV. */
+  public enum W4Kernel { MMA, GEMM, FUSED }
 
   /** {@link #w4Micros(int, int, int, int, int, boolean)} for one {@link W4Kernel}. */
   public double w4Micros(int tokens, int in, int out, int iters, int group, W4Kernel kernel) {
@@ -194,16 +191,11 @@ public final class GemmTimer implements AutoCloseable {
         return graphMicros(iters, k -> kernels.w4a16Gemm(x.ptr(), codes[k % copies].ptr(),
             sz[k % copies].ptr(), y.ptr(), tokens, out, in, group));
       }
-      if (kernel == W4Kernel.FUSED || kernel == W4Kernel.STRIPES) {
+      if (kernel == W4Kernel.FUSED) {
         kernels.prepareW4Fused();
-        kernels.w4StripesFrom(kernel == W4Kernel.STRIPES ? 1 : Integer.MAX_VALUE);
-        try {
-          return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), new CudaWeights.Q4(
-              codes[k % copies], sz[k % copies], null, null, out, in, group, 1, out, out),
-              y.ptr(), tokens));
-        } finally {
-          kernels.w4StripesFrom(Kernels.W4_STRIPES_FROM);
-        }
+        return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), new CudaWeights.Q4(
+            codes[k % copies], sz[k % copies], null, null, out, in, group, 1, out, out),
+            y.ptr(), tokens));
       }
       return graphMicros(iters, k -> kernels.w4a16Mma(x.ptr(), 0, codes[k % copies].ptr(),
           sz[k % copies].ptr(), y.ptr(), tokens, out, in, group, Integer.MAX_VALUE,

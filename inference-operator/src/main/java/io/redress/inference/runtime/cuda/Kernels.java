@@ -5,12 +5,7 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
-import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemsetD32;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
-import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
@@ -97,25 +92,6 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction dequantW4;
   private final CUfunction w4Chain;
   private final CUfunction w4ChainScales;
-  /** w4a16_stripes.cu, [n-tiles - 1]: QKV + RoPE, gate/up + SiLU, residual. */
-  private final CUfunction[] w4sQkvRope = new CUfunction[2];
-  private final CUfunction[] w4sSilu = new CUfunction[2];
-  private final CUfunction[] w4sResidual = new CUfunction[2];
-  /** Their ring's input pairs a stage and stages (w4s_geometry), and blocks an SM. */
-  private final int stripePairs;
-  private final int stripeStages;
-  private final int stripeBlocksPerSm;
-  /** Their scratch (Hopper only, else null): parts of tiles, a counter per tile. */
-  private final CUdeviceptr stripePartials;
-  private final CUdeviceptr stripeCounters;
-  /** Steps of at least this many tokens take them where a layer fits (w4StripesFit). */
-  private int w4StripesFrom = W4_STRIPES_FROM;
-  /**
-   * The default of {@link #w4StripesFrom(int)}: {@code redress.cuda.w4StripesFrom}, else never
-   * (measured slower than w4a16_fused.cu's kernels: docs/benchmarks/README.md).
-   */
-  public static final int W4_STRIPES_FROM =
-      Integer.getInteger("redress.cuda.w4StripesFrom", Integer.MAX_VALUE);
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -206,42 +182,6 @@ public final class Kernels implements AutoCloseable {
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
-    for (int nt = 1; nt <= 2; nt++) {
-      w4sQkvRope[nt - 1] = function("w4s_qkv_rope_nt" + nt);
-      w4sSilu[nt - 1] = function("w4s_silu_nt" + nt);
-      w4sResidual[nt - 1] = function("w4s_residual_nt" + nt);
-    }
-    int[] geometry = deviceInts("w4s_geometry", 3);
-    stripePairs = geometry[1];
-    stripeStages = geometry[2];
-    if (ccMajor >= 9 && stripeSmem(2) <= maxSmemOptin) {
-      for (int nt = 1; nt <= 2; nt++) {
-        for (CUfunction f : new CUfunction[] {w4sQkvRope[nt - 1], w4sSilu[nt - 1],
-            w4sResidual[nt - 1]}) {
-          allowSmem(f, stripeSmem(nt));
-        }
-      }
-      // Both n-tile counts take the two-tile kernel's grid: the same split, the same bits.
-      stripeBlocksPerSm = residentBlocks(w4sResidual[1], STRIPE_THREADS, stripeSmem(2));
-      stripePartials = new CUdeviceptr();
-      cuMemAlloc(stripePartials, 4L * stripeBlocks() * 2 * STRIPE_WARPS * 2 * 128);
-      stripeCounters = new CUdeviceptr();
-      cuMemAlloc(stripeCounters, 4L * STRIPE_MAX_TILES);
-      cuMemsetD32(stripeCounters, 0, STRIPE_MAX_TILES);
-    } else {
-      stripeBlocksPerSm = 0;
-      stripePartials = stripeCounters = null;
-    }
-  }
-
-  /** n ints of the module's __device__ array {@code name}. */
-  private int[] deviceInts(String name, int n) {
-    CUdeviceptr at = new CUdeviceptr();
-    long[] bytes = new long[1];
-    cuModuleGetGlobal(at, bytes, module, name);
-    int[] out = new int[n];
-    cuMemcpyDtoH(Pointer.to(out), at, 4L * n);
-    return out;
   }
 
   /** Whether there are kernels to load: packaged, or named by {@code -Dredress.cuda.fatbin}. */
@@ -658,11 +598,6 @@ public final class Kernels implements AutoCloseable {
   private void launchW4Rows(boolean add, CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero,
       int group, CUdeviceptr out, int tokens, int rows, int k) {
     checkW4Many(tokens, k);
-    if (add && stripes(tokens, group, k, rows / 2)) {
-      launchStripes(w4sResidual, tokens, k, rows / 2, p(a), p(codes), p(scaleZero), i(group),
-          i(groupShift(group)), p(out), i(tokens), i(rows), i(k));
-      return;
-    }
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
@@ -1213,14 +1148,6 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr vCache, int tokens, int hidden, int heads, int kvHeads, int headDim,
       float theta) {
     checkW4Many(tokens, hidden);
-    int units = (heads + 2 * kvHeads) * (headDim / 2);
-    if (w.perm() == null && stripes(tokens, w.group(), hidden, units)) {
-      launchStripes(w4sQkvRope, tokens, hidden, units, p(h), p(w.codes().ptr()),
-          p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())), p(bias), p(positions),
-          p(slots), p(qOut), p(kCache), p(vCache), i(tokens), i(hidden), i(heads), i(kvHeads),
-          i(headDim), f(theta));
-      return;
-    }
     boolean many = tokens > W4_ONE_TILE_TOKENS;
     launchW4Fused(w4Pick(many ? w4QkvRopeMany : w4QkvRopeT8, w),
         (heads + 2 * kvHeads) * (headDim / 2), many ? W4M_SMEM : 0,
@@ -1236,68 +1163,10 @@ public final class Kernels implements AutoCloseable {
   public void w4GateUpSilu(CUdeviceptr h, long partStride, CudaWeights.Q4 w, CUdeviceptr act,
       int tokens, int hidden, int inter) {
     checkW4Many(tokens, hidden);
-    if (w.perm() == null && stripes(tokens, w.group(), hidden, inter)) {
-      launchStripes(w4sSilu, tokens, hidden, inter, p(h), p(w.codes().ptr()),
-          p(w.scaleZero().ptr()), i(w.group()), i(groupShift(w.group())), p(act), i(tokens),
-          i(hidden), i(inter));
-      return;
-    }
     boolean many = tokens > W4_ONE_TILE_TOKENS;
     launchW4Fused(w4Pick(many ? w4SiluMany : w4SiluT8, w), inter, many ? W4M_SMEM : 0,
         concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
             new long[][] {p(act), i(tokens), i(hidden), i(inter)}));
-  }
-
-  // ---- w4a16_stripes.cu: many-token projections as 128-row tiles striped over the SMs.
-
-  /** Consumer warps (strips of a tile) and threads of a w4s block (STR_CW there). */
-  private static final int STRIPE_WARPS = 8;
-  private static final int STRIPE_THREADS = 32 * (STRIPE_WARPS + 1);
-  /** Most tiles a striped layer may have: its counters (tiles of 64 units, 128 rows). */
-  static final int STRIPE_MAX_TILES = 4096;
-
-  /** Dynamic shared memory of a w4s kernel with {@code nt} n-tiles: ring, then warp sums. */
-  private int stripeSmem(int nt) {
-    int stage = STRIPE_WARPS * stripePairs * 32 * 16 + 8 * nt * (stripePairs * 64 + 32) * 2;
-    return stripeStages * stage + STRIPE_WARPS * nt * 128 * 4;
-  }
-
-  /** Blocks of a w4s launch before capping at its units of work: the same for every shape. */
-  private int stripeBlocks() {
-    return sms * stripeBlocksPerSm;
-  }
-
-  /**
-   * Steps of at least {@code tokens} tokens take the striped kernels where a layer fits them
-   * ({@link Integer#MAX_VALUE}: never); {@code redress.cuda.w4StripesFrom} sets it at start.
-   * For benchmarks and tests that compare the kernel families.
-   */
-  public void w4StripesFrom(int tokens) {
-    w4StripesFrom = tokens;
-  }
-
-  /**
-   * Whether a layer fits the striped kernels (w4a16_stripes.cu's requirements, the caller
-   * having checked act-order): Hopper, groups of a multiple of 64 inputs (or one), k % 64 == 0,
-   * whole tiles of 64 epilogue units.
-   */
-  boolean w4StripesFit(int group, int k, int units) {
-    return stripePartials != null && k % 64 == 0 && (group % 64 == 0 || group == k)
-        && units % 64 == 0 && units / 64 <= STRIPE_MAX_TILES;
-  }
-
-  private boolean stripes(int tokens, int group, int k, int units) {
-    return tokens >= w4StripesFrom && w4StripesFit(group, k, units);
-  }
-
-  /** Launches a w4s kernel of {@code family}: one or two n-tiles, its scratch appended. */
-  private void launchStripes(CUfunction[] family, int tokens, int k, int units,
-      long[]... args) {
-    int nt = tokens > 8 ? 2 : 1;
-    long work = (long) (units / 64) * ((k / 64 + stripePairs - 1) / stripePairs);
-    int blocks = (int) Math.min(work, stripeBlocks());
-    launch(family[nt - 1], blocks, 1, 1, STRIPE_THREADS, stripeSmem(nt),
-        concat(args, new long[][] {p(stripePartials), p(stripeCounters)}));
   }
 
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */
@@ -1446,10 +1315,6 @@ public final class Kernels implements AutoCloseable {
 
   @Override
   public void close() {
-    if (stripePartials != null) {
-      cuMemFree(stripePartials);
-      cuMemFree(stripeCounters);
-    }
     cuModuleUnload(module);
   }
 }

@@ -21,10 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link Kernels#FUSED_MAX_TOKENS} tokens, and the many-token kernels (activations normed
  * beforehand) up to {@link Kernels#W4M_MAX_TOKENS}. The normed kernels agree within bf16
  * rounding (the norm and the k split sum in other orders); the residual kernel is checked against
- * double-precision host math over the dequantized weights. The many-token and residual tests
- * run twice: through the striped kernels (w4a16_stripes.cu, for every token count, where the
- * layer fits them and the GPU is a Hopper) and through w4a16_fused.cu's alone. Each token's
- * result is the same bits alone as in the batch, within a family.
+ * double-precision host math over the dequantized weights. Each token's result is the same
+ * bits alone as in the batch.
  */
 @Tag("gpu")
 class W4FusedKernelsGpuTest extends KernelGpuTest {
@@ -57,33 +55,15 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         .mapToObj(t -> Arguments.of(s, t)));
   }
 
-  /**
-   * Token counts of the many-token kernels: one and two n-tiles, partial and full; each
-   * through the striped kernels and without them.
-   */
+  /** Token counts of the many-token kernels: one and two n-tiles, partial and full. */
   static Stream<Arguments> shapesAndManyTokens() {
-    return withStripes(SHAPES.stream().flatMap(s -> IntStream.of(2, 5, 8, 9,
-        Kernels.W4M_MAX_TOKENS).mapToObj(t -> Arguments.of(s, t))));
+    return SHAPES.stream().flatMap(s -> IntStream.of(2, 5, 8, 9, Kernels.W4M_MAX_TOKENS)
+        .mapToObj(t -> Arguments.of(s, t)));
   }
 
   static Stream<Arguments> shapesAndResidualTokens() {
-    return withStripes(Stream.concat(shapesAndTokens(), SHAPES.stream().flatMap(s ->
-        IntStream.of(8, 9, Kernels.W4M_MAX_TOKENS).mapToObj(t -> Arguments.of(s, t)))));
-  }
-
-  private static Stream<Arguments> withStripes(Stream<Arguments> cases) {
-    return cases.flatMap(a -> Stream.of(true, false).map(on ->
-        Arguments.of(a.get()[0], a.get()[1], on)));
-  }
-
-  /** Striped kernels for every token count ({@code on}) or never. */
-  private static void stripes(boolean on) {
-    kernels.w4StripesFrom(on ? 1 : Integer.MAX_VALUE);
-  }
-
-  @org.junit.jupiter.api.AfterEach
-  void defaultStripes() {
-    kernels.w4StripesFrom(Kernels.W4_STRIPES_FROM);
+    return Stream.concat(shapesAndTokens(), SHAPES.stream().flatMap(s -> IntStream.of(8, 9,
+        Kernels.W4M_MAX_TOKENS).mapToObj(t -> Arguments.of(s, t))));
   }
 
   @ParameterizedTest
@@ -131,8 +111,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
    */
   @ParameterizedTest
   @MethodSource("shapesAndManyTokens")
-  void manyQkvRopeMatchesW4a16Rope(Shape s, int tokens, boolean withStripes) {
-    stripes(withStripes);
+  void manyQkvRopeMatchesW4a16Rope(Shape s, int tokens) {
     Layer w = layer(s, s.hidden(), new int[] {s.qSize(), s.kvSize(), s.kvSize()}, 11);
     float theta = 1e6f;
     int slotsTotal = 2 * Kernels.W4M_MAX_TOKENS;
@@ -154,8 +133,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
 
   @ParameterizedTest
   @MethodSource("shapesAndManyTokens")
-  void manyGateUpSiluMatchesW4a16Silu(Shape s, int tokens, boolean withStripes) {
-    stripes(withStripes);
+  void manyGateUpSiluMatchesW4a16Silu(Shape s, int tokens) {
     Layer w = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 15);
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 16, 3f)),
         bf16(s.hidden(), 17, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
@@ -176,8 +154,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
   @ParameterizedTest
   @MethodSource("shapesAndResidualTokens")
-  void residualMatchesHostMath(Shape s, int tokens, boolean withStripes) {
-    stripes(withStripes);
+  void residualMatchesHostMath(Shape s, int tokens) {
     int seed = 3;
     for (int k : new int[] {s.qSize(), s.inter()}) {
       Layer w = layer(s, k, new int[] {s.hidden()}, seed++);
