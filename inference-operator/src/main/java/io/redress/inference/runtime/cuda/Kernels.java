@@ -90,6 +90,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
   private final CUfunction dequantW4;
+  private final CUfunction dequantW4Packed;
   private final CUfunction w4Chain;
   private final CUfunction w4ChainScales;
   private final int sms;
@@ -173,6 +174,7 @@ public final class Kernels implements AutoCloseable {
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
     dequantW4 = function("dequant_w4_bf16");
+    dequantW4Packed = function("dequant_w4_packed_bf16");
     w4Chain = function("w4_chain");
     w4ChainScales = function("w4_chain_scales");
     CUdevice device = new CUdevice();
@@ -744,6 +746,12 @@ public final class Kernels implements AutoCloseable {
     if (rows % 16 != 0 || k % 64 != 0 || group % 32 != 0) {
       throw new IllegalArgumentException("dequantW4 takes rows a multiple of 16, k of 64 and"
           + " group of 32");
+    }
+    if (invPerm == null) { // in the packed order: the codes read once, in order
+      long warps = (long) rows / 16 * (k / 64);
+      launch(dequantW4Packed, (int) Math.min((warps + 7) / 8, 64L * sms), 1, 256, p(codes),
+          p(scaleZero), p(w), i(rows), i(k), i(group));
+      return;
     }
     launch(dequantW4, (k / 8 + 127) / 128, rows, 128, p(codes), p(scaleZero), p(invPerm), p(w),
         i(rows), i(k), i(group), i(bound1), i(bound2));
