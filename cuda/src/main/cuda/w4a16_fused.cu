@@ -16,9 +16,10 @@
 // 16-row strip its own block and wave slot, with a few pairs per warp: this kernel keeps the
 // weights of many strips per warp in flight and runs the norm once per block.
 //
-// Rounding: each chunk's MMA and scaling is w4a16_mma's; the warps split k by the shape alone
-// (never by the token count), so a token's result does not depend on the batch. The norm
-// prologue is gemv_fused.cu's.
+// Rounding: each chunk's MMA and scaling is w4a16_mma's, except in the _g64 kernels (groups of
+// a multiple of 64 inputs), which scale each 64-input pair's product once (w4f_pair); the
+// warps split k by the shape alone (never by the token count), so a token's result does not
+// depend on the batch. The norm prologue is gemv_fused.cu's.
 #include "common.cuh"
 
 #define W4F_WARPS 8  // warps per block (Kernels.W4F_THREADS)
@@ -81,6 +82,38 @@ __device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, const uint4 
     w4_mma_scaled(a0, a1, b[t], __low2float(s0), __low2float(s8), acc[t]);
 }
 
+// One 64-input pair of a strip (words w) whose two chunks share a scale group (G64): the four
+// MMAs of each n-tile of activations (b(ch, t): chunk ch, tile t) into one product, scaled
+// once. Against a scaling per 32-input chunk (w4f_chunk) it halves the fp32 FMAs, which at
+// 16 tokens and more are a third of the loop's instructions. Rounding as w4a16_chain.cu's
+// chain_pair; w4a16_gemm.cu's w4g_pair is the same arithmetic (its sums keep these bits).
+#ifndef W4_PAIR_SCALE  // measurement: 0 scales every 32-input chunk in the _g64 kernels too
+#define W4_PAIR_SCALE 1
+#endif
+template <int NT, class B>
+__device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0, __half2 s8,
+                                         float (&acc)[NT][4]) {
+  __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + __high2float(s0));
+  __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + __high2float(s8));
+  uint32_t a0[4], a1[4], a2[4], a3[4];
+  w4_frags(w.x, w.y, z0, z8, a0, a1);
+  w4_frags(w.z, w.w, z0, z8, a2, a3);
+  float f0 = __low2float(s0), f8 = __low2float(s8);
+#pragma unroll
+  for (int t = 0; t < NT; t++) {
+    float d[4] = {0.f, 0.f, 0.f, 0.f};
+    uint4 b0 = b(0, t), b1 = b(1, t);
+    mma_bf16_16816(d, a0, b0.x, b0.y);
+    mma_bf16_16816(d, a1, b0.z, b0.w);
+    mma_bf16_16816(d, a2, b1.x, b1.y);
+    mma_bf16_16816(d, a3, b1.z, b1.w);
+    acc[t][0] = fmaf(f0, d[0], acc[t][0]);
+    acc[t][1] = fmaf(f0, d[1], acc[t][1]);
+    acc[t][2] = fmaf(f8, d[2], acc[t][2]);
+    acc[t][3] = fmaf(f8, d[3], acc[t][3]);
+  }
+}
+
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
 // NT n-tiles of 8 tokens; tile t of strip s's activations at ln.x[s] + t * tile_step.
 template <bool XS, int NT, bool STAGED, int U, bool G64>
@@ -96,20 +129,26 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
   for (int u = 0; u < U; u++) {
     if (p + u >= p1) break;
     int pos = 64 * (p + u);
+    uint4 b[2][2][NT];  // [strip][chunk][tile]
 #pragma unroll
-    for (int ch = 0; ch < 2; ch++) {
-      int cs = G64 ? 0 : ch;
-      uint4 b[2][NT];
+    for (int ch = 0; ch < 2; ch++)
 #pragma unroll
       for (int t = 0; t < NT; t++) {
-        b[0][t] = STAGED ? staged[((u * 2 + ch) * NT + t) * 32] : ldx(ln.x[0] + pos + 32 * ch, t);
-        b[1][t] = ln.x[1] == ln.x[0] ? b[0][t] : ldx(ln.x[1] + pos + 32 * ch, t);
+        b[0][ch][t] =
+            STAGED ? staged[((u * 2 + ch) * NT + t) * 32] : ldx(ln.x[0] + pos + 32 * ch, t);
+        b[1][ch][t] = ln.x[1] == ln.x[0] ? b[0][ch][t] : ldx(ln.x[1] + pos + 32 * ch, t);
       }
 #pragma unroll
-      for (int s = 0; s < 2; s++) {
-        const uint4& w = st.w[u][s];
-        w4f_chunk<NT>(ch == 0 ? w.x : w.z, ch == 0 ? w.y : w.w, b[s], st.sz[u][s][cs][0],
-                      st.sz[u][s][cs][1], acc[s]);
+    for (int s = 0; s < 2; s++) {
+      const uint4& w = st.w[u][s];
+      if (G64 && W4_PAIR_SCALE) {
+        w4f_pair<NT>(w, [&](int ch, int t) { return b[s][ch][t]; }, st.sz[u][s][0][0],
+                     st.sz[u][s][0][1], acc[s]);
+      } else {
+#pragma unroll
+        for (int ch = 0; ch < 2; ch++)
+          w4f_chunk<NT>(ch == 0 ? w.x : w.z, ch == 0 ? w.y : w.w, b[s][ch],
+                        st.sz[u][s][G64 ? 0 : ch][0], st.sz[u][s][G64 ? 0 : ch][1], acc[s]);
       }
     }
   }

@@ -33,7 +33,7 @@ struct W4gStage {
 // W4G_STAGES * sizeof(W4gStage<NT>) (Kernels.w4gSmem). x (tokens, k) bf16; codes, sz: w4a16.cu's
 // layout; y (tokens, rows) fp32; tokens <= 8 * NT; groupShift as w4a16_mma's; segs: the k
 // ranges to keep apart (8, the fused kernels' warps).
-template <int NT>
+template <int NT, bool G64>
 __device__ __forceinline__ void w4g(const bf16* __restrict__ x, const uint4* __restrict__ codes,
                                     const __half2* __restrict__ sz, float* __restrict__ y,
                                     int tokens, int rows, int k, int group, int groupShift,
@@ -99,6 +99,13 @@ __device__ __forceinline__ void w4g(const bf16* __restrict__ x, const uint4* __r
         next = (int)((long long)(seg + 1) * pairs / segs);
       }
       uint4 w = s.w[warp][pp][lane];
+      if (G64 && W4_PAIR_SCALE) {  // the pair in one scale group: w4a16_fused.cu's w4f_pair
+        int gi = groupShift >= 0 ? (64 * p) >> groupShift : 64 * p / group;
+        w4f_pair<NT>(w, [&](int ch, int nt) {
+          return *reinterpret_cast<const uint4*>(&s.x[8 * nt + g][pp * 64 + ch * 32 + 8 * c]);
+        }, __ldg(s0 + gi), __ldg(s8 + gi), acc);
+        continue;
+      }
 #pragma unroll
       for (int ch = 0; ch < 2; ch++) {
         int pos = 64 * p + 32 * ch;
@@ -130,13 +137,17 @@ __device__ __forceinline__ void w4g(const bf16* __restrict__ x, const uint4* __r
     }
 }
 
-#define W4G_ENTRY(NT)                                                                          \
+// _g64: groups of a multiple of 64 inputs (or one), each pair's product scaled once.
+#define W4G_ENTRY(NAME, NT, G64)                                                               \
   extern "C" __global__ void __launch_bounds__(32 * W4G_WARPS, 2)                             \
-      w4a16_gemm_nt##NT(const bf16* __restrict__ x, const uint4* __restrict__ codes,          \
-                        const __half2* __restrict__ sz, float* __restrict__ y, int tokens,    \
-                        int rows, int k, int group, int groupShift, int segs) {               \
-    w4g<NT>(x, codes, sz, y, tokens, rows, k, group, groupShift, segs);                       \
+      NAME(const bf16* __restrict__ x, const uint4* __restrict__ codes,                       \
+           const __half2* __restrict__ sz, float* __restrict__ y, int tokens, int rows, int k, \
+           int group, int groupShift, int segs) {                                             \
+    w4g<NT, G64>(x, codes, sz, y, tokens, rows, k, group, groupShift, segs);                  \
   }
-W4G_ENTRY(2)
-W4G_ENTRY(4)
-W4G_ENTRY(8)
+W4G_ENTRY(w4a16_gemm_nt2, 2, false)
+W4G_ENTRY(w4a16_gemm_nt4, 4, false)
+W4G_ENTRY(w4a16_gemm_nt8, 8, false)
+W4G_ENTRY(w4a16_gemm_nt2_g64, 2, true)
+W4G_ENTRY(w4a16_gemm_nt4_g64, 4, true)
+W4G_ENTRY(w4a16_gemm_nt8_g64, 8, true)

@@ -75,7 +75,7 @@ public final class Kernels implements AutoCloseable {
   private final W4Variant w4Mma2x1;
   private final W4Variant w4Mma2x2;
   private final W4Variant w4Mma4x1;
-  private final CUfunction[] w4Gemm = new CUfunction[3]; // 2, 4, 8 n-tiles
+  private final CUfunction[] w4Gemm = new CUfunction[6]; // 2, 4, 8 n-tiles; then their _g64
   private final CUfunction[] w4QkvRope; // [g64 ? 1 : 0], as for the two below
   private final CUfunction[] w4Silu;
   private final CUfunction[] w4Residual;
@@ -148,9 +148,9 @@ public final class Kernels implements AutoCloseable {
     w4Mma2x1 = new W4Variant(function("w4a16_mma_2x1"), 2, 1, 1, true, 4);
     w4Mma2x2 = new W4Variant(function("w4a16_mma_2x2"), 2, 2, 1, true, 4);
     w4Mma4x1 = new W4Variant(function("w4a16_mma_4x1"), 4, 1, 1, true, 4);
-    for (int i = 0; i < 3; i++) {
-      int tiles = 2 << i;
-      w4Gemm[i] = function("w4a16_gemm_nt" + tiles);
+    for (int i = 0; i < 6; i++) {
+      int tiles = 2 << (i % 3);
+      w4Gemm[i] = function("w4a16_gemm_nt" + tiles + (i < 3 ? "" : "_g64"));
       allowSmem(w4Gemm[i], w4gSmem(tiles));
     }
     w4QkvRope = new CUfunction[] {function("w4_rmsnorm_qkv_rope"),
@@ -646,9 +646,9 @@ public final class Kernels implements AutoCloseable {
   public void w4a16Gemm(CUdeviceptr x, CUdeviceptr codes, CUdeviceptr scaleZero,
       CUdeviceptr y, int tokens, int rows, int k, int group) {
     checkW4a16(tokens, rows, k, group);
-    int i = tokens <= 16 ? 0 : tokens <= 32 ? 1 : 2;
-    launch(w4Gemm[i], w4gBlocks(rows), 1, 1, 32 * W4G_WARPS, w4gSmem(2 << i), p(x), p(codes),
-        p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift(group)),
+    int i = (tokens <= 16 ? 0 : tokens <= 32 ? 1 : 2) + (group % 64 == 0 ? 3 : 0);
+    launch(w4Gemm[i], w4gBlocks(rows), 1, 1, 32 * W4G_WARPS, w4gSmem(2 << (i % 3)), p(x),
+        p(codes), p(scaleZero), p(y), i(tokens), i(rows), i(k), i(group), i(groupShift(group)),
         i(W4F_THREADS / 32));
   }
 
