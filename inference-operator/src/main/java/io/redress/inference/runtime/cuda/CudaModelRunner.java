@@ -200,7 +200,9 @@ public final class CudaModelRunner implements ModelRunner {
    * ({@code redress.cuda.w4Chain=false}).
    */
   private final DeviceBuffer chains;
-  private final int chainSmem;
+  private final int[] chainSmem; // by the step's tokens
+  /** Most tokens a step may have to take the chain (its activations' shared memory). */
+  private final int chainTokens;
   private final StepProfiler profiler;
   /**
    * {@code redress.cuda.profileGraphs=true}: decode steps still run as graphs, timed whole
@@ -343,10 +345,17 @@ public final class CudaModelRunner implements ModelRunner {
         }
         chainScales.add(scales);
       }
-      chainSmem = Kernels.w4ChainSmem(chainGroup, chainMaxK, Kernels.CHAIN_MAX_TOKENS);
-      kernels.prepareW4Chain(chainSmem);
+      chainTokens = kernels.w4ChainTokens(chainGroup, chainMaxK);
+      // Each step takes only its own tokens' room: a batch-1 chain sized for two tokens left
+      // the attention between two chains less of each SM and ran 3-4 % slower (14B, one H100).
+      chainSmem = new int[chainTokens + 1];
+      for (int t = 1; t <= chainTokens; t++) {
+        chainSmem[t] = Kernels.w4ChainSmem(chainGroup, chainMaxK, t);
+      }
+      kernels.prepareW4Chain(chainSmem[chainTokens]);
     } else {
-      chainSmem = 0;
+      chainTokens = 0;
+      chainSmem = null;
     }
 
     // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
@@ -455,7 +464,7 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Whether a fused step of this many tokens runs its layers through the chain. */
   private boolean chainStep(int tokens) {
-    return chains != null && tokens <= Kernels.CHAIN_MAX_TOKENS;
+    return chains != null && tokens <= chainTokens;
   }
 
   /** Whether one-token steps run the chain (tests). */
@@ -982,7 +991,7 @@ public final class CudaModelRunner implements ModelRunner {
       }
       attention(l, kc, vc, tokens);
       mark("attention");
-      kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem);
+      kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem[tokens]);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }

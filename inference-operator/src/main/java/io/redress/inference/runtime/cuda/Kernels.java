@@ -1205,8 +1205,14 @@ public final class Kernels implements AutoCloseable {
    * writer runs after the chain).
    */
   public static final int CHAIN_ROWS = 3;
-  /** Most tokens the chain takes (its activations sit beside the ring in shared memory). */
-  public static final int CHAIN_MAX_TOKENS = 1;
+  /** Most tokens w4_chain takes (one MMA n-tile). */
+  public static final int CHAIN_MAX_TOKENS = 8;
+  /**
+   * Most tokens a runner sends through the chain ({@code redress.cuda.chainMaxTokens}), where
+   * their activations fit beside the ring in shared memory ({@link #w4ChainTokens}).
+   */
+  static final int CHAIN_TOKENS =
+      Math.min(CHAIN_MAX_TOKENS, Integer.getInteger("redress.cuda.chainMaxTokens", 2));
 
   /** Dynamic shared memory of w4_chain: ring, scales, warp sums, activations. */
   static int w4ChainSmem(int group, int maxK, int tokens) {
@@ -1223,7 +1229,20 @@ public final class Kernels implements AutoCloseable {
    */
   public boolean w4ChainFits(int group, int maxK) {
     return ccMajor >= 9 && group % 64 == 0 && (CHAIN_SP * 64) % group == 0 && maxK % 64 == 0
-        && w4ChainSmem(group, maxK, CHAIN_MAX_TOKENS) <= maxSmemOptin - 1024;
+        && w4ChainSmem(group, maxK, 1) <= maxSmemOptin - 1024;
+  }
+
+  /**
+   * The most tokens (up to {@link #CHAIN_TOKENS}) whose activations fit beside w4_chain's
+   * ring for layers of this group size and widest input; at least 1 where
+   * {@link #w4ChainFits}.
+   */
+  public int w4ChainTokens(int group, int maxK) {
+    int t = 1;
+    while (t < CHAIN_TOKENS && w4ChainSmem(group, maxK, t + 1) <= maxSmemOptin - 1024) {
+      t++;
+    }
+    return t;
   }
 
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */

@@ -70,6 +70,17 @@ class W4ChainGpuTest {
     check(WIDE, group, KvCacheDtype.FP8);
   }
 
+  /**
+   * Two sequences decoding together: steps of two tokens take the chain too where both
+   * tokens' activations fit beside its ring ({@code redress.cuda.chainMaxTokens}).
+   */
+  @Test
+  void chainOverTwoSequencesMatchesTheSeparateKernels() {
+    FusedDecodeGpuTest.Run separate = runTwo(SMALL, 128, false, null);
+    FusedDecodeGpuTest.Run chain = runTwo(SMALL, 128, true, separate.tokens());
+    FusedDecodeGpuTest.assertMatches("two sequences, GPTQ group 128, chain", separate, chain);
+  }
+
   private static void check(ModelConfig config, int group) {
     check(config, group, KvCacheDtype.AUTO);
   }
@@ -87,6 +98,41 @@ class W4ChainGpuTest {
         assertThat(Float.floatToRawIntBits(b[j])).as("group %d, step %d, logit %d: second run",
             group, i, j).isEqualTo(Float.floatToRawIntBits(a[j]));
       }
+    }
+  }
+
+  /** Two prompts in one step, then DECODE steps of a token each (the batch-2 graph). */
+  private static FusedDecodeGpuTest.Run runTwo(ModelConfig config, int group, boolean chain,
+      List<int[]> forced) {
+    String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
+    try (CudaModelRunner gpu = CudaModelRunner.random(config,
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, KvCacheDtype.AUTO), 7,
+        group)) {
+      if (chain) {
+        Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
+      }
+      int vocab = config.vocabSize();
+      int second = PROMPT - 37;
+      int[] prompts = new Random(9).ints(PROMPT + second, 0, vocab).toArray();
+      int[] tableA = IntStream.range(0, 16).toArray();
+      int[] tableB = IntStream.range(16, 32).toArray();
+      SamplingParams greedy = SamplingParams.greedy(1);
+      List<float[]> logits = new ArrayList<>();
+      List<int[]> tokens = new ArrayList<>();
+      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompts,
+          List.of(new SeqStep(PROMPT, 0, tableA, true, greedy, 0, 0),
+              new SeqStep(second, 0, tableB, true, greedy, 1, 0)))), vocab, logits, tokens,
+          forced);
+      for (int j = 0; j < DECODE; j++) {
+        int[] next = tokens.get(tokens.size() - 1);
+        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(new int[] {next[0], next[1]},
+            List.of(new SeqStep(1, PROMPT + j, tableA, true, greedy, 0, j + 1),
+                new SeqStep(1, second + j, tableB, true, greedy, 1, j + 1)))), vocab, logits,
+            tokens, forced);
+      }
+      return new FusedDecodeGpuTest.Run(logits, tokens);
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.w4Chain", old);
     }
   }
 
