@@ -86,7 +86,7 @@ __device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, const uint4 
 // MMAs of each n-tile of activations (b(ch, t): chunk ch, tile t) into one product, scaled
 // once. Against a scaling per 32-input chunk (w4f_chunk) it halves the fp32 FMAs, which at
 // 16 tokens and more are a third of the loop's instructions. Rounding as w4a16_chain.cu's
-// chain_pair; w4a16_gemm.cu's w4g_pair is the same arithmetic (its sums keep these bits).
+// chain_pair; w4a16_gemm.cu's _g64 kernels call it too, so their sums keep these bits.
 #ifndef W4_PAIR_SCALE  // measurement: 0 scales every 32-input chunk in the _g64 kernels too
 #define W4_PAIR_SCALE 1
 #endif

@@ -1211,8 +1211,8 @@ public final class Kernels implements AutoCloseable {
    * Most tokens a runner sends through the chain ({@code redress.cuda.chainMaxTokens}), where
    * their activations fit beside the ring in shared memory ({@link #w4ChainTokens}).
    */
-  static final int CHAIN_TOKENS =
-      Math.min(CHAIN_MAX_TOKENS, Integer.getInteger("redress.cuda.chainMaxTokens", 2));
+  static final int CHAIN_TOKENS = Math.max(1,
+      Math.min(CHAIN_MAX_TOKENS, Integer.getInteger("redress.cuda.chainMaxTokens", 2)));
 
   /** Dynamic shared memory of w4_chain: ring, scales, warp sums, activations. */
   static int w4ChainSmem(int group, int maxK, int tokens) {
