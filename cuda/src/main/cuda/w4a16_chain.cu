@@ -38,10 +38,21 @@
 #include <stddef.h>
 
 #define CHAIN_CW 8      // consumer warps (Kernels.CHAIN_THREADS = 32 * (CHAIN_CW + 1))
+#ifndef CHAIN_SP
 #define CHAIN_SP 32     // input pairs (64 inputs each) of a stage
+#endif
+#ifndef CHAIN_NS
 #define CHAIN_NS 4      // stages in the ring
+#endif
+#ifndef CHAIN_RED
+#define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
+#endif
 #define CHAIN_PHASES 4  // most phases a launch runs
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
+
+// The geometry Kernels sizes the launch's shared memory by (so a variant built with other
+// -DCHAIN_* values runs as it is).
+__device__ const int w4_chain_geometry[4] = {CHAIN_CW, CHAIN_SP, CHAIN_NS, CHAIN_RED};
 
 // Phase kinds.
 #define CHAIN_RESID 0  // resid (tokens, rows) fp32 += a . w^T, a (tokens, k) bf16
@@ -334,7 +345,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   uint2* szr = reinterpret_cast<uint2*>(sm + CHAIN_NS * CHAIN_STAGE_CODES);
   float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
                                         CHAIN_NS * 2 * 16 * gps * 4);
-  bf16* xs = reinterpret_cast<bf16*>(red + 2 * CHAIN_CW * 2 * 4 * 32);
+  bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * CHAIN_CW * 2 * 4 * 32);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
   if (threadIdx.x == 0) {
@@ -434,13 +445,14 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
       // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
       // rewritten two groups later, after its readers have passed the next group's barrier).
       float* rb = red + red_buf * CHAIN_CW * 2 * 4 * 32;
-      red_buf ^= 1;
+      red_buf = (red_buf + 1) % CHAIN_RED;
 #pragma unroll
       for (int s = 0; s < 2; s++)
 #pragma unroll
         for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][e];
       chain_sync();
       chain_epilogue(c, p, j, tokens, rb);
+      if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
     }
     CHAIN_MARK()
   }

@@ -350,7 +350,7 @@ public final class CudaModelRunner implements ModelRunner {
       // the attention between two chains less of each SM and ran 3-4 % slower (14B, one H100).
       chainSmem = new int[chainTokens + 1];
       for (int t = 1; t <= chainTokens; t++) {
-        chainSmem[t] = Kernels.w4ChainSmem(chainGroup, chainMaxK, t);
+        chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t);
       }
       kernels.prepareW4Chain(chainSmem[chainTokens]);
     } else {

@@ -5,7 +5,9 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
@@ -93,6 +95,10 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction dequantW4Packed;
   private final CUfunction w4Chain;
   private final CUfunction w4ChainScales;
+  /** w4_chain's input pairs a stage, ring stages and warp-sum buffers (w4_chain_geometry). */
+  private final int chainPairs;
+  private final int chainStages;
+  private final int chainRed;
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -184,6 +190,23 @@ public final class Kernels implements AutoCloseable {
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
+    int[] chain = deviceInts("w4_chain_geometry", 4);
+    if (chain[0] != CHAIN_CW) {
+      throw new IllegalStateException("w4_chain built with " + chain[0] + " consumer warps, not "
+          + CHAIN_CW);
+    }
+    chainPairs = chain[1];
+    chainStages = chain[2];
+    chainRed = chain[3];
+  }
+
+  /** n ints of the module's __device__ array {@code name}. */
+  private int[] deviceInts(String name, int n) {
+    CUdeviceptr at = new CUdeviceptr();
+    cuModuleGetGlobal(at, new long[1], module, name);
+    int[] out = new int[n];
+    cuMemcpyDtoH(Pointer.to(out), at, 4L * n);
+    return out;
   }
 
   /** Whether there are kernels to load: packaged, or named by {@code -Dredress.cuda.fatbin}. */
@@ -1187,8 +1210,6 @@ public final class Kernels implements AutoCloseable {
 
   /** Consumer warps, input pairs a ring stage holds, and ring stages (CHAIN_* there). */
   private static final int CHAIN_CW = 8;
-  private static final int CHAIN_SP = 32;
-  private static final int CHAIN_NS = 4;
   private static final int CHAIN_THREADS = 32 * (CHAIN_CW + 1);
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
   public static final int CHAIN_BYTES = 456;
@@ -1215,10 +1236,10 @@ public final class Kernels implements AutoCloseable {
       Math.min(CHAIN_MAX_TOKENS, Integer.getInteger("redress.cuda.chainMaxTokens", 2)));
 
   /** Dynamic shared memory of w4_chain: ring, scales, warp sums, activations. */
-  static int w4ChainSmem(int group, int maxK, int tokens) {
-    int groupsPerStage = CHAIN_SP * 64 / group;
-    return CHAIN_NS * 2 * CHAIN_SP * 512 + CHAIN_NS * 2 * groupsPerStage * 64
-        + 2 * CHAIN_CW * 2 * 4 * 32 * 4 + 2 * tokens * maxK;
+  int w4ChainSmem(int group, int maxK, int tokens) {
+    int groupsPerStage = chainPairs * 64 / group;
+    return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * 64
+        + chainRed * CHAIN_CW * 2 * 4 * 32 * 4 + 2 * tokens * maxK;
   }
 
   /**
@@ -1228,7 +1249,7 @@ public final class Kernels implements AutoCloseable {
    * fused W4 kernels need (w4FusedFits) and that no layer is act-order.
    */
   public boolean w4ChainFits(int group, int maxK) {
-    return ccMajor >= 9 && group % 64 == 0 && (CHAIN_SP * 64) % group == 0 && maxK % 64 == 0
+    return ccMajor >= 9 && group % 64 == 0 && (chainPairs * 64) % group == 0 && maxK % 64 == 0
         && w4ChainSmem(group, maxK, 1) <= maxSmemOptin - 1024;
   }
 
