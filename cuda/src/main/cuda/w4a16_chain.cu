@@ -140,25 +140,15 @@ __device__ __forceinline__ void chain_sync() {
 
 // One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
 // token's activations of both chunks (x0, x1), its scale entry e; into acc. The four MMAs
-// share one accumulator, scaled once (w4a16.cu scales each 32-input chunk: a pair lies in one
-// group here, so the sum differs only in rounding). Measured against four accumulators of two
-// MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
+// share one accumulator, scaled once (w4a16_fused.cu's w4_pair_mma; w4a16.cu scales each
+// 32-input chunk: a pair lies in one group here, so the sum differs only in rounding).
+// Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
-                                           float (&acc)[4]) {
+                                           float (&acc)[1][4]) {
   __nv_bfloat162 bias = *reinterpret_cast<__nv_bfloat162*>(&e.y);
   float2 s = __half22float2(*reinterpret_cast<__half2*>(&e.x));
-  uint32_t a0[4], a1[4], a2[4], a3[4];
-  w4_frags(w.x, w.y, __low2bfloat162(bias), __high2bfloat162(bias), a0, a1);
-  w4_frags(w.z, w.w, __low2bfloat162(bias), __high2bfloat162(bias), a2, a3);
-  float d[4] = {0.f, 0.f, 0.f, 0.f};
-  mma_bf16_16816(d, a0, x0.x, x0.y);
-  mma_bf16_16816(d, a1, x0.z, x0.w);
-  mma_bf16_16816(d, a2, x1.x, x1.y);
-  mma_bf16_16816(d, a3, x1.z, x1.w);
-  acc[0] = fmaf(s.x, d[0], acc[0]);
-  acc[1] = fmaf(s.x, d[1], acc[1]);
-  acc[2] = fmaf(s.y, d[2], acc[2]);
-  acc[3] = fmaf(s.y, d[3], acc[3]);
+  w4_pair_mma<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, __low2bfloat162(bias),
+                 __high2bfloat162(bias), s.x, s.y, acc);
 }
 
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
@@ -419,7 +409,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
     chain_range(p, j0, j1);
     if (j0 == j1) CHAIN_MARK()
     for (int j = j0; j < j1; j++) {
-      float acc[2][4] = {};
+      float acc[2][1][4] = {};
       for (int sl = 0; sl < slices; sl++, it++) {
         int slot = it % CHAIN_NS;
         mbar_wait(full + slot, (it / CHAIN_NS) & 1);
@@ -449,7 +439,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
 #pragma unroll
       for (int s = 0; s < 2; s++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][e];
+        for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][0][e];
       chain_sync();
       chain_epilogue(c, p, j, tokens, rb);
       if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes

@@ -82,23 +82,22 @@ __device__ __forceinline__ void w4f_chunk(uint32_t w0, uint32_t w1, const uint4 
     w4_mma_scaled(a0, a1, b[t], __low2float(s0), __low2float(s8), acc[t]);
 }
 
-// One 64-input pair of a strip (words w) whose two chunks share a scale group (G64): the four
-// MMAs of each n-tile of activations (b(ch, t): chunk ch, tile t) into one product, scaled
-// once. Against a scaling per 32-input chunk (w4f_chunk) it halves the fp32 FMAs, which at
-// 16 tokens and more are a third of the loop's instructions. Rounding as w4a16_chain.cu's
-// chain_pair; w4a16_gemm.cu's _g64 kernels call it too, so their sums keep these bits.
 #ifndef W4_PAIR_SCALE  // measurement: 0 scales every 32-input chunk in the _g64 kernels too
 #define W4_PAIR_SCALE 1
 #endif
+
+// One 64-input pair of a strip (words w) in one scale group, rows g and g + 8 with 128 + zero
+// z0, z8 and scales f0, f8: the four MMAs of each n-tile of activations (b(ch, t): chunk ch,
+// tile t) into one product, scaled once. Against a scaling per 32-input chunk (w4f_chunk) it
+// halves the fp32 FMAs, which at 16 tokens and more are a third of the loop's instructions.
+// w4a16_chain.cu's consumers and w4a16_gemm.cu's _g64 kernels run it too.
 template <int NT, class B>
-__device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0, __half2 s8,
-                                         float (&acc)[NT][4]) {
-  __nv_bfloat162 z0 = __float2bfloat162_rn(128.f + __high2float(s0));
-  __nv_bfloat162 z8 = __float2bfloat162_rn(128.f + __high2float(s8));
+__device__ __forceinline__ void w4_pair_mma(const uint4& w, const B& b, __nv_bfloat162 z0,
+                                            __nv_bfloat162 z8, float f0, float f8,
+                                            float (&acc)[NT][4]) {
   uint32_t a0[4], a1[4], a2[4], a3[4];
   w4_frags(w.x, w.y, z0, z8, a0, a1);
   w4_frags(w.z, w.w, z0, z8, a2, a3);
-  float f0 = __low2float(s0), f8 = __low2float(s8);
 #pragma unroll
   for (int t = 0; t < NT; t++) {
     float d[4] = {0.f, 0.f, 0.f, 0.f};
@@ -112,6 +111,15 @@ __device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0,
     acc[t][2] = fmaf(f8, d[2], acc[t][2]);
     acc[t][3] = fmaf(f8, d[3], acc[t][3]);
   }
+}
+
+// w4_pair_mma with rows g and g + 8's {scale, zero} as w4a16.cu stores them (the _g64 kernels).
+template <int NT, class B>
+__device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0, __half2 s8,
+                                         float (&acc)[NT][4]) {
+  w4_pair_mma<NT>(w, b, __float2bfloat162_rn(128.f + __high2float(s0)),
+                  __float2bfloat162_rn(128.f + __high2float(s8)), __low2float(s0),
+                  __low2float(s8), acc);
 }
 
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).

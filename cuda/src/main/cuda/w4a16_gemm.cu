@@ -99,25 +99,24 @@ __device__ __forceinline__ void w4g(const bf16* __restrict__ x, const uint4* __r
         next = (int)((long long)(seg + 1) * pairs / segs);
       }
       uint4 w = s.w[warp][pp][lane];
+      // The lane's activations of n-tile nt, chunk ch of the pair.
+      auto xb = [&](int ch, int nt) {
+        return *reinterpret_cast<const uint4*>(&s.x[8 * nt + g][pp * 64 + ch * 32 + 8 * c]);
+      };
       if (G64 && W4_PAIR_SCALE) {  // the pair in one scale group: w4a16_fused.cu's w4f_pair
         int gi = groupShift >= 0 ? (64 * p) >> groupShift : 64 * p / group;
-        w4f_pair<NT>(w, [&](int ch, int nt) {
-          return *reinterpret_cast<const uint4*>(&s.x[8 * nt + g][pp * 64 + ch * 32 + 8 * c]);
-        }, __ldg(s0 + gi), __ldg(s8 + gi), acc);
-        continue;
-      }
+        w4f_pair<NT>(w, xb, __ldg(s0 + gi), __ldg(s8 + gi), acc);
+      } else {
 #pragma unroll
-      for (int ch = 0; ch < 2; ch++) {
-        int pos = 64 * p + 32 * ch;
-        int gi = groupShift >= 0 ? pos >> groupShift : pos / group;
-        float2 f0 = __half22float2(__ldg(s0 + gi)), f8 = __half22float2(__ldg(s8 + gi));
-        uint32_t a0[4], a1[4];
-        w4_frags(ch ? w.z : w.x, ch ? w.w : w.y, __float2bfloat162_rn(128.f + f0.y),
-                 __float2bfloat162_rn(128.f + f8.y), a0, a1);
+        for (int ch = 0; ch < 2; ch++) {
+          int pos = 64 * p + 32 * ch;
+          int gi = groupShift >= 0 ? pos >> groupShift : pos / group;
+          float2 f0 = __half22float2(__ldg(s0 + gi)), f8 = __half22float2(__ldg(s8 + gi));
+          uint32_t a0[4], a1[4];
+          w4_frags(ch ? w.z : w.x, ch ? w.w : w.y, __float2bfloat162_rn(128.f + f0.y),
+                   __float2bfloat162_rn(128.f + f8.y), a0, a1);
 #pragma unroll
-        for (int nt = 0; nt < NT; nt++) {
-          uint4 b = *reinterpret_cast<const uint4*>(&s.x[8 * nt + g][pp * 64 + ch * 32 + 8 * c]);
-          w4_mma_scaled(a0, a1, b, f0.x, f8.x, acc[nt]);
+          for (int nt = 0; nt < NT; nt++) w4_mma_scaled(a0, a1, xb(ch, nt), f0.x, f8.x, acc[nt]);
         }
       }
     }

@@ -1250,7 +1250,12 @@ public final class Kernels implements AutoCloseable {
    */
   public boolean w4ChainFits(int group, int maxK) {
     return ccMajor >= 9 && group % 64 == 0 && (chainPairs * 64) % group == 0 && maxK % 64 == 0
-        && w4ChainSmem(group, maxK, 1) <= maxSmemOptin - 1024;
+        && w4ChainSmemFits(group, maxK, 1);
+  }
+
+  /** Whether w4_chain's shared memory for {@code tokens} tokens fits one SM's block. */
+  private boolean w4ChainSmemFits(int group, int maxK, int tokens) {
+    return w4ChainSmem(group, maxK, tokens) <= maxSmemOptin - 1024;
   }
 
   /**
@@ -1260,7 +1265,7 @@ public final class Kernels implements AutoCloseable {
    */
   public int w4ChainTokens(int group, int maxK) {
     int t = 1;
-    while (t < CHAIN_TOKENS && w4ChainSmem(group, maxK, t + 1) <= maxSmemOptin - 1024) {
+    while (t < CHAIN_TOKENS && w4ChainSmemFits(group, maxK, t + 1)) {
       t++;
     }
     return t;

@@ -76,8 +76,9 @@ class W4ChainGpuTest {
    */
   @Test
   void chainOverTwoSequencesMatchesTheSeparateKernels() {
-    FusedDecodeGpuTest.Run separate = runTwo(SMALL, 128, false, null);
-    FusedDecodeGpuTest.Run chain = runTwo(SMALL, 128, true, separate.tokens());
+    FusedDecodeGpuTest.Run separate = run(SMALL, 128, false, null, KvCacheDtype.AUTO, 2);
+    FusedDecodeGpuTest.Run chain =
+        run(SMALL, 128, true, separate.tokens(), KvCacheDtype.AUTO, 2);
     FusedDecodeGpuTest.assertMatches("two sequences, GPTQ group 128, chain", separate, chain);
   }
 
@@ -101,44 +102,18 @@ class W4ChainGpuTest {
     }
   }
 
-  /** Two prompts in one step, then DECODE steps of a token each (the batch-2 graph). */
-  private static FusedDecodeGpuTest.Run runTwo(ModelConfig config, int group, boolean chain,
-      List<int[]> forced) {
-    String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
-    try (CudaModelRunner gpu = CudaModelRunner.random(config,
-        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, KvCacheDtype.AUTO), 7,
-        group)) {
-      if (chain) {
-        Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
-      }
-      int vocab = config.vocabSize();
-      int second = PROMPT - 37;
-      int[] prompts = new Random(9).ints(PROMPT + second, 0, vocab).toArray();
-      int[] tableA = IntStream.range(0, 16).toArray();
-      int[] tableB = IntStream.range(16, 32).toArray();
-      SamplingParams greedy = SamplingParams.greedy(1);
-      List<float[]> logits = new ArrayList<>();
-      List<int[]> tokens = new ArrayList<>();
-      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompts,
-          List.of(new SeqStep(PROMPT, 0, tableA, true, greedy, 0, 0),
-              new SeqStep(second, 0, tableB, true, greedy, 1, 0)))), vocab, logits, tokens,
-          forced);
-      for (int j = 0; j < DECODE; j++) {
-        int[] next = tokens.get(tokens.size() - 1);
-        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(new int[] {next[0], next[1]},
-            List.of(new SeqStep(1, PROMPT + j, tableA, true, greedy, 0, j + 1),
-                new SeqStep(1, second + j, tableB, true, greedy, 1, j + 1)))), vocab, logits,
-            tokens, forced);
-      }
-      return new FusedDecodeGpuTest.Run(logits, tokens);
-    } finally {
-      FusedDecodeGpuTest.restore("redress.cuda.w4Chain", old);
-    }
-  }
-
-  /** A prompt (the prefill path), then DECODE one-token steps (the batch-1 graph). */
+  /** One sequence: the prefill path, then the batch-1 graph. */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv) {
+    return run(config, group, chain, forced, kv, 1);
+  }
+
+  /**
+   * {@code seqs} prompts in one step (PROMPT tokens, 37 fewer for the second), then DECODE
+   * steps of a token for each (the batch-{@code seqs} graph).
+   */
+  private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
+      List<int[]> forced, KvCacheDtype kv, int seqs) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, kv), 7, group)) {
@@ -148,20 +123,30 @@ class W4ChainGpuTest {
         assertThat(gpu.usesW4Chain()).isFalse();
       }
       int vocab = config.vocabSize();
-      int[] prompt = new Random(5).ints(PROMPT, 0, vocab).toArray();
-      int[] table = IntStream.range(0, 32).toArray();
+      int[] lengths = new int[seqs];
+      int[][] tables = new int[seqs][];
+      for (int s = 0; s < seqs; s++) {
+        lengths[s] = PROMPT - 37 * s;
+        tables[s] = IntStream.range(32 * s / seqs, 32 * (s + 1) / seqs).toArray();
+      }
+      int[] prompts = new Random(5).ints(IntStream.of(lengths).sum(), 0, vocab).toArray();
       SamplingParams greedy = SamplingParams.greedy(1);
       List<float[]> logits = new ArrayList<>();
       List<int[]> tokens = new ArrayList<>();
-      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompt,
-          List.of(new SeqStep(PROMPT, 0, table, true, greedy, 0, 0)))), vocab, logits, tokens,
-          forced);
-      int next = tokens.get(0)[0];
+      List<SeqStep> prefill = new ArrayList<>();
+      for (int s = 0; s < seqs; s++) {
+        prefill.add(new SeqStep(lengths[s], 0, tables[s], true, greedy, s, 0));
+      }
+      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompts, prefill)), vocab, logits,
+          tokens, forced);
       for (int j = 0; j < DECODE; j++) {
-        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(new int[] {next},
-            List.of(new SeqStep(1, PROMPT + j, table, true, greedy, 0, j)))), vocab, logits,
+        int[] next = java.util.Arrays.copyOf(tokens.get(tokens.size() - 1), seqs);
+        List<SeqStep> decode = new ArrayList<>();
+        for (int s = 0; s < seqs; s++) {
+          decode.add(new SeqStep(1, lengths[s] + j, tables[s], true, greedy, s, j + 1));
+        }
+        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(next, decode)), vocab, logits,
             tokens, forced);
-        next = tokens.get(tokens.size() - 1)[0];
       }
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
