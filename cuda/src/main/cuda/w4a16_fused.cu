@@ -124,7 +124,9 @@ __device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0,
 
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
 // NT n-tiles of 8 tokens; tile t of strip s's activations at ln.x[s] + t * tile_step.
-template <bool XS, int NT, bool STAGED, int U, bool G64>
+// SAME: both strips read the same activations (every layer but an act-order gate/up), known
+// at compile time, so strip 1's B fragments are strip 0's registers.
+template <bool XS, int NT, bool STAGED, bool SAME, int U, bool G64>
 __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4FLane& ln, int p,
                                             int p1, int ok_tiles, size_t tile_step,
                                             const uint4* staged, float (&acc)[2][NT][4]) {
@@ -144,7 +146,7 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
       for (int t = 0; t < NT; t++) {
         b[0][ch][t] =
             STAGED ? staged[((u * 2 + ch) * NT + t) * 32] : ldx(ln.x[0] + pos + 32 * ch, t);
-        b[1][ch][t] = ln.x[1] == ln.x[0] ? b[0][ch][t] : ldx(ln.x[1] + pos + 32 * ch, t);
+        b[1][ch][t] = SAME || ln.x[1] == ln.x[0] ? b[0][ch][t] : ldx(ln.x[1] + pos + 32 * ch, t);
       }
 #pragma unroll
     for (int s = 0; s < 2; s++) {
@@ -196,19 +198,36 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 // beside the codes' loads, they no longer add an L1/L2 round trip per stage after the codes
 // arrive, and cost no registers. Each lane reads only what it copied.
 #define W4M_SLOTS 8  // per stage and lane: U (<= 2) pairs x 2 chunks x 2 n-tiles
+// A lane's activation rows, set once per unit group: n-tile t's token row (token 0's where t is
+// past the live tokens, which copy no bytes: zeros).
+template <int NT>
+struct W4MRows {
+  const bf16* at[NT];
+  int bytes[NT];
+
+  __device__ W4MRows(const bf16* x0, int ok_tiles, size_t tile_step) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+      bool on = t < ok_tiles;
+      at[t] = x0 + (on ? t * tile_step : 0);
+      bytes[t] = on ? 16 : 0;
+    }
+  }
+};
+
 template <int NT, int U>
-__device__ __forceinline__ void w4f_stage_x(uint4* dst, const bf16* x0, int p, int p1,
-                                            int ok_tiles, size_t tile_step) {
+__device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, int p, int p1) {
 #pragma unroll
-  for (int u = 0; u < U; u++)
+  for (int u = 0; u < U; u++) {
+    bool live = p + u < p1;
+    int at = live ? 64 * (p + u) : 0;  // a pair past p1 copies nothing, from a valid address
 #pragma unroll
-    for (int ch = 0; ch < 2; ch++)
+    for (int t = 0; t < NT; t++)
 #pragma unroll
-      for (int t = 0; t < NT; t++) {
-        bool live = p + u < p1 && t < ok_tiles;
-        const bf16* src = live ? x0 + t * tile_step + 64 * (p + u) + 32 * ch : x0;
-        cp_async16(dst + ((u * 2 + ch) * NT + t) * 32, src, live ? 16 : 0);
-      }
+      for (int ch = 0; ch < 2; ch++)
+        cp_async16(dst + ((u * 2 + ch) * NT + t) * 32, xr.at[t] + at + 32 * ch,
+                   live ? xr.bytes[t] : 0);
+  }
   cp_async_commit();
 }
 
@@ -221,12 +240,18 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const bf16* x0, int p, i
 // streaming all of a block's groups back to back with one barrier (12.7 .. 26.9 us); L2
 // prefetch of the next group besides (16.2 .. 32.9); the zero point taken out per pair through
 // an all-ones MMA of the activations instead of per weight (equal, 11.8 .. 23.3): the kernel is
-// bound by memory latency with 12 to 16 warps per SM, not by issue.
+// bound by memory latency with 12 to 16 warps per SM, not by issue. The many-token kernels
+// (16 tokens) are the other way round: with the codes' loads made L2 hits they ran 1 % faster,
+// with no arithmetic 15 %, with no activations 4 % (14B batch 16, one H100); their loop issues
+// some 108 instructions per 16 x 64 block of a strip, at half an instruction a cycle per
+// scheduler. Two register stages of codes there (SAME, below) gained 1-4 %; L2 prefetch of
+// a warp's codes ahead of it lost 6-16 %, and codes staged by cp.async with the activations
+// lost 10 % (the copies' issue and address registers cost more than the latency they hid).
 // x: (parts, tokens, k) bf16, part p at x + p * x_part_stride; rows from b1 read part 1,
 // from b2 part 2. codes, sz: w4a16.cu's layout.
 // xstage (two n-tiles from global memory, the many-token kernels): W4F_WARPS * 2 * W4M_SLOTS *
 // 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
-template <bool XS, int NT, bool G64, class Epi>
+template <bool XS, int NT, bool G64, bool SAME = false, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -253,19 +278,40 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     size_t tile_step = (size_t)8 * k;
     constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
     uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
-    int buf = 0;
-    if (STAGED) w4f_stage_x<NT, U>(xw, ln.x[0], p0, p1, ok_tiles, tile_step);
-    for (int p = p0; p < p1; p += U) {
-      W4FStage<U, G64> st;
-      w4f_load(st, ln, p, p1, group, group_shift);
-      if (STAGED) {
-        w4f_stage_x<NT, U>(xw + (buf ^ 1) * W4M_SLOTS * 32, ln.x[0], p + U, p1, ok_tiles,
-                           tile_step);
-        cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+    W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);  // (unused, so dropped, where not STAGED)
+    if (STAGED && SAME) {
+      // Many-token steps over one activation part: the registers strip 1's activations would
+      // take hold the next stage's codes instead, loaded before this stage's MMAs (two stages
+      // in registers, alternating), so their latency hides behind the arithmetic.
+      W4FStage<U, G64> st[2];
+      w4f_load(st[0], ln, p0, p1, group, group_shift);
+      w4f_stage_x<NT, U>(xw, xr, p0, p1);
+      for (int p = p0; p < p1; p += 2 * U) {
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+          int q = p + h * U;
+          if (q >= p1) break;
+          if (q + U < p1) w4f_load(st[h ^ 1], ln, q + U, p1, group, group_shift);
+          w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1);
+          cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+          w4f_compute<XS, NT, true, true>(st[h], ln, q, p1, ok_tiles, tile_step,
+                                          xw + h * W4M_SLOTS * 32, acc);
+        }
       }
-      w4f_compute<XS, NT, STAGED>(st, ln, p, p1, ok_tiles, tile_step,
-                                  STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
-      buf ^= 1;
+    } else {
+      int buf = 0;
+      if (STAGED) w4f_stage_x<NT, U>(xw, xr, p0, p1);
+      for (int p = p0; p < p1; p += U) {
+        W4FStage<U, G64> st;
+        w4f_load(st, ln, p, p1, group, group_shift);
+        if (STAGED) {
+          w4f_stage_x<NT, U>(xw + (buf ^ 1) * W4M_SLOTS * 32, xr, p + U, p1);
+          cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+        }
+        w4f_compute<XS, NT, STAGED, SAME>(st, ln, p, p1, ok_tiles, tile_step,
+                                          STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
+        buf ^= 1;
+      }
     }
     if (j + gridDim.x >= units / 16) pdl_tail();  // this block's last group
 #pragma unroll
@@ -441,8 +487,8 @@ W4F_SILU(w4_rmsnorm_silu_g64, true)
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     pdl_enter();                                                                              \
-    w4f_units<false, NT, G64>(a, 0, tokens, codes, sz, k, group, group_shift, rows, rows,     \
-                              rows / 2, epi, red, xstage);                                    \
+    w4f_units<false, NT, G64, NT == 2>(a, 0, tokens, codes, sz, k, group, group_shift, rows,  \
+                                       rows, rows / 2, epi, red, xstage);                     \
   }
 W4_RESIDUAL(w4_residual, false, 1, true)
 W4_RESIDUAL(w4_residual_g64, true, 1, true)
@@ -459,7 +505,8 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false)
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
 // memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
 #define W4M_MAX_TOKENS 16  // Kernels.W4M_MAX_TOKENS
-#define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)  // Kernels.W4M_SMEM
+#define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)
+__device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
 #define W4M_WEIGHTS                                                                            \
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
       int b1, int b2
@@ -479,8 +526,8 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false)
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
     pdl_enter();                                                                              \
-    w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,  \
-                              b1, b2, units, epi, red, xstage);                               \
+    w4f_units<false, NT, G64, NT == 2>(h, part_stride, tokens, codes, sz, hidden, group,      \
+                                       group_shift, b1, b2, units, epi, red, xstage);         \
   }
 W4M_QKV(w4_qkv_rope_many, false, 2)
 W4M_QKV(w4_qkv_rope_many_g64, true, 2)
@@ -495,8 +542,12 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1)
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     pdl_enter();                                                                              \
-    w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,  \
-                              b1, b2, inter, epi, red, xstage);                               \
+    if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
+      w4f_units<false, NT, G64, NT == 2>(h, part_stride, tokens, codes, sz, hidden, group,    \
+                                         group_shift, b1, b2, inter, epi, red, xstage);       \
+    else /* act-order: gate and up rows read their own permuted copies */                    \
+      w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,\
+                                b1, b2, inter, epi, red, xstage);                             \
   }
 W4M_SILU(w4_silu_many, false, 2)
 W4M_SILU(w4_silu_many_g64, true, 2)
