@@ -50,6 +50,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionDecodeMma128;
   private final CUfunction attentionDecodeMma64Fp8;
   private final CUfunction attentionDecodeMma128Fp8;
+  private final CUfunction attentionDecodeMma64Deep;
+  private final CUfunction attentionDecodeMma128Deep;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -104,6 +106,12 @@ public final class Kernels implements AutoCloseable {
    * each warp's ring of cp.async stages.
    */
   private final int w4mSmem;
+  /**
+   * Tile stages of the tensor-core decode attention (dmma_stages: DMMA_STAGES, and
+   * DMMA_DEEP_STAGES of its _deep entries).
+   */
+  private final int dmmaStages;
+  private final int dmmaDeepStages;
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -129,6 +137,13 @@ public final class Kernels implements AutoCloseable {
     attentionDecodeMma128 = function("paged_attention_decode_mma_hd128_bf16");
     attentionDecodeMma64Fp8 = function("paged_attention_decode_mma_hd64_fp8");
     attentionDecodeMma128Fp8 = function("paged_attention_decode_mma_hd128_fp8");
+    attentionDecodeMma64Deep = function("paged_attention_decode_mma_hd64_deep_bf16");
+    attentionDecodeMma128Deep = function("paged_attention_decode_mma_hd128_deep_bf16");
+    int[] stages = deviceInts("dmma_stages", 2);
+    dmmaStages = stages[0];
+    dmmaDeepStages = stages[1];
+    allowSmem(attentionDecodeMma64Deep, decodeMmaSmem(64, false, dmmaDeepStages));
+    allowSmem(attentionDecodeMma128Deep, decodeMmaSmem(128, false, dmmaDeepStages));
     allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false));
     allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false));
     allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true));
@@ -431,13 +446,33 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
+    // One block an SM or fewer: the deeper-staged twin, whose shared memory then costs no
+    // occupancy (DMMA_DEEP_STAGES in attention_mma.cu says what it gained).
+    attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
+        maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
+        tokens, split, earlyNext, DECODE_DEEP && !split && (long) tokens * kvHeads <= sms);
+  }
+
+  /** {@code redress.cuda.decodeDeep=false} keeps the two-stage decode attention throughout. */
+  private static final boolean DECODE_DEEP =
+      !"false".equals(System.getProperty("redress.cuda.decodeDeep"));
+
+  /** {@link #attentionDecodeMma} with its stages chosen: deep (bf16 caches, no split) or not. */
+  void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
+      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, boolean deepStages) {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
+    boolean deep = deepStages && !fp8 && !split;
     CUfunction f = fp8 ? (headDim == 64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
+        : deep ? (headDim == 64 ? attentionDecodeMma64Deep : attentionDecodeMma128Deep)
         : headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128;
     long[][] caches = fp8 ? new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}
         : new long[][] {p(q), p(kCache), p(vCache)};
-    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 128, decodeMmaSmem(headDim, fp8),
+    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 128,
+        decodeMmaSmem(headDim, fp8, deep ? dmmaDeepStages : dmmaStages),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
             p(counters), i(earlyNext ? 1 : 0)}));
@@ -456,13 +491,17 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Dynamic shared memory of the tensor-core decode attention (DmmaSmem, attention_mma.cu):
-   * bf16 tiles of 64 K and 64 V rows padded by 8 values (two stages; over FP8 one, converted
-   * from two stages of the rows as stored, which follow), the warps' merge reusing them, then
-   * one int.
+   * bf16 tiles of 64 K and 64 V rows padded by 8 values ({@code stages} of them; over FP8 one,
+   * converted from as many stages of the rows as stored, which follow), the warps' merge reusing
+   * them, then one int.
    */
-  private static int decodeMmaSmem(int headDim, boolean fp8) {
-    int tiles = (fp8 ? 1 : 2) * 2 * 64 * (headDim + 8) * 2 + 16;
-    return fp8 ? tiles + 2 * 2 * 64 * headDim : tiles;
+  private int decodeMmaSmem(int headDim, boolean fp8) {
+    return decodeMmaSmem(headDim, fp8, dmmaStages);
+  }
+
+  private static int decodeMmaSmem(int headDim, boolean fp8, int stages) {
+    int tiles = (fp8 ? 1 : stages) * 2 * 64 * (headDim + 8) * 2 + 16;
+    return fp8 ? tiles + stages * 2 * 64 * headDim : tiles;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */

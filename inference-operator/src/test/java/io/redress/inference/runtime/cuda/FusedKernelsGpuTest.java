@@ -236,9 +236,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
 
   /**
    * The split decode kernels: per query head and split, per KV head and split (GQA), on the
-   * tensor cores per KV head and split, and on the tensor cores a block per (token, KV head).
+   * tensor cores per KV head and split, and on the tensor cores a block per (token, KV head),
+   * with two tile stages (WHOLE) or the deep twin's (DEEP; bf16 caches only).
    */
-  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE }
+  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP }
 
   /** {@link #attentionShapes} for each {@link SplitKernel} that takes the shape. */
   static Stream<Arguments> splitKernelShapes() {
@@ -296,10 +297,11 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(),
               s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
               counters.ptr(), tokens);
-          case MMA, MMA_WHOLE -> kernels.attentionDecodeMma(q.ptr(), kCache.ptr(),
+          case MMA, MMA_WHOLE, MMA_DEEP -> kernels.attentionDecodeMma(q.ptr(), kCache.ptr(),
               vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks,
               blockSize, out.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(),
-              partMl.ptr(), counters.ptr(), tokens, kernel == SplitKernel.MMA);
+              partMl.ptr(), counters.ptr(), tokens, kernel == SplitKernel.MMA, false,
+              kernel == SplitKernel.MMA_DEEP);
         }
       };
       launch.run(out2, 3);
@@ -401,7 +403,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
         kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
             vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
             out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-            counters.ptr(), tokens, kernel == SplitKernel.MMA);
+            counters.ptr(), tokens, kernel == SplitKernel.MMA, false, false);
       }
       String what = s + ", position " + pos + ", " + kernel;
       compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
