@@ -546,21 +546,18 @@ __device__ __forceinline__ void dmma_attention(
 #define DMMA_PASS                                                                              \
   token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
       scale, part_o, part_ml, counters
+// A bf16-cache entry with S stages, MIN_BLOCKS blocks an SM to fit.
+#define DMMA_BF16_ENTRY(NAME, HD, S, MIN_BLOCKS)                                               \
+  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, MIN_BLOCKS)                   \
+  NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
+       const bf16* __restrict__ v_cache, DMMA_ARGS) {                                         \
+    pdl_enter();                                                                              \
+    if (early_next) pdl_launch_dependents();                                                  \
+    dmma_attention<HD, S>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                            \
+  }
 #define DMMA_ENTRY(NAME, HD)                                                                   \
-  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
-  NAME##_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                   \
-              const bf16* __restrict__ v_cache, DMMA_ARGS) {                                  \
-    pdl_enter();                                                                              \
-    if (early_next) pdl_launch_dependents();                                                  \
-    dmma_attention<HD, DMMA_STAGES>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                  \
-  }                                                                                           \
-  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 1)                            \
-  NAME##_deep_bf16(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,              \
-                   const bf16* __restrict__ v_cache, DMMA_ARGS) {                             \
-    pdl_enter();                                                                              \
-    if (early_next) pdl_launch_dependents();                                                  \
-    dmma_attention<HD, DMMA_DEEP_STAGES>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);             \
-  }                                                                                           \
+  DMMA_BF16_ENTRY(NAME##_bf16, HD, DMMA_STAGES, 3)                                             \
+  DMMA_BF16_ENTRY(NAME##_deep_bf16, HD, DMMA_DEEP_STAGES, 1)                                   \
   extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
   NAME##_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,      \
              const __nv_fp8_storage_t* __restrict__ v_cache,                                  \
