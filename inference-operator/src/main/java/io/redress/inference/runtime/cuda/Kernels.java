@@ -103,7 +103,7 @@ public final class Kernels implements AutoCloseable {
   private final int chainRed;
   /**
    * Dynamic shared memory of the many-token W4 kernels (w4m_smem, W4M_SMEM in w4a16_fused.cu):
-   * each warp's ring of cp.async stages.
+   * each warp's two stages of activations, copied by cp.async.
    */
   private final int w4mSmem;
   /**
@@ -144,10 +144,10 @@ public final class Kernels implements AutoCloseable {
     dmmaDeepStages = stages[1];
     allowSmem(attentionDecodeMma64Deep, decodeMmaSmem(64, false, dmmaDeepStages));
     allowSmem(attentionDecodeMma128Deep, decodeMmaSmem(128, false, dmmaDeepStages));
-    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false));
-    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false));
-    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true));
-    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true));
+    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false, dmmaStages));
+    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false, dmmaStages));
+    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true, dmmaStages));
+    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true, dmmaStages));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -495,10 +495,6 @@ public final class Kernels implements AutoCloseable {
    * converted from as many stages of the rows as stored, which follow), the warps' merge reusing
    * them, then one int.
    */
-  private int decodeMmaSmem(int headDim, boolean fp8) {
-    return decodeMmaSmem(headDim, fp8, dmmaStages);
-  }
-
   private static int decodeMmaSmem(int headDim, boolean fp8, int stages) {
     int tiles = (fp8 ? 1 : stages) * 2 * 64 * (headDim + 8) * 2 + 16;
     return fp8 ? tiles + stages * 2 * 64 * headDim : tiles;
@@ -1219,7 +1215,6 @@ public final class Kernels implements AutoCloseable {
 
   /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
   public static final int W4M_MAX_TOKENS = 16;
-
 
   private static void checkW4Many(int tokens, int k) {
     if (tokens < 1 || tokens > W4M_MAX_TOKENS || k % 64 != 0) {
