@@ -43,6 +43,26 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(v);
 }
 
+// One thread per block (after a block barrier) arrives at a grid barrier and waits for the
+// others; every block of the grid must be resident. As cooperative groups' grid sync: block 0
+// adds 0x80000000 - (blocks - 1), the others 1, so a barrier's arrivals sum to 0x80000000: the
+// top bit flips when the last block arrives and the count is back where it started (the word,
+// zero at first use, resets itself). The add releases the block's stores (ordered before it by
+// the block barrier), the polling load acquires the others'. Against a two-word barrier (count,
+// then a generation word the last block bumped after resetting the count, polled with
+// nanosleep): 1.5-1.7 us from the last block's arrival to the others' release measured in a
+// bf16 chain on an H200, two round trips fewer here.
+__device__ __forceinline__ void grid_arrive_wait(unsigned* bar) {
+  unsigned inc = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u, old, now;
+  asm volatile("atom.add.release.gpu.u32 %0, [%1], %2;"
+               : "=r"(old)
+               : "l"(bar), "r"(inc)
+               : "memory");
+  do {
+    asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(now) : "l"(bar) : "memory");
+  } while (((old ^ now) & 0x80000000u) == 0);
+}
+
 // A weight chunk, streamed: read once, so kept out of L1 (it would evict the activations).
 __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
   uint4 v;

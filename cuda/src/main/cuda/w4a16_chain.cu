@@ -173,27 +173,11 @@ __device__ __forceinline__ void chain_range(const ChainPhase& p, int& j0, int& j
 }
 
 // All blocks' consumers have finished the phase (its stores visible everywhere) when this
-// returns: a grid barrier (every block is resident: one per SM, launched no wider than the
-// GPU) of one atomic a block, as cooperative groups' grid sync: block 0 adds 0x80000000 -
-// (blocks - 1), the others 1, so a barrier's arrivals sum to 0x80000000: the top bit flips
-// when the last block arrives and the count is back where it started (the barrier resets
-// itself). The add releases the block's stores (after bar.sync), the polling load acquires
-// the others'. Against the two-word barrier before it (count, then a generation word the last
-// block bumped after resetting the count, polled with nanosleep): 1.5-1.7 us from the last
-// block's arrival to the others' release measured in a bf16 chain on an H200, two round trips
-// fewer here.
+// returns: common.cuh's grid barrier between the consumers' own barriers (every block is
+// resident: one per SM, launched no wider than the GPU).
 __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
   chain_sync();
-  if (threadIdx.x == 0) {
-    unsigned inc = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u, old, now;
-    asm volatile("atom.add.release.gpu.u32 %0, [%1], %2;"
-                 : "=r"(old)
-                 : "l"(bar), "r"(inc)
-                 : "memory");
-    do {
-      asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(now) : "l"(bar) : "memory");
-    } while (((old ^ now) & 0x80000000u) == 0);
-  }
+  if (threadIdx.x == 0) grid_arrive_wait(bar);
   chain_sync();
 }
 

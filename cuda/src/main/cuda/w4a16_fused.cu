@@ -23,6 +23,7 @@
 #include "common.cuh"
 
 #define W4F_WARPS 8  // warps per block (Kernels.W4F_THREADS)
+#define W4M_MAX_TOKENS 16  // most tokens of the many-token kernels (Kernels.W4M_MAX_TOKENS)
 // Floats of shared memory for the warps' sums (w4f_units' red) with NT n-tiles of tokens.
 #define W4_RED(NT) (W4F_WARPS * 2 * (NT) * 4 * 32)
 
@@ -198,6 +199,9 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 // beside the codes' loads, they no longer add an L1/L2 round trip per stage after the codes
 // arrive, and cost no registers. Each lane reads only what it copied.
 #define W4M_SLOTS 8  // per stage and lane: U (<= 2) pairs x 2 chunks x 2 n-tiles
+#ifndef W4M_AHEAD  // measurement: 0 loads a group's first stage after the previous epilogue
+#define W4M_AHEAD 1
+#endif
 // A lane's activation rows, set once per unit group: n-tile t's token row (token 0's where t is
 // past the live tokens, which copy no bytes: zeros).
 template <int NT>
@@ -262,41 +266,59 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   int pairs = k >> 6, groups = k / group;
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
   int ok_tiles = (tokens - g + 7) >> 3;  // n-tiles where this lane's token g + 8t is live
-  for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
-    int row[2] = {epi.row(16 * j, 0), epi.row(16 * j, 1)};
+  auto lane_of = [&](int j) {
     W4FLane ln;
 #pragma unroll
     for (int s = 0; s < 2; s++) {
-      ln.w[s] = codes + (size_t)(row[s] >> 4) * pairs * 32 + lane;
-      ln.sz[s][0] = sz + (size_t)(row[s] + g) * groups;
+      int row = epi.row(16 * j, s);
+      ln.w[s] = codes + (size_t)(row >> 4) * pairs * 32 + lane;
+      ln.sz[s][0] = sz + (size_t)(row + g) * groups;
       ln.sz[s][1] = ln.sz[s][0] + (size_t)8 * groups;
-      ln.x[s] = x + ((row[s] >= b1) + (row[s] >= b2)) * x_part_stride + (size_t)g * k + 8 * c;
+      ln.x[s] = x + ((row >= b1) + (row >= b2)) * x_part_stride + (size_t)g * k + 8 * c;
     }
+    return ln;
+  };
+  // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
+  constexpr int U = (G64 ? 4 : 2) / NT;
+  size_t tile_step = (size_t)8 * k;
+  constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
+  uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
+  W4FStage<U, G64> stages[2];  // the SAME loop's register stages, kept across unit groups
+  for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
+    W4FLane ln = lane_of(j);
     float acc[2][NT][4] = {};
-    // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
-    constexpr int U = (G64 ? 4 : 2) / NT;
-    size_t tile_step = (size_t)8 * k;
-    constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
-    uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
     W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);  // (unused, so dropped, where not STAGED)
     if (STAGED && SAME) {
       // Many-token steps over one activation part: the registers strip 1's activations would
       // take hold the next stage's codes instead, loaded before this stage's MMAs (two stages
-      // in registers, alternating), so their latency hides behind the arithmetic.
-      W4FStage<U, G64> st[2];
-      w4f_load(st[0], ln, p0, p1, group, group_shift);
-      w4f_stage_x<NT, U>(xw, xr, p0, p1);
+      // in registers, alternating), so their latency hides behind the arithmetic. A block's
+      // first group loads its first stage here; the later ones' came in before the previous
+      // group's epilogue (below).
+      if (j == blockIdx.x || !W4M_AHEAD) {
+        w4f_load(stages[0], ln, p0, p1, group, group_shift);
+        w4f_stage_x<NT, U>(xw, xr, p0, p1);
+      }
       for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
         for (int h = 0; h < 2; h++) {
           int q = p + h * U;
           if (q >= p1) break;
-          if (q + U < p1) w4f_load(st[h ^ 1], ln, q + U, p1, group, group_shift);
+          if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
           w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1);
           cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
-          w4f_compute<XS, NT, true, true>(st[h], ln, q, p1, ok_tiles, tile_step,
+          w4f_compute<XS, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
                                           xw + h * W4M_SLOTS * 32, acc);
         }
+      }
+      int jn = j + gridDim.x;
+      if (W4M_AHEAD && jn < units / 16) {
+        // The next group's first stage streams in while this one's sums meet and its epilogue
+        // runs, instead of after (the last stage's copies, zeros past p1, land first: a lane's
+        // copies to one slot must not overlap).
+        cp_async_wait<0>();
+        W4FLane next = lane_of(jn);
+        w4f_load(stages[0], next, p0, p1, group, group_shift);
+        w4f_stage_x<NT, U>(xw, W4MRows<NT>(next.x[0], ok_tiles, tile_step), p0, p1);
       }
     } else {
       int buf = 0;
@@ -472,23 +494,72 @@ W4F_QKV(w4_rmsnorm_qkv_rope_g64, true)
 W4F_SILU(w4_rmsnorm_silu, false)
 W4F_SILU(w4_rmsnorm_silu_g64, true)
 
-// resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream.
-// a: (tokens, k) bf16, already in the layer's permuted input order when act-order (one part).
-// rows % 32 == 0. NT n-tiles: 1 (up to 8 tokens), or 2 (the many-token kernels at the end, up
-// to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
+// The next norm inside a residual kernel (steps of several tokens, whose QKV and gate/up
+// kernels read normed activations): once every block has added its rows, h (tokens, rows)
+// bf16 = RMSNorm(resid) * w, so no norm kernel runs between the two projections. Each block
+// sums the squares of its own 32-row groups (a warp per token and group, a lane per row) into
+// ss (tokens, rows / 32); after a grid barrier (every block is resident: the launches are no
+// wider than the GPU) every block adds a token's group sums in the same order and writes its
+// own rows of h. Each sum's order is fixed by the shape: a token's h does not depend on the
+// batch (add_rmsnorm_bf16 sums in another order: the two agree to bf16 rounding).
+struct ResidNorm {
+  const bf16* w;  // (rows) norm weight; null: no norm
+  float eps;
+  bf16* h;
+  float* ss;      // (W4M_MAX_TOKENS, rows / 32) group sums
+  unsigned* bar;  // grid barrier word (grid_arrive_wait), zero at first use
+};
+
+__device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, int rows,
+                                              const ResidNorm& n) {
+  __shared__ float inv[W4M_MAX_TOKENS];
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int groups = rows / 32;
+  for (int j = blockIdx.x; j < groups; j += gridDim.x)
+    for (int t = warp; t < tokens; t += warps) {
+      float v = __ldcg(resid + (size_t)t * rows + 32 * j + lane);
+      float s = warp_sum(sum_sq(0.f, v));
+      if (lane == 0) n.ss[t * groups + j] = s;
+    }
+  __syncthreads();
+  if (threadIdx.x == 0) grid_arrive_wait(n.bar);
+  __syncthreads();
+  for (int t = warp; t < tokens; t += warps) {
+    float s = 0.f;
+    for (int j = lane; j < groups; j += 32) s += __ldcg(n.ss + t * groups + j);
+    s = warp_sum(s);
+    if (lane == 0) inv[t] = inv_rms(s, rows, n.eps);
+  }
+  __syncthreads();
+  for (int j = blockIdx.x; j < groups; j += gridDim.x)
+    for (int i = threadIdx.x; i < 32 * tokens; i += blockDim.x) {
+      int t = i >> 5, r = 32 * j + (i & 31);
+      size_t at = (size_t)t * rows + r;
+      n.h[at] = rms_scale(__ldcg(resid + at), inv[t], n.w[r]);
+    }
+}
+
+// resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream,
+// then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
+// scratch). a: (tokens, k) bf16, already in the layer's permuted input order when act-order
+// (one part). rows % 32 == 0. NT n-tiles: 1 (up to 8 tokens), or 2 (the many-token kernels at
+// the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
-// projections, Kernels.w4a16).
+// projections, Kernels.w4a16), and no norm.
 #define W4_RESIDUAL(NAME, G64, NT, ADD)                                                        \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
-       int tokens, int rows, int k) {                                                         \
+       int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
+       bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar) {            \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     pdl_enter();                                                                              \
     w4f_units<false, NT, G64, NT == 2>(a, 0, tokens, codes, sz, k, group, group_shift, rows,  \
                                        rows, rows / 2, epi, red, xstage);                     \
+    if (ADD && norm_w != nullptr)                                                             \
+      w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar});                 \
   }
 W4_RESIDUAL(w4_residual, false, 1, true)
 W4_RESIDUAL(w4_residual_g64, true, 1, true)
@@ -504,7 +575,6 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false)
 // shared memory (the staged activations). The _t8 QKV and SiLU kernels take up to 8 tokens in
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
 // memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
-#define W4M_MAX_TOKENS 16  // Kernels.W4M_MAX_TOKENS
 #define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)
 __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
 #define W4M_WEIGHTS                                                                            \

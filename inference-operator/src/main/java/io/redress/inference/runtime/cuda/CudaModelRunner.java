@@ -138,6 +138,15 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private final boolean fused;
   /**
+   * Fused GPTQ steps of several tokens: the O and down kernels run the next norm themselves
+   * (Kernels.ResidNorm: its group sums and grid barrier word here), so no norm kernel runs
+   * between them and the QKV or gate/up kernel. {@code redress.cuda.residNorm=false} keeps the
+   * norm kernels, for comparison. Null when off.
+   */
+  private final DeviceBuffer residNormScratch;
+  /** Whether h holds the next QKV's normed input, written by the layer before's down kernel. */
+  private boolean hNormed;
+  /**
    * Steps of at most this many tokens run fused. On the H100 the fused kernels won at one token
    * (0.5B: 621 against 565 tokens/s) but lost at two (1,018 against 1,125), where the plain
    * GEMV reads each weight row once for both tokens with fewer registers.
@@ -297,6 +306,15 @@ public final class CudaModelRunner implements ModelRunner {
       if (weights.quantized()) {
         kernels.prepareW4Fused();
       }
+    }
+    if (fused && weights.quantized()
+        && !"false".equals(System.getProperty("redress.cuda.residNorm"))) {
+      // The group sums, then the barrier word (zero at first use).
+      long sums = 4L * Kernels.W4M_MAX_TOKENS * (d / 32);
+      residNormScratch = device.alloc(sums + 4);
+      cuMemsetD32Async(residNormScratch.at(sums), 0, 1, device.stream());
+    } else {
+      residNormScratch = null;
     }
     splitTokens = !splitAttention ? 0 : !useGemv ? (fused ? fusedTokens : 0)
         : Math.max(fused ? fusedTokens : 0, Math.min(SPLIT_TOKENS, tMax));
@@ -802,6 +820,7 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
+    hNormed = false; // layer 0's input norm runs on its own
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
@@ -995,15 +1014,22 @@ public final class CudaModelRunner implements ModelRunner {
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }
+    boolean normed = hNormed;
+    hNormed = false;
     if (kvFp8) {
-      fp8QkvRopeCache(l, w, kc, vc, tokens);
+      if (!normed) {
+        norm(w.inputNorm().ptr(), tokens);
+      }
+      qkvRopeCache(l, w, kc, vc, tokens);
     } else if (tokens == 1) {
       kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
           positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
           config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
       mark("norm+qkv w4+rope");
     } else {
-      norm(w.inputNorm().ptr(), tokens);
+      if (!normed) {
+        norm(w.inputNorm().ptr(), tokens);
+      }
       kernels.w4QkvRope(permuted(h.ptr(), w.qkvQ(), tokens), partStride(w.qkvQ(), tokens),
           w.qkvQ(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d,
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
@@ -1011,21 +1037,43 @@ public final class CudaModelRunner implements ModelRunner {
     }
     attention(l, kc, vc, tokens);
     mark("attention");
-    kernels.w4Residual(permuted(attn.ptr(), w.oQ(), tokens), w.oQ(), x.ptr(), tokens);
-    mark("o w4+residual");
+    Kernels.ResidNorm postNorm = residNorm(w.postNorm(), tokens);
+    kernels.w4Residual(permuted(attn.ptr(), w.oQ(), tokens), w.oQ(), x.ptr(), tokens, postNorm);
+    mark(postNorm != null ? "o w4+residual+norm" : "o w4+residual");
     if (tokens == 1) {
       kernels.w4RmsnormGateUpSilu(x.ptr(), w.postNorm().ptr(), eps, w.gateUpQ(), act.ptr(),
           tokens, d, config.intermediateSize());
       mark("norm+gate_up w4+silu");
     } else {
-      norm(w.postNorm().ptr(), tokens);
+      if (postNorm == null) {
+        norm(w.postNorm().ptr(), tokens);
+      }
       kernels.w4GateUpSilu(permuted(h.ptr(), w.gateUpQ(), tokens),
           partStride(w.gateUpQ(), tokens), w.gateUpQ(), act.ptr(), tokens, d,
           config.intermediateSize());
       mark("gate_up w4+silu");
     }
-    kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens);
-    mark("down w4+residual");
+    // The next layer's input norm too, unless the final norm (of the sampling rows) follows.
+    Kernels.ResidNorm nextNorm = l + 1 < config.numLayers()
+        ? residNorm(weights.layers.get(l + 1).inputNorm(), tokens) : null;
+    kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens,
+        nextNorm);
+    mark(nextNorm != null ? "down w4+residual+norm" : "down w4+residual");
+    hNormed = nextNorm != null;
+  }
+
+  /**
+   * The norm with weight {@code normW} for a residual W4 kernel of a {@code tokens}-token step
+   * to run into h, or null where that step norms otherwise (one token: the next kernel's
+   * prologue; the chain's steps never come here) or it is off.
+   */
+  private Kernels.ResidNorm residNorm(DeviceBuffer normW, int tokens) {
+    if (residNormScratch == null || tokens < 2) {
+      return null;
+    }
+    long sums = 4L * Kernels.W4M_MAX_TOKENS * (config.hiddenSize() / 32);
+    return new Kernels.ResidNorm(normW.ptr(), (float) config.rmsNormEps(), h.ptr(),
+        residNormScratch.ptr(), residNormScratch.at(sums));
   }
 
   /** Elements between the act-order parts' copies that {@link #permuted} writes. */

@@ -654,7 +654,7 @@ public final class Kernels implements AutoCloseable {
     if (rows % 32 != 0) {
       throw new IllegalArgumentException("w4Rows takes rows % 32 == 0, not " + rows);
     }
-    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k);
+    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k, null);
   }
 
   /**
@@ -662,13 +662,15 @@ public final class Kernels implements AutoCloseable {
    * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to 8 tokens, two above.
    */
   private void launchW4Rows(boolean add, CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero,
-      int group, CUdeviceptr out, int tokens, int rows, int k) {
+      int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm) {
     checkW4Many(tokens, k);
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
     long[][] args = {p(a), p(codes), p(scaleZero), i(group), i(groupShift(group)), p(out),
-        i(tokens), i(rows), i(k)};
+        i(tokens), i(rows), i(k), p(norm == null ? null : norm.w()),
+        f(norm == null ? 0f : norm.eps()), p(norm == null ? null : norm.h()),
+        p(norm == null ? null : norm.groupSums()), p(norm == null ? null : norm.barrier())};
     if (many) {
       launchW4Many(w4Pick(family, group), rows / 2, args);
     } else {
@@ -1198,11 +1200,31 @@ public final class Kernels implements AutoCloseable {
    * its permuted order ({@link #gatherCols}). Up to 8 tokens take the one-n-tile kernel.
    */
   public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens) {
+    w4Residual(a, w, resid, tokens, null);
+  }
+
+  /**
+   * The next RMSNorm run by a residual W4 kernel once its rows are added (w4_resid_norm): h
+   * (tokens, rows) bf16 = RMSNorm(resid) * w, so the QKV or gate/up kernel after it needs no
+   * norm kernel. {@code groupSums} holds {@link #W4M_MAX_TOKENS} * rows / 32 floats of
+   * scratch; {@code barrier} a grid barrier word, zero at first use (it resets itself), used by
+   * one launch at a time.
+   */
+  public record ResidNorm(CUdeviceptr w, float eps, CUdeviceptr h, CUdeviceptr groupSums,
+      CUdeviceptr barrier) {}
+
+  /**
+   * {@link #w4Residual}, then, where {@code norm} is given, {@code norm.h = RMSNorm(resid) *
+   * norm.w} (to bf16 rounding {@link #addRmsnorm}'s; each token's sums in an order fixed by the
+   * shape, so the same bits alone as batched).
+   */
+  public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens,
+      ResidNorm norm) {
     if (w.rows() % 32 != 0 || w.parts() != 1) {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
     launchW4Rows(true, a, w.codes().ptr(), w.scaleZero().ptr(), w.group(), resid, tokens,
-        w.rows(), w.k());
+        w.rows(), w.k(), norm);
   }
 
   /**

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -192,6 +193,66 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
       assertThat(download(alone, rows)).as("token alone vs batched, %s", what)
           .containsExactly(java.util.Arrays.copyOf(got, rows));
     }
+  }
+
+  /**
+   * The residual kernel running the next norm (Kernels.ResidNorm, every block's group sums
+   * joined after a grid barrier): the residual the same bits as without it, h within bf16
+   * rounding of the norm kernel's and of double-precision host math, a token alone the same
+   * bits as batched; the scratch and barrier word serve launch after launch.
+   */
+  @ParameterizedTest
+  @MethodSource("shapesAndResidualTokens")
+  void residualNormMatchesNormKernel(Shape s, int tokens) {
+    int k = s.inter();
+    int rows = s.hidden();
+    Layer w = layer(s, k, new int[] {rows}, 17);
+    String what = s + ", " + tokens + " tokens";
+    float eps = 1e-6f;
+    float[] x0 = gaussian(tokens * rows, 18, 2f);
+    short[] aBits = new short[tokens * k];
+    float[] a = gaussian(aBits.length, 19, 1f);
+    for (int i = 0; i < a.length; i++) {
+      aBits[i] = io.redress.inference.model.SafeTensorsWriter.floatToBf16(a[i]);
+    }
+    DeviceBuffer normW = bf16(rows, 20, 1f, 0.1f);
+    DeviceBuffer scratch = zeros(4L * Kernels.W4M_MAX_TOKENS * (rows / 32) + 4);
+    CUdeviceptr barrier = scratch.at(4L * Kernels.W4M_MAX_TOKENS * (rows / 32));
+    DeviceBuffer aDev = permuted(w, shorts(aBits), tokens);
+
+    DeviceBuffer plain = floats(x0);
+    kernels.w4Residual(aDev.ptr(), w.q4, plain.ptr(), tokens);
+    DeviceBuffer ref = normed(plain, normW, eps, rows, tokens);
+
+    DeviceBuffer resid = floats(x0);
+    DeviceBuffer h = alloc(2L * tokens * rows);
+    kernels.w4Residual(aDev.ptr(), w.q4, resid.ptr(), tokens,
+        new Kernels.ResidNorm(normW.ptr(), eps, h.ptr(), scratch.ptr(), barrier));
+    float[] x = download(resid, tokens * rows);
+    assertThat(x).as("residual with the norm vs without, %s", what)
+        .containsExactly(download(plain, tokens * rows));
+    compareBf16("h vs add_rmsnorm_bf16, " + what, ref, h, tokens * rows);
+    float[] got = bf16ToFloat(downloadShorts(h, tokens * rows));
+    float[] wts = bf16ToFloat(downloadShorts(normW, rows));
+    for (int t = 0; t < tokens; t++) {
+      double ss = 0;
+      for (int r = 0; r < rows; r++) {
+        ss += (double) x[t * rows + r] * x[t * rows + r];
+      }
+      double inv = 1 / Math.sqrt(ss / rows + eps);
+      for (int r = 0; r < rows; r++) {
+        double want = wts[r] * (x[t * rows + r] * inv);
+        assertThat((double) got[t * rows + r]).as("%s, token %d row %d", what, t, r)
+            .isCloseTo(want, org.assertj.core.data.Offset.offset(Math.abs(want) / 128 + 1e-6));
+      }
+    }
+
+    DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, rows));
+    DeviceBuffer hAlone = alloc(2L * rows);
+    kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, k)), 1).ptr(), w.q4,
+        alone.ptr(), 1, new Kernels.ResidNorm(normW.ptr(), eps, hAlone.ptr(), scratch.ptr(),
+            barrier));
+    assertSameBits("h, token alone vs batched, " + what, h, 0, hAlone, 0, rows);
   }
 
   /** A packed layer on the host (for reference math) and on the device. */
