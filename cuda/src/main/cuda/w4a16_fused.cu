@@ -42,6 +42,7 @@ struct W4FLane {
   const uint4* w[2];
   const __half2* sz[2][2];  // [strip][row g, g + 8], indexed by group
   const bf16* x[2];         // [strip]: token g, inputs 8c of each chunk, in the strip's part
+  const uint2* zs[2];       // [strip]: entry g of group 0 of w4a16_chain.cu's szs (W4MStage)
 };
 
 __device__ __forceinline__ int w4f_group(int pos, int group, int group_shift) {
@@ -165,6 +166,67 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
   }
 }
 
+// A many-token stage over the strip-major scales (w4a16_chain.cu's szs, made at load): one
+// 8-byte load a strip and pair holds both of a lane's rows' scales and their zero points
+// already as bf16 128 + zero, where W4FStage takes two loads, two fp16 -> bf16 conversions and
+// their 64-bit addresses (some 14 of a pair's 100-odd instructions, and these kernels are
+// bound by issue). The same arithmetic, so the same bits (w4_pair_mma). Groups of a multiple
+// of 64 inputs that are a power of two (group_shift >= 0).
+template <int U>
+struct W4MStage {
+  uint4 w[U][2];
+  uint2 e[U][2];  // [pair][strip]: {fp16 scale of row g, of g + 8; bf16 128 + zero of each}
+};
+
+// StageOf<c, A, B>::type: A where c, else B.
+template <bool C, class A, class B>
+struct StageOf {
+  typedef A type;
+};
+template <class A, class B>
+struct StageOf<false, A, B> {
+  typedef B type;
+};
+
+template <int U>
+__device__ __forceinline__ void w4f_load(W4MStage<U>& st, const W4FLane& ln, int p, int p1,
+                                         int group, int group_shift) {
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
+    unsigned pu = (unsigned)(p + u), gi = (64u * pu) >> group_shift;
+#pragma unroll
+    for (int s = 0; s < 2; s++) {
+      st.w[u][s] = ld_stream(ln.w[s] + pu * 32u);
+      st.e[u][s] = __ldg(ln.zs[s] + gi * 8u);
+    }
+  }
+}
+
+template <bool XS, int NT, bool STAGED, bool SAME, int U>
+__device__ __forceinline__ void w4f_compute(const W4MStage<U>& st, const W4FLane& ln, int p,
+                                            int p1, int ok_tiles, size_t tile_step,
+                                            const uint4* staged, float (&acc)[2][NT][4]) {
+  static_assert(STAGED && SAME, "strip-major scales: the many-token kernels' SAME loop only");
+#pragma unroll
+  for (int u = 0; u < U; u++) {
+    if (p + u >= p1) break;
+    uint4 b[2][NT];  // [chunk][tile]
+#pragma unroll
+    for (int ch = 0; ch < 2; ch++)
+#pragma unroll
+      for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
+#pragma unroll
+    for (int s = 0; s < 2; s++) {
+      uint2 e = st.e[u][s];
+      __nv_bfloat162 bias = *reinterpret_cast<const __nv_bfloat162*>(&e.y);
+      float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e.x));
+      w4_pair_mma<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; },
+                      __low2bfloat162(bias), __high2bfloat162(bias), f.x, f.y, acc[s]);
+    }
+  }
+}
+
 // Most bytes of codes the normed kernels prefetch (the first blocks' first groups), as the bf16
 // kernels cap theirs (gemv_fused.cu): 14B GPTQ batch 1 ran at 168-169 tokens/s prefetching
 // every block's first group, 173 with none, 174-175 with 4 MB, 171-172 with 8 (one H100).
@@ -255,12 +317,15 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 // from b2 part 2. codes, sz: w4a16.cu's layout.
 // xstage (two n-tiles from global memory, the many-token kernels): W4F_WARPS * 2 * W4M_SLOTS *
 // 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
-template <bool XS, int NT, bool G64, bool SAME = false, class Epi>
+// szs (SZS): w4a16_chain.cu's strip-major copy of sz, which the SAME loop then reads
+// (W4MStage); null otherwise.
+template <bool XS, int NT, bool G64, bool SAME = false, bool SZS = false, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
                                           int group_shift, int b1, int b2, int units,
-                                          const Epi& epi, float* red, uint4* xstage) {
+                                          const Epi& epi, float* red, uint4* xstage,
+                                          const uint2* __restrict__ szs = nullptr) {
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int g = lane >> 2, c = lane & 3;
   int pairs = k >> 6, groups = k / group;
@@ -275,6 +340,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       ln.sz[s][0] = sz + (size_t)(row + g) * groups;
       ln.sz[s][1] = ln.sz[s][0] + (size_t)8 * groups;
       ln.x[s] = x + ((row >= b1) + (row >= b2)) * x_part_stride + (size_t)g * k + 8 * c;
+      ln.zs[s] = SZS ? szs + (size_t)(row >> 4) * groups * 8 + g : nullptr;
     }
     return ln;
   };
@@ -283,7 +349,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   size_t tile_step = (size_t)8 * k;
   constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
-  W4FStage<U, G64> stages[2];  // the SAME loop's register stages, kept across unit groups
+  static_assert(!SZS || (G64 && STAGED && SAME), "strip-major scales: the many-token loop");
+  typename StageOf<SZS, W4MStage<U>, W4FStage<U, G64>>::type stages[2];  // kept across groups
   for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
     W4FLane ln = lane_of(j);
     float acc[2][NT][4] = {};
@@ -358,6 +425,24 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     }
     __syncthreads();
   }
+}
+
+// w4f_units over the strip-major scales (SZS: the _szs twins of the many-token kernels, whose
+// SAME loop reads szs; groups of a power of two from 64 inputs), else over sz. Twins, not a
+// branch in one kernel: one kernel holding both loops spilled 40-260 bytes at 128 registers.
+template <bool XS, int NT, bool G64, bool SAME, bool SZS, class Epi>
+__device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride, int tokens,
+                                          const uint4* __restrict__ codes,
+                                          const __half2* __restrict__ sz, int k, int group,
+                                          int group_shift, int b1, int b2, int units,
+                                          const Epi& epi, float* red, uint4* xstage,
+                                          const uint2* __restrict__ szs) {
+  if constexpr (SZS && G64 && NT == 2 && SAME)
+    w4f_units<XS, NT, G64, SAME, true>(x, x_part_stride, tokens, codes, sz, k, group,
+                                       group_shift, b1, b2, units, epi, red, xstage, szs);
+  else
+    w4f_units<XS, NT, G64, SAME>(x, x_part_stride, tokens, codes, sz, k, group, group_shift, b1,
+                                 b2, units, epi, red, xstage);
 }
 
 // Units over plain rows: unit u is row 32 (u / 16) + u % 16 and the row 16 below it (two
@@ -546,25 +631,26 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 // the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
 // projections, Kernels.w4a16), and no norm.
-#define W4_RESIDUAL(NAME, G64, NT, ADD)                                                        \
+#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS)                                                      \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
-       bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar) {            \
+       bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
+       const uint2* __restrict__ szs) {                                                       \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     pdl_enter();                                                                              \
-    w4f_units<false, NT, G64, NT == 2>(a, 0, tokens, codes, sz, k, group, group_shift, rows,  \
-                                       rows, rows / 2, epi, red, xstage);                     \
+    w4m_units<false, NT, G64, NT == 2, SZS>(a, 0, tokens, codes, sz, k, group, group_shift,   \
+                                            rows, rows, rows / 2, epi, red, xstage, szs);     \
     if (ADD && norm_w != nullptr)                                                             \
       w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar});                 \
   }
-W4_RESIDUAL(w4_residual, false, 1, true)
-W4_RESIDUAL(w4_residual_g64, true, 1, true)
-W4_RESIDUAL(w4_rows, false, 1, false)
-W4_RESIDUAL(w4_rows_g64, true, 1, false)
+W4_RESIDUAL(w4_residual, false, 1, true, false)
+W4_RESIDUAL(w4_residual_g64, true, 1, true, false)
+W4_RESIDUAL(w4_rows, false, 1, false, false)
+W4_RESIDUAL(w4_rows_g64, true, 1, false, false)
 
 // The many-token kernels (up to W4M_MAX_TOKENS): steps of several tokens (decode batches) read
 // the same codes once for every token, with the tokens as two n-tiles of the MMA; the
@@ -579,9 +665,9 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false)
 __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
 #define W4M_WEIGHTS                                                                            \
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
-      int b1, int b2
+      int b1, int b2, const uint2 *__restrict__ szs
 
-#define W4M_QKV(NAME, G64, NT)                                                                 \
+#define W4M_QKV(NAME, G64, NT, SZS)                                                               \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS,                        \
        const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
@@ -596,15 +682,16 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
     pdl_enter();                                                                              \
-    w4f_units<false, NT, G64, NT == 2>(h, part_stride, tokens, codes, sz, hidden, group,      \
-                                       group_shift, b1, b2, units, epi, red, xstage);         \
+    w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden, group, \
+                                            group_shift, b1, b2, units, epi, red, xstage, szs);\
   }
-W4M_QKV(w4_qkv_rope_many, false, 2)
-W4M_QKV(w4_qkv_rope_many_g64, true, 2)
-W4M_QKV(w4_qkv_rope_t8, false, 1)
-W4M_QKV(w4_qkv_rope_t8_g64, true, 1)
+W4M_QKV(w4_qkv_rope_many, false, 2, false)
+W4M_QKV(w4_qkv_rope_many_g64, true, 2, false)
+W4M_QKV(w4_qkv_rope_many_szs, true, 2, true)
+W4M_QKV(w4_qkv_rope_t8, false, 1, false)
+W4M_QKV(w4_qkv_rope_t8_g64, true, 1, false)
 
-#define W4M_SILU(NAME, G64, NT)                                                                \
+#define W4M_SILU(NAME, G64, NT, SZS)                                                              \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
        int tokens, int hidden, int inter) {                                                   \
@@ -613,19 +700,22 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1)
     SiluEpilogue epi{act, inter};                                                             \
     pdl_enter();                                                                              \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
-      w4f_units<false, NT, G64, NT == 2>(h, part_stride, tokens, codes, sz, hidden, group,    \
-                                         group_shift, b1, b2, inter, epi, red, xstage);       \
-    else /* act-order: gate and up rows read their own permuted copies */                    \
+      w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden,      \
+                                              group, group_shift, b1, b2, inter, epi, red,    \
+                                              xstage, szs);                                   \
+    else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,\
                                 b1, b2, inter, epi, red, xstage);                             \
   }
-W4M_SILU(w4_silu_many, false, 2)
-W4M_SILU(w4_silu_many_g64, true, 2)
-W4M_SILU(w4_silu_t8, false, 1)
-W4M_SILU(w4_silu_t8_g64, true, 1)
+W4M_SILU(w4_silu_many, false, 2, false)
+W4M_SILU(w4_silu_many_g64, true, 2, false)
+W4M_SILU(w4_silu_many_szs, true, 2, true)
+W4M_SILU(w4_silu_t8, false, 1, false)
+W4M_SILU(w4_silu_t8_g64, true, 1, false)
 
 // The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
-W4_RESIDUAL(w4_residual_many, false, 2, true)
-W4_RESIDUAL(w4_residual_many_g64, true, 2, true)
-W4_RESIDUAL(w4_rows_many, false, 2, false)
-W4_RESIDUAL(w4_rows_many_g64, true, 2, false)
+W4_RESIDUAL(w4_residual_many, false, 2, true, false)
+W4_RESIDUAL(w4_residual_many_g64, true, 2, true, false)
+W4_RESIDUAL(w4_residual_many_szs, true, 2, true, true)
+W4_RESIDUAL(w4_rows_many, false, 2, false, false)
+W4_RESIDUAL(w4_rows_many_g64, true, 2, false, false)

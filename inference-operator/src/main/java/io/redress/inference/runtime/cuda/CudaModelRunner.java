@@ -352,8 +352,15 @@ public final class CudaModelRunner implements ModelRunner {
         && weights.layers.stream().flatMap(l -> l.quantized().stream())
             .allMatch(q -> q.group() == chainGroup)
         && kernels.w4ChainFits(chainGroup, chainMaxK);
+    // The many-token kernels' _szs twins read them too (fewer instructions a pair than the
+    // row-major scales), so fused GPTQ steps have them with or without the chain.
+    // redress.cuda.stripScales=false keeps them to the chain, for comparison.
+    boolean manyScales = !"false".equals(System.getProperty("redress.cuda.stripScales"));
+    boolean stripScales = chain || fused && weights.quantized() && maxParts == 0 && manyScales
+        && weights.layers.stream().flatMap(l -> l.quantized().stream())
+            .allMatch(q -> q.group() % 64 == 0 && Integer.bitCount(q.group()) == 1);
     List<DeviceBuffer[]> chainScales = new ArrayList<>();
-    if (chain) {
+    if (stripScales) {
       for (CudaWeights.Layer layer : weights.layers) {
         CudaWeights.Q4[] qs4 = {layer.oQ(), layer.gateUpQ(), layer.downQ(), layer.qkvQ()};
         DeviceBuffer[] scales = new DeviceBuffer[qs4.length];
@@ -363,6 +370,11 @@ public final class CudaModelRunner implements ModelRunner {
         }
         chainScales.add(scales);
       }
+      if (manyScales) {
+        weights.attachStripScales(chainScales);
+      }
+    }
+    if (chain) {
       chainTokens = kernels.w4ChainTokens(chainGroup, chainMaxK);
       // Each step takes only its own tokens' room: a batch-1 chain sized for two tokens left
       // the attention between two chains less of each SM and ran 3-4 % slower (14B, one H100).

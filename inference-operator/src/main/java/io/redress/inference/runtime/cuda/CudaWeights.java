@@ -73,12 +73,27 @@ final class CudaWeights {
    * @param parts parts with their own permutation (1 when none or all share one)
    * @param bound1 first row of part 1 ({@link Integer#MAX_VALUE} when none)
    * @param bound2 first row of part 2 ({@link Integer#MAX_VALUE} when none)
+   * @param stripScales the strip-major copy of scaleZero that the chain and the many-token
+   *     kernels' _szs twins read ({@link Kernels#w4ChainScales}), made by the runner; null
+   *     without
    */
   record Q4(DeviceBuffer codes, DeviceBuffer scaleZero, DeviceBuffer perm, DeviceBuffer invPerm,
-      int rows, int k, int group, int parts, int bound1, int bound2) {}
+      int rows, int k, int group, int parts, int bound1, int bound2, DeviceBuffer stripScales) {
+
+    Q4(DeviceBuffer codes, DeviceBuffer scaleZero, DeviceBuffer perm, DeviceBuffer invPerm,
+        int rows, int k, int group, int parts, int bound1, int bound2) {
+      this(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, null);
+    }
+
+    /** This layer with its strip-major scales. */
+    Q4 withStripScales(DeviceBuffer szs) {
+      return new Q4(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, szs);
+    }
+  }
 
   final DeviceBuffer embed; // (vocab, hidden)
-  final List<Layer> layers;
+  /** The layers; the runner swaps in GPTQ layers carrying their strip-major scales once. */
+  List<Layer> layers;
   final DeviceBuffer finalNorm; // (hidden)
   // (vocab, hidden), the embedding when tied; under tensor parallelism the rank's vocabulary
   // rows (Shard#vocabRows), or null on a rank that neither samples nor holds a share
@@ -90,6 +105,26 @@ final class CudaWeights {
     this.layers = List.copyOf(layers);
     this.finalNorm = finalNorm;
     this.lmHead = lmHead;
+  }
+
+  /**
+   * Gives layer l's O, gate/up, down and QKV projections the strip-major scales
+   * {@code scales.get(l)[0..3]} (null entries leave a projection as it is).
+   */
+  void attachStripScales(List<DeviceBuffer[]> scales) {
+    List<Layer> out = new ArrayList<>();
+    for (int l = 0; l < layers.size(); l++) {
+      Layer w = layers.get(l);
+      DeviceBuffer[] s = scales.get(l);
+      out.add(new Layer(w.inputNorm(), w.qkvWeight(), w.qkvBias(), w.oWeight(), w.postNorm(),
+          w.gateUpWeight(), w.downWeight(), with(w.qkvQ(), s[3]), with(w.oQ(), s[0]),
+          with(w.gateUpQ(), s[1]), with(w.downQ(), s[2])));
+    }
+    layers = List.copyOf(out);
+  }
+
+  private static Q4 with(Q4 q, DeviceBuffer szs) {
+    return q == null || szs == null ? q : q.withStripScales(szs);
   }
 
   private interface Source {

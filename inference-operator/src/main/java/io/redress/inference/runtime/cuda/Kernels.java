@@ -183,11 +183,14 @@ public final class Kernels implements AutoCloseable {
         function("w4_rmsnorm_qkv_rope_g64")};
     w4Silu = new CUfunction[] {function("w4_rmsnorm_silu"), function("w4_rmsnorm_silu_g64")};
     w4Residual = new CUfunction[] {function("w4_residual"), function("w4_residual_g64")};
+    // The many-token families: group 32, groups of 64 and more, and the _szs twins reading the
+    // strip-major scales (w4PickMany).
     w4QkvRopeMany = new CUfunction[] {function("w4_qkv_rope_many"),
-        function("w4_qkv_rope_many_g64")};
-    w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64")};
+        function("w4_qkv_rope_many_g64"), function("w4_qkv_rope_many_szs")};
+    w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64"),
+        function("w4_silu_many_szs")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
-        function("w4_residual_many_g64")};
+        function("w4_residual_many_g64"), function("w4_residual_many_szs")};
     w4Rows = new CUfunction[] {function("w4_rows"), function("w4_rows_g64")};
     w4RowsMany = new CUfunction[] {function("w4_rows_many"), function("w4_rows_many_g64")};
     w4mSmem = deviceInts("w4m_smem", 1)[0];
@@ -654,7 +657,7 @@ public final class Kernels implements AutoCloseable {
     if (rows % 32 != 0) {
       throw new IllegalArgumentException("w4Rows takes rows % 32 == 0, not " + rows);
     }
-    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k, null);
+    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k, null, null);
   }
 
   /**
@@ -662,19 +665,22 @@ public final class Kernels implements AutoCloseable {
    * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to 8 tokens, two above.
    */
   private void launchW4Rows(boolean add, CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero,
-      int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm) {
+      int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm,
+      CUdeviceptr stripScales) {
     checkW4Many(tokens, k);
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
+    CUfunction f = add && many && stripScales != null ? family[2] : w4Pick(family, group);
     long[][] args = {p(a), p(codes), p(scaleZero), i(group), i(groupShift(group)), p(out),
         i(tokens), i(rows), i(k), p(norm == null ? null : norm.w()),
         f(norm == null ? 0f : norm.eps()), p(norm == null ? null : norm.h()),
-        p(norm == null ? null : norm.groupSums()), p(norm == null ? null : norm.barrier())};
+        p(norm == null ? null : norm.groupSums()), p(norm == null ? null : norm.barrier()),
+        p(stripScales)};
     if (many) {
-      launchW4Many(w4Pick(family, group), rows / 2, args);
+      launchW4Many(f, rows / 2, args);
     } else {
-      launchW4Fused(w4Pick(family, group), rows / 2, 0, args);
+      launchW4Fused(f, rows / 2, 0, args);
     }
   }
 
@@ -1121,6 +1127,21 @@ public final class Kernels implements AutoCloseable {
     return family[group % 64 == 0 ? 1 : 0];
   }
 
+  /**
+   * A many-token family's kernel for this layer: its _szs twin where the layer carries
+   * strip-major scales for a power-of-two group of 64 inputs or more (not act-order).
+   */
+  private static CUfunction w4PickMany(CUfunction[] family, CudaWeights.Q4 w) {
+    return stripScales(w) != null ? family[2] : w4Pick(family, w);
+  }
+
+  /** The strip-major scales the _szs kernels can read for {@code w}, or null. */
+  private static CUdeviceptr stripScales(CudaWeights.Q4 w) {
+    boolean fits = w.stripScales() != null && w.perm() == null && w.group() % 64 == 0
+        && groupShift(w.group()) >= 0;
+    return fits ? w.stripScales().ptr() : null;
+  }
+
   private static int groupShift(int group) {
     return Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : -1;
   }
@@ -1224,7 +1245,7 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
     launchW4Rows(true, a, w.codes().ptr(), w.scaleZero().ptr(), w.group(), resid, tokens,
-        w.rows(), w.k(), norm);
+        w.rows(), w.k(), norm, stripScales(w));
   }
 
   /**
@@ -1261,7 +1282,7 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4Pick(w4QkvRopeMany, w), units, args);
+      launchW4Many(w4PickMany(w4QkvRopeMany, w), units, args);
     } else {
       launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
     }
@@ -1277,7 +1298,7 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4Pick(w4SiluMany, w), inter, args);
+      launchW4Many(w4PickMany(w4SiluMany, w), inter, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }
@@ -1286,7 +1307,7 @@ public final class Kernels implements AutoCloseable {
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */
   private static long[][] w4ManyWeights(CudaWeights.Q4 w) {
     return new long[][] {p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()),
-        i(groupShift(w.group())), i(w.bound1()), i(w.bound2())};
+        i(groupShift(w.group())), i(w.bound1()), i(w.bound2()), p(stripScales(w))};
   }
 
   // ---- w4a16_chain.cu: a GPTQ layer's projections after its attention in one launch.

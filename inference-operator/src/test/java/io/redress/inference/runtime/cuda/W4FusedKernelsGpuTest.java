@@ -152,6 +152,74 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
   }
 
+  /**
+   * The many-token kernels' _szs twins, reading the strip-major scales the runner makes
+   * ({@link Kernels#w4ChainScales}): the same arithmetic, so the same bits as over the
+   * row-major scales (QKV with RoPE and the cache writes, gate/up with SiLU, the residual).
+   */
+  @ParameterizedTest
+  @MethodSource("shapesAndManyTokens")
+  void stripScaleTwinsGiveTheSameBits(Shape s, int tokens) {
+    org.junit.jupiter.api.Assumptions.assumeTrue(!s.actOrder() && tokens > 8
+        && (s.group() < 0 ? s.hidden() : s.group()) % 64 == 0, "many-token, power-of-two group");
+    String what = s + ", " + tokens + " tokens";
+    DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 21, 3f)),
+        bf16(s.hidden(), 22, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
+
+    Layer gu = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 23);
+    DeviceBuffer[] act = new DeviceBuffer[2];
+    for (int v = 0; v < 2; v++) {
+      act[v] = alloc(2L * tokens * s.inter());
+      kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : withStrips(gu.q4), act[v].ptr(), tokens,
+          s.hidden(), s.inter());
+    }
+    assertSameBits("act, strip-major vs row-major scales, " + what, act[0], 0, act[1], 0,
+        tokens * s.inter());
+
+    Layer down = layer(s, s.inter(), new int[] {s.hidden()}, 24);
+    float[] x0 = gaussian(tokens * s.hidden(), 25, 2f);
+    float[][] resid = new float[2][];
+    for (int v = 0; v < 2; v++) {
+      DeviceBuffer x = floats(x0);
+      kernels.w4Residual(act[0].ptr(), v == 0 ? down.q4 : withStrips(down.q4), x.ptr(), tokens);
+      resid[v] = download(x, tokens * s.hidden());
+    }
+    assertThat(resid[1]).as("residual, strip-major vs row-major scales, %s", what)
+        .containsExactly(resid[0]);
+
+    Layer qkv = layer(s, s.hidden(), new int[] {s.qSize(), s.kvSize(), s.kvSize()}, 26);
+    DeviceBuffer bias = bf16(qkv.packed.rows(), 27, 0f, 0.1f);
+    int[] pos = new int[tokens];
+    int[] slot = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      pos[t] = 31 * t + 5;
+      slot[t] = t;
+    }
+    DeviceBuffer positions = ints(pos);
+    DeviceBuffer slots = ints(slot);
+    DeviceBuffer[][] out = new DeviceBuffer[2][];
+    for (int v = 0; v < 2; v++) {
+      out[v] = new DeviceBuffer[] {zeros(2L * tokens * s.qSize()),
+          zeros(2L * tokens * s.kvSize()), zeros(2L * tokens * s.kvSize())};
+      kernels.w4QkvRope(h.ptr(), 0, v == 0 ? qkv.q4 : withStrips(qkv.q4), bias.ptr(),
+          positions.ptr(), slots.ptr(), out[v][0].ptr(), out[v][1].ptr(), out[v][2].ptr(),
+          tokens, s.hidden(), s.heads(), s.kvHeads(), s.headDim(), 1e6f);
+    }
+    int[] sizes = {tokens * s.qSize(), tokens * s.kvSize(), tokens * s.kvSize()};
+    String[] names = {"q", "k cache", "v cache"};
+    for (int i = 0; i < 3; i++) {
+      assertSameBits(names[i] + ", strip-major vs row-major scales, " + what, out[0][i], 0,
+          out[1][i], 0, sizes[i]);
+    }
+  }
+
+  /** w with the strip-major copy of its scales (as the runner attaches them). */
+  private CudaWeights.Q4 withStrips(CudaWeights.Q4 w) {
+    DeviceBuffer szs = alloc(4L * w.rows() * (w.k() / w.group()));
+    kernels.w4ChainScales(w, szs.ptr());
+    return w.withStripScales(szs);
+  }
+
   /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
   @ParameterizedTest
   @MethodSource("shapesAndResidualTokens")
