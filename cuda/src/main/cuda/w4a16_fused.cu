@@ -264,6 +264,9 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 #ifndef W4M_AHEAD  // measurement: 0 loads a group's first stage after the previous epilogue
 #define W4M_AHEAD 1
 #endif
+#ifndef W4M_EARLY  // measurement: 0 loads a block's first codes after pdl_enter
+#define W4M_EARLY 1
+#endif
 // A lane's activation rows, set once per unit group: n-tile t's token row (token 0's where t is
 // past the live tokens, which copy no bytes: zeros).
 template <int NT>
@@ -319,7 +322,8 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 // 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
 // szs (SZS): w4a16_chain.cu's strip-major copy of sz, which the SAME loop then reads
 // (W4MStage); null otherwise.
-template <bool XS, int NT, bool G64, bool SAME = false, bool SZS = false, class Epi>
+template <bool XS, int NT, bool G64, bool SAME = false, bool SZS = false, bool ENTER = false,
+          class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -351,6 +355,13 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
   static_assert(!SZS || (G64 && STAGED && SAME), "strip-major scales: the many-token loop");
   typename StageOf<SZS, W4MStage<U>, W4FStage<U, G64>>::type stages[2];  // kept across groups
+  // ENTER: the kernel enters here (pdl_enter), after the SAME loop's first codes and scales
+  // are on their way: weights, unlike the activations, do not wait for the previous kernel, so
+  // their first round trip overlaps its tail.
+  constexpr bool EARLY = ENTER && STAGED && SAME && W4M_EARLY;
+  if (EARLY && blockIdx.x < units / 16) w4f_load(stages[0], lane_of(blockIdx.x), p0, p1, group,
+                                                 group_shift);
+  if (ENTER) pdl_enter();
   for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
     W4FLane ln = lane_of(j);
     float acc[2][NT][4] = {};
@@ -362,7 +373,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       // first group loads its first stage here; the later ones' came in before the previous
       // group's epilogue (below).
       if (j == blockIdx.x || !W4M_AHEAD) {
-        w4f_load(stages[0], ln, p0, p1, group, group_shift);
+        if (!EARLY || j != blockIdx.x) w4f_load(stages[0], ln, p0, p1, group, group_shift);
         w4f_stage_x<NT, U>(xw, xr, p0, p1);
       }
       for (int p = p0; p < p1; p += 2 * U) {
@@ -438,11 +449,11 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           const Epi& epi, float* red, uint4* xstage,
                                           const uint2* __restrict__ szs) {
   if constexpr (SZS && G64 && NT == 2 && SAME)
-    w4f_units<XS, NT, G64, SAME, true>(x, x_part_stride, tokens, codes, sz, k, group,
-                                       group_shift, b1, b2, units, epi, red, xstage, szs);
+    w4f_units<XS, NT, G64, SAME, true, true>(x, x_part_stride, tokens, codes, sz, k, group,
+                                             group_shift, b1, b2, units, epi, red, xstage, szs);
   else
-    w4f_units<XS, NT, G64, SAME>(x, x_part_stride, tokens, codes, sz, k, group, group_shift, b1,
-                                 b2, units, epi, red, xstage);
+    w4f_units<XS, NT, G64, SAME, false, true>(x, x_part_stride, tokens, codes, sz, k, group,
+                                              group_shift, b1, b2, units, epi, red, xstage);
 }
 
 // Units over plain rows: unit u is row 32 (u / 16) + u % 16 and the row 16 below it (two
@@ -641,7 +652,6 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
-    pdl_enter();                                                                              \
     w4m_units<false, NT, G64, NT == 2, SZS>(a, 0, tokens, codes, sz, k, group, group_shift,   \
                                             rows, rows, rows / 2, epi, red, xstage, szs);     \
     if (ADD && norm_w != nullptr)                                                             \
@@ -681,7 +691,6 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
                           positions,                                                          \
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
-    pdl_enter();                                                                              \
     w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden, group, \
                                             group_shift, b1, b2, units, epi, red, xstage, szs);\
   }
@@ -698,14 +707,14 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1, false)
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
-    pdl_enter();                                                                              \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
       w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden,      \
                                               group, group_shift, b1, b2, inter, epi, red,    \
                                               xstage, szs);                                   \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
-      w4f_units<false, NT, G64>(h, part_stride, tokens, codes, sz, hidden, group, group_shift,\
-                                b1, b2, inter, epi, red, xstage);                             \
+      w4f_units<false, NT, G64, false, false, true>(h, part_stride, tokens, codes, sz, hidden,\
+                                                    group, group_shift, b1, b2, inter, epi,   \
+                                                    red, xstage);                             \
   }
 W4M_SILU(w4_silu_many, false, 2, false)
 W4M_SILU(w4_silu_many_g64, true, 2, false)
