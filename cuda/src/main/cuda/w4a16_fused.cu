@@ -664,11 +664,12 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false, false)
 
 // The many-token kernels (up to W4M_MAX_TOKENS): steps of several tokens (decode batches) read
 // the same codes once for every token, with the tokens as two n-tiles of the MMA; the
-// activations come from global memory (L1), already normed for QKV and gate/up (the norm
-// prologue's copy would not fit in shared memory for 16 tokens at the Qwen2.5 widths), one
-// copy per act-order part in that part's permuted order (h: (parts, tokens, hidden), part
-// stride part_stride). Same epilogues as above; same launch, with W4M_SMEM bytes of dynamic
-// shared memory (the staged activations). The _t8 QKV and SiLU kernels take up to 8 tokens in
+// activations come from global memory (L1), already normed for QKV and gate/up (by the
+// residual kernel before them, w4_resid_norm: the norm prologue's copy would not fit in shared
+// memory for 16 tokens at the Qwen2.5 widths), one copy per act-order part in that part's
+// permuted order (h: (parts, tokens, hidden), part stride part_stride). Same epilogues as
+// above; same launch, with W4M_SMEM bytes of dynamic shared memory (the staged activations).
+// szs: the strip-major scales, read by the _szs twins (w4m_units), null for the others. The _t8 QKV and SiLU kernels take up to 8 tokens in
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
 // memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
 #define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)

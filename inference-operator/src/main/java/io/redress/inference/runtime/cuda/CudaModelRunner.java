@@ -997,8 +997,9 @@ public final class CudaModelRunner implements ModelRunner {
   /**
    * {@link #enqueueFusedLayer} for GPTQ int4 projections (w4a16_fused.cu): the same five
    * launches, plus a gather of the O or down projection's input where it is act-order (the
-   * normed kernels permute theirs themselves). Steps of several tokens norm first (x is complete
-   * between the kernels) and take the many-token kernels: seven launches.
+   * normed kernels permute theirs themselves). Steps of several tokens take the many-token
+   * kernels, whose normed inputs the O and down kernels before them write (Kernels.ResidNorm;
+   * layer 0's input norm runs on its own): five launches.
    */
   private void enqueueFusedW4Layer(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
