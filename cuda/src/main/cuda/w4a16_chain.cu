@@ -140,15 +140,12 @@ __device__ __forceinline__ void chain_sync() {
 
 // One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
 // token's activations of both chunks (x0, x1), its scale entry e; into acc. The four MMAs
-// share one accumulator, scaled once (w4a16_fused.cu's w4_pair_mma; w4a16.cu scales each
+// share one accumulator, scaled once (w4a16_fused.cu's w4_pair_szs; w4a16.cu scales each
 // 32-input chunk: a pair lies in one group here, so the sum differs only in rounding).
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
                                            float (&acc)[1][4]) {
-  __nv_bfloat162 bias = *reinterpret_cast<__nv_bfloat162*>(&e.y);
-  float2 s = __half22float2(*reinterpret_cast<__half2*>(&e.x));
-  w4_pair_mma<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, __low2bfloat162(bias),
-                 __high2bfloat162(bias), s.x, s.y, acc);
+  w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
 }
 
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).

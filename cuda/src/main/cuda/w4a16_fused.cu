@@ -115,6 +115,16 @@ __device__ __forceinline__ void w4_pair_mma(const uint4& w, const B& b, __nv_bfl
   }
 }
 
+// w4_pair_mma with rows g and g + 8's entry e of the strip-major scales (w4a16_chain.cu's szs:
+// {fp16 scale of g, of g + 8; bf16 128 + zero of each}): the chain and the _szs kernels.
+template <int NT, class B>
+__device__ __forceinline__ void w4_pair_szs(const uint4& w, const B& b, uint2 e,
+                                            float (&acc)[NT][4]) {
+  __nv_bfloat162 bias = *reinterpret_cast<const __nv_bfloat162*>(&e.y);
+  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e.x));
+  w4_pair_mma<NT>(w, b, __low2bfloat162(bias), __high2bfloat162(bias), f.x, f.y, acc);
+}
+
 // w4_pair_mma with rows g and g + 8's {scale, zero} as w4a16.cu stores them (the _g64 kernels).
 template <int NT, class B>
 __device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0, __half2 s8,
@@ -171,7 +181,7 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
 // already as bf16 128 + zero, where W4FStage takes two loads, two fp16 -> bf16 conversions and
 // their 64-bit addresses: the gate/up loop came to 762 instructions per two stages against
 // 1,053, and these kernels are bound by issue. The same arithmetic, so the same bits
-// (w4_pair_mma). Groups of a multiple of 64 inputs that are a power of two (group_shift >= 0).
+// (w4_pair_szs). Groups of a multiple of 64 inputs that are a power of two (group_shift >= 0).
 template <int U>
 struct W4MStage {
   uint4 w[U][2];
@@ -217,13 +227,8 @@ __device__ __forceinline__ void w4f_compute(const W4MStage<U>& st, const W4FLane
 #pragma unroll
       for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
 #pragma unroll
-    for (int s = 0; s < 2; s++) {
-      uint2 e = st.e[u][s];
-      __nv_bfloat162 bias = *reinterpret_cast<const __nv_bfloat162*>(&e.y);
-      float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e.x));
-      w4_pair_mma<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; },
-                      __low2bfloat162(bias), __high2bfloat162(bias), f.x, f.y, acc[s]);
-    }
+    for (int s = 0; s < 2; s++)
+      w4_pair_szs<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; }, st.e[u][s], acc[s]);
   }
 }
 
