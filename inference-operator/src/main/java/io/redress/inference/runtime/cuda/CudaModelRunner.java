@@ -144,8 +144,6 @@ public final class CudaModelRunner implements ModelRunner {
    * norm kernels, for comparison. Null when off.
    */
   private final DeviceBuffer residNormScratch;
-  /** Whether h holds the next QKV's normed input, written by the layer before's down kernel. */
-  private boolean hNormed;
   /**
    * Steps of at most this many tokens run fused. On the H100 the fused kernels won at one token
    * (0.5B: 621 against 565 tokens/s) but lost at two (1,018 against 1,125), where the plain
@@ -358,7 +356,7 @@ public final class CudaModelRunner implements ModelRunner {
     boolean manyScales = !"false".equals(System.getProperty("redress.cuda.stripScales"));
     boolean stripScales = chain || fused && weights.quantized() && maxParts == 0 && manyScales
         && weights.layers.stream().flatMap(l -> l.quantized().stream())
-            .allMatch(q -> q.group() % 64 == 0 && Integer.bitCount(q.group()) == 1);
+            .allMatch(q -> Kernels.stripScaleGroup(q.group()));
     List<DeviceBuffer[]> chainScales = new ArrayList<>();
     if (stripScales) {
       for (CudaWeights.Layer layer : weights.layers) {
@@ -832,7 +830,6 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    hNormed = false; // layer 0's input norm runs on its own
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
@@ -1027,12 +1024,12 @@ public final class CudaModelRunner implements ModelRunner {
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }
-    boolean normed = hNormed;
-    hNormed = false;
+    // h already holds this layer's normed input where the down kernel before wrote it.
+    boolean normed = l > 0 && residNorms(tokens);
+    if (!normed && (kvFp8 || tokens > 1)) {
+      norm(w.inputNorm().ptr(), tokens);
+    }
     if (kvFp8) {
-      if (!normed) {
-        norm(w.inputNorm().ptr(), tokens);
-      }
       qkvRopeCache(l, w, kc, vc, tokens);
     } else if (tokens == 1) {
       kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
@@ -1040,9 +1037,6 @@ public final class CudaModelRunner implements ModelRunner {
           config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
       mark("norm+qkv w4+rope");
     } else {
-      if (!normed) {
-        norm(w.inputNorm().ptr(), tokens);
-      }
       kernels.w4QkvRope(permuted(h.ptr(), w.qkvQ(), tokens), partStride(w.qkvQ(), tokens),
           w.qkvQ(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d,
           config.numHeads(), config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
@@ -1072,16 +1066,20 @@ public final class CudaModelRunner implements ModelRunner {
     kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens,
         nextNorm);
     mark(nextNorm != null ? "down w4+residual+norm" : "down w4+residual");
-    hNormed = nextNorm != null;
   }
 
   /**
-   * The norm with weight {@code normW} for a residual W4 kernel of a {@code tokens}-token step
-   * to run into h, or null where that step norms otherwise (one token: the next kernel's
-   * prologue; the chain's steps never come here) or it is off.
+   * Whether a fused GPTQ step of {@code tokens} tokens has its O and down kernels run the next
+   * norm: not one token (the next kernel's prologue norms; the chain's steps never come here),
+   * nor when off.
    */
+  private boolean residNorms(int tokens) {
+    return residNormScratch != null && tokens > 1;
+  }
+
+  /** The norm with weight {@code normW} for a residual W4 kernel to run into h, or null. */
   private Kernels.ResidNorm residNorm(DeviceBuffer normW, int tokens) {
-    if (residNormScratch == null || tokens < 2) {
+    if (!residNorms(tokens)) {
       return null;
     }
     long sums = 4L * Kernels.W4M_MAX_TOKENS * (config.hiddenSize() / 32);

@@ -1137,9 +1137,13 @@ public final class Kernels implements AutoCloseable {
 
   /** The strip-major scales the _szs kernels can read for {@code w}, or null. */
   private static CUdeviceptr stripScales(CudaWeights.Q4 w) {
-    boolean fits = w.stripScales() != null && w.perm() == null && w.group() % 64 == 0
-        && groupShift(w.group()) >= 0;
+    boolean fits = w.stripScales() != null && w.perm() == null && stripScaleGroup(w.group());
     return fits ? w.stripScales().ptr() : null;
+  }
+
+  /** Whether the _szs kernels take groups of this size: a power of two from 64 inputs. */
+  static boolean stripScaleGroup(int group) {
+    return group % 64 == 0 && groupShift(group) >= 0;
   }
 
   private static int groupShift(int group) {
