@@ -315,40 +315,76 @@ final class LlmEngine implements Engine {
   }
 
   private void loop() {
+    boolean pipelined = runner.pipelines();
+    ScheduledStep ahead = null; // scheduled ahead and submitted; its tokens not yet collected
     while (!closed) {
       drainInbox();
-      if (!scheduler.hasWork()) {
-        stats = snapshot();
-        if (awaitWork()) {
-          sleepQuietly(config.batchWindow().toNanos()); // let a burst join the first step
-        }
-        continue;
-      }
       long t0 = System.nanoTime();
-      ScheduledStep step = scheduler.schedule(t0);
-      if (step.isEmpty()) {
-        failUnschedulable();
-        continue;
+      ScheduledStep step = ahead;
+      if (step == null) {
+        if (!scheduler.hasWork()) {
+          stats = snapshot();
+          if (awaitWork()) {
+            sleepQuietly(config.batchWindow().toNanos()); // let a burst join the first step
+          }
+          continue;
+        }
+        step = scheduler.schedule(t0);
+        if (step.isEmpty()) {
+          failUnschedulable();
+          continue;
+        }
       }
       int[] sampled;
       long t1;
       long t2;
+      ScheduledStep next = null;
       try {
-        io.redress.inference.runtime.Step forRunner = withMasks(step);
+        io.redress.inference.runtime.Step forRunner = null;
+        if (ahead == null) {
+          forRunner = withMasks(step);
+        }
         t1 = System.nanoTime();
-        sampled = runner.step(forRunner);
-        if (forRunner.masks() != null) {
+        if (!pipelined) {
+          sampled = runner.step(forRunner);
+        } else {
+          if (forRunner != null) {
+            runner.submit(forRunner);
+          }
+          // The next decode step goes in behind this one while the GPU runs it, so the host's
+          // work between the two (results, scheduling, metadata) leaves the GPU busy.
+          next = scheduler.scheduleAhead(step);
+          if (next != null) {
+            runner.submit(next.toStep());
+          }
+          sampled = runner.collect();
+        }
+        if (forRunner != null && forRunner.masks() != null) {
           forRunner.masks().join(); // its workers advanced matchers: done before postprocess
         }
         t2 = System.nanoTime();
       } catch (RuntimeException e) {
         LOG.error("model step failed; failing the step's requests", e);
+        if (pipelined) {
+          try {
+            runner.abandon();
+          } catch (RuntimeException again) {
+            LOG.warn("dropping the submitted steps failed too: {}", again.toString());
+          }
+        }
         scheduler.blockManager().resetPrefixCache();
+        ahead = null;
         for (Sequence seq : step.seqs()) {
           finish(seq, FinishReason.ERROR, "model step failed: " + e);
         }
+        if (next != null) {
+          for (Sequence seq : next.seqs()) {
+            finish(seq, FinishReason.ERROR, "model step failed: " + e);
+          }
+        }
         continue;
       }
+      ahead = next;
       steps.incrementAndGet();
       long now = System.nanoTime();
       Scheduler.Outcome outcome = scheduler.postprocess(step, sampled, now);

@@ -25,6 +25,33 @@ public interface ModelRunner extends AutoCloseable {
    */
   int[] step(Step step);
 
+  /**
+   * Whether this runner takes steps in two halves ({@link #submit}, then {@link #collect}),
+   * with a second step submitted before the first is collected, including {@link Step#fed} ones
+   * whose tokens the step before sampled on the device. The engine then schedules the next
+   * decode step while the GPU runs the current one, so the host's work between steps
+   * (results, scheduling, metadata, the launch) no longer leaves the GPU idle.
+   */
+  default boolean pipelines() {
+    return false;
+  }
+
+  /**
+   * Enqueues a step and returns without waiting for it; at most two are outstanding, and a
+   * {@link Step#fed} one must follow a submitted step. Only where {@link #pipelines}.
+   */
+  default void submit(Step step) {
+    throw new UnsupportedOperationException("this runner does not pipeline steps");
+  }
+
+  /** Waits for the oldest submitted step and returns its sampled ids, as {@link #step} does. */
+  default int[] collect() {
+    throw new UnsupportedOperationException("this runner does not pipeline steps");
+  }
+
+  /** Forgets the submitted steps after a failure, once the device is done with them. */
+  default void abandon() {}
+
   /** Frees the weights and the KV cache. */
   @Override
   void close();

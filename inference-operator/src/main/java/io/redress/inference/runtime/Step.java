@@ -13,16 +13,26 @@ import java.util.concurrent.CompletableFuture;
  *     row of {@code maskWords} int32 words per sampling sequence, in step order (all ones for
  *     an unguided one), or {@link #STAGED}; null when no sequence of the step is guided
  * @param maskWords words per mask row (ceil(vocab / 32))
+ * @param fed whether the tokens are the samples of the step submitted before this one, still
+ *     on the device (pipelined decode, {@link ModelRunner#pipelines}): every sequence computes
+ *     one token, the one that step sampled for it, in the same order, and {@code tokenIds}
+ *     holds placeholders
  */
 public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
-    int maskWords) {
+    int maskWords, boolean fed) {
 
   /** The masks' value when they were written into the runner's {@link ModelRunner#maskStaging}. */
   public static final int[] STAGED = new int[0];
 
   /** A step without guided sequences. */
   public Step(int[] tokenIds, List<SeqStep> seqs) {
-    this(tokenIds, seqs, null, 0);
+    this(tokenIds, seqs, null, 0, false);
+  }
+
+  /** A step whose tokens are known on the host. */
+  public Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
+      int maskWords) {
+    this(tokenIds, seqs, masks, maskWords, false);
   }
 
   public Step {
@@ -34,6 +44,11 @@ public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> 
     if (total != tokenIds.length) {
       throw new IllegalArgumentException("step has " + tokenIds.length + " tokens but its"
           + " sequences account for " + total);
+    }
+    if (fed && (masks != null || total != seqs.size()
+        || seqs.stream().anyMatch(s -> !s.sample()))) {
+      throw new IllegalArgumentException("a fed step decodes one sampled token per sequence,"
+          + " unguided");
     }
   }
 

@@ -10,12 +10,18 @@ import java.util.List;
  *
  * @param seqs scheduled sequences, decodes first
  * @param numNewTokens tokens each computes in this step
+ * @param ahead scheduled while the step before still ran ({@link Scheduler#scheduleAhead}):
+ *     each sequence computes the one token that step samples for it, not yet appended
  */
-public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
+public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boolean ahead) {
 
   public ScheduledStep {
     seqs = List.copyOf(seqs);
     numNewTokens = List.copyOf(numNewTokens);
+  }
+
+  public ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
+    this(seqs, numNewTokens, false);
   }
 
   public boolean isEmpty() {
@@ -39,6 +45,16 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
 
   /** The runner's view of this step, with the guided masks being computed elsewhere. */
   public Step toStep(java.util.concurrent.CompletableFuture<int[]> masks, int maskWords) {
+    if (ahead) {
+      // Taken at once, before the step before appends its token: each sequence's next token
+      // sits at its current length, and its draw is the next one.
+      List<SeqStep> steps = new ArrayList<>(seqs.size());
+      for (Sequence s : seqs) {
+        steps.add(new SeqStep(1, s.length(), s.blockTable().toArray(), true, s.params(),
+            s.seed(), s.numGenerated() + 1));
+      }
+      return new Step(new int[seqs.size()], steps, null, 0, true);
+    }
     int[] tokens = new int[totalTokens()];
     List<SeqStep> steps = new ArrayList<>(seqs.size());
     int at = 0;

@@ -168,6 +168,43 @@ public final class Scheduler {
     return new ScheduledStep(seqs, counts);
   }
 
+  /**
+   * The decode step after {@code step}, scheduled while {@code step} runs and before its tokens
+   * are known (pipelined decode): every sequence of {@code step} computes the token that step
+   * samples for it, which the runner takes from the device ({@link ScheduledStep#ahead}). Its
+   * blocks are appended here. Null wherever the next step might differ from what
+   * {@link #schedule} decides once the tokens are in: a sequence of {@code step} does not
+   * sample, is guided, or ends by length with that token; a running sequence sits out of
+   * {@code step} or others wait to be admitted; or the blocks for every sequence's next token
+   * are not all free (nothing is preempted ahead). A sequence the token then ends (EOS, a stop
+   * token or string, a cancel) took part for nothing: {@link #postprocess} skips it.
+   */
+  public ScheduledStep scheduleAhead(ScheduledStep step) {
+    List<Sequence> seqs = step.seqs();
+    if (!waiting.isEmpty() || seqs.size() != running.size()) {
+      return null;
+    }
+    int need = 0;
+    for (int i = 0; i < seqs.size(); i++) {
+      Sequence seq = seqs.get(i);
+      if (seq != running.get(i) || !step.samples(i) || seq.matcher() != null
+          || seq.numGenerated() + 1 >= seq.params().maxTokens()
+          || seq.length() + 1 >= maxModelLen) {
+        return null;
+      }
+      need += blocks.blocksFor(seq.length() + 1) - seq.blockTable().size();
+    }
+    if (need > blocks.numFreeBlocks()) {
+      return null;
+    }
+    List<Integer> ones = new ArrayList<>(seqs.size());
+    for (Sequence seq : seqs) {
+      blocks.append(seq.blockTable(), seq.length() + 1);
+      ones.add(1);
+    }
+    return new ScheduledStep(seqs, ones, true);
+  }
+
   /** What a step did to its sequences (see {@link #postprocess}). */
   public record Outcome(List<Sequence> updated, List<Sequence> endedWithoutToken) {}
 
@@ -193,6 +230,10 @@ public final class Scheduler {
     for (int i = 0; i < step.seqs().size(); i++) {
       Sequence seq = step.seqs().get(i);
       boolean samples = step.samples(i);
+      if (seq.status == Sequence.Status.FINISHED) {
+        k += samples ? 1 : 0; // ended after this step was scheduled ahead of its input token
+        continue;
+      }
       seq.numComputed += step.numNewTokens().get(i);
       blocks.markComputed(seq.blockTable(), seq.tokens(), seq.numComputed);
       if (!samples) {

@@ -23,7 +23,7 @@ class EngineEquivalenceTest {
 
   private static final int REQUESTS = 64;
   private static final int MAX_TOKENS = 12;
-  private static Path dir;
+  static Path dir;
   private static CpuModel model;
   private static List<int[]> prompts;
   private static List<List<Integer>> expected;
@@ -63,10 +63,16 @@ class EngineEquivalenceTest {
     return SamplingParams.greedy(MAX_TOKENS).withIgnoreEos(true);
   }
 
-  private CpuModelRunner runner;
+  CpuModelRunner runner;
 
-  private EngineStats runAll(EngineConfig config, int numBlocks) {
-    runner = CpuModelRunner.recording(model, config.blockSize(), numBlocks);
+  /** Whether the runner lets the engine schedule decode steps ahead (the pipelined twin). */
+  boolean pipelined() {
+    return false;
+  }
+
+  EngineStats runAll(EngineConfig config, int numBlocks) {
+    runner = CpuModelRunner.recording(model, config.blockSize(), numBlocks)
+        .pipelining(pipelined());
     try (LlmEngine engine = new LlmEngine(config, runner, null, ChatTemplate.chatml())) {
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < REQUESTS; i++) {

@@ -131,6 +131,64 @@ public final class CpuModelRunner implements ModelRunner {
     return slots;
   }
 
+  // Pipelining (pipelining(true)): the engine's pipelined path without a GPU. Steps run at
+  // collect, in submission order; a fed step takes the ids of the step collected before it.
+  private boolean pipelining;
+  private final java.util.ArrayDeque<Step> submitted = new java.util.ArrayDeque<>();
+  private int[] lastSampled;
+  private long fedSteps;
+
+  /** Fed steps run so far: those the engine scheduled ahead of their tokens (tests). */
+  public long fedSteps() {
+    return fedSteps;
+  }
+
+  /** Lets the engine submit steps ahead ({@link #pipelines}); off by default. */
+  public CpuModelRunner pipelining(boolean on) {
+    pipelining = on;
+    return this;
+  }
+
+  @Override
+  public boolean pipelines() {
+    return pipelining;
+  }
+
+  @Override
+  public void submit(Step step) {
+    if (!pipelining) {
+      throw new UnsupportedOperationException("pipelining is off");
+    }
+    if (submitted.size() >= 2) {
+      throw new IllegalStateException("two steps are already submitted; collect one first");
+    }
+    if (step.fed() && (submitted.isEmpty()
+        || submitted.peekLast().numSampling() != step.seqs().size())) {
+      throw new IllegalArgumentException("a fed step of " + step.seqs().size() + " sequences"
+          + " must follow a submitted step that samples as many");
+    }
+    submitted.addLast(step);
+  }
+
+  @Override
+  public int[] collect() {
+    Step step = submitted.pollFirst();
+    if (step == null) {
+      throw new IllegalStateException("no step submitted");
+    }
+    if (step.fed()) {
+      step = new Step(lastSampled.clone(), step.seqs());
+      fedSteps++;
+    }
+    lastSampled = step(step);
+    return lastSampled.clone();
+  }
+
+  @Override
+  public void abandon() {
+    submitted.clear();
+  }
+
   /** Steps run so far (only when created with {@link #recording}). */
   public List<List<SeqStep>> history() {
     return history;

@@ -115,10 +115,27 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer meta; // ints: ids, positions, slots, tokenSeq, lastRows, topK,
                                    //   sampled, blockTables
   private final DeviceBuffer fmeta; // floats: temperature, topP, uniforms
-  private final Pointer hostMeta = new Pointer();
-  private final Pointer hostFmeta = new Pointer();
-  private final IntBuffer hostInts;
-  private final FloatBuffer hostFloats;
+  /**
+   * Pinned host copies of meta and fmeta, two sets used by turns: a pipelined step writes its
+   * set while the copy to the device of the step before, from the other, may not have run yet.
+   * hostMeta .. hostFloats are the set of the step being written.
+   */
+  private final Pointer[] hostMetas = {new Pointer(), new Pointer()};
+  private final Pointer[] hostFmetas = {new Pointer(), new Pointer()};
+  private final IntBuffer[] hostIntSets = new IntBuffer[2];
+  private final FloatBuffer[] hostFloatSets = new FloatBuffer[2];
+  private int metaSet;
+  private Pointer hostMeta;
+  private Pointer hostFmeta;
+  private IntBuffer hostInts;
+  private FloatBuffer hostFloats;
+  /** Recorded after each set's step has copied its sampled ids to the host. */
+  private final jcuda.driver.CUevent[] sampledCopied = new jcuda.driver.CUevent[2];
+  /** Steps submitted and not yet collected, oldest first: {set, sampled rows, guided}. */
+  private final java.util.ArrayDeque<int[]> submitted = new java.util.ArrayDeque<>();
+  /** {@code redress.cuda.pipeline=false}: the engine waits for each step before the next. */
+  private static final boolean PIPELINE =
+      !"false".equals(System.getProperty("redress.cuda.pipeline"));
   private final int offPositions;
   private final int offSlots;
   private final int offTokenSeq;
@@ -280,11 +297,18 @@ public final class CudaModelRunner implements ModelRunner {
     int ints = offTables + sMax * maxBlocksPerSeq;
     meta = device.alloc(4L * ints);
     fmeta = device.alloc(4L * 3 * sMax);
-    cuMemAllocHost(hostMeta, 4L * ints);
-    cuMemAllocHost(hostFmeta, 4L * 3 * sMax);
-    hostInts = hostMeta.getByteBuffer(0, 4L * ints).order(ByteOrder.nativeOrder()).asIntBuffer();
-    hostFloats = hostFmeta.getByteBuffer(0, 4L * 3 * sMax).order(ByteOrder.nativeOrder())
-        .asFloatBuffer();
+    for (int set = 0; set < 2; set++) {
+      cuMemAllocHost(hostMetas[set], 4L * ints);
+      cuMemAllocHost(hostFmetas[set], 4L * 3 * sMax);
+      hostIntSets[set] = hostMetas[set].getByteBuffer(0, 4L * ints)
+          .order(ByteOrder.nativeOrder()).asIntBuffer();
+      hostFloatSets[set] = hostFmetas[set].getByteBuffer(0, 4L * 3 * sMax)
+          .order(ByteOrder.nativeOrder()).asFloatBuffer();
+      sampledCopied[set] = new jcuda.driver.CUevent();
+      jcuda.driver.JCudaDriver.cuEventCreate(sampledCopied[set],
+          jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
+    }
+    useMetaSet(0);
 
     int fusedTokens = Math.min(FUSED_TOKENS, tMax);
     kvFp8 = options.kvCacheDtype() == KvCacheDtype.FP8;
@@ -599,6 +623,51 @@ public final class CudaModelRunner implements ModelRunner {
     return out;
   }
 
+  @Override
+  public boolean pipelines() {
+    // Profiled steps time each operation by events; tensor parallelism runs ranks in lockstep.
+    return PIPELINE && profiler == null && tp == null;
+  }
+
+  @Override
+  public void submit(Step step) {
+    if (!pipelines()) {
+      throw new UnsupportedOperationException("this runner does not pipeline steps");
+    }
+    if (submitted.size() >= 2) {
+      throw new IllegalStateException("two steps are already submitted; collect one first");
+    }
+    if (step.fed() && (submitted.isEmpty() || submitted.peekLast()[1] != step.seqs().size())) {
+      throw new IllegalArgumentException("a fed step of " + step.seqs().size() + " sequences"
+          + " must follow a submitted step that samples as many");
+    }
+    device.makeCurrent();
+    int rows = enqueue(step);
+    submitted.addLast(new int[] {metaSet, rows, step.masks() != null ? 1 : 0});
+  }
+
+  @Override
+  public int[] collect() {
+    int[] s = submitted.pollFirst();
+    if (s == null) {
+      throw new IllegalStateException("no step submitted");
+    }
+    long t0 = System.nanoTime();
+    device.makeCurrent();
+    jcuda.driver.JCudaDriver.cuEventSynchronize(sampledCopied[s[0]]);
+    hostTimes[s[2]][3] += System.nanoTime() - t0;
+    int[] out = new int[s[1]];
+    hostIntSets[s[0]].get(offSampled, out);
+    return out;
+  }
+
+  @Override
+  public void abandon() {
+    submitted.clear();
+    device.makeCurrent();
+    device.synchronize();
+  }
+
   /** Runs a step and returns each sampling sequence's logits (tests). */
   public float[] stepLogits(Step step) {
     int rows = forward(step);
@@ -725,7 +794,32 @@ public final class CudaModelRunner implements ModelRunner {
    * its work is enqueued ({@link #synchronize()} waits for it).
    */
   int forward(Step step, boolean wait) {
+    if (!submitted.isEmpty()) {
+      throw new IllegalStateException("steps are submitted: collect them first");
+    }
     device.makeCurrent();
+    int rows = enqueue(step);
+    if (!wait && !shard.samples()) {
+      return rows;
+    }
+    long t3 = System.nanoTime();
+    device.synchronize();
+    hostTimes[step.masks() != null ? 1 : 0][3] += System.nanoTime() - t3;
+    if (profiler != null) {
+      profiler.end(System.nanoTime() - enqueuedAt);
+    }
+    return rows;
+  }
+
+  private long enqueuedAt;
+
+  /**
+   * Enqueues a step: its metadata (from the next set of host copies), the forward pass, the
+   * sampler and the copy of the sampled ids to the host, then records that set's
+   * sampledCopied. Returns the number of sampled rows.
+   */
+  private int enqueue(Step step) {
+    useMetaSet(metaSet ^ 1);
     int tokens = step.tokenIds().length;
     int seqs = step.seqs().size();
     if (tokens > options.maxNumBatchedTokens() || seqs > options.maxNumSeqs()) {
@@ -743,6 +837,9 @@ public final class CudaModelRunner implements ModelRunner {
       writeMetadata(step, shape.tokens(), shape.rows());
       if (profiler != null) {
         profiler.begin();
+      }
+      if (!submitted.isEmpty() && !graphs.has(shape.key())) {
+        device.synchronize(); // capture with nothing in flight
       }
       graphs.launch(shape.key(), () -> enqueueCaptured(shape.tokens(), shape.rows()));
       mark(shape.tokens() == shape.rows() ? "decode graph" : "mixed graph");
@@ -776,18 +873,19 @@ public final class CudaModelRunner implements ModelRunner {
       cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
           4L * rows, device.stream());
     }
-    if (!wait && !shard.samples()) {
-      return rows;
-    }
-    long t3 = System.nanoTime();
-    device.synchronize();
+    jcuda.driver.JCudaDriver.cuEventRecord(sampledCopied[metaSet], device.stream());
     hostTimes[guided][0] += t1 - t0;
-    hostTimes[guided][3] += System.nanoTime() - t3;
     timedSteps[guided]++;
-    if (profiler != null) {
-      profiler.end(System.nanoTime() - t0);
-    }
+    enqueuedAt = t0;
     return rows;
+  }
+
+  private void useMetaSet(int set) {
+    metaSet = set;
+    hostMeta = hostMetas[set];
+    hostFmeta = hostFmetas[set];
+    hostInts = hostIntSets[set];
+    hostFloats = hostFloatSets[set];
   }
 
   /** Waits for the work {@code forward(step, false)} enqueued. */
@@ -1187,7 +1285,9 @@ public final class CudaModelRunner implements ModelRunner {
     int bs = options.blockSize();
     int t = 0;
     int rows = 0;
-    hostInts.put(0, step.tokenIds());
+    if (!step.fed()) {
+      hostInts.put(0, step.tokenIds());
+    }
     for (int s = 0; s < step.seqs().size(); s++) {
       SeqStep seq = step.seqs().get(s);
       int[] table = seq.blockTable();
@@ -1231,7 +1331,17 @@ public final class CudaModelRunner implements ModelRunner {
     hostInts.put(offEpoch, (int) epoch);
     hostInts.put(offEpoch + 1, (int) (epoch >>> 32));
     int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
-    cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
+    if (step.fed()) {
+      // The tokens are the step before's samples: copied on the device, in stream order after
+      // its sampler, before the rest of the metadata (which covers the samples' slots) arrives.
+      int n = step.seqs().size();
+      jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(meta.ptr(), meta.at(4L * offSampled), 4L * n,
+          device.stream());
+      cuMemcpyHtoDAsync(meta.at(4L * n), hostMeta.withByteOffset(4L * n), 4L * (ints - n),
+          device.stream());
+    } else {
+      cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
+    }
     cuMemcpyHtoDAsync(fmeta.ptr(), hostFmeta, 4L * 3 * sMax, device.stream());
     return rows;
   }
@@ -1427,7 +1537,12 @@ public final class CudaModelRunner implements ModelRunner {
     }
     cublas.close();
     kernels.close();
-    cuMemFreeHost(hostMeta);
+    for (int set = 0; set < 2; set++) {
+      cuMemFreeHost(hostMetas[set]);
+      cuMemFreeHost(hostFmetas[set]);
+      jcuda.driver.JCudaDriver.cuEventDestroy(sampledCopied[set]);
+    }
+    submitted.clear();
     if (maskHost != null) {
       cuMemFreeHost(maskHost);
     }
@@ -1435,7 +1550,6 @@ public final class CudaModelRunner implements ModelRunner {
       jcuda.driver.JCudaDriver.cuEventDestroy(maskCopied);
       jcuda.driver.JCudaDriver.cuStreamDestroy(maskStream);
     }
-    cuMemFreeHost(hostFmeta);
     device.close();
   }
 }

@@ -81,6 +81,11 @@ final class DecodeGraphs implements AutoCloseable {
     return true;
   }
 
+  /** Whether the graph of {@code key} is captured. */
+  boolean has(long key) {
+    return execs.containsKey(key);
+  }
+
   /** Graphs captured so far (tests). */
   int size() {
     return execs.size();
