@@ -175,13 +175,14 @@ public final class Scheduler {
    * blocks are appended here. Null wherever the next step might differ from what
    * {@link #schedule} decides once the tokens are in: a sequence of {@code step} does not
    * sample, is guided, or ends by length with that token; a running sequence sits out of
-   * {@code step} or others wait to be admitted; or the blocks for every sequence's next token
-   * are not all free (nothing is preempted ahead). A sequence the token then ends (EOS, a stop
+   * {@code step}; others wait while the batch has room to admit them; or the blocks for every
+   * sequence's next token are not all free (nothing is preempted ahead). A sequence the token then ends (EOS, a stop
    * token or string, a cancel) took part for nothing: {@link #postprocess} skips it.
    */
   public ScheduledStep scheduleAhead(ScheduledStep step) {
     List<Sequence> seqs = step.seqs();
-    if (!waiting.isEmpty() || seqs.size() != running.size()) {
+    // A full batch admits no one, so waiting requests change nothing (a stream at capacity).
+    if (!waiting.isEmpty() && seqs.size() < maxNumSeqs || seqs.size() != running.size()) {
       return null;
     }
     int need = 0;

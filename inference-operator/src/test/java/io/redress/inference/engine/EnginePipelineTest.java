@@ -82,6 +82,34 @@ class EnginePipelineTest {
   }
 
   @Test
+  void aFullBatchRunsAheadWhileOthersWait() {
+    Random r = new Random(4);
+    CpuGenerator alone = new CpuGenerator(model);
+    List<int[]> prompts = new ArrayList<>();
+    List<SamplingParams> params = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      prompts.add(r.ints(8 + r.nextInt(20), 0, 2048).toArray());
+      params.add(SamplingParams.greedy(6 + r.nextInt(10)).withIgnoreEos(true));
+    }
+    CpuModelRunner runner = CpuModelRunner.recording(model, 16, 256).pipelining(true);
+    try (LlmEngine engine = new LlmEngine(EngineConfig.builder(dir).maxNumSeqs(3).build(),
+        runner, null, ChatTemplate.chatml())) {
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < prompts.size(); i++) {
+        futures.add(engine.submit(GenerationRequest.ofTokens("r" + i, prompts.get(i),
+            params.get(i))));
+      }
+      for (int i = 0; i < prompts.size(); i++) {
+        assertThat(futures.get(i).join().tokenIds()).as("request %d", i)
+            .isEqualTo(alone.generate(prompts.get(i), params.get(i), id -> { }).tokenIds());
+      }
+      // Three at a time from twelve: most decode steps ran while others waited.
+      assertThat(runner.fedSteps()).as("fed steps").isGreaterThan(runner.history().size() / 3);
+      awaitIdle(engine);
+    }
+  }
+
+  @Test
   void aCancelWhileTheNextStepIsAheadFreesItsBlocksAndSparesTheOthers()
       throws InterruptedException {
     CpuModelRunner runner = CpuModelRunner.create(model, 16, 256, 0.5, 256).pipelining(true);
