@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param maxModelLen longest sequence (prompt + output); 0 means the model's maximum
  * @param enablePrefixCaching reuse KV blocks of identical prefixes
  * @param enableChunkedPrefill split long prompts over steps, next to running decodes
+ * @param pipelineDecode schedule each decode step while the one before runs, where the runner
+ *     can take it ({@code ModelRunner.pipelines}): the GPU then never waits for the host
  * @param batchWindow how long an idle engine waits after a first request for others to join
  *     its first step
  */
@@ -41,6 +43,7 @@ public record EngineConfig(
     int maxModelLen,
     boolean enablePrefixCaching,
     boolean enableChunkedPrefill,
+    boolean pipelineDecode,
     Duration batchWindow) {
 
   /** Where the model runs. */
@@ -118,6 +121,7 @@ public record EngineConfig(
     b.maxModelLen = maxModelLen;
     b.enablePrefixCaching = enablePrefixCaching;
     b.enableChunkedPrefill = enableChunkedPrefill;
+    b.pipelineDecode = pipelineDecode;
     b.batchWindow = batchWindow;
     return b;
   }
@@ -137,6 +141,7 @@ public record EngineConfig(
     private int maxModelLen = 0;
     private boolean enablePrefixCaching = true;
     private boolean enableChunkedPrefill = true;
+    private boolean pipelineDecode = true;
     private Duration batchWindow = Duration.ofMillis(2);
 
     private Builder(Path modelDir) {
@@ -205,6 +210,12 @@ public record EngineConfig(
       return this;
     }
 
+    /** Pipelined decode (default on); off, each step waits for the one before. */
+    public Builder pipelineDecode(boolean on) {
+      pipelineDecode = on;
+      return this;
+    }
+
     public Builder batchWindow(Duration d) {
       batchWindow = d;
       return this;
@@ -213,7 +224,7 @@ public record EngineConfig(
     public EngineConfig build() {
       return new EngineConfig(modelDir, device, gpu, tensorParallelSize, blockSize, numBlocks, kvCacheFraction,
           kvCacheDtype, maxNumSeqs, maxNumBatchedTokens, maxModelLen, enablePrefixCaching,
-          enableChunkedPrefill, batchWindow);
+          enableChunkedPrefill, pipelineDecode, batchWindow);
     }
   }
 }

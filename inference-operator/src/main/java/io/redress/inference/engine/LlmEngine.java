@@ -111,7 +111,9 @@ final class LlmEngine implements Engine {
         new BlockManager(runner.numBlocks(), runner.blockSize(), config.enablePrefixCaching()),
         config.maxNumSeqs(), config.maxNumBatchedTokens(), maxModelLen,
         config.enableChunkedPrefill(), eos, this::forcedTokens);
-    if (runner.prefersUniformDecodeSteps()) {
+    // Large guided batches then sample forced tokens one per step, which keeps their steps
+    // uniform (graphs) and lets them run ahead (Scheduler.scheduleAhead).
+    if (runner.prefersUniformDecodeSteps() || runner.pipelines()) {
       scheduler.limitJumpForward(JUMP_FORWARD_MAX_RUNNING);
     }
     // Off: matchers advance on this thread between steps, as before (for comparisons).
@@ -315,7 +317,7 @@ final class LlmEngine implements Engine {
   }
 
   private void loop() {
-    boolean pipelined = runner.pipelines();
+    boolean pipelined = config.pipelineDecode() && runner.pipelines();
     ScheduledStep ahead = null; // scheduled ahead and submitted; its tokens not yet collected
     while (!closed) {
       drainInbox();
@@ -355,7 +357,7 @@ final class LlmEngine implements Engine {
           // work between the two (results, scheduling, metadata) leaves the GPU busy.
           next = scheduler.scheduleAhead(step);
           if (next != null) {
-            runner.submit(next.toStep());
+            runner.submit(aheadWithMasks(next));
           }
           sampled = runner.collect();
         }
@@ -374,6 +376,7 @@ final class LlmEngine implements Engine {
         }
         scheduler.blockManager().resetPrefixCache();
         ahead = null;
+        aheadMasks = null;
         for (Sequence seq : step.seqs()) {
           finish(seq, FinishReason.ERROR, "model step failed: " + e);
         }
@@ -397,6 +400,10 @@ final class LlmEngine implements Engine {
           complete(p, seq.finishReason(), seq.errorMessage());
         }
       }
+      if (aheadMasks != null) {
+        aheadMasks.start(); // the ahead step's guided rows, now that this step's tokens are in
+        aheadMasks = null;
+      }
       throughput.record(now, generatedTokens.get());
       long t3 = System.nanoTime();
       runnerNanos += t2 - t1;
@@ -415,6 +422,33 @@ final class LlmEngine implements Engine {
    * work also runs beside the forward pass rather than between steps.
    */
   private io.redress.inference.runtime.Step withMasks(ScheduledStep step) {
+    Masks masks = masksFor(step);
+    if (masks == null) {
+      return step.toStep();
+    }
+    masks.start();
+    return step.toStep(masks.future, masks.words);
+  }
+
+  /**
+   * A step scheduled ahead: its guided rows' masks need the tokens of the step before, so
+   * {@link #aheadMasks} starts computing them once that step is postprocessed; the runner
+   * samples the step only then.
+   */
+  private io.redress.inference.runtime.Step aheadWithMasks(ScheduledStep step) {
+    aheadMasks = masksFor(step);
+    return aheadMasks == null ? step.toStep()
+        : step.toStep(aheadMasks.future, aheadMasks.words);
+  }
+
+  /** The masks of the step scheduled ahead, not started yet (null: none or started). */
+  private Masks aheadMasks;
+
+  /**
+   * A step's guided masks: where they go (the runner's pinned staging memory, or an array) and
+   * the future the runner samples after; null when no sampling sequence is guided.
+   */
+  private Masks masksFor(ScheduledStep step) {
     List<Sequence> sampling = new java.util.ArrayList<>();
     boolean guided = false;
     for (int i = 0; i < step.seqs().size(); i++) {
@@ -425,24 +459,42 @@ final class LlmEngine implements Engine {
       }
     }
     if (!guided) {
-      return step.toStep();
+      return null;
     }
-    int words = (runner.config().vocabSize() + 31) / 32;
-    // (Not while a failed step's workers may still be writing the staging memory.)
-    java.nio.IntBuffer staged = STAGE_MASKS && (lastMasks == null || lastMasks.isDone())
-        ? runner.maskStaging(sampling.size() * words) : null;
-    int[] all = staged != null ? io.redress.inference.runtime.Step.STAGED
-        : maskArray(sampling.size() * words);
-    java.nio.IntBuffer into = staged != null ? staged : java.nio.IntBuffer.wrap(all);
-    CompletableFuture<int[]> masks = CompletableFuture.supplyAsync(() -> {
-      long t0 = System.nanoTime();
-      java.util.stream.IntStream.range(0, sampling.size()).parallel()
-          .forEach(r -> fillMask(sampling.get(r), r * words, words, into));
-      guidedMaskNanos.addAndGet(System.nanoTime() - t0);
-      return all;
-    }, maskWorkers);
-    lastMasks = masks;
-    return step.toStep(masks, words);
+    return new Masks(sampling, (runner.config().vocabSize() + 31) / 32);
+  }
+
+  /** One step's masks: rows in sampling order, computed on the mask workers once started. */
+  private final class Masks {
+    final List<Sequence> sampling;
+    final int words;
+    final CompletableFuture<int[]> future = new CompletableFuture<>();
+
+    Masks(List<Sequence> sampling, int words) {
+      this.sampling = sampling;
+      this.words = words;
+    }
+
+    /**
+     * Fills the rows into the runner's pinned staging memory (or an array): chosen here, since
+     * a step scheduled ahead starts only after the step before it has used that memory.
+     */
+    void start() {
+      int ints = sampling.size() * words;
+      // (Not while a failed step's workers may still be writing the staging memory.)
+      java.nio.IntBuffer staged = STAGE_MASKS && (lastMasks == null || lastMasks.isDone())
+          ? runner.maskStaging(ints) : null;
+      int[] all = staged != null ? io.redress.inference.runtime.Step.STAGED : maskArray(ints);
+      java.nio.IntBuffer into = staged != null ? staged : java.nio.IntBuffer.wrap(all);
+      lastMasks = future;
+      future.completeAsync(() -> {
+        long t0 = System.nanoTime();
+        java.util.stream.IntStream.range(0, sampling.size()).parallel()
+            .forEach(r -> fillMask(sampling.get(r), r * words, words, into));
+        guidedMaskNanos.addAndGet(System.nanoTime() - t0);
+        return all;
+      }, maskWorkers);
+    }
   }
 
   /**
@@ -451,7 +503,8 @@ final class LlmEngine implements Engine {
    */
   private static void fillMask(Sequence seq, int at, int words, java.nio.IntBuffer into) {
     GrammarMatcher m = seq.matcher();
-    if (m == null) {
+    // A sequence that ended after its step was scheduled ahead: its token will be dropped.
+    if (m == null || seq.status() == Sequence.Status.FINISHED) {
       for (int i = at; i < at + words; i++) {
         into.put(i, -1);
       }

@@ -45,10 +45,8 @@ public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> 
       throw new IllegalArgumentException("step has " + tokenIds.length + " tokens but its"
           + " sequences account for " + total);
     }
-    if (fed && (masks != null || total != seqs.size()
-        || seqs.stream().anyMatch(s -> !s.sample()))) {
-      throw new IllegalArgumentException("a fed step decodes one sampled token per sequence,"
-          + " unguided");
+    if (fed && (total != seqs.size() || seqs.stream().anyMatch(s -> !s.sample()))) {
+      throw new IllegalArgumentException("a fed step decodes one sampled token per sequence");
     }
   }
 

@@ -28,8 +28,14 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boo
     return seqs.isEmpty();
   }
 
-  /** Whether sequence {@code i} samples after this step (its last known token is computed). */
+  /**
+   * Whether sequence {@code i} samples after this step (its last known token is computed).
+   * Every sequence of a step scheduled ahead does, whatever has happened to it since.
+   */
   public boolean samples(int i) {
+    if (ahead) {
+      return true;
+    }
     Sequence s = seqs.get(i);
     return s.numComputed + numNewTokens.get(i) == s.length();
   }
@@ -53,7 +59,7 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boo
         steps.add(new SeqStep(1, s.length(), s.blockTable().toArray(), true, s.params(),
             s.seed(), s.numGenerated() + 1));
       }
-      return new Step(new int[seqs.size()], steps, null, 0, true);
+      return new Step(new int[seqs.size()], steps, masks, maskWords, true);
     }
     int[] tokens = new int[totalTokens()];
     List<SeqStep> steps = new ArrayList<>(seqs.size());

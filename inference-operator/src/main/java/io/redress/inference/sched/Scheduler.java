@@ -174,7 +174,8 @@ public final class Scheduler {
    * samples for it, which the runner takes from the device ({@link ScheduledStep#ahead}). Its
    * blocks are appended here. Null wherever the next step might differ from what
    * {@link #schedule} decides once the tokens are in: a sequence of {@code step} does not
-   * sample, is guided, or ends by length with that token; a running sequence sits out of
+   * sample, is guided while jump-forward may append forced tokens ({@link #guidesAhead}), or
+   * ends by length with that token; a running sequence sits out of
    * {@code step}; others wait while the batch has room to admit them; or the blocks for every
    * sequence's next token are not all free (nothing is preempted ahead). A sequence the token then ends (EOS, a stop
    * token or string, a cancel) took part for nothing: {@link #postprocess} skips it.
@@ -188,7 +189,7 @@ public final class Scheduler {
     int need = 0;
     for (int i = 0; i < seqs.size(); i++) {
       Sequence seq = seqs.get(i);
-      if (seq != running.get(i) || !step.samples(i) || seq.matcher() != null
+      if (seq != running.get(i) || !step.samples(i) || seq.matcher() != null && !guidesAhead()
           || seq.numGenerated() + 1 >= seq.params().maxTokens()
           || seq.length() + 1 >= maxModelLen) {
         return null;
@@ -204,6 +205,15 @@ public final class Scheduler {
       ones.add(1);
     }
     return new ScheduledStep(seqs, ones, true);
+  }
+
+  /**
+   * Whether guided sequences may run ahead: only where {@link #postprocess} appends one
+   * sampled token and defers the matcher (no jump-forward, whose forced tokens would make the
+   * next step's length depend on the token), so their masks can follow the forward pass.
+   */
+  private boolean guidesAhead() {
+    return deferMatchers && running.size() > jumpForwardMaxRunning;
   }
 
   /** What a step did to its sequences (see {@link #postprocess}). */
@@ -227,6 +237,9 @@ public final class Scheduler {
   public Outcome postprocess(ScheduledStep step, int[] sampled, long nowNanos) {
     List<Sequence> updated = new ArrayList<>();
     List<Sequence> ended = new ArrayList<>();
+    // Frozen for the whole step: a step scheduled ahead counted on it (guidesAhead), and the
+    // sequences finishing in this loop must not turn jump-forward on for the ones after them.
+    boolean large = running.size() > jumpForwardMaxRunning;
     int k = 0;
     for (int i = 0; i < step.seqs().size(); i++) {
       Sequence seq = step.seqs().get(i);
@@ -241,6 +254,13 @@ public final class Scheduler {
         continue;
       }
       int token = sampled[k++];
+      if (step.ahead() && seq.numComputed != seq.length()) { // a bug: loud, but alone
+        seq.errorMessage = "internal error: the sequence grew by more than its sampled token"
+            + " while a step ran ahead of it";
+        finish(seq, FinishReason.ERROR);
+        ended.add(seq);
+        continue;
+      }
       if (seq.matcher() != null && !settleDeferred(seq)) {
         ended.add(seq);
         continue;
@@ -254,10 +274,9 @@ public final class Scheduler {
           || (!seq.params().ignoreEos() && eosTokenIds.contains(token));
       if (seq.matcher() != null) {
         // EOS stays here even when ignored (ignoreEos): the matcher answers it differently.
-        if (deferMatchers && !stopToken && !eosTokenIds.contains(token)
-            && running.size() > jumpForwardMaxRunning) {
+        if (deferMatchers && !stopToken && !eosTokenIds.contains(token) && large) {
           seq.deferMatcher(token); // no jump-forward here, so nothing else needs the matcher now
-        } else if (!guide(seq, token)) {
+        } else if (!guide(seq, token, large)) {
           continue;
         }
       }
@@ -296,7 +315,7 @@ public final class Scheduler {
    *
    * @return false when the sequence finished here
    */
-  private boolean guide(Sequence seq, int token) {
+  private boolean guide(Sequence seq, int token, boolean large) {
     var m = seq.matcher();
     if (!m.acceptToken(token)) {
       seq.errorMessage = "guided decoding: token " + token + " was sampled although the mask"
@@ -311,7 +330,7 @@ public final class Scheduler {
       finish(seq, FinishReason.STOP); // nothing but EOS could follow: no need to sample it
       return false;
     }
-    if (running.size() > jumpForwardMaxRunning) {
+    if (large) {
       return true; // the mask allows only the forced tokens; they are sampled one per step
     }
     byte[] forced = m.forcedBytes();

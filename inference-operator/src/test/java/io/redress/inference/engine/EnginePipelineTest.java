@@ -135,6 +135,60 @@ class EnginePipelineTest {
     }
   }
 
+  @Test
+  void guidedRepliesRunAheadWithTheirMasksAndMatchThePlainLoop() throws Exception {
+    Path tiny = Fixtures.modelDir("qwen2-tiny-tied");
+    CpuModel tinyModel = CpuModel.load(tiny);
+    String schema = java.nio.file.Files.readString(Fixtures.resource("guide/reply.schema.json"));
+    var validator = com.networknt.schema.JsonSchemaFactory.getInstance(
+        com.networknt.schema.SpecVersion.VersionFlag.V202012).getSchema(schema);
+    int n = 8; // above the jump-forward limit, so forced tokens are sampled one per step
+    List<List<Integer>> plain = new ArrayList<>();
+    List<GenerationResult> ahead = new ArrayList<>();
+    for (boolean pipelined : new boolean[] {false, true}) {
+      // Both runners can pipeline, so both engines limit jump-forward alike; one does not.
+      CpuModelRunner runner = CpuModelRunner.create(tinyModel, 16, 4096, 0.5, 4096)
+          .pipelining(true);
+      // A wide batch window: all eight share the first step in both runs (a smaller first
+      // batch would jump forward, which tokenizes forced text its own way).
+      try (LlmEngine engine = new LlmEngine(EngineConfig.builder(tiny)
+          .batchWindow(java.time.Duration.ofMillis(300)).pipelineDecode(pipelined).build(),
+          runner,
+          io.redress.inference.model.Tokenizer.load(tiny), ChatTemplate.chatml())) {
+        List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          SamplingParams p = SamplingParams.greedy(600).withJsonSchema(schema);
+          if (i % 2 == 1) {
+            p = p.withTemperature(1.0).withSeed(50L + i);
+          }
+          futures.add(engine.submit(GenerationRequest.ofText("g" + i, "Order " + i
+              + " arrived broken", p)));
+        }
+        for (CompletableFuture<GenerationResult> f : futures) {
+          GenerationResult r = f.join();
+          if (pipelined) {
+            ahead.add(r);
+          } else {
+            plain.add(r.tokenIds());
+          }
+        }
+        if (pipelined) {
+          assertThat(runner.fedSteps()).as("fed steps").isPositive();
+          awaitIdle(engine);
+        }
+      }
+    }
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    for (int i = 0; i < n; i++) {
+      GenerationResult r = ahead.get(i);
+      assertThat(r.tokenIds()).as("request %d", i).isEqualTo(plain.get(i));
+      assertThat(r.finishReason()).as("%s: %s", r.requestId(), r.message())
+          .isEqualTo(FinishReason.STOP);
+      assertThat(validator.validate(json.readTree(r.text()))).as(r.text()).isEmpty();
+    }
+  }
+
   /** The loop publishes stats after each step: wait for the last, then check nothing leaked. */
   private static void awaitIdle(LlmEngine engine) {
     long deadline = System.nanoTime() + 10_000_000_000L;

@@ -177,7 +177,7 @@ public final class CpuModelRunner implements ModelRunner {
       throw new IllegalStateException("no step submitted");
     }
     if (step.fed()) {
-      step = new Step(lastSampled.clone(), step.seqs());
+      step = new Step(lastSampled.clone(), step.seqs(), step.masks(), step.maskWords());
       fedSteps++;
     }
     lastSampled = step(step);

@@ -642,6 +642,7 @@ public final class CudaModelRunner implements ModelRunner {
           + " must follow a submitted step that samples as many");
     }
     device.makeCurrent();
+    flushSample(); // the step before samples ahead of this one's forward pass
     int rows = enqueue(step);
     submitted.addLast(new int[] {metaSet, rows, step.masks() != null ? 1 : 0});
   }
@@ -652,8 +653,11 @@ public final class CudaModelRunner implements ModelRunner {
     if (s == null) {
       throw new IllegalStateException("no step submitted");
     }
-    long t0 = System.nanoTime();
     device.makeCurrent();
+    if (pendingSample != null && pendingSample[0] == s[0]) {
+      flushSample(); // this step's own (a later one's waits: its masks need these ids)
+    }
+    long t0 = System.nanoTime();
     jcuda.driver.JCudaDriver.cuEventSynchronize(sampledCopied[s[0]]);
     hostTimes[s[2]][3] += System.nanoTime() - t0;
     int[] out = new int[s[1]];
@@ -664,6 +668,8 @@ public final class CudaModelRunner implements ModelRunner {
   @Override
   public void abandon() {
     submitted.clear();
+    pendingSample = null;
+    pendingMasks = null;
     device.makeCurrent();
     device.synchronize();
   }
@@ -853,31 +859,63 @@ public final class CudaModelRunner implements ModelRunner {
       sampleRows = rows;
     }
     long t1 = System.nanoTime();
-    int guided = 0;
+    hostTimes[step.masks() != null ? 1 : 0][0] += t1 - t0;
+    enqueuedAt = t0;
+    if (step.fed() && step.masks() != null) {
+      // Its masks need the tokens of the step before, which the engine has not collected yet:
+      // it samples at the next submit or at its collect (flushSample), the forward pass
+      // running meanwhile.
+      pendingSample = new int[] {metaSet, rows, sampleRows};
+      pendingMasks = step.masks();
+      return rows;
+    }
+    sample(metaSet, rows, sampleRows, step.masks());
+    return rows;
+  }
+
+  // The sampling a fed guided step left for later: {set, rows, sampleRows}, and its masks.
+  private int[] pendingSample;
+  private java.util.concurrent.CompletableFuture<int[]> pendingMasks;
+
+  /** Enqueues the sampling a fed guided step left for later, if any. */
+  private void flushSample() {
+    if (pendingSample != null) {
+      int[] p = pendingSample;
+      pendingSample = null;
+      sample(p[0], p[1], p[2], pendingMasks);
+      pendingMasks = null;
+    }
+  }
+
+  /**
+   * The sampler over the logits of the step enqueued last (rows of {@code sampleRows}, the
+   * first {@code rows} real), with its guided masks once they are done, the sampled ids' copy
+   * into host set {@code set}, and that set's sampledCopied event.
+   */
+  private void sample(int set, int rows, int sampleRows,
+      java.util.concurrent.CompletableFuture<int[]> masksFuture) {
+    int guided = masksFuture != null ? 1 : 0;
     if (rows > 0 && shard.samples()) {
       // The GPU runs the forward pass while the host waits here for the guided masks.
       CUdeviceptr maskPtr = null;
-      if (step.masks() != null) {
-        int[] masks = step.masks().join();
+      if (masksFuture != null) {
+        long t1 = System.nanoTime();
+        int[] masks = masksFuture.join();
         long t2 = System.nanoTime();
         maskPtr = uploadMasks(masks, rows, sampleRows);
         hostTimes[1][1] += t2 - t1;
         hostTimes[1][2] += System.nanoTime() - t2;
-        guided = 1;
       }
       int sMax = options.maxNumSeqs();
       kernels.sample(logits.ptr(), config.vocabSize(), maskPtr, maskWords, fmeta.ptr(),
           meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
           meta.at(4L * offSampled), sampleRows);
       mark("sample");
-      cuMemcpyDtoHAsync(hostMeta.withByteOffset(4L * offSampled), meta.at(4L * offSampled),
-          4L * rows, device.stream());
+      cuMemcpyDtoHAsync(hostMetas[set].withByteOffset(4L * offSampled),
+          meta.at(4L * offSampled), 4L * rows, device.stream());
     }
-    jcuda.driver.JCudaDriver.cuEventRecord(sampledCopied[metaSet], device.stream());
-    hostTimes[guided][0] += t1 - t0;
+    jcuda.driver.JCudaDriver.cuEventRecord(sampledCopied[set], device.stream());
     timedSteps[guided]++;
-    enqueuedAt = t0;
-    return rows;
   }
 
   private void useMetaSet(int set) {
