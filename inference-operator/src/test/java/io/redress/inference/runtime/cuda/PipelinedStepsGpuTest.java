@@ -10,6 +10,7 @@ import io.redress.inference.testing.Gpu;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -44,16 +45,48 @@ class PipelinedStepsGpuTest {
     try (CudaModelRunner runner = CudaModelRunner.load(Fixtures.modelDir(name),
         new CudaModelRunner.Options(0, 16, 64, 0.9, 8, 512, 1024))) {
       assertThat(runner.pipelines()).isTrue();
-      List<int[]> oneAtATime = run(runner, prompts, false);
-      List<int[]> pipelined = run(runner, prompts, true);
-      for (int s = 0; s < SEQS; s++) {
-        assertThat(pipelined.get(s)).as("%s, sequence %d", name, s).isEqualTo(oneAtATime.get(s));
+      for (boolean guided : new boolean[] {false, true}) {
+        int words = guided ? (runner.config().vocabSize() + 31) / 32 : 0;
+        List<int[]> oneAtATime = run(runner, prompts, false, words);
+        List<int[]> pipelined = run(runner, prompts, true, words);
+        for (int s = 0; s < SEQS; s++) {
+          assertThat(pipelined.get(s)).as("%s, guided %s, sequence %d", name, guided, s)
+              .isEqualTo(oneAtATime.get(s));
+          for (int j = 1; guided && j <= DECODES; j++) {
+            assertThat(allowed(pipelined.get(s)[j], j - 1)).as("token %d allowed", j).isTrue();
+          }
+        }
       }
     }
   }
 
-  /** The prompts' prefill, then DECODES decode steps of every sequence: each one's ids. */
-  private static List<int[]> run(CudaModelRunner runner, List<int[]> prompts, boolean ahead) {
+  /**
+   * Decode step j's mask (words ints a row, every row alike): about a seventh of the
+   * vocabulary, a different seventh each step.
+   */
+  private static int[] mask(int j, int words) {
+    int[] m = new int[SEQS * words];
+    for (int t = 0; t < 32 * words; t++) {
+      if (allowed(t, j)) {
+        for (int s = 0; s < SEQS; s++) {
+          m[s * words + (t >> 5)] |= 1 << (t & 31);
+        }
+      }
+    }
+    return m;
+  }
+
+  private static boolean allowed(int token, int j) {
+    return Math.floorMod(token * 31 + j, 7) == 0;
+  }
+
+  /**
+   * The prompts' prefill, then DECODES decode steps of every sequence: each one's ids. With
+   * masks (words > 0), a pipelined decode step's masks arrive only after the step before it is
+   * collected, as the engine's do, so its sampler runs after its forward pass was queued.
+   */
+  private static List<int[]> run(CudaModelRunner runner, List<int[]> prompts, boolean ahead,
+      int words) {
     int[][] out = new int[SEQS][DECODES + 1];
     int[] tokens = IntStream.range(0, SEQS).flatMap(s -> IntStream.of(prompts.get(s))).toArray();
     List<SeqStep> prefill = new ArrayList<>();
@@ -70,17 +103,23 @@ class PipelinedStepsGpuTest {
         if (j == DECODES) {
           break;
         }
-        ids = runner.step(new Step(ids, decode(prompts, j)));
+        ids = runner.step(new Step(ids, decode(prompts, j), words == 0 ? null
+            : CompletableFuture.completedFuture(mask(j, words)), words));
       }
     } else {
       runner.submit(first);
       for (int j = 0; j <= DECODES; j++) {
+        CompletableFuture<int[]> masks = null;
         if (j < DECODES) {
-          runner.submit(new Step(new int[SEQS], decode(prompts, j), null, 0, true));
+          masks = words == 0 ? null : new CompletableFuture<>();
+          runner.submit(new Step(new int[SEQS], decode(prompts, j), masks, words, true));
         }
         int[] ids = runner.collect();
         for (int s = 0; s < SEQS; s++) {
           out[s][j] = ids[s];
+        }
+        if (masks != null) {
+          masks.complete(mask(j, words)); // now that the ids it follows are in
         }
       }
     }
