@@ -355,7 +355,7 @@ final class LlmEngine implements Engine {
           }
           // The next decode step goes in behind this one while the GPU runs it, so the host's
           // work between the two (results, scheduling, metadata) leaves the GPU busy.
-          next = scheduler.scheduleAhead(step);
+          next = scheduler.scheduleAhead(step, System.nanoTime());
           if (next != null) {
             runner.submit(aheadWithMasks(next));
           }

@@ -13,26 +13,28 @@ import java.util.concurrent.CompletableFuture;
  *     row of {@code maskWords} int32 words per sampling sequence, in step order (all ones for
  *     an unguided one), or {@link #STAGED}; null when no sequence of the step is guided
  * @param maskWords words per mask row (ceil(vocab / 32))
- * @param fed whether the tokens are the samples of the step submitted before this one, still
- *     on the device (pipelined decode, {@link ModelRunner#pipelines}): every sequence computes
- *     one token, the one that step sampled for it, in the same order, and {@code tokenIds}
- *     holds placeholders
+ * @param fed how many leading sequences compute the token that the step submitted before this
+ *     one sampled for them, still on the device (pipelined decode, {@link
+ *     ModelRunner#pipelines}): one token each, that step's sampling rows in order, their
+ *     entries of {@code tokenIds} placeholders; 0 when every token is known. Its masks, if any,
+ *     are computed once that step's tokens are known: the runner runs its forward pass at once
+ *     and samples when they are done
  */
 public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
-    int maskWords, boolean fed) {
+    int maskWords, int fed) {
 
   /** The masks' value when they were written into the runner's {@link ModelRunner#maskStaging}. */
   public static final int[] STAGED = new int[0];
 
   /** A step without guided sequences. */
   public Step(int[] tokenIds, List<SeqStep> seqs) {
-    this(tokenIds, seqs, null, 0, false);
+    this(tokenIds, seqs, null, 0, 0);
   }
 
   /** A step whose tokens are known on the host. */
   public Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> masks,
       int maskWords) {
-    this(tokenIds, seqs, masks, maskWords, false);
+    this(tokenIds, seqs, masks, maskWords, 0);
   }
 
   public Step {
@@ -45,8 +47,10 @@ public record Step(int[] tokenIds, List<SeqStep> seqs, CompletableFuture<int[]> 
       throw new IllegalArgumentException("step has " + tokenIds.length + " tokens but its"
           + " sequences account for " + total);
     }
-    if (fed && (total != seqs.size() || seqs.stream().anyMatch(s -> !s.sample()))) {
-      throw new IllegalArgumentException("a fed step decodes one sampled token per sequence");
+    if (fed < 0 || fed > seqs.size() || seqs.subList(0, fed).stream()
+        .anyMatch(s -> s.numNewTokens() != 1 || !s.sample())) {
+      throw new IllegalArgumentException("a step's " + fed + " fed sequences each decode one"
+          + " sampled token");
     }
   }
 

@@ -10,10 +10,11 @@ import java.util.List;
  *
  * @param seqs scheduled sequences, decodes first
  * @param numNewTokens tokens each computes in this step
- * @param ahead scheduled while the step before still ran ({@link Scheduler#scheduleAhead}):
- *     each sequence computes the one token that step samples for it, not yet appended
+ * @param fed how many leading sequences were scheduled ahead ({@link Scheduler#scheduleAhead})
+ *     of the token the step before samples for them, not yet appended when scheduled: each
+ *     computes that one token; 0 for a step scheduled with every token known
  */
-public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boolean ahead) {
+public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, int fed) {
 
   public ScheduledStep {
     seqs = List.copyOf(seqs);
@@ -21,7 +22,12 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boo
   }
 
   public ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens) {
-    this(seqs, numNewTokens, false);
+    this(seqs, numNewTokens, 0);
+  }
+
+  /** Whether this step was scheduled while the step before still ran. */
+  public boolean ahead() {
+    return fed > 0;
   }
 
   public boolean isEmpty() {
@@ -30,10 +36,10 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boo
 
   /**
    * Whether sequence {@code i} samples after this step (its last known token is computed).
-   * Every sequence of a step scheduled ahead does, whatever has happened to it since.
+   * A fed one always does, whatever has happened to it since.
    */
   public boolean samples(int i) {
-    if (ahead) {
+    if (i < fed) {
       return true;
     }
     Sequence s = seqs.get(i);
@@ -51,27 +57,24 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, boo
 
   /** The runner's view of this step, with the guided masks being computed elsewhere. */
   public Step toStep(java.util.concurrent.CompletableFuture<int[]> masks, int maskWords) {
-    if (ahead) {
-      // Taken at once, before the step before appends its token: each sequence's next token
-      // sits at its current length, and its draw is the next one.
-      List<SeqStep> steps = new ArrayList<>(seqs.size());
-      for (Sequence s : seqs) {
-        steps.add(new SeqStep(1, s.length(), s.blockTable().toArray(), true, s.params(),
-            s.seed(), s.numGenerated() + 1));
-      }
-      return new Step(new int[seqs.size()], steps, masks, maskWords, true);
-    }
     int[] tokens = new int[totalTokens()];
     List<SeqStep> steps = new ArrayList<>(seqs.size());
     int at = 0;
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
       int n = numNewTokens.get(i);
-      System.arraycopy(s.tokens(), s.numComputed, tokens, at, n);
+      if (i < fed) {
+        // Taken at once, before the step before appends its token: the sequence's next token
+        // sits at its current length (the runner supplies it), and its draw is the next one.
+        steps.add(new SeqStep(1, s.length(), s.blockTable().toArray(), true, s.params(),
+            s.seed(), s.numGenerated() + 1));
+      } else {
+        System.arraycopy(s.tokens(), s.numComputed, tokens, at, n);
+        steps.add(new SeqStep(n, s.numComputed, s.blockTable().toArray(), samples(i),
+            s.params(), s.seed(), s.numGenerated()));
+      }
       at += n;
-      steps.add(new SeqStep(n, s.numComputed, s.blockTable().toArray(), samples(i), s.params(),
-          s.seed(), s.numGenerated()));
     }
-    return new Step(tokens, steps, masks, maskWords);
+    return new Step(tokens, steps, masks, maskWords, fed);
   }
 }

@@ -137,7 +137,18 @@ public final class Scheduler {
     }
 
     // Then admit waiting sequences in arrival order; none while we are short of blocks.
-    while (!preempted && !waiting.isEmpty() && budget > 0 && seqs.size() < maxNumSeqs) {
+    if (!preempted) {
+      admit(seqs, counts, budget, nowNanos);
+    }
+    return new ScheduledStep(seqs, counts);
+  }
+
+  /**
+   * Admits waiting sequences in arrival order into a step being scheduled, while KV blocks,
+   * {@code budget} tokens and the step's sequence slots last.
+   */
+  private void admit(List<Sequence> seqs, List<Integer> counts, int budget, long nowNanos) {
+    while (!waiting.isEmpty() && budget > 0 && seqs.size() < maxNumSeqs) {
       Sequence seq = waiting.peekFirst();
       if (!blocks.canAllocate(seq.tokens(), seq.length())) {
         break;
@@ -165,25 +176,25 @@ public final class Scheduler {
       counts.add(n);
       budget -= n;
     }
-    return new ScheduledStep(seqs, counts);
   }
 
   /**
-   * The decode step after {@code step}, scheduled while {@code step} runs and before its tokens
-   * are known (pipelined decode): every sequence of {@code step} computes the token that step
-   * samples for it, which the runner takes from the device ({@link ScheduledStep#ahead}). Its
-   * blocks are appended here. Null wherever the next step might differ from what
-   * {@link #schedule} decides once the tokens are in: a sequence of {@code step} does not
-   * sample, is guided while jump-forward may append forced tokens ({@link #guidesAhead}), or
-   * ends by length with that token; a running sequence sits out of
-   * {@code step}; others wait while the batch has room to admit them; or the blocks for every
-   * sequence's next token are not all free (nothing is preempted ahead). A sequence the token then ends (EOS, a stop
-   * token or string, a cancel) took part for nothing: {@link #postprocess} skips it.
+   * The step after {@code step}, scheduled while {@code step} runs and before its tokens are
+   * known (pipelined decode): every sequence of {@code step} first computes the token that step
+   * samples for it, which the runner takes from the device ({@link ScheduledStep#fed}), then
+   * waiting sequences are admitted as {@link #schedule} admits them. The blocks are taken here.
+   * Null wherever the running sequences' part might differ from what {@link #schedule} decides
+   * once the tokens are in: a sequence of {@code step} does not sample, is guided while
+   * jump-forward may append forced tokens ({@link #guidesAhead}), or ends by length with that
+   * token; a running sequence sits out of {@code step}; or the blocks for every sequence's next
+   * token are not all free (nothing is preempted ahead). A sequence that the token then ends
+   * (EOS, a stop token or string, a cancel) took part for nothing: {@link #postprocess} skips
+   * it. Admitted ones may be fewer than {@link #schedule} would admit (those ending with the
+   * token still hold their slots and blocks); the next step admits the rest.
    */
-  public ScheduledStep scheduleAhead(ScheduledStep step) {
+  public ScheduledStep scheduleAhead(ScheduledStep step, long nowNanos) {
     List<Sequence> seqs = step.seqs();
-    // A full batch admits no one, so waiting requests change nothing (a stream at capacity).
-    if (!waiting.isEmpty() && seqs.size() < maxNumSeqs || seqs.size() != running.size()) {
+    if (seqs.size() != running.size()) {
       return null;
     }
     int need = 0;
@@ -199,12 +210,14 @@ public final class Scheduler {
     if (need > blocks.numFreeBlocks()) {
       return null;
     }
-    List<Integer> ones = new ArrayList<>(seqs.size());
+    List<Sequence> next = new ArrayList<>(seqs);
+    List<Integer> counts = new ArrayList<>(seqs.size());
     for (Sequence seq : seqs) {
       blocks.append(seq.blockTable(), seq.length() + 1);
-      ones.add(1);
+      counts.add(1);
     }
-    return new ScheduledStep(seqs, ones, true);
+    admit(next, counts, maxNumBatchedTokens - seqs.size(), nowNanos);
+    return new ScheduledStep(next, counts, seqs.size());
   }
 
   /**
@@ -254,7 +267,7 @@ public final class Scheduler {
         continue;
       }
       int token = sampled[k++];
-      if (step.ahead() && seq.numComputed != seq.length()) { // a bug: loud, but alone
+      if (i < step.fed() && seq.numComputed != seq.length()) { // a bug: loud, but alone
         seq.errorMessage = "internal error: the sequence grew by more than its sampled token"
             + " while a step ran ahead of it";
         finish(seq, FinishReason.ERROR);

@@ -110,6 +110,49 @@ class EnginePipelineTest {
   }
 
   @Test
+  void requestsArrivingWhileStepsRunAheadAreAdmittedAheadAndMatchThePlainPath() {
+    Random r = new Random(8);
+    CpuGenerator alone = new CpuGenerator(model);
+    int n = 10;
+    List<int[]> prompts = new ArrayList<>();
+    List<SamplingParams> params = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      prompts.add(r.ints(6 + r.nextInt(40), 0, 2048).toArray());
+      SamplingParams p = SamplingParams.greedy(8 + r.nextInt(12)).withIgnoreEos(true);
+      params.add(i % 3 == 2 ? p.withTemperature(0.9).withSeed(7L + i) : p);
+    }
+    CpuModelRunner runner = CpuModelRunner.create(model, 16, 256, 0.5, 256).pipelining(true);
+    // A 24-token budget chunks the longer prompts, so some admissions take several steps.
+    try (LlmEngine engine = new LlmEngine(EngineConfig.builder(dir).maxNumBatchedTokens(24)
+        .build(), runner, null, ChatTemplate.chatml())) {
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      // Each request arrives as the one before streams its second token, while steps run.
+      CountDownLatch[] second = new CountDownLatch[n];
+      for (int i = 0; i < n; i++) {
+        second[i] = new CountDownLatch(1);
+        CountDownLatch mine = second[i];
+        futures.add(engine.submit(GenerationRequest.ofTokens("r" + i, prompts.get(i),
+            params.get(i)).withListener((id, token, index) -> {
+              if (index == 1) {
+                mine.countDown();
+              }
+            })));
+        try {
+          assertThat(mine.await(10, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        assertThat(futures.get(i).join().tokenIds()).as("request %d", i)
+            .isEqualTo(alone.generate(prompts.get(i), params.get(i), id -> { }).tokenIds());
+      }
+      assertThat(runner.fedAdmittingSteps()).as("fed steps that admitted").isPositive();
+      awaitIdle(engine);
+    }
+  }
+
+  @Test
   void aCancelWhileTheNextStepIsAheadFreesItsBlocksAndSparesTheOthers()
       throws InterruptedException {
     CpuModelRunner runner = CpuModelRunner.create(model, 16, 256, 0.5, 256).pipelining(true);
@@ -152,15 +195,15 @@ class EnginePipelineTest {
       // A wide batch window: all eight share the first step in both runs (a smaller first
       // batch would jump forward, which tokenizes forced text its own way).
       try (LlmEngine engine = new LlmEngine(EngineConfig.builder(tiny)
-          .batchWindow(java.time.Duration.ofMillis(300)).pipelineDecode(pipelined).build(),
+          .batchWindow(java.time.Duration.ofMillis(500)).pipelineDecode(pipelined).build(),
           runner,
           io.redress.inference.model.Tokenizer.load(tiny), ChatTemplate.chatml())) {
         List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
         for (int i = 0; i < n; i++) {
+          // Greedy: seeded sampling at temperature 1 picks between neighbouring ids on the
+          // last bit of a probability, which the CPU runner's vector code does not keep from a
+          // cold JVM to a warm one (two plain runs in one JVM parted so).
           SamplingParams p = SamplingParams.greedy(600).withJsonSchema(schema);
-          if (i % 2 == 1) {
-            p = p.withTemperature(1.0).withSeed(50L + i);
-          }
           futures.add(engine.submit(GenerationRequest.ofText("g" + i, "Order " + i
               + " arrived broken", p)));
         }

@@ -138,9 +138,16 @@ public final class CpuModelRunner implements ModelRunner {
   private int[] lastSampled;
   private long fedSteps;
 
+  private long fedAdmitting;
+
   /** Fed steps run so far: those the engine scheduled ahead of their tokens (tests). */
   public long fedSteps() {
     return fedSteps;
+  }
+
+  /** Fed steps that also took sequences the engine admitted ahead (tests). */
+  public long fedAdmittingSteps() {
+    return fedAdmitting;
   }
 
   /** Lets the engine submit steps ahead ({@link #pipelines}); off by default. */
@@ -162,10 +169,10 @@ public final class CpuModelRunner implements ModelRunner {
     if (submitted.size() >= 2) {
       throw new IllegalStateException("two steps are already submitted; collect one first");
     }
-    if (step.fed() && (submitted.isEmpty()
-        || submitted.peekLast().numSampling() != step.seqs().size())) {
-      throw new IllegalArgumentException("a fed step of " + step.seqs().size() + " sequences"
-          + " must follow a submitted step that samples as many");
+    if (step.fed() > 0 && (submitted.isEmpty()
+        || submitted.peekLast().numSampling() != step.fed())) {
+      throw new IllegalArgumentException("a step of " + step.fed() + " fed sequences must"
+          + " follow a submitted step that samples as many");
     }
     submitted.addLast(step);
   }
@@ -176,8 +183,11 @@ public final class CpuModelRunner implements ModelRunner {
     if (step == null) {
       throw new IllegalStateException("no step submitted");
     }
-    if (step.fed()) {
-      step = new Step(lastSampled.clone(), step.seqs(), step.masks(), step.maskWords());
+    if (step.fed() > 0) {
+      int[] tokens = step.tokenIds().clone();
+      System.arraycopy(lastSampled, 0, tokens, 0, step.fed());
+      fedAdmitting += step.seqs().size() > step.fed() ? 1 : 0;
+      step = new Step(tokens, step.seqs(), step.masks(), step.maskWords());
       fedSteps++;
     }
     lastSampled = step(step);

@@ -637,9 +637,9 @@ public final class CudaModelRunner implements ModelRunner {
     if (submitted.size() >= 2) {
       throw new IllegalStateException("two steps are already submitted; collect one first");
     }
-    if (step.fed() && (submitted.isEmpty() || submitted.peekLast()[1] != step.seqs().size())) {
-      throw new IllegalArgumentException("a fed step of " + step.seqs().size() + " sequences"
-          + " must follow a submitted step that samples as many");
+    if (step.fed() > 0 && (submitted.isEmpty() || submitted.peekLast()[1] != step.fed())) {
+      throw new IllegalArgumentException("a step of " + step.fed() + " fed sequences must"
+          + " follow a submitted step that samples as many");
     }
     device.makeCurrent();
     flushSample(); // the step before samples ahead of this one's forward pass
@@ -861,7 +861,7 @@ public final class CudaModelRunner implements ModelRunner {
     long t1 = System.nanoTime();
     hostTimes[step.masks() != null ? 1 : 0][0] += t1 - t0;
     enqueuedAt = t0;
-    if (step.fed() && step.masks() != null) {
+    if (step.fed() > 0 && step.masks() != null) {
       // Its masks need the tokens of the step before, which the engine has not collected yet:
       // it samples at the next submit or at its collect (flushSample), the forward pass
       // running meanwhile.
@@ -1323,9 +1323,7 @@ public final class CudaModelRunner implements ModelRunner {
     int bs = options.blockSize();
     int t = 0;
     int rows = 0;
-    if (!step.fed()) {
-      hostInts.put(0, step.tokenIds());
-    }
+    hostInts.put(0, step.tokenIds()); // a fed step's first entries are placeholders, not copied
     for (int s = 0; s < step.seqs().size(); s++) {
       SeqStep seq = step.seqs().get(s);
       int[] table = seq.blockTable();
@@ -1369,10 +1367,10 @@ public final class CudaModelRunner implements ModelRunner {
     hostInts.put(offEpoch, (int) epoch);
     hostInts.put(offEpoch + 1, (int) (epoch >>> 32));
     int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
-    if (step.fed()) {
-      // The tokens are the step before's samples: copied on the device, in stream order after
-      // its sampler, before the rest of the metadata (which covers the samples' slots) arrives.
-      int n = step.seqs().size();
+    if (step.fed() > 0) {
+      // The first tokens are the step before's samples: copied on the device, in stream order
+      // after its sampler, before the rest of the metadata (which covers the samples' slots).
+      int n = step.fed();
       jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(meta.ptr(), meta.at(4L * offSampled), 4L * n,
           device.stream());
       cuMemcpyHtoDAsync(meta.at(4L * n), hostMeta.withByteOffset(4L * n), 4L * (ints - n),

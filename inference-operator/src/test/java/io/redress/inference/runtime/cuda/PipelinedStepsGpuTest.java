@@ -112,7 +112,7 @@ class PipelinedStepsGpuTest {
         CompletableFuture<int[]> masks = null;
         if (j < DECODES) {
           masks = words == 0 ? null : new CompletableFuture<>();
-          runner.submit(new Step(new int[SEQS], decode(prompts, j), masks, words, true));
+          runner.submit(new Step(new int[SEQS], decode(prompts, j), masks, words, SEQS));
         }
         int[] ids = runner.collect();
         for (int s = 0; s < SEQS; s++) {
