@@ -61,6 +61,95 @@ class PipelinedStepsGpuTest {
   }
 
   /**
+   * A fed step that also admits a sequence (its prompt from the host behind the fed decodes, a
+   * mixed-shape graph), which the steps after feed too: the same ids as one step at a time.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"qwen2-small-untied", "qwen2-small-gptq"})
+  void aSequenceAdmittedIntoAFedStepGetsTheIdsOfStepsRunOneAtATime(String name) {
+    Random r = new Random(12);
+    List<int[]> prompts = new ArrayList<>();
+    for (int s = 0; s <= SEQS; s++) {
+      prompts.add(r.ints(12 + 5 * s, 0, 2048).toArray());
+    }
+    int joins = 5; // the decode step the last sequence joins with its prompt
+    try (CudaModelRunner runner = CudaModelRunner.load(Fixtures.modelDir(name),
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 8, 512, 1024))) {
+      int[][] alone = joining(runner, prompts, joins, false);
+      int[][] ahead = joining(runner, prompts, joins, true);
+      for (int s = 0; s <= SEQS; s++) {
+        assertThat(ahead[s]).as("%s, sequence %d", name, s).isEqualTo(alone[s]);
+      }
+    }
+  }
+
+  /**
+   * Sequences 0 .. SEQS - 1 prefill, then decode DECODES steps; sequence SEQS joins decode
+   * step {@code joins} with its prompt and decodes from the next. Each sequence's sampled ids.
+   * Ahead, step j + 1 is submitted before step j is collected, its fed rows first (the joining
+   * sequence last, as the engine orders them).
+   */
+  private static int[][] joining(CudaModelRunner runner, List<int[]> prompts, int joins,
+      boolean ahead) {
+    List<List<SeqStep>> steps = new ArrayList<>();
+    List<int[]> hostTokens = new ArrayList<>(); // -1 where the step before's id goes
+    List<int[]> rowSeqs = new ArrayList<>();
+    int[] sampled = new int[SEQS + 1];
+    for (int j = 0; j <= DECODES; j++) {
+      List<SeqStep> seqs = new ArrayList<>();
+      List<Integer> rows = new ArrayList<>();
+      IntStream.Builder tokens = IntStream.builder();
+      for (int s = 0; s <= SEQS; s++) {
+        int p = prompts.get(s).length;
+        if (s < SEQS ? j == 0 : j == joins) {
+          seqs.add(new SeqStep(p, 0, table(s), true, params(s), 11 + s, 0));
+          IntStream.of(prompts.get(s)).forEach(tokens::add);
+        } else if (s < SEQS || j > joins) {
+          seqs.add(new SeqStep(1, p + sampled[s] - 1, table(s), true, params(s), 11 + s,
+              sampled[s]));
+          tokens.add(-1);
+        } else {
+          continue;
+        }
+        rows.add(s);
+      }
+      rows.forEach(s -> sampled[s]++);
+      steps.add(seqs);
+      hostTokens.add(tokens.build().toArray());
+      rowSeqs.add(rows.stream().mapToInt(Integer::intValue).toArray());
+    }
+    int[][] out = new int[SEQS + 1][DECODES + 1];
+    int[] count = new int[SEQS + 1];
+    int[] last = null;
+    if (ahead) {
+      runner.submit(new Step(hostTokens.get(0), steps.get(0)));
+    }
+    for (int j = 0; j <= DECODES; j++) {
+      int[] ids;
+      if (ahead) {
+        if (j < DECODES) {
+          int[] t = hostTokens.get(j + 1);
+          int fed = (int) IntStream.of(t).filter(x -> x < 0).count();
+          runner.submit(new Step(t, steps.get(j + 1), null, 0, fed));
+        }
+        ids = runner.collect();
+      } else {
+        int[] t = hostTokens.get(j).clone();
+        for (int i = 0; i < t.length && t[i] < 0; i++) {
+          t[i] = last[i]; // decode rows lead, in the step before's row order
+        }
+        ids = runner.step(new Step(t, steps.get(j)));
+      }
+      int[] rows = rowSeqs.get(j);
+      for (int i = 0; i < rows.length; i++) {
+        out[rows[i]][count[rows[i]]++] = ids[i];
+      }
+      last = ids;
+    }
+    return out;
+  }
+
+  /**
    * Decode step j's mask (words ints a row, every row alike): about a seventh of the
    * vocabulary, a different seventh each step.
    */
