@@ -119,7 +119,8 @@ class EnginePipelineTest {
     for (int i = 0; i < n; i++) {
       prompts.add(r.ints(6 + r.nextInt(40), 0, 2048).toArray());
       SamplingParams p = SamplingParams.greedy(8 + r.nextInt(12)).withIgnoreEos(true);
-      params.add(i % 3 == 2 ? p.withTemperature(0.9).withSeed(7L + i) : p);
+      // top-k keeps the seeded draws clear of near-ties (see the guided test below)
+      params.add(i % 3 == 2 ? p.withTemperature(0.9).withTopK(40).withSeed(7L + i) : p);
     }
     CpuModelRunner runner = CpuModelRunner.create(model, 16, 256, 0.5, 256).pipelining(true);
     // A 24-token budget chunks the longer prompts, so some admissions take several steps.
