@@ -52,6 +52,23 @@ public interface ModelRunner extends AutoCloseable {
   /** Forgets the submitted steps after a failure, once the device is done with them. */
   default void abandon() {}
 
+  /**
+   * The {@link #submit} contract a pipelining runner checks: at most two steps outstanding,
+   * and a step's {@link Step#fed} sequences as many as the last submitted step samples.
+   *
+   * @param outstanding steps submitted and not collected
+   * @param lastSampled rows the last submitted step samples (ignored when none is outstanding)
+   */
+  static void checkSubmit(Step step, int outstanding, int lastSampled) {
+    if (outstanding >= 2) {
+      throw new IllegalStateException("two steps are already submitted; collect one first");
+    }
+    if (step.fed() > 0 && (outstanding == 0 || lastSampled != step.fed())) {
+      throw new IllegalArgumentException("a step of " + step.fed() + " fed sequences must"
+          + " follow a submitted step that samples as many");
+    }
+  }
+
   /** Frees the weights and the KV cache. */
   @Override
   void close();

@@ -25,11 +25,6 @@ public record ScheduledStep(List<Sequence> seqs, List<Integer> numNewTokens, int
     this(seqs, numNewTokens, 0);
   }
 
-  /** Whether this step was scheduled while the step before still ran. */
-  public boolean ahead() {
-    return fed > 0;
-  }
-
   public boolean isEmpty() {
     return seqs.isEmpty();
   }

@@ -226,7 +226,12 @@ public final class Scheduler {
    * next step's length depend on the token), so their masks can follow the forward pass.
    */
   private boolean guidesAhead() {
-    return deferMatchers && running.size() > jumpForwardMaxRunning;
+    return deferMatchers && largeBatch();
+  }
+
+  /** More sequences run than jump-forward serves: forced tokens are sampled one per step. */
+  private boolean largeBatch() {
+    return running.size() > jumpForwardMaxRunning;
   }
 
   /** What a step did to its sequences (see {@link #postprocess}). */
@@ -252,7 +257,7 @@ public final class Scheduler {
     List<Sequence> ended = new ArrayList<>();
     // Frozen for the whole step: a step scheduled ahead counted on it (guidesAhead), and the
     // sequences finishing in this loop must not turn jump-forward on for the ones after them.
-    boolean large = running.size() > jumpForwardMaxRunning;
+    boolean large = largeBatch();
     int k = 0;
     for (int i = 0; i < step.seqs().size(); i++) {
       Sequence seq = step.seqs().get(i);

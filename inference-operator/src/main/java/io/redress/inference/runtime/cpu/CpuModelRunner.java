@@ -166,14 +166,8 @@ public final class CpuModelRunner implements ModelRunner {
     if (!pipelining) {
       throw new UnsupportedOperationException("pipelining is off");
     }
-    if (submitted.size() >= 2) {
-      throw new IllegalStateException("two steps are already submitted; collect one first");
-    }
-    if (step.fed() > 0 && (submitted.isEmpty()
-        || submitted.peekLast().numSampling() != step.fed())) {
-      throw new IllegalArgumentException("a step of " + step.fed() + " fed sequences must"
-          + " follow a submitted step that samples as many");
-    }
+    ModelRunner.checkSubmit(step, submitted.size(),
+        submitted.isEmpty() ? 0 : submitted.peekLast().numSampling());
     submitted.addLast(step);
   }
 

@@ -131,8 +131,11 @@ public final class CudaModelRunner implements ModelRunner {
   private FloatBuffer hostFloats;
   /** Recorded after each set's step has copied its sampled ids to the host. */
   private final jcuda.driver.CUevent[] sampledCopied = new jcuda.driver.CUevent[2];
-  /** Steps submitted and not yet collected, oldest first: {set, sampled rows, guided}. */
-  private final java.util.ArrayDeque<int[]> submitted = new java.util.ArrayDeque<>();
+  /** A step submitted and not yet collected: its host set, sampled rows, hostTimes row. */
+  private record Submitted(int set, int rows, int guided) {}
+
+  /** Oldest first. */
+  private final java.util.ArrayDeque<Submitted> submitted = new java.util.ArrayDeque<>();
   /** {@code redress.cuda.pipeline=false}: the engine waits for each step before the next. */
   private static final boolean PIPELINE =
       !"false".equals(System.getProperty("redress.cuda.pipeline"));
@@ -332,9 +335,8 @@ public final class CudaModelRunner implements ModelRunner {
     if (fused && weights.quantized()
         && !"false".equals(System.getProperty("redress.cuda.residNorm"))) {
       // The group sums, then the barrier word (zero at first use).
-      long sums = 4L * Kernels.W4M_MAX_TOKENS * (d / 32);
-      residNormScratch = device.alloc(sums + 4);
-      cuMemsetD32Async(residNormScratch.at(sums), 0, 1, device.stream());
+      residNormScratch = device.alloc(residNormSumBytes() + 4);
+      cuMemsetD32Async(residNormScratch.at(residNormSumBytes()), 0, 1, device.stream());
     } else {
       residNormScratch = null;
     }
@@ -634,34 +636,29 @@ public final class CudaModelRunner implements ModelRunner {
     if (!pipelines()) {
       throw new UnsupportedOperationException("this runner does not pipeline steps");
     }
-    if (submitted.size() >= 2) {
-      throw new IllegalStateException("two steps are already submitted; collect one first");
-    }
-    if (step.fed() > 0 && (submitted.isEmpty() || submitted.peekLast()[1] != step.fed())) {
-      throw new IllegalArgumentException("a step of " + step.fed() + " fed sequences must"
-          + " follow a submitted step that samples as many");
-    }
+    ModelRunner.checkSubmit(step, submitted.size(),
+        submitted.isEmpty() ? 0 : submitted.peekLast().rows());
     device.makeCurrent();
     flushSample(); // the step before samples ahead of this one's forward pass
     int rows = enqueue(step);
-    submitted.addLast(new int[] {metaSet, rows, step.masks() != null ? 1 : 0});
+    submitted.addLast(new Submitted(metaSet, rows, step.masks() != null ? 1 : 0));
   }
 
   @Override
   public int[] collect() {
-    int[] s = submitted.pollFirst();
+    Submitted s = submitted.pollFirst();
     if (s == null) {
       throw new IllegalStateException("no step submitted");
     }
     device.makeCurrent();
-    if (pendingSample != null && pendingSample[0] == s[0]) {
+    if (pendingSample != null && pendingSample.set() == s.set()) {
       flushSample(); // this step's own (a later one's waits: its masks need these ids)
     }
     long t0 = System.nanoTime();
-    jcuda.driver.JCudaDriver.cuEventSynchronize(sampledCopied[s[0]]);
-    hostTimes[s[2]][3] += System.nanoTime() - t0;
-    int[] out = new int[s[1]];
-    hostIntSets[s[0]].get(offSampled, out);
+    jcuda.driver.JCudaDriver.cuEventSynchronize(sampledCopied[s.set()]);
+    hostTimes[s.guided()][3] += System.nanoTime() - t0;
+    int[] out = new int[s.rows()];
+    hostIntSets[s.set()].get(offSampled, out);
     return out;
   }
 
@@ -669,7 +666,6 @@ public final class CudaModelRunner implements ModelRunner {
   public void abandon() {
     submitted.clear();
     pendingSample = null;
-    pendingMasks = null;
     device.makeCurrent();
     device.synchronize();
   }
@@ -865,25 +861,25 @@ public final class CudaModelRunner implements ModelRunner {
       // Its masks need the tokens of the step before, which the engine has not collected yet:
       // it samples at the next submit or at its collect (flushSample), the forward pass
       // running meanwhile.
-      pendingSample = new int[] {metaSet, rows, sampleRows};
-      pendingMasks = step.masks();
+      pendingSample = new PendingSample(metaSet, rows, sampleRows, step.masks());
       return rows;
     }
     sample(metaSet, rows, sampleRows, step.masks());
     return rows;
   }
 
-  // The sampling a fed guided step left for later: {set, rows, sampleRows}, and its masks.
-  private int[] pendingSample;
-  private java.util.concurrent.CompletableFuture<int[]> pendingMasks;
+  /** The sampling a fed guided step left for later ({@link #sample}'s arguments). */
+  private record PendingSample(int set, int rows, int sampleRows,
+      java.util.concurrent.CompletableFuture<int[]> masks) {}
+
+  private PendingSample pendingSample;
 
   /** Enqueues the sampling a fed guided step left for later, if any. */
   private void flushSample() {
     if (pendingSample != null) {
-      int[] p = pendingSample;
+      PendingSample p = pendingSample;
       pendingSample = null;
-      sample(p[0], p[1], p[2], pendingMasks);
-      pendingMasks = null;
+      sample(p.set(), p.rows(), p.sampleRows(), p.masks());
     }
   }
 
@@ -1218,9 +1214,13 @@ public final class CudaModelRunner implements ModelRunner {
     if (!residNorms(tokens)) {
       return null;
     }
-    long sums = 4L * Kernels.W4M_MAX_TOKENS * (config.hiddenSize() / 32);
     return new Kernels.ResidNorm(normW.ptr(), (float) config.rmsNormEps(), h.ptr(),
-        residNormScratch.ptr(), residNormScratch.at(sums));
+        residNormScratch.ptr(), residNormScratch.at(residNormSumBytes()));
+  }
+
+  /** Bytes of residNormScratch's group sums, which its barrier word follows. */
+  private long residNormSumBytes() {
+    return 4L * Kernels.W4M_MAX_TOKENS * (config.hiddenSize() / 32);
   }
 
   /** Elements between the act-order parts' copies that {@link #permuted} writes. */
