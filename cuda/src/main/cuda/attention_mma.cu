@@ -78,13 +78,14 @@ __device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const bf16 (*qs)[HD 
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
   int tiles = (max_pos + PMMA_KEYS) / PMMA_KEYS;  // max_pos -1: none
+  PagedBlocks blocks(block_size);
   // Copies key tile kt into stage kt & 1 (zeros past max_pos), as one cp.async group.
   auto stage = [&](int kt) {
     int buf = kt & 1;
     for (int i = threadIdx.x; i < PMMA_KEYS * CHUNKS; i += blockDim.x) {
       int row = i / CHUNKS, ch = i - row * CHUNKS, key = kt * PMMA_KEYS + row;
       bool ok = key <= max_pos;
-      size_t slot = ok ? (size_t)table[key / block_size] * block_size + key % block_size : 0;
+      size_t slot = ok ? (size_t)blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
       size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
       cp_async16(&sm.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
       cp_async16(&sm.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
@@ -269,8 +270,12 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 // converted once, times its rows' scales, into one bf16 tile that the same arithmetic reads:
 // K times its scale rounds to bf16 where the CUDA-core kernel scales the fp32 score, a
 // difference of bf16 rounding.
-#define DMMA_KEYS 64
-#define DMMA_WARPS 4
+#define DMMA_WARPS 4  // warps of the _bf16, _deep_bf16 and _fp8 entries: tiles of 64 keys
+// The _wide_bf16 entries: 8 warps, tiles of 128 keys, DMMA_WIDE_STAGES of them. Where the grid
+// is one block an SM or less, 4 warps left one warp a scheduler, which waited on each of its
+// instructions in turn (Nsight Compute, 14B heads at 16 tokens and 256 keys: 0.18 instructions
+// issued a scheduler-cycle); twice the warps take half the tiles each.
+#define DMMA_WIDE_WARPS 8
 // Tile stages (over FP8: stages of the rows as stored): DMMA_STAGES in the _bf16 and _fp8
 // entries, DMMA_DEEP_STAGES in the _deep_bf16 ones, which Kernels takes where the grid is one
 // block an SM or less (then the smem costs no occupancy): 14B GPTQ batch 16 (128 blocks, contexts
@@ -282,59 +287,92 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 #ifndef DMMA_DEEP_STAGES
 #define DMMA_DEEP_STAGES 4
 #endif
-__device__ const int dmma_stages[2] = {DMMA_STAGES, DMMA_DEEP_STAGES};  // Kernels reads them
+#ifndef DMMA_WIDE_STAGES
+#define DMMA_WIDE_STAGES 2
+#endif
+// Kernels reads them.
+__device__ const int dmma_stages[3] = {DMMA_STAGES, DMMA_DEEP_STAGES, DMMA_WIDE_STAGES};
 
-// BF bf16 tiles (the stages over a bf16 cache, 1 over FP8, whose raw stages follow this
-// struct in shared memory: Kernels.decodeMmaSmem).
-template <int HD, int BF>
+// BF bf16 tiles of 16 W keys (the stages over a bf16 cache, 1 over FP8, whose raw stages
+// follow this struct in shared memory: Kernels.decodeMmaSmem).
+template <int HD, int BF, int W>
 struct __align__(16) DmmaSmem {
   union {
     struct {
-      bf16 k[BF][DMMA_KEYS][HD + 8];  // rows padded: a fragment's 8 rows, 8 banks
-      bf16 v[BF][DMMA_KEYS][HD + 8];
+      bf16 k[BF][16 * W][HD + 8];  // rows padded: a fragment's 8 rows, 8 banks
+      bf16 v[BF][16 * W][HD + 8];
     } kv;
     struct {  // after the last tile: the warps' rows for the merge
-      float o[DMMA_WARPS][PMMA_MAX_GROUP][HD];
-      float m[DMMA_WARPS][PMMA_MAX_GROUP], l[DMMA_WARPS][PMMA_MAX_GROUP];
+      float o[W][PMMA_MAX_GROUP][HD];
+      float m[W][PMMA_MAX_GROUP], l[W][PMMA_MAX_GROUP];
     } merge;
   } u;
   int last;
 };
-static_assert(sizeof(DmmaSmem<128, DMMA_STAGES>) == DMMA_STAGES * 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, DMMA_STAGES>) == DMMA_STAGES * 2 * 64 * 72 * 2 + 16 &&
-                  sizeof(DmmaSmem<128, DMMA_DEEP_STAGES>) ==
+static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 72 * 2 + 16 &&
+                  sizeof(DmmaSmem<128, DMMA_DEEP_STAGES, 4>) ==
                       DMMA_DEEP_STAGES * 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<128, 1>) == 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, 1>) == 2 * 64 * 72 * 2 + 16,
+                  sizeof(DmmaSmem<128, DMMA_WIDE_STAGES, 8>) ==
+                      DMMA_WIDE_STAGES * 2 * 128 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, DMMA_WIDE_STAGES, 8>) ==
+                      DMMA_WIDE_STAGES * 2 * 128 * 72 * 2 + 16 &&
+                  sizeof(DmmaSmem<128, 1, 4>) == 2 * 64 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, 1, 4>) == 2 * 64 * 72 * 2 + 16,
               "Kernels.decodeMmaSmem");
 
-// KV: attention.cu's KvBf16 or KvFp8.
-template <int HD, int S, typename KV>
+// KV: attention.cu's KvBf16 or KvFp8. W warps, each 16 keys of a tile.
+template <int HD, int S, int W, typename KV>
 __device__ __forceinline__ void dmma_attention(
     const bf16* __restrict__ q, const KV& kv, const int* __restrict__ token_seq,
     const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
     int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, float scale,
-    float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters) {
+    float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
+    int early_next) {
   constexpr bool FP8 = sizeof(typename KV::Elem) == 1;
   constexpr int BF = FP8 ? 1 : S;
   constexpr int RB = HD * sizeof(typename KV::Elem);         // bytes of a stored row
   constexpr int RCH = RB / 16;                               // its 16-byte chunks
-  constexpr int CPT = DMMA_KEYS * RCH / (32 * DMMA_WARPS);   // chunks a thread stages a tensor
+  constexpr int KEYS = 16 * W;                               // keys a tile
+  constexpr int RSTEP = 32 * W / RCH;                        // rows the block stages at once
+  constexpr int CPT = KEYS / RSTEP;                          // chunks a thread stages a tensor
   extern __shared__ uint4 dmma_smem[];
-  DmmaSmem<HD, BF>& sm = *reinterpret_cast<DmmaSmem<HD, BF>*>(dmma_smem);
+  DmmaSmem<HD, BF, W>& sm = *reinterpret_cast<DmmaSmem<HD, BF, W>*>(dmma_smem);
   // FP8: stage s's K rows, then its V rows, RB bytes each.
-  unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF>);
+  unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF, W>);
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
-  bf16* o;
-  int pos = gqa_split_block(out, positions, num_heads, num_kv_heads, HD, o);
-  if (pos < 0) return;
-  int n = pos + 1, chunk = gridDim.z == 1 ? n : split_keys(n);
-  int splits = (n + chunk - 1) / chunk;
-  if (split >= splits) return;
+  // Before the wait for the previous kernel (the QKV projection, which writes Q and this
+  // token's K and V): the positions, sequences and block tables are the step's metadata,
+  // copied from the host before its first kernel, so the first stages' slots are looked up
+  // while that kernel drains.
+  int pos = positions[t];
+  int n = max(pos + 1, 0), chunk = gridDim.z == 1 || n == 0 ? n : split_keys(n);
+  int splits = chunk > 0 ? (n + chunk - 1) / chunk : 0;
   int lo = split * chunk, hi = min(n, lo + chunk);
-  const int* table = block_tables + (size_t)token_seq[t] * max_blocks;
+  int tiles = split < splits ? (hi - lo + KEYS - 1) / KEYS : 0;
+  const int* table = block_tables + (size_t)(tiles > 0 ? token_seq[t] : 0) * max_blocks;
+  // This thread stages chunk sch of rows srow, srow + RSTEP, ... of every tile: its column
+  // of the head's rows (kvh) is fixed, so a row's address is its slot times the row bytes.
+  PagedBlocks blocks(block_size);
+  int srow = threadIdx.x / RCH, sch = threadIdx.x % RCH;
+  auto slots_of = [&](int kt, int (&sl)[CPT]) {
+#pragma unroll
+    for (int j = 0; j < CPT; j++) {
+      int key = lo + kt * KEYS + srow + j * RSTEP;
+      sl[j] = key < hi ? blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
+    }
+  };
+  int ahead[S > 1 ? S - 1 : 1][CPT];  // the slots of tiles 0 .. S - 2
+#pragma unroll
+  for (int s = 0; s < S - 1; s++)
+    if (s < tiles) slots_of(s, ahead[s]);
+  pdl_enter();
+  if (early_next) pdl_launch_dependents();
+  bf16* o;
+  gqa_split_block(out, positions, num_heads, num_kv_heads, HD, o);
+  if (tiles == 0) return;  // a padding token (its output zeroed above), or a split past n
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   int r0 = lane >> 2, c2 = 2 * (lane & 3);
   // Q's A fragments for every k-step, held for the whole context: row r0 is query head r0 of
@@ -352,32 +390,30 @@ __device__ __forceinline__ void dmma_attention(
   float acc[HD / 8][4];
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
-  int tiles = (hi - lo + DMMA_KEYS - 1) / DMMA_KEYS;
+  size_t row_bytes = (size_t)kv_size * sizeof(typename KV::Elem);
+  const char* kcol = reinterpret_cast<const char*>(kv.k) + (size_t)kvh * RB + sch * 16;
+  const char* vcol = reinterpret_cast<const char*>(kv.v) + (size_t)kvh * RB + sch * 16;
   // FP8: the scales of the rows this thread stages, for the tile being converted (cur) and the
   // one in flight (next); loaded as the rows are, used a tile later.
   float ks_cur[CPT], vs_cur[CPT], ks_next[CPT], vs_next[CPT];
   // Key tile kt into stage kt % S (zeros past hi: P is 0 there, and 0 x a stale
-  // NaN would not be), as one cp.async group; thread chunk i + 128 j of each tensor.
-  auto stage = [&](int kt, float (&ksc)[CPT], float (&vsc)[CPT]) {
+  // NaN would not be), as one cp.async group.
+  auto stage = [&](int kt, const int (&sl)[CPT], float (&ksc)[CPT], float (&vsc)[CPT]) {
     int buf = kt % S;
 #pragma unroll
     for (int j = 0; j < CPT; j++) {
-      int i = threadIdx.x + j * 32 * DMMA_WARPS;
-      int row = i / RCH, ch = i - row * RCH, key = lo + kt * DMMA_KEYS + row;
+      int row = srow + j * RSTEP, key = lo + kt * KEYS + row;
       bool ok = key < hi;
-      int slot = ok ? __ldg(table + key / block_size) * block_size + key % block_size : 0;
-      size_t off = ((size_t)slot * kv_size + (size_t)kvh * HD) * sizeof(typename KV::Elem)
-                   + ch * 16;
-      const char* ksrc = reinterpret_cast<const char*>(kv.k) + off;
-      const char* vsrc = reinterpret_cast<const char*>(kv.v) + off;
+      int slot = sl[j];
+      size_t off = (size_t)slot * row_bytes;
       if constexpr (FP8) {
-        cp_async16(raw + ((buf * 2) * DMMA_KEYS + row) * RB + ch * 16, ksrc, ok ? 16 : 0);
-        cp_async16(raw + ((buf * 2 + 1) * DMMA_KEYS + row) * RB + ch * 16, vsrc, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2) * KEYS + row) * RB + sch * 16, kcol + off, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2 + 1) * KEYS + row) * RB + sch * 16, vcol + off, ok ? 16 : 0);
         ksc[j] = ok ? kv.kscale(slot, kvh) : 0.f;
         vsc[j] = ok ? kv.vscale(slot, kvh) : 0.f;
       } else {
-        cp_async16(&sm.u.kv.k[buf][row][ch * 8], ksrc, ok ? 16 : 0);
-        cp_async16(&sm.u.kv.v[buf][row][ch * 8], vsrc, ok ? 16 : 0);
+        cp_async16(&sm.u.kv.k[buf][row][sch * 8], kcol + off, ok ? 16 : 0);
+        cp_async16(&sm.u.kv.v[buf][row][sch * 8], vcol + off, ok ? 16 : 0);
       }
     }
     cp_async_commit();
@@ -388,11 +424,10 @@ __device__ __forceinline__ void dmma_attention(
     int buf = kt % S;
 #pragma unroll
     for (int j = 0; j < CPT; j++) {
-      int i = threadIdx.x + j * 32 * DMMA_WARPS;
-      int row = i / RCH, ch = i - row * RCH;
+      int row = srow + j * RSTEP, ch = sch;
 #pragma unroll
       for (int tv = 0; tv < 2; tv++) {
-        uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * DMMA_KEYS + row) * RB
+        uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * KEYS + row) * RB
                                                   + ch * 16);
         float sc = tv == 0 ? ks_cur[j] : vs_cur[j];
         float f[16];
@@ -412,13 +447,18 @@ __device__ __forceinline__ void dmma_attention(
   };
 #pragma unroll
   for (int s = 0; s < S - 1; s++) {
-    if (s < tiles) stage(s, ks_cur, vs_cur);
+    if (s < tiles) stage(s, ahead[s], ks_cur, vs_cur);
     else cp_async_commit();  // empty groups keep the wait count below uniform
   }
   for (int kt = 0; kt < tiles; kt++) {
     // The stage refilled here was last read in the previous iteration, which ended at a barrier.
-    if (kt + S - 1 < tiles) stage(kt + S - 1, ks_next, vs_next);
-    else cp_async_commit();
+    if (kt + S - 1 < tiles) {
+      int sl[CPT];
+      slots_of(kt + S - 1, sl);
+      stage(kt + S - 1, sl, ks_next, vs_next);
+    } else {
+      cp_async_commit();
+    }
     cp_async_wait<S - 1>();
     __syncthreads();
     int buf = 0;
@@ -445,7 +485,7 @@ __device__ __forceinline__ void dmma_attention(
       }
     }
     // Row r0's 16 scores sit in the lane's s[nt][0..1] and its quad's; rows 8..15 are unused.
-    int kbase = lo + kt * DMMA_KEYS + kr;
+    int kbase = lo + kt * KEYS + kr;
     float mx = m0;
 #pragma unroll
     for (int nt = 0; nt < 2; nt++)
@@ -503,10 +543,10 @@ __device__ __forceinline__ void dmma_attention(
     int g = i / HD, d = i % HD;
     float bm = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < DMMA_WARPS; w++) bm = fmaxf(bm, sm.u.merge.m[w][g]);
+    for (int w = 0; w < W; w++) bm = fmaxf(bm, sm.u.merge.m[w][g]);
     float bl = 0.f, bo = 0.f;
 #pragma unroll
-    for (int w = 0; w < DMMA_WARPS; w++) {
+    for (int w = 0; w < W; w++) {
       float mw = sm.u.merge.m[w][g];
       float c = mw == -INFINITY ? 0.f : exp2f(mw - bm);  // a warp without keys
       bl = fmaf(sm.u.merge.l[w][g], c, bl);
@@ -529,14 +569,15 @@ __device__ __forceinline__ void dmma_attention(
   }
 }
 
-// Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS, dynamic shared memory
+// Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS (32 * DMMA_WIDE_WARPS for
+// the _wide_bf16 entries), dynamic shared memory
 // Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys, the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
 // (part_o, part_ml, counters unused). early_next: the next kernel may launch at once (as
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
 // paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
 // scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV
-// head. Three blocks an SM at head_dim 128 (one for the _deep_bf16 entries).
+// head. Three blocks an SM at head_dim 128 (one for the _deep_bf16 and _wide_bf16 entries).
 #define DMMA_ARGS                                                                              \
   const int *__restrict__ token_seq, const int *__restrict__ positions,                       \
       const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
@@ -545,28 +586,25 @@ __device__ __forceinline__ void dmma_attention(
       int early_next
 #define DMMA_PASS                                                                              \
   token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
-      scale, part_o, part_ml, counters
-// A bf16-cache entry with S stages, MIN_BLOCKS blocks an SM to fit.
-#define DMMA_BF16_ENTRY(NAME, HD, S, MIN_BLOCKS)                                               \
-  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, MIN_BLOCKS)                   \
+      scale, part_o, part_ml, counters, early_next
+// A bf16-cache entry with S stages of W warps' tiles, MIN_BLOCKS blocks an SM to fit.
+#define DMMA_BF16_ENTRY(NAME, HD, S, W, MIN_BLOCKS)                                            \
+  extern "C" __global__ void __launch_bounds__(32 * W, MIN_BLOCKS)                            \
   NAME(const bf16* __restrict__ q, const bf16* __restrict__ k_cache,                          \
        const bf16* __restrict__ v_cache, DMMA_ARGS) {                                         \
-    pdl_enter();                                                                              \
-    if (early_next) pdl_launch_dependents();                                                  \
-    dmma_attention<HD, S>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                            \
+    dmma_attention<HD, S, W>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                         \
   }
 #define DMMA_ENTRY(NAME, HD)                                                                   \
-  DMMA_BF16_ENTRY(NAME##_bf16, HD, DMMA_STAGES, 3)                                             \
-  DMMA_BF16_ENTRY(NAME##_deep_bf16, HD, DMMA_DEEP_STAGES, 1)                                   \
+  DMMA_BF16_ENTRY(NAME##_bf16, HD, DMMA_STAGES, DMMA_WARPS, 3)                                 \
+  DMMA_BF16_ENTRY(NAME##_deep_bf16, HD, DMMA_DEEP_STAGES, DMMA_WARPS, 1)                       \
+  DMMA_BF16_ENTRY(NAME##_wide_bf16, HD, DMMA_WIDE_STAGES, DMMA_WIDE_WARPS, 1)                  \
   extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
   NAME##_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,      \
              const __nv_fp8_storage_t* __restrict__ v_cache,                                  \
              const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,          \
              DMMA_ARGS) {                                                                     \
-    pdl_enter();                                                                              \
-    if (early_next) pdl_launch_dependents();                                                  \
-    dmma_attention<HD, DMMA_STAGES>(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads},\
-                                    DMMA_PASS);                                               \
+    dmma_attention<HD, DMMA_STAGES, DMMA_WARPS>(                                              \
+        q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, DMMA_PASS);               \
   }
 DMMA_ENTRY(paged_attention_decode_mma_hd64, 64)
 DMMA_ENTRY(paged_attention_decode_mma_hd128, 128)

@@ -10,6 +10,22 @@ typedef __nv_bfloat16 bf16;
 __device__ __forceinline__ float to_f(bf16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ bf16 to_bf(float v) { return __float2bfloat16_rn(v); }
 
+// Where key `key` of a sequence sits in a paged cache: block sizes are powers of two
+// (EngineConfig checks it), so a shift and a mask rather than a runtime integer division,
+// which costs some 20 instructions; the decode attention's staging computed one per 16-byte
+// chunk, and with one warp a scheduler those instructions were most of its time.
+struct PagedBlocks {
+  int shift, mask;
+  __device__ __forceinline__ explicit PagedBlocks(int block_size)
+      : shift(__ffs(block_size) - 1), mask(block_size - 1) {}
+  // The block-table entry that holds key.
+  __device__ __forceinline__ int entry(int key) const { return key >> shift; }
+  // The cache slot of key, given its block (the table's entry for it).
+  __device__ __forceinline__ int slot(int block, int key) const {
+    return (block << shift) | (key & mask);
+  }
+};
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

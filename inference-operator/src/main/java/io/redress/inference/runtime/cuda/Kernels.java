@@ -52,6 +52,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionDecodeMma128Fp8;
   private final CUfunction attentionDecodeMma64Deep;
   private final CUfunction attentionDecodeMma128Deep;
+  private final CUfunction attentionDecodeMma64Wide;
+  private final CUfunction attentionDecodeMma128Wide;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -112,6 +114,7 @@ public final class Kernels implements AutoCloseable {
    */
   private final int dmmaStages;
   private final int dmmaDeepStages;
+  private final int dmmaWideStages;
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -139,15 +142,22 @@ public final class Kernels implements AutoCloseable {
     attentionDecodeMma128Fp8 = function("paged_attention_decode_mma_hd128_fp8");
     attentionDecodeMma64Deep = function("paged_attention_decode_mma_hd64_deep_bf16");
     attentionDecodeMma128Deep = function("paged_attention_decode_mma_hd128_deep_bf16");
-    int[] stages = deviceInts("dmma_stages", 2);
+    attentionDecodeMma64Wide = function("paged_attention_decode_mma_hd64_wide_bf16");
+    attentionDecodeMma128Wide = function("paged_attention_decode_mma_hd128_wide_bf16");
+    int[] stages = deviceInts("dmma_stages", 3);
     dmmaStages = stages[0];
     dmmaDeepStages = stages[1];
-    allowSmem(attentionDecodeMma64Deep, decodeMmaSmem(64, false, dmmaDeepStages));
-    allowSmem(attentionDecodeMma128Deep, decodeMmaSmem(128, false, dmmaDeepStages));
-    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false, dmmaStages));
-    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false, dmmaStages));
-    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true, dmmaStages));
-    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true, dmmaStages));
+    dmmaWideStages = stages[2];
+    allowSmem(attentionDecodeMma64Deep, decodeMmaSmem(64, false, dmmaDeepStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma128Deep, decodeMmaSmem(128, false, dmmaDeepStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma64Wide,
+        decodeMmaSmem(64, false, dmmaWideStages, DMMA_WIDE_WARPS));
+    allowSmem(attentionDecodeMma128Wide,
+        decodeMmaSmem(128, false, dmmaWideStages, DMMA_WIDE_WARPS));
+    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false, dmmaStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false, dmmaStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true, dmmaStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true, dmmaStages, DMMA_WARPS));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -449,33 +459,57 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
-    // One block an SM or fewer: the deeper-staged twin, whose shared memory then costs no
-    // occupancy (DMMA_DEEP_STAGES in attention_mma.cu says what it gained).
+    // One block an SM or fewer: a twin whose shared memory then costs no occupancy, with
+    // twice the warps (wide) or deeper stages (DMMA_WIDE_WARPS and DMMA_DEEP_STAGES in
+    // attention_mma.cu say what each gained).
+    boolean oneWave = !split && (long) tokens * kvHeads <= sms;
     attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
         maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
-        tokens, split, earlyNext, DECODE_DEEP && !split && (long) tokens * kvHeads <= sms);
+        tokens, split, earlyNext, !oneWave ? DecodeMma.PLAIN : DECODE_WIDE ? DecodeMma.WIDE
+            : DECODE_DEEP ? DecodeMma.DEEP : DecodeMma.PLAIN);
   }
 
-  /** {@code redress.cuda.decodeDeep=false} keeps the two-stage decode attention throughout. */
+  /** The tensor-core decode attention's bf16-cache twins (attention_mma.cu's entries). */
+  enum DecodeMma { PLAIN, DEEP, WIDE }
+
+  /** Warps of the decode attention's plain and deep entries (DMMA_WARPS). */
+  private static final int DMMA_WARPS = 4;
+  /** Warps of its wide entries (DMMA_WIDE_WARPS). */
+  private static final int DMMA_WIDE_WARPS = 8;
+
+  /** {@code redress.cuda.decodeDeep=false}: no deep twin (comparisons). */
   private static final boolean DECODE_DEEP =
       !"false".equals(System.getProperty("redress.cuda.decodeDeep"));
+  /** {@code redress.cuda.decodeWide=false}: the deep twin where the wide one would run. */
+  private static final boolean DECODE_WIDE =
+      !"false".equals(System.getProperty("redress.cuda.decodeWide"));
 
-  /** {@link #attentionDecodeMma} with its stages chosen: deep (bf16 caches, no split) or not. */
+  /** {@link #attentionDecodeMma} with its twin chosen (FP8 caches and splits: plain). */
   void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
-      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, boolean deepStages) {
+      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, DecodeMma twin) {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
-    boolean deep = deepStages && !fp8 && !split;
-    CUfunction f = fp8 ? (headDim == 64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
-        : deep ? (headDim == 64 ? attentionDecodeMma64Deep : attentionDecodeMma128Deep)
-        : headDim == 64 ? attentionDecodeMma64 : attentionDecodeMma128;
+    DecodeMma kind = fp8 || split ? DecodeMma.PLAIN : twin;
+    boolean hd64 = headDim == 64;
+    CUfunction f = fp8 ? (hd64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
+        : switch (kind) {
+          case DEEP -> hd64 ? attentionDecodeMma64Deep : attentionDecodeMma128Deep;
+          case WIDE -> hd64 ? attentionDecodeMma64Wide : attentionDecodeMma128Wide;
+          case PLAIN -> hd64 ? attentionDecodeMma64 : attentionDecodeMma128;
+        };
+    int warps = kind == DecodeMma.WIDE ? DMMA_WIDE_WARPS : DMMA_WARPS;
+    int stages = switch (kind) {
+      case DEEP -> dmmaDeepStages;
+      case WIDE -> dmmaWideStages;
+      case PLAIN -> dmmaStages;
+    };
     long[][] caches = fp8 ? new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}
         : new long[][] {p(q), p(kCache), p(vCache)};
-    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 128,
-        decodeMmaSmem(headDim, fp8, deep ? dmmaDeepStages : dmmaStages),
+    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * warps,
+        decodeMmaSmem(headDim, fp8, stages, warps),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
             p(counters), i(earlyNext ? 1 : 0)}));
@@ -494,13 +528,14 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Dynamic shared memory of the tensor-core decode attention (DmmaSmem, attention_mma.cu):
-   * bf16 tiles of 64 K and 64 V rows padded by 8 values ({@code stages} of them; over FP8 one,
-   * converted from as many stages of the rows as stored, which follow), the warps' merge reusing
-   * them, then one int.
+   * bf16 tiles of 16 keys a warp, K and V rows padded by 8 values ({@code stages} of them; over
+   * FP8 one, converted from as many stages of the rows as stored, which follow), the warps'
+   * merge reusing them, then one int.
    */
-  private static int decodeMmaSmem(int headDim, boolean fp8, int stages) {
-    int tiles = (fp8 ? 1 : stages) * 2 * 64 * (headDim + 8) * 2 + 16;
-    return fp8 ? tiles + stages * 2 * 64 * headDim : tiles;
+  private static int decodeMmaSmem(int headDim, boolean fp8, int stages, int warps) {
+    int keys = 16 * warps;
+    int tiles = (fp8 ? 1 : stages) * 2 * keys * (headDim + 8) * 2 + 16;
+    return fp8 ? tiles + stages * 2 * keys * headDim : tiles;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */

@@ -237,9 +237,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
   /**
    * The split decode kernels: per query head and split, per KV head and split (GQA), on the
    * tensor cores per KV head and split, and on the tensor cores a block per (token, KV head),
-   * with two tile stages (WHOLE) or the deep twin's (DEEP; bf16 caches only).
+   * with two tile stages (WHOLE), the deep twin's (DEEP) or the wide twin's eight warps (WIDE;
+   * bf16 caches only).
    */
-  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP }
+  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE }
 
   /** {@link #attentionShapes} for each {@link SplitKernel} that takes the shape. */
   static Stream<Arguments> splitKernelShapes() {
@@ -297,11 +298,13 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(),
               s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
               counters.ptr(), tokens);
-          case MMA, MMA_WHOLE, MMA_DEEP -> kernels.attentionDecodeMma(q.ptr(), kCache.ptr(),
-              vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks,
-              blockSize, out.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(),
-              partMl.ptr(), counters.ptr(), tokens, kernel == SplitKernel.MMA, false,
-              kernel == SplitKernel.MMA_DEEP);
+          case MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE -> kernels.attentionDecodeMma(q.ptr(),
+              kCache.ptr(), vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(),
+              blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(), s.kvHeads(),
+              s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
+              kernel == SplitKernel.MMA, false, kernel == SplitKernel.MMA_DEEP
+                  ? Kernels.DecodeMma.DEEP : kernel == SplitKernel.MMA_WIDE
+                  ? Kernels.DecodeMma.WIDE : Kernels.DecodeMma.PLAIN);
         }
       };
       launch.run(out2, 3);
@@ -403,7 +406,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
         kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
             vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
             out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-            counters.ptr(), tokens, kernel == SplitKernel.MMA, false, false);
+            counters.ptr(), tokens, kernel == SplitKernel.MMA, false, Kernels.DecodeMma.PLAIN);
       }
       String what = s + ", position " + pos + ", " + kernel;
       compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
