@@ -321,6 +321,15 @@ static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 13
                   sizeof(DmmaSmem<64, 1, 4>) == 2 * 64 * 72 * 2 + 16,
               "Kernels.decodeMmaSmem");
 
+// Keys per split of an n-key context cut into blocks of at least min_keys (split_keys's
+// rounding, attention.cu): the wide twin takes longer splits, a block's merge costing more
+// than its tiles take at a few hundred keys.
+__device__ __forceinline__ int dmma_split_keys(int n, int min_keys) {
+  int splits = min(SPLIT_MAX, (n + min_keys - 1) / min_keys);
+  int per = (n + splits - 1) / splits;
+  return (per + 31) & ~31;
+}
+
 // KV: attention.cu's KvBf16 or KvFp8. W warps, each 16 keys of a tile.
 template <int HD, int S, int W, typename KV>
 __device__ __forceinline__ void dmma_attention(
@@ -328,7 +337,7 @@ __device__ __forceinline__ void dmma_attention(
     const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
     int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, float scale,
     float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
-    int early_next) {
+    int split_min_keys, int early_next) {
   constexpr bool FP8 = sizeof(typename KV::Elem) == 1;
   constexpr int BF = FP8 ? 1 : S;
   constexpr int RB = HD * sizeof(typename KV::Elem);         // bytes of a stored row
@@ -348,7 +357,8 @@ __device__ __forceinline__ void dmma_attention(
   // copied from the host before its first kernel, so the first stages' slots are looked up
   // while that kernel drains.
   int pos = positions[t];
-  int n = max(pos + 1, 0), chunk = gridDim.z == 1 || n == 0 ? n : split_keys(n);
+  int n = max(pos + 1, 0);
+  int chunk = gridDim.z == 1 || n == 0 ? n : dmma_split_keys(n, split_min_keys);
   int splits = chunk > 0 ? (n + chunk - 1) / chunk : 0;
   int lo = split * chunk, hi = min(n, lo + chunk);
   int tiles = split < splits ? (hi - lo + KEYS - 1) / KEYS : 0;
@@ -571,7 +581,8 @@ __device__ __forceinline__ void dmma_attention(
 
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS (32 * DMMA_WIDE_WARPS for
 // the _wide_bf16 entries), dynamic shared memory
-// Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys, the partials and
+// Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as dmma_split_keys(n,
+// split_min_keys) (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
 // (part_o, part_ml, counters unused). early_next: the next kernel may launch at once (as
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
@@ -583,10 +594,10 @@ __device__ __forceinline__ void dmma_attention(
       const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
       bf16 *__restrict__ out, int num_heads, int num_kv_heads, float scale,                   \
       float *__restrict__ part_o, float *__restrict__ part_ml, int *__restrict__ counters,    \
-      int early_next
+      int split_min_keys, int early_next
 #define DMMA_PASS                                                                              \
   token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
-      scale, part_o, part_ml, counters, early_next
+      scale, part_o, part_ml, counters, split_min_keys, early_next
 // A bf16-cache entry with S stages of W warps' tiles, MIN_BLOCKS blocks an SM to fit.
 #define DMMA_BF16_ENTRY(NAME, HD, S, W, MIN_BLOCKS)                                            \
   extern "C" __global__ void __launch_bounds__(32 * W, MIN_BLOCKS)                            \

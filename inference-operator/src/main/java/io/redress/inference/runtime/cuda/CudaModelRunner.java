@@ -193,6 +193,16 @@ public final class CudaModelRunner implements ModelRunner {
    * chains save. {@code redress.cuda.gqaSplitFrom} overrides it (measurement).
    */
   static final int GQA_SPLIT_FROM = Integer.getInteger("redress.cuda.gqaSplitFrom", 2);
+
+  /**
+   * One-token steps that run the GPTQ chain take the tensor-core split attention (its wide
+   * twin) rather than the per-head split: 14B GPTQ batch 1 226 against 204 tokens/s (one H100,
+   * same call), the chain launched at the attention's start finding the SMs that its blocks
+   * (one a KV head and 512 keys, the rest returning at once) leave free. The bf16 one-token
+   * path keeps the per-head split (0.5B 1,027 against 1,050 with this one). {@code
+   * redress.cuda.chainMma=false}: the per-head split (comparisons).
+   */
+  static final boolean CHAIN_MMA = !"false".equals(System.getProperty("redress.cuda.chainMma"));
   /**
    * The cuBLAS gate/up GEMM (prompt chunks, large decode batches) writes bf16 for the SiLU
    * kernel, not fp32: half the bytes written and read again. {@code redress.cuda.gateUpBf16=
@@ -1458,9 +1468,9 @@ public final class CudaModelRunner implements ModelRunner {
   /**
    * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
-   * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
-   * group; from 2 tokens (over FP8 from one) both per KV head on the tensor cores
-   * ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
+   * {@link #GQA_SPLIT_FROM} tokens, over an FP8 cache and ahead of the GPTQ chain
+   * ({@link #CHAIN_MMA})), else a block per token and head group; from 2 tokens (over FP8 and
+   * ahead of the chain from one) both per KV head on the tensor cores ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
    * least {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt
    * tensor-core kernel instead, whose blocks share each key tile between 16 consecutive tokens
    * (attention_mma.cu); decode tokens alone in their 16 would cost it a pass each.
@@ -1470,11 +1480,11 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
     CUdeviceptr tables = meta.at(4L * offTables);
     float scale = (float) (1 / Math.sqrt(config.headDim()));
-    boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
-        : tokens >= GQA_SPLIT_FROM;
     boolean mmaShape =
         Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
     boolean decodeMma = DECODE_MMA && mmaShape;
+    boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
+        : tokens >= GQA_SPLIT_FROM || CHAIN_MMA && decodeMma && chainStep(tokens);
     boolean prefillMma = !kvFp8 && MMA_ATTENTION && mmaShape
         && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
     CUdeviceptr ks = kvFp8 ? kScales(layer) : null;

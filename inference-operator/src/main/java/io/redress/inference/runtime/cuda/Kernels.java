@@ -459,18 +459,28 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
-    // One block an SM or fewer: a twin whose shared memory then costs no occupancy, with
-    // twice the warps (wide) or deeper stages (DMMA_WIDE_WARPS and DMMA_DEEP_STAGES in
-    // attention_mma.cu say what each gained).
+    // Split contexts (a block per 128 keys or more), or one block an SM or fewer: a twin whose
+    // shared memory then costs little occupancy, with twice the warps (wide) or deeper stages
+    // (DMMA_WIDE_WARPS and DMMA_DEEP_STAGES in attention_mma.cu say what each gained).
     boolean oneWave = !split && (long) tokens * kvHeads <= sms;
     attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
         maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
-        tokens, split, earlyNext, !oneWave ? DecodeMma.PLAIN : DECODE_WIDE ? DecodeMma.WIDE
-            : DECODE_DEEP ? DecodeMma.DEEP : DecodeMma.PLAIN);
+        tokens, split, earlyNext, DECODE_WIDE && (split || oneWave) ? DecodeMma.WIDE
+            : oneWave && DECODE_DEEP ? DecodeMma.DEEP : DecodeMma.PLAIN);
   }
 
   /** The tensor-core decode attention's bf16-cache twins (attention_mma.cu's entries). */
   enum DecodeMma { PLAIN, DEEP, WIDE }
+
+  /** Fewest keys per split of the split-K attention kernels (SPLIT_MIN_KEYS, attention.cu). */
+  private static final int SPLIT_MIN_KEYS = 128;
+  /**
+   * Fewest keys per split of the wide decode attention ({@code redress.cuda.wideSplitKeys}).
+   * One H100, 7B heads at 16 tokens and 256 keys: 9.4 us with 512, 14.1 with 128; 14B GPTQ
+   * batch 1 (before the chain) 226 tokens/s with 512, 221-222 with 128.
+   */
+  private static final int WIDE_SPLIT_KEYS =
+      Integer.getInteger("redress.cuda.wideSplitKeys", 512);
 
   /** Warps of the decode attention's plain and deep entries (DMMA_WARPS). */
   private static final int DMMA_WARPS = 4;
@@ -484,7 +494,7 @@ public final class Kernels implements AutoCloseable {
   private static final boolean DECODE_WIDE =
       !"false".equals(System.getProperty("redress.cuda.decodeWide"));
 
-  /** {@link #attentionDecodeMma} with its twin chosen (FP8 caches and splits: plain). */
+  /** {@link #attentionDecodeMma} with its twin chosen (FP8 caches: plain). */
   void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
@@ -492,7 +502,7 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, DecodeMma twin) {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
-    DecodeMma kind = fp8 || split ? DecodeMma.PLAIN : twin;
+    DecodeMma kind = fp8 ? DecodeMma.PLAIN : twin;
     boolean hd64 = headDim == 64;
     CUfunction f = fp8 ? (hd64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
         : switch (kind) {
@@ -508,11 +518,14 @@ public final class Kernels implements AutoCloseable {
     };
     long[][] caches = fp8 ? new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}
         : new long[][] {p(q), p(kCache), p(vCache)};
+    // The wide twin splits only longer contexts: at a few hundred keys a split's merge costs
+    // more than its share of the tiles saves.
+    int splitKeys = kind == DecodeMma.WIDE ? WIDE_SPLIT_KEYS : SPLIT_MIN_KEYS;
     launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * warps,
         decodeMmaSmem(headDim, fp8, stages, warps),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
-            p(counters), i(earlyNext ? 1 : 0)}));
+            p(counters), i(splitKeys), i(earlyNext ? 1 : 0)}));
   }
 
   /**

@@ -237,10 +237,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
   /**
    * The split decode kernels: per query head and split, per KV head and split (GQA), on the
    * tensor cores per KV head and split, and on the tensor cores a block per (token, KV head),
-   * with two tile stages (WHOLE), the deep twin's (DEEP) or the wide twin's eight warps (WIDE;
-   * bf16 caches only).
+   * with two tile stages (WHOLE), the deep twin's (DEEP) or the wide twin's eight warps (WIDE,
+   * and split: WIDE_SPLIT; bf16 caches only).
    */
-  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE }
+  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE, MMA_WIDE_SPLIT }
 
   /** {@link #attentionShapes} for each {@link SplitKernel} that takes the shape. */
   static Stream<Arguments> splitKernelShapes() {
@@ -298,13 +298,16 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out.ptr(),
               s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
               counters.ptr(), tokens);
-          case MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE -> kernels.attentionDecodeMma(q.ptr(),
-              kCache.ptr(), vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(),
+          case MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE, MMA_WIDE_SPLIT -> kernels.attentionDecodeMma(
+              q.ptr(), kCache.ptr(), vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(),
               blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(), s.kvHeads(),
               s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
-              kernel == SplitKernel.MMA, false, kernel == SplitKernel.MMA_DEEP
-                  ? Kernels.DecodeMma.DEEP : kernel == SplitKernel.MMA_WIDE
-                  ? Kernels.DecodeMma.WIDE : Kernels.DecodeMma.PLAIN);
+              kernel == SplitKernel.MMA || kernel == SplitKernel.MMA_WIDE_SPLIT, false,
+              switch (kernel) {
+                case MMA_DEEP -> Kernels.DecodeMma.DEEP;
+                case MMA_WIDE, MMA_WIDE_SPLIT -> Kernels.DecodeMma.WIDE;
+                default -> Kernels.DecodeMma.PLAIN;
+              });
         }
       };
       launch.run(out2, 3);
