@@ -204,6 +204,12 @@ public final class CudaModelRunner implements ModelRunner {
    */
   static final boolean CHAIN_MMA = !"false".equals(System.getProperty("redress.cuda.chainMma"));
   /**
+   * Whether one-token steps take the tensor-core split attention: ahead of the chain
+   * ({@link #CHAIN_MMA}), or where {@code redress.cuda.oneTokenMma} is set when the runner is
+   * made (tests comparing the chain with the separate kernels over the same attention).
+   */
+  private final boolean oneTokenMma;
+  /**
    * The cuBLAS gate/up GEMM (prompt chunks, large decode batches) writes bf16 for the SiLU
    * kernel, not fp32: half the bytes written and read again. {@code redress.cuda.gateUpBf16=
    * false}: fp32, as the other projections (measurement).
@@ -446,6 +452,7 @@ public final class CudaModelRunner implements ModelRunner {
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
     chains = chain ? buildChains(chainScales, chainGroup) : null;
+    oneTokenMma = chains != null ? CHAIN_MMA : Boolean.getBoolean("redress.cuda.oneTokenMma");
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -1469,7 +1476,7 @@ public final class CudaModelRunner implements ModelRunner {
    * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
    * {@link #GQA_SPLIT_FROM} tokens, over an FP8 cache and ahead of the GPTQ chain
-   * ({@link #CHAIN_MMA})), else a block per token and head group; from 2 tokens (over FP8 and
+   * ({@link #oneTokenMma})), else a block per token and head group; from 2 tokens (over FP8 and
    * ahead of the chain from one) both per KV head on the tensor cores ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
    * least {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt
    * tensor-core kernel instead, whose blocks share each key tile between 16 consecutive tokens
@@ -1484,7 +1491,7 @@ public final class CudaModelRunner implements ModelRunner {
         Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
     boolean decodeMma = DECODE_MMA && mmaShape;
     boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
-        : tokens >= GQA_SPLIT_FROM || CHAIN_MMA && decodeMma && chainStep(tokens);
+        : tokens >= GQA_SPLIT_FROM || oneTokenMma && decodeMma;
     boolean prefillMma = !kvFp8 && MMA_ATTENTION && mmaShape
         && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
     CUdeviceptr ks = kvFp8 ? kScales(layer) : null;
