@@ -195,20 +195,16 @@ public final class CudaModelRunner implements ModelRunner {
   static final int GQA_SPLIT_FROM = Integer.getInteger("redress.cuda.gqaSplitFrom", 2);
 
   /**
-   * One-token steps that run the GPTQ chain take the tensor-core split attention (its wide
-   * twin) rather than the per-head split: 14B GPTQ batch 1 226 against 204 tokens/s (one H100,
-   * same call), the chain launched at the attention's start finding the SMs that its blocks
-   * (one a KV head and 512 keys, the rest returning at once) leave free. The bf16 one-token
-   * path keeps the per-head split (0.5B 1,027 against 1,050 with this one). {@code
-   * redress.cuda.chainMma=false}: the per-head split (comparisons).
+   * One-token steps take the tensor-core split attention (its wide twin: a block per KV head
+   * and 512 keys, the other splits returning at once) rather than the per-head split, and let
+   * the next kernel launch at its start: that kernel's blocks (the O projection, or the GPTQ
+   * chain, whose producers then fill its ring) find most SMs free at once. One H100, same
+   * call, tokens/s: 14B GPTQ 226 against 204, 0.5B 1,074 against 1,038-1,042, 14B bf16 96.3
+   * against 95.0, 7B 184.6 against 183.6. {@code redress.cuda.oneTokenMma=false}: the per-head
+   * split, the next kernel launched as it ends (but ahead of the chain; comparisons).
    */
-  static final boolean CHAIN_MMA = !"false".equals(System.getProperty("redress.cuda.chainMma"));
-  /**
-   * Whether one-token steps take the tensor-core split attention: ahead of the chain
-   * ({@link #CHAIN_MMA}), or where {@code redress.cuda.oneTokenMma} is set when the runner is
-   * made (tests comparing the chain with the separate kernels over the same attention).
-   */
-  private final boolean oneTokenMma;
+  static final boolean ONE_TOKEN_MMA =
+      !"false".equals(System.getProperty("redress.cuda.oneTokenMma"));
   /**
    * The cuBLAS gate/up GEMM (prompt chunks, large decode batches) writes bf16 for the SiLU
    * kernel, not fp32: half the bytes written and read again. {@code redress.cuda.gateUpBf16=
@@ -452,7 +448,6 @@ public final class CudaModelRunner implements ModelRunner {
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
     chains = chain ? buildChains(chainScales, chainGroup) : null;
-    oneTokenMma = chains != null ? CHAIN_MMA : Boolean.getBoolean("redress.cuda.oneTokenMma");
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -1475,9 +1470,9 @@ public final class CudaModelRunner implements ModelRunner {
   /**
    * Attention of the step's q over layer {@code layer}'s cache kc/vc into attn: split-K for up
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
-   * {@link #GQA_SPLIT_FROM} tokens, over an FP8 cache and ahead of the GPTQ chain
-   * ({@link #oneTokenMma})), else a block per token and head group; from 2 tokens (over FP8 and
-   * ahead of the chain from one) both per KV head on the tensor cores ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
+   * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
+   * group; from one token ({@link #ONE_TOKEN_MMA}) both per KV head on the tensor cores
+   * ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
    * least {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt
    * tensor-core kernel instead, whose blocks share each key tile between 16 consecutive tokens
    * (attention_mma.cu); decode tokens alone in their 16 would cost it a pass each.
@@ -1491,7 +1486,7 @@ public final class CudaModelRunner implements ModelRunner {
         Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
     boolean decodeMma = DECODE_MMA && mmaShape;
     boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
-        : tokens >= GQA_SPLIT_FROM || oneTokenMma && decodeMma;
+        : tokens >= GQA_SPLIT_FROM || ONE_TOKEN_MMA && decodeMma;
     boolean prefillMma = !kvFp8 && MMA_ATTENTION && mmaShape
         && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
     CUdeviceptr ks = kvFp8 ? kScales(layer) : null;
@@ -1504,7 +1499,7 @@ public final class CudaModelRunner implements ModelRunner {
           config.numKvHeads(), config.headDim(), scale, split ? splitO.ptr() : null,
           split ? splitMl.ptr() : null, split ? splitCounters.ptr() : null, tokens,
           split && kernels.decodeMmaSplit(tokens, config.numKvHeads()),
-          split && chainStep(tokens));
+          split && (chainStep(tokens) || ONE_TOKEN_MMA && tokens == 1));
     } else if (split) {
       kernels.attentionGqaSplit(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),

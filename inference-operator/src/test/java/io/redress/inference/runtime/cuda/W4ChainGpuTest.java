@@ -115,9 +115,6 @@ class W4ChainGpuTest {
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv, int seqs) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
-    // The separate kernels over the attention the chain's steps take, so that only the
-    // chain's own arithmetic differs.
-    String oldMma = System.setProperty("redress.cuda.oneTokenMma", "true");
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, kv), 7, group)) {
       if (chain) {
@@ -154,7 +151,6 @@ class W4ChainGpuTest {
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
       FusedDecodeGpuTest.restore("redress.cuda.w4Chain", old);
-      FusedDecodeGpuTest.restore("redress.cuda.oneTokenMma", oldMma);
     }
   }
 }
