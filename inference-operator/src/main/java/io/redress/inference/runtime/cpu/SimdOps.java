@@ -1,6 +1,8 @@
 package io.redress.inference.runtime.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -228,25 +230,65 @@ final class SimdOps {
     }
   }
 
-  /** See {@link VecOps#expShiftSum}. */
+  /**
+   * See {@link VecOps#expShiftSum}. The tail goes through the same vector code, padded with
+   * lanes whose exp is 0, so every element gets the same function whatever its index.
+   */
   static float expShiftSum(float[] s, int n, float max) {
     FloatVector acc = FloatVector.zero(S);
     int i = 0;
     for (; i + L <= n; i += L) {
-      FloatVector e = FloatVector.fromArray(S, s, i).sub(max).lanewise(VectorOperators.EXP);
+      FloatVector e = exp(FloatVector.fromArray(S, s, i).sub(max));
       e.intoArray(s, i);
       acc = acc.add(e);
     }
     float[] lanes = new float[L];
+    if (i < n) {
+      java.util.Arrays.fill(lanes, Float.NEGATIVE_INFINITY);
+      System.arraycopy(s, i, lanes, 0, n - i);
+      FloatVector e = exp(FloatVector.fromArray(S, lanes, 0).sub(max));
+      e.intoArray(lanes, 0);
+      System.arraycopy(lanes, 0, s, i, n - i);
+      acc = acc.add(e);
+    }
     acc.intoArray(lanes, 0);
     float sum = 0f;
     for (float f : lanes) {
       sum += f;
     }
-    for (; i < n; i++) {
-      s[i] = (float) Math.exp(s[i] - max);
-      sum += s[i];
-    }
     return sum;
+  }
+
+  /**
+   * {@code exp(x)} per lane, within 1 ulp, from multiplies, adds and exponent bits only:
+   * Cephes' expf (x = k ln 2 + r, |r| <= ln 2 / 2, exp(r) by a degree-6 polynomial, times
+   * 2^k). Below -87 it gives 0 (exp(-87) is near the smallest normal float), above 88 exp(88).
+   *
+   * <p>Not {@code lanewise(VectorOperators.EXP)}: C2 compiles that to Intel's SVML while the
+   * interpreter and C1 run its Java fallback, {@code Math.exp} per lane, and the two differ in
+   * the last bit for about 1 % of inputs. The softmax then changed once C2 had compiled it, so
+   * the same tokens gave different logits from a few passes into a JVM's life. These
+   * operations round exactly the same in every tier.
+   */
+  private static FloatVector exp(FloatVector x) {
+    VectorMask<Float> underflow = x.lt(-87f);
+    x = x.max(-87f).min(88f);
+    // Adding 1.5 * 2^23 rounds x / ln 2 to the integer k, which lands in the low mantissa bits.
+    FloatVector t = x.mul(1.44269504f).add(0x1.8p23f);
+    FloatVector k = t.sub(0x1.8p23f);
+    // r = x - k ln 2 with ln 2 in two parts; k * 0.693359375 is exact, so no bits of x are lost.
+    FloatVector r = k.fma(FloatVector.broadcast(S, -0.693359375f), x);
+    r = k.fma(FloatVector.broadcast(S, 2.12194440e-4f), r);
+    FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+    p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+    p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+    p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+    p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+    FloatVector y = p.fma(r.mul(r), r).add(1f);
+    // 2^k as float bits, (k + 127) << 23, with k read from t's bits: JDK 17's C2 does not
+    // compile convert(F2I) for these vectors, and its fallback made this 10 times slower.
+    IntVector pow2 = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127)
+        .lanewise(VectorOperators.LSHL, 23);
+    return y.mul(pow2.reinterpretAsFloats()).blend(0f, underflow);
   }
 }
