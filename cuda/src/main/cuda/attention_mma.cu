@@ -320,7 +320,9 @@ static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 13
                   sizeof(DmmaSmem<64, DMMA_WIDE_STAGES, 8>) ==
                       DMMA_WIDE_STAGES * 2 * 128 * 72 * 2 + 16 &&
                   sizeof(DmmaSmem<128, 1, 4>) == 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, 1, 4>) == 2 * 64 * 72 * 2 + 16,
+                  sizeof(DmmaSmem<64, 1, 4>) == 2 * 64 * 72 * 2 + 16 &&
+                  sizeof(DmmaSmem<128, 1, 8>) == 2 * 128 * 136 * 2 + 16 &&
+                  sizeof(DmmaSmem<64, 1, 8>) == 2 * 128 * 72 * 2 + 16,
               "Kernels.decodeMmaSmem");
 
 // Keys per split of an n-key context cut into blocks of at least min_keys (split_keys's
@@ -582,7 +584,7 @@ __device__ __forceinline__ void dmma_attention(
 }
 
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS (32 * DMMA_WIDE_WARPS for
-// the _wide_bf16 entries), dynamic shared memory
+// the _wide entries), dynamic shared memory
 // Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as dmma_split_keys(n,
 // split_min_keys) (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
@@ -590,7 +592,7 @@ __device__ __forceinline__ void dmma_attention(
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
 // paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
 // scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV
-// head. Three blocks an SM at head_dim 128 (one for the _deep_bf16 and _wide_bf16 entries).
+// head. Three blocks an SM at head_dim 128 (one for the _deep_bf16 and _wide entries).
 #define DMMA_ARGS                                                                              \
   const int *__restrict__ token_seq, const int *__restrict__ positions,                       \
       const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
@@ -607,17 +609,20 @@ __device__ __forceinline__ void dmma_attention(
        const bf16* __restrict__ v_cache, DMMA_ARGS) {                                         \
     dmma_attention<HD, S, W>(q, KvBf16{k_cache, v_cache}, DMMA_PASS);                         \
   }
+// An FP8-cache entry: S stages of the rows as stored, W warps' tiles.
+#define DMMA_FP8_ENTRY(NAME, HD, S, W, MIN_BLOCKS)                                             \
+  extern "C" __global__ void __launch_bounds__(32 * W, MIN_BLOCKS)                            \
+  NAME(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,            \
+       const __nv_fp8_storage_t* __restrict__ v_cache, const __half* __restrict__ k_scale,    \
+       const __half* __restrict__ v_scale, DMMA_ARGS) {                                       \
+    dmma_attention<HD, S, W>(q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads},      \
+                             DMMA_PASS);                                                      \
+  }
 #define DMMA_ENTRY(NAME, HD)                                                                   \
   DMMA_BF16_ENTRY(NAME##_bf16, HD, DMMA_STAGES, DMMA_WARPS, 3)                                 \
   DMMA_BF16_ENTRY(NAME##_deep_bf16, HD, DMMA_DEEP_STAGES, DMMA_WARPS, 1)                       \
   DMMA_BF16_ENTRY(NAME##_wide_bf16, HD, DMMA_WIDE_STAGES, DMMA_WIDE_WARPS, 1)                  \
-  extern "C" __global__ void __launch_bounds__(32 * DMMA_WARPS, 3)                            \
-  NAME##_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,      \
-             const __nv_fp8_storage_t* __restrict__ v_cache,                                  \
-             const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,          \
-             DMMA_ARGS) {                                                                     \
-    dmma_attention<HD, DMMA_STAGES, DMMA_WARPS>(                                              \
-        q, KvFp8{k_cache, v_cache, k_scale, v_scale, num_kv_heads}, DMMA_PASS);               \
-  }
+  DMMA_FP8_ENTRY(NAME##_fp8, HD, DMMA_STAGES, DMMA_WARPS, 3)                                   \
+  DMMA_FP8_ENTRY(NAME##_wide_fp8, HD, DMMA_WIDE_STAGES, DMMA_WIDE_WARPS, 1)
 DMMA_ENTRY(paged_attention_decode_mma_hd64, 64)
 DMMA_ENTRY(paged_attention_decode_mma_hd128, 128)

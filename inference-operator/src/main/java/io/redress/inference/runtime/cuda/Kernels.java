@@ -54,6 +54,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionDecodeMma128Deep;
   private final CUfunction attentionDecodeMma64Wide;
   private final CUfunction attentionDecodeMma128Wide;
+  private final CUfunction attentionDecodeMma64WideFp8;
+  private final CUfunction attentionDecodeMma128WideFp8;
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -144,6 +146,8 @@ public final class Kernels implements AutoCloseable {
     attentionDecodeMma128Deep = function("paged_attention_decode_mma_hd128_deep_bf16");
     attentionDecodeMma64Wide = function("paged_attention_decode_mma_hd64_wide_bf16");
     attentionDecodeMma128Wide = function("paged_attention_decode_mma_hd128_wide_bf16");
+    attentionDecodeMma64WideFp8 = function("paged_attention_decode_mma_hd64_wide_fp8");
+    attentionDecodeMma128WideFp8 = function("paged_attention_decode_mma_hd128_wide_fp8");
     int[] stages = deviceInts("dmma_stages", 3);
     dmmaStages = stages[0];
     dmmaDeepStages = stages[1];
@@ -158,6 +162,10 @@ public final class Kernels implements AutoCloseable {
     allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false, dmmaStages, DMMA_WARPS));
     allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true, dmmaStages, DMMA_WARPS));
     allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true, dmmaStages, DMMA_WARPS));
+    allowSmem(attentionDecodeMma64WideFp8,
+        decodeMmaSmem(64, true, dmmaWideStages, DMMA_WIDE_WARPS));
+    allowSmem(attentionDecodeMma128WideFp8,
+        decodeMmaSmem(128, true, dmmaWideStages, DMMA_WIDE_WARPS));
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -494,7 +502,7 @@ public final class Kernels implements AutoCloseable {
   private static final boolean DECODE_WIDE =
       !"false".equals(System.getProperty("redress.cuda.decodeWide"));
 
-  /** {@link #attentionDecodeMma} with its twin chosen (FP8 caches: plain). */
+  /** {@link #attentionDecodeMma} with its twin chosen (FP8 caches: plain or wide). */
   void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
@@ -502,9 +510,11 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, DecodeMma twin) {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
-    DecodeMma kind = fp8 ? DecodeMma.PLAIN : twin;
+    DecodeMma kind = fp8 && twin == DecodeMma.DEEP ? DecodeMma.PLAIN : twin;
     boolean hd64 = headDim == 64;
-    CUfunction f = fp8 ? (hd64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
+    CUfunction f = fp8 ? kind == DecodeMma.WIDE
+        ? (hd64 ? attentionDecodeMma64WideFp8 : attentionDecodeMma128WideFp8)
+        : (hd64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
         : switch (kind) {
           case DEEP -> hd64 ? attentionDecodeMma64Deep : attentionDecodeMma128Deep;
           case WIDE -> hd64 ? attentionDecodeMma64Wide : attentionDecodeMma128Wide;

@@ -343,7 +343,8 @@ class FusedKernelsGpuTest extends KernelGpuTest {
 
   /** {@link #fp8Shapes} for each kernel over FP8 but the per-head split. */
   static Stream<Arguments> fp8KernelShapes() {
-    return Stream.of(SplitKernel.GQA, SplitKernel.MMA, SplitKernel.MMA_WHOLE)
+    return Stream.of(SplitKernel.GQA, SplitKernel.MMA, SplitKernel.MMA_WHOLE,
+            SplitKernel.MMA_WIDE, SplitKernel.MMA_WIDE_SPLIT)
         .flatMap(k -> fp8Shapes()
             .filter(s -> k == SplitKernel.GQA
                 || Kernels.mmaFits(s.heads(), s.kvHeads(), s.headDim()))
@@ -409,7 +410,10 @@ class FusedKernelsGpuTest extends KernelGpuTest {
         kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
             vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
             out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-            counters.ptr(), tokens, kernel == SplitKernel.MMA, false, Kernels.DecodeMma.PLAIN);
+            counters.ptr(), tokens,
+            kernel == SplitKernel.MMA || kernel == SplitKernel.MMA_WIDE_SPLIT, false,
+            kernel == SplitKernel.MMA_WIDE || kernel == SplitKernel.MMA_WIDE_SPLIT
+                ? Kernels.DecodeMma.WIDE : Kernels.DecodeMma.PLAIN);
       }
       String what = s + ", position " + pos + ", " + kernel;
       compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
