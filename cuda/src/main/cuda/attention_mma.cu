@@ -271,7 +271,8 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 // K times its scale rounds to bf16 where the CUDA-core kernel scales the fp32 score, a
 // difference of bf16 rounding.
 #define DMMA_WARPS 4  // warps of the _bf16, _deep_bf16 and _fp8 entries: tiles of 64 keys
-// The _wide_bf16 entries: 8 warps, tiles of 128 keys, DMMA_WIDE_STAGES of them. Where the grid
+// The _wide_bf16 and _wide_fp8 entries: 8 warps, tiles of 128 keys, DMMA_WIDE_STAGES of them,
+// for one-wave grids and split contexts (Kernels.attentionDecodeMma). Where the grid
 // is one block an SM or less, 4 warps left one warp a scheduler, which waited on each of its
 // instructions in turn (Nsight Compute, 14B heads at 16 tokens and 256 keys: 0.18 instructions
 // issued a scheduler-cycle); twice the warps take half the tiles each. One H100, bench gemm
@@ -279,7 +280,8 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 // staging below lost its divisions); 7B heads, 256 keys, split: 9.4 against 14.6.
 #define DMMA_WIDE_WARPS 8
 // Tile stages (over FP8: stages of the rows as stored): DMMA_STAGES in the _bf16 and _fp8
-// entries, DMMA_DEEP_STAGES in the _deep_bf16 ones, which Kernels takes where the grid is one
+// entries, DMMA_WIDE_STAGES in the _wide ones, DMMA_DEEP_STAGES in the _deep_bf16 ones (which
+// Kernels takes with redress.cuda.decodeWide=false) where the grid is one
 // block an SM or less (then the smem costs no occupancy): 14B GPTQ batch 16 (128 blocks, contexts
 // 128-384) read 2,402 output tokens/s with 4 stages against 2,334-2,345 with 2, 3 stages 2,363
 // (one H100, same call); at 64 and 256 sequences 4 stages lost a third (one block an SM).
