@@ -125,7 +125,10 @@ __device__ __forceinline__ void cp_async_wait_all() {
 // Programmatic dependent launch (Hopper and later; Kernels launches every kernel with it where
 // GPU and driver allow): a kernel may start while the one before it in the stream still runs,
 // filling that kernel's tail and hiding its own launch. Before pdl_wait() a kernel may only
-// read its weights (nothing on the GPU writes them during a step) and must not write at all;
+// read its weights (nothing on the GPU writes them during a step) and the step's metadata
+// that the host copied before the step's first kernel (positions, sequences, block tables:
+// the copy completes before that kernel starts, and every later kernel of the step starts
+// after it), and must not write at all;
 // pdl_wait() returns once the previous kernel has finished and its writes are visible. So
 // every kernel calls it in every thread before touching anything else (build-kernels.sh
 // fails the build when an entry point has none), which also makes a kernel's completion
