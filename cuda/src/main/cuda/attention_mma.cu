@@ -294,7 +294,7 @@ PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
 #ifndef DMMA_WIDE_STAGES
 #define DMMA_WIDE_STAGES 2
 #endif
-// Kernels reads them.
+// Kernels reads them, in the order of its DecodeMma twins (plain, deep, wide).
 __device__ const int dmma_stages[3] = {DMMA_STAGES, DMMA_DEEP_STAGES, DMMA_WIDE_STAGES};
 
 // BF bf16 tiles of 16 W keys (the stages over a bf16 cache, 1 over FP8, whose raw stages

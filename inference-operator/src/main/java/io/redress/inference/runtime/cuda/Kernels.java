@@ -46,16 +46,12 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionGqa;
   private final CUfunction attentionMma64;
   private final CUfunction attentionMma128;
-  private final CUfunction attentionDecodeMma64;
-  private final CUfunction attentionDecodeMma128;
-  private final CUfunction attentionDecodeMma64Fp8;
-  private final CUfunction attentionDecodeMma128Fp8;
-  private final CUfunction attentionDecodeMma64Deep;
-  private final CUfunction attentionDecodeMma128Deep;
-  private final CUfunction attentionDecodeMma64Wide;
-  private final CUfunction attentionDecodeMma128Wide;
-  private final CUfunction attentionDecodeMma64WideFp8;
-  private final CUfunction attentionDecodeMma128WideFp8;
+  /**
+   * The tensor-core decode attention's entries (attention_mma.cu), by twin ({@link DecodeMma}
+   * ordinal), cache (bf16, FP8) and head dim (64, 128); null where none exists (deep over FP8).
+   */
+  private final DecodeEntry[][][] decodeEntries =
+      new DecodeEntry[DecodeMma.values().length][2][2];
   private final CUfunction attentionGqaFp8;
   /** {@code redress.cuda.gqaAttention=false}: many-token steps keep the one-block kernel. */
   private final boolean gqaAttention =
@@ -110,13 +106,6 @@ public final class Kernels implements AutoCloseable {
    * each warp's two stages of activations, copied by cp.async.
    */
   private final int w4mSmem;
-  /**
-   * Tile stages of the tensor-core decode attention (dmma_stages: DMMA_STAGES, and
-   * DMMA_DEEP_STAGES of its _deep entries).
-   */
-  private final int dmmaStages;
-  private final int dmmaDeepStages;
-  private final int dmmaWideStages;
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -138,34 +127,23 @@ public final class Kernels implements AutoCloseable {
     // Above 48 KB of dynamic shared memory needs the opt-in, set here (outside any capture).
     allowSmem(attentionMma64, mmaSmem(64, 8));
     allowSmem(attentionMma128, mmaSmem(128, 8));
-    attentionDecodeMma64 = function("paged_attention_decode_mma_hd64_bf16");
-    attentionDecodeMma128 = function("paged_attention_decode_mma_hd128_bf16");
-    attentionDecodeMma64Fp8 = function("paged_attention_decode_mma_hd64_fp8");
-    attentionDecodeMma128Fp8 = function("paged_attention_decode_mma_hd128_fp8");
-    attentionDecodeMma64Deep = function("paged_attention_decode_mma_hd64_deep_bf16");
-    attentionDecodeMma128Deep = function("paged_attention_decode_mma_hd128_deep_bf16");
-    attentionDecodeMma64Wide = function("paged_attention_decode_mma_hd64_wide_bf16");
-    attentionDecodeMma128Wide = function("paged_attention_decode_mma_hd128_wide_bf16");
-    attentionDecodeMma64WideFp8 = function("paged_attention_decode_mma_hd64_wide_fp8");
-    attentionDecodeMma128WideFp8 = function("paged_attention_decode_mma_hd128_wide_fp8");
-    int[] stages = deviceInts("dmma_stages", 3);
-    dmmaStages = stages[0];
-    dmmaDeepStages = stages[1];
-    dmmaWideStages = stages[2];
-    allowSmem(attentionDecodeMma64Deep, decodeMmaSmem(64, false, dmmaDeepStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma128Deep, decodeMmaSmem(128, false, dmmaDeepStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma64Wide,
-        decodeMmaSmem(64, false, dmmaWideStages, DMMA_WIDE_WARPS));
-    allowSmem(attentionDecodeMma128Wide,
-        decodeMmaSmem(128, false, dmmaWideStages, DMMA_WIDE_WARPS));
-    allowSmem(attentionDecodeMma64, decodeMmaSmem(64, false, dmmaStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma128, decodeMmaSmem(128, false, dmmaStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma64Fp8, decodeMmaSmem(64, true, dmmaStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma128Fp8, decodeMmaSmem(128, true, dmmaStages, DMMA_WARPS));
-    allowSmem(attentionDecodeMma64WideFp8,
-        decodeMmaSmem(64, true, dmmaWideStages, DMMA_WIDE_WARPS));
-    allowSmem(attentionDecodeMma128WideFp8,
-        decodeMmaSmem(128, true, dmmaWideStages, DMMA_WIDE_WARPS));
+    // dmma_stages: each twin's tile stages, in DecodeMma's order.
+    int[] stages = deviceInts("dmma_stages", DecodeMma.values().length);
+    for (DecodeMma twin : DecodeMma.values()) {
+      for (int fp8 = 0; fp8 < 2; fp8++) {
+        for (int hd = 0; hd < 2; hd++) {
+          if (fp8 == 1 && twin == DecodeMma.DEEP) {
+            continue; // no deep twin over FP8
+          }
+          int headDim = 64 << hd;
+          CUfunction f = function("paged_attention_decode_mma_hd" + headDim + twin.infix
+              + (fp8 == 1 ? "_fp8" : "_bf16"));
+          int smem = decodeMmaSmem(headDim, fp8 == 1, stages[twin.ordinal()], twin.warps);
+          allowSmem(f, smem);
+          decodeEntries[twin.ordinal()][fp8][hd] = new DecodeEntry(f, twin.warps, smem);
+        }
+      }
+    }
     attentionGqaFp8 = function("paged_attention_gqa_fp8");
     attentionFp8 = function("paged_attention_fp8");
     siluMul = function("silu_mul_bf16");
@@ -477,8 +455,24 @@ public final class Kernels implements AutoCloseable {
             : oneWave && DECODE_DEEP ? DecodeMma.DEEP : DecodeMma.PLAIN);
   }
 
-  /** The tensor-core decode attention's bf16-cache twins (attention_mma.cu's entries). */
-  enum DecodeMma { PLAIN, DEEP, WIDE }
+  /**
+   * The tensor-core decode attention's twins (attention_mma.cu's entries): their names' infix
+   * and warps (DMMA_WARPS, DMMA_WIDE_WARPS); declared in dmma_stages's order.
+   */
+  enum DecodeMma {
+    PLAIN("", 4), DEEP("_deep", 4), WIDE("_wide", 8);
+
+    final String infix;
+    final int warps;
+
+    DecodeMma(String infix, int warps) {
+      this.infix = infix;
+      this.warps = warps;
+    }
+  }
+
+  /** A decode attention entry: its function, warps and dynamic shared memory. */
+  private record DecodeEntry(CUfunction f, int warps, int smem) {}
 
   /** Fewest keys per split of the split-K attention kernels (SPLIT_MIN_KEYS, attention.cu). */
   private static final int SPLIT_MIN_KEYS = 128;
@@ -489,11 +483,6 @@ public final class Kernels implements AutoCloseable {
    */
   private static final int WIDE_SPLIT_KEYS =
       Integer.getInteger("redress.cuda.wideSplitKeys", 512);
-
-  /** Warps of the decode attention's plain and deep entries (DMMA_WARPS). */
-  private static final int DMMA_WARPS = 4;
-  /** Warps of its wide entries (DMMA_WIDE_WARPS). */
-  private static final int DMMA_WIDE_WARPS = 8;
 
   /** {@code redress.cuda.decodeDeep=false}: no deep twin (comparisons). */
   private static final boolean DECODE_DEEP =
@@ -511,28 +500,13 @@ public final class Kernels implements AutoCloseable {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
     DecodeMma kind = fp8 && twin == DecodeMma.DEEP ? DecodeMma.PLAIN : twin;
-    boolean hd64 = headDim == 64;
-    CUfunction f = fp8 ? kind == DecodeMma.WIDE
-        ? (hd64 ? attentionDecodeMma64WideFp8 : attentionDecodeMma128WideFp8)
-        : (hd64 ? attentionDecodeMma64Fp8 : attentionDecodeMma128Fp8)
-        : switch (kind) {
-          case DEEP -> hd64 ? attentionDecodeMma64Deep : attentionDecodeMma128Deep;
-          case WIDE -> hd64 ? attentionDecodeMma64Wide : attentionDecodeMma128Wide;
-          case PLAIN -> hd64 ? attentionDecodeMma64 : attentionDecodeMma128;
-        };
-    int warps = kind == DecodeMma.WIDE ? DMMA_WIDE_WARPS : DMMA_WARPS;
-    int stages = switch (kind) {
-      case DEEP -> dmmaDeepStages;
-      case WIDE -> dmmaWideStages;
-      case PLAIN -> dmmaStages;
-    };
+    DecodeEntry e = decodeEntries[kind.ordinal()][fp8 ? 1 : 0][headDim == 64 ? 0 : 1];
     long[][] caches = fp8 ? new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}
         : new long[][] {p(q), p(kCache), p(vCache)};
     // The wide twin splits only longer contexts: at a few hundred keys a split's merge costs
     // more than its share of the tiles saves.
     int splitKeys = kind == DecodeMma.WIDE ? WIDE_SPLIT_KEYS : SPLIT_MIN_KEYS;
-    launch(f, tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * warps,
-        decodeMmaSmem(headDim, fp8, stages, warps),
+    launch(e.f(), tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * e.warps(), e.smem(),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
             p(counters), i(splitKeys), i(earlyNext ? 1 : 0)}));
