@@ -15,4 +15,3 @@
 #include "w4a16_fused.cu"
 #include "w4a16_gemm.cu"
 #include "w4a16_chain.cu"
-#include "gemv_chain.cu"

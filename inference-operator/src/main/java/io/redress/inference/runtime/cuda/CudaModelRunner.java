@@ -240,7 +240,6 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private final DeviceBuffer chains;
   private final int[] chainSmem; // by the step's tokens
-  private final int[] chainGrid; // bf16 chain: blocks, by the step's tokens (all resident)
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
   private final StepProfiler profiler;
@@ -411,28 +410,18 @@ public final class CudaModelRunner implements ModelRunner {
         weights.attachStripScales(chainScales);
       }
     }
-    boolean bf16Chain = fused && !weights.quantized() && tp == null
-        && !"false".equals(System.getProperty("redress.cuda.bf16Chain"))
-        && kernels.gemvChainFits(chainMaxK);
-    if (chain || bf16Chain) {
-      chainTokens = chain ? kernels.w4ChainTokens(chainGroup, chainMaxK)
-          : kernels.gemvChainTokens(chainMaxK);
+    if (chain) {
+      chainTokens = kernels.w4ChainTokens(chainGroup, chainMaxK);
       // Each step takes only its own tokens' room: a batch-1 chain sized for two tokens left
       // the attention between two chains less of each SM and ran 3-4 % slower (14B, one H100).
       chainSmem = new int[chainTokens + 1];
-      chainGrid = new int[chainTokens + 1];
       for (int t = 1; t <= chainTokens; t++) {
-        chainSmem[t] = chain ? kernels.w4ChainSmem(chainGroup, chainMaxK, t)
-            : kernels.gemvChainSmem(chainMaxK, t);
-        chainGrid[t] = chain ? 0 : kernels.gemvChainGrid(chainSmem[t]);
+        chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t);
       }
-      if (chain) {
-        kernels.prepareW4Chain(chainSmem[chainTokens]);
-      }
+      kernels.prepareW4Chain(chainSmem[chainTokens]);
     } else {
       chainTokens = 0;
       chainSmem = null;
-      chainGrid = null;
     }
 
     // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
@@ -458,7 +447,7 @@ public final class CudaModelRunner implements ModelRunner {
     kvValueOffset = slotsTotal * kv * (kvFp8 ? 1 : 2);
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
-    chains = chain || bf16Chain ? buildChains(chain ? chainScales : null, chainGroup) : null;
+    chains = chain ? buildChains(chainScales, chainGroup) : null;
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -466,18 +455,16 @@ public final class CudaModelRunner implements ModelRunner {
   }
 
   /**
-   * Every layer's Chain (w4a16_chain.cu; gemv_chain.cu reads the same struct) in device
-   * memory: its O (input attn), gate/up (normed x, output act) and down (input act)
-   * projections, then the next layer's QKV (normed x; q, that layer's K/V cache), the residual
-   * stream x throughout. scales[l]: the strip-major scales of GPTQ layer l's O, gate/up, down
-   * and QKV projections; null for bf16 weights.
+   * Every layer's Chain (w4a16_chain.cu) in device memory: its O (input attn), gate/up
+   * (normed x, output act) and down (input act) projections, then the next layer's QKV (normed
+   * x; q, that layer's K/V cache), the residual stream x throughout. scales[l]: the strip-major
+   * scales of layer l's O, gate/up, down and QKV projections.
    */
   private DeviceBuffer buildChains(List<DeviceBuffer[]> scales, int group) {
     int layers = config.numLayers();
     int d = config.hiddenSize();
     int inter = config.intermediateSize();
     int headDim = config.headDim();
-    int qkvRows = config.qSize() + 2 * config.kvSize();
     ByteBuffer b = ByteBuffer.allocate(Kernels.CHAIN_BYTES * layers)
         .order(ByteOrder.LITTLE_ENDIAN);
     DeviceBuffer barrier = device.alloc(8);
@@ -485,25 +472,25 @@ public final class CudaModelRunner implements ModelRunner {
     for (int l = 0; l < layers; l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       int base = Kernels.CHAIN_BYTES * l;
-      ChainWeights[] cw = chainWeights(w, scales == null ? null : scales.get(l));
-      chainPhase(b, base, 0, cw[0], Kernels.CHAIN_RESID, attn.address(), 0, 0, 0, 0, 0, 0, 0,
-          d / 2);
-      chainPhase(b, base, 1, cw[1], Kernels.CHAIN_SILU, 0, w.postNorm().address(),
-          act.address(), 0, 0, 0, 0, 0, inter);
-      chainPhase(b, base, 2, cw[2], Kernels.CHAIN_RESID, act.address(), 0, 0, 0, 0, 0, 0, 0,
-          d / 2);
+      chainPhase(b, base, 0, w.oQ(), scales.get(l)[0], Kernels.CHAIN_RESID, attn.address(), 0,
+          0, 0, 0, 0, 0, 0, w.oQ().rows() / 2);
+      chainPhase(b, base, 1, w.gateUpQ(), scales.get(l)[1], Kernels.CHAIN_SILU, 0,
+          w.postNorm().address(), act.address(), 0, 0, 0, 0, 0, inter);
+      chainPhase(b, base, 2, w.downQ(), scales.get(l)[2], Kernels.CHAIN_RESID, act.address(), 0,
+          0, 0, 0, 0, 0, 0, w.downQ().rows() / 2);
       int phases = 3;
       if (l + 1 < layers) {
         CudaWeights.Layer next = weights.layers.get(l + 1);
-        ChainWeights nq = chainWeights(next, scales == null ? null : scales.get(l + 1))[3];
         if (kvFp8) { // the rows for qkv_rope_cache_fp8, which runs after the chain
-          chainPhase(b, base, 3, nq, Kernels.CHAIN_ROWS, 0, next.inputNorm().address(), 0, 0,
-              0, 0, 0, qkv.address(), qkvRows / 2);
+          chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_ROWS, 0,
+              next.inputNorm().address(), 0, 0, 0, 0, 0, qkv.address(),
+              next.qkvQ().rows() / 2);
         } else {
           long kc = kvCache.address() + kvLayerBytes * (l + 1);
-          chainPhase(b, base, 3, nq, Kernels.CHAIN_QKV, 0, next.inputNorm().address(), 0,
-              next.qkvBias().address(), q.address(), kc, kc + kvValueOffset, 0,
-              (config.numHeads() + 2 * config.numKvHeads()) * (headDim / 2));
+          chainPhase(b, base, 3, next.qkvQ(), scales.get(l + 1)[3], Kernels.CHAIN_QKV, 0,
+              next.inputNorm().address(), 0, next.qkvBias().address(), q.address(), kc,
+              kc + kvValueOffset, 0, (config.numHeads() + 2 * config.numKvHeads())
+                  * (headDim / 2));
         }
         phases = 4;
       }
@@ -525,35 +512,13 @@ public final class CudaModelRunner implements ModelRunner {
     return out;
   }
 
-  /** A chain phase's weights: int4 codes and strip-major scales, or bf16 rows (no scales). */
-  private record ChainWeights(long weights, long scales, int k, int rows) {}
-
-  /** Layer w's O, gate/up, down and QKV weights as the chain reads them. */
-  private ChainWeights[] chainWeights(CudaWeights.Layer w, DeviceBuffer[] scales) {
-    int d = config.hiddenSize();
-    int inter = config.intermediateSize();
-    if (scales != null) {
-      CudaWeights.Q4[] qs = {w.oQ(), w.gateUpQ(), w.downQ(), w.qkvQ()};
-      ChainWeights[] out = new ChainWeights[4];
-      for (int i = 0; i < 4; i++) {
-        out[i] = new ChainWeights(qs[i].codes().address(), scales[i].address(), qs[i].k(),
-            qs[i].rows());
-      }
-      return out;
-    }
-    return new ChainWeights[] {
-        new ChainWeights(w.oWeight().address(), 0, config.qSize(), d),
-        new ChainWeights(w.gateUpWeight().address(), 0, d, 2 * inter),
-        new ChainWeights(w.downWeight().address(), 0, inter, d),
-        new ChainWeights(w.qkvWeight().address(), 0, d, config.qSize() + 2 * config.kvSize())};
-  }
-
   /** Writes phase {@code i} of the Chain at {@code base} (w4a16_chain.cu's ChainPhase). */
-  private static void chainPhase(ByteBuffer b, int base, int i, ChainWeights w, int kind,
-      long a, long normW, long act, long bias, long qOut, long kCache, long vCache, long y,
-      int units) {
+  private static void chainPhase(ByteBuffer b, int base, int i, CudaWeights.Q4 w,
+      DeviceBuffer scales, int kind, long a, long normW, long act, long bias, long qOut,
+      long kCache, long vCache, long y, int units) {
     int at = base + i * Kernels.CHAIN_PHASE_BYTES;
-    long[] ptrs = {w.weights(), w.scales(), a, normW, act, bias, qOut, kCache, vCache, y};
+    long[] ptrs = {w.codes().address(), scales.address(), a, normW, act, bias, qOut, kCache,
+        vCache, y};
     for (int j = 0; j < ptrs.length; j++) {
       b.putLong(at + 8 * j, ptrs[j]);
     }
@@ -568,8 +533,8 @@ public final class CudaModelRunner implements ModelRunner {
     return chains != null && tokens <= chainTokens;
   }
 
-  /** Whether one-token steps run the chain, GPTQ's or bf16's (tests). */
-  boolean usesChain() {
+  /** Whether one-token steps run the chain (tests). */
+  boolean usesW4Chain() {
     return chains != null;
   }
 
@@ -1149,10 +1114,6 @@ public final class CudaModelRunner implements ModelRunner {
     }
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
-    if (chainStep(tokens)) {
-      enqueueChainLayer(l, w, kc, vc, tokens);
-      return;
-    }
     if (kvFp8) {
       fp8QkvRopeCache(l, w, kc, vc, tokens);
     } else {
@@ -1188,7 +1149,23 @@ public final class CudaModelRunner implements ModelRunner {
     CUdeviceptr positions = meta.at(4L * offPositions);
     CUdeviceptr slots = meta.at(4L * offSlots);
     if (chainStep(tokens)) {
-      enqueueChainLayer(l, w, kc, vc, tokens);
+      if (l == 0 && kvFp8) {
+        fp8QkvRopeCache(l, w, kc, vc, tokens);
+      } else if (l == 0) { // the later layers' QKV runs in the chain of the layer before
+        kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(),
+            w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
+            config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
+        mark("norm+qkv w4+rope");
+      } else if (kvFp8) { // the chain before wrote this layer's QKV rows
+        kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc,
+            vc, kScales(l), vScales(l), config.numHeads(), config.numKvHeads(),
+            config.headDim(), (float) config.ropeTheta(), tokens);
+        mark("rope+fp8 cache");
+      }
+      attention(l, kc, vc, tokens);
+      mark("attention");
+      kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem[tokens]);
+      mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }
     // h already holds this layer's normed input where the down kernel before wrote it.
@@ -1233,48 +1210,6 @@ public final class CudaModelRunner implements ModelRunner {
     kernels.w4Residual(permuted(act.ptr(), w.downQ(), tokens), w.downQ(), x.ptr(), tokens,
         nextNorm);
     mark(nextNorm != null ? "down w4+residual+norm" : "down w4+residual");
-  }
-
-  /**
-   * A fused layer through the chain (w4a16_chain.cu for GPTQ, gemv_chain.cu for bf16): the
-   * attention, then one launch for the O, gate/up and down projections and the next layer's
-   * QKV; layer 0's QKV, and over an FP8 cache every layer's cache write, run before it.
-   */
-  private void enqueueChainLayer(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
-      int tokens) {
-    int d = config.hiddenSize();
-    float eps = (float) config.rmsNormEps();
-    CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr slots = meta.at(4L * offSlots);
-    boolean w4 = w.qkvQ() != null;
-    if (l == 0 && kvFp8) {
-      fp8QkvRopeCache(l, w, kc, vc, tokens);
-    } else if (l == 0 && w4) { // the later layers' QKV runs in the chain of the layer before
-      kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(), w.qkvBias().ptr(),
-          positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(), config.numKvHeads(),
-          config.headDim(), (float) config.ropeTheta());
-      mark("norm+qkv w4+rope");
-    } else if (l == 0) {
-      kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
-          w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
-          config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
-      mark("norm+qkv gemv+rope");
-    } else if (kvFp8) { // the chain before wrote this layer's QKV rows
-      kernels.qkvRopeCacheFp8(qkv.ptr(), w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc,
-          kScales(l), vScales(l), config.numHeads(), config.numKvHeads(), config.headDim(),
-          (float) config.ropeTheta(), tokens);
-      mark("rope+fp8 cache");
-    }
-    attention(l, kc, vc, tokens);
-    mark("attention");
-    CUdeviceptr chain = chains.at((long) Kernels.CHAIN_BYTES * l);
-    if (w4) {
-      kernels.w4Chain(chain, tokens, chainSmem[tokens]);
-      mark("o+norm+gate_up+down+next qkv w4 chain");
-    } else {
-      kernels.gemvChain(chain, tokens, chainSmem[tokens], chainGrid[tokens]);
-      mark("o+norm+gate_up+down+next qkv gemv chain");
-    }
   }
 
   /**

@@ -101,10 +101,6 @@ public final class Kernels implements AutoCloseable {
   private final int chainPairs;
   private final int chainStages;
   private final int chainRed;
-  private final CUfunction gemvChain;
-  /** gemv_chain_bf16's ring stages a warp and blocks an SM (gemv_chain_geometry). */
-  private final int gchStages;
-  private final int gchBlocks;
   /**
    * Dynamic shared memory of the many-token W4 kernels (w4m_smem, W4M_SMEM in w4a16_fused.cu):
    * each warp's two stages of activations, copied by cp.async.
@@ -222,14 +218,6 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
-    gemvChain = function("gemv_chain_bf16");
-    int[] gch = deviceInts("gemv_chain_geometry", 3);
-    if (gch[0] != CHAIN_CW) {
-      throw new IllegalStateException("gemv_chain built with " + gch[0] + " warps, not "
-          + CHAIN_CW);
-    }
-    gchStages = gch[1];
-    gchBlocks = gch[2];
   }
 
   /** n ints of the module's __device__ array {@code name}. */
@@ -1447,55 +1435,6 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
     launch(w4Chain, sms, 1, 1, CHAIN_THREADS, smem, p(chain), i(tokens));
-  }
-
-  // ---- gemv_chain.cu: a bf16 layer's projections after its attention in one launch.
-
-  /** Most tokens gemv_chain_bf16 takes (GCH_MAX_TOKENS: more would spill). */
-  public static final int GCH_MAX_TOKENS = 2;
-
-  /** Dynamic shared memory of gemv_chain_bf16: each warp's ring, then the activations. */
-  int gemvChainSmem(int maxK, int tokens) {
-    return CHAIN_CW * gchStages * 2 * 512 + 2 * tokens * maxK;
-  }
-
-  /**
-   * Whether gemv_chain_bf16 can run layers whose widest input is {@code maxK}: Hopper (its
-   * grid barrier and early launch are w4_chain's), whole 16-byte chunks, and a block's shared
-   * memory for one token.
-   */
-  public boolean gemvChainFits(int maxK) {
-    return ccMajor >= 9 && maxK % 8 == 0 && gemvChainSmem(maxK, 1) <= maxSmemOptin - 1024;
-  }
-
-  /** The most tokens (up to {@link #GCH_MAX_TOKENS} and CHAIN_TOKENS) that fit a block. */
-  public int gemvChainTokens(int maxK) {
-    int t = 1;
-    while (t < Math.min(GCH_MAX_TOKENS, CHAIN_TOKENS)
-        && gemvChainSmem(maxK, t + 1) <= maxSmemOptin - 1024) {
-      t++;
-    }
-    return t;
-  }
-
-  /**
-   * Blocks of gemv_chain_bf16 the GPU holds at once with {@code smem} bytes each (its grid:
-   * every block must be resident for the grid barriers), at most gchBlocks an SM. Call outside
-   * any capture (it may raise the function's shared-memory opt-in).
-   */
-  public int gemvChainGrid(int smem) {
-    return sms * Math.min(gchBlocks, residentBlocks(gemvChain, 32 * CHAIN_CW, smem));
-  }
-
-  /**
-   * Runs the phases of {@code chain} (a Chain in device memory whose phases' weights are bf16)
-   * for {@code tokens} tokens over {@code grid} blocks ({@link #gemvChainGrid}).
-   */
-  public void gemvChain(CUdeviceptr chain, int tokens, int smem, int grid) {
-    if (tokens < 1 || tokens > GCH_MAX_TOKENS) {
-      throw new IllegalArgumentException("gemv_chain takes 1 to " + GCH_MAX_TOKENS + " tokens");
-    }
-    launch(gemvChain, grid, 1, 1, 32 * CHAIN_CW, smem, p(chain), i(tokens));
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */

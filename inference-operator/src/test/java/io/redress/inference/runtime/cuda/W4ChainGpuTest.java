@@ -38,7 +38,7 @@ class W4ChainGpuTest {
    * Hidden 4,096, 32 query heads of 128, 4 KV heads, MLP 4,352: the gate/up and QKV phases have
    * more groups than an H100 has SMs, so blocks take several in turn.
    */
-  static final ModelConfig WIDE = new ModelConfig(4096, 4352, 3, 32, 4, 128, 4096,
+  private static final ModelConfig WIDE = new ModelConfig(4096, 4352, 3, 32, 4, 128, 4096,
       1024, 10000, 1e-6, false, "bfloat16", List.of());
   private static final int PROMPT = 150;
   private static final int DECODE = 32;
@@ -86,7 +86,7 @@ class W4ChainGpuTest {
     check(config, group, KvCacheDtype.AUTO);
   }
 
-  static void check(ModelConfig config, int group, KvCacheDtype kv) {
+  private static void check(ModelConfig config, int group, KvCacheDtype kv) {
     FusedDecodeGpuTest.Run separate = run(config, group, false, null, kv);
     FusedDecodeGpuTest.Run chain = run(config, group, true, separate.tokens(), kv);
     FusedDecodeGpuTest.assertMatches("hidden " + config.hiddenSize() + ", GPTQ group " + group
@@ -110,19 +110,17 @@ class W4ChainGpuTest {
 
   /**
    * {@code seqs} prompts in one step (PROMPT tokens, 37 fewer for the second), then DECODE
-   * steps of a token for each (the batch-{@code seqs} graph). group 0: bf16 weights, whose
-   * chain is gemv_chain.cu's ({@code redress.cuda.bf16Chain}).
+   * steps of a token for each (the batch-{@code seqs} graph).
    */
-  static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
+  private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv, int seqs) {
-    String property = group > 0 ? "redress.cuda.w4Chain" : "redress.cuda.bf16Chain";
-    String old = System.setProperty(property, String.valueOf(chain));
+    String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, kv), 7, group)) {
       if (chain) {
-        Assumptions.assumeTrue(gpu.usesChain(), "the chain needs Hopper");
+        Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
       } else {
-        assertThat(gpu.usesChain()).isFalse();
+        assertThat(gpu.usesW4Chain()).isFalse();
       }
       int vocab = config.vocabSize();
       int[] lengths = new int[seqs];
@@ -152,7 +150,7 @@ class W4ChainGpuTest {
       }
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
-      FusedDecodeGpuTest.restore(property, old);
+      FusedDecodeGpuTest.restore("redress.cuda.w4Chain", old);
     }
   }
 }
