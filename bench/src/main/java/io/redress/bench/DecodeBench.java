@@ -84,6 +84,13 @@ final class DecodeBench implements Callable<Integer> {
           + " do the same work and their ratio is the cost of guidance alone (an untimed guided"
           + " run first warms both: CUDA graphs, JIT).")
   boolean compareUnguided;
+  @Option(names = "--warm-up-tokens", defaultValue = "8", paramLabel = "N",
+      description = "Before each batch size's timed run, an untimed run of the same batch and"
+          + " prompt length (other prompts: no prefix-cache hits) generating N tokens, so the"
+          + " timed run meets no first-use costs (cuBLAS shape heuristics, graphs captured"
+          + " lazily, JIT at this size), as tools/hf_baseline.py warms HF; 0: none"
+          + " (default: ${DEFAULT-VALUE}).")
+  int warmUpTokens;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
   @Option(names = "--name", defaultValue = "decode") String name;
 
@@ -165,6 +172,7 @@ final class DecodeBench implements Callable<Integer> {
     root.put("gpus", gpus);
     root.put("tensor_parallel_size", tp);
     root.put("prompt_len", promptLen);
+    root.put("warm_up_tokens", compareUnguided && jsonSchema != null ? outputLen : warmUpTokens);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
     root.put("kv_cache_dtype", config.kvCacheDtype().flag());
@@ -191,6 +199,8 @@ final class DecodeBench implements Callable<Integer> {
         .append(" tokens, ").append(outputLen).append(jsonSchema != null
             ? " new tokens at most (a guided reply ends with its document)"
             : " new tokens (EOS ignored)")
+        .append(warmUpTokens > 0 && !(compareUnguided && jsonSchema != null)
+            ? "; each batch after an untimed warm-up run of " + warmUpTokens + " tokens" : "")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
             + " roofline %.0f tokens/s (%.2f GB of weights per token)", copyGbs, rooflineTps,
             weightBytes / 1e9) : "").append("\n\n")
@@ -208,6 +218,10 @@ final class DecodeBench implements Callable<Integer> {
           // steps) and for compiling the host code at this size: about 0.2 ms a step at 0.5B,
           // batch 64, which the unguided run after it then reused.
           run(engines, mc, b, outputLen, new Random(b), schemaText, null, null);
+        } else if (warmUpTokens > 0) {
+          // Prompts of another seed: the timed run's must not come from the prefix cache.
+          run(engines, mc, b, Math.min(warmUpTokens, outputLen), new Random(-1 - b),
+              schemaText, null, null);
         }
         var before = engine.stats();
         int[] lengths = new int[b];
