@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -93,6 +94,8 @@ final class DecodeBench implements Callable<Integer> {
   int warmUpTokens;
   @Option(names = "--out", defaultValue = "bench-results") Path out;
   @Option(names = "--name", defaultValue = "decode") String name;
+  /** Opens the engines of a {@code --model} run (tests put a fake engine here). */
+  Function<EngineConfig, Engine> engineFactory = Engine::open;
 
   @Override
   public Integer call() throws Exception {
@@ -157,7 +160,7 @@ final class DecodeBench implements Callable<Integer> {
     } else {
       mc = ModelConfig.load(model);
       for (int g = 0; g < gpus; g++) {
-        engines.add(Engine.open(config.toBuilder().gpu(g * tp).build()));
+        engines.add(engineFactory.apply(config.toBuilder().gpu(g * tp).build()));
       }
     }
     Engine engine = engines.get(0);

@@ -221,6 +221,7 @@ class ThroughputBenchTest {
   static final class FakeEngine implements Engine {
     final EngineConfig config;
     final List<int[]> submitted = Collections.synchronizedList(new ArrayList<>());
+    final List<GenerationRequest> requests = Collections.synchronizedList(new ArrayList<>());
     final List<String> texts = Collections.synchronizedList(new ArrayList<>());
     final ExecutorService pool = Executors.newFixedThreadPool(4);
     final AtomicLong prompt = new AtomicLong();
@@ -255,6 +256,7 @@ class ThroughputBenchTest {
         }
       }
       submitted.add(ids);
+      requests.add(r);
       int promptTokens = ids.length;
       int cachedTokens = cached;
       int n = r.params().maxTokens();
