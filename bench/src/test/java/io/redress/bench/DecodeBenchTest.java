@@ -24,14 +24,7 @@ class DecodeBenchTest {
 
   @BeforeEach
   void writeModelConfig() throws Exception {
-    model = Files.createDirectories(tmp.resolve("model"));
-    Files.writeString(model.resolve("config.json"), """
-        {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
-         "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
-         "vocab_size": 500, "max_position_embeddings": 512, "rope_theta": 10000.0,
-         "rms_norm_eps": 1e-6, "tie_word_embeddings": true, "torch_dtype": "float32",
-         "eos_token_id": 1}
-        """);
+    model = ThroughputBenchTest.tinyModelConfig(tmp);
   }
 
   private JsonNode run(String... extra) throws Exception {

@@ -39,7 +39,12 @@ class ThroughputBenchTest {
 
   @BeforeEach
   void writeModelConfig() throws Exception {
-    model = Files.createDirectories(tmp.resolve("model"));
+    model = tinyModelConfig(tmp);
+  }
+
+  /** dir/model with a tiny Qwen2 config.json (no weights: the engines here are fakes). */
+  static Path tinyModelConfig(Path dir) throws Exception {
+    Path model = Files.createDirectories(dir.resolve("model"));
     Files.writeString(model.resolve("config.json"), """
         {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 64, "intermediate_size": 128,
          "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -47,6 +52,7 @@ class ThroughputBenchTest {
          "rms_norm_eps": 1e-6, "tie_word_embeddings": true, "torch_dtype": "float32",
          "eos_token_id": 1}
         """);
+    return model;
   }
 
   private ThroughputBench bench(String... args) {
