@@ -593,14 +593,19 @@ public final class Kernels implements AutoCloseable {
     return !fp8 || headDim % 16 == 0;
   }
 
+  /** Largest grid y (and z) dimension: kernels with a row per y index stride past it. */
+  static final int MAX_GRID_Y = 65_535;
+
   /** out (tokens, inter) bf16 = silu(gate) * up from fp32 (tokens, 2 * inter). */
   public void siluMul(CUdeviceptr gateUp, CUdeviceptr out, int inter, int tokens) {
-    launch(siluMul, (inter + 1023) / 1024, tokens, 256, p(gateUp), p(out), i(inter));
+    launch(siluMul, (inter + 1023) / 1024, Math.min(tokens, MAX_GRID_Y), 256, p(gateUp), p(out),
+        i(inter), i(tokens));
   }
 
   /** {@link #siluMul} over a bf16 gateUp (tokens, 2 * inter). */
   public void siluMulBf16In(CUdeviceptr gateUp, CUdeviceptr out, int inter, int tokens) {
-    launch(siluMulBf16In, (inter + 1023) / 1024, tokens, 256, p(gateUp), p(out), i(inter));
+    launch(siluMulBf16In, (inter + 1023) / 1024, Math.min(tokens, MAX_GRID_Y), 256, p(gateUp),
+        p(out), i(inter), i(tokens));
   }
 
   /** One sampled id per row of fp32 logits; mask may be null. */
