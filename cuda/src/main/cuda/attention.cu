@@ -330,10 +330,11 @@ paged_attention_fp8(const bf16* __restrict__ q, const __nv_fp8_storage_t* __rest
 #define SPLIT_WARPS 4
 #define SPLIT_TABLE 128     // block-table entries staged in shared memory (else read from global)
 
-// Keys per split of a context of n keys, in whole tiles. It depends on n alone, so a token's
-// result does not depend on the batch around it.
-__device__ __forceinline__ int split_keys(int n) {
-  int splits = min(SPLIT_MAX, (n + SPLIT_MIN_KEYS - 1) / SPLIT_MIN_KEYS);
+// Keys per split of a context of n keys, in whole tiles, splits of at least min_keys (the
+// wide tensor-core decode attention takes longer ones: attention_mma.cu). It depends on n
+// alone, so a token's result does not depend on the batch around it.
+__device__ __forceinline__ int split_keys(int n, int min_keys = SPLIT_MIN_KEYS) {
+  int splits = min(SPLIT_MAX, (n + min_keys - 1) / min_keys);
   int per = (n + splits - 1) / splits;
   return (per + 31) & ~31;
 }

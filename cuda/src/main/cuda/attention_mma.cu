@@ -327,15 +327,6 @@ static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 13
                   sizeof(DmmaSmem<64, 1, 8>) == 2 * 128 * 72 * 2 + 16,
               "Kernels.decodeMmaSmem");
 
-// Keys per split of an n-key context cut into blocks of at least min_keys (split_keys's
-// rounding, attention.cu): the wide twin takes longer splits, a block's merge costing more
-// than its tiles take at a few hundred keys.
-__device__ __forceinline__ int dmma_split_keys(int n, int min_keys) {
-  int splits = min(SPLIT_MAX, (n + min_keys - 1) / min_keys);
-  int per = (n + splits - 1) / splits;
-  return (per + 31) & ~31;
-}
-
 // KV: attention.cu's KvBf16 or KvFp8. W warps, each 16 keys of a tile.
 template <int HD, int S, int W, typename KV>
 __device__ __forceinline__ void dmma_attention(
@@ -364,7 +355,9 @@ __device__ __forceinline__ void dmma_attention(
   // while that kernel drains.
   int pos = positions[t];
   int n = max(pos + 1, 0);
-  int chunk = gridDim.z == 1 || n == 0 ? n : dmma_split_keys(n, split_min_keys);
+  // The wide twin takes longer splits: at a few hundred keys a block's merge costs more than
+  // its tiles take.
+  int chunk = gridDim.z == 1 || n == 0 ? n : split_keys(n, split_min_keys);
   int splits = chunk > 0 ? (n + chunk - 1) / chunk : 0;
   int lo = split * chunk, hi = min(n, lo + chunk);
   int tiles = split < splits ? (hi - lo + KEYS - 1) / KEYS : 0;
@@ -587,8 +580,8 @@ __device__ __forceinline__ void dmma_attention(
 
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS (32 * DMMA_WIDE_WARPS for
 // the _wide entries), dynamic shared memory
-// Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as dmma_split_keys(n,
-// split_min_keys) (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
+// Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys(n, split_min_keys)
+// (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
 // (part_o, part_ml, counters unused). early_next: the next kernel may launch at once (as
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
