@@ -140,7 +140,7 @@ public final class Kernels implements AutoCloseable {
               + (fp8 == 1 ? "_fp8" : "_bf16"));
           int smem = decodeMmaSmem(headDim, fp8 == 1, stages[twin.ordinal()], twin.warps);
           allowSmem(f, smem);
-          decodeEntries[twin.ordinal()][fp8][hd] = new DecodeEntry(f, twin.warps, smem);
+          decodeEntries[twin.ordinal()][fp8][hd] = new DecodeEntry(f, smem);
         }
       }
     }
@@ -471,8 +471,8 @@ public final class Kernels implements AutoCloseable {
     }
   }
 
-  /** A decode attention entry: its function, warps and dynamic shared memory. */
-  private record DecodeEntry(CUfunction f, int warps, int smem) {}
+  /** A decode attention entry: its function and dynamic shared memory. */
+  private record DecodeEntry(CUfunction f, int smem) {}
 
   /** Fewest keys per split of the split-K attention kernels (SPLIT_MIN_KEYS, attention.cu). */
   private static final int SPLIT_MIN_KEYS = 128;
@@ -506,7 +506,7 @@ public final class Kernels implements AutoCloseable {
     // The wide twin splits only longer contexts: at a few hundred keys a split's merge costs
     // more than its share of the tiles saves.
     int splitKeys = kind == DecodeMma.WIDE ? WIDE_SPLIT_KEYS : SPLIT_MIN_KEYS;
-    launch(e.f(), tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * e.warps(), e.smem(),
+    launch(e.f(), tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * kind.warps, e.smem(),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
             p(counters), i(splitKeys), i(earlyNext ? 1 : 0)}));
