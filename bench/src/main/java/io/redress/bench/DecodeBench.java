@@ -175,7 +175,9 @@ final class DecodeBench implements Callable<Integer> {
     root.put("gpus", gpus);
     root.put("tensor_parallel_size", tp);
     root.put("prompt_len", promptLen);
-    root.put("warm_up_tokens", compareUnguided && jsonSchema != null ? outputLen : warmUpTokens);
+    // Guided against unguided: each batch's guided run is then warmed by a whole one instead.
+    boolean pairs = compareUnguided && jsonSchema != null;
+    root.put("warm_up_tokens", pairs ? outputLen : warmUpTokens);
     root.put("output_len", outputLen);
     root.put("guided", jsonSchema != null);
     root.put("kv_cache_dtype", config.kvCacheDtype().flag());
@@ -202,7 +204,7 @@ final class DecodeBench implements Callable<Integer> {
         .append(" tokens, ").append(outputLen).append(jsonSchema != null
             ? " new tokens at most (a guided reply ends with its document)"
             : " new tokens (EOS ignored)")
-        .append(warmUpTokens > 0 && !(compareUnguided && jsonSchema != null)
+        .append(warmUpTokens > 0 && !pairs
             ? "; each batch after an untimed warm-up run of " + warmUpTokens + " tokens" : "")
         .append(copyGbs > 0 ? String.format("; device copy bandwidth %.0f GB/s, batch-1"
             + " roofline %.0f tokens/s (%.2f GB of weights per token)", copyGbs, rooflineTps,
@@ -215,7 +217,7 @@ final class DecodeBench implements Callable<Integer> {
         run(List.of(e), mc, 1, 32, new Random(0), schemaText, null, null);
       }
       for (int b : batches) {
-        if (compareUnguided && schemaText != null) {
+        if (pairs) {
           // The guided run goes first, so without this it alone would pay for capturing the
           // CUDA graphs of this batch's step shapes (decode buckets, mixed prompt + decode
           // steps) and for compiling the host code at this size: about 0.2 ms a step at 0.5B,
@@ -263,7 +265,7 @@ final class DecodeBench implements Callable<Integer> {
             r[3]));
         LOG.info("batch {}: {} output tokens/s, {} tokens/s per sequence", b,
             String.format("%.0f", r[0]), String.format("%.1f", r[1]));
-        if (compareUnguided && schemaText != null) {
+        if (pairs) {
           var mid = engine.stats();
           double[] u = run(engines, mc, b, outputLen, new Random(b), null, lengths, null);
           var end = engine.stats();
