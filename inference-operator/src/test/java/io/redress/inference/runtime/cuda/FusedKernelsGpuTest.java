@@ -240,7 +240,23 @@ class FusedKernelsGpuTest extends KernelGpuTest {
    * with two tile stages (WHOLE), the deep twin's (DEEP) or the wide twin's eight warps (WIDE,
    * and split: WIDE_SPLIT; bf16 caches only).
    */
-  enum SplitKernel { HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE, MMA_WIDE_SPLIT }
+  enum SplitKernel {
+    HEAD, GQA, MMA, MMA_WHOLE, MMA_DEEP, MMA_WIDE, MMA_WIDE_SPLIT;
+
+    /** The tensor-core kernels': whether they split contexts. */
+    boolean mmaSplit() {
+      return this == MMA || this == MMA_WIDE_SPLIT;
+    }
+
+    /** The tensor-core kernels': their twin. */
+    Kernels.DecodeMma twin() {
+      return switch (this) {
+        case MMA_DEEP -> Kernels.DecodeMma.DEEP;
+        case MMA_WIDE, MMA_WIDE_SPLIT -> Kernels.DecodeMma.WIDE;
+        default -> Kernels.DecodeMma.PLAIN;
+      };
+    }
+  }
 
   /** {@link #attentionShapes} for each {@link SplitKernel} that takes the shape. */
   static Stream<Arguments> splitKernelShapes() {
@@ -302,12 +318,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               q.ptr(), kCache.ptr(), vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(),
               blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(), s.kvHeads(),
               s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
-              kernel == SplitKernel.MMA || kernel == SplitKernel.MMA_WIDE_SPLIT, false,
-              switch (kernel) {
-                case MMA_DEEP -> Kernels.DecodeMma.DEEP;
-                case MMA_WIDE, MMA_WIDE_SPLIT -> Kernels.DecodeMma.WIDE;
-                default -> Kernels.DecodeMma.PLAIN;
-              });
+              kernel.mmaSplit(), false, kernel.twin());
         }
       };
       launch.run(out2, 3);
@@ -410,10 +421,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
         kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
             vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
             out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-            counters.ptr(), tokens,
-            kernel == SplitKernel.MMA || kernel == SplitKernel.MMA_WIDE_SPLIT, false,
-            kernel == SplitKernel.MMA_WIDE || kernel == SplitKernel.MMA_WIDE_SPLIT
-                ? Kernels.DecodeMma.WIDE : Kernels.DecodeMma.PLAIN);
+            counters.ptr(), tokens, kernel.mmaSplit(), false, kernel.twin());
       }
       String what = s + ", position " + pos + ", " + kernel;
       compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
