@@ -16,8 +16,12 @@ __device__ __forceinline__ bf16 to_bf(float v) { return __float2bfloat16_rn(v); 
 // chunk, and with one warp a scheduler those instructions were most of its time.
 struct PagedBlocks {
   int shift, mask;
-  __device__ __forceinline__ explicit PagedBlocks(int block_size)
-      : shift(__ffs(block_size) - 1), mask(block_size - 1) {}
+  // (Assigned in the body: nvcc 13's host pass rejects __ffs in a member initializer, which
+  // the labs under tools/ compile.)
+  __device__ __forceinline__ explicit PagedBlocks(int block_size) {
+    shift = __ffs(block_size) - 1;
+    mask = block_size - 1;
+  }
   // The block-table entry that holds key.
   __device__ __forceinline__ int entry(int key) const { return key >> shift; }
   // The cache slot of key, given its block (the table's entry for it).
