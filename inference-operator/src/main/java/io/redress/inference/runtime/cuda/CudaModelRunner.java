@@ -186,6 +186,8 @@ public final class CudaModelRunner implements ModelRunner {
    * block per token and KV head fills the GPU there without splitting).
    */
   static final int SPLIT_TOKENS = 16;
+  /** Widest model that takes {@link #layersDesc} by default (0.5B and 1.5B measured faster). */
+  static final int LAYERS_MAX_HIDDEN = 1536;
   /**
    * Split steps of at least this many tokens (and every FP8-cache split step) take the
    * GQA-aware split kernel, a block per KV head and split: from a few tokens on, the per-head
@@ -239,6 +241,16 @@ public final class CudaModelRunner implements ModelRunner {
    * ({@code redress.cuda.w4Chain=false}).
    */
   private final DeviceBuffer chains;
+  /**
+   * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): each layer's
+   * LwLayer pointers, or null where it does not apply (GPTQ, an FP8 cache, tensor
+   * parallelism, not Hopper, shapes it does not take) or is off. {@code redress.cuda.layers}:
+   * {@code auto} (the default) takes it for models up to {@link #LAYERS_MAX_HIDDEN} wide,
+   * {@code true} wherever it fits, {@code false} never.
+   */
+  private final long[] layersDesc;
+  private final DeviceBuffer layersPart; // its attention partials
+  private final DeviceBuffer layersBarrier;
   private final int[] chainSmem; // by the step's tokens
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
@@ -366,6 +378,21 @@ public final class CudaModelRunner implements ModelRunner {
       splitO = splitMl = splitCounters = null;
     }
 
+    String layersProp = System.getProperty("redress.cuda.layers", "auto");
+    boolean layersKernel = fused && !weights.quantized() && tp == null && !kvFp8
+        && !"false".equals(layersProp) && ("true".equals(layersProp) || d <= LAYERS_MAX_HIDDEN)
+        && weights.layers.stream().allMatch(l -> l.qkvBias() != null)
+        && kernels.layersFit((int) d, (int) inter, (int) qs, config.headDim(),
+            config.numLayers());
+    if (layersKernel) {
+      layersPart = device.alloc(
+          4L * config.numHeads() * Kernels.LAYERS_RUNS * (config.headDim() + 4));
+      layersBarrier = device.alloc(8);
+      cuMemsetD32Async(layersBarrier.ptr(), 0, 2, device.stream());
+    } else {
+      layersPart = layersBarrier = null;
+    }
+
     long dequantElems = 0;
     long permElems = 0;
     for (CudaWeights.Layer layer : weights.layers) {
@@ -448,6 +475,7 @@ public final class CudaModelRunner implements ModelRunner {
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
     chains = chain ? buildChains(chainScales, chainGroup) : null;
+    layersDesc = layersKernel ? buildLayers() : null;
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -509,6 +537,21 @@ public final class CudaModelRunner implements ModelRunner {
     DeviceBuffer out = device.alloc(b.capacity());
     cuMemcpyHtoD(out.ptr(), Pointer.to(b.array()), b.capacity());
     device.synchronize(); // a copy from pageable memory may still be in flight
+    return out;
+  }
+
+  /** Every layer's LwLayer pointers (layers_bf16.cu), in order. */
+  private long[] buildLayers() {
+    int layers = config.numLayers();
+    long[] out = new long[Kernels.LAYER_WORDS * layers];
+    for (int l = 0; l < layers; l++) {
+      CudaWeights.Layer w = weights.layers.get(l);
+      long kc = kvCache.address() + kvLayerBytes * l;
+      long[] ptrs = {w.qkvWeight().address(), w.qkvBias().address(), w.oWeight().address(),
+          w.gateUpWeight().address(), w.downWeight().address(), w.inputNorm().address(),
+          w.postNorm().address(), kc, kc + kvValueOffset};
+      System.arraycopy(ptrs, 0, out, Kernels.LAYER_WORDS * l, ptrs.length);
+    }
     return out;
   }
 
@@ -974,7 +1017,15 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    for (int l = 0; l < config.numLayers(); l++) {
+    boolean allLayers = fusedStep && tokens == 1 && layersDesc != null;
+    if (allLayers) {
+      kernels.layers(layersDesc, x.ptr(), qkv.ptr(), layersPart.ptr(), act.ptr(),
+          layersBarrier.ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots),
+          meta.at(4L * offTables), eps, (float) config.ropeTheta(), config.numLayers(), d,
+          inter, config.numHeads(), config.numKvHeads(), config.headDim(), options.blockSize());
+      mark("all layers");
+    }
+    for (int l = 0; l < (allLayers ? 0 : config.numLayers()); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
       CUdeviceptr vc = kvCache.at(kvLayerBytes * l + kvValueOffset);

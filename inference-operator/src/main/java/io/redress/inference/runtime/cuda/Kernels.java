@@ -96,6 +96,10 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction dequantW4;
   private final CUfunction dequantW4Packed;
   private final CUfunction w4Chain;
+  private final CUfunction layers64;
+  private final CUfunction layers128;
+  private final int layersSmem64;
+  private final int layersSmem128;
   private final CUfunction w4ChainScales;
   /** w4_chain's input pairs a stage, ring stages and warp-sum buffers (w4_chain_geometry). */
   private final int chainPairs;
@@ -215,6 +219,10 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalStateException("w4_chain built with " + chain[0] + " consumer warps, not "
           + CHAIN_CW);
     }
+    layers64 = function("layers_hd64_bf16");
+    layers128 = function("layers_hd128_bf16");
+    layersSmem64 = deviceInts("layers_hd64_bf16_smem", 1)[0];
+    layersSmem128 = deviceInts("layers_hd128_bf16_smem", 1)[0];
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
@@ -1349,6 +1357,64 @@ public final class Kernels implements AutoCloseable {
   private static long[][] w4ManyWeights(CudaWeights.Q4 w) {
     return new long[][] {p(w.codes().ptr()), p(w.scaleZero().ptr()), i(w.group()),
         i(groupShift(w.group())), i(w.bound1()), i(w.bound2()), p(stripScales(w))};
+  }
+
+  // ---- layers_bf16.cu: every layer of a one-token bf16 step in one launch.
+
+  /** Consumer warps (LW_CW), stage bytes, staged input row and attention runs there. */
+  private static final int LAYERS_THREADS = 32 * (8 + 1);
+  private static final int LAYERS_STAGE = 32_768;
+  private static final int LAYERS_XS = 9_216;
+  /** Most runs of keys a head's attention takes (LW_MAX_SPLITS): partials' rows per head. */
+  public static final int LAYERS_RUNS = 16;
+  /** Pointers of an LwLayer, and the most layers LwArgs holds (LW_MAX_LAYERS). */
+  public static final int LAYER_WORDS = 9;
+  public static final int LAYERS_MAX = 64;
+
+  /**
+   * Whether layers_bf16 takes a model of these shapes on this GPU: Hopper, head_dim 64 or 128,
+   * queries as wide as the hidden size, rows that fit its ring stages and input buffer, and at
+   * most {@link #LAYERS_MAX} layers.
+   */
+  public boolean layersFit(int hidden, int inter, int qSize, int headDim, int numLayers) {
+    int smem = headDim == 64 ? layersSmem64 : layersSmem128;
+    return ccMajor >= 9 && (headDim == 64 || headDim == 128) && qSize == hidden
+        && hidden % 8 == 0 && inter % 8 == 0 && Math.max(hidden, inter) <= LAYERS_XS
+        && 2 * Math.max(hidden, inter) <= LAYERS_STAGE && smem <= maxSmemOptin
+        && numLayers <= LAYERS_MAX;
+  }
+
+  /**
+   * Runs every decoder layer of a one-token step (token 0 of the step's metadata): x (hidden)
+   * fp32 is the residual stream in and out; layerWords holds {@link #LAYER_WORDS} device
+   * addresses a layer (QKV weight and bias, O, gate/up and down weights, the two norms, K and V
+   * cache), passed by value; qkv (q + 2 kv floats), part ({@code heads * LAYERS_RUNS *
+   * (headDim + 4)} floats) and act (inter bf16) are scratch; barrier a zeroed word the launches
+   * share. One block per SM, every block resident.
+   */
+  public void layers(long[] layerWords, CUdeviceptr x, CUdeviceptr qkv, CUdeviceptr part,
+      CUdeviceptr act, CUdeviceptr barrier, CUdeviceptr positions, CUdeviceptr slots,
+      CUdeviceptr blockTables, float eps, float theta, int numLayers, int hidden, int inter,
+      int heads, int kvHeads, int headDim, int blockSize) {
+    CUfunction f = headDim == 64 ? layers64 : layers128;
+    int smem = headDim == 64 ? layersSmem64 : layersSmem128;
+    allowSmem(f, smem);
+    // LwArgs by value, as 64-bit words: nine pointers, two floats, six ints, then the layers.
+    long[] head = {0L, addr(x), addr(qkv), addr(part), addr(act), addr(barrier),
+        addr(positions), addr(slots), addr(blockTables),
+        pair(Float.floatToRawIntBits(eps), Float.floatToRawIntBits(theta)),
+        pair(numLayers, hidden), pair(inter, heads), pair(kvHeads, blockSize)};
+    long[] a = java.util.Arrays.copyOf(head, head.length + LAYERS_MAX * LAYER_WORDS);
+    System.arraycopy(layerWords, 0, a, head.length, layerWords.length);
+    launch(f, sms, 1, 1, LAYERS_THREADS, smem, a);
+  }
+
+  private static long addr(CUdeviceptr p) {
+    return CudaDevice.address(p);
+  }
+
+  private static long pair(int lo, int hi) {
+    return (lo & 0xffffffffL) | ((long) hi << 32);
   }
 
   // ---- w4a16_chain.cu: a GPTQ layer's projections after its attention in one launch.

@@ -1,0 +1,500 @@
+// Every decoder layer of a one-token bf16 step in one persistent launch (small models, where
+// a layer's weights take less time to read than its kernel boundaries cost: Qwen2.5-0.5B's 24
+// layers took about 34 us each as separate fused kernels against 10 us for their 30 MB at copy
+// bandwidth; tools/bf16_layers_lab.cu measured this design at 25 us on one H100).
+//
+// One block an SM. Its warp LW_CW is a producer: it walks the block's share of every layer's
+// weights (QKV rows, O rows, gate/up row pairs, down rows, in the consumers' order) and
+// bulk-copies them into a ring of stages, waiting only for a free stage, never for the math:
+// while the consumers wait at a grid barrier or run the attention, the ring fills with what
+// they need next. Warps 0..LW_CW-1 consume, phase by phase, with a grid barrier after each (a
+// phase reads what the one before wrote in every block):
+//   QKV   xs = RMSNorm(x) (each block for itself); qkv = xs . Wqkv^T + bias (fp32, before RoPE)
+//   ATT   a warp per (query head, run of keys): RoPE on q and the new k (rope_rotate, as the
+//         fused QKV kernel), scores, softmax and P.V into a partial; the group's first query
+//         head writes the new k and v into the cache
+//   O     xs = the partials merged (each block for itself); x += xs . Wo^T (a block owns rows)
+//   GU    xs = RMSNorm(x); act = bf16(silu(gate) * up) (silu_mul, as the fused kernel)
+//   DOWN  xs = act; x += xs . Wd^T (each warp an eighth of a row's inputs, summed in warp order)
+// The arithmetic is the fused kernels' (same norm, RoPE and SiLU helpers) with its own
+// summation orders, so logits agree with the separate kernels to bf16 rounding, not bit for
+// bit (LayersBf16GpuTest).
+//
+// Requirements (Kernels.layersFit): one token (row 0 of the step's metadata), bf16 weights and
+// cache, head_dim 64 or 128, hidden and intermediate sizes multiples of 8 with 2 x hidden
+// bytes and 2 x intermediate bytes at most a stage, intermediate size at most LW_XS.
+#include "common.cuh"
+#include <stddef.h>
+// (Also the helpers of norm.cu, rope_cache.cu, activation.cu, gemv_fused.cu and w4a16_chain.cu,
+// which kernels.cu includes before this file.)
+
+#define LW_CW 8            // consumer warps (Kernels.LAYERS_THREADS = 32 * (LW_CW + 1))
+#define LW_STAGE 32768     // bytes of a ring stage
+#define LW_XS 9216         // largest input row (bf16) a phase stages: hidden and intermediate
+#define LW_KEYS 32         // keys an attention warp takes at a time
+#define LW_MAX_SPLITS 16   // most runs of keys a head's attention is cut into (merged at once)
+
+// One layer's weights and cache (Kernels.layers writes an array of them, LAYER_BYTES each).
+struct LwLayer {
+  const bf16 *qkv_w, *qkv_b, *o_w, *gu_w, *down_w, *norm1, *norm2;
+  bf16 *k_cache, *v_cache;
+};
+static_assert(sizeof(LwLayer) == 72, "Kernels.LAYER_BYTES");
+
+#define LW_MAX_LAYERS 64
+
+// The launch's arguments, by value (a graph captures them as they are; the layers' pointers
+// are read through the constant cache, not from global memory at each layer's start).
+struct LwArgs {
+  const void* unused;         // (keeps the words Kernels.layers writes in place)
+  float* x;                   // (hidden) fp32 residual stream
+  float* qkv;                 // (q + 2 kv) fp32 scratch
+  float* part;                // (num_heads, LW_MAX_SPLITS, head_dim + 4) attention partials
+  bf16* act;                  // (inter) bf16 SiLU output
+  unsigned* barrier;          // grid barrier (grid_arrive_wait), zero at first use
+  const int* positions;       // the step's metadata: token 0's position, slot and block table
+  const int* slots;
+  const int* block_tables;
+  float eps, theta;
+  int num_layers, hidden, inter, num_heads, num_kv_heads, block_size;
+  LwLayer layers[LW_MAX_LAYERS];
+};
+
+static_assert(sizeof(LwArgs) == 104 + 72 * LW_MAX_LAYERS && offsetof(LwArgs, eps) == 72 &&
+                  offsetof(LwArgs, num_layers) == 80 && offsetof(LwArgs, layers) == 104,
+              "Kernels.layers: 13 words, then LAYERS_MAX of 9");
+
+enum { LW_QKV, LW_O, LW_GU, LW_DOWN };  // the weight phases of a layer, in order
+
+template <int HD, int NS>
+struct LwSmem {
+  alignas(128) unsigned char ring[NS][LW_STAGE];
+  alignas(16) bf16 xs[LW_XS];
+  alignas(16) bf16 vt[LW_CW][LW_KEYS][HD];  // a warp's V rows of its current keys
+  float qs[LW_CW][HD];                      // a warp's query, rotated and scaled
+  float kn[LW_CW][HD];                      // the new key, rotated
+  int slot0[LW_CW][LW_KEYS];               // a warp's first unit's first tile: its keys' slots
+  float red[LW_CW];
+  float dred[2][LW_CW][4];                  // down stages' warp sums, by stage parity
+  uint64_t full[NS], empty[NS];
+};
+
+__device__ __forceinline__ void lw_sync() {
+  asm volatile("bar.sync 1, %0;" ::"n"(32 * LW_CW) : "memory");
+}
+
+__device__ __forceinline__ void lw_grid_sync(unsigned* bar) {
+  lw_sync();
+  if (threadIdx.x == 0) grid_arrive_wait(bar);
+  lw_sync();
+}
+
+// Rows (gate/up: row pairs) of phase p, a row's bytes, and the rows a stage holds: a row a
+// consumer warp (two in QKV and O), as many as fit; down stages a few long rows.
+__device__ __forceinline__ int lw_rows(const LwArgs& a, int p) {
+  return p == LW_QKV ? (a.num_heads + 2 * a.num_kv_heads) * (a.hidden / a.num_heads)
+                     : p == LW_GU ? a.inter : a.hidden;
+}
+__device__ __forceinline__ int lw_row_bytes(const LwArgs& a, int p) {
+  return 2 * (p == LW_DOWN ? a.inter : a.hidden);
+}
+__device__ __forceinline__ int lw_per_stage(const LwArgs& a, int p) {
+  int fit = LW_STAGE / lw_row_bytes(a, p) / (p == LW_GU ? 2 : 1);
+  return p == LW_DOWN ? min(fit, 4) : min(fit, p == LW_GU ? LW_CW : 2 * LW_CW);
+}
+__device__ __forceinline__ void lw_range(const LwArgs& a, int p, int& r0, int& r1) {
+  int n = lw_rows(a, p);
+  r0 = (int)((long long)blockIdx.x * n / gridDim.x);
+  r1 = (int)((long long)(blockIdx.x + 1) * n / gridDim.x);
+}
+
+template <int HD, int NS>
+__device__ void lw_producer(const LwArgs& a, LwSmem<HD, NS>& sm) {
+  int lane = threadIdx.x & 31;
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  int si = 0;
+  for (int l = 0; l < a.num_layers; l++) {
+    const LwLayer& w = a.layers[l];
+    for (int p = LW_QKV; p <= LW_DOWN; p++) {
+      int r0, r1;
+      lw_range(a, p, r0, r1);
+      int rb = lw_row_bytes(a, p), per = lw_per_stage(a, p);
+      const char* base = reinterpret_cast<const char*>(
+          p == LW_QKV ? w.qkv_w : p == LW_O ? w.o_w : p == LW_GU ? w.gu_w : w.down_w);
+      for (int c = r0; c < r1; c += per, si++) {
+        int s = si % NS, n = min(per, r1 - c), copies = p == LW_GU ? 2 * n : n;
+        if (si >= NS) mbar_wait(&sm.empty[s], ((si / NS) - 1) & 1);
+        if (lane == 0) mbar_expect_tx(&sm.full[s], copies * rb);
+        __syncwarp();
+        if (lane < copies) {  // gate rows, then their up rows (inter rows further)
+          int row = p == LW_GU ? c + lane % n + (lane / n) * a.inter : c + lane;
+          bulk_load(sm.ring[s] + lane * rb, base + (size_t)row * rb, rb, &sm.full[s], policy);
+        }
+      }
+    }
+  }
+}
+
+// A warp's dot products of rows ra and rb (if not null) in shared memory with xs over 8-input
+// chunks [c0, c1); every lane ends with the sums.
+__device__ __forceinline__ void lw_dot2(const bf16* ra, const bf16* rb, const bf16* xs, int c0,
+                                        int c1, float& da, float& db) {
+  int lane = threadIdx.x & 31;
+  float a0 = 0.f, a1 = 0.f, b0 = 0.f, b1 = 0.f;
+#pragma unroll 4
+  for (int c = c0 + lane; c < c1; c += 32) {
+    uint4 x = reinterpret_cast<const uint4*>(xs)[c];
+    uint4 u = reinterpret_cast<const uint4*>(ra)[c];
+    uint4 v = rb ? reinterpret_cast<const uint4*>(rb)[c] : make_uint4(0, 0, 0, 0);
+    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&x);
+    const __nv_bfloat162* u2 = reinterpret_cast<const __nv_bfloat162*>(&u);
+    const __nv_bfloat162* v2 = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      float2 xf = __bfloat1622float2(x2[e]), uf = __bfloat1622float2(u2[e]),
+             vf = __bfloat1622float2(v2[e]);
+      a0 = fmaf(xf.x, uf.x, a0);
+      a1 = fmaf(xf.y, uf.y, a1);
+      b0 = fmaf(xf.x, vf.x, b0);
+      b1 = fmaf(xf.y, vf.y, b1);
+    }
+  }
+  da = warp_sum(a0 + a1);
+  db = warp_sum(b0 + b1);
+}
+
+// xs = RMSNorm(x) * w (norm.cu's arithmetic), every block for itself; x read through L2
+// (other blocks wrote it in this launch).
+template <int HD, int NS>
+__device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
+  int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  constexpr int HELD = 4;  // float4s a thread: hidden up to 4,096 in one round trip
+  int n4 = a.hidden / 4;
+  float4 v[HELD];
+  float ss = 0.f;
+#pragma unroll
+  for (int j = 0; j < HELD; j++) {
+    int i = tid + j * 32 * LW_CW;
+    v[j] = i < n4 ? __ldcg(reinterpret_cast<const float4*>(a.x) + i) : make_float4(0, 0, 0, 0);
+  }
+#pragma unroll
+  for (int j = 0; j < HELD; j++) ss = sum_sq4(ss, v[j]);
+  for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
+    ss = sum_sq4(ss, __ldcg(reinterpret_cast<const float4*>(a.x) + i));
+  ss = warp_sum(ss);
+  if (lane == 0) sm.red[warp] = ss;
+  lw_sync();
+  float total = 0.f;
+#pragma unroll
+  for (int w = 0; w < LW_CW; w++) total += sm.red[w];
+  float inv = inv_rms(total, a.hidden, a.eps);
+#pragma unroll
+  for (int j = 0; j < HELD; j++) {
+    int i = tid + j * 32 * LW_CW;
+    if (i < n4) rms_store4(sm.xs, nw, i, v[j], inv);
+  }
+  for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
+    rms_store4(sm.xs, nw, i, __ldcg(reinterpret_cast<const float4*>(a.x) + i), inv);
+  lw_sync();
+}
+
+// xs = the attention output: each query head's runs of keys merged, every block for itself,
+// a thread per four dimensions of a head, all runs' loads issued together.
+template <int HD, int NS>
+__device__ void lw_merge(const LwArgs& a, int runs, LwSmem<HD, NS>& sm) {
+  constexpr int PS = HD + 4;
+  for (int i = threadIdx.x; i < a.num_heads * HD / 4; i += 32 * LW_CW) {
+    int j = i / (HD / 4), dq = i % (HD / 4);
+    const float* base = a.part + (size_t)j * LW_MAX_SPLITS * PS;
+    float2 ml[LW_MAX_SPLITS];
+    float4 o[LW_MAX_SPLITS];
+#pragma unroll
+    for (int u = 0; u < LW_MAX_SPLITS; u++) {
+      bool ok = u < runs;
+      ml[u] = ok ? __ldcg(reinterpret_cast<const float2*>(base + u * PS + HD))
+                 : make_float2(-INFINITY, 0.f);
+      o[u] = ok ? __ldcg(reinterpret_cast<const float4*>(base + u * PS) + dq)
+                : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+    float m = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < LW_MAX_SPLITS; u++) m = fmaxf(m, ml[u].x);
+    float l = 0.f;
+    float4 b = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int u = 0; u < LW_MAX_SPLITS; u++) {
+      float c = ml[u].x == -INFINITY ? 0.f : exp2f(ml[u].x - m);
+      l = fmaf(ml[u].y, c, l);
+      b.x = fmaf(o[u].x, c, b.x);
+      b.y = fmaf(o[u].y, c, b.y);
+      b.z = fmaf(o[u].z, c, b.z);
+      b.w = fmaf(o[u].w, c, b.w);
+    }
+    float r = l > 0.f ? 1.f / l : 0.f;
+    reinterpret_cast<uint2*>(sm.xs)[i] =
+        make_uint2(pack_bf16(b.x * r, b.y * r), pack_bf16(b.z * r, b.w * r));
+  }
+  lw_sync();
+}
+
+// The consumers' stages of weight phase p: f(first row, rows, stage bytes, stage index).
+template <int HD, int NS, typename F>
+__device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, int p, int& si,
+                                           F f) {
+  int lane = threadIdx.x & 31;
+  int r0, r1;
+  lw_range(a, p, r0, r1);
+  int per = lw_per_stage(a, p);
+  for (int c = r0; c < r1; c += per, si++) {
+    int s = si % NS, n = min(per, r1 - c);
+    mbar_wait(&sm.full[s], (si / NS) & 1);
+    f(c, n, sm.ring[s], si);
+    __syncwarp();
+    if (lane == 0) mbar_arrive(&sm.empty[s]);
+  }
+}
+
+// Query head j's keys [lo, hi) of the layer (a run; the new key at pos in the last): one warp.
+// Lane l scores key lo + 32 t + l of each tile t and accumulates dimensions [D l, D l + D).
+template <int HD, int NS>
+__device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, int lo, int hi,
+                             int pos, const int* table, bool first, LwSmem<HD, NS>& sm) {
+  constexpr int D = HD / 32, CH = HD / 8, PS = HD + 4;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int group = a.num_heads / a.num_kv_heads, g = j / group, half = HD / 2;
+  int kv_size = a.num_kv_heads * HD;
+  PagedBlocks blocks(a.block_size);
+  // q rotated (log2-scaled for exp2), and the new key rotated when this run holds it
+  float scale_log2 = rsqrtf((float)HD) * 1.4426950408889634f;
+  bool has_new = hi == pos + 1;
+  for (int i = lane; i < half; i += 32) {
+    float qa, qb, ka, kb;
+    const float* qr = a.qkv + j * HD;
+    rope_rotate(__ldcg(qr + i), __ldcg(qr + i + half), (float)pos, i, HD, a.theta, qa, qb);
+    sm.qs[warp][i] = to_f(to_bf(qa)) * scale_log2;
+    sm.qs[warp][i + half] = to_f(to_bf(qb)) * scale_log2;
+    if (has_new) {
+      const float* kr = a.qkv + (a.num_heads + g) * HD;
+      rope_rotate(__ldcg(kr + i), __ldcg(kr + i + half), (float)pos, i, HD, a.theta, ka, kb);
+      sm.kn[warp][i] = to_f(to_bf(ka));
+      sm.kn[warp][i + half] = to_f(to_bf(kb));
+      if (j % group == 0) {  // the group's first head writes the cache
+        int slot = a.slots[0];
+        const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
+        if (slot >= 0) {
+          w.k_cache[(size_t)slot * kv_size + g * HD + i] = to_bf(ka);
+          w.k_cache[(size_t)slot * kv_size + g * HD + i + half] = to_bf(kb);
+          w.v_cache[(size_t)slot * kv_size + g * HD + i] = to_bf(__ldcg(vr + i));
+          w.v_cache[(size_t)slot * kv_size + g * HD + i + half] = to_bf(__ldcg(vr + i + half));
+        }
+      }
+    }
+  }
+  __syncwarp();
+  float m = -INFINITY, l = 0.f, o[D];
+#pragma unroll
+  for (int d = 0; d < D; d++) o[d] = 0.f;
+  for (int k0 = lo; k0 < hi; k0 += LW_KEYS) {
+    // The cache slots of the warp's first unit's first tile were looked up at the launch's
+    // start (the same for every layer); other tiles look theirs up.
+    bool cached = first && k0 == lo;
+    // V rows of the tile by cp.async (the new key's row from qkv below), this lane's K row
+    for (int i = lane; i < LW_KEYS * CH; i += 32) {
+      int r = i / CH, ch = i % CH, key = k0 + r;
+      bool ok = key < hi && key != pos;
+      int slot = !ok ? 0 : cached ? sm.slot0[warp][r]
+                                  : blocks.slot(__ldg(table + blocks.entry(key)), key);
+      cp_async16(&sm.vt[warp][r][ch * 8], w.v_cache + (size_t)slot * kv_size + g * HD + ch * 8,
+                 ok ? 16 : 0);
+    }
+    cp_async_commit();
+    int key = k0 + lane;
+    float s = -INFINITY;
+    if (key < hi) {
+      float acc = 0.f;
+      if (key == pos) {
+#pragma unroll 8
+        for (int d = 0; d < HD; d++) acc = fmaf(sm.qs[warp][d], sm.kn[warp][d], acc);
+      } else {
+        int slot = cached ? sm.slot0[warp][lane] : blocks.slot(__ldg(table + blocks.entry(key)), key);
+        const uint4* kr =
+            reinterpret_cast<const uint4*>(w.k_cache + (size_t)slot * kv_size + g * HD);
+        uint4 kv[CH];
+#pragma unroll
+        for (int ch = 0; ch < CH; ch++) kv[ch] = __ldcg(kr + ch);
+#pragma unroll
+        for (int ch = 0; ch < CH; ch++) {
+          const __nv_bfloat162* k2 = reinterpret_cast<const __nv_bfloat162*>(&kv[ch]);
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            float2 kf = __bfloat1622float2(k2[e]);
+            acc = fmaf(sm.qs[warp][ch * 8 + 2 * e], kf.x, acc);
+            acc = fmaf(sm.qs[warp][ch * 8 + 2 * e + 1], kf.y, acc);
+          }
+        }
+      }
+      s = acc;
+    }
+    float mt = s;
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, off));
+    float mn = fmaxf(m, mt);
+    float alpha = m == -INFINITY ? 0.f : exp2f(m - mn);
+    float p = s == -INFINITY ? 0.f : exp2f(s - mn);
+    l = l * alpha + warp_sum(p);
+    m = mn;
+    cp_async_wait_all();
+    __syncwarp();
+    if (pos >= k0 && pos < k0 + LW_KEYS && pos < hi) {  // the new value, from qkv
+      const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
+      for (int d = lane; d < HD; d += 32) sm.vt[warp][pos - k0][d] = to_bf(__ldcg(vr + d));
+      __syncwarp();
+    }
+#pragma unroll
+    for (int d = 0; d < D; d++) o[d] *= alpha;
+#pragma unroll 8
+    for (int k = 0; k < LW_KEYS; k++) {
+      float pk = __shfl_sync(0xffffffffu, p, k);
+      const bf16* vr = &sm.vt[warp][k][D * lane];
+#pragma unroll
+      for (int d = 0; d < D; d++) o[d] = fmaf(pk, to_f(vr[d]), o[d]);
+    }
+    __syncwarp();  // the tile's V rows are read before the next tile's copies
+  }
+  float* pp = a.part + ((size_t)j * LW_MAX_SPLITS + run) * PS;
+#pragma unroll
+  for (int d = 0; d < D; d++) __stcg(pp + D * lane + d, o[d]);
+  if (lane == 0) __stcg(reinterpret_cast<float2*>(pp + HD), make_float2(m, l));
+}
+
+template <int HD, int NS>
+__device__ __forceinline__ void layers_body(const LwArgs& a) {
+  extern __shared__ __align__(128) unsigned char lw_smem_raw[];
+  LwSmem<HD, NS>& sm = *reinterpret_cast<LwSmem<HD, NS>*>(lw_smem_raw);
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < NS; s++) {
+      mbar_init(&sm.full[s], 1);
+      mbar_init(&sm.empty[s], LW_CW);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncthreads();
+  if (warp == LW_CW) {
+    // Weights only: the producer starts before the previous kernel has finished.
+    lw_producer(a, sm);
+    pdl_wait();
+    return;
+  }
+  pdl_wait();
+  int pos = a.positions[0];
+  int n = max(pos + 1, 0);
+  // Runs of keys per head: up to LW_MAX_SPLITS, each a whole number of LW_KEYS tiles.
+  int tiles = (n + LW_KEYS - 1) / LW_KEYS;
+  int per_run = max(1, (tiles + LW_MAX_SPLITS - 1) / LW_MAX_SPLITS) * LW_KEYS;
+  int runs = n == 0 ? 0 : (n + per_run - 1) / per_run;
+  const int* table = a.block_tables;  // token 0 is sequence 0
+  {  // the slots of each warp's first unit's first tile (lw_attention)
+    int u = blockIdx.x + warp * gridDim.x, run = runs > 0 ? u % runs : 0;
+    int key = run * per_run + lane;
+    if (u < a.num_heads * runs && key < n) {
+      PagedBlocks blocks(a.block_size);
+      sm.slot0[warp][lane] = blocks.slot(__ldg(table + blocks.entry(key)), key);
+    }
+    __syncwarp();
+  }
+  int si = 0;
+  int q_rows = a.num_heads * HD;
+  for (int l = 0; l < a.num_layers; l++) {
+    const LwLayer& w = a.layers[l];
+    if (l == a.num_layers - 1) pdl_launch_dependents();  // the final norm and LM head prefetch
+    lw_norm(a, w.norm1, sm);
+    lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int) {
+      if (warp >= rows) return;
+      const bf16* r = reinterpret_cast<const bf16*>(st);
+      bool two = warp + LW_CW < rows;
+      float d0, d1;
+      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.xs, 0,
+              a.hidden / 8, d0, d1);
+      if (lane == 0) __stcg(a.qkv + c + warp, d0 + to_f(w.qkv_b[c + warp]));
+      if (lane == 0 && two)
+        __stcg(a.qkv + c + warp + LW_CW, d1 + to_f(w.qkv_b[c + warp + LW_CW]));
+    });
+    lw_grid_sync(a.barrier);
+    // a unit per (head, run), the first warps of every block first
+    for (int u = blockIdx.x + warp * gridDim.x; u < a.num_heads * runs;
+         u += gridDim.x * LW_CW) {
+      int j = u / runs, run = u % runs;
+      lw_attention(a, w, j, run, run * per_run, min(n, run * per_run + per_run), pos, table,
+                   u == blockIdx.x + warp * gridDim.x, sm);
+    }
+    lw_grid_sync(a.barrier);
+    lw_merge(a, runs, sm);
+    lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int) {
+      if (warp >= rows) return;
+      const bf16* r = reinterpret_cast<const bf16*>(st);
+      bool two = warp + LW_CW < rows;
+      float d0, d1;
+      lw_dot2(r + warp * q_rows, two ? r + (warp + LW_CW) * q_rows : nullptr, sm.xs, 0,
+              q_rows / 8, d0, d1);
+      if (lane == 0) __stcg(a.x + c + warp, __ldcg(a.x + c + warp) + d0);
+      if (lane == 0 && two) __stcg(a.x + c + warp + LW_CW, __ldcg(a.x + c + warp + LW_CW) + d1);
+    });
+    lw_grid_sync(a.barrier);
+    lw_norm(a, w.norm2, sm);
+    lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int) {
+      if (warp >= rows) return;
+      const bf16* r = reinterpret_cast<const bf16*>(st);
+      float gate, up;
+      lw_dot2(r + warp * a.hidden, r + (rows + warp) * a.hidden, sm.xs, 0, a.hidden / 8, gate,
+              up);
+      if (lane == 0) a.act[c + warp] = to_bf(silu_mul(gate, up));
+    });
+    lw_grid_sync(a.barrier);
+    for (int i = threadIdx.x; i < a.inter / 8; i += 32 * LW_CW)
+      reinterpret_cast<uint4*>(sm.xs)[i] = __ldcg(reinterpret_cast<const uint4*>(a.act) + i);
+    lw_sync();
+    // Down rows are long: each warp takes an eighth of every row's inputs, and the sums meet
+    // in shared memory, added in warp order.
+    lw_consume(a, sm, LW_DOWN, si, [&](int c, int rows, const unsigned char* st, int sidx) {
+      const bf16* r = reinterpret_cast<const bf16*>(st);
+      int chunks = a.inter / 8, c0 = warp * chunks / LW_CW, c1 = (warp + 1) * chunks / LW_CW;
+      float d[4] = {0.f, 0.f, 0.f, 0.f};
+      lw_dot2(r, rows > 1 ? r + a.inter : nullptr, sm.xs, c0, c1, d[0], d[1]);
+      if (rows > 2)
+        lw_dot2(r + 2 * a.inter, rows > 3 ? r + 3 * a.inter : nullptr, sm.xs, c0, c1, d[2],
+                d[3]);
+      float(&red)[LW_CW][4] = sm.dred[sidx & 1];
+      if (lane == 0) {
+#pragma unroll
+        for (int q = 0; q < 4; q++) red[warp][q] = d[q];
+      }
+      lw_sync();
+      if (warp == 0 && lane < rows) {
+        float t = 0.f;
+#pragma unroll
+        for (int q = 0; q < LW_CW; q++) t += red[q][lane];
+        __stcg(a.x + c + lane, __ldcg(a.x + c + lane) + t);
+      }
+    });
+    lw_grid_sync(a.barrier);
+  }
+}
+
+// Launch: grid (the SM count), block 32 * (LW_CW + 1), dynamic shared memory
+// sizeof(LwSmem<HD, NS>) (Kernels.layersSmem), one block an SM: every block must be resident
+// for the grid barriers.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900  // bulk copies, mbarrier transaction counts
+#define LW_BODY(HD, NS) layers_body<HD, NS>(a);
+#else
+#define LW_BODY(HD, NS)
+#endif
+#define LW_ENTRY(NAME, HD, NS)                                                                 \
+  extern "C" __global__ void __launch_bounds__(32 * (LW_CW + 1), 1)                           \
+  NAME(const __grid_constant__ LwArgs a) {                                                    \
+    LW_BODY(HD, NS)                                                                            \
+  }                                                                                            \
+  __device__ const int NAME##_smem = sizeof(LwSmem<HD, NS>);
+LW_ENTRY(layers_hd64_bf16, 64, 5)
+LW_ENTRY(layers_hd128_bf16, 128, 4)
