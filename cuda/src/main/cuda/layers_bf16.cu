@@ -76,6 +76,7 @@ struct LwSmem {
   int slot0[LW_CW][LW_KEYS];               // a warp's first unit's first tile: its keys' slots
   float red[LW_CW];
   float dred[2][LW_CW][4];                  // down stages' warp sums, by stage parity
+  float sred[2][LW_CW][16];                 // tensor-core strips' warp sums, by stage parity
   uint64_t full[NS], empty[NS];
 };
 
@@ -98,10 +99,24 @@ __device__ __forceinline__ int lw_rows(const LwArgs& a, int p) {
 __device__ __forceinline__ int lw_row_bytes(const LwArgs& a, int p) {
   return 2 * (p == LW_DOWN ? a.inter : a.hidden);
 }
+// Whether the QKV, O and gate/up phases run on the tensor cores: a stage then holds one strip
+// of 16 rows (gate/up: 8 gate rows, then their 8 up rows), each row LW_PAD bytes past the one
+// before it so that a quarter warp's ldmatrix rows fall in distinct banks.
+#define LW_PAD 16
+__device__ __forceinline__ bool lw_tc(const LwArgs& a) {
+  return 16 * (2 * a.hidden + LW_PAD) <= LW_STAGE && a.hidden % 16 == 0;
+}
 __device__ __forceinline__ int lw_per_stage(const LwArgs& a, int p) {
   int fit = LW_STAGE / lw_row_bytes(a, p) / (p == LW_GU ? 2 : 1);
-  return p == LW_DOWN ? min(fit, 4) : min(fit, p == LW_GU ? LW_CW : 2 * LW_CW);
+  if (p == LW_DOWN) return min(fit, 4);
+  if (lw_tc(a)) return p == LW_GU ? 8 : 16;
+  return min(fit, p == LW_GU ? LW_CW : 2 * LW_CW);
 }
+// Bytes from one staged row to the next, and where row (or up row) j of a stage sits.
+__device__ __forceinline__ int lw_stride(const LwArgs& a, int p) {
+  return lw_row_bytes(a, p) + (p != LW_DOWN && lw_tc(a) ? LW_PAD : 0);
+}
+
 __device__ __forceinline__ void lw_range(const LwArgs& a, int p, int& r0, int& r1) {
   int n = lw_rows(a, p);
   r0 = (int)((long long)blockIdx.x * n / gridDim.x);
@@ -119,7 +134,8 @@ __device__ void lw_producer(const LwArgs& a, LwSmem<HD, NS>& sm) {
     for (int p = LW_QKV; p <= LW_DOWN; p++) {
       int r0, r1;
       lw_range(a, p, r0, r1);
-      int rb = lw_row_bytes(a, p), per = lw_per_stage(a, p);
+      int rb = lw_row_bytes(a, p), per = lw_per_stage(a, p), stride = lw_stride(a, p);
+      bool tc = lw_tc(a);
       const char* base = reinterpret_cast<const char*>(
           p == LW_QKV ? w.qkv_w : p == LW_O ? w.o_w : p == LW_GU ? w.gu_w : w.down_w);
       for (int c = r0; c < r1; c += per, si++) {
@@ -129,7 +145,10 @@ __device__ void lw_producer(const LwArgs& a, LwSmem<HD, NS>& sm) {
         __syncwarp();
         if (lane < copies) {  // gate rows, then their up rows (inter rows further)
           int row = p == LW_GU ? c + lane % n + (lane / n) * a.inter : c + lane;
-          bulk_load(sm.ring[s] + lane * rb, base + (size_t)row * rb, rb, &sm.full[s], policy);
+          // the up rows start at slot n, or at 8 in a tensor-core strip
+          int slot = p == LW_GU ? lane % n + (lane / n) * (tc ? 8 : n) : lane;
+          bulk_load(sm.ring[s] + slot * stride, base + (size_t)row * rb, rb, &sm.full[s],
+                    policy);
         }
       }
     }
@@ -162,6 +181,42 @@ __device__ __forceinline__ void lw_dot2(const bf16* ra, const bf16* rb, const bf
   }
   da = warp_sum(a0 + a1);
   db = warp_sum(b0 + b1);
+}
+
+// A 16-row strip of k inputs (rows `stride` bytes apart in shared memory) times xs on the
+// tensor cores: each warp takes an eighth of the k16 steps (xs as every column of B), the
+// warps' sums meet in red in warp order; returns after the block's consumers have written
+// theirs, with row i's sum for thread i < 16 in y.
+__device__ __forceinline__ float lw_strip(const unsigned char* st, int stride, const bf16* xs,
+                                          int k, float (&red)[LW_CW][16]) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
+  int steps = k / 16, s0 = warp * steps / LW_CW, s1 = (warp + 1) * steps / LW_CW;
+  float d[4] = {0.f, 0.f, 0.f, 0.f}, e[4] = {0.f, 0.f, 0.f, 0.f};
+  const bf16* row = reinterpret_cast<const bf16*>(st + (lane & 15) * stride) + (lane >> 4) * 8;
+  int s = s0;
+  for (; s + 1 < s1; s += 2) {  // two accumulators: half the dependent MMA chain
+    uint32_t fa[4], fb[4];
+    ldmatrix_x4(fa, row + 16 * s);
+    ldmatrix_x4(fb, row + 16 * s + 16);
+    mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
+    mma_bf16_16816(e, fb, ld_b32(xs + 16 * s + 16 + 2 * tig),
+                   ld_b32(xs + 16 * s + 24 + 2 * tig));
+  }
+  if (s < s1) {
+    uint32_t fa[4];
+    ldmatrix_x4(fa, row + 16 * s);
+    mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
+  }
+  if (tig == 0) {
+    red[warp][g] = d[0] + e[0];
+    red[warp][g + 8] = d[2] + e[2];
+  }
+  lw_sync();
+  float y = 0.f;
+  if (threadIdx.x < 16)
+#pragma unroll
+    for (int w = 0; w < LW_CW; w++) y += red[w][threadIdx.x];
+  return y;
 }
 
 // xs = RMSNorm(x) * w (norm.cu's arithmetic), every block for itself; x read through L2
@@ -317,7 +372,8 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
 #pragma unroll 8
         for (int d = 0; d < HD; d++) acc = fmaf(sm.qs[warp][d], sm.kn[warp][d], acc);
       } else {
-        int slot = cached ? sm.slot0[warp][lane] : blocks.slot(__ldg(table + blocks.entry(key)), key);
+        int slot = cached ? sm.slot0[warp][lane]
+                          : blocks.slot(__ldg(table + blocks.entry(key)), key);
         const uint4* kr =
             reinterpret_cast<const uint4*>(w.k_cache + (size_t)slot * kv_size + g * HD);
         uint4 kv[CH];
@@ -406,11 +462,18 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   }
   int si = 0;
   int q_rows = a.num_heads * HD;
+  bool tc = lw_tc(a);
   for (int l = 0; l < a.num_layers; l++) {
     const LwLayer& w = a.layers[l];
     if (l == a.num_layers - 1) pdl_launch_dependents();  // the final norm and LM head prefetch
     lw_norm(a, w.norm1, sm);
-    lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int) {
+    lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int sidx) {
+      if (tc) {
+        float y = lw_strip(st, lw_stride(a, LW_QKV), sm.xs, a.hidden, sm.sred[sidx & 1]);
+        int t = threadIdx.x;
+        if (t < rows) __stcg(a.qkv + c + t, y + to_f(w.qkv_b[c + t]));
+        return;
+      }
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
@@ -431,7 +494,13 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     }
     lw_grid_sync(a.barrier);
     lw_merge(a, runs, sm);
-    lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int) {
+    lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int sidx) {
+      if (tc) {
+        float y = lw_strip(st, lw_stride(a, LW_O), sm.xs, q_rows, sm.sred[sidx & 1]);
+        int t = threadIdx.x;
+        if (t < rows) __stcg(a.x + c + t, __ldcg(a.x + c + t) + y);
+        return;
+      }
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
@@ -443,7 +512,14 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     });
     lw_grid_sync(a.barrier);
     lw_norm(a, w.norm2, sm);
-    lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int) {
+    lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int sidx) {
+      if (tc) {  // rows 0..7 of the strip are gate rows, 8..15 their up rows
+        float y = lw_strip(st, lw_stride(a, LW_GU), sm.xs, a.hidden, sm.sred[sidx & 1]);
+        float up = __shfl_down_sync(0xffffffffu, y, 8);
+        int t = threadIdx.x;
+        if (t < rows) a.act[c + t] = to_bf(silu_mul(y, up));
+        return;
+      }
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       float gate, up;

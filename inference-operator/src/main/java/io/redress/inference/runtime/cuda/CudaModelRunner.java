@@ -540,6 +540,11 @@ public final class CudaModelRunner implements ModelRunner {
     return out;
   }
 
+  /** Whether one-token steps run every layer in one launch (layers_bf16.cu). */
+  boolean allLayersInOneLaunch() {
+    return layersDesc != null;
+  }
+
   /** Every layer's LwLayer pointers (layers_bf16.cu), in order. */
   private long[] buildLayers() {
     int layers = config.numLayers();

@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 /**
  * One-token steps through layers_bf16.cu (every layer in one launch, {@code
  * redress.cuda.layers=true}) against the separate fused kernels ({@code false}), as the runner
- * drives them in its batch-1 graph: a long prompt (its attention cut into runs of several key
- * tiles) and a short one (one run, crossing a tile), each followed by decode steps,
+ * drives them in its batch-1 graph, on the tensor-core path (16-row strips) and the CUDA-core
+ * one (models too wide for a strip a stage): a long prompt (its attention cut into runs of
+ * several key tiles) and a short one (one run, crossing a tile), each followed by decode steps,
  * teacher-forced on the fused run's greedy tokens. The launch sums in other orders than the
  * fused kernels, so the logits agree within bf16 noise (FusedDecodeGpuTest.TOLERANCE) and the
  * greedy tokens wherever the margin is clear of it; it is deterministic (a second run gives
@@ -34,6 +35,12 @@ class LayersBf16GpuTest {
 
   /** Head dim 128: hidden 512, 3 layers, 4 query heads, 2 KV heads, MLP 1,024. */
   private static final ModelConfig HD128 = new ModelConfig(512, 1024, 3, 4, 2, 128, 1000, 2048,
+      1e6, 1e-6, false, "bfloat16", List.of());
+  /**
+   * Hidden 1,024 (head dim 128, 8 query heads, 2 KV heads, MLP 2,048, 2 layers): 16 rows of it
+   * outgrow a ring stage, so its projections take the CUDA-core path, as 1.5B's do.
+   */
+  private static final ModelConfig WIDE = new ModelConfig(1024, 2048, 2, 8, 2, 128, 1000, 2048,
       1e6, 1e-6, false, "bfloat16", List.of());
   private static final int LONG = 600;
   private static final int SHORT = 20;
@@ -53,6 +60,11 @@ class LayersBf16GpuTest {
   @Test
   void headDim128MatchesTheFusedKernels() {
     check("head_dim 128", () -> CudaModelRunner.random(HD128, options(), 11));
+  }
+
+  @Test
+  void wideModelOnTheCudaCoresMatchesTheFusedKernels() {
+    check("hidden 1,024", () -> CudaModelRunner.random(WIDE, options(), 13));
   }
 
   private static CudaModelRunner.Options options() {
@@ -82,6 +94,7 @@ class LayersBf16GpuTest {
       List<int[]> forced) {
     String old = System.setProperty("redress.cuda.layers", String.valueOf(layers));
     try (CudaModelRunner gpu = load.get()) {
+      assertThat(gpu.allLayersInOneLaunch()).as("layers_bf16 taken").isEqualTo(layers);
       int vocab = gpu.config().vocabSize();
       Random random = new Random(17);
       SamplingParams greedy = SamplingParams.greedy(1);
