@@ -29,7 +29,7 @@
 // which kernels.cu includes before this file.)
 
 #define LW_CW 8            // consumer warps (Kernels.LAYERS_THREADS = 32 * (LW_CW + 1))
-#define LW_STAGE 32768     // bytes of a ring stage
+#define LW_STAGE 29184     // bytes of a ring stage: 16 rows of 896 inputs (+ pads), 3 of 4,864
 #define LW_XS 9216         // largest input row (bf16) a phase stages: hidden and intermediate
 #define LW_KEYS 32         // keys an attention warp takes at a time
 #define LW_MAX_SPLITS 16   // most runs of keys a head's attention is cut into (merged at once)
@@ -69,10 +69,15 @@ enum { LW_QKV, LW_O, LW_GU, LW_DOWN };  // the weight phases of a layer, in orde
 template <int HD, int NS>
 struct LwSmem {
   alignas(128) unsigned char ring[NS][LW_STAGE];
-  alignas(16) bf16 xs[LW_XS];
-  alignas(16) bf16 vt[LW_CW][LW_KEYS][HD];  // a warp's V rows of its current keys
-  float qs[LW_CW][HD];                      // a warp's query, rotated and scaled
-  float kn[LW_CW][HD];                      // the new key, rotated
+  union {  // the attention's buffers live between two phases that stage inputs in xs
+    alignas(16) bf16 xs[LW_XS];
+    struct {
+      alignas(16) bf16 vt[LW_CW][LW_KEYS][HD];  // a warp's V rows of its current keys
+      float qs[LW_CW][HD];                      // a warp's query, rotated and scaled
+      float kn[LW_CW][HD];                      // the new key, rotated
+    } att;
+  } u;
+  int paused;  // the consumers are at a grid barrier (LW_PAUSE)
   int slot0[LW_CW][LW_KEYS];               // a warp's first unit's first tile: its keys' slots
   float red[LW_CW];
   float dred[2][LW_CW][4];                  // down stages' warp sums, by stage parity
@@ -84,9 +89,21 @@ __device__ __forceinline__ void lw_sync() {
   asm volatile("bar.sync 1, %0;" ::"n"(32 * LW_CW) : "memory");
 }
 
-__device__ __forceinline__ void lw_grid_sync(unsigned* bar) {
+// The grid barrier (grid_arrive_wait). Under LW_PAUSE the block's producer issues no new
+// stage while its consumers wait here: a barrier's atomics and polls are L2 round trips, and
+// with every SM's producer refilling the stages the phase just freed they took 2-3 us, against
+// 0.7 us after the attention, when the rings are full and nothing streams.
+#ifndef LW_PAUSE
+#define LW_PAUSE 1
+#endif
+template <typename S>
+__device__ __forceinline__ void lw_grid_sync(unsigned* bar, S& sm) {
   lw_sync();
-  if (threadIdx.x == 0) grid_arrive_wait(bar);
+  if (threadIdx.x == 0) {
+    if (LW_PAUSE) *reinterpret_cast<volatile int*>(&sm.paused) = 1;
+    grid_arrive_wait(bar);
+    if (LW_PAUSE) *reinterpret_cast<volatile int*>(&sm.paused) = 0;
+  }
   lw_sync();
 }
 
@@ -141,6 +158,9 @@ __device__ void lw_producer(const LwArgs& a, LwSmem<HD, NS>& sm) {
       for (int c = r0; c < r1; c += per, si++) {
         int s = si % NS, n = min(per, r1 - c), copies = p == LW_GU ? 2 * n : n;
         if (si >= NS) mbar_wait(&sm.empty[s], ((si / NS) - 1) & 1);
+        if (LW_PAUSE)
+          while (*reinterpret_cast<volatile int*>(&sm.paused)) {
+          }
         if (lane == 0) mbar_expect_tx(&sm.full[s], copies * rb);
         __syncwarp();
         if (lane < copies) {  // gate rows, then their up rows (inter rows further)
@@ -247,10 +267,10 @@ __device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
 #pragma unroll
   for (int j = 0; j < HELD; j++) {
     int i = tid + j * 32 * LW_CW;
-    if (i < n4) rms_store4(sm.xs, nw, i, v[j], inv);
+    if (i < n4) rms_store4(sm.u.xs, nw, i, v[j], inv);
   }
   for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
-    rms_store4(sm.xs, nw, i, __ldcg(reinterpret_cast<const float4*>(a.x) + i), inv);
+    rms_store4(sm.u.xs, nw, i, __ldcg(reinterpret_cast<const float4*>(a.x) + i), inv);
   lw_sync();
 }
 
@@ -287,7 +307,7 @@ __device__ void lw_merge(const LwArgs& a, int runs, LwSmem<HD, NS>& sm) {
       b.w = fmaf(o[u].w, c, b.w);
     }
     float r = l > 0.f ? 1.f / l : 0.f;
-    reinterpret_cast<uint2*>(sm.xs)[i] =
+    reinterpret_cast<uint2*>(sm.u.xs)[i] =
         make_uint2(pack_bf16(b.x * r, b.y * r), pack_bf16(b.z * r, b.w * r));
   }
   lw_sync();
@@ -327,13 +347,13 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
     float qa, qb, ka, kb;
     const float* qr = a.qkv + j * HD;
     rope_rotate(__ldcg(qr + i), __ldcg(qr + i + half), (float)pos, i, HD, a.theta, qa, qb);
-    sm.qs[warp][i] = to_f(to_bf(qa)) * scale_log2;
-    sm.qs[warp][i + half] = to_f(to_bf(qb)) * scale_log2;
+    sm.u.att.qs[warp][i] = to_f(to_bf(qa)) * scale_log2;
+    sm.u.att.qs[warp][i + half] = to_f(to_bf(qb)) * scale_log2;
     if (has_new) {
       const float* kr = a.qkv + (a.num_heads + g) * HD;
       rope_rotate(__ldcg(kr + i), __ldcg(kr + i + half), (float)pos, i, HD, a.theta, ka, kb);
-      sm.kn[warp][i] = to_f(to_bf(ka));
-      sm.kn[warp][i + half] = to_f(to_bf(kb));
+      sm.u.att.kn[warp][i] = to_f(to_bf(ka));
+      sm.u.att.kn[warp][i + half] = to_f(to_bf(kb));
       if (j % group == 0) {  // the group's first head writes the cache
         int slot = a.slots[0];
         const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
@@ -360,7 +380,7 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
       bool ok = key < hi && key != pos;
       int slot = !ok ? 0 : cached ? sm.slot0[warp][r]
                                   : blocks.slot(__ldg(table + blocks.entry(key)), key);
-      cp_async16(&sm.vt[warp][r][ch * 8], w.v_cache + (size_t)slot * kv_size + g * HD + ch * 8,
+      cp_async16(&sm.u.att.vt[warp][r][ch * 8], w.v_cache + (size_t)slot * kv_size + g * HD + ch * 8,
                  ok ? 16 : 0);
     }
     cp_async_commit();
@@ -370,7 +390,7 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
       float acc = 0.f;
       if (key == pos) {
 #pragma unroll 8
-        for (int d = 0; d < HD; d++) acc = fmaf(sm.qs[warp][d], sm.kn[warp][d], acc);
+        for (int d = 0; d < HD; d++) acc = fmaf(sm.u.att.qs[warp][d], sm.u.att.kn[warp][d], acc);
       } else {
         int slot = cached ? sm.slot0[warp][lane]
                           : blocks.slot(__ldg(table + blocks.entry(key)), key);
@@ -385,8 +405,8 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
 #pragma unroll
           for (int e = 0; e < 4; e++) {
             float2 kf = __bfloat1622float2(k2[e]);
-            acc = fmaf(sm.qs[warp][ch * 8 + 2 * e], kf.x, acc);
-            acc = fmaf(sm.qs[warp][ch * 8 + 2 * e + 1], kf.y, acc);
+            acc = fmaf(sm.u.att.qs[warp][ch * 8 + 2 * e], kf.x, acc);
+            acc = fmaf(sm.u.att.qs[warp][ch * 8 + 2 * e + 1], kf.y, acc);
           }
         }
       }
@@ -404,7 +424,7 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
     __syncwarp();
     if (pos >= k0 && pos < k0 + LW_KEYS && pos < hi) {  // the new value, from qkv
       const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
-      for (int d = lane; d < HD; d += 32) sm.vt[warp][pos - k0][d] = to_bf(__ldcg(vr + d));
+      for (int d = lane; d < HD; d += 32) sm.u.att.vt[warp][pos - k0][d] = to_bf(__ldcg(vr + d));
       __syncwarp();
     }
 #pragma unroll
@@ -412,7 +432,7 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
 #pragma unroll 8
     for (int k = 0; k < LW_KEYS; k++) {
       float pk = __shfl_sync(0xffffffffu, p, k);
-      const bf16* vr = &sm.vt[warp][k][D * lane];
+      const bf16* vr = &sm.u.att.vt[warp][k][D * lane];
 #pragma unroll
       for (int d = 0; d < D; d++) o[d] = fmaf(pk, to_f(vr[d]), o[d]);
     }
@@ -424,12 +444,41 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
   if (lane == 0) __stcg(reinterpret_cast<float2*>(pp + HD), make_float2(m, l));
 }
 
+// Diagnostics: compiled with -DLW_TIMING=N, launch N prints, for layer LW_TIMING_LAYER (10 by
+// default), each block's %globaltimer (ns, common to all SMs) at 15 points of the layer: its
+// start, after the norm, the QKV stages and the barrier, the attention and the barrier, the
+// merge, the O stages and the barrier, the norm, the gate/up stages and the barrier, the
+// act copy, the down stages and the barrier ("LT block t0 .. t14").
+#ifdef LW_TIMING
+#ifndef LW_TIMING_LAYER
+#define LW_TIMING_LAYER 10
+#endif
+__device__ unsigned lw_launches;
+#define LW_TIMES unsigned long long tm[15] = {}; int nt = 0; \
+  unsigned launch = *(volatile unsigned*)&lw_launches;
+#define LW_MARK(l)                                                                             \
+  { if (threadIdx.x == 0 && (l) == LW_TIMING_LAYER && nt < 15) {                              \
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(tm[nt]));                               \
+      nt++; } }
+#define LW_REPORT()                                                                            \
+  { if (threadIdx.x == 0 && launch == LW_TIMING)                                               \
+      printf("LT %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n", \
+             blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5], tm[6], tm[7], tm[8], tm[9],  \
+             tm[10], tm[11], tm[12], tm[13], tm[14]);                                           \
+    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&lw_launches, 1u); }
+#else
+#define LW_TIMES
+#define LW_MARK(l) {}
+#define LW_REPORT() {}
+#endif
+
 template <int HD, int NS>
 __device__ __forceinline__ void layers_body(const LwArgs& a) {
   extern __shared__ __align__(128) unsigned char lw_smem_raw[];
   LwSmem<HD, NS>& sm = *reinterpret_cast<LwSmem<HD, NS>*>(lw_smem_raw);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   if (threadIdx.x == 0) {
+    sm.paused = 0;
     for (int s = 0; s < NS; s++) {
       mbar_init(&sm.full[s], 1);
       mbar_init(&sm.empty[s], LW_CW);
@@ -444,6 +493,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     return;
   }
   pdl_wait();
+  LW_TIMES
   int pos = a.positions[0];
   int n = max(pos + 1, 0);
   // Runs of keys per head: up to LW_MAX_SPLITS, each a whole number of LW_KEYS tiles.
@@ -466,10 +516,12 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   for (int l = 0; l < a.num_layers; l++) {
     const LwLayer& w = a.layers[l];
     if (l == a.num_layers - 1) pdl_launch_dependents();  // the final norm and LM head prefetch
+    LW_MARK(l)
     lw_norm(a, w.norm1, sm);
+    LW_MARK(l)
     lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int sidx) {
       if (tc) {
-        float y = lw_strip(st, lw_stride(a, LW_QKV), sm.xs, a.hidden, sm.sred[sidx & 1]);
+        float y = lw_strip(st, lw_stride(a, LW_QKV), sm.u.xs, a.hidden, sm.sred[sidx & 1]);
         int t = threadIdx.x;
         if (t < rows) __stcg(a.qkv + c + t, y + to_f(w.qkv_b[c + t]));
         return;
@@ -478,13 +530,15 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
       float d0, d1;
-      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.xs, 0,
+      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.u.xs, 0,
               a.hidden / 8, d0, d1);
       if (lane == 0) __stcg(a.qkv + c + warp, d0 + to_f(w.qkv_b[c + warp]));
       if (lane == 0 && two)
         __stcg(a.qkv + c + warp + LW_CW, d1 + to_f(w.qkv_b[c + warp + LW_CW]));
     });
-    lw_grid_sync(a.barrier);
+    LW_MARK(l)
+    lw_grid_sync(a.barrier, sm);
+    LW_MARK(l)
     // a unit per (head, run), the first warps of every block first
     for (int u = blockIdx.x + warp * gridDim.x; u < a.num_heads * runs;
          u += gridDim.x * LW_CW) {
@@ -492,11 +546,14 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       lw_attention(a, w, j, run, run * per_run, min(n, run * per_run + per_run), pos, table,
                    u == blockIdx.x + warp * gridDim.x, sm);
     }
-    lw_grid_sync(a.barrier);
+    LW_MARK(l)
+    lw_grid_sync(a.barrier, sm);
+    LW_MARK(l)
     lw_merge(a, runs, sm);
+    LW_MARK(l)
     lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int sidx) {
       if (tc) {
-        float y = lw_strip(st, lw_stride(a, LW_O), sm.xs, q_rows, sm.sred[sidx & 1]);
+        float y = lw_strip(st, lw_stride(a, LW_O), sm.u.xs, q_rows, sm.sred[sidx & 1]);
         int t = threadIdx.x;
         if (t < rows) __stcg(a.x + c + t, __ldcg(a.x + c + t) + y);
         return;
@@ -505,16 +562,19 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
       float d0, d1;
-      lw_dot2(r + warp * q_rows, two ? r + (warp + LW_CW) * q_rows : nullptr, sm.xs, 0,
+      lw_dot2(r + warp * q_rows, two ? r + (warp + LW_CW) * q_rows : nullptr, sm.u.xs, 0,
               q_rows / 8, d0, d1);
       if (lane == 0) __stcg(a.x + c + warp, __ldcg(a.x + c + warp) + d0);
       if (lane == 0 && two) __stcg(a.x + c + warp + LW_CW, __ldcg(a.x + c + warp + LW_CW) + d1);
     });
-    lw_grid_sync(a.barrier);
+    LW_MARK(l)
+    lw_grid_sync(a.barrier, sm);
+    LW_MARK(l)
     lw_norm(a, w.norm2, sm);
+    LW_MARK(l)
     lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int sidx) {
       if (tc) {  // rows 0..7 of the strip are gate rows, 8..15 their up rows
-        float y = lw_strip(st, lw_stride(a, LW_GU), sm.xs, a.hidden, sm.sred[sidx & 1]);
+        float y = lw_strip(st, lw_stride(a, LW_GU), sm.u.xs, a.hidden, sm.sred[sidx & 1]);
         float up = __shfl_down_sync(0xffffffffu, y, 8);
         int t = threadIdx.x;
         if (t < rows) a.act[c + t] = to_bf(silu_mul(y, up));
@@ -523,23 +583,26 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       float gate, up;
-      lw_dot2(r + warp * a.hidden, r + (rows + warp) * a.hidden, sm.xs, 0, a.hidden / 8, gate,
+      lw_dot2(r + warp * a.hidden, r + (rows + warp) * a.hidden, sm.u.xs, 0, a.hidden / 8, gate,
               up);
       if (lane == 0) a.act[c + warp] = to_bf(silu_mul(gate, up));
     });
-    lw_grid_sync(a.barrier);
+    LW_MARK(l)
+    lw_grid_sync(a.barrier, sm);
+    LW_MARK(l)
     for (int i = threadIdx.x; i < a.inter / 8; i += 32 * LW_CW)
-      reinterpret_cast<uint4*>(sm.xs)[i] = __ldcg(reinterpret_cast<const uint4*>(a.act) + i);
+      reinterpret_cast<uint4*>(sm.u.xs)[i] = __ldcg(reinterpret_cast<const uint4*>(a.act) + i);
     lw_sync();
+    LW_MARK(l)
     // Down rows are long: each warp takes an eighth of every row's inputs, and the sums meet
     // in shared memory, added in warp order.
     lw_consume(a, sm, LW_DOWN, si, [&](int c, int rows, const unsigned char* st, int sidx) {
       const bf16* r = reinterpret_cast<const bf16*>(st);
       int chunks = a.inter / 8, c0 = warp * chunks / LW_CW, c1 = (warp + 1) * chunks / LW_CW;
       float d[4] = {0.f, 0.f, 0.f, 0.f};
-      lw_dot2(r, rows > 1 ? r + a.inter : nullptr, sm.xs, c0, c1, d[0], d[1]);
+      lw_dot2(r, rows > 1 ? r + a.inter : nullptr, sm.u.xs, c0, c1, d[0], d[1]);
       if (rows > 2)
-        lw_dot2(r + 2 * a.inter, rows > 3 ? r + 3 * a.inter : nullptr, sm.xs, c0, c1, d[2],
+        lw_dot2(r + 2 * a.inter, rows > 3 ? r + 3 * a.inter : nullptr, sm.u.xs, c0, c1, d[2],
                 d[3]);
       float(&red)[LW_CW][4] = sm.dred[sidx & 1];
       if (lane == 0) {
@@ -554,8 +617,11 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
         __stcg(a.x + c + lane, __ldcg(a.x + c + lane) + t);
       }
     });
-    lw_grid_sync(a.barrier);
+    LW_MARK(l)
+    lw_grid_sync(a.barrier, sm);
+    LW_MARK(l)
   }
+  LW_REPORT()
 }
 
 // Launch: grid (the SM count), block 32 * (LW_CW + 1), dynamic shared memory
@@ -572,5 +638,5 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     LW_BODY(HD, NS)                                                                            \
   }                                                                                            \
   __device__ const int NAME##_smem = sizeof(LwSmem<HD, NS>);
-LW_ENTRY(layers_hd64_bf16, 64, 5)
-LW_ENTRY(layers_hd128_bf16, 128, 4)
+LW_ENTRY(layers_hd64_bf16, 64, 6)
+LW_ENTRY(layers_hd128_bf16, 128, 5)

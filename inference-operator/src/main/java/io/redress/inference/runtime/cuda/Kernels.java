@@ -1361,9 +1361,9 @@ public final class Kernels implements AutoCloseable {
 
   // ---- layers_bf16.cu: every layer of a one-token bf16 step in one launch.
 
-  /** Consumer warps (LW_CW), stage bytes, staged input row and attention runs there. */
+  /** Consumer threads (LW_CW warps, plus the producer), stage bytes, staged input row. */
   private static final int LAYERS_THREADS = 32 * (8 + 1);
-  private static final int LAYERS_STAGE = 32_768;
+  private static final int LAYERS_STAGE = 29_184;
   private static final int LAYERS_XS = 9_216;
   /** Most runs of keys a head's attention takes (LW_MAX_SPLITS): partials' rows per head. */
   public static final int LAYERS_RUNS = 16;
