@@ -16,9 +16,13 @@
 //   O     xs = the partials merged (each block for itself); x += xs . Wo^T (a block owns rows)
 //   GU    xs = RMSNorm(x); act = bf16(silu(gate) * up) (silu_mul, as the fused kernel)
 //   DOWN  xs = act; x += xs . Wd^T (each warp an eighth of a row's inputs, summed in warp order)
-// The arithmetic is the fused kernels' (same norm, RoPE and SiLU helpers) with its own
-// summation orders, so logits agree with the separate kernels to bf16 rounding, not bit for
-// bit (LayersBf16GpuTest).
+// Where 16 rows fit a stage (0.5B), QKV, O and gate/up run on the tensor cores: a stage is a
+// 16-row strip, each warp takes an eighth of its k steps, the sums meet in warp order; wider
+// models take the CUDA-core dot products. While the consumers wait at a grid barrier the
+// producer issues nothing new (LW_PAUSE): the barrier's L2 round trips slow down under every
+// SM's refills. The arithmetic is the fused kernels' (same norm, RoPE and SiLU helpers) with
+// its own summation orders, so logits agree with the separate kernels to bf16 rounding, not
+// bit for bit (LayersBf16GpuTest).
 //
 // Requirements (Kernels.layersFit): one token (row 0 of the step's metadata), bf16 weights and
 // cache, head_dim 64 or 128, hidden and intermediate sizes multiples of 8 with 2 x hidden
@@ -380,8 +384,8 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
       bool ok = key < hi && key != pos;
       int slot = !ok ? 0 : cached ? sm.slot0[warp][r]
                                   : blocks.slot(__ldg(table + blocks.entry(key)), key);
-      cp_async16(&sm.u.att.vt[warp][r][ch * 8], w.v_cache + (size_t)slot * kv_size + g * HD + ch * 8,
-                 ok ? 16 : 0);
+      cp_async16(&sm.u.att.vt[warp][r][ch * 8],
+                 w.v_cache + (size_t)slot * kv_size + g * HD + ch * 8, ok ? 16 : 0);
     }
     cp_async_commit();
     int key = k0 + lane;
