@@ -1,7 +1,8 @@
 // Every decoder layer of a one-token bf16 step in one persistent launch (small models, where
 // a layer's weights take less time to read than its kernel boundaries cost: Qwen2.5-0.5B's 24
 // layers took about 34 us each as separate fused kernels against 10 us for their 30 MB at copy
-// bandwidth; tools/bf16_layers_lab.cu measured this design at 25 us on one H100).
+// bandwidth; a lab of this design, tools/bf16_layers_lab.cu in commit 08cdc9c, took 25 us on one
+// H100). -DLW_TIMING=N prints a layer's timeline (below).
 //
 // One block an SM. Its warp LW_CW is a producer: it walks the block's share of every layer's
 // weights (QKV rows, O rows, gate/up row pairs, down rows, in the consumers' order) and
