@@ -51,7 +51,7 @@ static_assert(sizeof(LwLayer) == 72, "Kernels.LAYER_BYTES");
 // The launch's arguments, by value (a graph captures them as they are; the layers' pointers
 // are read through the constant cache, not from global memory at each layer's start).
 struct LwArgs {
-  const void* unused;         // (keeps the words Kernels.layers writes in place)
+  const void* reserved;       // zero (Kernels.layers writes 13 words before the layers)
   float* x;                   // (hidden) fp32 residual stream
   float* qkv;                 // (q + 2 kv) fp32 scratch
   float* part;                // (num_heads, LW_MAX_SPLITS, head_dim + 4) attention partials
@@ -113,7 +113,8 @@ __device__ __forceinline__ void lw_grid_sync(unsigned* bar, S& sm) {
 }
 
 // Rows (gate/up: row pairs) of phase p, a row's bytes, and the rows a stage holds: a row a
-// consumer warp (two in QKV and O), as many as fit; down stages a few long rows.
+// consumer warp (two in QKV and O), as many as fit; down stages a few long rows. (The queries
+// are as wide as the hidden size, Kernels.layersFit, so a head is hidden / num_heads wide.)
 __device__ __forceinline__ int lw_rows(const LwArgs& a, int p) {
   return p == LW_QKV ? (a.num_heads + 2 * a.num_kv_heads) * (a.hidden / a.num_heads)
                      : p == LW_GU ? a.inter : a.hidden;
@@ -134,7 +135,7 @@ __device__ __forceinline__ int lw_per_stage(const LwArgs& a, int p) {
   if (lw_tc(a)) return p == LW_GU ? 8 : 16;
   return min(fit, p == LW_GU ? LW_CW : 2 * LW_CW);
 }
-// Bytes from one staged row to the next, and where row (or up row) j of a stage sits.
+// Bytes from one staged row to the next.
 __device__ __forceinline__ int lw_stride(const LwArgs& a, int p) {
   return lw_row_bytes(a, p) + (p != LW_DOWN && lw_tc(a) ? LW_PAD : 0);
 }
