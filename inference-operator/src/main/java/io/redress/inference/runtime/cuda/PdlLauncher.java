@@ -26,7 +26,11 @@ final class PdlLauncher {
   /** CUlaunchAttribute: the id (4 bytes), padding to 8, a 64-byte value union. */
   private static final int ATTR_BYTES = 72;
   private static final int PARAMS_AT = CONFIG_BYTES + ATTR_BYTES;
-  private static final int SCRATCH_BYTES = 4096;
+  /**
+   * The reused launch block: room for every kernel's arguments, layers_bf16's by-value LwArgs
+   * (4.7 KB) included, so no launch allocates one of its own.
+   */
+  private static final int SCRATCH_BYTES = 8192;
 
   /** libcuda's cuLaunchKernelEx, direct-mapped (a launch costs no reflection). */
   private static final class Driver {
