@@ -18,16 +18,21 @@
 //   GU    xs = RMSNorm(x); act = bf16(silu(gate) * up) (silu_mul, as the fused kernel)
 //   DOWN  xs = act; x += xs . Wd^T (each warp an eighth of a row's inputs, summed in warp order)
 // Where 16 rows fit a stage (0.5B), QKV, O and gate/up run on the tensor cores: a stage is a
-// 16-row strip, each warp takes an eighth of its k steps, the sums meet in warp order; wider
-// models take the CUDA-core dot products. While the consumers wait at a grid barrier the
-// producer issues nothing new (LW_PAUSE): the barrier's L2 round trips slow down under every
-// SM's refills. The arithmetic is the fused kernels' (same norm, RoPE and SiLU helpers) with
-// its own summation orders, so logits agree with the separate kernels to bf16 rounding, not
-// bit for bit (LayersBf16GpuTest).
+// 16-row strip, each warp takes an eighth of its k steps and frees the strip's stage once done,
+// and the warps' sums meet in warp order once a batch of up to LW_BATCH strips (lw_strips);
+// wider models take the CUDA-core dot products. Down stages meet once a batch too (lw_down).
+// A phase keeps its consumers off L2 where it can: the block's rows of x live in shared memory
+// (xown; no other block writes them), so O and down store x without reading it back; the
+// norms' weights load with x and the QKV bias before the norm. While the consumers wait at a
+// grid barrier the producer issues nothing new (LW_PAUSE): the barrier's L2 round trips slow
+// down under every SM's refills. The arithmetic is the fused kernels' (same norm, RoPE and
+// SiLU helpers) with its own summation orders, so logits agree with the separate kernels to
+// bf16 rounding, not bit for bit (LayersBf16GpuTest).
 //
 // Requirements (Kernels.layersFit): one token (row 0 of the step's metadata), bf16 weights and
 // cache, head_dim 64 or 128, hidden and intermediate sizes multiples of 8 with 2 x hidden
-// bytes and 2 x intermediate bytes at most a stage, intermediate size at most LW_XS.
+// bytes and 2 x intermediate bytes at most a stage, intermediate size at most LW_XS, at most
+// LW_OWN rows of x a block.
 #include "common.cuh"
 #include <stddef.h>
 // (Also the helpers of norm.cu, rope_cache.cu, activation.cu, gemv_fused.cu and w4a16_chain.cu,
@@ -38,6 +43,10 @@
 #define LW_XS 9216         // largest input row (bf16) a phase stages: hidden and intermediate
 #define LW_KEYS 32         // keys an attention warp takes at a time
 #define LW_MAX_SPLITS 16   // most runs of keys a head's attention is cut into (merged at once)
+#define LW_OWN 64          // most rows of x a block owns (Kernels.layersFit)
+#ifndef LW_BATCH
+#define LW_BATCH 6         // most strips (down: stages) whose warp sums meet at once
+#endif
 
 // One layer's weights and cache (Kernels.layers writes an array of them, LAYER_BYTES each).
 struct LwLayer {
@@ -85,8 +94,11 @@ struct LwSmem {
   int paused;  // the consumers are at a grid barrier (LW_PAUSE)
   int slot0[LW_CW][LW_KEYS];               // a warp's first unit's first tile: its keys' slots
   float red[LW_CW];
-  float dred[2][LW_CW][4];                  // down stages' warp sums, by stage parity
-  float sred[2][LW_CW][16];                 // tensor-core strips' warp sums, by stage parity
+  // The block's rows of x (the rows its O and down phases add to; no other block writes them):
+  // kept here, so those phases store x without reading it back from L2 first.
+  float xown[LW_OWN];
+  float dred[2][LW_BATCH][LW_CW][4];        // down stages' warp sums, by batch parity
+  float bred[2][LW_BATCH][LW_CW][16];       // tensor-core strips' warp sums, by batch parity
   uint64_t full[NS], empty[NS];
 };
 
@@ -209,42 +221,6 @@ __device__ __forceinline__ void lw_dot2(const bf16* ra, const bf16* rb, const bf
   db = warp_sum(b0 + b1);
 }
 
-// A 16-row strip of k inputs (rows `stride` bytes apart in shared memory) times xs on the
-// tensor cores: each warp takes an eighth of the k16 steps (xs as every column of B), the
-// warps' sums meet in red in warp order; returns after the block's consumers have written
-// theirs, with row i's sum for thread i < 16 in y.
-__device__ __forceinline__ float lw_strip(const unsigned char* st, int stride, const bf16* xs,
-                                          int k, float (&red)[LW_CW][16]) {
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
-  int steps = k / 16, s0 = warp * steps / LW_CW, s1 = (warp + 1) * steps / LW_CW;
-  float d[4] = {0.f, 0.f, 0.f, 0.f}, e[4] = {0.f, 0.f, 0.f, 0.f};
-  const bf16* row = reinterpret_cast<const bf16*>(st + (lane & 15) * stride) + (lane >> 4) * 8;
-  int s = s0;
-  for (; s + 1 < s1; s += 2) {  // two accumulators: half the dependent MMA chain
-    uint32_t fa[4], fb[4];
-    ldmatrix_x4(fa, row + 16 * s);
-    ldmatrix_x4(fb, row + 16 * s + 16);
-    mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
-    mma_bf16_16816(e, fb, ld_b32(xs + 16 * s + 16 + 2 * tig),
-                   ld_b32(xs + 16 * s + 24 + 2 * tig));
-  }
-  if (s < s1) {
-    uint32_t fa[4];
-    ldmatrix_x4(fa, row + 16 * s);
-    mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
-  }
-  if (tig == 0) {
-    red[warp][g] = d[0] + e[0];
-    red[warp][g + 8] = d[2] + e[2];
-  }
-  lw_sync();
-  float y = 0.f;
-  if (threadIdx.x < 16)
-#pragma unroll
-    for (int w = 0; w < LW_CW; w++) y += red[w][threadIdx.x];
-  return y;
-}
-
 // xs = RMSNorm(x) * w (norm.cu's arithmetic), every block for itself; x read through L2
 // (other blocks wrote it in this launch).
 template <int HD, int NS>
@@ -253,11 +229,13 @@ __device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
   constexpr int HELD = 4;  // float4s a thread: hidden up to 4,096 in one round trip
   int n4 = a.hidden / 4;
   float4 v[HELD];
+  uint2 wv[HELD];  // the norm weights, loaded with x (not a round trip of their own after it)
   float ss = 0.f;
 #pragma unroll
   for (int j = 0; j < HELD; j++) {
     int i = tid + j * 32 * LW_CW;
     v[j] = i < n4 ? __ldcg(reinterpret_cast<const float4*>(a.x) + i) : make_float4(0, 0, 0, 0);
+    wv[j] = i < n4 ? __ldg(reinterpret_cast<const uint2*>(nw) + i) : make_uint2(0, 0);
   }
 #pragma unroll
   for (int j = 0; j < HELD; j++) ss = sum_sq4(ss, v[j]);
@@ -273,7 +251,7 @@ __device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
 #pragma unroll
   for (int j = 0; j < HELD; j++) {
     int i = tid + j * 32 * LW_CW;
-    if (i < n4) rms_store4(sm.u.xs, nw, i, v[j], inv);
+    if (i < n4) rms_store4w(sm.u.xs, i, v[j], wv[j], inv);
   }
   for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
     rms_store4(sm.u.xs, nw, i, __ldcg(reinterpret_cast<const float4*>(a.x) + i), inv);
@@ -319,6 +297,14 @@ __device__ void lw_merge(const LwArgs& a, int runs, LwSmem<HD, NS>& sm) {
   lw_sync();
 }
 
+// x[own0 + i] += v, for the block's own row i (one thread a row in a phase).
+template <typename S>
+__device__ __forceinline__ void lw_add_own(const LwArgs& a, S& sm, int i, int own0, float v) {
+  float x = sm.xown[i] + v;
+  sm.xown[i] = x;
+  __stcg(a.x + own0 + i, x);
+}
+
 // The consumers' stages of weight phase p: f(first row, rows, stage bytes, stage index).
 template <int HD, int NS, typename F>
 __device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, int p, int& si,
@@ -333,6 +319,108 @@ __device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, 
     f(c, n, sm.ring[s], si);
     __syncwarp();
     if (lane == 0) mbar_arrive(&sm.empty[s]);
+  }
+}
+
+// A tensor-core phase p over k inputs (xs): its 16-row strips (stage after stage in the ring,
+// rows `stride` bytes apart), in batches of up to LW_BATCH. Each warp takes an eighth of the
+// k16 steps of each strip in turn (two accumulators: half the dependent MMA chain) and frees
+// the strip's stage as soon as it is done, so the producer refills the ring as before; the
+// warps' sums meet in bred in warp order once a batch, not once a strip (a 0.5B gate/up
+// phase, five strips, took 3.7 us meeting once a strip, 2.8 us once a batch). Then every
+// consumer thread calls epi(first row of its strip, row in the strip, rows the strip holds,
+// sum): thread t has strip t / 16, row t % 16 (past the batch: rows 0, sum 0).
+template <int HD, int NS, typename E>
+__device__ __forceinline__ void lw_strips(const LwArgs& a, LwSmem<HD, NS>& sm, int p, int k,
+                                          int& si, int& batch, E epi) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tig = lane & 3;
+  int r0, r1;
+  lw_range(a, p, r0, r1);
+  int per = lw_per_stage(a, p), stride = lw_stride(a, p);
+  int steps = k / 16, s0 = warp * steps / LW_CW, s1 = (warp + 1) * steps / LW_CW;
+  int off = (lane & 15) * stride + (lane >> 4) * 16;  // this lane's ldmatrix row, in bytes
+  const bf16* xs = sm.u.xs;
+  for (int c = r0; c < r1; batch++) {
+    int nb = min(LW_BATCH, (r1 - c + per - 1) / per);
+    float(&red)[LW_BATCH][LW_CW][16] = sm.bred[batch & 1];
+    for (int i = 0; i < nb; i++, si++) {
+      int st = si % NS;
+      mbar_wait(&sm.full[st], (si / NS) & 1);
+      const bf16* row = reinterpret_cast<const bf16*>(sm.ring[st] + off);
+      float d[4] = {0.f, 0.f, 0.f, 0.f}, e[4] = {0.f, 0.f, 0.f, 0.f};
+      int s = s0;
+      for (; s + 1 < s1; s += 2) {
+        uint32_t fa[4], fb[4];
+        ldmatrix_x4(fa, row + 16 * s);
+        ldmatrix_x4(fb, row + 16 * s + 16);
+        mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
+        mma_bf16_16816(e, fb, ld_b32(xs + 16 * s + 16 + 2 * tig),
+                       ld_b32(xs + 16 * s + 24 + 2 * tig));
+      }
+      if (s < s1) {
+        uint32_t fa[4];
+        ldmatrix_x4(fa, row + 16 * s);
+        mma_bf16_16816(d, fa, ld_b32(xs + 16 * s + 2 * tig), ld_b32(xs + 16 * s + 8 + 2 * tig));
+      }
+      if (tig == 0) {
+        red[i][warp][g] = d[0] + e[0];
+        red[i][warp][g + 8] = d[2] + e[2];
+      }
+      __syncwarp();
+      if (lane == 0) mbar_arrive(&sm.empty[st]);
+    }
+    lw_sync();
+    int i = threadIdx.x / 16, row = threadIdx.x % 16;
+    float y = 0.f;
+    if (i < nb)
+#pragma unroll
+      for (int w = 0; w < LW_CW; w++) y += red[i][w][row];
+    int ci = c + i * per;
+    epi(ci, row, i < nb ? min(per, r1 - ci) : 0, y);
+    c += nb * per;
+  }
+}
+
+// The down phase: x += xs (act) . Wd^T over the block's rows, up to 4 rows a stage, in
+// batches of up to LW_BATCH stages. Down rows are long: each warp takes an eighth of every
+// row's inputs and frees each stage once done; the sums meet in dred, added in warp order,
+// once a batch.
+template <int HD, int NS>
+__device__ __forceinline__ void lw_down(const LwArgs& a, LwSmem<HD, NS>& sm, int& si,
+                                        int& batch, int own0) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int r0, r1;
+  lw_range(a, LW_DOWN, r0, r1);
+  int per = lw_per_stage(a, LW_DOWN);
+  int chunks = a.inter / 8, c0 = warp * chunks / LW_CW, c1 = (warp + 1) * chunks / LW_CW;
+  for (int c = r0; c < r1; batch++) {
+    int nb = min(LW_BATCH, (r1 - c + per - 1) / per);
+    float(&red)[LW_BATCH][LW_CW][4] = sm.dred[batch & 1];
+    for (int i = 0; i < nb; i++, si++) {
+      int st = si % NS, rows = min(per, r1 - c - i * per);
+      mbar_wait(&sm.full[st], (si / NS) & 1);
+      const bf16* r = reinterpret_cast<const bf16*>(sm.ring[st]);
+      float d[4] = {0.f, 0.f, 0.f, 0.f};
+      lw_dot2(r, rows > 1 ? r + a.inter : nullptr, sm.u.xs, c0, c1, d[0], d[1]);
+      if (rows > 2)
+        lw_dot2(r + 2 * a.inter, rows > 3 ? r + 3 * a.inter : nullptr, sm.u.xs, c0, c1, d[2],
+                d[3]);
+      if (lane == 0) {
+#pragma unroll
+        for (int q = 0; q < 4; q++) red[i][warp][q] = d[q];
+      }
+      __syncwarp();
+      if (lane == 0) mbar_arrive(&sm.empty[st]);
+    }
+    lw_sync();
+    int i = threadIdx.x / 4, q = threadIdx.x % 4;
+    if (i < nb && c + i * per + q < min(r1, c + (i + 1) * per)) {
+      float t = 0.f;
+#pragma unroll
+      for (int w = 0; w < LW_CW; w++) t += red[i][w][q];
+      lw_add_own(a, sm, c + i * per + q - own0, own0, t);
+    }
+    c += nb * per;
   }
 }
 
@@ -516,31 +604,44 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     }
     __syncwarp();
   }
-  int si = 0;
+  int si = 0, batch = 0;  // the ring's stages and the strip batches taken so far
   int q_rows = a.num_heads * HD;
   bool tc = lw_tc(a);
+  int own0, own1, qkv0, qkv1;  // the block's rows of x (O and down) and of QKV
+  lw_range(a, LW_O, own0, own1);
+  lw_range(a, LW_QKV, qkv0, qkv1);
+  for (int r = own0 + threadIdx.x; r < own1; r += 32 * LW_CW)
+    sm.xown[r - own0] = __ldcg(a.x + r);
+  // The row of the QKV bias a thread adds in the first QKV stage: thread t (tensor cores);
+  // lane 0 of warp w, rows w and w + LW_CW (CUDA cores).
+  int bias_row = tc ? threadIdx.x : warp;
   for (int l = 0; l < a.num_layers; l++) {
     const LwLayer& w = a.layers[l];
     if (l == a.num_layers - 1) pdl_launch_dependents();  // the final norm and LM head prefetch
     LW_MARK(l)
+    // loaded before the norm, so that its latency hides behind the norm's
+    float bias0 = qkv0 + bias_row < qkv1 ? to_f(w.qkv_b[qkv0 + bias_row]) : 0.f;
+    float bias1 = !tc && qkv0 + bias_row + LW_CW < qkv1
+                      ? to_f(w.qkv_b[qkv0 + bias_row + LW_CW]) : 0.f;
     lw_norm(a, w.norm1, sm);
     LW_MARK(l)
-    lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int sidx) {
-      if (tc) {
-        float y = lw_strip(st, lw_stride(a, LW_QKV), sm.u.xs, a.hidden, sm.sred[sidx & 1]);
-        int t = threadIdx.x;
-        if (t < rows) __stcg(a.qkv + c + t, y + to_f(w.qkv_b[c + t]));
-        return;
-      }
+    if (tc) {
+      lw_strips(a, sm, LW_QKV, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
+        if (row < rows)
+          __stcg(a.qkv + c + row, y + (c == qkv0 ? bias0 : to_f(w.qkv_b[c + row])));
+      });
+    } else lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int) {
+      bool first = c == qkv0;
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
       float d0, d1;
       lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.u.xs, 0,
               a.hidden / 8, d0, d1);
-      if (lane == 0) __stcg(a.qkv + c + warp, d0 + to_f(w.qkv_b[c + warp]));
+      if (lane == 0) __stcg(a.qkv + c + warp, d0 + (first ? bias0 : to_f(w.qkv_b[c + warp])));
       if (lane == 0 && two)
-        __stcg(a.qkv + c + warp + LW_CW, d1 + to_f(w.qkv_b[c + warp + LW_CW]));
+        __stcg(a.qkv + c + warp + LW_CW,
+               d1 + (first ? bias1 : to_f(w.qkv_b[c + warp + LW_CW])));
     });
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
@@ -557,35 +658,31 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     LW_MARK(l)
     lw_merge(a, runs, sm);
     LW_MARK(l)
-    lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int sidx) {
-      if (tc) {
-        float y = lw_strip(st, lw_stride(a, LW_O), sm.u.xs, q_rows, sm.sred[sidx & 1]);
-        int t = threadIdx.x;
-        if (t < rows) __stcg(a.x + c + t, __ldcg(a.x + c + t) + y);
-        return;
-      }
+    if (tc) {
+      lw_strips(a, sm, LW_O, q_rows, si, batch, [&](int c, int row, int rows, float y) {
+        if (row < rows) lw_add_own(a, sm, c + row - own0, own0, y);
+      });
+    } else lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int) {
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
       float d0, d1;
       lw_dot2(r + warp * q_rows, two ? r + (warp + LW_CW) * q_rows : nullptr, sm.u.xs, 0,
               q_rows / 8, d0, d1);
-      if (lane == 0) __stcg(a.x + c + warp, __ldcg(a.x + c + warp) + d0);
-      if (lane == 0 && two) __stcg(a.x + c + warp + LW_CW, __ldcg(a.x + c + warp + LW_CW) + d1);
+      if (lane == 0) lw_add_own(a, sm, c + warp - own0, own0, d0);
+      if (lane == 0 && two) lw_add_own(a, sm, c + warp + LW_CW - own0, own0, d1);
     });
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
     LW_MARK(l)
     lw_norm(a, w.norm2, sm);
     LW_MARK(l)
-    lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int sidx) {
-      if (tc) {  // rows 0..7 of the strip are gate rows, 8..15 their up rows
-        float y = lw_strip(st, lw_stride(a, LW_GU), sm.u.xs, a.hidden, sm.sred[sidx & 1]);
+    if (tc) {  // rows 0..7 of a strip are gate rows, 8..15 their up rows
+      lw_strips(a, sm, LW_GU, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
         float up = __shfl_down_sync(0xffffffffu, y, 8);
-        int t = threadIdx.x;
-        if (t < rows) a.act[c + t] = to_bf(silu_mul(y, up));
-        return;
-      }
+        if (row < rows) a.act[c + row] = to_bf(silu_mul(y, up));
+      });
+    } else lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int) {
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       float gate, up;
@@ -600,29 +697,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       reinterpret_cast<uint4*>(sm.u.xs)[i] = __ldcg(reinterpret_cast<const uint4*>(a.act) + i);
     lw_sync();
     LW_MARK(l)
-    // Down rows are long: each warp takes an eighth of every row's inputs, and the sums meet
-    // in shared memory, added in warp order.
-    lw_consume(a, sm, LW_DOWN, si, [&](int c, int rows, const unsigned char* st, int sidx) {
-      const bf16* r = reinterpret_cast<const bf16*>(st);
-      int chunks = a.inter / 8, c0 = warp * chunks / LW_CW, c1 = (warp + 1) * chunks / LW_CW;
-      float d[4] = {0.f, 0.f, 0.f, 0.f};
-      lw_dot2(r, rows > 1 ? r + a.inter : nullptr, sm.u.xs, c0, c1, d[0], d[1]);
-      if (rows > 2)
-        lw_dot2(r + 2 * a.inter, rows > 3 ? r + 3 * a.inter : nullptr, sm.u.xs, c0, c1, d[2],
-                d[3]);
-      float(&red)[LW_CW][4] = sm.dred[sidx & 1];
-      if (lane == 0) {
-#pragma unroll
-        for (int q = 0; q < 4; q++) red[warp][q] = d[q];
-      }
-      lw_sync();
-      if (warp == 0 && lane < rows) {
-        float t = 0.f;
-#pragma unroll
-        for (int q = 0; q < LW_CW; q++) t += red[q][lane];
-        __stcg(a.x + c + lane, __ldcg(a.x + c + lane) + t);
-      }
-    });
+    lw_down(a, sm, si, batch, own0);
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
     LW_MARK(l)

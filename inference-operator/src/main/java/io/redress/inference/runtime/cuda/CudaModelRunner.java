@@ -1030,7 +1030,8 @@ public final class CudaModelRunner implements ModelRunner {
           inter, config.numHeads(), config.numKvHeads(), config.headDim(), options.blockSize());
       mark("all layers");
     }
-    for (int l = 0; l < (allLayers ? 0 : config.numLayers()); l++) {
+    int oneByOne = allLayers ? 0 : config.numLayers(); // the layers launched one at a time
+    for (int l = 0; l < oneByOne; l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       CUdeviceptr kc = kvCache.at(kvLayerBytes * l);
       CUdeviceptr vc = kvCache.at(kvLayerBytes * l + kvValueOffset);

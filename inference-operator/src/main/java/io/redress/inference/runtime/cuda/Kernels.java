@@ -1365,6 +1365,8 @@ public final class Kernels implements AutoCloseable {
   private static final int LAYERS_THREADS = 32 * (8 + 1);
   private static final int LAYERS_STAGE = 29_184;
   private static final int LAYERS_XS = 9_216;
+  /** Most rows of x a block owns (LW_OWN). */
+  private static final int LAYERS_OWN = 64;
   /** Most runs of keys a head's attention takes (LW_MAX_SPLITS): partials' rows per head. */
   public static final int LAYERS_RUNS = 16;
   /** Pointers of an LwLayer, and the most layers LwArgs holds (LW_MAX_LAYERS). */
@@ -1381,7 +1383,7 @@ public final class Kernels implements AutoCloseable {
     return ccMajor >= 9 && (headDim == 64 || headDim == 128) && qSize == hidden
         && hidden % 8 == 0 && inter % 8 == 0 && Math.max(hidden, inter) <= LAYERS_XS
         && 2 * Math.max(hidden, inter) <= LAYERS_STAGE && smem <= maxSmemOptin
-        && numLayers <= LAYERS_MAX;
+        && (hidden + sms - 1) / sms <= LAYERS_OWN && numLayers <= LAYERS_MAX;
   }
 
   /**
