@@ -44,6 +44,9 @@
 #define LW_KEYS 32         // keys an attention warp takes at a time
 #define LW_MAX_SPLITS 16   // most runs of keys a head's attention is cut into (merged at once)
 #define LW_OWN 64          // most rows of x a block owns (Kernels.layersFit)
+#ifndef LW_RUN_TILES
+#define LW_RUN_TILES 1     // fewest key tiles a run of the attention takes
+#endif
 #ifndef LW_BATCH
 #define LW_BATCH 6         // most strips (down: stages) whose warp sums meet at once
 #endif
@@ -437,8 +440,16 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
   // q rotated (log2-scaled for exp2), and the new key rotated when this run holds it
   float scale_log2 = rsqrtf((float)HD) * 1.4426950408889634f;
   bool has_new = hi == pos + 1;
-  for (int i = lane; i < half; i += 32) {
+  // The new value (from qkv) for dimensions i and i + half of this lane's rotation pairs, loaded
+  // with q and k rather than a round trip of its own in the tile that holds the new key.
+  const float* vnew = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
+  float vn[HD / 32];
+  for (int i = lane, t = 0; i < half; i += 32, t += 2) {
     float qa, qb, ka, kb;
+    if (has_new) {
+      vn[t] = __ldcg(vnew + i);
+      vn[t + 1] = __ldcg(vnew + i + half);
+    }
     const float* qr = a.qkv + j * HD;
     rope_rotate(__ldcg(qr + i), __ldcg(qr + i + half), (float)pos, i, HD, a.theta, qa, qb);
     sm.u.att.qs[warp][i] = to_f(to_bf(qa)) * scale_log2;
@@ -448,15 +459,14 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
       rope_rotate(__ldcg(kr + i), __ldcg(kr + i + half), (float)pos, i, HD, a.theta, ka, kb);
       sm.u.att.kn[warp][i] = to_f(to_bf(ka));
       sm.u.att.kn[warp][i + half] = to_f(to_bf(kb));
-      if (j % group == 0) {  // the group's first head writes the cache
-        int slot = a.slots[0];
-        const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
-        if (slot >= 0) {
-          w.k_cache[(size_t)slot * kv_size + g * HD + i] = to_bf(ka);
-          w.k_cache[(size_t)slot * kv_size + g * HD + i + half] = to_bf(kb);
-          w.v_cache[(size_t)slot * kv_size + g * HD + i] = to_bf(__ldcg(vr + i));
-          w.v_cache[(size_t)slot * kv_size + g * HD + i + half] = to_bf(__ldcg(vr + i + half));
-        }
+      int slot = a.slots[0];
+      if (j % group == 0 && slot >= 0) {  // the group's first head writes the cache
+        bf16* kc = w.k_cache + (size_t)slot * kv_size + g * HD;
+        bf16* vc = w.v_cache + (size_t)slot * kv_size + g * HD;
+        kc[i] = to_bf(ka);
+        kc[i + half] = to_bf(kb);
+        vc[i] = to_bf(vn[t]);
+        vc[i + half] = to_bf(vn[t + 1]);
       }
     }
   }
@@ -506,19 +516,18 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
       }
       s = acc;
     }
-    float mt = s;
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, off));
-    float mn = fmaxf(m, mt);
+    float mn = fmaxf(m, warp_max(s));
     float alpha = m == -INFINITY ? 0.f : exp2f(m - mn);
     float p = s == -INFINITY ? 0.f : exp2f(s - mn);
     l = l * alpha + warp_sum(p);
     m = mn;
     cp_async_wait_all();
     __syncwarp();
-    if (pos >= k0 && pos < k0 + LW_KEYS && pos < hi) {  // the new value, from qkv
-      const float* vr = a.qkv + (a.num_heads + a.num_kv_heads + g) * HD;
-      for (int d = lane; d < HD; d += 32) sm.u.att.vt[warp][pos - k0][d] = to_bf(__ldcg(vr + d));
+    if (pos >= k0 && pos < k0 + LW_KEYS && pos < hi) {  // the new value (has_new)
+      for (int i = lane, t = 0; i < half; i += 32, t += 2) {
+        sm.u.att.vt[warp][pos - k0][i] = to_bf(vn[t]);
+        sm.u.att.vt[warp][pos - k0][i + half] = to_bf(vn[t + 1]);
+      }
       __syncwarp();
     }
 #pragma unroll
@@ -592,7 +601,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   int n = max(pos + 1, 0);
   // Runs of keys per head: up to LW_MAX_SPLITS, each a whole number of LW_KEYS tiles.
   int tiles = (n + LW_KEYS - 1) / LW_KEYS;
-  int per_run = max(1, (tiles + LW_MAX_SPLITS - 1) / LW_MAX_SPLITS) * LW_KEYS;
+  int per_run = max(LW_RUN_TILES, (tiles + LW_MAX_SPLITS - 1) / LW_MAX_SPLITS) * LW_KEYS;
   int runs = n == 0 ? 0 : (n + per_run - 1) / per_run;
   const int* table = a.block_tables;  // token 0 is sequence 0
   {  // the slots of each warp's first unit's first tile (lw_attention)
