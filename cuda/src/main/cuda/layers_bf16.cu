@@ -63,7 +63,6 @@ static_assert(sizeof(LwLayer) == 72, "Kernels.LAYER_BYTES");
 // The launch's arguments, by value (a graph captures them as they are; the layers' pointers
 // are read through the constant cache, not from global memory at each layer's start).
 struct LwArgs {
-  const void* reserved;       // zero (Kernels.layers writes 13 words before the layers)
   float* x;                   // (hidden) fp32 residual stream
   float* qkv;                 // (q + 2 kv) fp32 scratch
   float* part;                // (num_heads, LW_MAX_SPLITS, head_dim + 4) attention partials
@@ -77,9 +76,9 @@ struct LwArgs {
   LwLayer layers[LW_MAX_LAYERS];
 };
 
-static_assert(sizeof(LwArgs) == 104 + 72 * LW_MAX_LAYERS && offsetof(LwArgs, eps) == 72 &&
-                  offsetof(LwArgs, num_layers) == 80 && offsetof(LwArgs, layers) == 104,
-              "Kernels.layers: 13 words, then LAYERS_MAX of 9");
+static_assert(sizeof(LwArgs) == 96 + 72 * LW_MAX_LAYERS && offsetof(LwArgs, eps) == 64 &&
+                  offsetof(LwArgs, num_layers) == 72 && offsetof(LwArgs, layers) == 96,
+              "Kernels.layersArgs: 12 words, then LAYERS_MAX of 9");
 
 enum { LW_QKV, LW_O, LW_GU, LW_DOWN };  // the weight phases of a layer, in order
 

@@ -186,7 +186,7 @@ public final class CudaModelRunner implements ModelRunner {
    * block per token and KV head fills the GPU there without splitting).
    */
   static final int SPLIT_TOKENS = 16;
-  /** Widest model that takes {@link #layersDesc} by default (0.5B and 1.5B measured faster). */
+  /** Widest model that takes {@link #layersArgs} by default (0.5B and 1.5B measured faster). */
   static final int LAYERS_MAX_HIDDEN = 1536;
   /**
    * Split steps of at least this many tokens (and every FP8-cache split step) take the
@@ -242,13 +242,14 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private final DeviceBuffer chains;
   /**
-   * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): each layer's
-   * LwLayer pointers, or null where it does not apply (GPTQ, an FP8 cache, tensor
-   * parallelism, not Hopper, shapes it does not take) or is off. {@code redress.cuda.layers}:
+   * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): its launch's
+   * arguments (Kernels.layersArgs, every layer's LwLayer pointers among them, built once), or
+   * null where it does not apply (GPTQ, an FP8 cache, tensor parallelism, not Hopper, shapes
+   * it does not take) or is off. {@code redress.cuda.layers}:
    * {@code auto} (the default) takes it for models up to {@link #LAYERS_MAX_HIDDEN} wide,
    * {@code true} wherever it fits, {@code false} never.
    */
-  private final long[] layersDesc;
+  private final long[] layersArgs;
   private final DeviceBuffer layersPart; // its attention partials
   private final DeviceBuffer layersBarrier;
   private final int[] chainSmem; // by the step's tokens
@@ -475,7 +476,11 @@ public final class CudaModelRunner implements ModelRunner {
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
     chains = chain ? buildChains(chainScales, chainGroup) : null;
-    layersDesc = layersKernel ? buildLayers() : null;
+    layersArgs = layersKernel ? Kernels.layersArgs(buildLayers(), x.ptr(), qkv.ptr(),
+        layersPart.ptr(), act.ptr(), layersBarrier.ptr(), meta.at(4L * offPositions),
+        meta.at(4L * offSlots), meta.at(4L * offTables), (float) config.rmsNormEps(),
+        (float) config.ropeTheta(), config.numLayers(), (int) d, (int) inter,
+        config.numHeads(), config.numKvHeads(), options.blockSize()) : null;
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -542,7 +547,7 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Whether one-token steps run every layer in one launch (layers_bf16.cu). */
   boolean allLayersInOneLaunch() {
-    return layersDesc != null;
+    return layersArgs != null;
   }
 
   /** Every layer's LwLayer pointers (layers_bf16.cu), in order. */
@@ -1022,12 +1027,9 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    boolean allLayers = fusedStep && tokens == 1 && layersDesc != null;
+    boolean allLayers = fusedStep && tokens == 1 && layersArgs != null;
     if (allLayers) {
-      kernels.layers(layersDesc, x.ptr(), qkv.ptr(), layersPart.ptr(), act.ptr(),
-          layersBarrier.ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots),
-          meta.at(4L * offTables), eps, (float) config.ropeTheta(), config.numLayers(), d,
-          inter, config.numHeads(), config.numKvHeads(), config.headDim(), options.blockSize());
+      kernels.layers(layersArgs, config.headDim());
       mark("all layers");
     }
     int oneByOne = allLayers ? 0 : config.numLayers(); // the layers launched one at a time

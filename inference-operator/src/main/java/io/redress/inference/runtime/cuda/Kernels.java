@@ -1387,28 +1387,37 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * Runs every decoder layer of a one-token step (token 0 of the step's metadata): x (hidden)
-   * fp32 is the residual stream in and out; layerWords holds {@link #LAYER_WORDS} device
-   * addresses a layer (QKV weight and bias, O, gate/up and down weights, the two norms, K and V
-   * cache), passed by value; qkv (q + 2 kv floats), part ({@code heads * LAYERS_RUNS *
-   * (headDim + 4)} floats) and act (inter bf16) are scratch; barrier a zeroed word the launches
-   * share. One block per SM, every block resident.
+   * The arguments of {@link #layers}, built once a runner: x (hidden) fp32 is the residual
+   * stream in and out; layerWords holds {@link #LAYER_WORDS} device addresses a layer (QKV
+   * weight and bias, O, gate/up and down weights, the two norms, K and V cache); qkv (q + 2 kv
+   * floats), part ({@code heads * LAYERS_RUNS * (headDim + 4)} floats) and act (inter bf16) are
+   * scratch; barrier a zeroed word the launches share; positions, slots and blockTables the
+   * step's metadata (token 0's).
    */
-  public void layers(long[] layerWords, CUdeviceptr x, CUdeviceptr qkv, CUdeviceptr part,
-      CUdeviceptr act, CUdeviceptr barrier, CUdeviceptr positions, CUdeviceptr slots,
-      CUdeviceptr blockTables, float eps, float theta, int numLayers, int hidden, int inter,
-      int heads, int kvHeads, int headDim, int blockSize) {
-    CUfunction f = headDim == 64 ? layers64 : layers128;
-    int smem = headDim == 64 ? layersSmem64 : layersSmem128;
-    allowSmem(f, smem);
-    // LwArgs by value, as 64-bit words: nine pointers, two floats, six ints, then the layers.
-    long[] head = {0L, addr(x), addr(qkv), addr(part), addr(act), addr(barrier),
-        addr(positions), addr(slots), addr(blockTables),
+  public static long[] layersArgs(long[] layerWords, CUdeviceptr x, CUdeviceptr qkv,
+      CUdeviceptr part, CUdeviceptr act, CUdeviceptr barrier, CUdeviceptr positions,
+      CUdeviceptr slots, CUdeviceptr blockTables, float eps, float theta, int numLayers,
+      int hidden, int inter, int heads, int kvHeads, int blockSize) {
+    // LwArgs by value, as 64-bit words: eight pointers, two floats, six ints, then the layers.
+    long[] head = {addr(x), addr(qkv), addr(part), addr(act), addr(barrier), addr(positions),
+        addr(slots), addr(blockTables),
         pair(Float.floatToRawIntBits(eps), Float.floatToRawIntBits(theta)),
         pair(numLayers, hidden), pair(inter, heads), pair(kvHeads, blockSize)};
     long[] a = java.util.Arrays.copyOf(head, head.length + LAYERS_MAX * LAYER_WORDS);
     System.arraycopy(layerWords, 0, a, head.length, layerWords.length);
-    launch(f, sms, 1, 1, LAYERS_THREADS, smem, a);
+    return a;
+  }
+
+  /**
+   * Runs every decoder layer of a one-token step (token 0 of the step's metadata) with the
+   * arguments {@link #layersArgs} built, passed by value. One block per SM, every block
+   * resident.
+   */
+  public void layers(long[] args, int headDim) {
+    CUfunction f = headDim == 64 ? layers64 : layers128;
+    int smem = headDim == 64 ? layersSmem64 : layersSmem128;
+    allowSmem(f, smem);
+    launch(f, sms, 1, 1, LAYERS_THREADS, smem, args);
   }
 
   private static long addr(CUdeviceptr p) {
