@@ -51,12 +51,12 @@
 #define LW_BATCH 6         // most strips (down: stages) whose warp sums meet at once
 #endif
 
-// One layer's weights and cache (Kernels.layers writes an array of them, LAYER_BYTES each).
+// One layer's weights and cache (Kernels.layersArgs writes an array of them, LAYER_WORDS each).
 struct LwLayer {
   const bf16 *qkv_w, *qkv_b, *o_w, *gu_w, *down_w, *norm1, *norm2;
   bf16 *k_cache, *v_cache;
 };
-static_assert(sizeof(LwLayer) == 72, "Kernels.LAYER_BYTES");
+static_assert(sizeof(LwLayer) == 72, "Kernels.LAYER_WORDS");
 
 #define LW_MAX_LAYERS 64
 
@@ -307,7 +307,7 @@ __device__ __forceinline__ void lw_add_own(const LwArgs& a, S& sm, int i, int ow
   __stcg(a.x + own0 + i, x);
 }
 
-// The consumers' stages of weight phase p: f(first row, rows, stage bytes, stage index).
+// The consumers' stages of weight phase p: f(first row, rows, stage bytes).
 template <int HD, int NS, typename F>
 __device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, int p, int& si,
                                            F f) {
@@ -318,7 +318,7 @@ __device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, 
   for (int c = r0; c < r1; c += per, si++) {
     int s = si % NS, n = min(per, r1 - c);
     mbar_wait(&sm.full[s], (si / NS) & 1);
-    f(c, n, sm.ring[s], si);
+    f(c, n, sm.ring[s]);
     __syncwarp();
     if (lane == 0) mbar_arrive(&sm.empty[s]);
   }
@@ -638,7 +638,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
         if (row < rows)
           __stcg(a.qkv + c + row, y + (c == qkv0 ? bias0 : to_f(w.qkv_b[c + row])));
       });
-    } else lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st, int) {
+    } else lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st) {
       bool first = c == qkv0;
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
@@ -670,7 +670,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       lw_strips(a, sm, LW_O, q_rows, si, batch, [&](int c, int row, int rows, float y) {
         if (row < rows) lw_add_own(a, sm, c + row - own0, own0, y);
       });
-    } else lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st, int) {
+    } else lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st) {
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       bool two = warp + LW_CW < rows;
@@ -690,7 +690,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
         float up = __shfl_down_sync(0xffffffffu, y, 8);
         if (row < rows) a.act[c + row] = to_bf(silu_mul(y, up));
       });
-    } else lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st, int) {
+    } else lw_consume(a, sm, LW_GU, si, [&](int c, int rows, const unsigned char* st) {
       if (warp >= rows) return;
       const bf16* r = reinterpret_cast<const bf16*>(st);
       float gate, up;
@@ -714,8 +714,8 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
 }
 
 // Launch: grid (the SM count), block 32 * (LW_CW + 1), dynamic shared memory
-// sizeof(LwSmem<HD, NS>) (Kernels.layersSmem), one block an SM: every block must be resident
-// for the grid barriers.
+// sizeof(LwSmem<HD, NS>) (NAME_smem, which Kernels reads), one block an SM: every block must
+// be resident for the grid barriers.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900  // bulk copies, mbarrier transaction counts
 #define LW_BODY(HD, NS) layers_body<HD, NS>(a);
 #else

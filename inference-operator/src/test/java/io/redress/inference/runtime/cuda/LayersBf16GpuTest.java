@@ -9,7 +9,6 @@ import io.redress.inference.runtime.Step;
 import io.redress.inference.testing.Fixtures;
 import io.redress.inference.testing.Gpu;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
