@@ -17,6 +17,11 @@
 //   O     xs = the partials merged (each block for itself); x += xs . Wo^T (a block owns rows)
 //   GU    xs = RMSNorm(x); act = bf16(silu(gate) * up) (silu_mul, as the fused kernel)
 //   DOWN  xs = act; x += xs . Wd^T (each warp an eighth of a row's inputs, summed in warp order)
+// Layer 0 reads token 0's embedding row itself (no embedding kernel before the launch). With
+// head set (a step that samples its token), after the last layer:
+//   HEAD  xs = RMSNorm(x); logits = xs . Wlm^T (the ring streams the LM head like a layer's
+//         weights: 3.2 TB/s at 0.5B against 2.8 for the separate kernel), and their greedy id
+//         (lw_argmax), so a greedy, unguided step launches no LM head or sampler of its own
 // Where 16 rows fit a stage (0.5B), QKV, O and gate/up run on the tensor cores: a stage is a
 // 16-row strip, each warp takes an eighth of its k steps and frees the strip's stage once done,
 // and the warps' sums meet in warp order once a batch of up to LW_BATCH strips (lw_strips);
@@ -71,16 +76,25 @@ struct LwArgs {
   const int* positions;       // the step's metadata: token 0's position, slot and block table
   const int* slots;
   const int* block_tables;
+  const int* ids;             // token 0's id (the step's metadata; step_token)
+  const int* fed;             // the step before's sampled ids (step_token)
+  const bf16* embed;          // (vocab, hidden) embedding table
+  const bf16* final_norm;     // LW_HEAD: the final norm's weights, LM head, logits (vocab) fp32
+  const bf16* lm_head;
+  float* logits;
+  int* sampled;               // LW_HEAD: the greedy id (lowest on ties)
+  unsigned* best;             // LW_HEAD: [0] blocks done, [32 + 2 b] block b's (max, id), zeroed
   float eps, theta;
-  int num_layers, hidden, inter, num_heads, num_kv_heads, block_size;
+  int num_layers, hidden, inter, num_heads, num_kv_heads, block_size, vocab, head;
   LwLayer layers[LW_MAX_LAYERS];
 };
 
-static_assert(sizeof(LwArgs) == 96 + 72 * LW_MAX_LAYERS && offsetof(LwArgs, eps) == 64 &&
-                  offsetof(LwArgs, num_layers) == 72 && offsetof(LwArgs, layers) == 96,
-              "Kernels.layersArgs: 12 words, then LAYERS_MAX of 9");
+static_assert(sizeof(LwArgs) == 168 + 72 * LW_MAX_LAYERS && offsetof(LwArgs, eps) == 128 &&
+                  offsetof(LwArgs, num_layers) == 136 && offsetof(LwArgs, layers) == 168,
+              "Kernels.layersArgs: 21 words, then LAYERS_MAX of 9");
 
-enum { LW_QKV, LW_O, LW_GU, LW_DOWN };  // the weight phases of a layer, in order
+// The weight phases of a layer, in order, then (head != 0) the LM head after the last layer.
+enum { LW_QKV, LW_O, LW_GU, LW_DOWN, LW_HEAD };
 
 template <int HD, int NS>
 struct LwSmem {
@@ -96,6 +110,7 @@ struct LwSmem {
   int paused;  // the consumers are at a grid barrier (LW_PAUSE)
   int slot0[LW_CW][LW_KEYS];               // a warp's first unit's first tile: its keys' slots
   float red[LW_CW];
+  int red_id[LW_CW];  // the LM head's argmax: each warp's id
   // The block's rows of x (the rows its O and down phases add to; no other block writes them):
   // kept here, so those phases store x without reading it back from L2 first.
   float xown[LW_OWN];
@@ -131,7 +146,7 @@ __device__ __forceinline__ void lw_grid_sync(unsigned* bar, S& sm) {
 // are as wide as the hidden size, Kernels.layersFit, so a head is hidden / num_heads wide.)
 __device__ __forceinline__ int lw_rows(const LwArgs& a, int p) {
   return p == LW_QKV ? (a.num_heads + 2 * a.num_kv_heads) * (a.hidden / a.num_heads)
-                     : p == LW_GU ? a.inter : a.hidden;
+                     : p == LW_GU ? a.inter : p == LW_HEAD ? a.vocab : a.hidden;
 }
 __device__ __forceinline__ int lw_row_bytes(const LwArgs& a, int p) {
   return 2 * (p == LW_DOWN ? a.inter : a.hidden);
@@ -160,39 +175,47 @@ __device__ __forceinline__ void lw_range(const LwArgs& a, int p, int& r0, int& r
   r1 = (int)((long long)(blockIdx.x + 1) * n / gridDim.x);
 }
 
+// The producer's stages of phase p, whose weights start at base (QKV, O, gate/up, down, LM
+// head).
+template <int HD, int NS>
+__device__ __forceinline__ void lw_stream(const LwArgs& a, LwSmem<HD, NS>& sm, int p,
+                                          const void* base, int& si, uint64_t policy) {
+  int lane = threadIdx.x & 31;
+  int r0, r1;
+  lw_range(a, p, r0, r1);
+  int rb = lw_row_bytes(a, p), per = lw_per_stage(a, p), stride = lw_stride(a, p);
+  bool tc = lw_tc(a);
+  for (int c = r0; c < r1; c += per, si++) {
+    int s = si % NS, n = min(per, r1 - c), copies = p == LW_GU ? 2 * n : n;
+    if (si >= NS) mbar_wait(&sm.empty[s], ((si / NS) - 1) & 1);
+    if (LW_PAUSE)
+      while (*reinterpret_cast<volatile int*>(&sm.paused)) {
+      }
+    if (lane == 0) mbar_expect_tx(&sm.full[s], copies * rb);
+    __syncwarp();
+    if (lane < copies) {  // gate rows, then their up rows (inter rows further)
+      int row = p == LW_GU ? c + lane % n + (lane / n) * a.inter : c + lane;
+      // the up rows start at slot n, or at 8 in a tensor-core strip
+      int slot = p == LW_GU ? lane % n + (lane / n) * (tc ? 8 : n) : lane;
+      bulk_load(sm.ring[s] + slot * stride, reinterpret_cast<const char*>(base) + (size_t)row * rb,
+                rb, &sm.full[s], policy);
+    }
+  }
+}
+
 template <int HD, int NS>
 __device__ void lw_producer(const LwArgs& a, LwSmem<HD, NS>& sm) {
-  int lane = threadIdx.x & 31;
   uint64_t policy;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
   int si = 0;
   for (int l = 0; l < a.num_layers; l++) {
     const LwLayer& w = a.layers[l];
-    for (int p = LW_QKV; p <= LW_DOWN; p++) {
-      int r0, r1;
-      lw_range(a, p, r0, r1);
-      int rb = lw_row_bytes(a, p), per = lw_per_stage(a, p), stride = lw_stride(a, p);
-      bool tc = lw_tc(a);
-      const char* base = reinterpret_cast<const char*>(
-          p == LW_QKV ? w.qkv_w : p == LW_O ? w.o_w : p == LW_GU ? w.gu_w : w.down_w);
-      for (int c = r0; c < r1; c += per, si++) {
-        int s = si % NS, n = min(per, r1 - c), copies = p == LW_GU ? 2 * n : n;
-        if (si >= NS) mbar_wait(&sm.empty[s], ((si / NS) - 1) & 1);
-        if (LW_PAUSE)
-          while (*reinterpret_cast<volatile int*>(&sm.paused)) {
-          }
-        if (lane == 0) mbar_expect_tx(&sm.full[s], copies * rb);
-        __syncwarp();
-        if (lane < copies) {  // gate rows, then their up rows (inter rows further)
-          int row = p == LW_GU ? c + lane % n + (lane / n) * a.inter : c + lane;
-          // the up rows start at slot n, or at 8 in a tensor-core strip
-          int slot = p == LW_GU ? lane % n + (lane / n) * (tc ? 8 : n) : lane;
-          bulk_load(sm.ring[s] + slot * stride, base + (size_t)row * rb, rb, &sm.full[s],
-                    policy);
-        }
-      }
-    }
+    lw_stream(a, sm, LW_QKV, w.qkv_w, si, policy);
+    lw_stream(a, sm, LW_O, w.o_w, si, policy);
+    lw_stream(a, sm, LW_GU, w.gu_w, si, policy);
+    lw_stream(a, sm, LW_DOWN, w.down_w, si, policy);
   }
+  if (a.head) lw_stream(a, sm, LW_HEAD, a.lm_head, si, policy);
 }
 
 // A warp's dot products of rows ra and rb (if not null) in shared memory with xs over 8-input
@@ -223,10 +246,27 @@ __device__ __forceinline__ void lw_dot2(const bf16* ra, const bf16* rb, const bf
   db = warp_sum(b0 + b1);
 }
 
-// xs = RMSNorm(x) * w (norm.cu's arithmetic), every block for itself; x read through L2
-// (other blocks wrote it in this launch).
-template <int HD, int NS>
-__device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
+// Float4 i of the residual stream: x through L2 (other blocks wrote it in this launch), or
+// (EMB) layer 0's input, token 0's embedding row emb (the embedding kernel's conversion).
+template <bool EMB>
+__device__ __forceinline__ float4 lw_x4(const LwArgs& a, const bf16* emb, int i) {
+  if (!EMB) return __ldcg(reinterpret_cast<const float4*>(a.x) + i);
+  uint2 u = __ldg(reinterpret_cast<const uint2*>(emb) + i);
+  float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
+  float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
+// Token 0's embedding row.
+__device__ __forceinline__ const bf16* lw_embedding(const LwArgs& a) {
+  return a.embed + (size_t)step_token(a.ids, a.fed, 0) * a.hidden;
+}
+
+// xs = RMSNorm(x) * w (norm.cu's arithmetic), every block for itself, x as lw_x4 reads it
+// (a template flag, not a runtime test on emb: that kept x's loads from issuing together).
+template <bool EMB = false, int HD, int NS>
+__device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm,
+                        const bf16* emb = nullptr) {
   int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   constexpr int HELD = 4;  // float4s a thread: hidden up to 4,096 in one round trip
   int n4 = a.hidden / 4;
@@ -236,13 +276,13 @@ __device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
 #pragma unroll
   for (int j = 0; j < HELD; j++) {
     int i = tid + j * 32 * LW_CW;
-    v[j] = i < n4 ? __ldcg(reinterpret_cast<const float4*>(a.x) + i) : make_float4(0, 0, 0, 0);
+    v[j] = i < n4 ? lw_x4<EMB>(a, emb, i) : make_float4(0, 0, 0, 0);
     wv[j] = i < n4 ? __ldg(reinterpret_cast<const uint2*>(nw) + i) : make_uint2(0, 0);
   }
 #pragma unroll
   for (int j = 0; j < HELD; j++) ss = sum_sq4(ss, v[j]);
   for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
-    ss = sum_sq4(ss, __ldcg(reinterpret_cast<const float4*>(a.x) + i));
+    ss = sum_sq4(ss, lw_x4<EMB>(a, emb, i));
   ss = warp_sum(ss);
   if (lane == 0) sm.red[warp] = ss;
   lw_sync();
@@ -256,7 +296,7 @@ __device__ void lw_norm(const LwArgs& a, const bf16* nw, LwSmem<HD, NS>& sm) {
     if (i < n4) rms_store4w(sm.u.xs, i, v[j], wv[j], inv);
   }
   for (int i = tid + HELD * 32 * LW_CW; i < n4; i += 32 * LW_CW)
-    rms_store4(sm.u.xs, nw, i, __ldcg(reinterpret_cast<const float4*>(a.x) + i), inv);
+    rms_store4(sm.u.xs, nw, i, lw_x4<EMB>(a, emb, i), inv);
   lw_sync();
 }
 
@@ -426,6 +466,57 @@ __device__ __forceinline__ void lw_down(const LwArgs& a, LwSmem<HD, NS>& sm, int
   }
 }
 
+// The LM head's greedy pick: the larger logit, the lower id on ties (sampling.cu's order, so
+// the pick is the sampler's whatever order the candidates meet in).
+__device__ __forceinline__ void lw_keep(float& bv, int& bi, float v, int i) {
+  if (v > bv || (v == bv && i < bi)) {
+    bv = v;
+    bi = i;
+  }
+}
+__device__ __forceinline__ void lw_keep_warp(float& bv, int& bi) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    lw_keep(bv, bi, __shfl_xor_sync(0xffffffffu, bv, o), __shfl_xor_sync(0xffffffffu, bi, o));
+}
+
+// After the LM head: every block hands its best (logit, id) to a.best, and the last to arrive
+// (a count, not a grid barrier: the others go) picks among them and writes a.sampled. The
+// host then skips the sampler for a greedy, unguided row.
+template <int HD, int NS>
+__device__ void lw_argmax(const LwArgs& a, LwSmem<HD, NS>& sm, float bv, int bi) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  lw_keep_warp(bv, bi);
+  if (lane == 0) {
+    sm.red[warp] = bv;
+    sm.red_id[warp] = bi;
+  }
+  lw_sync();
+  if (warp != 0) return;
+  bv = lane < LW_CW ? sm.red[lane] : -INFINITY;
+  bi = lane < LW_CW ? sm.red_id[lane] : 0x7fffffff;
+  lw_keep_warp(bv, bi);
+  unsigned last = 0;
+  if (lane == 0) {
+    __stcg(reinterpret_cast<int2*>(a.best + 32) + blockIdx.x, make_int2(__float_as_int(bv), bi));
+    __threadfence();
+    last = atomicAdd(a.best, 1u) == gridDim.x - 1;
+  }
+  if (!__shfl_sync(0xffffffffu, last, 0)) return;
+  __threadfence();
+  bv = -INFINITY;
+  bi = 0x7fffffff;
+  for (int b = lane; b < gridDim.x; b += 32) {
+    int2 p = __ldcg(reinterpret_cast<const int2*>(a.best + 32) + b);
+    lw_keep(bv, bi, __int_as_float(p.x), p.y);
+  }
+  lw_keep_warp(bv, bi);
+  if (lane == 0) {
+    *a.sampled = bi == 0x7fffffff ? 0 : bi;
+    a.best[0] = 0;  // for the next launch
+  }
+}
+
 // Query head j's keys [lo, hi) of the layer (a run; the new key at pos in the last): one warp.
 // Lane l scores key lo + 32 t + l of each tile t and accumulates dimensions [D l, D l + D).
 template <int HD, int NS>
@@ -550,27 +641,51 @@ __device__ void lw_attention(const LwArgs& a, const LwLayer& w, int j, int run, 
 // default), each block's %globaltimer (ns, common to all SMs) at 15 points of the layer: its
 // start, after the norm, the QKV stages and the barrier, the attention and the barrier, the
 // merge, the O stages and the barrier, the norm, the gate/up stages and the barrier, the
-// act copy, the down stages and the barrier ("LT block t0 .. t14").
+// act copy, the down stages and the barrier ("LT block t0 .. t14"); the LM head's start, norm,
+// strips and pick ("LH block t0 .. t3"); and the 32 launches before it ("LS launch start
+// end": from one launch's end to the next's start is the step's time outside it).
 #ifdef LW_TIMING
 #ifndef LW_TIMING_LAYER
 #define LW_TIMING_LAYER 10
 #endif
-__device__ unsigned lw_launches;
-#define LW_TIMES unsigned long long tm[15] = {}; int nt = 0; \
-  unsigned launch = *(volatile unsigned*)&lw_launches;
+__device__ unsigned lw_launches, lw_launches_done;
+// Each launch's span, the consumers' start in block 0 to the last block's end (launch % 64):
+// launch N also prints the 32 before it ("LS launch start end"), the steps' time outside it.
+__device__ unsigned long long lw_span[64][2];
+#define LW_TIMES unsigned long long tm[15] = {}, th[4] = {}; int nt = 0; \
+  unsigned launch = *(volatile unsigned*)&lw_launches; \
+  if (threadIdx.x == 0 && blockIdx.x == 0) { \
+    unsigned long long t0; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0)); \
+    lw_span[launch % 64][0] = t0; lw_span[launch % 64][1] = 0; }
 #define LW_MARK(l)                                                                             \
   { if (threadIdx.x == 0 && (l) == LW_TIMING_LAYER && nt < 15) {                              \
       asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(tm[nt]));                               \
       nt++; } }
+#define LW_HMARK(i)                                                                            \
+  { if (threadIdx.x == 0) asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(th[i])); }
 #define LW_REPORT()                                                                            \
-  { if (threadIdx.x == 0 && launch == LW_TIMING)                                               \
+  { if (threadIdx.x == 0 && launch == LW_TIMING && a.head)                                     \
+      printf("LH %d %llu %llu %llu %llu\n", blockIdx.x, th[0], th[1], th[2], th[3]);          \
+    if (threadIdx.x == 0 && launch == LW_TIMING)                                               \
       printf("LT %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n", \
              blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5], tm[6], tm[7], tm[8], tm[9],  \
              tm[10], tm[11], tm[12], tm[13], tm[14]);                                           \
-    if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&lw_launches, 1u); }
+    if (threadIdx.x == 0 && launch == LW_TIMING && blockIdx.x == 0)                           \
+      for (unsigned k = launch - 32; k < launch; k++)                                          \
+        printf("LS %u %llu %llu\n", k, lw_span[k % 64][0], lw_span[k % 64][1]);              \
+    lw_sync(); /* the consumers (the producer has returned) */                                  \
+    if (threadIdx.x == 0) {                                                                    \
+      unsigned long long t1; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));            \
+      atomicMax(&lw_span[launch % 64][1], t1);                                                 \
+      __threadfence();                                                                         \
+      if (atomicAdd(&lw_launches_done, 1u) == gridDim.x - 1) {                                 \
+        lw_launches_done = 0;                                                                  \
+        atomicAdd(&lw_launches, 1u);                                                           \
+      } } }
 #else
 #define LW_TIMES
 #define LW_MARK(l) {}
+#define LW_HMARK(i) {}
 #define LW_REPORT() {}
 #endif
 
@@ -618,20 +733,24 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   int own0, own1, qkv0, qkv1;  // the block's rows of x (O and down) and of QKV
   lw_range(a, LW_O, own0, own1);
   lw_range(a, LW_QKV, qkv0, qkv1);
+  // Layer 0's input is token 0's embedding row (no embedding kernel before the launch).
   for (int r = own0 + threadIdx.x; r < own1; r += 32 * LW_CW)
-    sm.xown[r - own0] = __ldcg(a.x + r);
+    sm.xown[r - own0] = to_f(lw_embedding(a)[r]);
   // The row of the QKV bias a thread adds in the first QKV stage: thread t (tensor cores);
   // lane 0 of warp w, rows w and w + LW_CW (CUDA cores).
   int bias_row = tc ? threadIdx.x : warp;
   for (int l = 0; l < a.num_layers; l++) {
     const LwLayer& w = a.layers[l];
-    if (l == a.num_layers - 1) pdl_launch_dependents();  // the final norm and LM head prefetch
+    // the final norm and LM head's prefetch (the sampler, when the LM head is here, would
+    // only sit waiting on an SM)
+    if (l == a.num_layers - 1 && !a.head) pdl_launch_dependents();
     LW_MARK(l)
     // loaded before the norm, so that its latency hides behind the norm's
     float bias0 = qkv0 + bias_row < qkv1 ? to_f(w.qkv_b[qkv0 + bias_row]) : 0.f;
     float bias1 = !tc && qkv0 + bias_row + LW_CW < qkv1
                       ? to_f(w.qkv_b[qkv0 + bias_row + LW_CW]) : 0.f;
-    lw_norm(a, w.norm1, sm);
+    if (l == 0) lw_norm<true>(a, w.norm1, sm, lw_embedding(a));  // (not held: registers)
+    else lw_norm(a, w.norm1, sm);
     LW_MARK(l)
     if (tc) {
       lw_strips(a, sm, LW_QKV, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
@@ -709,6 +828,39 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
     LW_MARK(l)
+  }
+  if (a.head) {  // the final norm, the LM head's logits and their greedy pick
+    LW_HMARK(0)
+    lw_norm(a, a.final_norm, sm);
+    LW_HMARK(1)
+    float bv = -INFINITY;
+    int bi = 0x7fffffff;
+    if (tc) {
+      lw_strips(a, sm, LW_HEAD, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
+        if (row < rows) {
+          __stcg(a.logits + c + row, y);
+          lw_keep(bv, bi, y, c + row);
+        }
+      });
+    } else lw_consume(a, sm, LW_HEAD, si, [&](int c, int rows, const unsigned char* st) {
+      if (warp >= rows) return;
+      const bf16* r = reinterpret_cast<const bf16*>(st);
+      bool two = warp + LW_CW < rows;
+      float d0, d1;
+      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.u.xs, 0,
+              a.hidden / 8, d0, d1);
+      if (lane == 0) {
+        __stcg(a.logits + c + warp, d0);
+        lw_keep(bv, bi, d0, c + warp);
+        if (two) {
+          __stcg(a.logits + c + warp + LW_CW, d1);
+          lw_keep(bv, bi, d1, c + warp + LW_CW);
+        }
+      }
+    });
+    LW_HMARK(2)
+    lw_argmax(a, sm, bv, bi);
+    LW_HMARK(3)
   }
   LW_REPORT()
 }

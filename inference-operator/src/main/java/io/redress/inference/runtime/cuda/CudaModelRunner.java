@@ -1,11 +1,19 @@
 package io.redress.inference.runtime.cuda;
 
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import io.redress.inference.model.GptqConfig;
 import io.redress.inference.model.ModelConfig;
@@ -17,13 +25,16 @@ import io.redress.inference.runtime.Step;
 import io.redress.inference.runtime.cpu.Sampler;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,25 +123,29 @@ public final class CudaModelRunner implements ModelRunner {
   private final boolean splitVocab;
   private final int vocabPart; // logits columns this rank computes
   private final DeviceBuffer logitsPart; // (S, vocabPart) f32 when split
-  private final DeviceBuffer meta; // ints: ids, positions, slots, tokenSeq, lastRows, topK,
-                                   //   sampled, blockTables
-  private final DeviceBuffer fmeta; // floats: temperature, topP, uniforms
+  /** A step's metadata (ints; where, {@link MetaLayout}), then the sampled ids. */
+  private final DeviceBuffer meta;
   /**
-   * Pinned host copies of meta and fmeta, two sets used by turns: a pipelined step writes its
-   * set while the copy to the device of the step before, from the other, may not have run yet.
-   * hostMeta .. hostFloats are the set of the step being written.
+   * Pinned host copies of meta, two sets used by turns: a pipelined step writes its set while
+   * the copy to the device of the step before, from the other, may not have run yet. hostMeta
+   * and hostInts are the set of the step being written.
    */
   private final Pointer[] hostMetas = {new Pointer(), new Pointer()};
-  private final Pointer[] hostFmetas = {new Pointer(), new Pointer()};
   private final IntBuffer[] hostIntSets = new IntBuffer[2];
-  private final FloatBuffer[] hostFloatSets = new FloatBuffer[2];
   private int metaSet;
   private Pointer hostMeta;
-  private Pointer hostFmeta;
   private IntBuffer hostInts;
-  private FloatBuffer hostFloats;
-  /** Recorded after each set's step has copied its sampled ids to the host. */
-  private final jcuda.driver.CUevent[] sampledCopied = new jcuda.driver.CUevent[2];
+  /**
+   * Per set, on the copy streams and the device's: the step's metadata is on the device
+   * (metaCopied), the step's work on the device's stream is done (setDone: the set is free for
+   * the step two later), its sampled ids are on the host (sampledCopied).
+   */
+  private final CUevent[] metaCopied = new CUevent[2];
+  private final CUevent[] setDone = new CUevent[2];
+  private final CUevent[] sampledCopied = new CUevent[2];
+  /** The streams of the metadata's copies to the device and of the sampled ids' to the host. */
+  private final CUstream h2dStream = new CUstream();
+  private final CUstream d2hStream = new CUstream();
   /** A step submitted and not yet collected: its host set, sampled rows, hostTimes row. */
   private record Submitted(int set, int rows, int guided) {}
 
@@ -139,14 +154,35 @@ public final class CudaModelRunner implements ModelRunner {
   /** {@code redress.cuda.pipeline=false}: the engine waits for each step before the next. */
   private static final boolean PIPELINE =
       !"false".equals(System.getProperty("redress.cuda.pipeline"));
-  private final int offPositions;
-  private final int offSlots;
-  private final int offTokenSeq;
-  private final int offLastRows;
-  private final int offTopK;
-  private final int offSampled;
-  private final int offEpoch; // the step's number (a long): tensor-parallel flags derive from it
-  private final int offTables;
+  /**
+   * Where a step's metadata lies in meta: per token (stride of them each) the ids (a fed one
+   * negative: step_token in embedding.cu), positions, KV slots and sequence index; per sampling
+   * row (maxNumSeqs each) the source token, top-k and, as float bits, temperature, top-p and
+   * uniform draw; the step's epoch (a long: tensor-parallel flags derive from it); each
+   * sequence's block table. One host-to-device copy carries a step's part, from 0 to its last
+   * block table, so steps of a few tokens take {@link #small} (stride up to
+   * {@link #SMALL_STEP_TOKENS}) rather than a stride of maxNumBatchedTokens: at 8,192 that
+   * copy was 139 KB a decode step.
+   */
+  private record MetaLayout(int stride, int positions, int slots, int tokenSeq, int lastRows,
+      int topK, int floats, int epoch, int tables) {
+    static MetaLayout of(int stride, int sMax) {
+      int lastRows = 4 * stride;
+      int floats = lastRows + 2 * sMax;
+      int epoch = (floats + 3 * sMax + 1) & ~1; // 8-byte aligned
+      return new MetaLayout(stride, stride, 2 * stride, 3 * stride, lastRows, lastRows + sMax,
+          floats, epoch, epoch + 2);
+    }
+  }
+
+  /** Most tokens of a step that takes the {@link #small} metadata layout. */
+  private static final int SMALL_STEP_TOKENS = 256;
+  private final MetaLayout small;
+  private final MetaLayout full;
+  /** The layout of the step being enqueued ({@link #layoutFor}). */
+  private MetaLayout lay;
+  private final int offSampled; // the sampled ids (maxNumSeqs), past either layout's part
+  private final int setInts; // a metadata set on the device: a step's part, its sampled ids
   private long epoch;
   private final DecodeGraphs graphs;
   private final boolean useGemv = !Boolean.getBoolean("redress.cuda.noGemv");
@@ -240,7 +276,7 @@ public final class CudaModelRunner implements ModelRunner {
    * does not apply (not GPTQ, act-order, tensor parallelism, not Hopper) or is off
    * ({@code redress.cuda.w4Chain=false}).
    */
-  private final DeviceBuffer chains;
+  private final DeviceBuffer[] chains; // by metadata set
   /**
    * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): its launch's
    * arguments (Kernels.layersArgs, every layer's LwLayer pointers among them, built once), or
@@ -249,9 +285,15 @@ public final class CudaModelRunner implements ModelRunner {
    * {@code auto} (the default) takes it for models up to {@link #LAYERS_MAX_HIDDEN} wide,
    * {@code true} wherever it fits, {@code false} never.
    */
-  private final long[] layersArgs;
+  private final long[][] layersArgs; // by metadata set
+  /**
+   * The same with the final norm, the LM head and the greedy pick in the launch (steps that
+   * sample their one token): no embedding, LM head or, for a greedy unguided row, sampler
+   * launch of its own.
+   */
+  private final long[][] layersHeadArgs;
   private final DeviceBuffer layersPart; // its attention partials
-  private final DeviceBuffer layersBarrier;
+  private final DeviceBuffer layersBarrier; // its grid barrier, then (at byte 128) its best
   private final int[] chainSmem; // by the step's tokens
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
@@ -314,27 +356,26 @@ public final class CudaModelRunner implements ModelRunner {
       tp.setLogitsPart(logitsPart);
     }
     maxBlocksPerSeq = (options.maxModelLen() + options.blockSize() - 1) / options.blockSize();
-    offPositions = tMax;
-    offSlots = 2 * tMax;
-    offTokenSeq = 3 * tMax;
-    offLastRows = 4 * tMax;
-    offTopK = offLastRows + sMax;
-    offSampled = offTopK + sMax;
-    offEpoch = (offSampled + sMax + 1) & ~1; // a long, 8-byte aligned
-    offTables = offEpoch + 2;
-    int ints = offTables + sMax * maxBlocksPerSeq;
-    meta = device.alloc(4L * ints);
-    fmeta = device.alloc(4L * 3 * sMax);
+    small = MetaLayout.of(Math.min(tMax, SMALL_STEP_TOKENS), sMax);
+    full = MetaLayout.of(tMax, sMax);
+    lay = small;
+    // The sampled ids come last, past what a step's copy covers in either layout (a fed
+    // step's tokens are read from there).
+    offSampled = full.tables() + sMax * maxBlocksPerSeq;
+    setInts = offSampled + sMax;
+    // Two sets on the device as on the host: a step's copy of its metadata runs while the
+    // step before, reading the other set, computes (its graphs are captured once per set).
+    meta = device.alloc(4L * 2 * setInts);
+    cuStreamCreate(h2dStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+    cuStreamCreate(d2hStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
     for (int set = 0; set < 2; set++) {
-      cuMemAllocHost(hostMetas[set], 4L * ints);
-      cuMemAllocHost(hostFmetas[set], 4L * 3 * sMax);
-      hostIntSets[set] = hostMetas[set].getByteBuffer(0, 4L * ints)
+      cuMemAllocHost(hostMetas[set], 4L * setInts);
+      hostIntSets[set] = hostMetas[set].getByteBuffer(0, 4L * setInts)
           .order(ByteOrder.nativeOrder()).asIntBuffer();
-      hostFloatSets[set] = hostFmetas[set].getByteBuffer(0, 4L * 3 * sMax)
-          .order(ByteOrder.nativeOrder()).asFloatBuffer();
-      sampledCopied[set] = new jcuda.driver.CUevent();
-      jcuda.driver.JCudaDriver.cuEventCreate(sampledCopied[set],
-          jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
+      for (CUevent[] e : new CUevent[][] {metaCopied, setDone, sampledCopied}) {
+        e[set] = new CUevent();
+        cuEventCreate(e[set], CUevent_flags.CU_EVENT_DISABLE_TIMING);
+      }
     }
     useMetaSet(0);
 
@@ -388,8 +429,8 @@ public final class CudaModelRunner implements ModelRunner {
     if (layersKernel) {
       layersPart = device.alloc(
           4L * config.numHeads() * Kernels.LAYERS_RUNS * (config.headDim() + 4));
-      layersBarrier = device.alloc(8);
-      cuMemsetD32Async(layersBarrier.ptr(), 0, 2, device.stream());
+      layersBarrier = device.alloc(128 + 4L * Kernels.LAYERS_BEST_WORDS);
+      cuMemsetD32Async(layersBarrier.ptr(), 0, 32 + Kernels.LAYERS_BEST_WORDS, device.stream());
     } else {
       layersPart = layersBarrier = null;
     }
@@ -475,12 +516,25 @@ public final class CudaModelRunner implements ModelRunner {
     kvValueOffset = slotsTotal * kv * (kvFp8 ? 1 : 2);
     kvScaleOffset = 2 * kvValueOffset;
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
-    chains = chain ? buildChains(chainScales, chainGroup) : null;
-    layersArgs = layersKernel ? Kernels.layersArgs(buildLayers(), x.ptr(), qkv.ptr(),
-        layersPart.ptr(), act.ptr(), layersBarrier.ptr(), meta.at(4L * offPositions),
-        meta.at(4L * offSlots), meta.at(4L * offTables), (float) config.rmsNormEps(),
-        (float) config.ropeTheta(), config.numLayers(), (int) d, (int) inter,
-        config.numHeads(), config.numKvHeads(), options.blockSize()) : null;
+    chains = chain ? new DeviceBuffer[] {buildChains(chainScales, chainGroup, 0),
+        buildChains(chainScales, chainGroup, 1)} : null;
+    boolean head = !"false".equals(System.getProperty("redress.cuda.layersHead"));
+    layersArgs = layersKernel ? new long[2][] : null;
+    layersHeadArgs = layersKernel && head ? new long[2][] : null;
+    for (int set = 0; layersKernel && set < 2; set++) {
+      // one-token steps: the small layout; fed ids from the other set's samples
+      layersArgs[set] = Kernels.layersArgs(buildLayers(), x.ptr(), qkv.ptr(), layersPart.ptr(),
+          act.ptr(), layersBarrier.ptr(), metaAt(set, 0), metaAt(set ^ 1, offSampled),
+          metaAt(set, small.positions()), metaAt(set, small.slots()),
+          metaAt(set, small.tables()), weights.embed.ptr(), weights.finalNorm.ptr(),
+          weights.lmHead.ptr(), logits.ptr(), metaAt(set, offSampled), layersBarrier.at(128),
+          (float) config.rmsNormEps(), (float) config.ropeTheta(), config.numLayers(), (int) d,
+          (int) inter, config.numHeads(), config.numKvHeads(), options.blockSize(),
+          config.vocabSize());
+      if (head) {
+        layersHeadArgs[set] = Kernels.layersWithHead(layersArgs[set], true);
+      }
+    }
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
@@ -491,9 +545,10 @@ public final class CudaModelRunner implements ModelRunner {
    * Every layer's Chain (w4a16_chain.cu) in device memory: its O (input attn), gate/up
    * (normed x, output act) and down (input act) projections, then the next layer's QKV (normed
    * x; q, that layer's K/V cache), the residual stream x throughout. scales[l]: the strip-major
-   * scales of layer l's O, gate/up, down and QKV projections.
+   * scales of layer l's O, gate/up, down and QKV projections. The steps' positions and slots
+   * are metadata set {@code set}'s.
    */
-  private DeviceBuffer buildChains(List<DeviceBuffer[]> scales, int group) {
+  private DeviceBuffer buildChains(List<DeviceBuffer[]> scales, int group, int set) {
     int layers = config.numLayers();
     int d = config.hiddenSize();
     int inter = config.intermediateSize();
@@ -529,8 +584,9 @@ public final class CudaModelRunner implements ModelRunner {
       }
       int at = base + 4 * Kernels.CHAIN_PHASE_BYTES;
       b.putLong(at, x.address());
-      b.putLong(at + 8, meta.address() + 4L * offPositions);
-      b.putLong(at + 16, meta.address() + 4L * offSlots);
+      // chain steps are small
+      b.putLong(at + 8, meta.address() + 4L * ((long) set * setInts + small.positions()));
+      b.putLong(at + 16, meta.address() + 4L * ((long) set * setInts + small.slots()));
       b.putLong(at + 24, barrier.address());
       b.putFloat(at + 32, (float) config.rmsNormEps());
       b.putFloat(at + 36, (float) config.ropeTheta());
@@ -720,7 +776,7 @@ public final class CudaModelRunner implements ModelRunner {
       flushSample(); // this step's own (a later one's waits: its masks need these ids)
     }
     long t0 = System.nanoTime();
-    jcuda.driver.JCudaDriver.cuEventSynchronize(sampledCopied[s.set()]);
+    cuEventSynchronize(sampledCopied[s.set()]);
     hostTimes[s.guided()][3] += System.nanoTime() - t0;
     int[] out = new int[s.rows()];
     hostIntSets[s.set()].get(offSampled, out);
@@ -733,6 +789,8 @@ public final class CudaModelRunner implements ModelRunner {
     pendingSample = null;
     device.makeCurrent();
     device.synchronize();
+    cuStreamSynchronize(h2dStream);
+    cuStreamSynchronize(d2hStream);
   }
 
   /** Runs a step and returns each sampling sequence's logits (tests). */
@@ -741,6 +799,13 @@ public final class CudaModelRunner implements ModelRunner {
     float[] out = new float[rows * config.vocabSize()];
     Pointer host = Pointer.to(out);
     jcuda.driver.JCudaDriver.cuMemcpyDtoH(host, logits.ptr(), 4L * out.length);
+    return out;
+  }
+
+  /** The ids the last step run by {@link #stepLogits} sampled, its first {@code rows} (tests). */
+  int[] lastSampled(int rows) {
+    int[] out = new int[rows];
+    hostInts.get(offSampled, out);
     return out;
   }
 
@@ -788,6 +853,7 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** {@link #enqueueForward} into a graph being captured. */
   private void enqueueCaptured(int tokens, int rows) {
+    lay = layoutFor(tokens); // (warm-up captures without a step's metadata)
     capturing = true; // no profiling events inside a captured graph
     try {
       enqueueForward(tokens, rows);
@@ -811,20 +877,30 @@ public final class CudaModelRunner implements ModelRunner {
     long t0 = System.nanoTime();
     int[] buckets = graphs.decodeBuckets();
     int captured = 0;
-    for (int b : buckets) {
-      if (graphs.capture(b, () -> enqueueCaptured(b, b))) {
-        captured++;
+    int set0 = metaSet;
+    for (int set = 0; set < 2; set++) {
+      useMetaSet(set);
+      for (int b : buckets) {
+        if (graphs.capture(graphKey(b), () -> enqueueCaptured(b, b)) && set == 0) {
+          captured++;
+        }
       }
     }
+    useMetaSet(set0);
     if (captured > 0) {
       LOG.info("captured {} decode graphs (batch 1 to {}) in {} ms", captured,
           buckets[buckets.length - 1], (System.nanoTime() - t0) / 1_000_000);
     }
   }
 
-  /** Graphs captured so far (tests). */
+  /** Shapes whose graphs are captured so far, a graph per metadata set each (tests). */
   int capturedGraphs() {
-    return graphs.size();
+    return graphs.size() / 2;
+  }
+
+  /** The graph of a shape's key in the metadata set of the step being enqueued. */
+  private long graphKey(long shapeKey) {
+    return 2 * shapeKey + metaSet;
   }
 
   /** The graph {@code step} replays, or null to run it kernel by kernel. */
@@ -871,6 +947,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
     long t3 = System.nanoTime();
     device.synchronize();
+    cuEventSynchronize(sampledCopied[metaSet]); // (from its own stream)
     hostTimes[step.masks() != null ? 1 : 0][3] += System.nanoTime() - t3;
     if (profiler != null) {
       profiler.end(System.nanoTime() - enqueuedAt);
@@ -905,10 +982,10 @@ public final class CudaModelRunner implements ModelRunner {
       if (profiler != null) {
         profiler.begin();
       }
-      if (!submitted.isEmpty() && !graphs.has(shape.key())) {
+      if (!submitted.isEmpty() && !graphs.has(graphKey(shape.key()))) {
         device.synchronize(); // capture with nothing in flight
       }
-      graphs.launch(shape.key(), () -> enqueueCaptured(shape.tokens(), shape.rows()));
+      graphs.launch(graphKey(shape.key()), () -> enqueueCaptured(shape.tokens(), shape.rows()));
       mark(shape.tokens() == shape.rows() ? "decode graph" : "mixed graph");
       sampleRows = shape.rows();
     } else {
@@ -926,15 +1003,16 @@ public final class CudaModelRunner implements ModelRunner {
       // Its masks need the tokens of the step before, which the engine has not collected yet:
       // it samples at the next submit or at its collect (flushSample), the forward pass
       // running meanwhile.
-      pendingSample = new PendingSample(metaSet, rows, sampleRows, step.masks());
+      pendingSample = new PendingSample(metaSet, lay, rows, sampleRows, step.masks());
       return rows;
     }
-    sample(metaSet, rows, sampleRows, step.masks());
+    sample(metaSet, lay, rows, sampleRows, step.masks(),
+        headSampled(step, shape != null ? shape.tokens() : tokens, sampleRows));
     return rows;
   }
 
   /** The sampling a fed guided step left for later ({@link #sample}'s arguments). */
-  private record PendingSample(int set, int rows, int sampleRows,
+  private record PendingSample(int set, MetaLayout lay, int rows, int sampleRows,
       java.util.concurrent.CompletableFuture<int[]> masks) {}
 
   private PendingSample pendingSample;
@@ -944,17 +1022,19 @@ public final class CudaModelRunner implements ModelRunner {
     if (pendingSample != null) {
       PendingSample p = pendingSample;
       pendingSample = null;
-      sample(p.set(), p.rows(), p.sampleRows(), p.masks());
+      sample(p.set(), p.lay(), p.rows(), p.sampleRows(), p.masks(), false);
     }
   }
 
   /**
    * The sampler over the logits of the step enqueued last (rows of {@code sampleRows}, the
    * first {@code rows} real), with its guided masks once they are done, the sampled ids' copy
-   * into host set {@code set}, and that set's sampledCopied event.
+   * into host set {@code set}, and that set's sampledCopied event; the step's metadata lies as
+   * {@code at} says. {@code picked}: the forward pass wrote the ids already
+   * ({@link #headSampled}).
    */
-  private void sample(int set, int rows, int sampleRows,
-      java.util.concurrent.CompletableFuture<int[]> masksFuture) {
+  private void sample(int set, MetaLayout at, int rows, int sampleRows,
+      java.util.concurrent.CompletableFuture<int[]> masksFuture, boolean picked) {
     int guided = masksFuture != null ? 1 : 0;
     if (rows > 0 && shard.samples()) {
       // The GPU runs the forward pass while the host waits here for the guided masks.
@@ -968,23 +1048,28 @@ public final class CudaModelRunner implements ModelRunner {
         hostTimes[1][2] += System.nanoTime() - t2;
       }
       int sMax = options.maxNumSeqs();
-      kernels.sample(logits.ptr(), config.vocabSize(), maskPtr, maskWords, fmeta.ptr(),
-          meta.at(4L * offTopK), fmeta.at(4L * sMax), fmeta.at(8L * sMax),
-          meta.at(4L * offSampled), sampleRows);
-      mark("sample");
-      cuMemcpyDtoHAsync(hostMetas[set].withByteOffset(4L * offSampled),
-          meta.at(4L * offSampled), 4L * rows, device.stream());
+      if (!picked) {
+        kernels.sample(logits.ptr(), config.vocabSize(), maskPtr, maskWords,
+            metaAt(set, at.floats()), metaAt(set, at.topK()), metaAt(set, at.floats() + sMax),
+            metaAt(set, at.floats() + 2 * sMax), metaAt(set, offSampled), sampleRows);
+        mark("sample");
+      }
     }
-    jcuda.driver.JCudaDriver.cuEventRecord(sampledCopied[set], device.stream());
+    // The ids' copy runs from its own stream: the next step's forward pass starts at once.
+    cuEventRecord(setDone[set], device.stream());
+    cuStreamWaitEvent(d2hStream, setDone[set], 0);
+    if (rows > 0 && shard.samples()) {
+      cuMemcpyDtoHAsync(hostMetas[set].withByteOffset(4L * offSampled),
+          metaAt(set, offSampled), 4L * rows, d2hStream);
+    }
+    cuEventRecord(sampledCopied[set], d2hStream);
     timedSteps[guided]++;
   }
 
   private void useMetaSet(int set) {
     metaSet = set;
     hostMeta = hostMetas[set];
-    hostFmeta = hostFmetas[set];
     hostInts = hostIntSets[set];
-    hostFloats = hostFloatSets[set];
   }
 
   /** Waits for the work {@code forward(step, false)} enqueued. */
@@ -1010,15 +1095,34 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Launches one forward pass over {@code tokens} tokens and samples {@code rows} rows. */
   private void enqueueForward(int tokens, int rows) {
-    kernels.embedding(meta.ptr(), weights.embed.ptr(), x.ptr(), config.hiddenSize(), tokens);
-    mark("embedding");
     boolean fusedStep =
         fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
+    if (!allLayers(tokens, fusedStep)) { // layers_bf16 reads the embedding row itself
+      kernels.embedding(metaAt(0), metaAt(metaSet ^ 1, offSampled), weights.embed.ptr(), x.ptr(),
+          config.hiddenSize(), tokens);
+      mark("embedding");
+    }
     if (fusedStep && tp != null) {
       enqueueFusedTp(tokens, rows);
     } else {
       enqueueLayers(tokens, rows, fusedStep);
     }
+  }
+
+  /** Whether a step of these tokens runs every layer in one launch (layers_bf16.cu). */
+  private boolean allLayers(int tokens, boolean fusedStep) {
+    return fusedStep && tokens == 1 && layersArgs != null;
+  }
+
+  /**
+   * Whether the launch of every layer already picked the step's token: one token that samples,
+   * greedily, with no guided mask (the sampler would pick the same id).
+   */
+  private boolean headSampled(Step step, int tokens, int sampleRows) {
+    return allLayers(tokens, fused) && layersHeadArgs != null && sampleRows == 1
+        && step.masks() == null
+        && step.seqs().size() == 1 && step.seqs().get(0).sample()
+        && step.seqs().get(0).params().isGreedy();
   }
 
   /** The decoder layers, final norm and LM head of a step on one GPU (or unfused under TP). */
@@ -1027,10 +1131,11 @@ public final class CudaModelRunner implements ModelRunner {
     int qs = config.qSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    boolean allLayers = fusedStep && tokens == 1 && layersArgs != null;
+    boolean allLayers = allLayers(tokens, fusedStep);
+    boolean head = allLayers && rows > 0 && layersHeadArgs != null;
     if (allLayers) {
-      kernels.layers(layersArgs, config.headDim());
-      mark("all layers");
+      kernels.layers(head ? layersHeadArgs[metaSet] : layersArgs[metaSet], config.headDim());
+      mark(head ? "all layers+lm_head" : "all layers");
     }
     int oneByOne = allLayers ? 0 : config.numLayers(); // the layers launched one at a time
     for (int l = 0; l < oneByOne; l++) {
@@ -1071,22 +1176,22 @@ public final class CudaModelRunner implements ModelRunner {
     }
     if (rows > 0 && fusedStep && rows > Kernels.FUSED_MAX_TOKENS) {
       // Many-token GPTQ steps: x is complete, the final norm of the sampling rows first.
-      kernels.addRmsnorm(x.ptr(), null, meta.at(4L * offLastRows), weights.finalNorm.ptr(),
+      kernels.addRmsnorm(x.ptr(), null, metaAt(lay.lastRows()), weights.finalNorm.ptr(),
           hLast.ptr(), d, eps, rows);
       mark("norm");
       linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, vocabPart);
       mark("lm_head gemm");
     } else if (rows > 0 && fusedStep) {
-      if (shard.samples()) {
+      if (shard.samples() && !head) {
         // The residual stream is complete: final norm + LM head of the sampling rows.
-        kernels.rmsnormGemv(x.ptr(), meta.at(4L * offLastRows), weights.finalNorm.ptr(), eps,
+        kernels.rmsnormGemv(x.ptr(), metaAt(lay.lastRows()), weights.finalNorm.ptr(), eps,
             weights.lmHead.ptr(), logits.ptr(), rows, config.vocabSize(), d);
         mark("norm+lm_head gemv");
       }
     } else if (rows > 0) {
       // Last MLP output + final norm, only for the rows that sample (every rank takes part in
       // the all-reduce; only the sampling rank needs its result).
-      addNorm(MLP_OUT, meta.at(4L * offLastRows), weights.finalNorm.ptr(), hLast.ptr(), rows);
+      addNorm(MLP_OUT, metaAt(lay.lastRows()), weights.finalNorm.ptr(), hLast.ptr(), rows);
       mark("norm");
       if (shard.samples() || splitVocab) {
         linear(hLast.ptr(), weights.lmHead.ptr(), splitVocab ? logitsPart.ptr() : logits.ptr(),
@@ -1118,8 +1223,8 @@ public final class CudaModelRunner implements ModelRunner {
   /** The unfused QKV projection of the normed h, then RoPE and the cache write (bf16 or FP8). */
   private void qkvRopeCache(int l, CudaWeights.Layer w, CUdeviceptr kc, CUdeviceptr vc,
       int tokens) {
-    CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr slots = meta.at(4L * offSlots);
+    CUdeviceptr positions = metaAt(lay.positions());
+    CUdeviceptr slots = metaAt(lay.slots());
     linear(h.ptr(), w.qkvWeight(), w.qkvQ(), qkv.ptr(), tokens, config.hiddenSize(),
         config.qSize() + 2 * config.kvSize());
     mark("qkv gemm");
@@ -1177,7 +1282,7 @@ public final class CudaModelRunner implements ModelRunner {
       fp8QkvRopeCache(l, w, kc, vc, tokens);
     } else {
       kernels.rmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
-          w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc,
+          w.qkvBias().ptr(), metaAt(lay.positions()), metaAt(lay.slots()), q.ptr(), kc,
           vc, tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
           (float) config.ropeTheta());
       mark("norm+qkv gemv+rope");
@@ -1205,8 +1310,8 @@ public final class CudaModelRunner implements ModelRunner {
       int tokens) {
     int d = config.hiddenSize();
     float eps = (float) config.rmsNormEps();
-    CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr slots = meta.at(4L * offSlots);
+    CUdeviceptr positions = metaAt(lay.positions());
+    CUdeviceptr slots = metaAt(lay.slots());
     if (chainStep(tokens)) {
       if (l == 0 && kvFp8) {
         fp8QkvRopeCache(l, w, kc, vc, tokens);
@@ -1223,7 +1328,8 @@ public final class CudaModelRunner implements ModelRunner {
       }
       attention(l, kc, vc, tokens);
       mark("attention");
-      kernels.w4Chain(chains.at((long) Kernels.CHAIN_BYTES * l), tokens, chainSmem[tokens]);
+      kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), tokens,
+          chainSmem[tokens]);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }
@@ -1320,7 +1426,7 @@ public final class CudaModelRunner implements ModelRunner {
     int d = config.hiddenSize();
     int inter = config.intermediateSize();
     float eps = (float) config.rmsNormEps();
-    CUdeviceptr epoch = meta.at(4L * offEpoch);
+    CUdeviceptr epoch = metaAt(lay.epoch());
     CUdeviceptr xIn = x.ptr();
     for (int l = 0; l < config.numLayers(); l++) {
       CudaWeights.Layer w = weights.layers.get(l);
@@ -1331,7 +1437,7 @@ public final class CudaModelRunner implements ModelRunner {
         sum = tp.sum(2 * l - 1, otherX(xIn), epoch);
       }
       kernels.rmsnormQkvRope(xIn, w.inputNorm().ptr(), eps, w.qkvWeight().ptr(),
-          w.qkvBias().ptr(), meta.at(4L * offPositions), meta.at(4L * offSlots), q.ptr(), kc,
+          w.qkvBias().ptr(), metaAt(lay.positions()), metaAt(lay.slots()), q.ptr(), kc,
           vc, tokens, d, config.numHeads(), config.numKvHeads(), config.headDim(),
           (float) config.ropeTheta(), sum);
       xIn = sum == null ? xIn : otherX(xIn);
@@ -1369,7 +1475,7 @@ public final class CudaModelRunner implements ModelRunner {
       return;
     }
     int k = 2 * config.numLayers();
-    CUdeviceptr epoch = meta.at(4L * offEpoch);
+    CUdeviceptr epoch = metaAt(lay.epoch());
     if (shard.samples()) {
       kernels.tpGatherLogits(logits.ptr(), tp.gather(k, epoch), vocabPart, rows);
       mark("gather logits");
@@ -1390,11 +1496,12 @@ public final class CudaModelRunner implements ModelRunner {
    * greedily from a padding token of its own.
    */
   private int writeMetadata(Step step, int padTokens, int padRows) {
+    lay = layoutFor(Math.max(padTokens, step.tokenIds().length));
     int sMax = options.maxNumSeqs();
     int bs = options.blockSize();
     int t = 0;
     int rows = 0;
-    hostInts.put(0, step.tokenIds()); // a fed step's first entries are placeholders, not copied
+    hostInts.put(0, step.tokenIds()); // a fed step's first entries are placeholders (below)
     for (int s = 0; s < step.seqs().size(); s++) {
       SeqStep seq = step.seqs().get(s);
       int[] table = seq.blockTable();
@@ -1402,55 +1509,79 @@ public final class CudaModelRunner implements ModelRunner {
         throw new IllegalArgumentException("sequence of " + seq.contextLen() + " tokens exceeds"
             + " the runner's max model length " + options.maxModelLen());
       }
-      hostInts.put(offTables + s * maxBlocksPerSeq, table);
+      hostInts.put(lay.tables() + s * maxBlocksPerSeq, table);
       for (int i = 0; i < seq.numNewTokens(); i++, t++) {
         int pos = seq.startPos() + i;
-        hostInts.put(offPositions + t, pos);
-        hostInts.put(offSlots + t, table[pos / bs] * bs + pos % bs);
-        hostInts.put(offTokenSeq + t, s);
+        hostInts.put(lay.positions() + t, pos);
+        hostInts.put(lay.slots() + t, table[pos / bs] * bs + pos % bs);
+        hostInts.put(lay.tokenSeq() + t, s);
       }
       if (seq.sample()) {
-        hostInts.put(offLastRows + rows, t - 1);
+        hostInts.put(lay.lastRows() + rows, t - 1);
         boolean greedy = seq.params().isGreedy();
-        hostInts.put(offTopK + rows, seq.params().topK());
-        hostFloats.put(rows, greedy ? 0f : (float) seq.params().temperature());
-        hostFloats.put(sMax + rows, (float) seq.params().topP());
-        hostFloats.put(2 * sMax + rows,
+        hostInts.put(lay.topK() + rows, seq.params().topK());
+        putFloat(rows, greedy ? 0f : (float) seq.params().temperature());
+        putFloat(sMax + rows, (float) seq.params().topP());
+        putFloat(2 * sMax + rows,
             (float) Sampler.uniform(seq.seed(), seq.sampleIndex()));
         rows++;
       }
     }
     for (int pad = t; pad < padTokens; pad++) {
       hostInts.put(pad, 0);
-      hostInts.put(offPositions + pad, -1);
-      hostInts.put(offSlots + pad, -1);
-      hostInts.put(offTokenSeq + pad, 0);
+      hostInts.put(lay.positions() + pad, -1);
+      hostInts.put(lay.slots() + pad, -1);
+      hostInts.put(lay.tokenSeq() + pad, 0);
     }
     // Each padding row reads its own padding token: the final norm adds into its source row.
     for (int pad = rows; pad < padRows; pad++) {
-      hostInts.put(offLastRows + pad, t + pad - rows);
-      hostInts.put(offTopK + pad, 0);
-      hostFloats.put(pad, 0f);
-      hostFloats.put(sMax + pad, 1f);
-      hostFloats.put(2 * sMax + pad, 0f);
+      hostInts.put(lay.lastRows() + pad, t + pad - rows);
+      hostInts.put(lay.topK() + pad, 0);
+      putFloat(pad, 0f);
+      putFloat(sMax + pad, 1f);
+      putFloat(2 * sMax + pad, 0f);
     }
     epoch++;
-    hostInts.put(offEpoch, (int) epoch);
-    hostInts.put(offEpoch + 1, (int) (epoch >>> 32));
-    int ints = offTables + step.seqs().size() * maxBlocksPerSeq;
-    if (step.fed() > 0) {
-      // The first tokens are the step before's samples: copied on the device, in stream order
-      // after its sampler, before the rest of the metadata (which covers the samples' slots).
-      int n = step.fed();
-      jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync(meta.ptr(), meta.at(4L * offSampled), 4L * n,
-          device.stream());
-      cuMemcpyHtoDAsync(meta.at(4L * n), hostMeta.withByteOffset(4L * n), 4L * (ints - n),
-          device.stream());
-    } else {
-      cuMemcpyHtoDAsync(meta.ptr(), hostMeta, 4L * ints, device.stream());
+    hostInts.put(lay.epoch(), (int) epoch);
+    hostInts.put(lay.epoch() + 1, (int) (epoch >>> 32));
+    // The first tokens of a fed step are the step before's samples, which it reads on the
+    // device (step_token: id -1 - r is the id sampled in row r), in stream order after that
+    // step's sampler.
+    for (int f = 0; f < step.fed(); f++) {
+      hostInts.put(f, -1 - f);
     }
-    cuMemcpyHtoDAsync(fmeta.ptr(), hostFmeta, 4L * 3 * sMax, device.stream());
+    int ints = lay.tables() + step.seqs().size() * maxBlocksPerSeq;
+    // On its own stream, once the step two before (the set's last user) is done with the set:
+    // the copy runs while the step before computes, not between the two. The step waits for
+    // it, and for the copy to the host of the ids the set's step two before sampled (its own
+    // overwrite them).
+    CUstream main = device.stream();
+    cuStreamWaitEvent(h2dStream, setDone[metaSet], 0);
+    cuMemcpyHtoDAsync(metaAt(0), hostMeta, 4L * ints, h2dStream);
+    cuEventRecord(metaCopied[metaSet], h2dStream);
+    cuStreamWaitEvent(main, metaCopied[metaSet], 0);
+    cuStreamWaitEvent(main, sampledCopied[metaSet], 0);
     return rows;
+  }
+
+  /** Device address of int {@code off} of metadata set {@code set}. */
+  private CUdeviceptr metaAt(int set, int off) {
+    return meta.at(4L * ((long) set * setInts + off));
+  }
+
+  /** The same in the set of the step being enqueued. */
+  private CUdeviceptr metaAt(int off) {
+    return metaAt(metaSet, off);
+  }
+
+  /** Sampling float i of the step being written (temperature, then top-p, then draws). */
+  private void putFloat(int i, float v) {
+    hostInts.put(lay.floats() + i, Float.floatToRawIntBits(v));
+  }
+
+  /** The metadata layout of a step of {@code tokens} tokens (padded, for a graph). */
+  private MetaLayout layoutFor(int tokens) {
+    return tokens <= small.stride() ? small : full;
   }
 
   /**
@@ -1537,9 +1668,9 @@ public final class CudaModelRunner implements ModelRunner {
    * (attention_mma.cu); decode tokens alone in their 16 would cost it a pass each.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens, int rows) {
-    CUdeviceptr positions = meta.at(4L * offPositions);
-    CUdeviceptr tokenSeq = meta.at(4L * offTokenSeq);
-    CUdeviceptr tables = meta.at(4L * offTables);
+    CUdeviceptr positions = metaAt(lay.positions());
+    CUdeviceptr tokenSeq = metaAt(lay.tokenSeq());
+    CUdeviceptr tables = metaAt(lay.tables());
     float scale = (float) (1 / Math.sqrt(config.headDim()));
     boolean mmaShape =
         Kernels.mmaFits(config.numHeads(), config.numKvHeads(), config.headDim());
@@ -1644,11 +1775,16 @@ public final class CudaModelRunner implements ModelRunner {
     }
     cublas.close();
     kernels.close();
+    cuStreamSynchronize(h2dStream);
+    cuStreamSynchronize(d2hStream);
     for (int set = 0; set < 2; set++) {
       cuMemFreeHost(hostMetas[set]);
-      cuMemFreeHost(hostFmetas[set]);
-      jcuda.driver.JCudaDriver.cuEventDestroy(sampledCopied[set]);
+      for (CUevent[] e : new CUevent[][] {metaCopied, setDone, sampledCopied}) {
+        cuEventDestroy(e[set]);
+      }
     }
+    cuStreamDestroy(h2dStream);
+    cuStreamDestroy(d2hStream);
     submitted.clear();
     if (maskHost != null) {
       cuMemFreeHost(maskHost);

@@ -316,10 +316,13 @@ public final class Kernels implements AutoCloseable {
     return new long[] {Float.floatToRawIntBits(v) & 0xffffffffL};
   }
 
-  /** x (tokens, hidden) fp32 = table[ids] (bf16 rows). */
-  public void embedding(CUdeviceptr ids, CUdeviceptr table, CUdeviceptr x, int hidden,
-      int tokens) {
-    launch(embedding, tokens, 1, 256, p(ids), p(table), p(x), i(hidden));
+  /**
+   * x (tokens, hidden) fp32 = table[ids] (bf16 rows); a negative id -1 - r stands for
+   * sampled[r], the id the step before sampled in row r (a pipelined step's fed token).
+   */
+  public void embedding(CUdeviceptr ids, CUdeviceptr sampled, CUdeviceptr table, CUdeviceptr x,
+      int hidden, int tokens) {
+    launch(embedding, tokens, 1, 256, p(ids), p(sampled), p(table), p(x), i(hidden));
   }
 
   /**
@@ -1383,30 +1386,52 @@ public final class Kernels implements AutoCloseable {
     return ccMajor >= 9 && (headDim == 64 || headDim == 128) && qSize == hidden
         && hidden % 8 == 0 && inter % 8 == 0 && Math.max(hidden, inter) <= LAYERS_XS
         && 2 * Math.max(hidden, inter) <= LAYERS_STAGE && smem <= maxSmemOptin
-        && (hidden + sms - 1) / sms <= LAYERS_OWN && numLayers <= LAYERS_MAX;
+        && (hidden + sms - 1) / sms <= LAYERS_OWN && numLayers <= LAYERS_MAX
+        && 32 + 2 * sms <= LAYERS_BEST_WORDS;
   }
 
   /**
    * The arguments of {@link #layers}, built once a runner: x (hidden) fp32 is the residual
-   * stream in and out; layerWords holds {@link #LAYER_WORDS} device addresses a layer (QKV
-   * weight and bias, O, gate/up and down weights, the two norms, K and V cache); qkv (q + 2 kv
-   * floats), part ({@code heads * LAYERS_RUNS * (headDim + 4)} floats) and act (inter bf16) are
-   * scratch; barrier a zeroed word the launches share; positions, slots and blockTables the
-   * step's metadata (token 0's).
+   * stream out; layerWords holds {@link #LAYER_WORDS} device addresses a layer (QKV weight and
+   * bias, O, gate/up and down weights, the two norms, K and V cache); qkv (q + 2 kv floats),
+   * part ({@code heads * LAYERS_RUNS * (headDim + 4)} floats) and act (inter bf16) are scratch;
+   * barrier a zeroed word the launches share; ids, positions, slots and blockTables the step's
+   * metadata (token 0's), whose embedding row (embed) is layer 0's input, its id where
+   * negative in fed as {@link #embedding} reads it. With the head
+   * ({@link #layersWithHead}) the launch then runs the final norm and the LM head into logits
+   * (vocab fp32) and writes their greedy id (the sampler's pick at temperature 0) to sampled;
+   * best is {@link #LAYERS_BEST_WORDS} zeroed words for that.
    */
   public static long[] layersArgs(long[] layerWords, CUdeviceptr x, CUdeviceptr qkv,
-      CUdeviceptr part, CUdeviceptr act, CUdeviceptr barrier, CUdeviceptr positions,
-      CUdeviceptr slots, CUdeviceptr blockTables, float eps, float theta, int numLayers,
-      int hidden, int inter, int heads, int kvHeads, int blockSize) {
-    // LwArgs by value, as 64-bit words: eight pointers, two floats, six ints, then the layers.
+      CUdeviceptr part, CUdeviceptr act, CUdeviceptr barrier, CUdeviceptr ids, CUdeviceptr fed,
+      CUdeviceptr positions, CUdeviceptr slots, CUdeviceptr blockTables, CUdeviceptr embed,
+      CUdeviceptr finalNorm, CUdeviceptr lmHead, CUdeviceptr logits, CUdeviceptr sampled,
+      CUdeviceptr best, float eps, float theta, int numLayers, int hidden, int inter,
+      int heads, int kvHeads, int blockSize, int vocab) {
+    // LwArgs by value, as 64-bit words: 16 pointers, two floats, eight ints, then the layers.
     long[] head = {addr(x), addr(qkv), addr(part), addr(act), addr(barrier), addr(positions),
-        addr(slots), addr(blockTables),
+        addr(slots), addr(blockTables), addr(ids), addr(fed), addr(embed), addr(finalNorm),
+        addr(lmHead),
+        addr(logits), addr(sampled), addr(best),
         pair(Float.floatToRawIntBits(eps), Float.floatToRawIntBits(theta)),
-        pair(numLayers, hidden), pair(inter, heads), pair(kvHeads, blockSize)};
+        pair(numLayers, hidden), pair(inter, heads), pair(kvHeads, blockSize), pair(vocab, 0)};
     long[] a = java.util.Arrays.copyOf(head, head.length + LAYERS_MAX * LAYER_WORDS);
     System.arraycopy(layerWords, 0, a, head.length, layerWords.length);
     return a;
   }
+
+  /** Words of {@link #layersArgs}' best: a count, then each block's (logit, id) from word 32. */
+  public static final int LAYERS_BEST_WORDS = 32 + 2 * 1024;
+
+  /** {@link #layersArgs}' args with the final norm, LM head and greedy pick on or off. */
+  public static long[] layersWithHead(long[] args, boolean head) {
+    long[] a = args.clone();
+    a[LAYERS_HEAD_WORD] = (a[LAYERS_HEAD_WORD] & 0xffffffffL) | ((head ? 1L : 0L) << 32);
+    return a;
+  }
+
+  /** The word of LwArgs holding vocab and head. */
+  private static final int LAYERS_HEAD_WORD = 20;
 
   /**
    * Runs every decoder layer of a one-token step (token 0 of the step's metadata) with the

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * teacher-forced on the fused run's greedy tokens. The launch sums in other orders than the
  * fused kernels, so the logits agree within bf16 noise (FusedDecodeGpuTest.TOLERANCE) and the
  * greedy tokens wherever the margin is clear of it; it is deterministic (a second run gives
- * the same bits); and its cache writes are the fused kernels' (the decode steps after it read
- * them).
+ * the same bits); its cache writes are the fused kernels' (the decode steps after it read
+ * them); and the id it picks after its LM head is the logits' greedy one.
  */
 @Tag("gpu")
 class LayersBf16GpuTest {
@@ -95,20 +95,37 @@ class LayersBf16GpuTest {
       int[] lengths = {LONG, SHORT};
       for (int s = 0; s < 2; s++) {
         int[] prompt = random.ints(lengths[s], 0, Math.min(vocab, 1000)).toArray();
-        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompt,
-            List.of(new SeqStep(prompt.length, 0, tables[s], true, greedy, s, 0)))), vocab,
-            logits, tokens, forced);
+        record(gpu, new Step(prompt,
+            List.of(new SeqStep(prompt.length, 0, tables[s], true, greedy, s, 0))), logits,
+            tokens, forced);
         int pos = prompt.length;
         for (int j = 0; j < DECODE; j++, pos++) {
           int next = tokens.get(tokens.size() - 1)[0];
-          FusedDecodeGpuTest.record(gpu.stepLogits(new Step(new int[] {next},
-              List.of(new SeqStep(1, pos, tables[s], true, greedy, s, j + 1)))), vocab, logits,
-              tokens, forced);
+          record(gpu, new Step(new int[] {next},
+              List.of(new SeqStep(1, pos, tables[s], true, greedy, s, j + 1))), logits, tokens,
+              forced);
         }
       }
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
       FusedDecodeGpuTest.restore("redress.cuda.layers", old);
     }
+  }
+
+  /**
+   * Runs a step and records its logits and greedy token; the id the runner sampled (on a
+   * one-token step of the one launch, its own pick after the LM head) is the logits' greedy
+   * pick, lowest id on ties.
+   */
+  private static void record(CudaModelRunner gpu, Step step, List<float[]> logits,
+      List<int[]> tokens, List<int[]> forced) {
+    float[] rows = gpu.stepLogits(step);
+    int vocab = gpu.config().vocabSize();
+    FusedDecodeGpuTest.record(rows, vocab, logits, tokens, forced);
+    int best = 0;
+    for (int v = 1; v < vocab; v++) {
+      best = rows[v] > rows[best] ? v : best;
+    }
+    assertThat(gpu.lastSampled(1)[0]).as("sampled id, step %d", tokens.size()).isEqualTo(best);
   }
 }
