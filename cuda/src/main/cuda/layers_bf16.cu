@@ -390,6 +390,25 @@ __device__ __forceinline__ void lw_consume(const LwArgs& a, LwSmem<HD, NS>& sm, 
   }
 }
 
+// A CUDA-core phase p over k inputs (xs): warp w takes rows w and w + LW_CW of each stage,
+// and its lane 0 calls f(first row of the stage, row, sum) for each.
+template <int HD, int NS, typename F>
+__device__ __forceinline__ void lw_rows2(const LwArgs& a, LwSmem<HD, NS>& sm, int p, int k,
+                                         int& si, F f) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  lw_consume(a, sm, p, si, [&](int c, int rows, const unsigned char* st) {
+    if (warp >= rows) return;
+    const bf16* r = reinterpret_cast<const bf16*>(st);
+    bool two = warp + LW_CW < rows;
+    float d0, d1;
+    lw_dot2(r + warp * k, two ? r + (warp + LW_CW) * k : nullptr, sm.u.xs, 0, k / 8, d0, d1);
+    if (lane == 0) {
+      f(c, c + warp, d0);
+      if (two) f(c, c + warp + LW_CW, d1);
+    }
+  });
+}
+
 // A tensor-core phase p over k inputs (xs): its 16-row strips (stage after stage in the ring,
 // rows `stride` bytes apart), in batches of up to LW_BATCH. Each warp takes an eighth of the
 // k16 steps of each strip in turn (two accumulators: half the dependent MMA chain) and frees
@@ -794,18 +813,9 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
         if (row < rows)
           __stcg(a.qkv + c + row, y + (c == qkv0 ? bias0 : to_f(w.qkv_b[c + row])));
       });
-    } else lw_consume(a, sm, LW_QKV, si, [&](int c, int rows, const unsigned char* st) {
-      bool first = c == qkv0;
-      if (warp >= rows) return;
-      const bf16* r = reinterpret_cast<const bf16*>(st);
-      bool two = warp + LW_CW < rows;
-      float d0, d1;
-      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.u.xs, 0,
-              a.hidden / 8, d0, d1);
-      if (lane == 0) __stcg(a.qkv + c + warp, d0 + (first ? bias0 : to_f(w.qkv_b[c + warp])));
-      if (lane == 0 && two)
-        __stcg(a.qkv + c + warp + LW_CW,
-               d1 + (first ? bias1 : to_f(w.qkv_b[c + warp + LW_CW])));
+    } else lw_rows2(a, sm, LW_QKV, a.hidden, si, [&](int c, int row, float y) {
+      float b = c != qkv0 ? to_f(w.qkv_b[row]) : row < c + LW_CW ? bias0 : bias1;
+      __stcg(a.qkv + row, y + b);
     });
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
@@ -826,15 +836,8 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       lw_strips(a, sm, LW_O, q_rows, si, batch, [&](int c, int row, int rows, float y) {
         if (row < rows) lw_add_own(a, sm, c + row - own0, own0, y);
       });
-    } else lw_consume(a, sm, LW_O, si, [&](int c, int rows, const unsigned char* st) {
-      if (warp >= rows) return;
-      const bf16* r = reinterpret_cast<const bf16*>(st);
-      bool two = warp + LW_CW < rows;
-      float d0, d1;
-      lw_dot2(r + warp * q_rows, two ? r + (warp + LW_CW) * q_rows : nullptr, sm.u.xs, 0,
-              q_rows / 8, d0, d1);
-      if (lane == 0) lw_add_own(a, sm, c + warp - own0, own0, d0);
-      if (lane == 0 && two) lw_add_own(a, sm, c + warp + LW_CW - own0, own0, d1);
+    } else lw_rows2(a, sm, LW_O, q_rows, si, [&](int, int row, float y) {
+      lw_add_own(a, sm, row - own0, own0, y);
     });
     LW_MARK(l)
     lw_grid_sync(a.barrier, sm);
@@ -879,21 +882,9 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
           lw_keep(bv, bi, y, c + row);
         }
       });
-    } else lw_consume(a, sm, LW_HEAD, si, [&](int c, int rows, const unsigned char* st) {
-      if (warp >= rows) return;
-      const bf16* r = reinterpret_cast<const bf16*>(st);
-      bool two = warp + LW_CW < rows;
-      float d0, d1;
-      lw_dot2(r + warp * a.hidden, two ? r + (warp + LW_CW) * a.hidden : nullptr, sm.u.xs, 0,
-              a.hidden / 8, d0, d1);
-      if (lane == 0) {
-        __stcg(a.logits + c + warp, d0);
-        lw_keep(bv, bi, d0, c + warp);
-        if (two) {
-          __stcg(a.logits + c + warp + LW_CW, d1);
-          lw_keep(bv, bi, d1, c + warp + LW_CW);
-        }
-      }
+    } else lw_rows2(a, sm, LW_HEAD, a.hidden, si, [&](int, int row, float y) {
+      __stcg(a.logits + row, y);
+      lw_keep(bv, bi, y, row);
     });
     LW_HMARK(2)
     lw_argmax(a, sm, bv, bi);
