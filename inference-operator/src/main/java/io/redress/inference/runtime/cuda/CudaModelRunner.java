@@ -225,6 +225,20 @@ public final class CudaModelRunner implements ModelRunner {
   /** Widest model that takes {@link #layersArgs} by default (0.5B and 1.5B measured faster). */
   static final int LAYERS_MAX_HIDDEN = 1536;
   /**
+   * Most keys of a one-token step that takes {@link #layersArgs}; longer contexts take the
+   * separate fused kernels ({@code redress.cuda.layersMaxContext} overrides it). The launch
+   * cuts a head's keys into at most 16 runs, a warp each, which every block merges: per key
+   * it cost about 0.11 us a step against 0.01 for the separate kernels' split attention, so
+   * that past some 3,200 keys the separate kernels were faster (0.5B batch 1 decode on one
+   * H100: 1,126 against 1,011 tokens/s at 2,048 keys, 643 against 961 at 8,192, 412 against
+   * 879 at 16,384).
+   */
+  static final int LAYERS_MAX_CONTEXT = 3072;
+  private final int layersMaxContext =
+      Integer.getInteger("redress.cuda.layersMaxContext", LAYERS_MAX_CONTEXT);
+  /** Graph key bit of a one-token step past {@link #LAYERS_MAX_CONTEXT}: its own graphs. */
+  private static final long LONG_CONTEXT_KEY = 1L << 50;
+  /**
    * Split steps of at least this many tokens (and every FP8-cache split step) take the
    * GQA-aware split kernel, a block per KV head and split: from a few tokens on, the per-head
    * split's repeated reads of each K/V row (once per query head) cost more than its shorter
@@ -292,6 +306,13 @@ public final class CudaModelRunner implements ModelRunner {
    * launch of its own.
    */
   private final long[][] layersHeadArgs;
+  /**
+   * The step being enqueued is one token over more keys than {@code layersMaxContext} on a
+   * runner that has the launch: it takes the separate kernels, and graphs of its own.
+   */
+  private boolean longContext;
+  /** One-token steps that ran every layer in one launch (tests). */
+  private long oneLaunchSteps;
   private final DeviceBuffer layersPart; // its attention partials
   private final DeviceBuffer layersBarrier; // its grid barrier, then (at byte 128) its best
   private final int[] chainSmem; // by the step's tokens
@@ -885,6 +906,11 @@ public final class CudaModelRunner implements ModelRunner {
           captured++;
         }
       }
+      if (layersArgs != null && buckets.length > 0 && buckets[0] == 1) {
+        longContext = true; // batch 1 past LAYERS_MAX_CONTEXT: the separate kernels' graph
+        graphs.capture(graphKey(1), () -> enqueueCaptured(1, 1));
+        longContext = false;
+      }
     }
     useMetaSet(set0);
     if (captured > 0) {
@@ -893,14 +919,21 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
-  /** Shapes whose graphs are captured so far, a graph per metadata set each (tests). */
+  /**
+   * Shapes whose graphs are captured so far (tests): each has a graph per metadata set, and
+   * batch 1 on the one launch a long-context twin besides ({@link #graphKey}).
+   */
   int capturedGraphs() {
-    return graphs.size() / 2;
+    return (int) graphs.keys().stream().map(k -> (k >> 1) & ~LONG_CONTEXT_KEY).distinct()
+        .count();
   }
 
-  /** The graph of a shape's key in the metadata set of the step being enqueued. */
+  /**
+   * The graph of a shape's key in the metadata set of the step being enqueued (and, for a
+   * one-token step past {@link #LAYERS_MAX_CONTEXT}, its long-context twin).
+   */
   private long graphKey(long shapeKey) {
-    return 2 * shapeKey + metaSet;
+    return 2 * (shapeKey | (longContext ? LONG_CONTEXT_KEY : 0)) + metaSet;
   }
 
   /** The graph {@code step} replays, or null to run it kernel by kernel. */
@@ -972,6 +1005,11 @@ public final class CudaModelRunner implements ModelRunner {
           + options.maxNumSeqs());
     }
     GraphShape shape = graphShape(step);
+    longContext = layersArgs != null && tokens == 1
+        && step.seqs().get(0).startPos() + 1 > layersMaxContext;
+    if (allLayers(tokens, fused)) {
+      oneLaunchSteps++;
+    }
     long t0 = System.nanoTime();
     int rows = step.numSampling();
     int sampleRows;
@@ -1111,7 +1149,12 @@ public final class CudaModelRunner implements ModelRunner {
 
   /** Whether a step of these tokens runs every layer in one launch (layers_bf16.cu). */
   private boolean allLayers(int tokens, boolean fusedStep) {
-    return fusedStep && tokens == 1 && layersArgs != null;
+    return fusedStep && tokens == 1 && layersArgs != null && !longContext;
+  }
+
+  /** One-token steps that ran every layer in one launch so far (tests). */
+  long oneLaunchSteps() {
+    return oneLaunchSteps;
   }
 
   /**

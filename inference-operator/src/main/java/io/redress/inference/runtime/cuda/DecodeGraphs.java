@@ -91,6 +91,11 @@ final class DecodeGraphs implements AutoCloseable {
     return execs.size();
   }
 
+  /** The keys of the graphs captured so far (tests). */
+  java.util.Set<Long> keys() {
+    return java.util.Collections.unmodifiableSet(execs.keySet());
+  }
+
   @Override
   public void close() {
     execs.values().forEach(e -> cuGraphExecDestroy(e));

@@ -70,19 +70,39 @@ class LayersBf16GpuTest {
     return new CudaModelRunner.Options(0, 16, 128, 0.9, 4, 1024, 2048);
   }
 
+  /**
+   * Past redress.cuda.layersMaxContext keys a one-token step takes the separate kernels (and
+   * graphs of its own): here A's decode steps (600 keys and more, over a cap of 300) while B's
+   * (20 and more) still take the launch, in the same runner.
+   */
+  @Test
+  void longContextStepsTakeTheSeparateKernels() {
+    Supplier<CudaModelRunner> load = () -> CudaModelRunner.random(HD128, options(), 11);
+    FusedDecodeGpuTest.Run fused = run(load, false, null, 0);
+    String old = System.setProperty("redress.cuda.layersMaxContext", "300");
+    try {
+      FusedDecodeGpuTest.Run mixed = run(load, true, fused.tokens(), DECODE);
+      FusedDecodeGpuTest.assertMatches("long contexts on the separate kernels", fused, mixed);
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.layersMaxContext", old);
+    }
+  }
+
   private static void check(String what, Supplier<CudaModelRunner> load) {
-    FusedDecodeGpuTest.Run fused = run(load, false, null);
-    FusedDecodeGpuTest.Run layers = run(load, true, fused.tokens());
+    FusedDecodeGpuTest.Run fused = run(load, false, null, 0);
+    FusedDecodeGpuTest.Run layers = run(load, true, fused.tokens(), 2 * DECODE);
     FusedDecodeGpuTest.assertMatches(what + " (all layers in one launch)", fused, layers);
-    FusedDecodeGpuTest.assertSameBits(what, layers, run(load, true, fused.tokens()));
+    FusedDecodeGpuTest.assertSameBits(what,
+        layers, run(load, true, fused.tokens(), 2 * DECODE));
   }
 
   /**
    * Sequence A's long prompt then DECODE one-token steps, then B's short prompt and DECODE
-   * steps of B alone; tokens forced when given, else greedy.
+   * steps of B alone; tokens forced when given, else greedy. {@code oneLaunch}: the steps
+   * that must have run in one launch.
    */
   private static FusedDecodeGpuTest.Run run(Supplier<CudaModelRunner> load, boolean layers,
-      List<int[]> forced) {
+      List<int[]> forced, int oneLaunch) {
     String old = System.setProperty("redress.cuda.layers", String.valueOf(layers));
     try (CudaModelRunner gpu = load.get()) {
       assertThat(gpu.allLayersInOneLaunch()).as("layers_bf16 taken").isEqualTo(layers);
@@ -106,6 +126,7 @@ class LayersBf16GpuTest {
               forced);
         }
       }
+      assertThat(gpu.oneLaunchSteps()).as("steps in one launch").isEqualTo(oneLaunch);
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
       FusedDecodeGpuTest.restore("redress.cuda.layers", old);
