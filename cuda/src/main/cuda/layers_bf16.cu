@@ -783,13 +783,10 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   // Layer 0's input is token 0's embedding row (no embedding kernel before the launch).
   for (int r = own0 + threadIdx.x; r < own1; r += 32 * LW_CW)
     sm.xown[r - own0] = to_f(lw_embedding(a)[r]);
-  // The layers' LwHot pointers, out of the launch's parameters all at once: qkv_b, then norm1,
-  // norm2, k_cache and v_cache (LwLayer's words 1 and 5 to 8).
-  static_assert(offsetof(LwLayer, qkv_b) == 8 && offsetof(LwLayer, norm1) == 40 &&
-                    offsetof(LwLayer, v_cache) == 64, "LwHot's words of LwLayer");
-  for (int i = threadIdx.x; i < a.num_layers * 5; i += 32 * LW_CW) {
-    const void* const* src = reinterpret_cast<const void* const*>(&a.layers[i / 5]);
-    reinterpret_cast<const void**>(&sm.hot[i / 5])[i % 5] = src[i % 5 == 0 ? 1 : i % 5 + 4];
+  // The layers' LwHot pointers, out of the launch's parameters all at once (a thread a layer).
+  for (int l = threadIdx.x; l < a.num_layers; l += 32 * LW_CW) {
+    const LwLayer& w = a.layers[l];
+    sm.hot[l] = LwHot{w.qkv_b, w.norm1, w.norm2, w.k_cache, w.v_cache};
   }
   lw_sync();
   // The row of the QKV bias a thread adds in the first QKV stage: thread t (tensor cores);
@@ -875,17 +872,15 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     LW_HMARK(1)
     float bv = -INFINITY;
     int bi = 0x7fffffff;
-    if (tc) {
-      lw_strips(a, sm, LW_HEAD, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
-        if (row < rows) {
-          __stcg(a.logits + c + row, y);
-          lw_keep(bv, bi, y, c + row);
-        }
-      });
-    } else lw_rows2(a, sm, LW_HEAD, a.hidden, si, [&](int, int row, float y) {
+    auto logit = [&](int row, float y) {
       __stcg(a.logits + row, y);
       lw_keep(bv, bi, y, row);
-    });
+    };
+    if (tc) {
+      lw_strips(a, sm, LW_HEAD, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
+        if (row < rows) logit(c + row, y);
+      });
+    } else lw_rows2(a, sm, LW_HEAD, a.hidden, si, [&](int, int row, float y) { logit(row, y); });
     LW_HMARK(2)
     lw_argmax(a, sm, bv, bi);
     LW_HMARK(3)

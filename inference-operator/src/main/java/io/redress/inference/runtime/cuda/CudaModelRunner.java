@@ -542,9 +542,10 @@ public final class CudaModelRunner implements ModelRunner {
     boolean head = !"false".equals(System.getProperty("redress.cuda.layersHead"));
     layersArgs = layersKernel ? new long[2][] : null;
     layersHeadArgs = layersKernel && head ? new long[2][] : null;
+    long[] layerWords = layersKernel ? buildLayers() : null;
     for (int set = 0; layersKernel && set < 2; set++) {
       // one-token steps: the small layout; fed ids from the other set's samples
-      layersArgs[set] = Kernels.layersArgs(buildLayers(), x.ptr(), qkv.ptr(), layersPart.ptr(),
+      layersArgs[set] = Kernels.layersArgs(layerWords, x.ptr(), qkv.ptr(), layersPart.ptr(),
           act.ptr(), layersBarrier.ptr(), metaAt(set, 0), metaAt(set ^ 1, offSampled),
           metaAt(set, small.positions()), metaAt(set, small.slots()),
           metaAt(set, small.tables()), weights.embed.ptr(), weights.finalNorm.ptr(),
@@ -553,7 +554,7 @@ public final class CudaModelRunner implements ModelRunner {
           (int) inter, config.numHeads(), config.numKvHeads(), options.blockSize(),
           config.vocabSize());
       if (head) {
-        layersHeadArgs[set] = Kernels.layersWithHead(layersArgs[set], true);
+        layersHeadArgs[set] = Kernels.layersWithHead(layersArgs[set]);
       }
     }
     LOG.info("CUDA runner on {}: weights and buffers {} MB, KV cache {} blocks ({} MB, {}),"
@@ -1074,7 +1075,8 @@ public final class CudaModelRunner implements ModelRunner {
   private void sample(int set, MetaLayout at, int rows, int sampleRows,
       java.util.concurrent.CompletableFuture<int[]> masksFuture, boolean picked) {
     int guided = masksFuture != null ? 1 : 0;
-    if (rows > 0 && shard.samples()) {
+    boolean samples = rows > 0 && shard.samples();
+    if (samples) {
       // The GPU runs the forward pass while the host waits here for the guided masks.
       CUdeviceptr maskPtr = null;
       if (masksFuture != null) {
@@ -1096,7 +1098,7 @@ public final class CudaModelRunner implements ModelRunner {
     // The ids' copy runs from its own stream: the next step's forward pass starts at once.
     cuEventRecord(setDone[set], device.stream());
     cuStreamWaitEvent(d2hStream, setDone[set], 0);
-    if (rows > 0 && shard.samples()) {
+    if (samples) {
       cuMemcpyDtoHAsync(hostMetas[set].withByteOffset(4L * offSampled),
           metaAt(set, offSampled), 4L * rows, d2hStream);
     }

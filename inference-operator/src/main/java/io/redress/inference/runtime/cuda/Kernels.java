@@ -1411,8 +1411,7 @@ public final class Kernels implements AutoCloseable {
     // LwArgs by value, as 64-bit words: 16 pointers, two floats, eight ints, then the layers.
     long[] head = {addr(x), addr(qkv), addr(part), addr(act), addr(barrier), addr(positions),
         addr(slots), addr(blockTables), addr(ids), addr(fed), addr(embed), addr(finalNorm),
-        addr(lmHead),
-        addr(logits), addr(sampled), addr(best),
+        addr(lmHead), addr(logits), addr(sampled), addr(best),
         pair(Float.floatToRawIntBits(eps), Float.floatToRawIntBits(theta)),
         pair(numLayers, hidden), pair(inter, heads), pair(kvHeads, blockSize), pair(vocab, 0)};
     long[] a = java.util.Arrays.copyOf(head, head.length + LAYERS_MAX * LAYER_WORDS);
@@ -1423,10 +1422,10 @@ public final class Kernels implements AutoCloseable {
   /** Words of {@link #layersArgs}' best: a count, then each block's (logit, id) from word 32. */
   public static final int LAYERS_BEST_WORDS = 32 + 2 * 1024;
 
-  /** {@link #layersArgs}' args with the final norm, LM head and greedy pick on or off. */
-  public static long[] layersWithHead(long[] args, boolean head) {
+  /** A copy of {@link #layersArgs}' args with the final norm, LM head and greedy pick on. */
+  public static long[] layersWithHead(long[] args) {
     long[] a = args.clone();
-    a[LAYERS_HEAD_WORD] = (a[LAYERS_HEAD_WORD] & 0xffffffffL) | ((head ? 1L : 0L) << 32);
+    a[LAYERS_HEAD_WORD] = (a[LAYERS_HEAD_WORD] & 0xffffffffL) | (1L << 32);
     return a;
   }
 
