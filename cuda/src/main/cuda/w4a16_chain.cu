@@ -86,18 +86,12 @@ struct Chain {
   unsigned* barrier;     // arrivals (chain_grid_sync), zero at first use; resets itself
   float eps, theta;
   int phases, hidden, group, inter, num_heads, num_kv_heads, head_dim;
-  // w4_chain_flow's (w4a16_flow.cu) alone:
-  bf16* xw[2];           // (tokens, hidden) x times the next norm's weight, from phases 0, 2
-  float* ssq;            // (CHAIN_PHASES, ssq_groups, 8) each residual group's sums of x^2
-  unsigned* counters;    // FLOW_COUNTERS, zero at first use; the launch's last block resets them
-  int ssq_groups;
 };
 static_assert(sizeof(ChainPhase) == 96 && offsetof(ChainPhase, y) == 72 &&
                   offsetof(ChainPhase, kind) == 80,
               "Kernels.CHAIN_PHASE_BYTES");
-static_assert(sizeof(Chain) == 496 && offsetof(Chain, resid) == 384 &&
-                  offsetof(Chain, eps) == 416 && offsetof(Chain, phases) == 424 &&
-                  offsetof(Chain, xw) == 456 && offsetof(Chain, ssq_groups) == 488,
+static_assert(sizeof(Chain) == 456 && offsetof(Chain, resid) == 384 &&
+                  offsetof(Chain, eps) == 416 && offsetof(Chain, phases) == 424,
               "Kernels.CHAIN_BYTES");
 
 __device__ __forceinline__ unsigned smem_u32(const void* p) {

@@ -292,13 +292,6 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private final DeviceBuffer[] chains; // by metadata set
   /**
-   * Whether the chain runs as w4_chain_flow (w4a16_flow.cu: no grid barriers, the phases'
-   * groups wait only for the input slices they read) rather than w4_chain
-   * ({@code redress.cuda.chainFlow=true}, read when the runner is made; off: slower, see
-   * docs/benchmarks/README.md).
-   */
-  private final boolean chainFlow = Boolean.getBoolean("redress.cuda.chainFlow");
-  /**
    * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): its launch's
    * arguments (Kernels.layersArgs, every layer's LwLayer pointers among them, built once), or
    * null where it does not apply (GPTQ, an FP8 cache, tensor parallelism, not Hopper, shapes
@@ -586,14 +579,6 @@ public final class CudaModelRunner implements ModelRunner {
         .order(ByteOrder.LITTLE_ENDIAN);
     DeviceBuffer barrier = device.alloc(8);
     cuMemsetD32Async(barrier.ptr(), 0, 2, device.stream());
-    // w4_chain_flow's state: x times the next norm's weight after the O and down phases, the
-    // residual groups' sums of squares, and each layer's counters
-    long xwBytes = 2L * chainTokens * d;
-    DeviceBuffer xw = device.alloc(2 * xwBytes);
-    int ssqGroups = d / 32;
-    DeviceBuffer ssq = device.alloc(4L * Kernels.CHAIN_PHASES * ssqGroups * 8);
-    DeviceBuffer counters = device.alloc(4L * Kernels.FLOW_COUNTERS * layers);
-    cuMemsetD32Async(counters.ptr(), 0, Kernels.FLOW_COUNTERS * layers, device.stream());
     for (int l = 0; l < layers; l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       int base = Kernels.CHAIN_BYTES * l;
@@ -631,11 +616,6 @@ public final class CudaModelRunner implements ModelRunner {
       for (int i = 0; i < ints.length; i++) {
         b.putInt(at + 40 + 4 * i, ints[i]);
       }
-      b.putLong(at + 72, xw.address());
-      b.putLong(at + 80, xw.address() + xwBytes);
-      b.putLong(at + 88, ssq.address());
-      b.putLong(at + 96, counters.address() + 4L * Kernels.FLOW_COUNTERS * l);
-      b.putInt(at + 104, ssqGroups);
     }
     DeviceBuffer out = device.alloc(b.capacity());
     cuMemcpyHtoD(out.ptr(), Pointer.to(b.array()), b.capacity());
@@ -1394,7 +1374,7 @@ public final class CudaModelRunner implements ModelRunner {
       attention(l, kc, vc, tokens);
       mark("attention");
       kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), tokens,
-          chainSmem[tokens], chainFlow);
+          chainSmem[tokens]);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }

@@ -96,7 +96,6 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction dequantW4;
   private final CUfunction dequantW4Packed;
   private final CUfunction w4Chain;
-  private final CUfunction w4ChainFlow;
   private final CUfunction layers64;
   private final CUfunction layers128;
   private final int layersSmem64;
@@ -106,8 +105,6 @@ public final class Kernels implements AutoCloseable {
   private final int chainPairs;
   private final int chainStages;
   private final int chainRed;
-  /** Most input slices (a ring stage's inputs) of a w4_chain_flow phase (FLOW_SLICES). */
-  private final int flowSlices;
   /**
    * Dynamic shared memory of the many-token W4 kernels (w4m_smem, W4M_SMEM in w4a16_fused.cu):
    * each warp's two stages of activations, copied by cp.async.
@@ -209,7 +206,6 @@ public final class Kernels implements AutoCloseable {
     dequantW4 = function("dequant_w4_bf16");
     dequantW4Packed = function("dequant_w4_packed_bf16");
     w4Chain = function("w4_chain");
-    w4ChainFlow = function("w4_chain_flow");
     w4ChainScales = function("w4_chain_scales");
     CUdevice device = new CUdevice();
     cuCtxGetDevice(device);
@@ -230,12 +226,6 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
-    int[] flow = deviceInts("w4_flow_geometry", 2);
-    if (flow[0] != FLOW_COUNTERS) {
-      throw new IllegalStateException("w4_chain_flow built with " + flow[0]
-          + " counters a chain, not " + FLOW_COUNTERS);
-    }
-    flowSlices = flow[1];
   }
 
   /** n ints of the module's __device__ array {@code name}. */
@@ -1467,15 +1457,8 @@ public final class Kernels implements AutoCloseable {
   /** Consumer warps, input pairs a ring stage holds, and ring stages (CHAIN_* there). */
   private static final int CHAIN_CW = 8;
   private static final int CHAIN_THREADS = 32 * (CHAIN_CW + 1);
-  /** w4_chain_flow's: the consumers, the producer, a signal warp and a stager warp. */
-  private static final int FLOW_THREADS = 32 * (CHAIN_CW + 3);
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
-  public static final int CHAIN_BYTES = 496;
-  /** Counter words of a Chain's w4_chain_flow state (w4a16_flow.cu's FLOW_COUNTERS). */
-  public static final int FLOW_COUNTERS = 128;
-
-  /** Most phases a Chain runs (CHAIN_PHASES). */
-  public static final int CHAIN_PHASES = 4;
+  public static final int CHAIN_BYTES = 456;
   /** Bytes of a ChainPhase; four of them open a Chain. */
   public static final int CHAIN_PHASE_BYTES = 96;
   /** Phase kinds: O or down projection into the residual stream. */
@@ -1513,7 +1496,7 @@ public final class Kernels implements AutoCloseable {
    */
   public boolean w4ChainFits(int group, int maxK) {
     return ccMajor >= 9 && group % 64 == 0 && (chainPairs * 64) % group == 0 && maxK % 64 == 0
-        && w4ChainSmemFits(group, maxK, 1) && maxK <= flowSlices * chainPairs * 64;
+        && w4ChainSmemFits(group, maxK, 1);
   }
 
   /** Whether w4_chain's shared memory for {@code tokens} tokens fits one SM's block. */
@@ -1537,7 +1520,6 @@ public final class Kernels implements AutoCloseable {
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
   public void prepareW4Chain(int smem) {
     allowSmem(w4Chain, smem);
-    allowSmem(w4ChainFlow, smem);
   }
 
   /**
@@ -1552,15 +1534,13 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Runs the phases of {@code chain} (a Chain in device memory) for {@code tokens} tokens: one
-   * block per SM, every block resident at once (the phases' groups wait for their inputs:
-   * w4_chain_flow where {@code flow}, else grid barriers between the phases).
+   * block per SM, every block resident at once (the phases meet at grid barriers).
    */
-  public void w4Chain(CUdeviceptr chain, int tokens, int smem, boolean flow) {
+  public void w4Chain(CUdeviceptr chain, int tokens, int smem) {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    launch(flow ? w4ChainFlow : w4Chain, sms, 1, 1, flow ? FLOW_THREADS : CHAIN_THREADS, smem,
-        p(chain), i(tokens));
+    launch(w4Chain, sms, 1, 1, CHAIN_THREADS, smem, p(chain), i(tokens));
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
