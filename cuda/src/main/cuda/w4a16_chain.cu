@@ -48,6 +48,9 @@
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
 #endif
 #define CHAIN_PHASES 4  // most phases a launch runs
+#ifndef CHAIN_SPLIT
+#define CHAIN_SPLIT 1   // chain_split below (0: residual phases shared out by groups only)
+#endif
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
 
 // The geometry Kernels sizes the launch's shared memory by (so a variant built with other
@@ -162,11 +165,35 @@ __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, 
   return row >> 4;
 }
 
+// Whether a residual phase has more unit groups than blocks but no more than 1.5 times as
+// many (14B's O and down: 160 for 132 SMs). Shared out by groups, 28 blocks would carry two and
+// the others wait for them at the barrier; so each block takes one group, and the groups past
+// the grid are cut into their strips, one each for the last blocks: the slowest carries a group
+// and a strip. A strip alone streams twice a pair's inputs a stage (CHAIN_SP * 2 pairs, the
+// same bytes) into two accumulators, even and odd pairs: two MMA chains in flight, as a pair's
+// two strips are, so its stages cost about what a pair's do.
+__device__ __forceinline__ bool chain_split(const ChainPhase& p) {
+  int extra = p.units / 16 - (int)gridDim.x;
+  return CHAIN_SPLIT && p.kind == CHAIN_RESID && extra > 0 && 2 * extra <= (int)gridDim.x;
+}
+
 // Block b's unit groups of a phase: [j0, j1).
 __device__ __forceinline__ void chain_range(const ChainPhase& p, int& j0, int& j1) {
   int ng = p.units / 16;
+  if (chain_split(p)) {
+    j0 = blockIdx.x;
+    j1 = j0 + 1;
+    return;
+  }
   j0 = (int)((long long)blockIdx.x * ng / gridDim.x);
   j1 = (int)((long long)(blockIdx.x + 1) * ng / gridDim.x);
+}
+
+// The strip block b takes alone after its groups (chain_split), or -1.
+__device__ __forceinline__ int chain_single(const ChainPhase& p) {
+  if (!chain_split(p)) return -1;
+  int b = (int)gridDim.x, s = b - 1 - (int)blockIdx.x;  // the last blocks: s = 0, 1, ...
+  return s < 2 * (p.units / 16 - b) ? 2 * b + s : -1;  // strips 2b .. : groups b ..
 }
 
 // All blocks' consumers have finished the phase (its stores visible everywhere) when this
@@ -246,7 +273,7 @@ __device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase&
 // 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
 // fragment layout), as w4f_units does.
 __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p, int j,
-                                               int tokens, const float* red) {
+                                               int tokens, const float* red, int single) {
   if (threadIdx.x >= 128) return;
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
@@ -257,7 +284,9 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
     b += red[((w * 2 + 1) * 4 + e) * 32 + l];
   }
   int u = 16 * j + (l >> 2) + 8 * (e >> 1);
-  if (p.kind == CHAIN_RESID) {
+  if (single >= 0) {  // a residual strip alone: its even and odd pairs' sums
+    c.resid[(size_t)t * p.rows + 16 * single + (l >> 2) + 8 * (e >> 1)] += a + b;
+  } else if (p.kind == CHAIN_RESID) {
     StripRowsEpilogue<true>{c.resid, p.rows}.store(u, t, a, b);
   } else if (p.kind == CHAIN_ROWS) {
     StripRowsEpilogue<false>{p.y, p.rows}.store(u, t, a, b);
@@ -305,6 +334,7 @@ __device__ __forceinline__ unsigned long long chain_now() {
 #define CHAIN_EARLY_PAUSE 1
 #endif
 
+
 // Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
 // shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
 extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
@@ -348,11 +378,14 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
     int it = 0;
     for (int pi = 0; pi < c.phases; pi++) {
       const ChainPhase& p = c.ph[pi];
-      int pairs = p.k >> 6, groups = p.k / c.group, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
+      int pairs = p.k >> 6, groups = p.k / c.group;
       int j0, j1;
       chain_range(p, j0, j1);
+      int single = chain_single(p);
       CHAIN_MARK()
-      for (int j = j0; j < j1; j++) {
+      for (int j = j0; j < j1 + (single >= 0); j++) {
+        bool one = j == j1;  // the strip alone: one run of twice the pairs a stage
+        int per = one ? 2 * CHAIN_SP : CHAIN_SP, slices = (pairs + per - 1) / per;
         int strip[2] = {chain_strip(c, p, j, 0), chain_strip(c, p, j, 1)};
         for (int sl = 0; sl < slices; sl++, it++) {
           int slot = it % CHAIN_NS;
@@ -360,8 +393,16 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
           if (CHAIN_EARLY_PAUSE)
             while (*reinterpret_cast<volatile int*>(&paused)) {
             }
-          int np = min(CHAIN_SP, pairs - sl * CHAIN_SP), gn = np * 64 / c.group;
-          if (lane == 0) {
+          int np = min(per, pairs - sl * per), gn = np * 64 / c.group;
+          if (lane == 0 && one) {
+            mbar_expect_tx(full + slot, np * 512 + gn * 64);
+            bulk_load(ring + slot * 2 * CHAIN_SP * 32,
+                      p.codes + ((size_t)single * pairs + sl * per) * 32, np * 512, full + slot,
+                      policy);
+            bulk_load(szr + slot * 2 * gps * 8,
+                      p.szs + ((size_t)single * groups + sl * 2 * gps) * 8, gn * 64,
+                      full + slot, policy);
+          } else if (lane == 0) {
             mbar_expect_tx(full + slot, 2 * np * 512 + 2 * gn * 64);
             for (int s = 0; s < 2; s++) {
               bulk_load(ring + (slot * 2 + s) * CHAIN_SP * 32,
@@ -401,21 +442,40 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
     if (pi == c.phases - 1) pdl_launch_dependents();
     chain_prologue(c, p, tokens, xs, part);
     CHAIN_MARK()
-    int pairs = p.k >> 6, slices = (pairs + CHAIN_SP - 1) / CHAIN_SP;
+    int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
     int j0, j1;
     chain_range(p, j0, j1);
-    if (j0 == j1) CHAIN_MARK()
-    for (int j = j0; j < j1; j++) {
+    int single = chain_single(p), jl = j1 + (single >= 0);
+    if (j0 == jl) CHAIN_MARK()
+    for (int j = j0; j < jl; j++) {
+      bool one = j == j1;
+      int per = one ? 2 * CHAIN_SP : CHAIN_SP, slices = (pairs + per - 1) / per;
       float acc[2][1][4] = {};
       for (int sl = 0; sl < slices; sl++, it++) {
         int slot = it % CHAIN_NS;
         mbar_wait(full + slot, (it / CHAIN_NS) & 1);
-        if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && j == j1 - 1 &&
+        if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && j == jl - 1 &&
             sl == slices - 1)
           *reinterpret_cast<volatile int*>(&paused) = 1;
         if (j == j0 && sl == 0) CHAIN_MARK()
         const uint2* zr = szr + slot * 2 * gps * 8;
+        if (one) {
+#pragma unroll
+          for (int i = 0; i < 2 * CHAIN_SP / CHAIN_CW; i++) {
+            int pl = warp + CHAIN_CW * i, pp = sl * per + pl;
+            if (pp < pairs) {
+              uint4 w = ring[slot * 2 * CHAIN_SP * 32 + pl * 32 + lane];
+              uint2 e = zr[(pl * 64 / c.group) * 8 + g];
+              uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
+              uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+              chain_pair(w, x0, x1, e, acc[i & 1]);
+            }
+          }
+          __syncwarp();
+          if (lane == 0) mbar_arrive(empty + slot);
+          continue;
+        }
 #pragma unroll
         for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
           int pl = warp + CHAIN_CW * i, pp = sl * CHAIN_SP + pl;
@@ -442,7 +502,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
 #pragma unroll
         for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][0][e];
       chain_sync();
-      chain_epilogue(c, p, j, tokens, rb);
+      chain_epilogue(c, p, j, tokens, rb, one ? single : -1);
       if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
     }
     CHAIN_MARK()

@@ -40,6 +40,13 @@ class W4ChainGpuTest {
    */
   private static final ModelConfig WIDE = new ModelConfig(4096, 4352, 3, 32, 4, 128, 4096,
       1024, 10000, 1e-6, false, "bfloat16", List.of());
+  /**
+   * Hidden 4,608, 36 query heads of 128, 6 KV heads, MLP 4,352: the O and down phases have 144
+   * groups, more than an H100's 132 SMs but fewer than 1.5 times as many, so every block takes
+   * a group and the last 24 a strip alone besides (w4a16_chain.cu's chain_split).
+   */
+  private static final ModelConfig SPLIT = new ModelConfig(4608, 4352, 3, 36, 6, 128, 4096,
+      1024, 10000, 1e-6, false, "bfloat16", List.of());
   private static final int PROMPT = 150;
   private static final int DECODE = 32;
 
@@ -57,6 +64,11 @@ class W4ChainGpuTest {
   @Test
   void chainTakingSeveralGroupsABlockMatchesTheSeparateKernels() {
     check(WIDE, 128);
+  }
+
+  @Test
+  void chainTakingAGroupAndAStripABlockMatchesTheSeparateKernels() {
+    check(SPLIT, 128);
   }
 
   /**
