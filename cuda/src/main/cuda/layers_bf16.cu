@@ -155,15 +155,27 @@ __device__ __forceinline__ void lw_early_pause(S& sm, bool last) {
   if (LW_EARLY_PAUSE && LW_PAUSE && last && threadIdx.x == 0)
     *reinterpret_cast<volatile int*>(&sm.paused) = 1;
 }
+// The producer stays paused after a barrier until the prologue after it (a norm, the merge,
+// the SiLU output's copy) is done: its copies would slow that prologue's round trip to L2
+// (w4a16_chain.cu's CHAIN_LATE_RESUME). -DLW_LATE_RESUME=0 resumes at the barrier.
+#ifndef LW_LATE_RESUME
+#define LW_LATE_RESUME 1
+#endif
 template <typename S>
-__device__ __forceinline__ void lw_grid_sync(unsigned* bar, S& sm) {
+__device__ __forceinline__ void lw_grid_sync(unsigned* bar, S& sm, bool prologue = true) {
   lw_sync();
   if (threadIdx.x == 0) {
     if (LW_PAUSE) *reinterpret_cast<volatile int*>(&sm.paused) = 1;
     grid_arrive_wait(bar);
-    if (LW_PAUSE) *reinterpret_cast<volatile int*>(&sm.paused) = 0;
+    if (LW_PAUSE && (!LW_LATE_RESUME || !prologue))
+      *reinterpret_cast<volatile int*>(&sm.paused) = 0;
   }
   lw_sync();
+}
+template <typename S>
+__device__ __forceinline__ void lw_resume(S& sm) {
+  if (LW_PAUSE && LW_LATE_RESUME && threadIdx.x == 0)
+    *reinterpret_cast<volatile int*>(&sm.paused) = 0;
 }
 
 // Rows (gate/up: row pairs) of phase p, a row's bytes, and the rows a stage holds: a row a
@@ -804,6 +816,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
                       ? to_f(w.qkv_b[qkv0 + bias_row + LW_CW]) : 0.f;
     if (l == 0) lw_norm<true>(a, w.norm1, sm, lw_embedding(a));  // (not held: registers)
     else lw_norm(a, w.norm1, sm);
+    lw_resume(sm);
     LW_MARK(l)
     if (tc) {
       lw_strips(a, sm, LW_QKV, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
@@ -815,7 +828,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
       __stcg(a.qkv + row, y + b);
     });
     LW_MARK(l)
-    lw_grid_sync(a.barrier, sm);
+    lw_grid_sync(a.barrier, sm, false);  // the rings fill during the attention
     LW_MARK(l)
     // a unit per (head, run), the first warps of every block first
     for (int u = blockIdx.x + warp * gridDim.x; u < a.num_heads * runs;
@@ -828,6 +841,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     lw_grid_sync(a.barrier, sm);
     LW_MARK(l)
     lw_merge(a, runs, sm);
+    lw_resume(sm);
     LW_MARK(l)
     if (tc) {
       lw_strips(a, sm, LW_O, q_rows, si, batch, [&](int c, int row, int rows, float y) {
@@ -840,6 +854,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     lw_grid_sync(a.barrier, sm);
     LW_MARK(l)
     lw_norm(a, w.norm2, sm);
+    lw_resume(sm);
     LW_MARK(l)
     if (tc) {  // rows 0..7 of a strip are gate rows, 8..15 their up rows
       lw_strips(a, sm, LW_GU, a.hidden, si, batch, [&](int c, int row, int rows, float y) {
@@ -860,6 +875,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
     for (int i = threadIdx.x; i < a.inter / 8; i += 32 * LW_CW)
       reinterpret_cast<uint4*>(sm.u.xs)[i] = __ldcg(reinterpret_cast<const uint4*>(a.act) + i);
     lw_sync();
+    lw_resume(sm);
     LW_MARK(l)
     lw_down(a, sm, si, batch, own0);
     LW_MARK(l)
@@ -869,6 +885,7 @@ __device__ __forceinline__ void layers_body(const LwArgs& a) {
   if (a.head) {  // the final norm, the LM head's logits and their greedy pick
     LW_HMARK(0)
     lw_norm(a, a.final_norm, sm);
+    lw_resume(sm);
     LW_HMARK(1)
     float bv = -INFINITY;
     int bi = 0x7fffffff;
