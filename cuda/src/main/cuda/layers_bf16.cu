@@ -30,8 +30,9 @@
 // (xown; no other block writes them), so O and down store x without reading it back; the
 // norms' weights load with x and the QKV bias before the norm. While the consumers wait at a
 // grid barrier the producer issues nothing new (LW_PAUSE), from the moment the phase's last
-// stage has arrived (LW_EARLY_PAUSE): the barrier's release waits for the bulk copies in
-// flight. The arithmetic is the fused kernels' (same norm, RoPE and
+// stage has arrived (LW_EARLY_PAUSE) until the prologue after the barrier is done
+// (LW_LATE_RESUME; after QKV, the barrier): the barrier's release waits for the bulk copies in
+// flight, and the copies slow the prologue's round trip to L2. The arithmetic is the fused kernels' (same norm, RoPE and
 // SiLU helpers) with its own summation orders, so logits agree with the separate kernels to
 // bf16 rounding, not bit for bit (LayersBf16GpuTest).
 //
@@ -145,7 +146,8 @@ __device__ __forceinline__ void lw_sync() {
 // release before a barrier's arrival waited for the SM's bulk copies in flight, so the
 // barriers after the weight phases took 2.1-2.4 us against 1.0-1.6 with the pause here (0.5B,
 // one H100: 1,527 against 1,426 output tokens/s). The next phase starts on the stages issued
-// before the pause and the rest stream in after the barrier (its norm and gate/up took
+// before the pause and the rest stream in after the barrier, or after the prologue that follows
+// it with LW_LATE_RESUME (its norm and gate/up took
 // 0.3-0.6 us longer). -DLW_EARLY_PAUSE=0 pauses at the barrier.
 #ifndef LW_EARLY_PAUSE
 #define LW_EARLY_PAUSE 1

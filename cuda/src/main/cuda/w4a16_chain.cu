@@ -343,7 +343,6 @@ __device__ __forceinline__ unsigned long long chain_now() {
 #define CHAIN_LATE_RESUME 1
 #endif
 
-
 // Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
 // shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
 extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
@@ -353,7 +352,8 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   __shared__ uint64_t full[CHAIN_NS], empty[CHAIN_NS];
   __shared__ float part[8 * CHAIN_CW];
   // The producer issues nothing from the moment a phase's last stage has arrived until the
-  // barrier after it is passed: the release before a barrier's arrival waits for the SM's
+  // barrier after it is passed (with CHAIN_LATE_RESUME, until the next prologue is done): the
+  // release before a barrier's arrival waits for the SM's
   // bulk copies in flight (layers_bf16.cu's LW_EARLY_PAUSE). The chain's phases are long, so
   // it gains little: 14B GPTQ batch 1 234 against 233 tokens/s, 7B 459 against 456 (one
   // H100, same call; -DCHAIN_EARLY_PAUSE=0 for before).
