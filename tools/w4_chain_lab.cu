@@ -178,7 +178,7 @@ int main() {
   CK(cudaMemcpy(dc, hc.data(), sizeof(Chain) * L, cudaMemcpyHostToDevice));
   int gps = CHAIN_SP * 64 / G;
   // Kernels.w4ChainSmem
-  int chainSmem = CHAIN_NS * CHAIN_STAGE_CODES + CHAIN_NS * 2 * 16 * gps * 4 + 2 * CHAIN_CW * 2 * 4 * 32 * 4 + tokens * I * 2;
+  int chainSmem = CHAIN_NS * CHAIN_STAGE_CODES + CHAIN_NS * 2 * 16 * gps * 4 + CHAIN_RED * CHAIN_CW * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + tokens * I * 2;
   CK(cudaFuncSetAttribute((const void*)w4_chain, cudaFuncAttributeMaxDynamicSharedMemorySize, chainSmem));
   int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w4_chain, 32 * (CHAIN_CW + 1), chainSmem));
   printf("chain smem %d, %d blocks/SM\n", chainSmem, occ);

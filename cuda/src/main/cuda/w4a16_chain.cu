@@ -37,12 +37,22 @@
 #include "common.cuh"
 #include <stddef.h>
 
-#define CHAIN_CW 8      // consumer warps (Kernels.CHAIN_THREADS = 32 * (CHAIN_CW + 1))
+// The ring's geometry. The consumers are latency-bound (about 0.3 instructions issued a
+// scheduler-cycle with 8 warps, docs/benchmarks), so more of them hide more: with 13 warps a
+// block, 3 or 4 share a scheduler, whose 16K registers then cap a thread at 128 (9 warps: 168),
+// which these loops fit without spills. Stages of 48 pairs keep each warp's 4 pairs a stage, and
+// 3 of them (144 KB) are what fits beside two tokens' activations at 14B. One H100, same call,
+// 14B GPTQ batch 1 229 / 230 tokens/s against 221 / 221 for 8 warps, 32 pairs and 4 stages,
+// batch 2 445 against 423 (7B 421 against 424); 10 warps, 40 pairs, 4 stages read 219-220 and
+// 16 warps (96 registers, spills) 218 against 220.
+#ifndef CHAIN_CW
+#define CHAIN_CW 12     // consumer warps (the launch's threads: 32 * (CHAIN_CW + 1))
+#endif
 #ifndef CHAIN_SP
-#define CHAIN_SP 32     // input pairs (64 inputs each) of a stage
+#define CHAIN_SP 48     // input pairs (64 inputs each) of a stage
 #endif
 #ifndef CHAIN_NS
-#define CHAIN_NS 4      // stages in the ring
+#define CHAIN_NS 3      // stages in the ring
 #endif
 #ifndef CHAIN_RED
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
@@ -52,6 +62,7 @@
 #define CHAIN_SPLIT 1   // chain_split below (0: residual phases shared out by groups only)
 #endif
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
+static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly among the warps");
 
 // The geometry Kernels sizes the launch's shared memory by (so a variant built with other
 // -DCHAIN_* values runs as it is).
@@ -206,10 +217,12 @@ __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
 }
 
 // Float4s of a residual row, and uint4s of a RESID phase's activations, a consumer thread
-// loads before using the first: all of a row up to hidden 8,192, so the prologue costs one L2
-// round trip, not one per load. (Looping load by load, the RMSNorm prologue took 2.3 us after
+// loads before using the first: all of a row up to hidden 6,144 (12 warps; 8 held spilled
+// there), so the prologue costs one L2 round trip, not one per load. (Looping load by load, the RMSNorm prologue took 2.3 us after
 // the barrier in a 7B-shaped chain on an H200, reading x twice.)
-#define CHAIN_HELD 8
+#ifndef CHAIN_HELD
+#define CHAIN_HELD 4
+#endif
 
 // The consumers' prologue of a phase: its activations into xs (tokens, k) bf16, read through
 // L2 (other blocks wrote them in this launch; L1 may hold stale lines).
@@ -271,6 +284,12 @@ __device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase&
   if (paused && tid == 0) *paused = 0;
 }
 
+// The lanes' columns of a C fragment a warp's sums keep (chain_red_cols(tokens) of the four,
+// the rest hold tokens beyond the step's): the warp-sum buffers are CHAIN_CW x 2 strips x 4
+// registers x 8 rows x that many floats. Sized for 8 tokens, twelve warps' two buffers took 24 KB
+// of shared memory and left no room for a second token's activations at 14B.
+__device__ __forceinline__ int chain_red_cols(int tokens) { return (tokens + 1) >> 1; }
+
 // A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
 // 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
 // fragment layout), as w4f_units does.
@@ -281,9 +300,10 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   int t = 2 * (l & 3) + (e & 1);
   if (t >= tokens) return;
   float a = 0.f, b = 0.f;
+  int cn = chain_red_cols(tokens), lw = 8 * cn, at = (l >> 2) * cn + (l & 3);
   for (int w = 0; w < CHAIN_CW; w++) {
-    a += red[((w * 2) * 4 + e) * 32 + l];
-    b += red[((w * 2 + 1) * 4 + e) * 32 + l];
+    a += red[((w * 2) * 4 + e) * lw + at];
+    b += red[((w * 2 + 1) * 4 + e) * lw + at];
   }
   int u = 16 * j + (l >> 2) + 8 * (e >> 1);
   if (single >= 0) {  // a residual strip alone: its even and odd pairs' sums
@@ -303,11 +323,12 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
-// Diagnostics: compiled with -DCHAIN_TIMING=N, launch N of w4_chain prints each block's
+// Diagnostics: compiled with -DCHAIN_TIMING=N, launches N and N + 1 of w4_chain print each block's
 // %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
 // prologue, at the first stage's arrival and at the phase's end (ns, absolute: the timer is
-// common to all SMs), and the producer's at the first issue of each phase and at its end. A
-// block without work in a phase marks its first-stage time at the phase start.
+// common to all SMs), and the producer's at the first issue of each phase and at its end (two
+// launches: what lies between them, the attention and the launch boundary). A block without
+// work in a phase marks its first-stage time at the phase start.
 #ifdef CHAIN_TIMING
 __device__ unsigned chain_launches;
 __device__ __forceinline__ unsigned long long chain_now() {
@@ -320,9 +341,9 @@ __device__ __forceinline__ unsigned long long chain_now() {
 #define CHAIN_MARK() \
   { if ((threadIdx.x & 31) == 0 && nt < 2 + 4 * CHAIN_PHASES) tm[nt++] = chain_now(); }
 #define CHAIN_REPORT(who)                                                                     \
-  { if ((threadIdx.x & 31) == 0 && launch == CHAIN_TIMING) {                                   \
-    printf("CT %s %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "  \
-           "%llu %llu %llu\n", who, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5],      \
+  { if ((threadIdx.x & 31) == 0 && launch - CHAIN_TIMING < 2u) {                              \
+    printf("CT %s %u %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "  \
+           "%llu %llu %llu\n", who, launch, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5],      \
            tm[6], tm[7], tm[8], tm[9], tm[10], tm[11], tm[12], tm[13], tm[14], tm[15], tm[16]);  \
   }                                                                                           \
   if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&chain_launches, 1u); }
@@ -365,7 +386,8 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   uint2* szr = reinterpret_cast<uint2*>(sm + CHAIN_NS * CHAIN_STAGE_CODES);
   float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
                                         CHAIN_NS * 2 * 16 * gps * 4);
-  bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * CHAIN_CW * 2 * 4 * 32);
+  int red_cols = chain_red_cols(tokens), red_size = CHAIN_CW * 2 * 4 * 8 * red_cols;
+  bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * red_size);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
   if (threadIdx.x == 0) {
@@ -508,12 +530,14 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
       }
       // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
       // rewritten two groups later, after its readers have passed the next group's barrier).
-      float* rb = red + red_buf * CHAIN_CW * 2 * 4 * 32;
+      float* rb = red + red_buf * red_size;
       red_buf = (red_buf + 1) % CHAIN_RED;
+      if (cc < red_cols)
 #pragma unroll
-      for (int s = 0; s < 2; s++)
+        for (int s = 0; s < 2; s++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) rb[((warp * 2 + s) * 4 + e) * 32 + lane] = acc[s][0][e];
+          for (int e = 0; e < 4; e++)
+            rb[((warp * 2 + s) * 4 + e) * 8 * red_cols + g * red_cols + cc] = acc[s][0][e];
       chain_sync();
       chain_epilogue(c, p, j, tokens, rb, one ? single : -1);
       if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes

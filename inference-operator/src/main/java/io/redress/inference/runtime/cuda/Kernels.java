@@ -101,7 +101,11 @@ public final class Kernels implements AutoCloseable {
   private final int layersSmem64;
   private final int layersSmem128;
   private final CUfunction w4ChainScales;
-  /** w4_chain's input pairs a stage, ring stages and warp-sum buffers (w4_chain_geometry). */
+  /**
+   * w4_chain's consumer warps, input pairs a stage, ring stages and warp-sum buffers
+   * (w4_chain_geometry).
+   */
+  private final int chainWarps;
   private final int chainPairs;
   private final int chainStages;
   private final int chainRed;
@@ -215,10 +219,7 @@ public final class Kernels implements AutoCloseable {
     ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
     int[] chain = deviceInts("w4_chain_geometry", 4);
-    if (chain[0] != CHAIN_CW) {
-      throw new IllegalStateException("w4_chain built with " + chain[0] + " consumer warps, not "
-          + CHAIN_CW);
-    }
+    chainWarps = chain[0];
     layers64 = function("layers_hd64_bf16");
     layers128 = function("layers_hd128_bf16");
     layersSmem64 = deviceInts("layers_hd64_bf16_smem", 1)[0];
@@ -1454,9 +1455,6 @@ public final class Kernels implements AutoCloseable {
 
   // ---- w4a16_chain.cu: a GPTQ layer's projections after its attention in one launch.
 
-  /** Consumer warps, input pairs a ring stage holds, and ring stages (CHAIN_* there). */
-  private static final int CHAIN_CW = 8;
-  private static final int CHAIN_THREADS = 32 * (CHAIN_CW + 1);
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
   public static final int CHAIN_BYTES = 456;
   /** Bytes of a ChainPhase; four of them open a Chain. */
@@ -1485,7 +1483,7 @@ public final class Kernels implements AutoCloseable {
   int w4ChainSmem(int group, int maxK, int tokens) {
     int groupsPerStage = chainPairs * 64 / group;
     return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * 64
-        + chainRed * CHAIN_CW * 2 * 4 * 32 * 4 + 2 * tokens * maxK;
+        + chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK;
   }
 
   /**
@@ -1540,7 +1538,7 @@ public final class Kernels implements AutoCloseable {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    launch(w4Chain, sms, 1, 1, CHAIN_THREADS, smem, p(chain), i(tokens));
+    launch(w4Chain, sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain), i(tokens));
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
