@@ -32,9 +32,9 @@
 // grid barrier the producer issues nothing new (LW_PAUSE), from the moment the phase's last
 // stage has arrived (LW_EARLY_PAUSE) until the prologue after the barrier is done
 // (LW_LATE_RESUME; after QKV, the barrier): the barrier's release waits for the bulk copies in
-// flight, and the copies slow the prologue's round trip to L2. The arithmetic is the fused kernels' (same norm, RoPE and
-// SiLU helpers) with its own summation orders, so logits agree with the separate kernels to
-// bf16 rounding, not bit for bit (LayersBf16GpuTest).
+// flight, and the copies slow the prologue's round trip to L2. The arithmetic is the fused
+// kernels' (same norm, RoPE and SiLU helpers) with its own summation orders, so logits agree
+// with the separate kernels to bf16 rounding, not bit for bit (LayersBf16GpuTest).
 //
 // Requirements (Kernels.layersFit): one token (row 0 of the step's metadata), bf16 weights and
 // cache, head_dim 64 or 128, hidden and intermediate sizes multiples of 8 with 2 x hidden

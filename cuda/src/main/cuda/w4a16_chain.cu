@@ -218,8 +218,9 @@ __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
 
 // Float4s of a residual row, and uint4s of a RESID phase's activations, a consumer thread
 // loads before using the first: all of a row up to hidden 6,144 (12 warps; 8 held spilled
-// there), so the prologue costs one L2 round trip, not one per load. (Looping load by load, the RMSNorm prologue took 2.3 us after
-// the barrier in a 7B-shaped chain on an H200, reading x twice.)
+// there), so the prologue costs one L2 round trip, not one per load. (Looping load by load,
+// the RMSNorm prologue took 2.3 us after the barrier in a 7B-shaped chain on an H200, reading
+// x twice.)
 #ifndef CHAIN_HELD
 #define CHAIN_HELD 4
 #endif
@@ -290,6 +291,12 @@ __device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase&
 // of shared memory and left no room for a second token's activations at 14B.
 __device__ __forceinline__ int chain_red_cols(int tokens) { return (tokens + 1) >> 1; }
 
+// Where warp w's register e of strip s sits in a warp-sum buffer, for lane (row g, column c)
+// of the C fragment (c < cols): the writers and the epilogue's reader share the layout.
+__device__ __forceinline__ int chain_red_at(int w, int s, int e, int g, int c, int cols) {
+  return ((w * 2 + s) * 4 + e) * 8 * cols + g * cols + c;
+}
+
 // A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
 // 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
 // fragment layout), as w4f_units does.
@@ -300,10 +307,10 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   int t = 2 * (l & 3) + (e & 1);
   if (t >= tokens) return;
   float a = 0.f, b = 0.f;
-  int cn = chain_red_cols(tokens), lw = 8 * cn, at = (l >> 2) * cn + (l & 3);
+  int cols = chain_red_cols(tokens);
   for (int w = 0; w < CHAIN_CW; w++) {
-    a += red[((w * 2) * 4 + e) * lw + at];
-    b += red[((w * 2 + 1) * 4 + e) * lw + at];
+    a += red[chain_red_at(w, 0, e, l >> 2, l & 3, cols)];
+    b += red[chain_red_at(w, 1, e, l >> 2, l & 3, cols)];
   }
   int u = 16 * j + (l >> 2) + 8 * (e >> 1);
   if (single >= 0) {  // a residual strip alone: its even and odd pairs' sums
@@ -323,8 +330,8 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
-// Diagnostics: compiled with -DCHAIN_TIMING=N, launches N and N + 1 of w4_chain print each block's
-// %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
+// Diagnostics: compiled with -DCHAIN_TIMING=N, launches N and N + 1 of w4_chain print each
+// block's %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
 // prologue, at the first stage's arrival and at the phase's end (ns, absolute: the timer is
 // common to all SMs), and the producer's at the first issue of each phase and at its end (two
 // launches: what lies between them, the attention and the launch boundary). A block without
@@ -343,8 +350,9 @@ __device__ __forceinline__ unsigned long long chain_now() {
 #define CHAIN_REPORT(who)                                                                     \
   { if ((threadIdx.x & 31) == 0 && launch - CHAIN_TIMING < 2u) {                              \
     printf("CT %s %u %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "  \
-           "%llu %llu %llu\n", who, launch, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], tm[5],      \
-           tm[6], tm[7], tm[8], tm[9], tm[10], tm[11], tm[12], tm[13], tm[14], tm[15], tm[16]);  \
+           "%llu %llu %llu\n", who, launch, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4],   \
+           tm[5], tm[6], tm[7], tm[8], tm[9], tm[10], tm[11], tm[12], tm[13], tm[14], tm[15],     \
+           tm[16]);                                                                            \
   }                                                                                           \
   if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&chain_launches, 1u); }
 #else
@@ -548,7 +556,7 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
         for (int s = 0; s < 2; s++)
 #pragma unroll
           for (int e = 0; e < 4; e++)
-            rb[((warp * 2 + s) * 4 + e) * 8 * red_cols + g * red_cols + cc] = acc[s][0][e];
+            rb[chain_red_at(warp, s, e, g, cc, red_cols)] = acc[s][0][e];
       chain_sync();
       chain_epilogue(c, p, j, tokens, rb, one ? single : -1);
       if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
