@@ -30,7 +30,7 @@
 // zero points ready for w4_pair.
 //
 // Requirements (Kernels.w4ChainFits and the runner): Hopper (bulk copies, mbarrier transaction
-// counts); a group of a multiple of 64 inputs dividing CHAIN_SP * 64 (a pair lies in one group;
+// counts); groups of 64 or 128 inputs (w4_chain_g64, w4_chain: a pair lies in one group;
 // a group's scales are 64 bytes, so any run of them is a valid bulk copy); not act-order; a
 // tokens * max k * 2 bytes of activations beside the ring in shared memory. Over an FP8 cache
 // the last phase writes the next layer's QKV rows (CHAIN_ROWS) and qkv_rope_cache_fp8 follows.
@@ -61,6 +61,12 @@
 #ifndef CHAIN_SPLIT
 #define CHAIN_SPLIT 1   // chain_split below (0: residual phases shared out by groups only)
 #endif
+// Measurement builds: -DCHAIN_PROBE=1 issues no copies (the consumers multiply whatever the
+// ring holds: their speed alone), 2 keeps the copies but drops the consumers' arithmetic.
+#ifndef CHAIN_PROBE
+#define CHAIN_PROBE 0
+#endif
+
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
 static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly among the warps");
 
@@ -159,7 +165,73 @@ __device__ __forceinline__ void chain_sync() {
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
                                            float (&acc)[1][4]) {
+#if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
+  acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^ e.x) & 0x3f800000u);
+#else
   w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
+#endif
+}
+
+// Zero points folded out of the weights (measurement, -DCHAIN_ZFOLD=1): the MMAs take the
+// codes as bf16 128 + q straight from the LOP3 (no subtraction a weight pair), and each row's
+// sum loses (128 + zero) times the pair's input sum s (per C column: s.x, s.y), computed once a
+// phase. Not the separate kernels' bits.
+#ifndef CHAIN_ZFOLD
+#define CHAIN_ZFOLD 0
+#endif
+__device__ __forceinline__ uint32_t chain_raw(uint32_t word, int i) {
+  uint32_t v;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(v) : "r"(word >> (4 * i)), "n"(0x000F000F),
+      "n"(0x43004300));
+  return v;
+}
+
+__device__ __forceinline__ void chain_pair_fold(uint4 w, uint4 x0, uint4 x1, uint2 e, float2 sx,
+                                                float (&acc)[1][4]) {
+  uint32_t a[4][4];
+  const uint32_t ws[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int q = 0; q < 4; q++)
+#pragma unroll
+    for (int i = 0; i < 4; i++) a[q][i] = chain_raw(ws[q], i);
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_bf16_16816(d, a[0], x0.x, x0.y);
+  mma_bf16_16816(d, a[1], x0.z, x0.w);
+  mma_bf16_16816(d, a[2], x1.x, x1.y);
+  mma_bf16_16816(d, a[3], x1.z, x1.w);
+  __nv_bfloat162 zb = *reinterpret_cast<const __nv_bfloat162*>(&e.y);
+  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e.x));
+  float z0 = __low2float(zb), z8 = __high2float(zb);
+  acc[0][0] = fmaf(f.x, fmaf(-z0, sx.x, d[0]), acc[0][0]);
+  acc[0][1] = fmaf(f.x, fmaf(-z0, sx.y, d[1]), acc[0][1]);
+  acc[0][2] = fmaf(f.y, fmaf(-z8, sx.x, d[2]), acc[0][2]);
+  acc[0][3] = fmaf(f.y, fmaf(-z8, sx.y, d[3]), acc[0][3]);
+}
+
+// A warp's input sums of its pairs (pp = warp mod CHAIN_CW, the only pairs it multiplies) for
+// the fold: ps[2 pp + t] for tokens t < 2 (the second a copy of the first at one token).
+__device__ __forceinline__ void chain_pair_sums(const bf16* xs, int k, int tokens, float* ps) {
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, pairs = k >> 6;
+  int n = (pairs - warp + CHAIN_CW - 1) / CHAIN_CW;  // this warp's pairs
+  for (int base = 0; base < 2 * n; base += 4) {
+    int item = base + (lane >> 3), part = lane & 7;  // (pair, token) items, 8 lanes each
+    int pp = warp + CHAIN_CW * (item >> 1), t = min(item & 1, tokens - 1);
+    float v = 0.f;
+    if (item < 2 * n) {
+      uint4 q = *reinterpret_cast<const uint4*>(xs + (size_t)t * k + 64 * pp + 8 * part);
+      const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&q);
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        float2 f = __bfloat1622float2(h[u]);
+        v += f.x + f.y;
+      }
+    }
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    v += __shfl_xor_sync(0xffffffffu, v, 2);
+    v += __shfl_xor_sync(0xffffffffu, v, 4);
+    if (item < 2 * n && part == 0) ps[2 * pp + (item & 1)] = v;
+  }
+  __syncwarp();
 }
 
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
@@ -330,6 +402,93 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
+// A stage of a block's walk through the launch (the producer's order, which the consumers
+// follow): phase pi, its unit group j (j == j1: the strip alone, chain_single), slice sl of
+// the group's input pairs.
+struct ChainStage {
+  int pi, j, j1, jl, sl, slices, single;
+};
+
+__device__ __forceinline__ void chain_group(const Chain& c, ChainStage& s) {
+  int per = s.j == s.j1 ? 2 * CHAIN_SP : CHAIN_SP;
+  s.slices = ((c.ph[s.pi].k >> 6) + per - 1) / per;
+  s.sl = 0;
+}
+
+// s at the first stage of phase pi or of the first phase after it with work for this block;
+// false past the last phase.
+__device__ __forceinline__ bool chain_enter(const Chain& c, ChainStage& s, int pi) {
+  for (s.pi = pi; s.pi < c.phases; s.pi++) {
+    const ChainPhase& p = c.ph[s.pi];
+    chain_range(p, s.j, s.j1);
+    s.single = chain_single(p);
+    s.jl = s.j1 + (s.single >= 0);
+    if (s.j < s.jl) {
+      chain_group(c, s);
+      return true;
+    }
+  }
+  return false;
+}
+
+__device__ __forceinline__ bool chain_next(const Chain& c, ChainStage& s) {
+  if (++s.sl < s.slices) return true;
+  if (++s.j < s.jl) {
+    chain_group(c, s);
+    return true;
+  }
+  return chain_enter(c, s, s.pi + 1);
+}
+
+// Stage s's codes and scales into a ring slot (codes, scales), counted on bar: one lane.
+__device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s, uint4* codes,
+                                            uint2* scales, int gsh, uint64_t* bar,
+                                            uint64_t policy) {
+  const ChainPhase& p = c.ph[s.pi];
+  int pairs = p.k >> 6, groups = pairs >> gsh, gps = CHAIN_SP >> gsh;
+  bool one = s.j == s.j1;  // the strip alone: one run of twice the pairs a stage
+  int per = one ? 2 * CHAIN_SP : CHAIN_SP;
+  int np = min(per, pairs - s.sl * per), gn = np >> gsh;
+  if (CHAIN_PROBE == 1) {
+    mbar_arrive(bar);
+  } else if (one) {
+    mbar_expect_tx(bar, np * 512 + gn * 64);
+    bulk_load(codes, p.codes + ((size_t)s.single * pairs + s.sl * per) * 32, np * 512, bar,
+              policy);
+    bulk_load(scales, p.szs + ((size_t)s.single * groups + s.sl * 2 * gps) * 8, gn * 64, bar,
+              policy);
+  } else {
+    mbar_expect_tx(bar, 2 * np * 512 + 2 * gn * 64);
+    for (int h = 0; h < 2; h++) {
+      int strip = chain_strip(c, p, s.j, h);
+      bulk_load(codes + h * CHAIN_SP * 32,
+                p.codes + ((size_t)strip * pairs + s.sl * CHAIN_SP) * 32, np * 512, bar, policy);
+      bulk_load(scales + h * gps * 8, p.szs + ((size_t)strip * groups + s.sl * gps) * 8,
+                gn * 64, bar, policy);
+    }
+  }
+}
+
+// How many stages past the ring the producer prefetches into L2 (cp.async.bulk.prefetch), so
+// that DRAM keeps streaming while the consumers wait at a barrier with the ring full: 0 off.
+#ifndef CHAIN_L2_AHEAD
+#define CHAIN_L2_AHEAD 0
+#endif
+
+__device__ __forceinline__ void chain_prefetch(const Chain& c, const ChainStage& s) {
+  const ChainPhase& p = c.ph[s.pi];
+  int pairs = p.k >> 6;
+  bool one = s.j == s.j1;
+  int per = one ? 2 * CHAIN_SP : CHAIN_SP, np = min(per, pairs - s.sl * per);
+  for (int h = 0; h < (one ? 1 : 2); h++) {
+    int strip = one ? s.single : chain_strip(c, p, s.j, h);
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(
+                     p.codes + ((size_t)strip * pairs + s.sl * per) * 32),
+                 "r"(np * 512)
+                 : "memory");
+  }
+}
+
 // Diagnostics: compiled with -DCHAIN_TIMING=N, launches N and N + 1 of w4_chain print each
 // block's %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
 // prologue, at the first stage's arrival and at the phase's end (ns, absolute: the timer is
@@ -374,8 +533,13 @@ __device__ __forceinline__ unsigned long long chain_now() {
 
 // Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
 // shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
-extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
-    w4_chain(const Chain* __restrict__ chain, int tokens) {
+// GSH: input pairs a scale group spans, as a shift (groups of 64 << GSH inputs), known at
+// compile time: read from the Chain, the consumers' loops divided by c.group for every pair,
+// reloading it from shared memory after each mbarrier wait (the asm's memory clobber), some 25
+// instructions and a long dependency before each pair's scale load; held in a register, it
+// pushed ptxas past the 128-register cap into spills.
+template <int GSH>
+__device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ uint4 chain_smem[];
   __shared__ uint64_t full[CHAIN_NS], empty[CHAIN_NS];
@@ -387,6 +551,9 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   // it gains little: 14B GPTQ batch 1 234 against 233 tokens/s, 7B 459 against 456 (one
   // H100, same call; -DCHAIN_EARLY_PAUSE=0 for before).
   __shared__ int paused;
+#if CHAIN_ZFOLD
+  __shared__ __align__(16) float psum[2 * 304];  // chain_pair_sums: up to 19,456 inputs
+#endif
   // The launch's Chain, copied into shared memory before anything waits (it was written at
   // load, not by the kernel before): read from global memory, a phase's parameters cost a
   // round trip to L2 after the barrier before the prologue's own loads (the O prologue took
@@ -399,12 +566,12 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
         __ldg(reinterpret_cast<const unsigned long long*>(chain) + threadIdx.x);
   __syncthreads();
   const Chain& c = cs;
-  int gps = CHAIN_SP * 64 / c.group;  // scale groups a stage
+  constexpr int gsh = GSH;
   unsigned char* sm = reinterpret_cast<unsigned char*>(chain_smem);
   uint4* ring = chain_smem;
   uint2* szr = reinterpret_cast<uint2*>(sm + CHAIN_NS * CHAIN_STAGE_CODES);
   float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
-                                        CHAIN_NS * 2 * 16 * gps * 4);
+                                        CHAIN_NS * 2 * 16 * (CHAIN_SP >> gsh) * 4);
   int red_cols = chain_red_cols(tokens), red_size = CHAIN_CW * 2 * 4 * 8 * red_cols;
   bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * red_size);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -425,49 +592,34 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
     // until it is done).
     uint64_t policy;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-    int it = 0;
-    for (int pi = 0; pi < c.phases; pi++) {
-      const ChainPhase& p = c.ph[pi];
-      int pairs = p.k >> 6, groups = p.k / c.group;
-      int j0, j1;
-      chain_range(p, j0, j1);
-      int single = chain_single(p);
-      CHAIN_MARK()
-      for (int j = j0; j < j1 + (single >= 0); j++) {
-        bool one = j == j1;  // the strip alone: one run of twice the pairs a stage
-        int per = one ? 2 * CHAIN_SP : CHAIN_SP, slices = (pairs + per - 1) / per;
-        int strip[2] = {chain_strip(c, p, j, 0), chain_strip(c, p, j, 1)};
-        for (int sl = 0; sl < slices; sl++, it++) {
-          int slot = it % CHAIN_NS;
-          if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
-          if (CHAIN_EARLY_PAUSE)
-            while (*reinterpret_cast<volatile int*>(&paused)) {
-            }
-          int np = min(per, pairs - sl * per), gn = np * 64 / c.group;
-          if (lane == 0 && one) {
-            mbar_expect_tx(full + slot, np * 512 + gn * 64);
-            bulk_load(ring + slot * 2 * CHAIN_SP * 32,
-                      p.codes + ((size_t)single * pairs + sl * per) * 32, np * 512, full + slot,
-                      policy);
-            bulk_load(szr + slot * 2 * gps * 8,
-                      p.szs + ((size_t)single * groups + sl * 2 * gps) * 8, gn * 64,
-                      full + slot, policy);
-          } else if (lane == 0) {
-            mbar_expect_tx(full + slot, 2 * np * 512 + 2 * gn * 64);
-            for (int s = 0; s < 2; s++) {
-              bulk_load(ring + (slot * 2 + s) * CHAIN_SP * 32,
-                        p.codes + ((size_t)strip[s] * pairs + sl * CHAIN_SP) * 32, np * 512,
-                        full + slot, policy);
-              bulk_load(szr + (slot * 2 + s) * gps * 8,
-                        p.szs + ((size_t)strip[s] * groups + sl * gps) * 8, gn * 64,
-                        full + slot, policy);
-            }
-          }
-          __syncwarp();
-        }
+    ChainStage s, ahead;
+    bool more = chain_enter(c, s, 0), more_ahead = false;
+    if (CHAIN_L2_AHEAD > 0) {  // the stages past the ring's first fill, into L2
+      ahead = s;
+      more_ahead = more;
+      for (int i = 0; i < CHAIN_NS && more_ahead; i++) more_ahead = chain_next(c, ahead);
+      for (int i = 0; i < CHAIN_L2_AHEAD - 1 && more_ahead; i++) {
+        if (lane == 0) chain_prefetch(c, ahead);
+        more_ahead = chain_next(c, ahead);
       }
     }
-    CHAIN_MARK()
+    int marked = 0;
+    for (int it = 0; more; it++, more = chain_next(c, s)) {
+      for (; marked <= s.pi; marked++) CHAIN_MARK()
+      int slot = it % CHAIN_NS;
+      if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
+      if (CHAIN_EARLY_PAUSE)
+        while (*reinterpret_cast<volatile int*>(&paused)) {
+        }
+      if (lane == 0) {
+        chain_issue(c, s, ring + slot * 2 * CHAIN_SP * 32, szr + (slot * 16 * CHAIN_SP >> gsh), gsh,
+                    full + slot, policy);
+        if (CHAIN_L2_AHEAD > 0 && more_ahead) chain_prefetch(c, ahead);
+      }
+      if (CHAIN_L2_AHEAD > 0 && more_ahead) more_ahead = chain_next(c, ahead);
+      __syncwarp();
+    }
+    for (; marked <= c.phases; marked++) CHAIN_MARK()
     CHAIN_REPORT("p")
     pdl_wait();
     pdl_launch_dependents();
@@ -480,6 +632,8 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
+  static_assert(CHAIN_CW % 2 == 0, "a warp's pairs CHAIN_CW apart start whole groups apart");
+  const uint2* zw = szr + (warp >> gsh) * 8 + g;
   int it = 0, red_buf = 0;
   for (int pi = 0; pi < c.phases; pi++) {
     const ChainPhase& p = c.ph[pi];
@@ -495,6 +649,9 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
                    CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
                        ? reinterpret_cast<volatile int*>(&paused)
                        : nullptr);
+#if CHAIN_ZFOLD
+    chain_pair_sums(xs, p.k, tokens, psum);
+#endif
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
@@ -513,17 +670,24 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
             sl == slices - 1)
           *reinterpret_cast<volatile int*>(&paused) = 1;
         if (j == j0 && sl == 0) CHAIN_MARK()
-        const uint2* zr = szr + slot * 2 * gps * 8;
+        // the warp's first pair's entries in the slot (2 strips x 8 entries a group); pair
+        // warp + CHAIN_CW i's lie (CHAIN_CW i >> gsh) groups on
+        const uint2* zr = zw + (slot * 16 * CHAIN_SP >> gsh);
         if (one) {
 #pragma unroll
           for (int i = 0; i < 2 * CHAIN_SP / CHAIN_CW; i++) {
             int pl = warp + CHAIN_CW * i, pp = sl * per + pl;
             if (pp < pairs) {
               uint4 w = ring[slot * 2 * CHAIN_SP * 32 + pl * 32 + lane];
-              uint2 e = zr[(pl * 64 / c.group) * 8 + g];
+              uint2 e = zr[(CHAIN_CW * i >> gsh) * 8];
               uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
               uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+#if CHAIN_ZFOLD
+              chain_pair_fold(w, x0, x1, e, *reinterpret_cast<const float2*>(psum + 2 * pp),
+                              acc[i & 1]);
+#else
               chain_pair(w, x0, x1, e, acc[i & 1]);
+#endif
             }
           }
           __syncwarp();
@@ -536,12 +700,18 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
           if (pp < pairs) {
             uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
             uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
-            int gl = pl * 64 / c.group;
-            uint2 ea = zr[gl * 8 + g], eb = zr[(gps + gl) * 8 + g];
+            uint2 ea = zr[(CHAIN_CW * i >> gsh) * 8];
+            uint2 eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
             uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
             uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+#if CHAIN_ZFOLD
+            float2 sx = *reinterpret_cast<const float2*>(psum + 2 * pp);
+            chain_pair_fold(w0, x0, x1, ea, sx, acc[0]);
+            chain_pair_fold(w1, x0, x1, eb, sx, acc[1]);
+#else
             chain_pair(w0, x0, x1, ea, acc[0]);
             chain_pair(w1, x0, x1, eb, acc[1]);
+#endif
           }
         }
         __syncwarp();
@@ -566,6 +736,17 @@ extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
   if (warp == 0) CHAIN_REPORT("c")
   pdl_launch_dependents();
 #endif
+}
+
+// Groups of 128 inputs (GPTQ's usual) and of 64 (Kernels.w4ChainFits).
+extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
+    w4_chain(const Chain* __restrict__ chain, int tokens) {
+  w4_chain_run<1>(chain, tokens);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
+    w4_chain_g64(const Chain* __restrict__ chain, int tokens) {
+  w4_chain_run<0>(chain, tokens);
 }
 
 // szs (strip-major, above) from w4a16.cu's sz (rows, groups) half2 {scale, zero}. rows % 16 == 0.

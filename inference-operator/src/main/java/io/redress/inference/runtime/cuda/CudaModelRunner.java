@@ -316,6 +316,7 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer layersPart; // its attention partials
   private final DeviceBuffer layersBarrier; // its grid barrier, then (at byte 128) its best
   private final int[] chainSmem; // by the step's tokens
+  private final int chainGroup; // the chain's GPTQ group size (its kernel's twin)
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
   private final StepProfiler profiler;
@@ -471,7 +472,7 @@ public final class CudaModelRunner implements ModelRunner {
     permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
     // The chain's strip-major scales (about 6 % of the codes at group 128) before the KV cache
     // takes what memory is left; its Chains once the cache is placed.
-    int chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;
+    chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;
     int chainMaxK = (int) Math.max(d, Math.max(qs, inter));
     boolean chain = fused && weights.quantized() && maxParts == 0
         && !"false".equals(System.getProperty("redress.cuda.w4Chain"))
@@ -508,7 +509,7 @@ public final class CudaModelRunner implements ModelRunner {
       for (int t = 1; t <= chainTokens; t++) {
         chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t);
       }
-      kernels.prepareW4Chain(chainSmem[chainTokens]);
+      kernels.prepareW4Chain(chainGroup, chainSmem[chainTokens]);
     } else {
       chainTokens = 0;
       chainSmem = null;
@@ -1373,7 +1374,7 @@ public final class CudaModelRunner implements ModelRunner {
       }
       attention(l, kc, vc, tokens);
       mark("attention");
-      kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), tokens,
+      kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, tokens,
           chainSmem[tokens]);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;

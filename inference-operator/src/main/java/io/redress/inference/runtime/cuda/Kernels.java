@@ -95,7 +95,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gatherCols;
   private final CUfunction dequantW4;
   private final CUfunction dequantW4Packed;
-  private final CUfunction w4Chain;
+  private final CUfunction w4Chain; // groups of 128
+  private final CUfunction w4ChainG64; // of 64
   private final CUfunction layers64;
   private final CUfunction layers128;
   private final int layersSmem64;
@@ -210,6 +211,7 @@ public final class Kernels implements AutoCloseable {
     dequantW4 = function("dequant_w4_bf16");
     dequantW4Packed = function("dequant_w4_packed_bf16");
     w4Chain = function("w4_chain");
+    w4ChainG64 = function("w4_chain_g64");
     w4ChainScales = function("w4_chain_scales");
     CUdevice device = new CUdevice();
     cuCtxGetDevice(device);
@@ -1488,12 +1490,13 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Whether w4_chain can run layers of this group size and widest input (w4a16_chain.cu's
-   * requirements): Hopper's bulk copies, a group of 64 to 2,048 inputs dividing a stage, and the
+   * requirements): Hopper's bulk copies, groups of 64 or 128 inputs (a kernel each), and the
    * ring beside the activations in one SM's shared memory. The callers check the shapes the
    * fused W4 kernels need (w4FusedFits) and that no layer is act-order.
    */
   public boolean w4ChainFits(int group, int maxK) {
-    return ccMajor >= 9 && group % 64 == 0 && (chainPairs * 64) % group == 0 && maxK % 64 == 0
+    return ccMajor >= 9 && (group == 64 || group == 128) && (chainPairs * 64) % group == 0
+        && maxK % 64 == 0
         && w4ChainSmemFits(group, maxK, 1);
   }
 
@@ -1516,8 +1519,8 @@ public final class Kernels implements AutoCloseable {
   }
 
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
-  public void prepareW4Chain(int smem) {
-    allowSmem(w4Chain, smem);
+  public void prepareW4Chain(int group, int smem) {
+    allowSmem(w4ChainFor(group), smem);
   }
 
   /**
@@ -1534,11 +1537,20 @@ public final class Kernels implements AutoCloseable {
    * Runs the phases of {@code chain} (a Chain in device memory) for {@code tokens} tokens: one
    * block per SM, every block resident at once (the phases meet at grid barriers).
    */
-  public void w4Chain(CUdeviceptr chain, int tokens, int smem) {
+  public void w4Chain(CUdeviceptr chain, int group, int tokens, int smem) {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    launch(w4Chain, sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain), i(tokens));
+    launch(w4ChainFor(group), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain), i(tokens));
+  }
+
+  /** w4_chain's twin for a group size (the shift it takes its scales by is compiled in). */
+  private CUfunction w4ChainFor(int group) {
+    return switch (group) {
+      case 128 -> w4Chain;
+      case 64 -> w4ChainG64;
+      default -> throw new IllegalArgumentException("w4_chain takes groups of 64 or 128");
+    };
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
