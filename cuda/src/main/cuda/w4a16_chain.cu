@@ -172,68 +172,6 @@ __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, uint2 e,
 #endif
 }
 
-// Zero points folded out of the weights (measurement, -DCHAIN_ZFOLD=1): the MMAs take the
-// codes as bf16 128 + q straight from the LOP3 (no subtraction a weight pair), and each row's
-// sum loses (128 + zero) times the pair's input sum s (per C column: s.x, s.y), computed once a
-// phase. Not the separate kernels' bits.
-#ifndef CHAIN_ZFOLD
-#define CHAIN_ZFOLD 0
-#endif
-__device__ __forceinline__ uint32_t chain_raw(uint32_t word, int i) {
-  uint32_t v;
-  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(v) : "r"(word >> (4 * i)), "n"(0x000F000F),
-      "n"(0x43004300));
-  return v;
-}
-
-__device__ __forceinline__ void chain_pair_fold(uint4 w, uint4 x0, uint4 x1, uint2 e, float2 sx,
-                                                float (&acc)[1][4]) {
-  uint32_t a[4][4];
-  const uint32_t ws[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-  for (int q = 0; q < 4; q++)
-#pragma unroll
-    for (int i = 0; i < 4; i++) a[q][i] = chain_raw(ws[q], i);
-  float d[4] = {0.f, 0.f, 0.f, 0.f};
-  mma_bf16_16816(d, a[0], x0.x, x0.y);
-  mma_bf16_16816(d, a[1], x0.z, x0.w);
-  mma_bf16_16816(d, a[2], x1.x, x1.y);
-  mma_bf16_16816(d, a[3], x1.z, x1.w);
-  __nv_bfloat162 zb = *reinterpret_cast<const __nv_bfloat162*>(&e.y);
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e.x));
-  float z0 = __low2float(zb), z8 = __high2float(zb);
-  acc[0][0] = fmaf(f.x, fmaf(-z0, sx.x, d[0]), acc[0][0]);
-  acc[0][1] = fmaf(f.x, fmaf(-z0, sx.y, d[1]), acc[0][1]);
-  acc[0][2] = fmaf(f.y, fmaf(-z8, sx.x, d[2]), acc[0][2]);
-  acc[0][3] = fmaf(f.y, fmaf(-z8, sx.y, d[3]), acc[0][3]);
-}
-
-// A warp's input sums of its pairs (pp = warp mod CHAIN_CW, the only pairs it multiplies) for
-// the fold: ps[2 pp + t] for tokens t < 2 (the second a copy of the first at one token).
-__device__ __forceinline__ void chain_pair_sums(const bf16* xs, int k, int tokens, float* ps) {
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, pairs = k >> 6;
-  int n = (pairs - warp + CHAIN_CW - 1) / CHAIN_CW;  // this warp's pairs
-  for (int base = 0; base < 2 * n; base += 4) {
-    int item = base + (lane >> 3), part = lane & 7;  // (pair, token) items, 8 lanes each
-    int pp = warp + CHAIN_CW * (item >> 1), t = min(item & 1, tokens - 1);
-    float v = 0.f;
-    if (item < 2 * n) {
-      uint4 q = *reinterpret_cast<const uint4*>(xs + (size_t)t * k + 64 * pp + 8 * part);
-      const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&q);
-#pragma unroll
-      for (int u = 0; u < 4; u++) {
-        float2 f = __bfloat1622float2(h[u]);
-        v += f.x + f.y;
-      }
-    }
-    v += __shfl_xor_sync(0xffffffffu, v, 1);
-    v += __shfl_xor_sync(0xffffffffu, v, 2);
-    v += __shfl_xor_sync(0xffffffffu, v, 4);
-    if (item < 2 * n && part == 0) ps[2 * pp + (item & 1)] = v;
-  }
-  __syncwarp();
-}
-
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
 __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, int j, int s) {
   int u = 16 * j, row;
@@ -469,26 +407,6 @@ __device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s,
   }
 }
 
-// How many stages past the ring the producer prefetches into L2 (cp.async.bulk.prefetch), so
-// that DRAM keeps streaming while the consumers wait at a barrier with the ring full: 0 off.
-#ifndef CHAIN_L2_AHEAD
-#define CHAIN_L2_AHEAD 0
-#endif
-
-__device__ __forceinline__ void chain_prefetch(const Chain& c, const ChainStage& s) {
-  const ChainPhase& p = c.ph[s.pi];
-  int pairs = p.k >> 6;
-  bool one = s.j == s.j1;
-  int per = one ? 2 * CHAIN_SP : CHAIN_SP, np = min(per, pairs - s.sl * per);
-  for (int h = 0; h < (one ? 1 : 2); h++) {
-    int strip = one ? s.single : chain_strip(c, p, s.j, h);
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(
-                     p.codes + ((size_t)strip * pairs + s.sl * per) * 32),
-                 "r"(np * 512)
-                 : "memory");
-  }
-}
-
 // Diagnostics: compiled with -DCHAIN_TIMING=N, launches N and N + 1 of w4_chain print each
 // block's %globaltimer at the consumers' start and, per phase, after the grid barrier, after the
 // prologue, at the first stage's arrival and at the phase's end (ns, absolute: the timer is
@@ -551,9 +469,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   // it gains little: 14B GPTQ batch 1 234 against 233 tokens/s, 7B 459 against 456 (one
   // H100, same call; -DCHAIN_EARLY_PAUSE=0 for before).
   __shared__ int paused;
-#if CHAIN_ZFOLD
-  __shared__ __align__(16) float psum[2 * 304];  // chain_pair_sums: up to 19,456 inputs
-#endif
   // The launch's Chain, copied into shared memory before anything waits (it was written at
   // load, not by the kernel before): read from global memory, a phase's parameters cost a
   // round trip to L2 after the barrier before the prologue's own loads (the O prologue took
@@ -592,17 +507,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     // until it is done).
     uint64_t policy;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-    ChainStage s, ahead;
-    bool more = chain_enter(c, s, 0), more_ahead = false;
-    if (CHAIN_L2_AHEAD > 0) {  // the stages past the ring's first fill, into L2
-      ahead = s;
-      more_ahead = more;
-      for (int i = 0; i < CHAIN_NS && more_ahead; i++) more_ahead = chain_next(c, ahead);
-      for (int i = 0; i < CHAIN_L2_AHEAD - 1 && more_ahead; i++) {
-        if (lane == 0) chain_prefetch(c, ahead);
-        more_ahead = chain_next(c, ahead);
-      }
-    }
+    ChainStage s;
+    bool more = chain_enter(c, s, 0);
     int marked = 0;
     for (int it = 0; more; it++, more = chain_next(c, s)) {
       for (; marked <= s.pi; marked++) CHAIN_MARK()
@@ -612,11 +518,9 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
         while (*reinterpret_cast<volatile int*>(&paused)) {
         }
       if (lane == 0) {
-        chain_issue(c, s, ring + slot * 2 * CHAIN_SP * 32, szr + (slot * 16 * CHAIN_SP >> gsh), gsh,
-                    full + slot, policy);
-        if (CHAIN_L2_AHEAD > 0 && more_ahead) chain_prefetch(c, ahead);
+        chain_issue(c, s, ring + slot * 2 * CHAIN_SP * 32, szr + (slot * 16 * CHAIN_SP >> gsh),
+                    gsh, full + slot, policy);
       }
-      if (CHAIN_L2_AHEAD > 0 && more_ahead) more_ahead = chain_next(c, ahead);
       __syncwarp();
     }
     for (; marked <= c.phases; marked++) CHAIN_MARK()
@@ -649,9 +553,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
                    CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
                        ? reinterpret_cast<volatile int*>(&paused)
                        : nullptr);
-#if CHAIN_ZFOLD
-    chain_pair_sums(xs, p.k, tokens, psum);
-#endif
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
@@ -682,12 +583,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
               uint2 e = zr[(CHAIN_CW * i >> gsh) * 8];
               uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
               uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-#if CHAIN_ZFOLD
-              chain_pair_fold(w, x0, x1, e, *reinterpret_cast<const float2*>(psum + 2 * pp),
-                              acc[i & 1]);
-#else
               chain_pair(w, x0, x1, e, acc[i & 1]);
-#endif
             }
           }
           __syncwarp();
@@ -704,14 +600,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
             uint2 eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
             uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
             uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-#if CHAIN_ZFOLD
-            float2 sx = *reinterpret_cast<const float2*>(psum + 2 * pp);
-            chain_pair_fold(w0, x0, x1, ea, sx, acc[0]);
-            chain_pair_fold(w1, x0, x1, eb, sx, acc[1]);
-#else
             chain_pair(w0, x0, x1, ea, acc[0]);
             chain_pair(w1, x0, x1, eb, acc[1]);
-#endif
           }
         }
         __syncwarp();
