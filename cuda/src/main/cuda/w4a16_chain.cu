@@ -40,19 +40,20 @@
 // The ring's geometry. The consumers are latency-bound (about 0.3 instructions issued a
 // scheduler-cycle with 8 warps, docs/benchmarks), so more of them hide more: with 13 warps a
 // block, 3 or 4 share a scheduler, whose 16K registers then cap a thread at 128 (9 warps: 168),
-// which these loops fit without spills. Stages of 48 pairs keep each warp's 4 pairs a stage, and
-// 3 of them (144 KB) are what fits beside two tokens' activations at 14B. One H100, same call,
-// 14B GPTQ batch 1 229 / 230 tokens/s against 221 / 221 for 8 warps, 32 pairs and 4 stages,
-// batch 2 445 against 423 (7B 421 against 424); 10 warps, 40 pairs, 4 stages read 219-220 and
-// 16 warps (96 registers, spills) 218 against 220.
+// which these loops fit without spills. 4 stages of 36 pairs (3 a warp; 144 KB, what fits beside
+// two tokens' activations at 14B): once the consumers no longer divided by the group size (GSH
+// below) they outran the ring, and a deeper one of smaller stages paid: one H100, same call,
+// 14B GPTQ batch 1 246 / 246 / 246 tokens/s against 239 / 239 / 239 for 3 stages of 48 pairs,
+// batch 2 473 against 458, 7B 462 against 451 (6 stages of 24 pairs: 203). Before that, 12
+// warps of 48 pairs read 229 / 230 against 221 / 221 for 8 warps, 32 pairs and 4 stages.
 #ifndef CHAIN_CW
 #define CHAIN_CW 12     // consumer warps (the launch's threads: 32 * (CHAIN_CW + 1))
 #endif
 #ifndef CHAIN_SP
-#define CHAIN_SP 48     // input pairs (64 inputs each) of a stage
+#define CHAIN_SP 36     // input pairs (64 inputs each) of a stage
 #endif
 #ifndef CHAIN_NS
-#define CHAIN_NS 3      // stages in the ring
+#define CHAIN_NS 4      // stages in the ring
 #endif
 #ifndef CHAIN_RED
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
