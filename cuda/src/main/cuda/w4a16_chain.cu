@@ -455,8 +455,9 @@ __device__ __forceinline__ unsigned long long chain_now() {
 // GSH: input pairs a scale group spans, as a shift (groups of 64 << GSH inputs), known at
 // compile time: read from the Chain, the consumers' loops divided by c.group for every pair,
 // reloading it from shared memory after each mbarrier wait (the asm's memory clobber), some 25
-// instructions and a long dependency before each pair's scale load; held in a register, it
-// pushed ptxas past the 128-register cap into spills.
+// instructions and a long dependency before each pair's scale load (151 instructions a pair,
+// now 117); held in a register, it pushed ptxas past the 128-register cap into spills. One
+// H100, same call: 14B GPTQ batch 1 239 / 239 tokens/s against 233 / 233, 7B 451 against 424.
 template <int GSH>
 __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
