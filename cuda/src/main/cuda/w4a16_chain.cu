@@ -341,6 +341,10 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
+// Input pairs a stage of a group takes: twice as many for a strip alone (chain_single), so its
+// stage holds a pair's bytes.
+__device__ __forceinline__ int chain_per(bool one) { return one ? 2 * CHAIN_SP : CHAIN_SP; }
+
 // A stage of a block's walk through the launch (the producer's order, which the consumers
 // follow): phase pi, its unit group j (j == j1: the strip alone, chain_single), slice sl of
 // the group's input pairs.
@@ -349,7 +353,7 @@ struct ChainStage {
 };
 
 __device__ __forceinline__ void chain_group(const Chain& c, ChainStage& s) {
-  int per = s.j == s.j1 ? 2 * CHAIN_SP : CHAIN_SP;
+  int per = chain_per(s.j == s.j1);
   s.slices = ((c.ph[s.pi].k >> 6) + per - 1) / per;
   s.sl = 0;
 }
@@ -386,7 +390,7 @@ __device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s,
   const ChainPhase& p = c.ph[s.pi];
   int pairs = p.k >> 6, groups = pairs >> gsh, gps = CHAIN_SP >> gsh;
   bool one = s.j == s.j1;  // the strip alone: one run of twice the pairs a stage
-  int per = one ? 2 * CHAIN_SP : CHAIN_SP;
+  int per = chain_per(one);
   int np = min(per, pairs - s.sl * per), gn = np >> gsh;
   if (CHAIN_PROBE == 1) {
     mbar_arrive(bar);
@@ -564,7 +568,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     if (j0 == jl) CHAIN_MARK()
     for (int j = j0; j < jl; j++) {
       bool one = j == j1;
-      int per = one ? 2 * CHAIN_SP : CHAIN_SP, slices = (pairs + per - 1) / per;
+      int per = chain_per(one), slices = (pairs + per - 1) / per;
       float acc[2][1][4] = {};
       for (int sl = 0; sl < slices; sl++, it++) {
         int slot = it % CHAIN_NS;
