@@ -118,7 +118,9 @@ int main() {
   int *pos, *slot; CK(cudaMalloc(&pos, 4)); CK(cudaMalloc(&slot, 4));
   int p7 = 7, s3 = 3;
   CK(cudaMemcpy(pos, &p7, 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(slot, &s3, 4, cudaMemcpyHostToDevice));
-  unsigned* bar; CK(cudaMalloc(&bar, 8)); CK(cudaMemset(bar, 0, 8));
+  // the chain's scratch (Kernels.w4ChainScratchBytes): barrier and epoch words, partners' sums
+  size_t scratch = 128 + 4ull * sms * 128 * 16;
+  unsigned* bar; CK(cudaMalloc(&bar, scratch)); CK(cudaMemset(bar, 0, scratch));
   CK(cudaDeviceSynchronize());
   cudaStream_t st; CK(cudaStreamCreate(&st));
   int smemN = 2 * H;

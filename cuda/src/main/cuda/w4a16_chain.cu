@@ -15,13 +15,14 @@
 // batch 1 182-186 -> 192-195 tokens/s in the engine. What is left is mostly the barriers:
 // blocks wait there for the slowest (docs/benchmarks/README.md has the per-phase timings).
 //
-// Work: phase p's unit groups (16 units, two 16-row strips as in w4a16_fused.cu) are split
-// into contiguous ranges, one per block; a stage is one group's two strips over CHAIN_SP input
-// pairs (2 x CHAIN_SP x 512 bytes of codes) plus their scales. Each consumer warp takes pairs
-// warp, warp + CHAIN_CW, ... of a stage for both strips; at the end of a group the warps' sums
-// meet in shared memory in warp order and 128 threads run the epilogue. Every sum's order is
-// fixed by the shape (the warp split of a stage, never the token count or the block count
-// beyond which block owns a group), so a token's result does not depend on the batch.
+// Work: phase p's unit groups (16 units, two 16-row strips as in w4a16_fused.cu) are shared
+// out in equal runs of input pairs, one per block, whose ends may cut a group in two
+// (chain_run); a stage is one group's two strips over up to CHAIN_SP input pairs (2 x CHAIN_SP x
+// 512 bytes of codes) plus their scales. Each consumer warp takes pairs warp, warp + CHAIN_CW,
+// ... of a stage for both strips; at the end of a group the warps' sums meet in shared memory in
+// warp order and 128 threads run the epilogue. Every sum's order is fixed by the shape and the
+// grid (the warp split of a stage, where the runs end), never by the token count, so a token's
+// result does not depend on the batch.
 //
 // Scales: szs is a strip-major copy of w4a16.cu's {scale, zero} made at load (w4_chain_scales):
 // (rows / 16, groups, 8) entries of 8 bytes, entry g of a strip's group holding rows g and
@@ -59,9 +60,6 @@
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
 #endif
 #define CHAIN_PHASES 4  // most phases a launch runs
-#ifndef CHAIN_SPLIT
-#define CHAIN_SPLIT 1   // chain_split below (0: residual phases shared out by groups only)
-#endif
 // Measurement builds: -DCHAIN_PROBE=1 issues no copies (the consumers multiply whatever the
 // ring holds: their speed alone), 2 keeps the copies but drops the consumers' arithmetic.
 #ifndef CHAIN_PROBE
@@ -104,7 +102,9 @@ struct Chain {
   float* resid;          // (tokens, hidden) fp32 residual stream
   const int* positions;  // (tokens)
   const int* slots;      // (tokens) KV-cache slot of each token, the QKV phase's writes
-  unsigned* barrier;     // arrivals (chain_grid_sync), zero at first use; resets itself
+  unsigned* barrier;     // scratch, zero at first use (Kernels.w4ChainScratchBytes): the grid
+                         // barrier's arrivals (chain_grid_sync; resets itself), the epoch, then
+                         // the partners' sums (chain_part)
   float eps, theta;
   int phases, hidden, group, inter, num_heads, num_kv_heads, head_dim;
 };
@@ -187,35 +187,38 @@ __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, 
   return row >> 4;
 }
 
-// Whether a residual phase has more unit groups than blocks but no more than 1.5 times as
-// many (14B's O and down: 160 for 132 SMs). Shared out by groups, 28 blocks would carry two and
-// the others wait for them at the barrier; so each block takes one group, and the groups past
-// the grid are cut into their strips, one each for the last blocks: the slowest carries a group
-// and a strip. A strip alone streams twice a pair's inputs a stage (CHAIN_SP * 2 pairs, the
-// same bytes) into two accumulators, even and odd pairs: two MMA chains in flight, as a pair's
-// two strips are, so its stages cost about what a pair's do.
-__device__ __forceinline__ bool chain_split(const ChainPhase& p) {
-  int extra = p.units / 16 - (int)gridDim.x;
-  return CHAIN_SPLIT && p.kind == CHAIN_RESID && extra > 0 && 2 * extra <= (int)gridDim.x;
-}
+// How a phase's work is shared out. With at least as many unit groups as blocks, each block
+// takes an equal run of the phase's input pairs, in scale groups (1 << gsh pairs, so a stage's
+// scales stay whole groups), walked group by group. A run's ends fall inside groups: such a
+// group's two parts are computed by the blocks on either side, the later block first (its
+// run's first group: it is the group's partner, and leaves its sums in the chain's parts), the
+// earlier one last (its run's last group: it is the owner, adds the partner's sums to its own,
+// head before tail, and runs the epilogue). Runs are at least a group long, so a group has at
+// most two parts, and a partner publishes long before its owner needs the sums (chain_part).
+// Fewer groups than blocks (or one phase, no barrier to count launches by): a whole group each.
+// Why: shared out by whole groups, the slowest block carried more than the fluid share, and a
+// phase ends with it: 14B's O and down (160 groups for 132 SMs) 1.6 groups' time (a group and a
+// strip, chain_split before) against 1.21, gate/up (864) 7 against 6.55, QKV (224) 2 against 1.7.
+// One H100, same call: 14B GPTQ batch 1 253 / 253 tokens/s against 245 / 244 (decode a
+// sequence 258.7 against 250.5), batch 2 485 against 474; 7B 460 against 461 (its O and down
+// have fewer groups than SMs, and gate/up 9 a block). The split points depend on the shape and
+// the grid only, so a token's sums still do not depend on the batch.
+struct ChainRun {
+  int u0, u1;  // the block's units
+  int q, up;   // units a group, input pairs a unit
+  int j0;      // the group of unit u0
+};
 
-// Block b's unit groups of a phase: [j0, j1).
-__device__ __forceinline__ void chain_range(const ChainPhase& p, int& j0, int& j1) {
-  int ng = p.units / 16;
-  if (chain_split(p)) {
-    j0 = blockIdx.x;
-    j1 = j0 + 1;
-    return;
-  }
-  j0 = (int)((long long)blockIdx.x * ng / gridDim.x);
-  j1 = (int)((long long)(blockIdx.x + 1) * ng / gridDim.x);
-}
-
-// The strip block b takes alone after its groups (chain_split), or -1.
-__device__ __forceinline__ int chain_single(const ChainPhase& p) {
-  if (!chain_split(p)) return -1;
-  int b = (int)gridDim.x, s = b - 1 - (int)blockIdx.x;  // the last blocks: s = 0, 1, ...
-  return s < 2 * (p.units / 16 - b) ? 2 * b + s : -1;  // strips 2b .. : groups b ..
+__device__ __forceinline__ ChainRun chain_run(const Chain& c, const ChainPhase& p, int gsh) {
+  int pairs = p.k >> 6, ng = p.units / 16, nb = (int)gridDim.x;
+  ChainRun r;
+  r.up = ng >= nb && c.phases > 1 ? 1 << gsh : pairs;
+  r.q = pairs / r.up;
+  long long n = (long long)ng * r.q;
+  r.u0 = (int)(blockIdx.x * n / nb);
+  r.u1 = (int)((blockIdx.x + 1) * n / nb);
+  r.j0 = r.u0 / r.q;
+  return r;
 }
 
 // All blocks' consumers have finished the phase (its stores visible everywhere) when this
@@ -308,14 +311,110 @@ __device__ __forceinline__ int chain_red_at(int w, int s, int e, int g, int c, i
   return ((w * 2 + s) * 4 + e) * 8 * cols + g * cols + c;
 }
 
+// A stage of a block's walk through the launch (the producer's order, which the consumers
+// follow): phase pi; unit group j, of which the block computes input pairs [pa, pe)
+// (chain_run: pa > 0 a partner's part, pe short of the group's pairs the owner's); the stage's
+// first pair ps; the run's end ue in units of up pairs, q a group.
+struct ChainStage {
+  int pi, j, ue, q, up, pa, pe, ps;
+};
+
+__device__ __forceinline__ void chain_part_end(ChainStage& s) {
+  s.pe = (min(s.ue, (s.j + 1) * s.q) - s.j * s.q) * s.up;
+}
+
+// s at the first stage of phase pi; false where this block has no work in it. (The runs of
+// every phase made once at the start, in shared memory, spared the consumers the divisions
+// before each phase's first stage, 0.7 -> 0.3 us from the prologue's end, yet read 247 tokens/s
+// against 253 at 14B GPTQ batch 1: one H100, same call, two runs each.)
+__device__ __forceinline__ bool chain_begin(const Chain& c, ChainStage& s, int pi, int gsh) {
+  ChainRun r = chain_run(c, c.ph[pi], gsh);
+  if (r.u0 >= r.u1) return false;
+  s.pi = pi;
+  s.j = r.j0;
+  s.ue = r.u1;
+  s.q = r.q;
+  s.up = r.up;
+  s.pa = s.ps = (r.u0 - r.j0 * r.q) * r.up;
+  chain_part_end(s);
+  return true;
+}
+
+// s at the first stage of phase pi or of the first phase after it with work for this block;
+// false past the last phase.
+__device__ __forceinline__ bool chain_enter(const Chain& c, ChainStage& s, int pi, int gsh) {
+  for (; pi < c.phases; pi++)
+    if (chain_begin(c, s, pi, gsh)) return true;
+  return false;
+}
+
+// Whether s is its group's last stage, and its phase's.
+__device__ __forceinline__ bool chain_group_end(const ChainStage& s) {
+  return s.ps + CHAIN_SP >= s.pe;
+}
+__device__ __forceinline__ bool chain_phase_end(const ChainStage& s) {
+  return chain_group_end(s) && (s.j + 1) * s.q >= s.ue;
+}
+
+// s at the next stage of its phase; false past the phase's last.
+__device__ __forceinline__ bool chain_step(ChainStage& s) {
+  if ((s.ps += CHAIN_SP) < s.pe) return true;
+  if (++s.j * s.q >= s.ue) return false;
+  s.pa = s.ps = 0;
+  chain_part_end(s);
+  return true;
+}
+
+// A partner's sums (chain_run) in the launch's scratch, past the barrier and epoch words: a
+// slot of 16 bytes for each epilogue thread of each block and phase, its two sums each beside
+// the launch's tag (1 + the epoch word, which block 0 bumps once every block has read it) in
+// one 64-bit word, so an owner that reads its tag has read the sum that came with it: no fence,
+// which would wait for the SM's bulk copies in flight (1.3-1.8 us, docs/benchmarks), on the
+// partner's side, and no flag to reset on the owner's.
+__device__ __forceinline__ uint4* chain_part(const Chain& c, int pi, int block) {
+  return reinterpret_cast<uint4*>(reinterpret_cast<char*>(c.barrier) + 128) +
+         ((size_t)pi * gridDim.x + block) * 128 + threadIdx.x;
+}
+
+__device__ __forceinline__ unsigned long long chain_ld_word(const uint4* p, int half) {
+  unsigned long long v;
+  asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];"
+               : "=l"(v)
+               : "l"(reinterpret_cast<const unsigned long long*>(p) + half)
+               : "memory");
+  return v;
+}
+
+__device__ __forceinline__ void chain_st_word(uint4* p, int half, float v, unsigned tag) {
+  unsigned long long w = ((unsigned long long)tag << 32) | __float_as_uint(v);
+  asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(
+                   reinterpret_cast<unsigned long long*>(p) + half),
+               "l"(w)
+               : "memory");
+}
+
+// The owner's early read of its partner's slot (epilogue threads, at the group's first stage)
+// into pre, where the epilogue checks its tags (and reads again where the partner was late).
+__device__ __forceinline__ void chain_prefetch_part(const Chain& c, int pi, uint4* pre) {
+  if (threadIdx.x >= 128) return;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n cp.async.commit_group;" ::"r"(
+                   smem_u32(pre + threadIdx.x)),
+               "l"(chain_part(c, pi, blockIdx.x + 1))
+               : "memory");
+}
+
 // A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
 // 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
-// fragment layout), as w4f_units does.
-__device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p, int j,
-                                               int tokens, const float* red, int single) {
+// fragment layout), as w4f_units does. A partner's part leaves its sums in its slot instead;
+// an owner's adds its partner's (prefetched into pre) to its own first.
+__device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
+                                               const ChainStage& s, int tokens, const float* red,
+                                               const uint4* pre, unsigned tag) {
   if (threadIdx.x >= 128) return;
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
+  bool owner = s.pe < (p.k >> 6);
+  if (owner) asm volatile("cp.async.wait_all;" ::: "memory");
   if (t >= tokens) return;
   float a = 0.f, b = 0.f;
   int cols = chain_red_cols(tokens);
@@ -323,10 +422,25 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
     a += red[chain_red_at(w, 0, e, l >> 2, l & 3, cols)];
     b += red[chain_red_at(w, 1, e, l >> 2, l & 3, cols)];
   }
-  int u = 16 * j + (l >> 2) + 8 * (e >> 1);
-  if (single >= 0) {  // a residual strip alone: its even and odd pairs' sums
-    c.resid[(size_t)t * p.rows + 16 * single + (l >> 2) + 8 * (e >> 1)] += a + b;
-  } else if (p.kind == CHAIN_RESID) {
+  if (s.pa > 0) {  // a partner's part
+    uint4* slot = chain_part(c, s.pi, blockIdx.x);
+    chain_st_word(slot, 0, a, tag);
+    chain_st_word(slot, 1, b, tag);
+    return;
+  }
+  if (owner) {
+    uint4 v = pre[threadIdx.x];
+    const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1);
+    unsigned long long w;
+    for (w = ((unsigned long long)v.y << 32) | v.x; (unsigned)(w >> 32) != tag;)
+      w = chain_ld_word(slot, 0);
+    a += __uint_as_float((unsigned)w);
+    for (w = ((unsigned long long)v.w << 32) | v.z; (unsigned)(w >> 32) != tag;)
+      w = chain_ld_word(slot, 1);
+    b += __uint_as_float((unsigned)w);
+  }
+  int u = 16 * s.j + (l >> 2) + 8 * (e >> 1);
+  if (p.kind == CHAIN_RESID) {
     StripRowsEpilogue<true>{c.resid, p.rows}.store(u, t, a, b);
   } else if (p.kind == CHAIN_ROWS) {
     StripRowsEpilogue<false>{p.y, p.rows}.store(u, t, a, b);
@@ -341,74 +455,24 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
-// Input pairs a stage of a group takes: twice as many for a strip alone (chain_single), so its
-// stage holds a pair's bytes.
-__device__ __forceinline__ int chain_per(bool one) { return one ? 2 * CHAIN_SP : CHAIN_SP; }
-
-// A stage of a block's walk through the launch (the producer's order, which the consumers
-// follow): phase pi, its unit group j (j == j1: the strip alone, chain_single), slice sl of
-// the group's input pairs.
-struct ChainStage {
-  int pi, j, j1, jl, sl, slices, single;
-};
-
-__device__ __forceinline__ void chain_group(const Chain& c, ChainStage& s) {
-  int per = chain_per(s.j == s.j1);
-  s.slices = ((c.ph[s.pi].k >> 6) + per - 1) / per;
-  s.sl = 0;
-}
-
-// s at the first stage of phase pi or of the first phase after it with work for this block;
-// false past the last phase.
-__device__ __forceinline__ bool chain_enter(const Chain& c, ChainStage& s, int pi) {
-  for (s.pi = pi; s.pi < c.phases; s.pi++) {
-    const ChainPhase& p = c.ph[s.pi];
-    chain_range(p, s.j, s.j1);
-    s.single = chain_single(p);
-    s.jl = s.j1 + (s.single >= 0);
-    if (s.j < s.jl) {
-      chain_group(c, s);
-      return true;
-    }
-  }
-  return false;
-}
-
-__device__ __forceinline__ bool chain_next(const Chain& c, ChainStage& s) {
-  if (++s.sl < s.slices) return true;
-  if (++s.j < s.jl) {
-    chain_group(c, s);
-    return true;
-  }
-  return chain_enter(c, s, s.pi + 1);
-}
-
 // Stage s's codes and scales into a ring slot (codes, scales), counted on bar: one lane.
 __device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s, uint4* codes,
                                             uint2* scales, int gsh, uint64_t* bar,
                                             uint64_t policy) {
   const ChainPhase& p = c.ph[s.pi];
   int pairs = p.k >> 6, groups = pairs >> gsh, gps = CHAIN_SP >> gsh;
-  bool one = s.j == s.j1;  // the strip alone: one run of twice the pairs a stage
-  int per = chain_per(one);
-  int np = min(per, pairs - s.sl * per), gn = np >> gsh;
+  int np = min(CHAIN_SP, s.pe - s.ps), gn = np >> gsh;
   if (CHAIN_PROBE == 1) {
     mbar_arrive(bar);
-  } else if (one) {
-    mbar_expect_tx(bar, np * 512 + gn * 64);
-    bulk_load(codes, p.codes + ((size_t)s.single * pairs + s.sl * per) * 32, np * 512, bar,
-              policy);
-    bulk_load(scales, p.szs + ((size_t)s.single * groups + s.sl * 2 * gps) * 8, gn * 64, bar,
-              policy);
-  } else {
-    mbar_expect_tx(bar, 2 * np * 512 + 2 * gn * 64);
-    for (int h = 0; h < 2; h++) {
-      int strip = chain_strip(c, p, s.j, h);
-      bulk_load(codes + h * CHAIN_SP * 32,
-                p.codes + ((size_t)strip * pairs + s.sl * CHAIN_SP) * 32, np * 512, bar, policy);
-      bulk_load(scales + h * gps * 8, p.szs + ((size_t)strip * groups + s.sl * gps) * 8,
-                gn * 64, bar, policy);
-    }
+    return;
+  }
+  mbar_expect_tx(bar, 2 * np * 512 + 2 * gn * 64);
+  for (int h = 0; h < 2; h++) {
+    int strip = chain_strip(c, p, s.j, h);
+    bulk_load(codes + h * CHAIN_SP * 32, p.codes + ((size_t)strip * pairs + s.ps) * 32,
+              np * 512, bar, policy);
+    bulk_load(scales + h * gps * 8, p.szs + ((size_t)strip * groups + (s.ps >> gsh)) * 8,
+              gn * 64, bar, policy);
   }
 }
 
@@ -431,10 +495,12 @@ __device__ __forceinline__ unsigned long long chain_now() {
   { if ((threadIdx.x & 31) == 0 && nt < 2 + 4 * CHAIN_PHASES) tm[nt++] = chain_now(); }
 #define CHAIN_REPORT(who)                                                                     \
   { if ((threadIdx.x & 31) == 0 && launch - CHAIN_TIMING < 2u) {                              \
+    unsigned smid;                                                                            \
+    asm("mov.u32 %0, %%smid;" : "=r"(smid));                                                  \
     printf("CT %s %u %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "  \
-           "%llu %llu %llu\n", who, launch, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4],   \
+           "%llu %llu %llu %u\n", who, launch, blockIdx.x, tm[0], tm[1], tm[2], tm[3], tm[4], \
            tm[5], tm[6], tm[7], tm[8], tm[9], tm[10], tm[11], tm[12], tm[13], tm[14], tm[15],     \
-           tm[16]);                                                                            \
+           tm[16], smid);                                                                      \
   }                                                                                           \
   if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&chain_launches, 1u); }
 #else
@@ -514,9 +580,9 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     uint64_t policy;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
     ChainStage s;
-    bool more = chain_enter(c, s, 0);
+    bool more = chain_enter(c, s, 0, gsh);
     int marked = 0;
-    for (int it = 0; more; it++, more = chain_next(c, s)) {
+    for (int it = 0; more; it++, more = chain_step(s) || chain_enter(c, s, s.pi + 1, gsh)) {
       for (; marked <= s.pi; marked++) CHAIN_MARK()
       int slot = it % CHAIN_NS;
       if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
@@ -539,6 +605,11 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   // Consumers.
   pdl_wait();
   CHAIN_MARK()
+  // The launch's tag for the partners' sums (chain_part): every block reads the epoch word
+  // before it arrives at the first grid barrier, after which block 0 bumps it for the next.
+  unsigned* epoch = c.barrier + 1;
+  unsigned tag = 1u + *reinterpret_cast<volatile unsigned*>(epoch);
+  __shared__ uint4 pre[128];
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
@@ -549,6 +620,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     const ChainPhase& p = c.ph[pi];
     if (pi > 0) {
       chain_grid_sync(c.barrier);
+      if (pi == 1 && blockIdx.x == 0 && threadIdx.x == 0) atomicAdd(epoch, 1u);
       if (CHAIN_EARLY_PAUSE && !CHAIN_LATE_RESUME && threadIdx.x == 0)
         *reinterpret_cast<volatile int*>(&paused) = 0;
     }
@@ -562,70 +634,57 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
-    int j0, j1;
-    chain_range(p, j0, j1);
-    int single = chain_single(p), jl = j1 + (single >= 0);
-    if (j0 == jl) CHAIN_MARK()
-    for (int j = j0; j < jl; j++) {
-      bool one = j == j1;
-      int per = chain_per(one), slices = (pairs + per - 1) / per;
-      float acc[2][1][4] = {};
-      for (int sl = 0; sl < slices; sl++, it++) {
-        int slot = it % CHAIN_NS;
-        mbar_wait(full + slot, (it / CHAIN_NS) & 1);
-        if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && j == jl - 1 &&
-            sl == slices - 1)
-          *reinterpret_cast<volatile int*>(&paused) = 1;
-        if (j == j0 && sl == 0) CHAIN_MARK()
-        // the warp's first pair's entries in the slot (2 strips x 8 entries a group); pair
-        // warp + CHAIN_CW i's lie (CHAIN_CW i >> gsh) groups on
-        const uint2* zr = zw + (slot * 16 * CHAIN_SP >> gsh);
-        if (one) {
-#pragma unroll
-          for (int i = 0; i < 2 * CHAIN_SP / CHAIN_CW; i++) {
-            int pl = warp + CHAIN_CW * i, pp = sl * per + pl;
-            if (pp < pairs) {
-              uint4 w = ring[slot * 2 * CHAIN_SP * 32 + pl * 32 + lane];
-              uint2 e = zr[(CHAIN_CW * i >> gsh) * 8];
-              uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
-              uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-              chain_pair(w, x0, x1, e, acc[i & 1]);
-            }
-          }
-          __syncwarp();
-          if (lane == 0) mbar_arrive(empty + slot);
-          continue;
-        }
-#pragma unroll
-        for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
-          int pl = warp + CHAIN_CW * i, pp = sl * CHAIN_SP + pl;
-          if (pp < pairs) {
-            uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
-            uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
-            uint2 ea = zr[(CHAIN_CW * i >> gsh) * 8];
-            uint2 eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
-            uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
-            uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-            chain_pair(w0, x0, x1, ea, acc[0]);
-            chain_pair(w1, x0, x1, eb, acc[1]);
-          }
-        }
-        __syncwarp();
-        if (lane == 0) mbar_arrive(empty + slot);
+    ChainStage s;
+    bool more = chain_begin(c, s, pi, gsh), first = true;
+    if (!more) CHAIN_MARK()
+    float acc[2][1][4] = {};
+    for (; more; it++) {
+      int slot = it % CHAIN_NS;
+      if (s.ps == 0 && s.pe < pairs) chain_prefetch_part(c, pi, pre);  // an owner's group
+      mbar_wait(full + slot, (it / CHAIN_NS) & 1);
+      if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && chain_phase_end(s))
+        *reinterpret_cast<volatile int*>(&paused) = 1;
+      if (first) {
+        CHAIN_MARK()
+        first = false;
       }
-      // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
-      // rewritten two groups later, after its readers have passed the next group's barrier).
-      float* rb = red + red_buf * red_size;
-      red_buf = (red_buf + 1) % CHAIN_RED;
-      if (cc < red_cols)
+      // the warp's first pair's entries in the slot (2 strips x 8 entries a group); pair
+      // warp + CHAIN_CW i's lie (CHAIN_CW i >> gsh) groups on
+      const uint2* zr = zw + (slot * 16 * CHAIN_SP >> gsh);
+      int np = s.pe - s.ps;
 #pragma unroll
-        for (int s = 0; s < 2; s++)
+      for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
+        int pl = warp + CHAIN_CW * i, pp = s.ps + pl;
+        if (pl < np) {
+          uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
+          uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
+          uint2 ea = zr[(CHAIN_CW * i >> gsh) * 8];
+          uint2 eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
+          uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
+          uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+          chain_pair(w0, x0, x1, ea, acc[0]);
+          chain_pair(w1, x0, x1, eb, acc[1]);
+        }
+      }
+      __syncwarp();
+      if (lane == 0) mbar_arrive(empty + slot);
+      if (chain_group_end(s)) {
+        // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
+        // rewritten two groups later, after its readers have passed the next group's barrier).
+        float* rb = red + red_buf * red_size;
+        red_buf = (red_buf + 1) % CHAIN_RED;
 #pragma unroll
-          for (int e = 0; e < 4; e++)
-            rb[chain_red_at(warp, s, e, g, cc, red_cols)] = acc[s][0][e];
-      chain_sync();
-      chain_epilogue(c, p, j, tokens, rb, one ? single : -1);
-      if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
+        for (int h = 0; h < 2; h++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
+            acc[h][0][e] = 0.f;
+          }
+        chain_sync();
+        chain_epilogue(c, p, s, tokens, rb, pre, tag);
+        if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
+      }
+      more = chain_step(s);
     }
     CHAIN_MARK()
   }

@@ -578,8 +578,9 @@ public final class CudaModelRunner implements ModelRunner {
     int headDim = config.headDim();
     ByteBuffer b = ByteBuffer.allocate(Kernels.CHAIN_BYTES * layers)
         .order(ByteOrder.LITTLE_ENDIAN);
-    DeviceBuffer barrier = device.alloc(8);
-    cuMemsetD32Async(barrier.ptr(), 0, 2, device.stream());
+    long scratch = kernels.w4ChainScratchBytes();
+    DeviceBuffer barrier = device.alloc(scratch);
+    cuMemsetD32Async(barrier.ptr(), 0, scratch / 4, device.stream());
     for (int l = 0; l < layers; l++) {
       CudaWeights.Layer w = weights.layers.get(l);
       int base = Kernels.CHAIN_BYTES * l;

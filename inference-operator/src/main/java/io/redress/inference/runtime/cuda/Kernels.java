@@ -1518,6 +1518,16 @@ public final class Kernels implements AutoCloseable {
     return t;
   }
 
+  /**
+   * Bytes of a w4_chain launch's scratch (the Chain's barrier pointer; zero at first use): the
+   * grid barrier and epoch words, then from byte 128 a 16-byte slot for each epilogue thread of
+   * each block and phase, where a group's partner leaves its sums (w4a16_chain.cu's
+   * chain_part).
+   */
+  public long w4ChainScratchBytes() {
+    return 128 + 4L * sms * 128 * 16;
+  }
+
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
   public void prepareW4Chain(int group, int smem) {
     allowSmem(w4ChainFor(group), smem);

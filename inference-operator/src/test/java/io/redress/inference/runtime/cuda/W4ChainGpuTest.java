@@ -42,8 +42,8 @@ class W4ChainGpuTest {
       1024, 10000, 1e-6, false, "bfloat16", List.of());
   /**
    * Hidden 4,608, 36 query heads of 128, 6 KV heads, MLP 4,352: the O and down phases have 144
-   * groups, more than an H100's 132 SMs but fewer than 1.5 times as many, so every block takes
-   * a group and the last 24 a strip alone besides (w4a16_chain.cu's chain_split).
+   * groups, a few more than an H100's 132 SMs, so the blocks' equal runs of input pairs cut most
+   * groups in two, a partner's part and an owner's (w4a16_chain.cu's chain_run).
    */
   private static final ModelConfig SPLIT = new ModelConfig(4608, 4352, 3, 36, 6, 128, 4096,
       1024, 10000, 1e-6, false, "bfloat16", List.of());
@@ -67,7 +67,7 @@ class W4ChainGpuTest {
   }
 
   @Test
-  void chainTakingAGroupAndAStripABlockMatchesTheSeparateKernels() {
+  void chainSplittingGroupsBetweenBlocksMatchesTheSeparateKernels() {
     check(SPLIT, 128);
   }
 
