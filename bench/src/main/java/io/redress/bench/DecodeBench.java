@@ -232,8 +232,10 @@ final class DecodeBench implements Callable<Integer> {
         int[] lengths = new int[b];
         double[] r = run(engines, mc, b, outputLen, new Random(b), schemaText, null, lengths);
         var after = engine.stats();
+        List<GpuClocks> clocks = GpuClocks.sample();
         ObjectNode n = runs.addObject();
         n.put("batch", b);
+        clockReport(n, clocks, b);
         long stepsRun = after.steps() - before.steps();
         n.put("steps", stepsRun);
         if (jsonSchema != null && stepsRun > 0) {
@@ -291,6 +293,11 @@ final class DecodeBench implements Callable<Integer> {
     } finally {
       engines.forEach(Engine::close);
     }
+    if (!anySlowed && hottest > Integer.MIN_VALUE) {
+      clockNotes.append(String.format("%nAfter every run the GPUs were at their top SM clock,"
+          + " with no throttling (at most %d C).%n", hottest));
+    }
+    md.append(clockNotes);
     if (rooflineTps > 0 && runs.size() > 0 && runs.get(0).has("share_of_roofline")) {
       md.append(String.format("%nBatch 1 reaches %.0f %% of the roofline.%n",
           100 * runs.get(0).get("share_of_roofline").asDouble()));
@@ -303,6 +310,35 @@ final class DecodeBench implements Callable<Integer> {
   }
 
   private String schemaText;
+  /** The report's lines on the GPUs' clocks after the runs (clockReport). */
+  private final StringBuilder clockNotes = new StringBuilder();
+  private int hottest = Integer.MIN_VALUE;
+  private boolean anySlowed;
+
+  /**
+   * Batch b's GPU clocks, sampled right after its timed run, into its JSON run n; a slowed GPU
+   * (GpuClocks.slowed) gets a warning line in the report, and if none was, the report says so
+   * once, after the table.
+   */
+  private void clockReport(ObjectNode n, List<GpuClocks> clocks, int b) {
+    ArrayNode a = n.putArray("gpu_clocks");
+    for (GpuClocks g : clocks) {
+      ObjectNode o = a.addObject();
+      o.put("index", g.index());
+      o.put("sm_mhz", g.smMhz());
+      o.put("max_sm_mhz", g.maxSmMhz());
+      o.put("temperature_c", g.temperatureC());
+      o.put("throttle_reasons", String.format("0x%x", g.throttleReasons()));
+      o.put("slowed", g.slowed());
+      hottest = Math.max(hottest, g.temperatureC());
+      if (g.slowed()) {
+        anySlowed = true;
+        clockNotes.append(String.format("%nWarning: after the batch-%d run, %s: this run's"
+            + " figures are not comparable with a full-clock run's.%n", b, g.describe()));
+        LOG.warn("after the batch-{} run, {}", b, g.describe());
+      }
+    }
+  }
 
   /**
    * The batch's requests spread over {@code engines} round-robin, all submitted at once,
