@@ -1,10 +1,7 @@
 package io.redress.bench;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One GPU's clocks and throttling as nvidia-smi reports them, sampled right after a timed run:
@@ -28,33 +25,22 @@ record GpuClocks(int index, int smMhz, int maxSmMhz, int temperatureC, long thro
   /** Reasons that do not slow a running kernel: the GPU idle (bit 0), nothing else. */
   private static final long BENIGN = 0x1L;
 
-  /** The reasons' names (nvidia-smi's clocks_event_reasons bits). */
-  private static final String[][] REASONS = {
-      {"0x2", "applications clocks setting"}, {"0x4", "software power cap"},
-      {"0x8", "hardware slowdown"}, {"0x10", "sync boost"},
-      {"0x20", "software thermal slowdown"}, {"0x40", "hardware thermal slowdown"},
-      {"0x80", "hardware power brake"}, {"0x100", "display clocks setting"}};
+  /** A reason's bit and name (nvidia-smi's clocks_event_reasons). */
+  private record Reason(long bit, String name) {}
+
+  /** The reasons that slow kernels, by bit. */
+  private static final List<Reason> REASONS = List.of(
+      new Reason(0x2, "applications clocks setting"), new Reason(0x4, "software power cap"),
+      new Reason(0x8, "hardware slowdown"), new Reason(0x10, "sync boost"),
+      new Reason(0x20, "software thermal slowdown"), new Reason(0x40, "hardware thermal slowdown"),
+      new Reason(0x80, "hardware power brake"), new Reason(0x100, "display clocks setting"));
 
   /**
    * Every GPU's line, read now; empty where there is no nvidia-smi or it fails (a CPU machine,
    * a container without it): the report then says nothing of clocks.
    */
   static List<GpuClocks> sample() {
-    try {
-      Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=" + QUERY,
-          "--format=csv,noheader,nounits").redirectErrorStream(true).start();
-      if (!p.waitFor(5, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return List.of();
-      }
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      return p.exitValue() == 0 ? parse(out) : List.of();
-    } catch (IOException e) {
-      return List.of();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    }
+    return parse(MachineInfo.nvidiaSmi("--query-gpu=" + QUERY, "--format=csv,noheader,nounits"));
   }
 
   /**
@@ -93,14 +79,15 @@ record GpuClocks(int index, int smMhz, int maxSmMhz, int temperatureC, long thro
   /** The active reasons that slow kernels, by name ("none" if there are none). */
   String reasons() {
     List<String> names = new ArrayList<>();
-    for (String[] r : REASONS) {
-      if ((throttleReasons & Long.decode(r[0])) != 0) {
-        names.add(r[1]);
+    long unknown = throttleReasons & ~BENIGN;
+    for (Reason r : REASONS) {
+      if ((throttleReasons & r.bit()) != 0) {
+        names.add(r.name());
       }
+      unknown &= ~r.bit();
     }
-    long known = 0x1FEL;
-    if ((throttleReasons & ~known & ~BENIGN) != 0) {
-      names.add(String.format("0x%x", throttleReasons & ~known & ~BENIGN));
+    if (unknown != 0) {
+      names.add(String.format("0x%x", unknown));
     }
     return names.isEmpty() ? "none" : String.join(", ", names);
   }

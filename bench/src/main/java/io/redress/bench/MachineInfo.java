@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -47,23 +48,30 @@ record MachineInfo(String cpu, int cores, String java, String os, long maxHeapBy
   }
 
   private static List<String> gpuNames() {
+    return nvidiaSmi("--query-gpu=name,memory.total", "--format=csv,noheader").lines()
+        .map(String::trim).filter(l -> !l.isEmpty()).toList();
+  }
+
+  /**
+   * nvidia-smi's output for these arguments, waiting at most a few seconds; empty where it is
+   * not installed (no NVIDIA GPU to report), fails or hangs.
+   */
+  static String nvidiaSmi(String... args) {
+    List<String> command = new ArrayList<>(List.of("nvidia-smi"));
+    command.addAll(List.of(args));
     try {
-      Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=name,memory.total",
-          "--format=csv,noheader").redirectErrorStream(true).start();
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       if (!p.waitFor(5, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        return List.of();
+        return "";
       }
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (p.exitValue() != 0) {
-        return List.of();
-      }
-      return out.lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+      return p.exitValue() == 0 ? out : "";
     } catch (IOException e) {
-      return List.of(); // no nvidia-smi: no NVIDIA GPU to report
+      return "";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return List.of();
+      return "";
     }
   }
 }
