@@ -606,7 +606,7 @@ public final class CudaModelRunner implements ModelRunner {
         }
         phases = 4;
       }
-      int at = base + 4 * Kernels.CHAIN_PHASE_BYTES;
+      int at = base + Kernels.CHAIN_PHASES * Kernels.CHAIN_PHASE_BYTES;
       b.putLong(at, x.address());
       // chain steps are small
       b.putLong(at + 8, meta.address() + 4L * ((long) set * setInts + small.positions()));

@@ -1459,7 +1459,9 @@ public final class Kernels implements AutoCloseable {
 
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
   public static final int CHAIN_BYTES = 456;
-  /** Bytes of a ChainPhase; four of them open a Chain. */
+  /** Phases a Chain holds (CHAIN_PHASES in w4a16_chain.cu); they open it. */
+  public static final int CHAIN_PHASES = 4;
+  /** Bytes of a ChainPhase. */
   public static final int CHAIN_PHASE_BYTES = 96;
   /** Phase kinds: O or down projection into the residual stream. */
   public static final int CHAIN_RESID = 0;
@@ -1525,7 +1527,7 @@ public final class Kernels implements AutoCloseable {
    * chain_part).
    */
   public long w4ChainScratchBytes() {
-    return 128 + 4L * sms * 128 * 16;
+    return 128 + (long) CHAIN_PHASES * sms * 128 * 16;
   }
 
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
