@@ -84,7 +84,7 @@ static Q make_q(int rows, int k, int group, uint32_t seed) {
   CK(cudaMalloc(&q.codes, cb)); CK(cudaMalloc(&q.sz, zb)); CK(cudaMalloc(&q.szs, zb));
   fill_u32<<<1024, 256>>>((uint32_t*)q.codes, cb / 4, seed);
   fill_sz<<<1024, 256>>>(q.sz, zb / 4, seed * 7 + 1);
-  w4_chain_scales<<<1024, 256>>>(q.sz, q.szs, rows, k / group);
+  w4_chain_scales<<<1024, 256>>>(q.sz, q.szs, rows, k / group, 0);
   return q;
 }
 

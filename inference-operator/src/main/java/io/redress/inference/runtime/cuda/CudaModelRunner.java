@@ -317,6 +317,9 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer layersBarrier; // its grid barrier, then (at byte 128) its best
   private final int[] chainSmem; // by the step's tokens
   private final int chainGroup; // the chain's GPTQ group size (its kernel's twin)
+  // Whether the strip-major scales go without zero points (every one of them 8): the chain's
+  // and the many-token kernels' _z8 twins
+  private final boolean scalesZ8;
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
   private final StepProfiler profiler;
@@ -487,29 +490,34 @@ public final class CudaModelRunner implements ModelRunner {
         && weights.layers.stream().flatMap(l -> l.quantized().stream())
             .allMatch(q -> Kernels.stripScaleGroup(q.group()));
     List<DeviceBuffer[]> chainScales = new ArrayList<>();
+    // Symmetric GPTQ (every zero point 8, as in Qwen's GPTQ-Int4 checkpoints): the strip-major
+    // scales go without the zero points, 2 bytes a row's group against 4, so a stage of the
+    // chain streams 3 % fewer bytes. redress.cuda.scalesZ8=false keeps them, for comparison.
+    scalesZ8 = stripScales && !"false".equals(System.getProperty("redress.cuda.scalesZ8"))
+        && zerosAllEight(weights);
     if (stripScales) {
       for (CudaWeights.Layer layer : weights.layers) {
         CudaWeights.Q4[] qs4 = {layer.oQ(), layer.gateUpQ(), layer.downQ(), layer.qkvQ()};
         DeviceBuffer[] scales = new DeviceBuffer[qs4.length];
         for (int i = 0; i < qs4.length; i++) {
-          scales[i] = device.alloc(4L * qs4[i].rows() * (qs4[i].k() / qs4[i].group()));
-          kernels.w4ChainScales(qs4[i], scales[i].ptr());
+          scales[i] = device.alloc(Kernels.w4ChainScaleBytes(qs4[i], scalesZ8));
+          kernels.w4ChainScales(qs4[i], scales[i].ptr(), scalesZ8);
         }
         chainScales.add(scales);
       }
       if (manyScales) {
-        weights.attachStripScales(chainScales);
+        weights.attachStripScales(chainScales, scalesZ8);
       }
     }
     if (chain) {
-      chainTokens = kernels.w4ChainTokens(chainGroup, chainMaxK);
+      chainTokens = kernels.w4ChainTokens(chainGroup, chainMaxK, scalesZ8);
       // Each step takes only its own tokens' room: a batch-1 chain sized for two tokens left
       // the attention between two chains less of each SM and ran 3-4 % slower (14B, one H100).
       chainSmem = new int[chainTokens + 1];
       for (int t = 1; t <= chainTokens; t++) {
-        chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t);
+        chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t, scalesZ8);
       }
-      kernels.prepareW4Chain(chainGroup, chainSmem[chainTokens]);
+      kernels.prepareW4Chain(chainGroup, scalesZ8, chainSmem[chainTokens]);
     } else {
       chainTokens = 0;
       chainSmem = null;
@@ -562,6 +570,31 @@ public final class CudaModelRunner implements ModelRunner {
         + " {} launches", device.name(), (device.allocatedBytes() - kvCache.bytes()) >> 20,
         numBlocks, kvCache.bytes() >> 20, kvFp8 ? "fp8 e4m3" : "bf16",
         kernels.pdl() ? "programmatic dependent" : "plain");
+  }
+
+  /**
+   * Whether the GPTQ kernels read strip-major scales without zero points (every one of the
+   * model's is 8; {@code redress.cuda.scalesZ8=false} keeps them; tests).
+   */
+  boolean usesScalesZ8() {
+    return scalesZ8;
+  }
+
+  /** Whether every zero point of every GPTQ projection of the model is 8 (sym quantization). */
+  private boolean zerosAllEight(CudaWeights weights) {
+    DeviceBuffer flag = device.alloc(4);
+    try {
+      for (CudaWeights.Layer layer : weights.layers) {
+        for (CudaWeights.Q4 q : layer.quantized()) {
+          if (!kernels.w4ZerosAllEight(q, flag)) {
+            return false;
+          }
+        }
+      }
+      return true;
+    } finally {
+      device.free(flag);
+    }
   }
 
   /**
@@ -1375,8 +1408,8 @@ public final class CudaModelRunner implements ModelRunner {
       }
       attention(l, kc, vc, tokens);
       mark("attention");
-      kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, tokens,
-          chainSmem[tokens]);
+      kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, scalesZ8,
+          tokens, chainSmem[tokens]);
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }

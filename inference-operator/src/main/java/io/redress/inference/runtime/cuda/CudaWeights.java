@@ -76,18 +76,22 @@ final class CudaWeights {
    * @param stripScales the strip-major copy of scaleZero that the chain and the many-token
    *     kernels' _szs twins read ({@link Kernels#w4ChainScales}), made by the runner; null
    *     without
+   * @param stripZ8 whether stripScales holds the scales only, every zero point being 8 (the
+   *     _z8 kernels read them)
    */
   record Q4(DeviceBuffer codes, DeviceBuffer scaleZero, DeviceBuffer perm, DeviceBuffer invPerm,
-      int rows, int k, int group, int parts, int bound1, int bound2, DeviceBuffer stripScales) {
+      int rows, int k, int group, int parts, int bound1, int bound2, DeviceBuffer stripScales,
+      boolean stripZ8) {
 
     Q4(DeviceBuffer codes, DeviceBuffer scaleZero, DeviceBuffer perm, DeviceBuffer invPerm,
         int rows, int k, int group, int parts, int bound1, int bound2) {
-      this(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, null);
+      this(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, null, false);
     }
 
-    /** This layer with its strip-major scales. */
-    Q4 withStripScales(DeviceBuffer szs) {
-      return new Q4(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, szs);
+    /** This layer with its strip-major scales, scales only where {@code z8}. */
+    Q4 withStripScales(DeviceBuffer szs, boolean z8) {
+      return new Q4(codes, scaleZero, perm, invPerm, rows, k, group, parts, bound1, bound2, szs,
+          z8);
     }
   }
 
@@ -109,22 +113,23 @@ final class CudaWeights {
 
   /**
    * Gives layer l's O, gate/up, down and QKV projections the strip-major scales
-   * {@code scales.get(l)[0..3]} (null entries leave a projection as it is).
+   * {@code scales.get(l)[0..3]} (null entries leave a projection as it is), scales only where
+   * {@code z8}.
    */
-  void attachStripScales(List<DeviceBuffer[]> scales) {
+  void attachStripScales(List<DeviceBuffer[]> scales, boolean z8) {
     List<Layer> out = new ArrayList<>();
     for (int l = 0; l < layers.size(); l++) {
       Layer w = layers.get(l);
       DeviceBuffer[] s = scales.get(l);
       out.add(new Layer(w.inputNorm(), w.qkvWeight(), w.qkvBias(), w.oWeight(), w.postNorm(),
-          w.gateUpWeight(), w.downWeight(), with(w.qkvQ(), s[3]), with(w.oQ(), s[0]),
-          with(w.gateUpQ(), s[1]), with(w.downQ(), s[2])));
+          w.gateUpWeight(), w.downWeight(), with(w.qkvQ(), s[3], z8), with(w.oQ(), s[0], z8),
+          with(w.gateUpQ(), s[1], z8), with(w.downQ(), s[2], z8)));
     }
     layers = List.copyOf(out);
   }
 
-  private static Q4 with(Q4 q, DeviceBuffer szs) {
-    return q == null || szs == null ? q : q.withStripScales(szs);
+  private static Q4 with(Q4 q, DeviceBuffer szs, boolean z8) {
+    return q == null || szs == null ? q : q.withStripScales(szs, z8);
   }
 
   private interface Source {

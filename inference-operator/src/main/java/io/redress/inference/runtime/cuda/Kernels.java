@@ -6,11 +6,14 @@ import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -97,6 +100,9 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction dequantW4Packed;
   private final CUfunction w4Chain; // groups of 128
   private final CUfunction w4ChainG64; // of 64
+  private final CUfunction w4ChainZ8; // their twins over scales without zero points
+  private final CUfunction w4ChainG64Z8;
+  private final CUfunction w4ZerosNot8;
   private final CUfunction layers64;
   private final CUfunction layers128;
   private final int layersSmem64;
@@ -188,14 +194,16 @@ public final class Kernels implements AutoCloseable {
         function("w4_rmsnorm_qkv_rope_g64")};
     w4Silu = new CUfunction[] {function("w4_rmsnorm_silu"), function("w4_rmsnorm_silu_g64")};
     w4Residual = new CUfunction[] {function("w4_residual"), function("w4_residual_g64")};
-    // The many-token families: group 32, groups of 64 and more, and the _szs twins reading the
-    // strip-major scales (w4PickMany).
+    // The many-token families: group 32, groups of 64 and more, and the _szs and _z8 twins
+    // reading the strip-major scales, with zero points or without (w4PickMany).
     w4QkvRopeMany = new CUfunction[] {function("w4_qkv_rope_many"),
-        function("w4_qkv_rope_many_g64"), function("w4_qkv_rope_many_szs")};
+        function("w4_qkv_rope_many_g64"), function("w4_qkv_rope_many_szs"),
+        function("w4_qkv_rope_many_z8")};
     w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64"),
-        function("w4_silu_many_szs")};
+        function("w4_silu_many_szs"), function("w4_silu_many_z8")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
-        function("w4_residual_many_g64"), function("w4_residual_many_szs")};
+        function("w4_residual_many_g64"), function("w4_residual_many_szs"),
+        function("w4_residual_many_z8")};
     w4Rows = new CUfunction[] {function("w4_rows"), function("w4_rows_g64")};
     w4RowsMany = new CUfunction[] {function("w4_rows_many"), function("w4_rows_many_g64")};
     w4mSmem = deviceInts("w4m_smem", 1)[0];
@@ -212,7 +220,10 @@ public final class Kernels implements AutoCloseable {
     dequantW4Packed = function("dequant_w4_packed_bf16");
     w4Chain = function("w4_chain");
     w4ChainG64 = function("w4_chain_g64");
+    w4ChainZ8 = function("w4_chain_z8");
+    w4ChainG64Z8 = function("w4_chain_g64_z8");
     w4ChainScales = function("w4_chain_scales");
+    w4ZerosNot8 = function("w4_zeros_not8");
     CUdevice device = new CUdevice();
     cuCtxGetDevice(device);
     sms = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
@@ -708,21 +719,24 @@ public final class Kernels implements AutoCloseable {
     if (rows % 32 != 0) {
       throw new IllegalArgumentException("w4Rows takes rows % 32 == 0, not " + rows);
     }
-    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k, null, null);
+    launchW4Rows(false, a, codes, scaleZero, group, y, tokens, rows, k, null, null, false);
   }
 
   /**
    * The residual-form fused W4 GEMV over rows / 2 units: {@code out += a . w^T} ({@code add},
    * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to 8 tokens, two above.
+   * Adding many tokens, over {@code stripScales} where given (the _z8 twin where they hold
+   * scales only, {@code z8}).
    */
   private void launchW4Rows(boolean add, CUdeviceptr a, CUdeviceptr codes, CUdeviceptr scaleZero,
       int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm,
-      CUdeviceptr stripScales) {
+      CUdeviceptr stripScales, boolean z8) {
     checkW4Many(tokens, k);
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
-    CUfunction f = add && many && stripScales != null ? family[2] : w4Pick(family, group);
+    CUfunction f = add && many && stripScales != null ? family[z8 ? 3 : 2]
+        : w4Pick(family, group);
     long[][] args = {p(a), p(codes), p(scaleZero), i(group), i(groupShift(group)), p(out),
         i(tokens), i(rows), i(k), p(norm == null ? null : norm.w()),
         f(norm == null ? 0f : norm.eps()), p(norm == null ? null : norm.h()),
@@ -1183,7 +1197,7 @@ public final class Kernels implements AutoCloseable {
    * strip-major scales for a power-of-two group of 64 inputs or more (not act-order).
    */
   private static CUfunction w4PickMany(CUfunction[] family, CudaWeights.Q4 w) {
-    return stripScales(w) != null ? family[2] : w4Pick(family, w);
+    return stripScales(w) == null ? w4Pick(family, w) : family[w.stripZ8() ? 3 : 2];
   }
 
   /** The strip-major scales the _szs kernels can read for {@code w}, or null. */
@@ -1300,7 +1314,7 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("w4Residual takes one part of rows % 32 == 0");
     }
     launchW4Rows(true, a, w.codes().ptr(), w.scaleZero().ptr(), w.group(), resid, tokens,
-        w.rows(), w.k(), norm, stripScales(w));
+        w.rows(), w.k(), norm, stripScales(w), w.stripZ8());
   }
 
   /**
@@ -1483,10 +1497,13 @@ public final class Kernels implements AutoCloseable {
   static final int CHAIN_TOKENS = Math.max(1,
       Math.min(CHAIN_MAX_TOKENS, Integer.getInteger("redress.cuda.chainMaxTokens", 2)));
 
-  /** Dynamic shared memory of w4_chain: ring, scales, warp sums, activations. */
-  int w4ChainSmem(int group, int maxK, int tokens) {
+  /**
+   * Dynamic shared memory of w4_chain: ring, scales (8 entries a strip's group, of 8 bytes, or
+   * 4 where {@code z8}: scales without zero points), warp sums, activations.
+   */
+  int w4ChainSmem(int group, int maxK, int tokens, boolean z8) {
     int groupsPerStage = chainPairs * 64 / group;
-    return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * 64
+    return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * (z8 ? 32 : 64)
         + chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK;
   }
 
@@ -1499,12 +1516,12 @@ public final class Kernels implements AutoCloseable {
   public boolean w4ChainFits(int group, int maxK) {
     return ccMajor >= 9 && (group == 64 || group == 128) && (chainPairs * 64) % group == 0
         && maxK % 64 == 0
-        && w4ChainSmemFits(group, maxK, 1);
+        && w4ChainSmemFits(group, maxK, 1, false);
   }
 
   /** Whether w4_chain's shared memory for {@code tokens} tokens fits one SM's block. */
-  private boolean w4ChainSmemFits(int group, int maxK, int tokens) {
-    return w4ChainSmem(group, maxK, tokens) <= maxSmemOptin - 1024;
+  private boolean w4ChainSmemFits(int group, int maxK, int tokens, boolean z8) {
+    return w4ChainSmem(group, maxK, tokens, z8) <= maxSmemOptin - 1024;
   }
 
   /**
@@ -1512,9 +1529,9 @@ public final class Kernels implements AutoCloseable {
    * ring for layers of this group size and widest input; at least 1 where
    * {@link #w4ChainFits}.
    */
-  public int w4ChainTokens(int group, int maxK) {
+  public int w4ChainTokens(int group, int maxK, boolean z8) {
     int t = 1;
-    while (t < CHAIN_TOKENS && w4ChainSmemFits(group, maxK, t + 1)) {
+    while (t < CHAIN_TOKENS && w4ChainSmemFits(group, maxK, t + 1, z8)) {
       t++;
     }
     return t;
@@ -1531,36 +1548,63 @@ public final class Kernels implements AutoCloseable {
   }
 
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
-  public void prepareW4Chain(int group, int smem) {
-    allowSmem(w4ChainFor(group), smem);
+  public void prepareW4Chain(int group, boolean z8, int smem) {
+    allowSmem(w4ChainFor(group, z8), smem);
   }
 
   /**
    * szs = the strip-major copy of {@code w}'s scales and zero points that w4_chain reads
-   * ({@code rows / 2 * groups} entries of 8 bytes; w4a16_chain.cu).
+   * ({@code rows / 2 * groups} entries of 8 bytes; w4a16_chain.cu), or with {@code z8} of its
+   * scales only (entries of 4 bytes), for a layer whose zero points are all 8
+   * ({@link #w4ZerosAllEight}).
    */
-  public void w4ChainScales(CudaWeights.Q4 w, CUdeviceptr szs) {
+  public void w4ChainScales(CudaWeights.Q4 w, CUdeviceptr szs, boolean z8) {
     int groups = w.k() / w.group();
     launch(w4ChainScales, Math.min(4096, (w.rows() / 2 * groups + 255) / 256), 1, 256,
-        p(w.scaleZero().ptr()), p(szs), i(w.rows()), i(groups));
+        p(w.scaleZero().ptr()), p(szs), i(w.rows()), i(groups), i(z8 ? 1 : 0));
+  }
+
+  /** Bytes of {@link #w4ChainScales}' copy of {@code w}. */
+  public static long w4ChainScaleBytes(CudaWeights.Q4 w, boolean z8) {
+    return (z8 ? 2L : 4L) * w.rows() * (w.k() / w.group());
+  }
+
+  /**
+   * Whether every zero point of {@code w} is 8 (GPTQ's symmetric quantization, as in Qwen's own
+   * GPTQ-Int4 checkpoints), so its strip-major scales can go without them. {@code flag}: one
+   * word of scratch. Synchronizes (load time only).
+   */
+  public boolean w4ZerosAllEight(CudaWeights.Q4 w, DeviceBuffer flag) {
+    long n = (long) w.rows() * (w.k() / w.group());
+    cuMemsetD32Async(flag.ptr(), 0, 1, stream);
+    launch(w4ZerosNot8, (int) Math.min(1024, (n + 255) / 256), 1, 256,
+        p(w.scaleZero().ptr()), new long[] {n}, p(flag.ptr()));
+    int[] other = new int[1];
+    cuMemcpyDtoHAsync(Pointer.to(other), flag.ptr(), 4, stream);
+    cuStreamSynchronize(stream);
+    return other[0] == 0;
   }
 
   /**
    * Runs the phases of {@code chain} (a Chain in device memory) for {@code tokens} tokens: one
    * block per SM, every block resident at once (the phases meet at grid barriers).
    */
-  public void w4Chain(CUdeviceptr chain, int group, int tokens, int smem) {
+  public void w4Chain(CUdeviceptr chain, int group, boolean z8, int tokens, int smem) {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    launch(w4ChainFor(group), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain), i(tokens));
+    launch(w4ChainFor(group, z8), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
+        i(tokens));
   }
 
-  /** w4_chain's twin for a group size (the shift it takes its scales by is compiled in). */
-  private CUfunction w4ChainFor(int group) {
+  /**
+   * w4_chain's twin for a group size (the shift it takes its scales by is compiled in) and
+   * scales with zero points or without ({@code z8}: all 8).
+   */
+  private CUfunction w4ChainFor(int group, boolean z8) {
     return switch (group) {
-      case 128 -> w4Chain;
-      case 64 -> w4ChainG64;
+      case 128 -> z8 ? w4ChainZ8 : w4Chain;
+      case 64 -> z8 ? w4ChainG64Z8 : w4ChainG64;
       default -> throw new IllegalArgumentException("w4_chain takes groups of 64 or 128");
     };
   }

@@ -27,6 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * splits each projection's inputs among its warps in another order and scales a pair of
  * chunks at once, so the logits agree within bf16 noise and the greedy tokens wherever the
  * top-2 margin is clear of it; and it is deterministic: a second run gives the same bits.
+ * The random models' zero points are all 8 (symmetric GPTQ), so the chain reads scales
+ * without them (its _z8 twin) unless {@code redress.cuda.scalesZ8=false}.
  */
 @Tag("gpu")
 class W4ChainGpuTest {
@@ -82,6 +84,44 @@ class W4ChainGpuTest {
     check(WIDE, group, KvCacheDtype.FP8);
   }
 
+  /** The twin over scales with their zero points (asymmetric GPTQ's layout). */
+  @ParameterizedTest
+  @ValueSource(ints = {64, 128})
+  void chainOverScalesWithZeroPointsMatchesTheSeparateKernels(int group) {
+    String old = System.setProperty("redress.cuda.scalesZ8", "false");
+    try {
+      check(SMALL, group);
+      check(SPLIT, group);
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.scalesZ8", old);
+    }
+  }
+
+  /**
+   * Scales without zero points (these symmetric models' default) against the same model with
+   * them: the same arithmetic (128 + 8 in bf16 either way), so the same bits, through the
+   * one- and two-token chains and, at 12 sequences, the many-token kernels' twins.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 12})
+  void scalesWithoutZeroPointsGiveTheSameBits(int seqs) {
+    FusedDecodeGpuTest.Run z8 = run(SPLIT, 128, true, null, KvCacheDtype.AUTO, seqs);
+    String old = System.setProperty("redress.cuda.scalesZ8", "false");
+    try {
+      FusedDecodeGpuTest.Run full = run(SPLIT, 128, true, z8.tokens(), KvCacheDtype.AUTO, seqs);
+      for (int i = 0; i < z8.logits().size(); i++) {
+        float[] a = z8.logits().get(i);
+        float[] b = full.logits().get(i);
+        for (int j = 0; j < a.length; j++) {
+          assertThat(Float.floatToRawIntBits(a[j])).as("%d sequences, step %d, logit %d: scales"
+              + " without zero points", seqs, i, j).isEqualTo(Float.floatToRawIntBits(b[j]));
+        }
+      }
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.scalesZ8", old);
+    }
+  }
+
   /**
    * Two sequences decoding together: steps of two tokens take the chain too where both
    * tokens' activations fit beside its ring ({@code redress.cuda.chainMaxTokens}).
@@ -121,16 +161,20 @@ class W4ChainGpuTest {
   }
 
   /**
-   * {@code seqs} prompts in one step (PROMPT tokens, 37 fewer for the second), then DECODE
-   * steps of a token for each (the batch-{@code seqs} graph).
+   * {@code seqs} prompts in one step (PROMPT tokens, 37 fewer for the second; from 3
+   * sequences on, 20 + 2 s tokens), then DECODE steps of a token for each (the
+   * batch-{@code seqs} graph).
    */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv, int seqs) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
-        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024, kv), 7, group)) {
+        new CudaModelRunner.Options(0, 16, 64, 0.9, Math.max(4, seqs), 512, 1024, kv), 7,
+        group)) {
       if (chain) {
         Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
+        assertThat(gpu.usesScalesZ8()).as("scales without zero points")
+            .isEqualTo(!"false".equals(System.getProperty("redress.cuda.scalesZ8")));
       } else {
         assertThat(gpu.usesW4Chain()).isFalse();
       }
@@ -138,8 +182,8 @@ class W4ChainGpuTest {
       int[] lengths = new int[seqs];
       int[][] tables = new int[seqs][];
       for (int s = 0; s < seqs; s++) {
-        lengths[s] = PROMPT - 37 * s;
-        tables[s] = IntStream.range(32 * s / seqs, 32 * (s + 1) / seqs).toArray();
+        lengths[s] = seqs <= 2 ? PROMPT - 37 * s : 20 + 2 * s;
+        tables[s] = IntStream.range(64 * s / seqs, 64 * (s + 1) / seqs).toArray();
       }
       int[] prompts = new Random(5).ints(IntStream.of(lengths).sum(), 0, vocab).toArray();
       SamplingParams greedy = SamplingParams.greedy(1);

@@ -51,6 +51,10 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
       new Shape("one group", 256, 4, 2, 64, 512, -1, false),
       new Shape("qwen2.5-0.5b", 896, 14, 2, 64, 4864, 128, false));
 
+  static Stream<Shape> shapes() {
+    return SHAPES.stream();
+  }
+
   static Stream<Arguments> shapesAndTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
         .mapToObj(t -> Arguments.of(s, t)));
@@ -160,34 +164,60 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   @ParameterizedTest
   @MethodSource("shapesAndManyTokens")
   void stripScaleTwinsGiveTheSameBits(Shape s, int tokens) {
+    stripTwins(s, tokens, false);
+  }
+
+  /**
+   * The _z8 twins over a symmetric layer's strip-major scales without zero points (every one
+   * is 8, {@link Kernels#w4ZerosAllEight}): the same bits again.
+   */
+  @ParameterizedTest
+  @MethodSource("shapesAndManyTokens")
+  void scaleOnlyTwinsGiveTheSameBitsWhereEveryZeroPointIsEight(Shape s, int tokens) {
+    stripTwins(s, tokens, true);
+  }
+
+  /** Only a layer whose zero points are all 8 counts as symmetric. */
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void zeroPointsAllEightAreTold(Shape s) {
+    DeviceBuffer flag = alloc(4);
+    assertThat(kernels.w4ZerosAllEight(layer(s, s.hidden(), new int[] {s.inter()}, 31, true)
+        .q4, flag)).as("symmetric, %s", s).isTrue();
+    assertThat(kernels.w4ZerosAllEight(layer(s, s.hidden(), new int[] {s.inter()}, 31, false)
+        .q4, flag)).as("random zero points, %s", s).isFalse();
+  }
+
+  private void stripTwins(Shape s, int tokens, boolean z8) {
     org.junit.jupiter.api.Assumptions.assumeTrue(!s.actOrder() && tokens > 8
         && (s.group() < 0 ? s.hidden() : s.group()) % 64 == 0, "many-token, power-of-two group");
-    String what = s + ", " + tokens + " tokens";
+    String what = s + ", " + tokens + " tokens" + (z8 ? ", zero points all 8" : "");
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 21, 3f)),
         bf16(s.hidden(), 22, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
 
-    Layer gu = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 23);
+    Layer gu = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 23, z8);
     DeviceBuffer[] act = new DeviceBuffer[2];
     for (int v = 0; v < 2; v++) {
       act[v] = alloc(2L * tokens * s.inter());
-      kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : withStrips(gu.q4), act[v].ptr(), tokens,
+      kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : withStrips(gu.q4, z8), act[v].ptr(), tokens,
           s.hidden(), s.inter());
     }
     assertSameBits("act, strip-major vs row-major scales, " + what, act[0], 0, act[1], 0,
         tokens * s.inter());
 
-    Layer down = layer(s, s.inter(), new int[] {s.hidden()}, 24);
+    Layer down = layer(s, s.inter(), new int[] {s.hidden()}, 24, z8);
     float[] x0 = gaussian(tokens * s.hidden(), 25, 2f);
     float[][] resid = new float[2][];
     for (int v = 0; v < 2; v++) {
       DeviceBuffer x = floats(x0);
-      kernels.w4Residual(act[0].ptr(), v == 0 ? down.q4 : withStrips(down.q4), x.ptr(), tokens);
+      kernels.w4Residual(act[0].ptr(), v == 0 ? down.q4 : withStrips(down.q4, z8), x.ptr(),
+          tokens);
       resid[v] = download(x, tokens * s.hidden());
     }
     assertThat(resid[1]).as("residual, strip-major vs row-major scales, %s", what)
         .containsExactly(resid[0]);
 
-    Layer qkv = layer(s, s.hidden(), new int[] {s.qSize(), s.kvSize(), s.kvSize()}, 26);
+    Layer qkv = layer(s, s.hidden(), new int[] {s.qSize(), s.kvSize(), s.kvSize()}, 26, z8);
     DeviceBuffer bias = bf16(qkv.packed.rows(), 27, 0f, 0.1f);
     int[] pos = new int[tokens];
     int[] slot = new int[tokens];
@@ -201,7 +231,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     for (int v = 0; v < 2; v++) {
       out[v] = new DeviceBuffer[] {zeros(2L * tokens * s.qSize()),
           zeros(2L * tokens * s.kvSize()), zeros(2L * tokens * s.kvSize())};
-      kernels.w4QkvRope(h.ptr(), 0, v == 0 ? qkv.q4 : withStrips(qkv.q4), bias.ptr(),
+      kernels.w4QkvRope(h.ptr(), 0, v == 0 ? qkv.q4 : withStrips(qkv.q4, z8), bias.ptr(),
           positions.ptr(), slots.ptr(), out[v][0].ptr(), out[v][1].ptr(), out[v][2].ptr(),
           tokens, s.hidden(), s.heads(), s.kvHeads(), s.headDim(), 1e6f);
     }
@@ -214,10 +244,10 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   }
 
   /** w with the strip-major copy of its scales (as the runner attaches them). */
-  private CudaWeights.Q4 withStrips(CudaWeights.Q4 w) {
-    DeviceBuffer szs = alloc(4L * w.rows() * (w.k() / w.group()));
-    kernels.w4ChainScales(w, szs.ptr());
-    return w.withStripScales(szs);
+  private CudaWeights.Q4 withStrips(CudaWeights.Q4 w, boolean z8) {
+    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, z8));
+    kernels.w4ChainScales(w, szs.ptr(), z8);
+    return w.withStripScales(szs, z8);
   }
 
   /** The O projection (k = q size) and the down projection (k = inter) into the residual. */
@@ -327,12 +357,21 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   private record Layer(CudaWeights.Packed packed, CudaWeights.Q4 q4) {}
 
   private Layer layer(Shape s, int k, int[] parts, long seed) {
+    return layer(s, k, parts, seed, false);
+  }
+
+  /** sym: every zero point 8 (stored 7, the v1 format's offset of 1), else random ones. */
+  private Layer layer(Shape s, int k, int[] parts, long seed, boolean sym) {
     Random rnd = new Random(seed * 7919L + k);
-    GptqConfig gptq = new GptqConfig(4, s.group(), s.actOrder(), false, 1);
+    GptqConfig gptq = new GptqConfig(4, s.group(), s.actOrder(), sym, 1);
     List<CudaWeights.GptqTensors> tensors = new ArrayList<>();
     for (int out : parts) {
-      tensors.add(CudaGptqPackTest.random(rnd, out, k, s.group(), s.actOrder(),
-          CudaGptqPackTest.shuffled(rnd, k)));
+      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, k, s.group(), s.actOrder(),
+          CudaGptqPackTest.shuffled(rnd, k));
+      if (sym) {
+        java.util.Arrays.fill(t.qzeros(), 0x77777777);
+      }
+      tensors.add(t);
     }
     CudaWeights.Packed p = CudaWeights.pack(gptq, "test", tensors, k);
     CudaWeights.Q4 q4 = new CudaWeights.Q4(ints(p.codes()), ints(p.scaleZero()),
