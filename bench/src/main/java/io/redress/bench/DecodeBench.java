@@ -124,6 +124,7 @@ final class DecodeBench implements Callable<Integer> {
     ModelConfig mc;
     List<Engine> engines = new ArrayList<>();
     double copyGbs = 0;
+    int scaleBytes = 4; // a row's group: {scale, zero}, or the scale alone (scales without zeros)
     long t0 = System.nanoTime();
     int tp = config.tensorParallelSize();
     if (configName != null) {
@@ -152,6 +153,7 @@ final class DecodeBench implements Callable<Integer> {
         }
         if (g == 0) {
           copyGbs = first.cudaDevice().copyBandwidthGbs(1L << 30);
+          scaleBytes = first.usesScalesZ8() ? 2 : 4;
         }
         engines.add(Engine.open(config.toBuilder().gpu(g * tp).build(), runner,
             tokenizerPath == null ? null
@@ -183,7 +185,7 @@ final class DecodeBench implements Callable<Integer> {
     root.put("kv_cache_dtype", config.kvCacheDtype().flag());
     root.put("kv_cache_tokens", (long) engine.stats().kvBlocksTotal() * config.blockSize());
     schemaText = jsonSchema == null ? null : Files.readString(jsonSchema);
-    long weightBytes = gptq ? weightBytesGptq(mc, groupSize) : weightBytesBf16(mc);
+    long weightBytes = gptq ? weightBytesGptq(mc, groupSize, scaleBytes) : weightBytesBf16(mc);
     root.put("weight_bytes", weightBytes);
     root.put("copy_bandwidth_gb_per_s", copyGbs);
     // Roofline: every weight byte read once per token at the device's measured copy bandwidth
@@ -386,14 +388,15 @@ final class DecodeBench implements Callable<Integer> {
   }
 
   /**
-   * The same with the decoder's projections GPTQ int4: half a byte per weight plus a 4-byte
-   * {scale, zero} per group of each row; the LM head stays bf16.
+   * The same with the decoder's projections GPTQ int4: half a byte per weight plus a
+   * {@code scaleBytes} {scale, zero} (4) or scale alone (2, every zero point 8: the runner's
+   * scales without zeros) per group of each row; the LM head stays bf16.
    */
-  static long weightBytesGptq(ModelConfig c, int group) {
+  static long weightBytesGptq(ModelConfig c, int group, int scaleBytes) {
     long d = c.hiddenSize();
     long projections = (d * (c.qSize() + 2L * c.kvSize()) + (long) c.qSize() * d
         + 3L * d * c.intermediateSize()) * c.numLayers();
-    return projections / 2 + projections / group * 4
+    return projections / 2 + projections / group * scaleBytes
         + 2 * (c.decodeWeightElements() - projections);
   }
 }

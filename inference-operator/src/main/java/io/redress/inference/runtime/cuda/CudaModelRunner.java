@@ -574,9 +574,10 @@ public final class CudaModelRunner implements ModelRunner {
 
   /**
    * Whether the GPTQ kernels read strip-major scales without zero points (every one of the
-   * model's is 8; {@code redress.cuda.scalesZ8=false} keeps them; tests).
+   * model's is 8; {@code redress.cuda.scalesZ8=false} keeps them): 2 bytes a row's group of
+   * scales instead of 4 (tests; the decode benchmark's roofline).
    */
-  boolean usesScalesZ8() {
+  public boolean usesScalesZ8() {
     return scalesZ8;
   }
 
