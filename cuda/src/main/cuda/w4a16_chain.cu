@@ -720,25 +720,15 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 
 // Groups of 128 inputs (GPTQ's usual) and of 64 (Kernels.w4ChainFits); each over scales with
 // zero points, and without them (_z8).
-extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
-    w4_chain(const Chain* __restrict__ chain, int tokens) {
-  w4_chain_run<1, false>(chain, tokens);
-}
-
-extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
-    w4_chain_g64(const Chain* __restrict__ chain, int tokens) {
-  w4_chain_run<0, false>(chain, tokens);
-}
-
-extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
-    w4_chain_z8(const Chain* __restrict__ chain, int tokens) {
-  w4_chain_run<1, true>(chain, tokens);
-}
-
-extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)
-    w4_chain_g64_z8(const Chain* __restrict__ chain, int tokens) {
-  w4_chain_run<0, true>(chain, tokens);
-}
+#define W4_CHAIN(NAME, GSH, Z8)                                                                \
+  extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)                         \
+      NAME(const Chain* __restrict__ chain, int tokens) {                                      \
+    w4_chain_run<GSH, Z8>(chain, tokens);                                                      \
+  }
+W4_CHAIN(w4_chain, 1, false)
+W4_CHAIN(w4_chain_g64, 0, false)
+W4_CHAIN(w4_chain_z8, 1, true)
+W4_CHAIN(w4_chain_g64_z8, 0, true)
 
 // szs (strip-major, above) from w4a16.cu's sz (rows, groups) half2 {scale, zero}. rows % 16 == 0.
 // z8: scales only (unsigned entries: every zero point is 8, w4_zeros_not8), else uint2 entries.

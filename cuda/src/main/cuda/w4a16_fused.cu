@@ -739,9 +739,9 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1, 0)
                                               group, group_shift, b1, b2, inter, epi, red,    \
                                               xstage, szs);                                   \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
-      w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,\
-                                                    group, group_shift, b1, b2, inter, epi,   \
-                                                    red, xstage);                             \
+      w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
+                                                group, group_shift, b1, b2, inter, epi, red,  \
+                                                xstage);                                      \
   }
 W4M_SILU(w4_silu_many, false, 2, 0)
 W4M_SILU(w4_silu_many_g64, true, 2, 0)
