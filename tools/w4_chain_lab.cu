@@ -189,7 +189,8 @@ int main() {
     for (int l = 0; l < L; l++) {
       fake_attn();
       Chain* d = dc + l;
-      void* args[] = {&d, &tokens};
+      const int* runs = nullptr;  // equal runs of input pairs
+      void* args[] = {&d, &tokens, &runs};
       launch((const void*)w4_chain, sms, 32 * (CHAIN_CW + 1), chainSmem, args, st);
     }
   };

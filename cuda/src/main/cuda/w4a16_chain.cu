@@ -215,12 +215,27 @@ struct ChainRun {
   int j0;      // the group of unit u0
 };
 
-__device__ __forceinline__ ChainRun chain_run(const Chain& c, const ChainPhase& p, int gsh) {
+// rs: where given (the launch's runs, Kernels.w4ChainRuns), the block's run {u0, u1} of this
+// phase instead: cut so that the blocks' costs, not their pairs, come out equal. Why: a block's
+// time in a phase followed its stages and group parts, not its pairs (each stage a ring wait and
+// arrive, each group part a sum through shared memory and an epilogue or a partner's publish):
+// at 14B batch 1, QKV blocks of 4 stages in 2 group parts took 5.9 us, of 6 stages in 3 parts
+// 7.6 us, for the same pairs, and across launches and runs a block's time correlated 0.6-0.98 by
+// block (by SM only 0-0.3), so the phases' slowest blocks were those the equal runs gave the
+// most stages and parts, not slow SMs.
+__device__ __forceinline__ ChainRun chain_run(const Chain& c, const ChainPhase& p, int gsh,
+                                              const int* rs) {
   int pairs = p.k >> 6, ng = p.units / 16, nb = (int)gridDim.x;
   ChainRun r;
   bool split = ng >= nb && c.phases > 1;
   r.up = split ? 1 << gsh : pairs;
   r.q = split ? pairs >> gsh : 1;
+  if (split && rs) {
+    r.u0 = rs[0];
+    r.u1 = rs[1];
+    r.j0 = (int)((unsigned)r.u0 / (unsigned)r.q);
+    return r;
+  }
   unsigned long long n = (unsigned long long)ng * r.q;
   // 32-bit divisions where they suffice (every Qwen2.5 shape): the consumers make the runs
   // before each phase's first stage. One H100, same call: 14B GPTQ batch 1 254 / 254 tokens/s
@@ -343,8 +358,9 @@ __device__ __forceinline__ void chain_part_end(ChainStage& s) {
 // every phase made once at the start, in shared memory, spared the consumers the divisions
 // before each phase's first stage, 0.7 -> 0.3 us from the prologue's end, yet read 247 tokens/s
 // against 253 at 14B GPTQ batch 1: one H100, same call, two runs each.)
-__device__ __forceinline__ bool chain_begin(const Chain& c, ChainStage& s, int pi, int gsh) {
-  ChainRun r = chain_run(c, c.ph[pi], gsh);
+__device__ __forceinline__ bool chain_begin(const Chain& c, ChainStage& s, int pi, int gsh,
+                                            const int* rs) {
+  ChainRun r = chain_run(c, c.ph[pi], gsh, rs ? rs + 2 * pi : nullptr);
   if (r.u0 >= r.u1) return false;
   s.pi = pi;
   s.j = r.j0;
@@ -358,9 +374,10 @@ __device__ __forceinline__ bool chain_begin(const Chain& c, ChainStage& s, int p
 
 // s at the first stage of phase pi or of the first phase after it with work for this block;
 // false past the last phase.
-__device__ __forceinline__ bool chain_enter(const Chain& c, ChainStage& s, int pi, int gsh) {
+__device__ __forceinline__ bool chain_enter(const Chain& c, ChainStage& s, int pi, int gsh,
+                                            const int* rs) {
   for (; pi < c.phases; pi++)
-    if (chain_begin(c, s, pi, gsh)) return true;
+    if (chain_begin(c, s, pi, gsh, rs)) return true;
   return false;
 }
 
@@ -553,7 +570,8 @@ __device__ __forceinline__ unsigned long long chain_now() {
 // call, 14B GPTQ batch 1 258 / 258 tokens/s against 253 / 254 with the zero points (decode a
 // sequence 264-265 against 259.6-259.8), batch 2 493 against 488, 7B 472 against 464.
 template <int GSH, bool Z8>
-__device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens) {
+__device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens,
+                                             const int* __restrict__ runs) {
   using Entry = typename std::conditional<Z8, unsigned, uint2>::type;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ uint4 chain_smem[];
@@ -576,6 +594,13 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   if (threadIdx.x < sizeof(Chain) / 8)
     reinterpret_cast<unsigned long long*>(&cs)[threadIdx.x] =
         __ldg(reinterpret_cast<const unsigned long long*>(chain) + threadIdx.x);
+  // this block's run {u0, u1} of each phase, where the launch is given them
+  __shared__ int runs_s[2 * CHAIN_PHASES];
+  const int* rs = runs ? runs_s : nullptr;
+  if (runs && threadIdx.x >= 64 && threadIdx.x < 64 + 2 * CHAIN_PHASES) {
+    int i = threadIdx.x - 64;
+    runs_s[i] = __ldg(runs + (i >> 1) * (gridDim.x + 1) + blockIdx.x + (i & 1));
+  }
   __syncthreads();
   const Chain& c = cs;
   constexpr int gsh = GSH;
@@ -605,9 +630,9 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     uint64_t policy;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
     ChainStage s;
-    bool more = chain_enter(c, s, 0, gsh);
+    bool more = chain_enter(c, s, 0, gsh, rs);
     int marked = 0;
-    for (int it = 0; more; it++, more = chain_step(s) || chain_enter(c, s, s.pi + 1, gsh)) {
+    for (int it = 0; more; it++, more = chain_step(s) || chain_enter(c, s, s.pi + 1, gsh, rs)) {
       for (; marked <= s.pi; marked++) CHAIN_MARK()
       int slot = it % CHAIN_NS;
       if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
@@ -660,7 +685,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
     ChainStage s;
-    bool more = chain_begin(c, s, pi, gsh), first = true;
+    bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
     float acc[2][1][4] = {};
     for (; more; it++) {
@@ -722,8 +747,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 // zero points, and without them (_z8).
 #define W4_CHAIN(NAME, GSH, Z8)                                                                \
   extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)                         \
-      NAME(const Chain* __restrict__ chain, int tokens) {                                      \
-    w4_chain_run<GSH, Z8>(chain, tokens);                                                      \
+      NAME(const Chain* __restrict__ chain, int tokens, const int* __restrict__ runs) {        \
+    w4_chain_run<GSH, Z8>(chain, tokens, runs);                                                \
   }
 W4_CHAIN(w4_chain, 1, false)
 W4_CHAIN(w4_chain_g64, 0, false)

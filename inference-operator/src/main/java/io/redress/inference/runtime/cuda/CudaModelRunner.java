@@ -320,6 +320,8 @@ public final class CudaModelRunner implements ModelRunner {
   // Whether the strip-major scales go without zero points (every one of them 8): the chain's
   // and the many-token kernels' _z8 twins
   private final boolean scalesZ8;
+  // The chain's blocks' runs in each phase, cut by cost (Kernels.w4ChainRuns); null: equal runs
+  private final DeviceBuffer chainRuns;
   /** Most tokens a step may have to take the chain (its activations' shared memory). */
   private final int chainTokens;
   private final StepProfiler profiler;
@@ -518,9 +520,22 @@ public final class CudaModelRunner implements ModelRunner {
         chainSmem[t] = kernels.w4ChainSmem(chainGroup, chainMaxK, t, scalesZ8);
       }
       kernels.prepareW4Chain(chainGroup, scalesZ8, chainSmem[chainTokens]);
+      // redress.cuda.chainRuns=equal: the kernel's equal runs of input pairs (comparisons)
+      if ("equal".equals(System.getProperty("redress.cuda.chainRuns"))) {
+        chainRuns = null;
+      } else {
+        int[] runs = kernels.w4ChainRuns(
+            new int[] {(int) qs / 64, (int) d / 64, (int) inter / 64, (int) d / 64},
+            new int[] {(int) d / 32, (int) inter / 16, (int) d / 32,
+                (int) (qs + 2 * kv) / 32},
+            Integer.numberOfTrailingZeros(chainGroup / 64));
+        chainRuns = device.alloc(4L * runs.length);
+        cuMemcpyHtoD(chainRuns.ptr(), Pointer.to(runs), 4L * runs.length);
+      }
     } else {
       chainTokens = 0;
       chainSmem = null;
+      chainRuns = null;
     }
 
     // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
@@ -1410,7 +1425,7 @@ public final class CudaModelRunner implements ModelRunner {
       attention(l, kc, vc, tokens);
       mark("attention");
       kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, scalesZ8,
-          tokens, chainSmem[tokens]);
+          tokens, chainSmem[tokens], chainRuns == null ? null : chainRuns.ptr());
       mark("o+norm+gate_up+down+next qkv w4 chain");
       return;
     }

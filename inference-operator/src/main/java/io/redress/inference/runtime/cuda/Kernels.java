@@ -1589,12 +1589,110 @@ public final class Kernels implements AutoCloseable {
    * Runs the phases of {@code chain} (a Chain in device memory) for {@code tokens} tokens: one
    * block per SM, every block resident at once (the phases meet at grid barriers).
    */
-  public void w4Chain(CUdeviceptr chain, int group, boolean z8, int tokens, int smem) {
+  public void w4Chain(CUdeviceptr chain, int group, boolean z8, int tokens, int smem,
+      CUdeviceptr runs) {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
     launch(w4ChainFor(group, z8), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
-        i(tokens));
+        i(tokens), p(runs));
+  }
+
+  // A block's cost in a chain phase (chainRuns), in us as fitted on a 14B GPTQ batch-1 timeline
+  // (one H100, 528 blocks' phases over two runs of two launches): per input pair, per stage, per
+  // group part.
+  private static final double RUN_PAIR = 0.022;
+  private static final double RUN_STAGE = 0.32;
+  private static final double RUN_PART = 0.80;
+
+  /**
+   * The runs {@code {u0, u1}} of w4_chain's blocks in each phase, {@code CHAIN_PHASES * (sms +
+   * 1)} ints (phase p's cut before block b at {@code p * (sms + 1) + b}), for phases of
+   * {@code pairs[p]} input pairs and {@code groups[p]} unit groups, in units of a scale group
+   * ({@code 1 << gsh} pairs): cut where the blocks' modelled costs (pairs, stages of up to
+   * the ring's pairs counted from each group part's start, group parts) come out equal, the
+   * smallest largest cost (a binary search on it, each block's run as long as it allows; the
+   * last blocks may be left idle). Where a block would lie inside one group (three parts), the
+   * phase has fewer groups than blocks, or the cuts would not lower the largest cost, the
+   * phase keeps w4a16_chain.cu's equal runs. The same shapes and grid give the same cuts, so
+   * the sums still do not depend on the batch or the run.
+   */
+  int[] w4ChainRuns(int[] pairs, int[] groups, int gsh) {
+    return chainRuns(pairs, groups, gsh, sms, chainPairs);
+  }
+
+  static int[] chainRuns(int[] pairs, int[] groups, int gsh, int nb, int stagePairs) {
+    int[] out = new int[CHAIN_PHASES * (nb + 1)];
+    for (int p = 0; p < CHAIN_PHASES && p < pairs.length; p++) {
+      long q = pairs[p] >> gsh;
+      long n = groups[p] * q;
+      long[] cuts = groups[p] >= nb ? balancedRuns(pairs[p], gsh, n, nb, stagePairs) : null;
+      for (int b = 0; b <= nb; b++) {
+        out[p * (nb + 1) + b] = (int) (cuts != null ? cuts[b] : b * n / nb);
+      }
+    }
+    return out;
+  }
+
+  /** The cost-balanced cuts of one phase (chainRuns), or null where they do not fit. */
+  private static long[] balancedRuns(int pairs, int gsh, long n, int nb, int stagePairs) {
+    double lo = 0;
+    double hi = runCost(pairs, gsh, stagePairs, 0, n);
+    long[] best = null;
+    for (int it = 0; it < 50; it++) {
+      double t = (lo + hi) / 2;
+      long[] cuts = new long[nb + 1];
+      long u = 0;
+      for (int b = 0; b < nb && u < n; b++) {
+        long a = u;
+        long z = n;
+        while (a < z) { // the longest run from u within cost t
+          long m = (a + z + 1) / 2;
+          if (runCost(pairs, gsh, stagePairs, u, m) <= t) {
+            a = m;
+          } else {
+            z = m - 1;
+          }
+        }
+        u = a;
+        java.util.Arrays.fill(cuts, b + 1, nb + 1, u);
+      }
+      if (u >= n) {
+        hi = t;
+        best = cuts;
+      } else {
+        lo = t;
+      }
+    }
+    // every run but the last ones (idle, past the phase's end) is at least a group part long,
+    // and none lies inside one group: a cut group's partner is the next block; and the cuts
+    // beat the equal runs' largest cost, else those stay
+    long q = pairs >> gsh;
+    double equalMax = 0;
+    for (int b = 0; best != null && b < nb; b++) {
+      long u0 = best[b];
+      long u1 = best[b + 1];
+      boolean idle = u0 == n && u1 == n;
+      if (!idle && (u1 <= u0 || u0 % q != 0 && u1 % q != 0 && u0 / q == (u1 - 1) / q)) {
+        return null;
+      }
+      equalMax = Math.max(equalMax,
+          runCost(pairs, gsh, stagePairs, b * n / nb, (b + 1) * n / nb));
+    }
+    return best != null && hi < equalMax - 1e-9 ? best : null;
+  }
+
+  /** RUN_* costs of the run of units [u0, u1): its pairs, stages and group parts. */
+  static double runCost(int pairs, int gsh, int stagePairs, long u0, long u1) {
+    long up = 1L << gsh;
+    long q = pairs >> gsh;
+    double c = RUN_PAIR * (u1 - u0) * up;
+    for (long j = u0 / q; j * q < u1; j++) {
+      long pa = (Math.max(u0, j * q) - j * q) * up;
+      long pe = (Math.min(u1, (j + 1) * q) - j * q) * up;
+      c += RUN_STAGE * ((pe - pa + stagePairs - 1) / stagePairs) + RUN_PART;
+    }
+    return c;
   }
 
   /**

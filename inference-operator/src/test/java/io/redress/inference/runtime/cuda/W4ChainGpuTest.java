@@ -84,6 +84,21 @@ class W4ChainGpuTest {
     check(WIDE, group, KvCacheDtype.FP8);
   }
 
+  /**
+   * The kernel's own equal runs of input pairs ({@code redress.cuda.chainRuns=equal}) instead
+   * of the runner's cost-balanced ones (Kernels.w4ChainRuns).
+   */
+  @Test
+  void chainOverEqualRunsMatchesTheSeparateKernels() {
+    String old = System.setProperty("redress.cuda.chainRuns", "equal");
+    try {
+      check(WIDE, 128);
+      check(SPLIT, 128);
+    } finally {
+      FusedDecodeGpuTest.restore("redress.cuda.chainRuns", old);
+    }
+  }
+
   /** The twin over scales with their zero points (asymmetric GPTQ's layout). */
   @ParameterizedTest
   @ValueSource(ints = {64, 128})
