@@ -4,14 +4,18 @@
 Run on the GPU machine (torch, transformers, tokenizers installed), from the project root,
 after the dense fixtures exist (it reuses qwen2-small-untied's config and tokenizer):
 
-    PYTHONUNBUFFERED=1 python3 tools/make_gptq_fixture.py --out $OUT/fixtures
+    PYTHONUNBUFFERED=1 python3 tools/make_gptq_fixture.py --out $OUT/fixtures [--variant sym]
 
 It writes fixtures/qwen2-small-gptq/ (config.json with quantization_config, model.safetensors,
-tokenizer.json.gz) and fixtures/qwen2-small-gptq.reference.json.gz in make_fixtures.py's format.
+tokenizer.json.gz) and fixtures/qwen2-small-gptq.reference.json.gz in make_fixtures.py's format;
+with --variant sym, qwen2-small-gptq-sym.
 
 Weights are drawn directly as quantized values (no calibration: the layout is what is tested):
 every linear layer of the decoder gets 4-bit codes, per-group fp16 scales and 4-bit zero points,
-asymmetric, group size 32, desc_act on (a shuffled g_idx, as act-order exports have).
+asymmetric, group size 32, desc_act on (a shuffled g_idx, as act-order exports have). The sym
+variant is what Qwen's own GPTQ-Int4 checkpoints are: group size 128, desc_act off, sym (every
+zero point 8, stored 7), so the CUDA runner takes its one-token chain and the kernels that read
+the scales without zero points.
 Embeddings, norms, biases and the LM head stay unquantized (fp16, as in GPTQ checkpoints, with
 bf16-exact values so the CUDA runner's bf16 copies match them).
 
@@ -82,7 +86,13 @@ def dequantize(qweight, qzeros, scales, g_idx):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="the fixtures folder to write into")
+    ap.add_argument("--variant", choices=["act-order", "sym"], default="act-order",
+                    help="act-order: group 32, desc_act, asymmetric (qwen2-small-gptq); sym: "
+                         "group 128, no desc_act, every zero point 8 (qwen2-small-gptq-sym)")
     args = ap.parse_args()
+    sym = args.variant == "sym"
+    name = NAME + ("-sym" if sym else "")
+    group = 128 if sym else GROUP
     import torch
     from safetensors.torch import save_file
     from tokenizers import Tokenizer
@@ -91,15 +101,15 @@ def main():
     spec = dict(make_fixtures.MODELS[BASE])
     for k in ("embed_std", "seed", "tokenizer"):
         spec.pop(k)
-    torch.manual_seed(97531)
+    torch.manual_seed(97533 if sym else 97531)
     src_dir = os.path.join(make_fixtures.RES, "fixtures", BASE)
-    model_dir = os.path.join(args.out, NAME)
+    model_dir = os.path.join(args.out, name)
     os.makedirs(model_dir, exist_ok=True)
     config = json.load(open(os.path.join(src_dir, "config.json")))
     config["torch_dtype"] = "float16"
     config["quantization_config"] = {
-        "quant_method": "gptq", "bits": BITS, "group_size": GROUP, "desc_act": True,
-        "sym": False, "checkpoint_format": "gptq"}
+        "quant_method": "gptq", "bits": BITS, "group_size": group, "desc_act": not sym,
+        "sym": sym, "checkpoint_format": "gptq"}
     json.dump(config, open(os.path.join(model_dir, "config.json"), "w"), indent=2)
     shutil.copy(os.path.join(src_dir, "tokenizer.json.gz"), model_dir)
 
@@ -114,14 +124,17 @@ def main():
             module = pname.rsplit(".", 1)[0]
             if any(module.endswith(l) for l in LINEARS) and pname.endswith(".weight"):
                 n_out, n_in = p.shape
-                groups = n_in // GROUP
+                groups = n_in // group
                 codes = torch.randint(0, 16, (n_in, n_out), dtype=torch.int32)
-                zeros = torch.randint(1, 16, (groups, n_out), dtype=torch.int32)  # stored z-1 >= 0
+                if sym:
+                    zeros = torch.full((groups, n_out), 8, dtype=torch.int32)
+                else:
+                    zeros = torch.randint(1, 16, (groups, n_out), dtype=torch.int32)  # stored z-1 >= 0
                 scales = (torch.rand(groups, n_out) * 0.02 + 0.005).half()
-                # act order: input rows visited in a random order, GROUP at a time
-                order = torch.randperm(n_in)
+                # act order: input rows visited in a random order, group at a time
+                order = torch.arange(n_in) if sym else torch.randperm(n_in)
                 g_idx = torch.empty(n_in, dtype=torch.int32)
-                g_idx[order] = torch.arange(n_in, dtype=torch.int32) // GROUP
+                g_idx[order] = torch.arange(n_in, dtype=torch.int32) // group
                 qweight = pack_rows(codes)
                 qzeros = pack_cols(zeros - 1)
                 tensors[module + ".qweight"] = qweight
@@ -147,9 +160,9 @@ def main():
 
     tokenizer = Tokenizer.from_str(gzip.open(os.path.join(model_dir, "tokenizer.json.gz"),
                                              "rt", encoding="utf-8").read())
-    cases = make_fixtures.reference_cases(ref, tokenizer, NAME)
-    reference = {"model": NAME, "config": config, "cases": cases}
-    with gzip.open(os.path.join(args.out, NAME + ".reference.json.gz"), "wt",
+    cases = make_fixtures.reference_cases(ref, tokenizer, name)
+    reference = {"model": name, "config": config, "cases": cases}
+    with gzip.open(os.path.join(args.out, name + ".reference.json.gz"), "wt",
                    encoding="utf-8") as f:
         json.dump(reference, f)
 

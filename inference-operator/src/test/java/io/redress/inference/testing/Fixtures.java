@@ -24,10 +24,13 @@ public final class Fixtures {
 
   /**
    * GPTQ int4 fixtures (tools/make_gptq_fixture.py): qwen2-small-untied's shape with every
-   * decoder linear layer quantized, act-order, group 32; references from the dense weights an
-   * independent torch dequantization gives.
+   * decoder linear layer quantized, act-order, group 32, asymmetric; and as Qwen's own
+   * GPTQ-Int4 checkpoints are, group 128, no act-order, every zero point 8 (-sym: the CUDA
+   * runner's one-token chain and the kernels reading scales without zero points); references
+   * from the dense weights an independent torch dequantization gives.
    */
-  public static final List<String> GPTQ_MODELS = List.of("qwen2-small-gptq");
+  public static final List<String> GPTQ_MODELS =
+      List.of("qwen2-small-gptq", "qwen2-small-gptq-sym");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
