@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
@@ -58,6 +59,21 @@ class CudaModelRunnerGpuTest {
   @FieldSource("MODELS")
   void logitsAndGreedyMatchTheReference(String name) {
     check(name, TOLERANCE);
+  }
+
+  /**
+   * The symmetric fixture's zero points are all 8, so the runner reads its scales without
+   * them (the _z8 kernels, which logitsAndGreedyMatchTheReference then checks).
+   */
+  @Test
+  void symmetricGptqReadsScalesWithoutZeroPoints() {
+    try (CudaModelRunner r = CudaModelRunner.load(Fixtures.modelDir("qwen2-small-gptq-sym"),
+        new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024));
+        CudaModelRunner a = CudaModelRunner.load(Fixtures.modelDir("qwen2-small-gptq"),
+            new CudaModelRunner.Options(0, 16, 64, 0.9, 4, 512, 1024))) {
+      assertThat(r.usesScalesZ8()).as("qwen2-small-gptq-sym").isTrue();
+      assertThat(a.usesScalesZ8()).as("qwen2-small-gptq (act-order, asymmetric)").isFalse();
+    }
   }
 
   /** GPTQ with every projection dequantized to bf16 for cuBLAS (no GEMV, even for decode). */
