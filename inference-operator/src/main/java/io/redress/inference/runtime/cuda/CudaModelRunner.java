@@ -600,14 +600,8 @@ public final class CudaModelRunner implements ModelRunner {
   private boolean zerosAllEight(CudaWeights weights) {
     DeviceBuffer flag = device.alloc(4);
     try {
-      for (CudaWeights.Layer layer : weights.layers) {
-        for (CudaWeights.Q4 q : layer.quantized()) {
-          if (!kernels.w4ZerosAllEight(q, flag)) {
-            return false;
-          }
-        }
-      }
-      return true;
+      return kernels.w4ZerosAllEight(
+          weights.layers.stream().flatMap(l -> l.quantized().stream()).toList(), flag);
     } finally {
       device.free(flag);
     }

@@ -1570,15 +1570,18 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * Whether every zero point of {@code w} is 8 (GPTQ's symmetric quantization, as in Qwen's own
-   * GPTQ-Int4 checkpoints), so its strip-major scales can go without them. {@code flag}: one
-   * word of scratch. Synchronizes (load time only).
+   * Whether every zero point of every layer in {@code ws} is 8 (GPTQ's symmetric quantization,
+   * as in Qwen's own GPTQ-Int4 checkpoints), so their strip-major scales can go without them.
+   * {@code flag}: one word of scratch, which every layer's check marks. Synchronizes once (load
+   * time only).
    */
-  public boolean w4ZerosAllEight(CudaWeights.Q4 w, DeviceBuffer flag) {
-    long n = (long) w.rows() * (w.k() / w.group());
+  public boolean w4ZerosAllEight(Iterable<CudaWeights.Q4> ws, DeviceBuffer flag) {
     cuMemsetD32Async(flag.ptr(), 0, 1, stream);
-    launch(w4ZerosNot8, (int) Math.min(1024, (n + 255) / 256), 1, 256,
-        p(w.scaleZero().ptr()), new long[] {n}, p(flag.ptr()));
+    for (CudaWeights.Q4 w : ws) {
+      long n = (long) w.rows() * (w.k() / w.group());
+      launch(w4ZerosNot8, (int) Math.min(1024, (n + 255) / 256), 1, 256,
+          p(w.scaleZero().ptr()), new long[] {n}, p(flag.ptr()));
+    }
     int[] other = new int[1];
     cuMemcpyDtoHAsync(Pointer.to(other), flag.ptr(), 4, stream);
     cuStreamSynchronize(stream);

@@ -182,10 +182,13 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   @MethodSource("shapes")
   void zeroPointsAllEightAreTold(Shape s) {
     DeviceBuffer flag = alloc(4);
-    assertThat(kernels.w4ZerosAllEight(layer(s, s.hidden(), new int[] {s.inter()}, 31, true)
-        .q4, flag)).as("symmetric, %s", s).isTrue();
-    assertThat(kernels.w4ZerosAllEight(layer(s, s.hidden(), new int[] {s.inter()}, 31, false)
-        .q4, flag)).as("random zero points, %s", s).isFalse();
+    CudaWeights.Q4 sym = layer(s, s.hidden(), new int[] {s.inter()}, 31, true).q4;
+    CudaWeights.Q4 random = layer(s, s.hidden(), new int[] {s.inter()}, 31, false).q4;
+    assertThat(kernels.w4ZerosAllEight(List.of(sym), flag)).as("symmetric, %s", s).isTrue();
+    assertThat(kernels.w4ZerosAllEight(List.of(random), flag)).as("random zero points, %s", s)
+        .isFalse();
+    assertThat(kernels.w4ZerosAllEight(List.of(sym, random), flag))
+        .as("one layer of random zero points among symmetric ones, %s", s).isFalse();
   }
 
   private void stripTwins(Shape s, int tokens, boolean z8) {
