@@ -244,10 +244,14 @@ struct QkvRopeEpilogue {
     return (u / half) * head_dim + u % half + r * half;
   }
   __device__ void store(int u, int t, float s0, float s1) const {
+    int c0 = (u / half) * head_dim + u % half;
+    store_biased(u, t, s0 + to_f(bias[c0]), s1 + to_f(bias[c0 + half]));
+  }
+  // The same with the bias already added (a: row c0's sum, b: row c0 + half's).
+  __device__ void store_biased(int u, int t, float a, float b) const {
     int head = u / half, i = u % half;
     int q_size = num_heads * head_dim, kv_size = num_kv_heads * head_dim;
     int c0 = head * head_dim + i, c1 = c0 + half;
-    float a = s0 + to_f(bias[c0]), b = s1 + to_f(bias[c1]);
     if (head >= num_heads + num_kv_heads) {  // V: bias only
       if (slot < 0) return;
       v_cache[(size_t)slot * kv_size + c0 - q_size - kv_size] = to_bf(a);

@@ -63,6 +63,7 @@
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
 #endif
 #define CHAIN_PHASES 4  // most phases a launch runs
+#define CHAIN_MAX_TOKENS 8  // most tokens a launch takes (one MMA n-tile)
 // Measurement builds: -DCHAIN_PROBE=1 issues no copies (the consumers multiply whatever the
 // ring holds: their speed alone), 2 keeps the copies but drops the consumers' arithmetic.
 #ifndef CHAIN_PROBE
@@ -436,13 +437,43 @@ __device__ __forceinline__ void chain_prefetch_part(const Chain& c, int pi, uint
                : "memory");
 }
 
+// What a group's epilogue reads from global memory, into pf (32 floats a token) at the group's
+// first stage, by the first epilogue threads (cp.async through L2: other blocks wrote the
+// residual in this launch): a RESID phase's 32 rows of the residual a token, a QKV phase's
+// 32 bias values (16 of rows c0, 16 of c0 + half; chain_epilogue). Read at the epilogue, each
+// cost the phase's last group an L2 round trip behind the ring's copies (0.7-1 us, CHAIN_FLOW's
+// timelines in docs/benchmarks) before its stores.
+__device__ __forceinline__ bool chain_prefetch_rows(const Chain& c, const ChainPhase& p,
+                                                    const ChainStage& s, int tokens,
+                                                    float* pf) {
+  int tid = threadIdx.x;
+  const void* src = nullptr;
+  if (p.kind == CHAIN_RESID) {
+    if (tid < 8 * tokens)
+      src = c.resid + (size_t)(tid >> 3) * p.rows + 32 * s.j + 4 * (tid & 7);
+  } else if (p.kind == CHAIN_QKV) {
+    int half = c.head_dim / 2, u0 = 16 * s.j;
+    if (tid < 4)
+      src = p.bias + (u0 / half) * c.head_dim + u0 % half + (tid >> 1) * half + 8 * (tid & 1);
+  } else {
+    return false;
+  }
+  if (src)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n cp.async.commit_group;" ::"r"(
+                     smem_u32(pf + 4 * tid)),
+                 "l"(src)
+                 : "memory");
+  return true;
+}
+
 // A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
 // 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
 // fragment layout), as w4f_units does. A partner's part leaves its sums in its slot instead;
 // an owner's adds its partner's (prefetched into pre) to its own first.
 __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
                                                const ChainStage& s, int tokens, const float* red,
-                                               const uint4* pre, unsigned tag) {
+                                               const uint4* pre, unsigned tag, const float* pf,
+                                               const float* pos, const int* slots) {
   if (threadIdx.x >= 128) return;
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
@@ -472,19 +503,20 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
       w = chain_ld_word(slot, 1);
     b += __uint_as_float((unsigned)w);
   }
-  int u = 16 * s.j + (l >> 2) + 8 * (e >> 1);
-  if (p.kind == CHAIN_RESID) {
-    StripRowsEpilogue<true>{c.resid, p.rows}.store(u, t, a, b);
+  int k = (l >> 2) + 8 * (e >> 1), u = 16 * s.j + k;  // the unit's place in the group
+  if (p.kind == CHAIN_RESID) {  // rows 32 j + k and + 16 (StripRowsEpilogue's), prefetched
+    float* y = c.resid + (size_t)t * p.rows + 32 * s.j + k;
+    y[0] = pf[32 * t + k] + a;
+    y[16] = pf[32 * t + k + 16] + b;
   } else if (p.kind == CHAIN_ROWS) {
     StripRowsEpilogue<false>{p.y, p.rows}.store(u, t, a, b);
   } else if (p.kind == CHAIN_SILU) {
     SiluEpilogue{p.act, c.inter}.store(u, t, a, b);
   } else {
-    W4QkvRopeEpilogue{{p.bias, p.q_out, p.k_cache, p.v_cache, c.num_heads, c.num_kv_heads,
-                       c.head_dim, c.head_dim / 2, c.theta, 0.f, -1},
-                      c.positions,
-                      c.slots}
-        .store(u, t, a, b);
+    const bf16* bias = reinterpret_cast<const bf16*>(pf);  // prefetched
+    QkvRopeEpilogue{p.bias, p.q_out, p.k_cache, p.v_cache, c.num_heads, c.num_kv_heads,
+                    c.head_dim, c.head_dim / 2, c.theta, pos[t], slots[t]}
+        .store_biased(u, t, a + to_f(bias[k]), b + to_f(bias[16 + k]));
   }
 }
 
@@ -660,6 +692,16 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   unsigned* epoch = c.barrier + 1;
   unsigned tag = 1u + *reinterpret_cast<volatile unsigned*>(epoch);
   __shared__ uint4 pre[128];
+  // the epilogues' prefetched rows (chain_prefetch_rows), double-buffered by group (a buffer
+  // is rewritten two groups later, once every epilogue thread has passed the group between),
+  // and the step's positions and cache slots
+  __shared__ __align__(16) float pf[2][32 * CHAIN_MAX_TOKENS];
+  __shared__ float pos_s[CHAIN_MAX_TOKENS];
+  __shared__ int slot_s[CHAIN_MAX_TOKENS];
+  if (threadIdx.x < tokens) {
+    pos_s[threadIdx.x] = (float)c.positions[threadIdx.x];
+    slot_s[threadIdx.x] = c.slots[threadIdx.x];
+  }
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
@@ -691,6 +733,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     for (; more; it++) {
       int slot = it % CHAIN_NS;
       if (s.ps == 0 && s.pe < pairs) chain_prefetch_part(c, pi, pre);  // an owner's group
+      if (s.ps == 0 && threadIdx.x < 128)  // a group whose epilogue this block runs
+        chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1]);
       mbar_wait(full + slot, (it / CHAIN_NS) & 1);
       if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && chain_phase_end(s))
         *reinterpret_cast<volatile int*>(&paused) = 1;
@@ -730,8 +774,10 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
             if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
             acc[h][0][e] = 0.f;
           }
+        // the prefetches' issuers wait for them before the others read them
+        if (s.pa == 0 && threadIdx.x < 128) asm volatile("cp.async.wait_all;" ::: "memory");
         chain_sync();
-        chain_epilogue(c, p, s, tokens, rb, pre, tag);
+        chain_epilogue(c, p, s, tokens, rb, pre, tag, pf[s.j & 1], pos_s, slot_s);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
       more = chain_step(s);

@@ -116,6 +116,8 @@ public final class Kernels implements AutoCloseable {
   private final int chainPairs;
   private final int chainStages;
   private final int chainRed;
+  /** w4_chain's static shared memory, which shares the opt-in with its dynamic. */
+  private final int chainStatic;
   /**
    * Dynamic shared memory of the many-token W4 kernels (w4m_smem, W4M_SMEM in w4a16_fused.cu):
    * each warp's two stages of activations, copied by cp.async.
@@ -240,6 +242,10 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
+    int[] staticBytes = new int[1];
+    cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
+        w4Chain);
+    chainStatic = staticBytes[0];
   }
 
   /** n ints of the module's __device__ array {@code name}. */
@@ -1521,7 +1527,7 @@ public final class Kernels implements AutoCloseable {
 
   /** Whether w4_chain's shared memory for {@code tokens} tokens fits one SM's block. */
   private boolean w4ChainSmemFits(int group, int maxK, int tokens, boolean z8) {
-    return w4ChainSmem(group, maxK, tokens, z8) <= maxSmemOptin - 1024;
+    return w4ChainSmem(group, maxK, tokens, z8) <= maxSmemOptin - chainStatic;
   }
 
   /**
