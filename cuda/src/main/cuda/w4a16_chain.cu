@@ -684,17 +684,10 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     return;
   }
 
-  // Consumers.
-  pdl_wait();
-  CHAIN_MARK()
-  // The launch's tag for the partners' sums (chain_part): every block reads the epoch word
-  // before it arrives at the first grid barrier, after which block 0 bumps it for the next.
-  unsigned* epoch = c.barrier + 1;
-  unsigned tag = 1u + *reinterpret_cast<volatile unsigned*>(epoch);
-  __shared__ uint4 pre[128];
-  // the epilogues' prefetched rows (chain_prefetch_rows), double-buffered by group (a buffer
-  // is rewritten two groups later, once every epilogue thread has passed the group between),
-  // and the step's positions and cache slots
+  // Consumers. The epilogues' prefetched rows (chain_prefetch_rows), double-buffered by group
+  // (a buffer is rewritten two groups later, once every epilogue thread has passed the group
+  // between), and the step's positions and cache slots: step metadata, copied before the
+  // step's first kernel, so read before the wait (as the decode attention does).
   __shared__ __align__(16) float pf[2][32 * CHAIN_MAX_TOKENS];
   __shared__ float pos_s[CHAIN_MAX_TOKENS];
   __shared__ int slot_s[CHAIN_MAX_TOKENS];
@@ -702,6 +695,17 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     pos_s[threadIdx.x] = (float)c.positions[threadIdx.x];
     slot_s[threadIdx.x] = c.slots[threadIdx.x];
   }
+  pdl_wait();
+  CHAIN_MARK()
+  // The launch's tag for the partners' sums (chain_part): every block reads the epoch word
+  // before it arrives at the first grid barrier, after which block 0 bumps it for the next.
+  // Its load is issued here and first used after the O prologue (an asm the compiler keeps
+  // behind the prologue's barrier), so its round trip overlaps the prologue's: the add right
+  // after the load had every consumer wait for it first (the launch's start to the O phase
+  // 1.2 us, docs/benchmarks).
+  unsigned* epoch = c.barrier + 1;
+  unsigned ep = *reinterpret_cast<volatile unsigned*>(epoch), tag = 0;
+  __shared__ uint4 pre[128];
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
@@ -723,6 +727,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
                    CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
                        ? reinterpret_cast<volatile int*>(&paused)
                        : nullptr);
+    if (pi == 0) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
