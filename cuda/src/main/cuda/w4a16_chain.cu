@@ -405,9 +405,9 @@ __device__ __forceinline__ bool chain_step(ChainStage& s) {
 // one 64-bit word, so an owner that reads its tag has read the sum that came with it: no fence,
 // which would wait for the SM's bulk copies in flight (1.3-1.8 us, docs/benchmarks), on the
 // partner's side, and no flag to reset on the owner's.
-__device__ __forceinline__ uint4* chain_part(const Chain& c, int pi, int block) {
+__device__ __forceinline__ uint4* chain_part(const Chain& c, int pi, int block, int th) {
   return reinterpret_cast<uint4*>(reinterpret_cast<char*>(c.barrier) + 128) +
-         ((size_t)pi * gridDim.x + block) * 128 + threadIdx.x;
+         ((size_t)pi * gridDim.x + block) * 128 + th;
 }
 
 __device__ __forceinline__ unsigned long long chain_ld_word(const uint4* p, int half) {
@@ -427,26 +427,32 @@ __device__ __forceinline__ void chain_st_word(uint4* p, int half, float v, unsig
                : "memory");
 }
 
-// The owner's early read of its partner's slot (epilogue threads, at the group's first stage)
-// into pre, where the epilogue checks its tags (and reads again where the partner was late).
-__device__ __forceinline__ void chain_prefetch_part(const Chain& c, int pi, uint4* pre) {
-  if (threadIdx.x >= 128) return;
+// The consumer threads that issue a group's prefetches (chain_prefetch_part, _rows) at its
+// first stage and wait for them before its sums meet: the last four warps, not the first four,
+// which run the epilogues. Both on the first four, a phase's first stage began 0.2 us later
+// for them (the prefetches' addressing), and every group's end waited for them.
+#define CHAIN_PF0 (32 * (CHAIN_CW - 4))
+static_assert(CHAIN_CW >= 8, "the prefetching warps are not the epilogue's");
+
+// The owner's early read of its partner's slot (prefetch thread th, at the group's first
+// stage) into pre[th], which epilogue thread th checks for the tags (and reads again where the
+// partner was late).
+__device__ __forceinline__ void chain_prefetch_part(const Chain& c, int pi, uint4* pre, int th) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n cp.async.commit_group;" ::"r"(
-                   smem_u32(pre + threadIdx.x)),
-               "l"(chain_part(c, pi, blockIdx.x + 1))
+                   smem_u32(pre + th)),
+               "l"(chain_part(c, pi, blockIdx.x + 1, th))
                : "memory");
 }
 
 // What a group's epilogue reads from global memory, into pf (32 floats a token) at the group's
-// first stage, by the first epilogue threads (cp.async through L2: other blocks wrote the
+// first stage, by prefetch threads tid (cp.async through L2: other blocks wrote the
 // residual in this launch): a RESID phase's 32 rows of the residual a token, a QKV phase's
 // 32 bias values (16 of rows c0, 16 of c0 + half; chain_epilogue). Read at the epilogue, each
 // cost the phase's last group an L2 round trip behind the ring's copies (0.7-1 us, CHAIN_FLOW's
 // timelines in docs/benchmarks) before its stores.
 __device__ __forceinline__ bool chain_prefetch_rows(const Chain& c, const ChainPhase& p,
                                                     const ChainStage& s, int tokens,
-                                                    float* pf) {
-  int tid = threadIdx.x;
+                                                    float* pf, int tid) {
   const void* src = nullptr;
   if (p.kind == CHAIN_RESID) {
     if (tid < 8 * tokens)
@@ -478,7 +484,6 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
   bool owner = s.pe < (p.k >> 6);
-  if (owner) asm volatile("cp.async.wait_all;" ::: "memory");
   if (t >= tokens) return;
   float a = 0.f, b = 0.f;
   int cols = chain_red_cols(tokens);
@@ -487,14 +492,14 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
     b += red[chain_red_at(w, 1, e, l >> 2, l & 3, cols)];
   }
   if (s.pa > 0) {  // a partner's part
-    uint4* slot = chain_part(c, s.pi, blockIdx.x);
+    uint4* slot = chain_part(c, s.pi, blockIdx.x, threadIdx.x);
     chain_st_word(slot, 0, a, tag);
     chain_st_word(slot, 1, b, tag);
     return;
   }
   if (owner) {
     uint4 v = pre[threadIdx.x];
-    const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1);
+    const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1, threadIdx.x);
     unsigned long long w;
     for (w = ((unsigned long long)v.y << 32) | v.x; (unsigned)(w >> 32) != tag;)
       w = chain_ld_word(slot, 0);
@@ -705,7 +710,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   // 1.2 us, docs/benchmarks).
   unsigned* epoch = c.barrier + 1;
   unsigned ep = *reinterpret_cast<volatile unsigned*>(epoch), tag = 0;
-  __shared__ uint4 pre[128];
+  __shared__ uint4 pre[2][128];  // the partners' sums, double-buffered as pf
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
@@ -737,9 +742,11 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     float acc[2][1][4] = {};
     for (; more; it++) {
       int slot = it % CHAIN_NS;
-      if (s.ps == 0 && s.pe < pairs) chain_prefetch_part(c, pi, pre);  // an owner's group
-      if (s.ps == 0 && threadIdx.x < 128)  // a group whose epilogue this block runs
-        chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1]);
+      int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
+      if (s.ps == 0 && pth >= 0) {  // a group whose epilogue this block runs
+        if (s.pe < pairs) chain_prefetch_part(c, pi, pre[s.j & 1], pth);  // an owner's
+        chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1], pth);
+      }
       mbar_wait(full + slot, (it / CHAIN_NS) & 1);
       if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && chain_phase_end(s))
         *reinterpret_cast<volatile int*>(&paused) = 1;
@@ -779,10 +786,11 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
             if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
             acc[h][0][e] = 0.f;
           }
-        // the prefetches' issuers wait for them before the others read them
-        if (s.pa == 0 && threadIdx.x < 128) asm volatile("cp.async.wait_all;" ::: "memory");
+        // the prefetches' issuers wait for them before the epilogue reads them
+        if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
+          asm volatile("cp.async.wait_all;" ::: "memory");
         chain_sync();
-        chain_epilogue(c, p, s, tokens, rb, pre, tag, pf[s.j & 1], pos_s, slot_s);
+        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
       more = chain_step(s);
