@@ -1610,9 +1610,25 @@ public final class Kernels implements AutoCloseable {
   // A block's cost in a chain phase (chainRuns), in us as fitted on a 14B GPTQ batch-1 timeline
   // (one H100, 528 blocks' phases over two runs of two launches): per input pair, per stage, per
   // group part.
-  private static final double RUN_PAIR = 0.022;
-  private static final double RUN_STAGE = 0.32;
-  private static final double RUN_PART = 0.80;
+  // {@code redress.cuda.chainRunCosts=pair,stage,part} replaces them (measurements).
+  private static final double[] RUN_COSTS = runCosts(
+      System.getProperty("redress.cuda.chainRunCosts", "0.022,0.32,0.80"));
+  private static final double RUN_PAIR = RUN_COSTS[0];
+  private static final double RUN_STAGE = RUN_COSTS[1];
+  private static final double RUN_PART = RUN_COSTS[2];
+
+  private static double[] runCosts(String spec) {
+    String[] parts = spec.split(",");
+    if (parts.length != 3) {
+      throw new IllegalArgumentException("redress.cuda.chainRunCosts takes three numbers"
+          + " (us a pair, a stage, a group part), not " + spec);
+    }
+    double[] out = new double[3];
+    for (int i = 0; i < 3; i++) {
+      out[i] = Double.parseDouble(parts[i].trim());
+    }
+    return out;
+  }
 
   /**
    * The runs {@code {u0, u1}} of w4_chain's blocks in each phase, {@code CHAIN_PHASES * (sms +
