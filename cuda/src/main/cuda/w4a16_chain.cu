@@ -448,9 +448,9 @@ __device__ __forceinline__ void chain_prefetch_part(const Chain& c, int pi, uint
 // first stage, by prefetch threads tid (cp.async through L2: other blocks wrote the
 // residual in this launch): a RESID phase's 32 rows of the residual a token, a QKV phase's
 // 32 bias values (16 of rows c0, 16 of c0 + half; chain_epilogue). Read at the epilogue, each
-// cost the phase's last group an L2 round trip behind the ring's copies (0.7-1 us, CHAIN_FLOW's
-// timelines in docs/benchmarks) before its stores.
-__device__ __forceinline__ bool chain_prefetch_rows(const Chain& c, const ChainPhase& p,
+// cost the phase's last group an L2 round trip behind the ring's copies (0.7-1 us in the
+// timelines of docs/benchmarks) before its stores.
+__device__ __forceinline__ void chain_prefetch_rows(const Chain& c, const ChainPhase& p,
                                                     const ChainStage& s, int tokens,
                                                     float* pf, int tid) {
   const void* src = nullptr;
@@ -462,14 +462,13 @@ __device__ __forceinline__ bool chain_prefetch_rows(const Chain& c, const ChainP
     if (tid < 4)
       src = p.bias + (u0 / half) * c.head_dim + u0 % half + (tid >> 1) * half + 8 * (tid & 1);
   } else {
-    return false;
+    return;  // SiLU's and the FP8 rows' epilogues read nothing
   }
   if (src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n cp.async.commit_group;" ::"r"(
                      smem_u32(pf + 4 * tid)),
                  "l"(src)
                  : "memory");
-  return true;
 }
 
 // A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
