@@ -334,7 +334,7 @@ __device__ __forceinline__ void dmma_attention(
     const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
     int block_size, bf16* __restrict__ out, int num_heads, int num_kv_heads, float scale,
     float* __restrict__ part_o, float* __restrict__ part_ml, int* __restrict__ counters,
-    int split_min_keys, int early_next) {
+    int split_min_keys, int flags) {
   constexpr bool FP8 = sizeof(typename KV::Elem) == 1;
   constexpr int BF = FP8 ? 1 : S;
   constexpr int RB = HD * sizeof(typename KV::Elem);         // bytes of a stored row
@@ -377,8 +377,45 @@ __device__ __forceinline__ void dmma_attention(
 #pragma unroll
   for (int s = 0; s < S - 1; s++)
     if (s < tiles) slots_of(s, ahead[s]);
+  size_t row_bytes = (size_t)kv_size * sizeof(typename KV::Elem);
+  const char* kcol = reinterpret_cast<const char*>(kv.k) + (size_t)kvh * RB + sch * 16;
+  const char* vcol = reinterpret_cast<const char*>(kv.v) + (size_t)kvh * RB + sch * 16;
+  // FP8: the scales of the rows this thread stages, for the tile being converted (cur) and the
+  // one in flight (next); loaded as the rows are, used a tile later.
+  float ks_cur[CPT], vs_cur[CPT], ks_next[CPT], vs_next[CPT];
+  // Key tile kt into stage kt % S (zeros past hi: P is 0 there, and 0 x a stale
+  // NaN would not be), as one cp.async group. part 1: only the rows of keys before the
+  // token's own (and the zeros), uncommitted; part 2: the others, then the commit.
+  auto stage = [&](int kt, const int (&sl)[CPT], float (&ksc)[CPT], float (&vsc)[CPT],
+                   int part) {
+    int buf = kt % S;
+#pragma unroll
+    for (int j = 0; j < CPT; j++) {
+      int row = srow + j * RSTEP, key = lo + kt * KEYS + row;
+      bool ok = key < hi;
+      if (part != 0 && (key < n - 1 || !ok) != (part == 1)) continue;
+      int slot = sl[j];
+      size_t off = (size_t)slot * row_bytes;
+      if constexpr (FP8) {
+        cp_async16(raw + ((buf * 2) * KEYS + row) * RB + sch * 16, kcol + off, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2 + 1) * KEYS + row) * RB + sch * 16, vcol + off, ok ? 16 : 0);
+        ksc[j] = ok ? kv.kscale(slot, kvh) : 0.f;
+        vsc[j] = ok ? kv.vscale(slot, kvh) : 0.f;
+      } else {
+        cp_async16(&sm.u.kv.k[buf][row][sch * 8], kcol + off, ok ? 16 : 0);
+        cp_async16(&sm.u.kv.v[buf][row][sch * 8], vcol + off, ok ? 16 : 0);
+      }
+    }
+    if (part != 1) cp_async_commit();
+  };
+  // flags & 2 (old_keys): every key before a token's own was written by an earlier step (a
+  // step of one token a sequence), not by the kernel before, so tile 0's rows of them are
+  // staged before the wait: the attention between two GPTQ chains at batch 1 runs on 8 SMs,
+  // one per KV head, and waited for its first tile after the QKV phase was done.
+  bool early = S > 1 && (flags & 2) && tiles > 0;
+  if (early) stage(0, ahead[0], ks_cur, vs_cur, 1);
   pdl_enter();
-  if (early_next) pdl_launch_dependents();
+  if (flags & 1) pdl_launch_dependents();
   bf16* o;
   gqa_split_block(out, positions, num_heads, num_kv_heads, HD, o);
   if (tiles == 0) return;  // a padding token (its output zeroed above), or a split past n
@@ -399,34 +436,6 @@ __device__ __forceinline__ void dmma_attention(
   float acc[HD / 8][4];
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
-  size_t row_bytes = (size_t)kv_size * sizeof(typename KV::Elem);
-  const char* kcol = reinterpret_cast<const char*>(kv.k) + (size_t)kvh * RB + sch * 16;
-  const char* vcol = reinterpret_cast<const char*>(kv.v) + (size_t)kvh * RB + sch * 16;
-  // FP8: the scales of the rows this thread stages, for the tile being converted (cur) and the
-  // one in flight (next); loaded as the rows are, used a tile later.
-  float ks_cur[CPT], vs_cur[CPT], ks_next[CPT], vs_next[CPT];
-  // Key tile kt into stage kt % S (zeros past hi: P is 0 there, and 0 x a stale
-  // NaN would not be), as one cp.async group.
-  auto stage = [&](int kt, const int (&sl)[CPT], float (&ksc)[CPT], float (&vsc)[CPT]) {
-    int buf = kt % S;
-#pragma unroll
-    for (int j = 0; j < CPT; j++) {
-      int row = srow + j * RSTEP, key = lo + kt * KEYS + row;
-      bool ok = key < hi;
-      int slot = sl[j];
-      size_t off = (size_t)slot * row_bytes;
-      if constexpr (FP8) {
-        cp_async16(raw + ((buf * 2) * KEYS + row) * RB + sch * 16, kcol + off, ok ? 16 : 0);
-        cp_async16(raw + ((buf * 2 + 1) * KEYS + row) * RB + sch * 16, vcol + off, ok ? 16 : 0);
-        ksc[j] = ok ? kv.kscale(slot, kvh) : 0.f;
-        vsc[j] = ok ? kv.vscale(slot, kvh) : 0.f;
-      } else {
-        cp_async16(&sm.u.kv.k[buf][row][sch * 8], kcol + off, ok ? 16 : 0);
-        cp_async16(&sm.u.kv.v[buf][row][sch * 8], vcol + off, ok ? 16 : 0);
-      }
-    }
-    cp_async_commit();
-  };
   // FP8: this thread's chunks of raw stage kt % S times their scales into the bf16
   // tile (16 values a chunk: two 16-byte stores).
   auto convert = [&](int kt) {
@@ -456,7 +465,7 @@ __device__ __forceinline__ void dmma_attention(
   };
 #pragma unroll
   for (int s = 0; s < S - 1; s++) {
-    if (s < tiles) stage(s, ahead[s], ks_cur, vs_cur);
+    if (s < tiles) stage(s, ahead[s], ks_cur, vs_cur, s == 0 && early ? 2 : 0);
     else cp_async_commit();  // empty groups keep the wait count below uniform
   }
   for (int kt = 0; kt < tiles; kt++) {
@@ -464,7 +473,7 @@ __device__ __forceinline__ void dmma_attention(
     if (kt + S - 1 < tiles) {
       int sl[CPT];
       slots_of(kt + S - 1, sl);
-      stage(kt + S - 1, sl, ks_next, vs_next);
+      stage(kt + S - 1, sl, ks_next, vs_next, 0);
     } else {
       cp_async_commit();
     }
@@ -583,7 +592,7 @@ __device__ __forceinline__ void dmma_attention(
 // Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys(n, split_min_keys)
 // (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
-// (part_o, part_ml, counters unused). early_next: the next kernel may launch at once (as
+// (part_o, part_ml, counters unused). flags & 1 (early next): the next kernel may launch at once (as
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
 // paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
 // scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV
@@ -593,10 +602,10 @@ __device__ __forceinline__ void dmma_attention(
       const int *__restrict__ block_tables, int max_blocks, int block_size,                   \
       bf16 *__restrict__ out, int num_heads, int num_kv_heads, float scale,                   \
       float *__restrict__ part_o, float *__restrict__ part_ml, int *__restrict__ counters,    \
-      int split_min_keys, int early_next
+      int split_min_keys, int flags
 #define DMMA_PASS                                                                              \
   token_seq, positions, block_tables, max_blocks, block_size, out, num_heads, num_kv_heads,   \
-      scale, part_o, part_ml, counters, split_min_keys, early_next
+      scale, part_o, part_ml, counters, split_min_keys, flags
 // A bf16-cache entry with S stages of W warps' tiles, MIN_BLOCKS blocks an SM to fit.
 #define DMMA_BF16_ENTRY(NAME, HD, S, W, MIN_BLOCKS)                                            \
   extern "C" __global__ void __launch_bounds__(32 * W, MIN_BLOCKS)                            \

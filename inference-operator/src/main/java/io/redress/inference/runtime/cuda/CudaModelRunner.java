@@ -1178,8 +1178,21 @@ public final class CudaModelRunner implements ModelRunner {
     }
   }
 
+  /**
+   * Whether the step being enqueued takes one token a sequence (every token samples, as in a
+   * pure decode step and its graphs): then every key before a token's own was written by an
+   * earlier step, and the decode attention stages them before it waits for the QKV kernel.
+   */
+  private boolean oneTokenEach;
+  /** {@code redress.cuda.earlyKeys=false}: the decode attention stages no keys before its wait. */
+  private static final boolean EARLY_KEYS =
+      !"false".equals(System.getProperty("redress.cuda.earlyKeys"));
+
   /** Launches one forward pass over {@code tokens} tokens and samples {@code rows} rows. */
   private void enqueueForward(int tokens, int rows) {
+    // A sequence's tokens but its last sample nothing, so rows == tokens only where each
+    // sequence brings one (mixed graphs always pad more tokens than rows).
+    oneTokenEach = EARLY_KEYS && rows == tokens;
     boolean fusedStep =
         fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
     if (!allLayers(tokens, fusedStep)) { // layers_bf16 reads the embedding row itself
@@ -1779,7 +1792,7 @@ public final class CudaModelRunner implements ModelRunner {
           config.numKvHeads(), config.headDim(), scale, split ? splitO.ptr() : null,
           split ? splitMl.ptr() : null, split ? splitCounters.ptr() : null, tokens,
           split && kernels.decodeMmaSplit(tokens, config.numKvHeads()),
-          split && (chainStep(tokens) || ONE_TOKEN_MMA && tokens == 1));
+          split && (chainStep(tokens) || ONE_TOKEN_MMA && tokens == 1), oneTokenEach);
     } else if (split) {
       kernels.attentionGqaSplit(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),

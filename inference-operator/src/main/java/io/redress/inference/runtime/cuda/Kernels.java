@@ -464,25 +464,28 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr counters, int tokens, boolean split) {
     attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
         maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
-        tokens, split, false);
+        tokens, split, false, false);
   }
 
   /**
    * {@link #attentionDecodeMma}; {@code earlyNext}: the next kernel may launch as this one
-   * starts (before a {@link #w4Chain}, whose blocks then load their first weights meanwhile).
+   * starts (before a {@link #w4Chain}, whose blocks then load their first weights meanwhile);
+   * {@code oldKeys}: every key before each token's own was written before the step (one token
+   * a sequence), so the first tile's rows of them are staged before the wait for the kernel
+   * before.
    */
   public void attentionDecodeMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
-      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext) {
+      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, boolean oldKeys) {
     // Split contexts (a block per 128 keys or more), or one block an SM or fewer: a twin whose
     // shared memory then costs little occupancy, with twice the warps (wide) or deeper stages
     // (DMMA_WIDE_WARPS and DMMA_DEEP_STAGES in attention_mma.cu say what each gained).
     boolean oneWave = !split && (long) tokens * kvHeads <= sms;
     attentionDecodeMma(q, kCache, vCache, kScale, vScale, tokenSeq, positions, blockTables,
         maxBlocks, blockSize, out, heads, kvHeads, headDim, scale, partO, partMl, counters,
-        tokens, split, earlyNext, DECODE_WIDE && (split || oneWave) ? DecodeMma.WIDE
+        tokens, split, earlyNext, oldKeys, DECODE_WIDE && (split || oneWave) ? DecodeMma.WIDE
             : oneWave && DECODE_DEEP ? DecodeMma.DEEP : DecodeMma.PLAIN);
   }
 
@@ -527,7 +530,8 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
       CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
       int kvHeads, int headDim, float scale, CUdeviceptr partO, CUdeviceptr partMl,
-      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, DecodeMma twin) {
+      CUdeviceptr counters, int tokens, boolean split, boolean earlyNext, boolean oldKeys,
+      DecodeMma twin) {
     checkMma(heads, kvHeads, headDim);
     boolean fp8 = kScale != null;
     DecodeMma kind = fp8 && twin == DecodeMma.DEEP ? DecodeMma.PLAIN : twin;
@@ -540,7 +544,7 @@ public final class Kernels implements AutoCloseable {
     launch(e.f(), tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * kind.warps, e.smem(),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
-            p(counters), i(splitKeys), i(earlyNext ? 1 : 0)}));
+            p(counters), i(splitKeys), i((earlyNext ? 1 : 0) | (oldKeys ? 2 : 0))}));
   }
 
   /**

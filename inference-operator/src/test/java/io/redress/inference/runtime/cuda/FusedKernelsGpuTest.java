@@ -318,10 +318,24 @@ class FusedKernelsGpuTest extends KernelGpuTest {
               q.ptr(), kCache.ptr(), vCache.ptr(), null, null, seqBuf.ptr(), posBuf.ptr(),
               blockTables.ptr(), maxBlocks, blockSize, out.ptr(), s.heads(), s.kvHeads(),
               s.headDim(), scale, partO.ptr(), partMl.ptr(), counters.ptr(), tokens,
-              kernel.mmaSplit(), false, kernel.twin());
+              kernel.mmaSplit(), false, false, kernel.twin());
         }
       };
       launch.run(out2, 3);
+      if (kernel.ordinal() >= SplitKernel.MMA.ordinal()) {
+        // The first tile's old keys staged before the wait (one token a sequence, as here):
+        // the same bits.
+        kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), null, null,
+            seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, out3.ptr(),
+            s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+            counters.ptr(), 3, kernel.mmaSplit(), false, true, kernel.twin());
+        short[] early = downloadShorts(out3, 3 * n);
+        short[] late = downloadShorts(out2, 3 * n);
+        for (int i = 0; i < 3 * n; i++) {
+          assertThat(early[i]).as("old keys staged early, element %d, %s, block size %d,"
+              + " position %d, %s", i, s, blockSize, pos, kernel).isEqualTo(late[i]);
+        }
+      }
       String what = s + ", block size " + blockSize + ", position " + pos + ", " + kernel;
       compareBf16("split attention, " + what, out1, out2, 3 * n);
       short[] split = downloadShorts(out2, 3 * n);
@@ -406,6 +420,7 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer counters = zeros(4L * tokens * s.heads());
     DeviceBuffer out1 = alloc(2L * tokens * s.qSize());
     DeviceBuffer out2 = alloc(2L * tokens * s.qSize());
+    DeviceBuffer out3 = alloc(2L * tokens * s.qSize());
     for (int pos : new int[] {0, 31, 128, 129, 1000, 2047}) {
       DeviceBuffer posBuf = ints(new int[] {pos, (pos * 7 + 5) % maxLen, -1});
       DeviceBuffer seqBuf = ints(new int[] {0, 1, 0});
@@ -421,10 +436,20 @@ class FusedKernelsGpuTest extends KernelGpuTest {
         kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
             vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
             out2.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
-            counters.ptr(), tokens, kernel.mmaSplit(), false, kernel.twin());
+            counters.ptr(), tokens, kernel.mmaSplit(), false, false, kernel.twin());
       }
       String what = s + ", position " + pos + ", " + kernel;
       compareBf16("fp8 split attention, " + what, out1, out2, tokens * s.qSize());
+      if (kernel != SplitKernel.GQA) {
+        // the first tile's old keys and scales staged before the wait: the same bits
+        kernels.attentionDecodeMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(),
+            vScale.ptr(), seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize,
+            out3.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, partO.ptr(), partMl.ptr(),
+            counters.ptr(), tokens, kernel.mmaSplit(), false, true, kernel.twin());
+        assertThat(downloadShorts(out3, tokens * s.qSize()))
+            .as("old keys staged early, %s", what)
+            .isEqualTo(downloadShorts(out2, tokens * s.qSize()));
+      }
       assertThat(downloadInts(counters, tokens * s.heads()))
           .as("merge counters after the launch, %s", what).containsOnly(0);
       release(posBuf);
