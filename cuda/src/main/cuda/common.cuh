@@ -132,7 +132,8 @@ __device__ __forceinline__ void cp_async_wait_all() {
 // read its weights (nothing on the GPU writes them during a step) and the step's metadata
 // that the host copied before the step's first kernel (positions, sequences, block tables:
 // the copy completes before that kernel starts, and every later kernel of the step starts
-// after it), and must not write at all;
+// after it), in a step of one token a sequence the KV cache's rows of earlier steps (the
+// decode attention's old keys, attention_mma.cu), and must not write global memory;
 // pdl_wait() returns once the previous kernel has finished and its writes are visible. So
 // every kernel calls it in every thread before touching anything else (build-kernels.sh
 // fails the build when an entry point has none), which also makes a kernel's completion
