@@ -208,13 +208,13 @@ struct StageOf<false, A, B> {
 template <int U, class E>
 struct W4MStage {
   uint4 w[U][2];
-  E e[U][2];  // [pair][strip]: {fp16 scale of row g, of g + 8; bf16 128 + zero of each}
+  E e[U][2];  // [pair][strip]: {fp16 scale of row g, of g + 8; bf16 128 + zero of each}, or
+              // the scales alone (unsigned E)
 };
 
 // The entry type of SZS (w4f_units): 1 the full entries, 2 scales only.
 template <int SZS>
 using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
-
 
 template <int U, class E>
 __device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, int p, int p1,
@@ -720,12 +720,16 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
     w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden, group, \
                                             group_shift, b1, b2, units, epi, red, xstage, szs);\
   }
-W4M_QKV(w4_qkv_rope_many, false, 2, 0)
-W4M_QKV(w4_qkv_rope_many_g64, true, 2, 0)
-W4M_QKV(w4_qkv_rope_many_szs, true, 2, 1)
-W4M_QKV(w4_qkv_rope_many_z8, true, 2, 2)
-W4M_QKV(w4_qkv_rope_t8, false, 1, 0)
-W4M_QKV(w4_qkv_rope_t8_g64, true, 1, 0)
+// A family's twins (Kernels reads them by name): two n-tiles over group 32, groups of 64 and
+// more, the strip-major scales with zero points (_szs) and without (_z8); one n-tile (_t8).
+#define W4M_TWINS(KERNEL, NAME)                                                                \
+  KERNEL(NAME##_many, false, 2, 0)                                                            \
+  KERNEL(NAME##_many_g64, true, 2, 0)                                                         \
+  KERNEL(NAME##_many_szs, true, 2, 1)                                                         \
+  KERNEL(NAME##_many_z8, true, 2, 2)                                                          \
+  KERNEL(NAME##_t8, false, 1, 0)                                                              \
+  KERNEL(NAME##_t8_g64, true, 1, 0)
+W4M_TWINS(W4M_QKV, w4_qkv_rope)
 
 #define W4M_SILU(NAME, G64, NT, SZS)                                                              \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
@@ -743,12 +747,7 @@ W4M_QKV(w4_qkv_rope_t8_g64, true, 1, 0)
                                                 group, group_shift, b1, b2, inter, epi, red,  \
                                                 xstage);                                      \
   }
-W4M_SILU(w4_silu_many, false, 2, 0)
-W4M_SILU(w4_silu_many_g64, true, 2, 0)
-W4M_SILU(w4_silu_many_szs, true, 2, 1)
-W4M_SILU(w4_silu_many_z8, true, 2, 2)
-W4M_SILU(w4_silu_t8, false, 1, 0)
-W4M_SILU(w4_silu_t8_g64, true, 1, 0)
+W4M_TWINS(W4M_SILU, w4_silu)
 
 // The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
 W4_RESIDUAL(w4_residual_many, false, 2, true, 0)
