@@ -416,6 +416,12 @@ __device__ __forceinline__ void dmma_attention(
   if (early) stage(0, ahead[0], ks_cur, vs_cur, 1);
   pdl_enter();
   if (flags & 1) pdl_launch_dependents();
+#ifdef DMMA_PROBE  // measurement build: one-token launches do nothing past the wait (wrong
+  if (gridDim.x == 1) {  // results): what the attention's work costs between two kernels
+    cp_async_wait_all();
+    return;
+  }
+#endif
   bf16* o;
   gqa_split_block(out, positions, num_heads, num_kv_heads, HD, o);
   if (tiles == 0) return;  // a padding token (its output zeroed above), or a split past n

@@ -69,6 +69,11 @@
 #ifndef CHAIN_PROBE
 #define CHAIN_PROBE 0
 #endif
+// -DCHAIN_NO_BARRIER=m skips the grid barrier before each phase p whose bit p is set (wrong
+// results): what a phase boundary's barrier costs, the bound of a design without it.
+#ifndef CHAIN_NO_BARRIER
+#define CHAIN_NO_BARRIER 0
+#endif
 
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
 static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly among the warps");
@@ -719,7 +724,10 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   for (int pi = 0; pi < c.phases; pi++) {
     const ChainPhase& p = c.ph[pi];
     if (pi > 0) {
-      chain_grid_sync(c.barrier);
+      if ((CHAIN_NO_BARRIER >> pi) & 1)
+        chain_sync();
+      else
+        chain_grid_sync(c.barrier);
       if (pi == 1 && blockIdx.x == 0 && threadIdx.x == 0) atomicAdd(epoch, 1u);
       if (CHAIN_EARLY_PAUSE && !CHAIN_LATE_RESUME && threadIdx.x == 0)
         *reinterpret_cast<volatile int*>(&paused) = 0;

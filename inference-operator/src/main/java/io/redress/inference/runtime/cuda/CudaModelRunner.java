@@ -1185,6 +1185,15 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private boolean oneTokenEach;
   /** {@code redress.cuda.earlyKeys=false}: the decode attention stages no keys before its wait. */
+  /**
+   * {@code redress.cuda.fusedHead=true}: a fused step's final norm and LM head in one launch
+   * (gemv_rmsnorm_bf16) instead of the norm, then gemv_bf16. The separate GEMV streams the LM
+   * head faster (493 against 517 us at 14B, docs/benchmarks/h100/gemv-qwen2.5-14b.md) than the
+   * norm's launch costs: one H100, same call, 14B GPTQ batch 1 280.1 decode tokens/s a
+   * sequence against 277.3, batch 2 524 against 519 tokens/s, 7B 483 against 477; bf16 7B 185
+   * either way.
+   */
+  private static final boolean FUSED_HEAD = Boolean.getBoolean("redress.cuda.fusedHead");
   private static final boolean EARLY_KEYS =
       !"false".equals(System.getProperty("redress.cuda.earlyKeys"));
 
@@ -1277,8 +1286,8 @@ public final class CudaModelRunner implements ModelRunner {
       linear(act.ptr(), w.downWeight(), w.downQ(), out(MLP_OUT), tokens, inter, d);
       mark("down gemm");
     }
-    if (rows > 0 && fusedStep && rows > Kernels.FUSED_MAX_TOKENS) {
-      // Many-token GPTQ steps: x is complete, the final norm of the sampling rows first.
+    if (rows > 0 && fusedStep && !head && (rows > Kernels.FUSED_MAX_TOKENS || !FUSED_HEAD)) {
+      // x is complete: the final norm of the sampling rows, then the LM head (FUSED_HEAD).
       kernels.addRmsnorm(x.ptr(), null, metaAt(lay.lastRows()), weights.finalNorm.ptr(),
           hLast.ptr(), d, eps, rows);
       mark("norm");
