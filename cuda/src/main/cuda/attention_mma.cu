@@ -327,6 +327,22 @@ static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 13
                   sizeof(DmmaSmem<64, 1, 8>) == 2 * 128 * 72 * 2 + 16,
               "Kernels.decodeMmaSmem");
 
+// -DCHAIN_TIMING=N (w4a16_chain.cu's timeline builds) also times the one-token attention
+// launches that run while the chain's launch counter reads N .. N + 2: each block prints "AT
+// counter kv-head split start wait tile0 tiles merged tiles" (globaltimer ns: its start, the
+// wait's end, its first tile ready, its last tile done, the merge done).
+#ifdef CHAIN_TIMING
+extern __device__ unsigned chain_launches;
+__device__ __forceinline__ unsigned long long dmma_now() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+#define DMMA_MARK(i) { if (threadIdx.x == 0) dmma_tm[i] = dmma_now(); }
+#else
+#define DMMA_MARK(i) {}
+#endif
+
 // KV: attention.cu's KvBf16 or KvFp8. W warps, each 16 keys of a tile.
 template <int HD, int S, int W, typename KV>
 __device__ __forceinline__ void dmma_attention(
@@ -347,6 +363,11 @@ __device__ __forceinline__ void dmma_attention(
   // FP8: stage s's K rows, then its V rows, RB bytes each.
   unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF, W>);
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+#ifdef CHAIN_TIMING
+  unsigned long long dmma_tm[5] = {};
+  unsigned dmma_launch = *(volatile unsigned*)&chain_launches;
+#endif
+  DMMA_MARK(0)
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
   // Before the wait for the previous kernel (the QKV projection, which writes Q and this
@@ -415,6 +436,7 @@ __device__ __forceinline__ void dmma_attention(
   bool early = S > 1 && (flags & 2) && tiles > 0;
   if (early) stage(0, ahead[0], ks_cur, vs_cur, 1);
   pdl_enter();
+  DMMA_MARK(1)
   if (flags & 1) pdl_launch_dependents();
 #ifdef DMMA_PROBE  // measurement build: one-token launches do nothing past the wait (wrong
   if (gridDim.x == 1) {  // results): what the attention's work costs between two kernels
@@ -485,6 +507,7 @@ __device__ __forceinline__ void dmma_attention(
     }
     cp_async_wait<S - 1>();
     __syncthreads();
+    if (kt == 0) DMMA_MARK(2)
     int buf = 0;
     if constexpr (FP8) {
       convert(kt);
@@ -545,6 +568,7 @@ __device__ __forceinline__ void dmma_attention(
     __syncthreads();  // every warp is done with this stage before it is refilled
   }
   cp_async_wait_all();
+  DMMA_MARK(3)
   // Each lane summed its own columns of l: add the quad's.
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
   l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
@@ -585,6 +609,12 @@ __device__ __forceinline__ void dmma_attention(
     part_o[at * HD + d] = bo;
     if (d == 0) reinterpret_cast<float2*>(part_ml)[at] = make_float2(bm * 0.6931471805599453f, bl);
   }
+#ifdef CHAIN_TIMING
+  DMMA_MARK(4)
+  if (threadIdx.x == 0 && gridDim.x == 1 && dmma_launch - CHAIN_TIMING < 3u)
+    printf("AT %u %d %d %llu %llu %llu %llu %llu %d\n", dmma_launch, kvh, split, dmma_tm[0],
+           dmma_tm[1], dmma_tm[2], dmma_tm[3], dmma_tm[4], tiles);
+#endif
   if (whole || !last_split(counters + (size_t)t * num_kv_heads + kvh, splits, &sm.last)) return;
   for (int i = threadIdx.x; i < group * HD; i += blockDim.x) {
     int g = i / HD, d = i % HD;
