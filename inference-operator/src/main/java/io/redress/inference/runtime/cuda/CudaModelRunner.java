@@ -1184,7 +1184,6 @@ public final class CudaModelRunner implements ModelRunner {
    * earlier step, and the decode attention stages them before it waits for the QKV kernel.
    */
   private boolean oneTokenEach;
-  /** {@code redress.cuda.earlyKeys=false}: the decode attention stages no keys before its wait. */
   /**
    * {@code redress.cuda.fusedHead=true}: a fused step's final norm and LM head in one launch
    * (gemv_rmsnorm_bf16) instead of the norm, then gemv_bf16. The separate GEMV streams the LM
@@ -1194,6 +1193,7 @@ public final class CudaModelRunner implements ModelRunner {
    * either way.
    */
   private static final boolean FUSED_HEAD = Boolean.getBoolean("redress.cuda.fusedHead");
+  /** {@code redress.cuda.earlyKeys=false}: the decode attention stages no keys before its wait. */
   private static final boolean EARLY_KEYS =
       !"false".equals(System.getProperty("redress.cuda.earlyKeys"));
 
