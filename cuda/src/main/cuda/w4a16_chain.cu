@@ -462,10 +462,8 @@ __device__ __forceinline__ void chain_prefetch_rows(const Chain& c, const ChainP
   if (p.kind == CHAIN_RESID) {
     if (tid < 8 * tokens)
       src = c.resid + (size_t)(tid >> 3) * p.rows + 32 * s.j + 4 * (tid & 7);
-  } else if (p.kind == CHAIN_QKV) {
-    int half = c.head_dim / 2, u0 = 16 * s.j;
-    if (tid < 4)
-      src = p.bias + (u0 / half) * c.head_dim + u0 % half + (tid >> 1) * half + 8 * (tid & 1);
+  } else if (p.kind == CHAIN_QKV) {  // strip tid / 2's first row (its 16 are contiguous)
+    if (tid < 4) src = p.bias + 16 * chain_strip(c, p, s.j, tid >> 1) + 8 * (tid & 1);
   } else {
     return;  // SiLU's and the FP8 rows' epilogues read nothing
   }
