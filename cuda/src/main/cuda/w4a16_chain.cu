@@ -74,6 +74,12 @@
 #ifndef CHAIN_NO_BARRIER
 #define CHAIN_NO_BARRIER 0
 #endif
+// -DCHAIN_NO_EPI=1 ends each group without its warps' meeting and epilogue (wrong results):
+// what the groups' ends cost the consumers; 2 only the groups before a phase's last (and no
+// owner waits for its partner), 3 only the last.
+#ifndef CHAIN_NO_EPI
+#define CHAIN_NO_EPI 0
+#endif
 
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
 static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly among the warps");
@@ -499,7 +505,7 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
     chain_st_word(slot, 1, b, tag);
     return;
   }
-  if (owner) {
+  if (owner && CHAIN_NO_EPI != 2) {
     uint4 v = pre[threadIdx.x];
     const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1, threadIdx.x);
     unsigned long long w;
@@ -558,7 +564,32 @@ __device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s,
 // launches: what lies between them, the attention and the launch boundary). A block without
 // work in a phase marks its first-stage time at the phase start.
 #ifdef CHAIN_TIMING
+// -DCHAIN_TIMING_SPAN=S (up to 64) also keeps, for launches N .. N + S - 1, the consumers'
+// earliest start and each phase's latest end over the blocks, which launch N + S prints as
+// "CS i start O GU DN QKV" lines: a whole step's chains and what lies between them.
+#ifndef CHAIN_TIMING_SPAN
+#define CHAIN_TIMING_SPAN 0
+#endif
 __device__ unsigned chain_launches;
+#if CHAIN_TIMING_SPAN > 0
+__device__ unsigned long long chain_span_start[CHAIN_TIMING_SPAN];  // ~ the earliest start
+__device__ unsigned long long chain_span_end[CHAIN_TIMING_SPAN][CHAIN_PHASES];
+#define CHAIN_DIGEST()                                                                        \
+  { unsigned i = launch - CHAIN_TIMING;                                                       \
+    if (threadIdx.x == 0 && i < CHAIN_TIMING_SPAN) {                                          \
+      atomicMax(&chain_span_start[i], ~tm[0]);                                                \
+      for (int q = 0; q < CHAIN_PHASES; q++)                                                  \
+        if (tm[1 + 4 * q + 3]) atomicMax(&chain_span_end[i][q], tm[1 + 4 * q + 3]);           \
+    }                                                                                         \
+    if (threadIdx.x == 0 && blockIdx.x == 0 && i == CHAIN_TIMING_SPAN)                        \
+      for (int j = 0; j < CHAIN_TIMING_SPAN; j++)                                             \
+        printf("CS %d %llu %llu %llu %llu %llu\n", j, ~chain_span_start[j],                   \
+               chain_span_end[j][0], chain_span_end[j][1], chain_span_end[j][2],              \
+               chain_span_end[j][3]);                                                         \
+  }
+#else
+#define CHAIN_DIGEST() {}
+#endif
 __device__ __forceinline__ unsigned long long chain_now() {
   unsigned long long t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
@@ -582,6 +613,7 @@ __device__ __forceinline__ unsigned long long chain_now() {
 #define CHAIN_TIMES
 #define CHAIN_MARK() {}
 #define CHAIN_REPORT(who) {}
+#define CHAIN_DIGEST() {}
 #endif
 
 #ifndef CHAIN_EARLY_PAUSE
@@ -779,7 +811,14 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
       }
       __syncwarp();
       if (lane == 0) mbar_arrive(empty + slot);
-      if (chain_group_end(s)) {
+      if (CHAIN_NO_EPI && chain_group_end(s) &&
+          (CHAIN_NO_EPI == 1 || (CHAIN_NO_EPI == 2) != chain_phase_end(s))) {
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) acc[h][0][e] = 0.f;
+        if (s.pa == 0 && threadIdx.x >= CHAIN_PF0) asm volatile("cp.async.wait_all;" ::: "memory");
+      } else if (chain_group_end(s)) {
         // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
         // rewritten two groups later, after its readers have passed the next group's barrier).
         float* rb = red + red_buf * red_size;
@@ -802,7 +841,10 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     }
     CHAIN_MARK()
   }
-  if (warp == 0) CHAIN_REPORT("c")
+  if (warp == 0) {
+    CHAIN_DIGEST()
+    CHAIN_REPORT("c")
+  }
   pdl_launch_dependents();
 #endif
 }

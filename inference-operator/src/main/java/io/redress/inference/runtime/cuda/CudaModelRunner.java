@@ -118,6 +118,11 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer gateUp; // (T, 2 inter) f32
   private final DeviceBuffer act; // (T, inter) bf16
   private final DeviceBuffer hLast; // (S, d) bf16
+  /**
+   * The LM head GEMV's greedy pick's keys and count (Kernels.gemvPick), where fused steps' LM
+   * head picks; else null.
+   */
+  private final DeviceBuffer pickScratch;
   private final DeviceBuffer logits; // (S, vocab) f32, on the sampling rank
   /** Tensor parallel: the LM head split by vocabulary rows, rank 0 gathering the logits. */
   private final boolean splitVocab;
@@ -378,6 +383,12 @@ public final class CudaModelRunner implements ModelRunner {
     logits = shard.samples() ? device.alloc(4L * sMax * config.vocabSize()) : null;
     splitVocab = tp != null && shard.splitsVocab(modelConfig);
     vocabPart = (int) shard.vocabRows(modelConfig).rows();
+    pickScratch = HEAD_PICK && tp == null && shard.samples() && d % 8 == 0
+        ? device.alloc(Kernels.GEMV_PICK_SCRATCH_BYTES) : null;
+    if (pickScratch != null) {
+      cuMemsetD32Async(pickScratch.ptr(), 0, (int) (Kernels.GEMV_PICK_SCRATCH_BYTES / 4),
+          device.stream());
+    }
     logitsPart = splitVocab ? device.alloc(4L * sMax * vocabPart) : null;
     if (splitVocab) {
       tp.setLogitsPart(logitsPart);
@@ -1193,6 +1204,13 @@ public final class CudaModelRunner implements ModelRunner {
    * either way.
    */
   private static final boolean FUSED_HEAD = Boolean.getBoolean("redress.cuda.fusedHead");
+  /**
+   * {@code redress.cuda.headPick=false}: a fused step's LM head GEMV (one or two sampling rows,
+   * one GPU) no longer picks each row's greedy id, and every step launches the sampler. With
+   * the pick, a greedy, unguided step launches no sampler ({@link #headSampled}).
+   */
+  private static final boolean HEAD_PICK =
+      !"false".equals(System.getProperty("redress.cuda.headPick"));
   /** {@code redress.cuda.earlyKeys=false}: the decode attention stages no keys before its wait. */
   private static final boolean EARLY_KEYS =
       !"false".equals(System.getProperty("redress.cuda.earlyKeys"));
@@ -1231,10 +1249,28 @@ public final class CudaModelRunner implements ModelRunner {
    * greedily, with no guided mask (the sampler would pick the same id).
    */
   private boolean headSampled(Step step, int tokens, int sampleRows) {
+    if (step.masks() != null) {
+      return false;
+    }
+    if (headPicks(tokens, sampleRows)) { // every sampling row greedy
+      return step.seqs().stream().allMatch(q -> !q.sample() || q.params().isGreedy());
+    }
     return allLayers(tokens, fused) && layersHeadArgs != null && sampleRows == 1
-        && step.masks() == null
         && step.seqs().size() == 1 && step.seqs().get(0).sample()
         && step.seqs().get(0).params().isGreedy();
+  }
+
+  /**
+   * Whether a step of these tokens and sampling rows takes the LM head GEMV with the greedy
+   * pick (Kernels.gemvPick): a fused step on one GPU, not in one launch, whose sampling rows
+   * the GEMV takes ({@link #linear}'s choice), the final norm on its own (not FUSED_HEAD).
+   */
+  private boolean headPicks(int tokens, int sampleRows) {
+    boolean fusedStep =
+        fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
+    return pickScratch != null && fusedStep && !allLayers(tokens, fusedStep) && sampleRows > 0
+        && sampleRows <= Kernels.GEMV_BEST_TOKENS && useGemv
+        && (sampleRows > Kernels.FUSED_MAX_TOKENS || !FUSED_HEAD);
   }
 
   /** The decoder layers, final norm and LM head of a step on one GPU (or unfused under TP). */
@@ -1291,8 +1327,14 @@ public final class CudaModelRunner implements ModelRunner {
       kernels.addRmsnorm(x.ptr(), null, metaAt(lay.lastRows()), weights.finalNorm.ptr(),
           hLast.ptr(), d, eps, rows);
       mark("norm");
-      linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, vocabPart);
-      mark("lm_head gemm");
+      if (headPicks(tokens, rows)) {
+        kernels.gemvPick(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, vocabPart, d,
+            pickScratch.ptr(), metaAt(offSampled));
+        mark("lm_head gemv+pick");
+      } else {
+        linear(hLast.ptr(), weights.lmHead.ptr(), logits.ptr(), rows, d, vocabPart);
+        mark("lm_head gemm");
+      }
     } else if (rows > 0 && fusedStep) {
       if (shard.samples() && !head) {
         // The residual stream is complete: final norm + LM head of the sampling rows.

@@ -65,6 +65,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction sample;
   private final CUfunction fillNormal;
   private final CUfunction gemv;
+  private final CUfunction gemvPick;
   private final CUfunction attentionSplit;
   private final CUfunction attentionGqaSplit;
   private final CUfunction attentionGqaSplitFp8;
@@ -168,6 +169,7 @@ public final class Kernels implements AutoCloseable {
     sample = function("sample_f32");
     fillNormal = function("fill_normal_bf16");
     gemv = function("gemv_bf16");
+    gemvPick = function("gemv_pick_bf16");
     attentionSplit = function("paged_attention_split_bf16");
     attentionGqaSplit = function("paged_attention_gqa_split_bf16");
     attentionGqaSplitFp8 = function("paged_attention_gqa_split_fp8");
@@ -669,6 +671,23 @@ public final class Kernels implements AutoCloseable {
       throw new IllegalArgumentException("gemv takes <= 8 tokens and k % 8 == 0");
     }
     launch(gemv, (rows + 7) / 8, 1, 256, p(x), p(w), p(y), i(tokens), i(rows), i(k));
+  }
+
+  /** Bytes of {@link #gemvPick}'s scratch: a key a token and a count (gemv.cu). */
+  public static final long GEMV_PICK_SCRATCH_BYTES = 8L * GEMV_MAX_TOKENS + 8;
+
+  /**
+   * {@link #gemv}, and each token's greedy pick over the rows (the larger value, the lower row
+   * on ties: {@link #sample}'s greedy order) into {@code picked} (tokens ints). {@code scratch}:
+   * {@link #GEMV_PICK_SCRATCH_BYTES}, zero at first use; each launch leaves it zero.
+   */
+  public void gemvPick(CUdeviceptr x, CUdeviceptr w, CUdeviceptr y, int tokens, int rows, int k,
+      CUdeviceptr scratch, CUdeviceptr picked) {
+    if (tokens > GEMV_MAX_TOKENS || k % 8 != 0) {
+      throw new IllegalArgumentException("gemv takes <= 8 tokens and k % 8 == 0");
+    }
+    launch(gemvPick, (rows + 7) / 8, 1, 256, p(x), p(w), p(y), i(tokens), i(rows), i(k),
+        p(scratch), p(picked));
   }
 
   /** Most tokens {@link #w4a16} takes (in slices of {@link #W4_SLICE_TOKENS}). */

@@ -169,6 +169,26 @@ class W4ChainGpuTest {
     }
   }
 
+  /**
+   * Runs a step of {@code rows} greedy sampling rows and returns its logits; the ids the runner
+   * sampled are the logits' greedy ones, lowest id on ties: the LM head GEMV's own pick on
+   * fused steps of one or two rows (Kernels.gemvPick, no sampler launched), the sampler's on
+   * the others.
+   */
+  private static float[] stepPicked(CudaModelRunner gpu, Step step, int rows) {
+    float[] logits = gpu.stepLogits(step);
+    int vocab = gpu.config().vocabSize();
+    int[] sampled = gpu.lastSampled(rows);
+    for (int r = 0; r < rows; r++) {
+      int best = 0;
+      for (int v = 1; v < vocab; v++) {
+        best = logits[r * vocab + v] > logits[r * vocab + best] ? v : best;
+      }
+      assertThat(sampled[r]).as("row %d of %d: sampled id", r, rows).isEqualTo(best);
+    }
+    return logits;
+  }
+
   /** One sequence: the prefill path, then the batch-1 graph. */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv) {
@@ -208,16 +228,16 @@ class W4ChainGpuTest {
       for (int s = 0; s < seqs; s++) {
         prefill.add(new SeqStep(lengths[s], 0, tables[s], true, greedy, s, 0));
       }
-      FusedDecodeGpuTest.record(gpu.stepLogits(new Step(prompts, prefill)), vocab, logits,
-          tokens, forced);
+      FusedDecodeGpuTest.record(stepPicked(gpu, new Step(prompts, prefill), seqs), vocab,
+          logits, tokens, forced);
       for (int j = 0; j < DECODE; j++) {
         int[] next = java.util.Arrays.copyOf(tokens.get(tokens.size() - 1), seqs);
         List<SeqStep> decode = new ArrayList<>();
         for (int s = 0; s < seqs; s++) {
           decode.add(new SeqStep(1, lengths[s] + j, tables[s], true, greedy, s, j + 1));
         }
-        FusedDecodeGpuTest.record(gpu.stepLogits(new Step(next, decode)), vocab, logits,
-            tokens, forced);
+        FusedDecodeGpuTest.record(stepPicked(gpu, new Step(next, decode), seqs), vocab,
+            logits, tokens, forced);
       }
       return new FusedDecodeGpuTest.Run(logits, tokens);
     } finally {
