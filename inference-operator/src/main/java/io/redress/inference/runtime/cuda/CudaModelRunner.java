@@ -1220,8 +1220,7 @@ public final class CudaModelRunner implements ModelRunner {
     // A sequence's tokens but its last sample nothing, so rows == tokens only where each
     // sequence brings one (mixed graphs always pad more tokens than rows).
     oneTokenEach = EARLY_KEYS && rows == tokens;
-    boolean fusedStep =
-        fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
+    boolean fusedStep = fusedStep(tokens);
     if (!allLayers(tokens, fusedStep)) { // layers_bf16 reads the embedding row itself
       kernels.embedding(metaAt(0), metaAt(metaSet ^ 1, offSampled), weights.embed.ptr(), x.ptr(),
           config.hiddenSize(), tokens);
@@ -1232,6 +1231,11 @@ public final class CudaModelRunner implements ModelRunner {
     } else {
       enqueueLayers(tokens, rows, fusedStep);
     }
+  }
+
+  /** Whether a step of these tokens takes the fused path (gemv_fused.cu, w4a16_fused.cu). */
+  private boolean fusedStep(int tokens) {
+    return fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
   }
 
   /** Whether a step of these tokens runs every layer in one launch (layers_bf16.cu). */
@@ -1266,11 +1270,9 @@ public final class CudaModelRunner implements ModelRunner {
    * the GEMV takes ({@link #linear}'s choice), the final norm on its own (not FUSED_HEAD).
    */
   private boolean headPicks(int tokens, int sampleRows) {
-    boolean fusedStep =
-        fused && tokens <= (weights.quantized() ? W4_FUSED_TOKENS : FUSED_TOKENS);
+    boolean fusedStep = fusedStep(tokens);
     return pickScratch != null && fusedStep && !allLayers(tokens, fusedStep) && sampleRows > 0
-        && sampleRows <= Kernels.GEMV_BEST_TOKENS && useGemv
-        && (sampleRows > Kernels.FUSED_MAX_TOKENS || !FUSED_HEAD);
+        && sampleRows <= Kernels.GEMV_BEST_TOKENS && useGemv && !FUSED_HEAD;
   }
 
   /** The decoder layers, final norm and LM head of a step on one GPU (or unfused under TP). */

@@ -189,13 +189,18 @@ class FusedDecodeGpuTest {
     int n = rows.length / vocab;
     int[] next = new int[n];
     for (int r = 0; r < n; r++) {
-      int best = 0;
-      for (int v = 1; v < vocab; v++) {
-        best = rows[r * vocab + v] > rows[r * vocab + best] ? v : best;
-      }
-      next[r] = best;
+      next[r] = argmax(rows, vocab, r);
     }
     tokens.add(forced == null ? next : forced.get(tokens.size()));
+  }
+
+  /** Row r's greedy id: its largest logit, the lowest id on ties (the sampler's order). */
+  static int argmax(float[] rows, int vocab, int r) {
+    int best = 0;
+    for (int v = 1; v < vocab; v++) {
+      best = rows[r * vocab + v] > rows[r * vocab + best] ? v : best;
+    }
+    return best;
   }
 
   static void restore(String key, String old) {
