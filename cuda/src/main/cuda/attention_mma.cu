@@ -343,6 +343,19 @@ __device__ __forceinline__ unsigned long long dmma_now() {
 #define DMMA_MARK(i) {}
 #endif
 
+// -DDMMA_CLOCKS=N: launches N .. N + 3 of the one-token attention (counted by block 0) print
+// each block's SM clock between its marks ("AC launch kv-head split tiles" then the cycles:
+// the early staging issued, the wait, Q in, the first tile ready, the tiles done, the warps'
+// rows stored, the merge and its stores): where the attention's time goes, at cycle
+// resolution (the globaltimer's of CHAIN_TIMING is too coarse for it). Thread 0 waits for its
+// Q loads at their mark, so its own row's staging starts later than in the kept build.
+#ifdef DMMA_CLOCKS
+__device__ unsigned dmma_clock_launches;
+#define DMMA_CLK(i) { if (threadIdx.x == 0) dmma_ck[i] = clock64(); }
+#else
+#define DMMA_CLK(i) {}
+#endif
+
 // KV: attention.cu's KvBf16 or KvFp8. W warps, each 16 keys of a tile.
 template <int HD, int S, int W, typename KV>
 __device__ __forceinline__ void dmma_attention(
@@ -368,6 +381,10 @@ __device__ __forceinline__ void dmma_attention(
   unsigned dmma_launch = *(volatile unsigned*)&chain_launches;
 #endif
   DMMA_MARK(0)
+#ifdef DMMA_CLOCKS
+  long long dmma_ck[8] = {};
+#endif
+  DMMA_CLK(0)
   int group = num_heads / num_kv_heads;
   int q_size = num_heads * HD, kv_size = num_kv_heads * HD;
   // Before the wait for the previous kernel (the QKV projection, which writes Q and this
@@ -435,7 +452,9 @@ __device__ __forceinline__ void dmma_attention(
   // one per KV head, and waited for its first tile after the QKV phase was done.
   bool early = S > 1 && (flags & 2) && tiles > 0;
   if (early) stage(0, ahead[0], ks_cur, vs_cur, 1);
+  DMMA_CLK(1)
   pdl_enter();
+  DMMA_CLK(2)
   DMMA_MARK(1)
   if (flags & 1) pdl_launch_dependents();
 #ifdef DMMA_PROBE  // measurement build: one-token launches do nothing past the wait (wrong
@@ -459,6 +478,12 @@ __device__ __forceinline__ void dmma_attention(
     qa[ks][1] = r0 < group ? __ldg(reinterpret_cast<const unsigned*>(qr + 16 * ks + 8 + c2))
                            : 0u;
   }
+#ifdef DMMA_CLOCKS
+  if (threadIdx.x == 0) {  // waits for Q's loads (the store never happens)
+    if ((qa[0][0] ^ qa[HD / 16 - 1][1]) == 0x7fc17fc1u) out[0] = bf16();
+    dmma_ck[3] = clock64();
+  }
+#endif
   float scale_log2 = scale * 1.4426950408889634f;
   float m0 = -INFINITY, l0 = 0.f;
   float acc[HD / 8][4];
@@ -508,6 +533,7 @@ __device__ __forceinline__ void dmma_attention(
     cp_async_wait<S - 1>();
     __syncthreads();
     if (kt == 0) DMMA_MARK(2)
+    if (kt == 0) DMMA_CLK(4)
     int buf = 0;
     if constexpr (FP8) {
       convert(kt);
@@ -569,6 +595,7 @@ __device__ __forceinline__ void dmma_attention(
   }
   cp_async_wait_all();
   DMMA_MARK(3)
+  DMMA_CLK(5)
   // Each lane summed its own columns of l: add the quad's.
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
   l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
@@ -585,6 +612,7 @@ __device__ __forceinline__ void dmma_attention(
     }
   }
   __syncthreads();
+  DMMA_CLK(6)
   bool whole = splits == 1;
   size_t first = ((size_t)t * num_heads + kvh * group) * SPLIT_MAX;
   for (int i = threadIdx.x; i < group * HD; i += blockDim.x) {
@@ -609,6 +637,19 @@ __device__ __forceinline__ void dmma_attention(
     part_o[at * HD + d] = bo;
     if (d == 0) reinterpret_cast<float2*>(part_ml)[at] = make_float2(bm * 0.6931471805599453f, bl);
   }
+#ifdef DMMA_CLOCKS
+  DMMA_CLK(7)
+  if (threadIdx.x == 0 && gridDim.x == 1) {
+    unsigned at = *(volatile unsigned*)&dmma_clock_launches;
+    if (at - DMMA_CLOCKS < 4u)
+      printf("AC %u %d %d %d %lld %lld %lld %lld %lld %lld %lld\n", at, kvh, split, tiles,
+             dmma_ck[1] - dmma_ck[0], dmma_ck[2] - dmma_ck[1], dmma_ck[3] - dmma_ck[2],
+             dmma_ck[4] - dmma_ck[3], dmma_ck[5] - dmma_ck[4], dmma_ck[6] - dmma_ck[5],
+             dmma_ck[7] - dmma_ck[6]);
+    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0)
+      atomicAdd(&dmma_clock_launches, 1u);
+  }
+#endif
 #ifdef CHAIN_TIMING
   DMMA_MARK(4)
   if (threadIdx.x == 0 && gridDim.x == 1 && dmma_launch - CHAIN_TIMING < 3u)

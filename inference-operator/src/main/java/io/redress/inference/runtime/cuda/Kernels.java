@@ -1665,18 +1665,34 @@ public final class Kernels implements AutoCloseable {
    * phase keeps w4a16_chain.cu's equal runs. The same shapes and grid give the same cuts, so
    * the sums still do not depend on the batch or the run.
    */
-  int[] w4ChainRuns(int[] pairs, int[] groups, int gsh) {
-    return chainRuns(pairs, groups, gsh, sms, chainPairs);
+  int[] w4ChainRuns(int[] pairs, int[] groups, int gsh, int freeLast) {
+    return chainRuns(pairs, groups, gsh, sms, chainPairs, freeLast);
   }
 
   static int[] chainRuns(int[] pairs, int[] groups, int gsh, int nb, int stagePairs) {
+    return chainRuns(pairs, groups, gsh, nb, stagePairs, 0);
+  }
+
+  /**
+   * {@code freeLast}: the last phase (the next layer's QKV) cut among all but the last
+   * {@code freeLast} blocks, which leave the launch as the phase starts, so that the attention
+   * after it, launched early, has that many SMs to start on while the phase runs (where the
+   * others still take a group each; else every block takes a run).
+   */
+  static int[] chainRuns(int[] pairs, int[] groups, int gsh, int nb, int stagePairs,
+      int freeLast) {
     int[] out = new int[CHAIN_PHASES * (nb + 1)];
     for (int p = 0; p < CHAIN_PHASES && p < pairs.length; p++) {
       long q = pairs[p] >> gsh;
       long n = groups[p] * q;
-      long[] cuts = groups[p] >= nb ? balancedRuns(pairs[p], gsh, n, nb, stagePairs) : null;
+      // the blocks that take runs: all, or all but the freed where each still takes at least
+      // a group (so that a group keeps at most two parts)
+      int np = groups[p] >= nb && p == CHAIN_PHASES - 1 && freeLast > 0
+          && n / Math.max(nb - freeLast, 1) >= q ? nb - freeLast : nb;
+      long[] cuts = groups[p] >= nb ? balancedRuns(pairs[p], gsh, n, np, stagePairs) : null;
       for (int b = 0; b <= nb; b++) {
-        out[p * (nb + 1) + b] = (int) (cuts != null ? cuts[b] : b * n / nb);
+        int c = Math.min(b, np);
+        out[p * (nb + 1) + b] = (int) (cuts != null ? cuts[c] : c * n / np);
       }
     }
     return out;

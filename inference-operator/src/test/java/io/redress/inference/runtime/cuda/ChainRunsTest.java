@@ -66,4 +66,60 @@ class ChainRunsTest {
       }
     }
   }
+
+  /**
+   * Runs that free the last blocks in the last phase (the attention's): those blocks take no
+   * units there, the others cover them all in order (the last of them may be idle too), none
+   * inside one group and none costlier than the equal runs over as many blocks; the other
+   * phases are the same as without. A last phase of fewer groups than blocks (the last case,
+   * 0.5B) keeps the equal runs, as without.
+   */
+  @ParameterizedTest
+  @CsvSource({"5120, 5120, 1024, 13824, 132, 1, 8, true",
+      "5120, 5120, 1024, 13824, 132, 1, 16, true", "3584, 3584, 512, 18944, 132, 1, 4, true",
+      "4608, 4608, 768, 4352, 132, 0, 6, true", "896, 896, 128, 4864, 132, 1, 2, false"})
+  void runsFreeTheLastBlocksInTheLastPhase(int hidden, int qs, int kv, int inter, int nb,
+      int gsh, int free, boolean frees) {
+    int[] pairs = {qs / 64, hidden / 64, inter / 64, hidden / 64};
+    int[] groups = {hidden / 32, inter / 16, hidden / 32, (qs + 2 * kv) / 32};
+    int[] runs = Kernels.chainRuns(pairs, groups, gsh, nb, STAGE_PAIRS, free);
+    int[] plain = Kernels.chainRuns(pairs, groups, gsh, nb, STAGE_PAIRS);
+    int last = Kernels.CHAIN_PHASES - 1;
+    if (!frees) {
+      assertThat(runs).isEqualTo(plain);
+      return;
+    }
+    for (int i = 0; i < last * (nb + 1); i++) {
+      assertThat(runs[i]).as("run bound %d before the last phase", i).isEqualTo(plain[i]);
+    }
+    long q = pairs[last] >> gsh;
+    long n = groups[last] * q;
+    int at = last * (nb + 1);
+    assertThat(runs[at]).isZero();
+    double max = 0;
+    for (int b = 0; b < nb; b++) {
+      long u0 = runs[at + b];
+      long u1 = runs[at + b + 1];
+      if (b >= nb - free) {
+        assertThat(u0).as("free block %d", b).isEqualTo(n);
+        assertThat(u1).as("free block %d", b).isEqualTo(n);
+        continue;
+      }
+      if (u0 == n) { // idle past the phase's end
+        assertThat(u1).as("idle block %d", b).isEqualTo(n);
+        continue;
+      }
+      assertThat(u1).as("block %d has work", b).isGreaterThan(u0);
+      boolean inside = u0 % q != 0 && u1 % q != 0 && u0 / q == (u1 - 1) / q;
+      assertThat(inside).as("block %d inside one group", b).isFalse();
+      max = Math.max(max, Kernels.runCost(pairs[last], gsh, STAGE_PAIRS, u0, u1));
+    }
+    assertThat((long) runs[at + nb - free]).as("the working blocks cover the phase").isEqualTo(n);
+    double equalMax = 0;
+    for (int b = 0; b < nb - free; b++) {
+      equalMax = Math.max(equalMax, Kernels.runCost(pairs[last], gsh, STAGE_PAIRS,
+          b * n / (nb - free), (b + 1) * n / (nb - free)));
+    }
+    assertThat(max).isLessThanOrEqualTo(equalMax + 1e-9);
+  }
 }
