@@ -535,8 +535,10 @@ public final class CudaModelRunner implements ModelRunner {
       // The last phase leaves a block free for each of the next attention's blocks (a block a
       // token and KV head; redress.cuda.chainFreeLast, 0 for none): they used to find no SM
       // until the chain had ended, and looked up their first keys' slots (about 1.7 us) only
-      // then. One H100, same call, decode tokens/s: 14B GPTQ batch 1 281.6 / 281.5 against
-      // 280.7 / 280.8, batch 2 (16 free) 526 against 523; 7B (4) 495.7 against 493.4.
+      // then. One H100, decode tokens/s against none freed in the same call: 14B GPTQ batch 1
+      // 281.6 / 281.5 (8 freed) and 281.6 (16) against 280.7 / 280.8, in another call 280.9 /
+      // 280.3 (16) against 280.5 / 280.2; batch 2 (16) 270.1 against 268.6; 7B (4) 494.9
+      // against 490.9.
       if ("equal".equals(System.getProperty("redress.cuda.chainRuns"))) {
         chainRuns = null;
       } else {
