@@ -618,7 +618,8 @@ __device__ __forceinline__ void dmma_attention(
   size_t first = ((size_t)t * num_heads + kvh * group) * SPLIT_MAX;
   // The merge: each row's weights once (a warp's exp2 against the block's max), then a thread
   // a row's four dims at a time, the warps in order (the sums a thread an output made before:
-  // the same bits, with a fortieth of the exp2s and a quarter of the loads and stores).
+  // the same bits, with one exp2 a warp and row, not one a warp and output, and float4 loads
+  // and stores).
   if (threadIdx.x < group) {
     int g = threadIdx.x;
     float bm = -INFINITY;

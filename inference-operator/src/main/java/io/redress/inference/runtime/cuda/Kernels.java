@@ -1685,10 +1685,10 @@ public final class Kernels implements AutoCloseable {
     for (int p = 0; p < CHAIN_PHASES && p < pairs.length; p++) {
       long q = pairs[p] >> gsh;
       long n = groups[p] * q;
-      // the blocks that take runs: all, or all but the freed where each still takes at least
-      // a group (so that a group keeps at most two parts)
-      int np = groups[p] >= nb && p == CHAIN_PHASES - 1 && freeLast > 0
-          && n / Math.max(nb - freeLast, 1) >= q ? nb - freeLast : nb;
+      // the blocks that take runs: all, or all but the freed where some are left and each
+      // still takes at least a group (so that a group keeps at most two parts)
+      int np = groups[p] >= nb && p == CHAIN_PHASES - 1 && freeLast > 0 && freeLast < nb
+          && n / (nb - freeLast) >= q ? nb - freeLast : nb;
       long[] cuts = groups[p] >= nb ? balancedRuns(pairs[p], gsh, n, np, stagePairs) : null;
       for (int b = 0; b <= nb; b++) {
         int c = Math.min(b, np);

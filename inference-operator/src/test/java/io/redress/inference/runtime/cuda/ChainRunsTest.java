@@ -71,13 +71,14 @@ class ChainRunsTest {
    * Runs that free the last blocks in the last phase (the attention's): those blocks take no
    * units there, the others cover them all in order (the last of them may be idle too), none
    * inside one group and none costlier than the equal runs over as many blocks; the other
-   * phases are the same as without. A last phase of fewer groups than blocks (the last case,
-   * 0.5B) keeps the equal runs, as without.
+   * phases are the same as without. A last phase of fewer groups than blocks (0.5B) keeps the
+   * equal runs, as without, and so does one asked to free every block.
    */
   @ParameterizedTest
   @CsvSource({"5120, 5120, 1024, 13824, 132, 1, 8, true",
       "5120, 5120, 1024, 13824, 132, 1, 16, true", "3584, 3584, 512, 18944, 132, 1, 4, true",
-      "4608, 4608, 768, 4352, 132, 0, 6, true", "896, 896, 128, 4864, 132, 1, 2, false"})
+      "4608, 4608, 768, 4352, 132, 0, 6, true", "896, 896, 128, 4864, 132, 1, 2, false",
+      "5120, 5120, 1024, 13824, 132, 1, 132, false"})
   void runsFreeTheLastBlocksInTheLastPhase(int hidden, int qs, int kv, int inter, int nb,
       int gsh, int free, boolean frees) {
     int[] pairs = {qs / 64, hidden / 64, inter / 64, hidden / 64};
