@@ -44,20 +44,26 @@
 // The ring's geometry. The consumers are latency-bound (about 0.3 instructions issued a
 // scheduler-cycle with 8 warps, docs/benchmarks), so more of them hide more: with 13 warps a
 // block, 3 or 4 share a scheduler, whose 16K registers then cap a thread at 128 (9 warps: 168),
-// which these loops fit without spills. 4 stages of 36 pairs (3 a warp; 144 KB, what fits beside
-// two tokens' activations at 14B): once the consumers no longer divided by the group size (GSH
-// below) they outran the ring, and a deeper one of smaller stages paid: one H100, same call,
-// 14B GPTQ batch 1 246 / 246 / 246 tokens/s against 239 / 239 / 239 for 3 stages of 48 pairs,
-// batch 2 473 against 458, 7B 462 against 451 (6 stages of 24 pairs: 203). Before that, 12
-// warps of 48 pairs read 229 / 230 against 221 / 221 for 8 warps, 32 pairs and 4 stages.
+// which these loops fit without spills. 3 stages of 48 pairs (4 a warp; 147 KB, what fits beside
+// two tokens' activations at 14B). Why: on an H200, whose HBM outruns the consumers, fewer and
+// larger stages pay (a stage costs each warp a ring wait and an arrive, and a 14B group of 80
+// pairs takes 2 stages instead of 3): one H200, same call, 14B GPTQ batch 1 316.7 / 316.6
+// decode tokens/s a sequence against 300.2 / 300.2 for 4 stages of 36 pairs, batch 2 587
+// output tokens/s against 560; 7B 525.6 against 532.9. Deeper or wider rings no longer leave
+// room for two tokens' activations at 14B; 40 pairs and 10 warps read 306.9, 48 pairs and 8
+// warps 304.0, 2 stages of 60 294.1, 6 of 24 285.3. On the H100, where the ring waits on HBM,
+// an earlier state of these loops read 246 for 4 stages of 36 pairs against 239 for 3 of 48
+// (14B GPTQ batch 1, same call); the H100 is no longer at hand to measure this state on.
+// Before that, 12 warps of 48 pairs read 229 / 230 against 221 / 221 for 8 warps, 32 pairs and
+// 4 stages.
 #ifndef CHAIN_CW
 #define CHAIN_CW 12     // consumer warps (the launch's threads: 32 * (CHAIN_CW + 1))
 #endif
 #ifndef CHAIN_SP
-#define CHAIN_SP 36     // input pairs (64 inputs each) of a stage
+#define CHAIN_SP 48     // input pairs (64 inputs each) of a stage
 #endif
 #ifndef CHAIN_NS
-#define CHAIN_NS 4      // stages in the ring
+#define CHAIN_NS 3      // stages in the ring
 #endif
 #ifndef CHAIN_RED
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
