@@ -15,6 +15,7 @@
 // key), so a token's output does not depend on the tokens beside it. P in bf16 is the one
 // rounding the CUDA-core kernel does not make: the two agree to bf16 rounding.
 #include "common.cuh"
+#include <type_traits>
 
 #define PMMA_TOKENS 16  // rows of a block: one m16 tile
 #define PMMA_KEYS 64    // keys staged per tile
@@ -31,6 +32,30 @@ struct __align__(16) PmmaSmem {
   int seq[PMMA_TOKENS], pos[PMMA_TOKENS];
   bf16 q[1][PMMA_TOKENS][HD + 8];  // in fact one per warp (Kernels.mmaSmem)
 };
+
+// Over an FP8 cache (the _fp8 entries): two stages of the K and V rows as stored (e4m3, half
+// the bytes) and of their scales' words, each tile converted once, times its scales, into one
+// bf16 K and V tile that the warps then multiply as above (as the decode kernels below do).
+// Why: the prompt chunks over an FP8 cache took the decode kernel, a block per token and KV
+// head reading its whole context, where here 16 tokens share each tile.
+template <int HD>
+struct __align__(16) PmmaSmemFp8 {
+  bf16 k[1][PMMA_KEYS][HD + 8];
+  bf16 v[1][PMMA_KEYS][HD + 8];
+  unsigned char raw[2][2][PMMA_KEYS][HD];  // stage, K / V, row
+  unsigned sc[2][2][PMMA_KEYS];  // the 4-byte word holding each row's fp16 scale
+  int odd[2][PMMA_KEYS];         // whether the scale is that word's high half
+  int seq[PMMA_TOKENS], pos[PMMA_TOKENS];
+  bf16 q[1][PMMA_TOKENS][HD + 8];  // in fact one per warp (Kernels.mmaSmem)
+};
+
+// 4 bytes global -> shared (zeros where src_bytes is 0), as cp_async16.
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, int src_bytes) {
+  unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src),
+               "r"(src_bytes)
+               : "memory");
+}
 
 __device__ __forceinline__ uint32_t ld_b32(const bf16* p) {
   return *reinterpret_cast<const uint32_t*>(p);
@@ -60,14 +85,17 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&a)[4], const bf16* p) {
 }
 
 // One pass: rows [rs, re) of the block's 16, all of sequence `seq`, over keys 0..max_pos.
-template <int HD>
-__device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const bf16 (*qs)[HD + 8],
-                                          const bf16* __restrict__ k_cache,
-                                          const bf16* __restrict__ v_cache,
+template <int HD, bool FP8, class SM, class E>
+__device__ __forceinline__ void pmma_pass(SM& sm, const bf16 (*qs)[HD + 8],
+                                          const E* __restrict__ k_cache,
+                                          const E* __restrict__ v_cache,
+                                          const __half* __restrict__ k_scale,
+                                          const __half* __restrict__ v_scale,
                                           const int* __restrict__ table, int block_size,
-                                          int kv_size, int kvh, int rs, int re, int max_pos,
-                                          float scale_log2, bf16* __restrict__ out, int t0,
-                                          int tokens, int q_size, int head) {
+                                          int kv_size, int kvh, int num_kv_heads, int rs,
+                                          int re, int max_pos, float scale_log2,
+                                          bf16* __restrict__ out, int t0, int tokens,
+                                          int q_size, int head) {
   constexpr int CHUNKS = HD / 8;  // 16-byte chunks per row
   int lane = threadIdx.x & 31;
   int r0 = lane >> 2, r1 = r0 + 8, c2 = 2 * (lane & 3);
@@ -79,29 +107,82 @@ __device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const bf16 (*qs)[HD 
   for (int dt = 0; dt < HD / 8; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.f;
   int tiles = (max_pos + PMMA_KEYS) / PMMA_KEYS;  // max_pos -1: none
   PagedBlocks blocks(block_size);
-  // Copies key tile kt into stage kt & 1 (zeros past max_pos), as one cp.async group.
+  constexpr int RCH = HD / 16;  // FP8: 16-byte chunks of a stored row
+  // Copies key tile kt into stage kt & 1 (zeros past max_pos), as one cp.async group; over
+  // FP8 the rows as stored and their scales' words.
   auto stage = [&](int kt) {
     int buf = kt & 1;
-    for (int i = threadIdx.x; i < PMMA_KEYS * CHUNKS; i += blockDim.x) {
-      int row = i / CHUNKS, ch = i - row * CHUNKS, key = kt * PMMA_KEYS + row;
-      bool ok = key <= max_pos;
-      size_t slot = ok ? (size_t)blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
-      size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
-      cp_async16(&sm.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
-      cp_async16(&sm.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
+    if constexpr (FP8) {
+      for (int i = threadIdx.x; i < PMMA_KEYS * RCH; i += blockDim.x) {
+        int row = i / RCH, ch = i - row * RCH, key = kt * PMMA_KEYS + row;
+        bool ok = key <= max_pos;
+        size_t slot = ok ? (size_t)blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
+        size_t off = slot * kv_size + (size_t)kvh * HD + ch * 16;
+        cp_async16(&sm.raw[buf][0][row][ch * 16], k_cache + off, ok ? 16 : 0);
+        cp_async16(&sm.raw[buf][1][row][ch * 16], v_cache + off, ok ? 16 : 0);
+        if (ch == 0) {
+          size_t si = slot * num_kv_heads + kvh;
+          sm.odd[buf][row] = (int)(si & 1);
+          cp_async4(&sm.sc[buf][0][row], k_scale + (si & ~(size_t)1), ok ? 4 : 0);
+          cp_async4(&sm.sc[buf][1][row], v_scale + (si & ~(size_t)1), ok ? 4 : 0);
+        }
+      }
+    } else {
+      for (int i = threadIdx.x; i < PMMA_KEYS * CHUNKS; i += blockDim.x) {
+        int row = i / CHUNKS, ch = i - row * CHUNKS, key = kt * PMMA_KEYS + row;
+        bool ok = key <= max_pos;
+        size_t slot = ok ? (size_t)blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
+        size_t off = slot * kv_size + (size_t)kvh * HD + ch * 8;
+        cp_async16(&sm.k[buf][row][ch * 8], k_cache + off, ok ? 16 : 0);
+        cp_async16(&sm.v[buf][row][ch * 8], v_cache + off, ok ? 16 : 0);
+      }
     }
     cp_async_commit();
+  };
+  // FP8: raw stage kt & 1 times its scales into the bf16 tile, 16 values a chunk (the decode
+  // kernels' convert: the same values).
+  auto convert = [&](int kt) {
+    if constexpr (FP8) {
+      int buf = kt & 1;
+      for (int i = threadIdx.x; i < PMMA_KEYS * RCH; i += blockDim.x) {
+        int row = i / RCH, ch = i - row * RCH;
+#pragma unroll
+        for (int tv = 0; tv < 2; tv++) {
+          uint4 r = *reinterpret_cast<const uint4*>(&sm.raw[buf][tv][row][ch * 16]);
+          unsigned w = sm.sc[buf][tv][row] >> (16 * sm.odd[buf][row]);
+          float sc = __half2float(__ushort_as_half((unsigned short)(w & 0xffffu)));
+          float f[16];
+          KvFp8::unpack(make_uint2(r.x, r.y), f);
+          KvFp8::unpack(make_uint2(r.z, r.w), f + 8);
+          uint4 b0 = make_uint4(pack_bf16(f[0] * sc, f[1] * sc),
+                                pack_bf16(f[2] * sc, f[3] * sc),
+                                pack_bf16(f[4] * sc, f[5] * sc),
+                                pack_bf16(f[6] * sc, f[7] * sc));
+          uint4 b1 = make_uint4(pack_bf16(f[8] * sc, f[9] * sc),
+                                pack_bf16(f[10] * sc, f[11] * sc),
+                                pack_bf16(f[12] * sc, f[13] * sc),
+                                pack_bf16(f[14] * sc, f[15] * sc));
+          bf16* dst = tv == 0 ? &sm.k[0][row][ch * 16] : &sm.v[0][row][ch * 16];
+          reinterpret_cast<uint4*>(dst)[0] = b0;
+          reinterpret_cast<uint4*>(dst)[1] = b1;
+        }
+      }
+    }
   };
   __syncthreads();  // the previous pass is done with both stages
   if (tiles > 0) stage(0);
   for (int kt = 0; kt < tiles; kt++) {
-    int kbase = kt * PMMA_KEYS, buf = kt & 1;
+    int kbase = kt * PMMA_KEYS, buf = FP8 ? 0 : kt & 1;
     // The next tile streams into the other stage (read by the previous iteration, which
     // ended at a barrier) while this one is multiplied.
     if (kt + 1 < tiles) stage(kt + 1);
     else cp_async_commit();  // an empty group keeps the count below uniform
     cp_async_wait<1>();      // this thread's copies of tile kt have landed
     __syncthreads();         // and everyone's
+    if constexpr (FP8) {
+      convert(kt);
+      __syncthreads();
+    }
 
     float s[PMMA_KEYS / 8][4];
 #pragma unroll
@@ -193,15 +274,16 @@ __device__ __forceinline__ void pmma_pass(PmmaSmem<HD>& sm, const bf16 (*qs)[HD 
   }
 }
 
-template <int HD>
+template <int HD, bool FP8, class E>
 __device__ __forceinline__ void pmma_attention(
-    const bf16* __restrict__ q, const bf16* __restrict__ k_cache,
-    const bf16* __restrict__ v_cache, const int* __restrict__ token_seq,
-    const int* __restrict__ positions, const int* __restrict__ block_tables, int max_blocks,
-    int block_size, bf16* __restrict__ out, int tokens, int num_heads, int num_kv_heads,
-    float scale) {
+    const bf16* __restrict__ q, const E* __restrict__ k_cache, const E* __restrict__ v_cache,
+    const __half* __restrict__ k_scale, const __half* __restrict__ v_scale,
+    const int* __restrict__ token_seq, const int* __restrict__ positions,
+    const int* __restrict__ block_tables, int max_blocks, int block_size,
+    bf16* __restrict__ out, int tokens, int num_heads, int num_kv_heads, float scale) {
+  using SM = typename std::conditional<FP8, PmmaSmemFp8<HD>, PmmaSmem<HD>>::type;
   extern __shared__ uint4 pmma_smem[];
-  PmmaSmem<HD>& sm = *reinterpret_cast<PmmaSmem<HD>*>(pmma_smem);
+  SM& sm = *reinterpret_cast<SM*>(pmma_smem);
   int t0 = blockIdx.x * PMMA_TOKENS, kvh = blockIdx.y;
   int group = num_heads / num_kv_heads;
   int lane = threadIdx.x & 31, head = kvh * group + (threadIdx.x >> 5);
@@ -229,9 +311,10 @@ __device__ __forceinline__ void pmma_attention(
     int seq = sm.seq[rs], re = rs + 1, max_pos = sm.pos[rs];
     while (re < PMMA_TOKENS && sm.seq[re] == seq) max_pos = max(max_pos, sm.pos[re++]);
     if (seq >= 0)
-      pmma_pass<HD>(sm, qs, k_cache, v_cache, block_tables + (size_t)seq * max_blocks,
-                    block_size, kv_size, kvh, rs, re, max_pos, scale_log2, out, t0, tokens,
-                    q_size, head);
+      pmma_pass<HD, FP8>(sm, qs, k_cache, v_cache, k_scale, v_scale,
+                         block_tables + (size_t)seq * max_blocks, block_size, kv_size, kvh,
+                         num_kv_heads, rs, re, max_pos, scale_log2, out, t0, tokens, q_size,
+                         head);
     rs = re;
   }
 }
@@ -249,11 +332,31 @@ __device__ __forceinline__ void pmma_attention(
        int max_blocks, int block_size, bf16* __restrict__ out, int tokens, int num_heads,     \
        int num_kv_heads, float scale) {                                                       \
     pdl_enter();                                                                              \
-    pmma_attention<HD>(q, k_cache, v_cache, token_seq, positions, block_tables, max_blocks,   \
-                       block_size, out, tokens, num_heads, num_kv_heads, scale);              \
+    pmma_attention<HD, false>(q, k_cache, v_cache, nullptr, nullptr, token_seq, positions,    \
+                              block_tables, max_blocks, block_size, out, tokens, num_heads,   \
+                              num_kv_heads, scale);                                           \
   }
 PMMA_ENTRY(paged_attention_mma_hd64_bf16, 64)
 PMMA_ENTRY(paged_attention_mma_hd128_bf16, 128)
+
+// The same over an FP8 cache (qkv_rope_cache_fp8's layout: e4m3 rows, an fp16 scale per slot
+// and KV head for K and for V), dynamic shared memory PmmaSmemFp8<head_dim> with a Q tile per
+// warp (Kernels.mmaSmemFp8); head_dim 64 or 128.
+#define PMMA_FP8_ENTRY(NAME, HD)                                                               \
+  extern "C" __global__ void __launch_bounds__(32 * PMMA_MAX_GROUP, 2)                        \
+  NAME(const bf16* __restrict__ q, const __nv_fp8_storage_t* __restrict__ k_cache,            \
+       const __nv_fp8_storage_t* __restrict__ v_cache, const __half* __restrict__ k_scale,    \
+       const __half* __restrict__ v_scale, const int* __restrict__ token_seq,                 \
+       const int* __restrict__ positions, const int* __restrict__ block_tables,               \
+       int max_blocks, int block_size, bf16* __restrict__ out, int tokens, int num_heads,     \
+       int num_kv_heads, float scale) {                                                       \
+    pdl_enter();                                                                              \
+    pmma_attention<HD, true>(q, k_cache, v_cache, k_scale, v_scale, token_seq, positions,     \
+                             block_tables, max_blocks, block_size, out, tokens, num_heads,    \
+                             num_kv_heads, scale);                                            \
+  }
+PMMA_FP8_ENTRY(paged_attention_mma_hd64_fp8, 64)
+PMMA_FP8_ENTRY(paged_attention_mma_hd128_fp8, 128)
 
 // Decode attention on the tensor cores: the arithmetic above with the m16 tile's rows turned
 // from 16 tokens to one token's query heads. A block serves one token, one KV head and one

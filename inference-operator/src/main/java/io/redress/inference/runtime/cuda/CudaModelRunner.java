@@ -1827,10 +1827,11 @@ public final class CudaModelRunner implements ModelRunner {
    * to {@code splitTokens} tokens (per query head at one token, per KV head from
    * {@link #GQA_SPLIT_FROM} tokens and over an FP8 cache), else a block per token and head
    * group; from one token ({@link #ONE_TOKEN_MMA}) both per KV head on the tensor cores
-   * ({@link #DECODE_MMA}). Where prompt chunks make most of a bf16-cache step's tokens (at
-   * least {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt
-   * tensor-core kernel instead, whose blocks share each key tile between 16 consecutive tokens
-   * (attention_mma.cu); decode tokens alone in their 16 would cost it a pass each.
+   * ({@link #DECODE_MMA}). Where prompt chunks make most of a step's tokens (at least
+   * {@link #MMA_TOKENS_PER_ROW} per sampling row of the {@code rows}) the prompt tensor-core
+   * kernel instead, whose blocks share each key tile between 16 consecutive tokens
+   * (attention_mma.cu; over an FP8 cache its twin, which converts each tile once); decode
+   * tokens alone in their 16 would cost it a pass each.
    */
   private void attention(int layer, CUdeviceptr kc, CUdeviceptr vc, int tokens, int rows) {
     CUdeviceptr positions = metaAt(lay.positions());
@@ -1842,7 +1843,7 @@ public final class CudaModelRunner implements ModelRunner {
     boolean decodeMma = DECODE_MMA && mmaShape;
     boolean gqaSplit = kvFp8 ? Kernels.gqaFits(config.headDim(), true)
         : tokens >= GQA_SPLIT_FROM || ONE_TOKEN_MMA && decodeMma;
-    boolean prefillMma = !kvFp8 && MMA_ATTENTION && mmaShape
+    boolean prefillMma = MMA_ATTENTION && mmaShape
         && tokens >= MMA_TOKENS_PER_ROW * (long) Math.max(rows, 1);
     CUdeviceptr ks = kvFp8 ? kScales(layer) : null;
     CUdeviceptr vs = kvFp8 ? vScales(layer) : null;
@@ -1860,6 +1861,10 @@ public final class CudaModelRunner implements ModelRunner {
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
           config.numKvHeads(), config.headDim(), scale, splitO.ptr(), splitMl.ptr(),
           splitCounters.ptr(), tokens);
+    } else if (prefillMma && kvFp8) {
+      kernels.attentionMma(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
+          maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),
+          config.numKvHeads(), config.headDim(), scale, tokens);
     } else if (kvFp8) {
       kernels.attentionFp8(q.ptr(), kc, vc, ks, vs, tokenSeq, positions, tables,
           maxBlocksPerSeq, options.blockSize(), attn.ptr(), config.numHeads(),

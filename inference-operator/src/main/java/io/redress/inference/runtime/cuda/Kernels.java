@@ -49,6 +49,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction attentionGqa;
   private final CUfunction attentionMma64;
   private final CUfunction attentionMma128;
+  private final CUfunction attentionMma64Fp8;
+  private final CUfunction attentionMma128Fp8;
   /**
    * The tensor-core decode attention's entries (attention_mma.cu), by twin ({@link DecodeMma}
    * ordinal), cache (bf16, FP8) and head dim (64, 128); null where none exists (deep over FP8).
@@ -145,6 +147,10 @@ public final class Kernels implements AutoCloseable {
     // Above 48 KB of dynamic shared memory needs the opt-in, set here (outside any capture).
     allowSmem(attentionMma64, mmaSmem(64, 8));
     allowSmem(attentionMma128, mmaSmem(128, 8));
+    attentionMma64Fp8 = function("paged_attention_mma_hd64_fp8");
+    attentionMma128Fp8 = function("paged_attention_mma_hd128_fp8");
+    allowSmem(attentionMma64Fp8, mmaSmemFp8(64, 8));
+    allowSmem(attentionMma128Fp8, mmaSmemFp8(128, 8));
     // dmma_stages: each twin's tile stages, in DecodeMma's order.
     int[] stages = deviceInts("dmma_stages", DecodeMma.values().length);
     for (DecodeMma twin : DecodeMma.values()) {
@@ -432,12 +438,32 @@ public final class Kernels implements AutoCloseable {
       CUdeviceptr tokenSeq, CUdeviceptr positions, CUdeviceptr blockTables, int maxBlocks,
       int blockSize, CUdeviceptr out, int heads, int kvHeads, int headDim, float scale,
       int tokens) {
+    attentionMma(q, kCache, vCache, null, null, tokenSeq, positions, blockTables, maxBlocks,
+        blockSize, out, heads, kvHeads, headDim, scale, tokens);
+  }
+
+  /**
+   * {@link #attentionMma}; kScale/vScale non-null: over an FP8 cache ({@link #qkvRopeCacheFp8}'s
+   * layout), each staged tile converted once, times its scales, to bf16 (the decode kernels'
+   * values), so the same inputs and output as {@link #attentionFp8}, to bf16 rounding.
+   */
+  public void attentionMma(CUdeviceptr q, CUdeviceptr kCache, CUdeviceptr vCache,
+      CUdeviceptr kScale, CUdeviceptr vScale, CUdeviceptr tokenSeq, CUdeviceptr positions,
+      CUdeviceptr blockTables, int maxBlocks, int blockSize, CUdeviceptr out, int heads,
+      int kvHeads, int headDim, float scale, int tokens) {
     checkMma(heads, kvHeads, headDim);
     int group = heads / kvHeads;
-    launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
-        32 * group, mmaSmem(headDim, group), p(q), p(kCache), p(vCache), p(tokenSeq),
-        p(positions), p(blockTables), i(maxBlocks), i(blockSize), p(out), i(tokens), i(heads),
-        i(kvHeads), f(scale));
+    long[][] tail = {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks), i(blockSize),
+        p(out), i(tokens), i(heads), i(kvHeads), f(scale)};
+    if (kScale == null) {
+      launch(headDim == 64 ? attentionMma64 : attentionMma128, (tokens + 15) / 16, kvHeads, 1,
+          32 * group, mmaSmem(headDim, group),
+          concat(new long[][] {p(q), p(kCache), p(vCache)}, tail));
+    } else {
+      launch(headDim == 64 ? attentionMma64Fp8 : attentionMma128Fp8, (tokens + 15) / 16,
+          kvHeads, 1, 32 * group, mmaSmemFp8(headDim, group),
+          concat(new long[][] {p(q), p(kCache), p(vCache), p(kScale), p(vScale)}, tail));
+    }
   }
 
   /**
@@ -447,6 +473,16 @@ public final class Kernels implements AutoCloseable {
    */
   private static int mmaSmem(int headDim, int group) {
     return (2 * 2 * 64 + group * 16) * (headDim + 8) * 2 + 2 * 16 * 4;
+  }
+
+  /**
+   * Dynamic shared memory of its FP8 twin (PmmaSmemFp8): one bf16 K and V tile, two stages of
+   * 64 K and 64 V rows as stored (a byte a value) with their scales' words and halves, the
+   * sequences and positions, then the Q rows as above.
+   */
+  private static int mmaSmemFp8(int headDim, int group) {
+    return (2 * 64 + group * 16) * (headDim + 8) * 2 + 2 * 2 * 64 * headDim + 2 * 2 * 64 * 4
+        + 2 * 64 * 4 + 2 * 16 * 4;
   }
 
   /**

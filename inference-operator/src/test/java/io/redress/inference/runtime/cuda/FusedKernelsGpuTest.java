@@ -578,6 +578,82 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     }
   }
 
+  /**
+   * The tensor-core attention for prompt chunks over an FP8 cache (written by the FP8 cache
+   * writer) against the one-block FP8 kernel, over the same mix of chunks, decodes and padding
+   * as {@link #mmaAttentionMatchesAttention}; a chunk's outputs the same bits alone.
+   */
+  @ParameterizedTest
+  @MethodSource("mmaShapes")
+  void mmaAttentionOverFp8MatchesAttentionFp8(Shape s) {
+    int maxLen = 1024;
+    int blockSize = 16;
+    int maxBlocks = maxLen / blockSize;
+    int seqs = 6;
+    int numSlots = seqs * maxLen;
+    float scale = (float) (1 / Math.sqrt(s.headDim()));
+    int width = s.qSize() + 2 * s.kvSize();
+    DeviceBuffer kCache = zeros((long) numSlots * s.kvSize());
+    DeviceBuffer vCache = zeros((long) numSlots * s.kvSize());
+    DeviceBuffer kScale = zeros(2L * numSlots * s.kvHeads());
+    DeviceBuffer vScale = zeros(2L * numSlots * s.kvHeads());
+    int chunk = 256;
+    DeviceBuffer qkv = floats(gaussian(chunk * width, 50, 1f));
+    DeviceBuffer bias = bf16(width, 51, 0f, 0.1f);
+    DeviceBuffer scratchQ = alloc(2L * chunk * s.qSize());
+    for (int first = 0; first < numSlots; first += chunk) {
+      int[] slots = new int[chunk];
+      for (int i = 0; i < chunk; i++) {
+        slots[i] = first + i;
+      }
+      DeviceBuffer slotBuf = ints(slots);
+      kernels.qkvRopeCacheFp8(qkv.ptr(), bias.ptr(), slotBuf.ptr(), slotBuf.ptr(),
+          scratchQ.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(), s.heads(),
+          s.kvHeads(), s.headDim(), 1e6f, chunk);
+      release(slotBuf);
+    }
+    DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 52);
+    int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
+        {5, maxLen - 20, 20}};
+    int tokens = java.util.Arrays.stream(runs).mapToInt(r -> r[2]).sum();
+    int[] seqOf = new int[tokens];
+    int[] pos = new int[tokens];
+    int t = 0;
+    for (int[] r : runs) {
+      for (int i = 0; i < r[2]; i++, t++) {
+        seqOf[t] = r[0];
+        pos[t] = r[1] < 0 ? -1 : r[1] + i;
+      }
+    }
+    DeviceBuffer q = bf16((long) tokens * s.qSize(), 53, 0f, 1f);
+    DeviceBuffer seqBuf = ints(seqOf);
+    DeviceBuffer posBuf = ints(pos);
+    DeviceBuffer ref = alloc(2L * tokens * s.qSize());
+    DeviceBuffer got = alloc(2L * tokens * s.qSize());
+    kernels.attentionFp8(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(),
+        seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, ref.ptr(),
+        s.heads(), s.kvHeads(), s.headDim(), scale, tokens);
+    kernels.attentionMma(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(),
+        seqBuf.ptr(), posBuf.ptr(), blockTables.ptr(), maxBlocks, blockSize, got.ptr(),
+        s.heads(), s.kvHeads(), s.headDim(), scale, tokens);
+    int n = s.qSize();
+    compareBf16("fp8 mma attention, " + s, ref, got, tokens * n);
+    short[] mixed = downloadShorts(got, tokens * n);
+    int padding = 37 + 50 + 3;
+    for (int i = padding * n; i < (padding + 1) * n; i++) {
+      assertThat(mixed[i]).as("padding output, %s", s).isEqualTo((short) 0);
+    }
+    DeviceBuffer alone = alloc(2L * 50 * n);
+    kernels.attentionMma(q.at(2L * 37 * n), kCache.ptr(), vCache.ptr(), kScale.ptr(),
+        vScale.ptr(), seqBuf.at(4L * 37), posBuf.at(4L * 37), blockTables.ptr(), maxBlocks,
+        blockSize, alone.ptr(), s.heads(), s.kvHeads(), s.headDim(), scale, 50);
+    short[] a = downloadShorts(alone, 50 * n);
+    for (int i = 0; i < 50 * n; i++) {
+      assertThat(a[i]).as("chunk alone vs mixed, element %d, %s", i, s)
+          .isEqualTo(mixed[37 * n + i]);
+    }
+  }
+
   // ---- helpers ----
 
   /** A paged bf16 K/V cache of random rows and the block tables that scatter it. */
