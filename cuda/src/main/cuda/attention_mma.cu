@@ -66,6 +66,20 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// A 16-byte chunk of an FP8 row as stored (16 e4m3 values) times its scale, rounded to bf16,
+// into dst (two 16-byte stores): how every tensor-core kernel here reads an FP8 cache.
+__device__ __forceinline__ void fp8_chunk_bf16(uint4 r, float sc, bf16* dst) {
+  float f[16];
+  KvFp8::unpack(make_uint2(r.x, r.y), f);
+  KvFp8::unpack(make_uint2(r.z, r.w), f + 8);
+  uint4 b0 = make_uint4(pack_bf16(f[0] * sc, f[1] * sc), pack_bf16(f[2] * sc, f[3] * sc),
+                        pack_bf16(f[4] * sc, f[5] * sc), pack_bf16(f[6] * sc, f[7] * sc));
+  uint4 b1 = make_uint4(pack_bf16(f[8] * sc, f[9] * sc), pack_bf16(f[10] * sc, f[11] * sc),
+                        pack_bf16(f[12] * sc, f[13] * sc), pack_bf16(f[14] * sc, f[15] * sc));
+  reinterpret_cast<uint4*>(dst)[0] = b0;
+  reinterpret_cast<uint4*>(dst)[1] = b1;
+}
+
 // The B fragment (16 x 8, k = keys, n = dims) of V rows k0..k0+15 at dims d0..d0+7, from V
 // stored row-major: lanes 0-7 address rows k0..k0+7, lanes 8-15 rows k0+8..k0+15.
 __device__ __forceinline__ void ldmatrix_x2_trans(uint32_t& b0, uint32_t& b1, const bf16* p) {
@@ -151,20 +165,7 @@ __device__ __forceinline__ void pmma_pass(SM& sm, const bf16 (*qs)[HD + 8],
           uint4 r = *reinterpret_cast<const uint4*>(&sm.raw[buf][tv][row][ch * 16]);
           unsigned w = sm.sc[buf][tv][row] >> (16 * sm.odd[buf][row]);
           float sc = __half2float(__ushort_as_half((unsigned short)(w & 0xffffu)));
-          float f[16];
-          KvFp8::unpack(make_uint2(r.x, r.y), f);
-          KvFp8::unpack(make_uint2(r.z, r.w), f + 8);
-          uint4 b0 = make_uint4(pack_bf16(f[0] * sc, f[1] * sc),
-                                pack_bf16(f[2] * sc, f[3] * sc),
-                                pack_bf16(f[4] * sc, f[5] * sc),
-                                pack_bf16(f[6] * sc, f[7] * sc));
-          uint4 b1 = make_uint4(pack_bf16(f[8] * sc, f[9] * sc),
-                                pack_bf16(f[10] * sc, f[11] * sc),
-                                pack_bf16(f[12] * sc, f[13] * sc),
-                                pack_bf16(f[14] * sc, f[15] * sc));
-          bf16* dst = tv == 0 ? &sm.k[0][row][ch * 16] : &sm.v[0][row][ch * 16];
-          reinterpret_cast<uint4*>(dst)[0] = b0;
-          reinterpret_cast<uint4*>(dst)[1] = b1;
+          fp8_chunk_bf16(r, sc, tv == 0 ? &sm.k[0][row][ch * 16] : &sm.v[0][row][ch * 16]);
         }
       }
     }
@@ -605,18 +606,7 @@ __device__ __forceinline__ void dmma_attention(
         uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * KEYS + row) * RB
                                                   + ch * 16);
         float sc = tv == 0 ? ks_cur[j] : vs_cur[j];
-        float f[16];
-        KvFp8::unpack(make_uint2(r.x, r.y), f);
-        KvFp8::unpack(make_uint2(r.z, r.w), f + 8);
-        uint4 b0 = make_uint4(pack_bf16(f[0] * sc, f[1] * sc), pack_bf16(f[2] * sc, f[3] * sc),
-                              pack_bf16(f[4] * sc, f[5] * sc), pack_bf16(f[6] * sc, f[7] * sc));
-        uint4 b1 = make_uint4(pack_bf16(f[8] * sc, f[9] * sc),
-                              pack_bf16(f[10] * sc, f[11] * sc),
-                              pack_bf16(f[12] * sc, f[13] * sc),
-                              pack_bf16(f[14] * sc, f[15] * sc));
-        bf16* dst = tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16];
-        reinterpret_cast<uint4*>(dst)[0] = b0;
-        reinterpret_cast<uint4*>(dst)[1] = b1;
+        fp8_chunk_bf16(r, sc, tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16]);
       }
     }
   };

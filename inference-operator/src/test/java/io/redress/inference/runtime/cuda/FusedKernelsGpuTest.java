@@ -388,29 +388,12 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int maxLen = 2048;
     int maxBlocks = maxLen / blockSize;
     int seqs = 2;
-    int numSlots = seqs * maxLen;
     float scale = (float) (1 / Math.sqrt(s.headDim()));
-    int width = s.qSize() + 2 * s.kvSize();
-    DeviceBuffer kCache = zeros((long) numSlots * s.kvSize());
-    DeviceBuffer vCache = zeros((long) numSlots * s.kvSize());
-    DeviceBuffer kScale = zeros(2L * numSlots * s.kvHeads());
-    DeviceBuffer vScale = zeros(2L * numSlots * s.kvHeads());
-    // Every slot written by the cache writer from random projections, 256 slots a launch.
-    int chunk = 256;
-    DeviceBuffer qkv = floats(gaussian(chunk * width, 40, 1f));
-    DeviceBuffer bias = bf16(width, 41, 0f, 0.1f);
-    DeviceBuffer scratchQ = alloc(2L * chunk * s.qSize());
-    for (int first = 0; first < numSlots; first += chunk) {
-      int[] slots = new int[chunk];
-      for (int i = 0; i < chunk; i++) {
-        slots[i] = first + i;
-      }
-      DeviceBuffer slotBuf = ints(slots);
-      kernels.qkvRopeCacheFp8(qkv.ptr(), bias.ptr(), slotBuf.ptr(), slotBuf.ptr(),
-          scratchQ.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(), s.heads(),
-          s.kvHeads(), s.headDim(), 1e6f, chunk);
-      release(slotBuf);
-    }
+    Fp8Cache cache = fp8Cache(s, seqs * maxLen, 40);
+    DeviceBuffer kCache = cache.k();
+    DeviceBuffer vCache = cache.v();
+    DeviceBuffer kScale = cache.kScale();
+    DeviceBuffer vScale = cache.vScale();
     DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 42);
     int tokens = 3;
     DeviceBuffer q = bf16((long) tokens * s.qSize(), 43, 0f, 1f);
@@ -534,23 +517,11 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer kCache = cache.k();
     DeviceBuffer vCache = cache.v();
     DeviceBuffer blockTables = cache.tables();
-    // (sequence, first position, tokens): a chunk after 100 cached tokens, a whole prompt, three
-    // decodes, a padding token (position -1), a chunk reaching the last position.
-    int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
-        {5, maxLen - 20, 20}};
-    int tokens = java.util.Arrays.stream(runs).mapToInt(r -> r[2]).sum();
-    int[] seqOf = new int[tokens];
-    int[] pos = new int[tokens];
-    int t = 0;
-    for (int[] r : runs) {
-      for (int i = 0; i < r[2]; i++, t++) {
-        seqOf[t] = r[0];
-        pos[t] = r[1] < 0 ? -1 : r[1] + i;
-      }
-    }
+    int[][] step = mixedStep(maxLen);
+    int tokens = step[0].length;
     DeviceBuffer q = bf16((long) tokens * s.qSize(), 33, 0f, 1f);
-    DeviceBuffer seqBuf = ints(seqOf);
-    DeviceBuffer posBuf = ints(pos);
+    DeviceBuffer seqBuf = ints(step[0]);
+    DeviceBuffer posBuf = ints(step[1]);
     DeviceBuffer ref = alloc(2L * tokens * s.qSize());
     DeviceBuffer got = alloc(2L * tokens * s.qSize());
     kernels.attention(q.ptr(), kCache.ptr(), vCache.ptr(), seqBuf.ptr(), posBuf.ptr(),
@@ -590,44 +561,18 @@ class FusedKernelsGpuTest extends KernelGpuTest {
     int blockSize = 16;
     int maxBlocks = maxLen / blockSize;
     int seqs = 6;
-    int numSlots = seqs * maxLen;
     float scale = (float) (1 / Math.sqrt(s.headDim()));
-    int width = s.qSize() + 2 * s.kvSize();
-    DeviceBuffer kCache = zeros((long) numSlots * s.kvSize());
-    DeviceBuffer vCache = zeros((long) numSlots * s.kvSize());
-    DeviceBuffer kScale = zeros(2L * numSlots * s.kvHeads());
-    DeviceBuffer vScale = zeros(2L * numSlots * s.kvHeads());
-    int chunk = 256;
-    DeviceBuffer qkv = floats(gaussian(chunk * width, 50, 1f));
-    DeviceBuffer bias = bf16(width, 51, 0f, 0.1f);
-    DeviceBuffer scratchQ = alloc(2L * chunk * s.qSize());
-    for (int first = 0; first < numSlots; first += chunk) {
-      int[] slots = new int[chunk];
-      for (int i = 0; i < chunk; i++) {
-        slots[i] = first + i;
-      }
-      DeviceBuffer slotBuf = ints(slots);
-      kernels.qkvRopeCacheFp8(qkv.ptr(), bias.ptr(), slotBuf.ptr(), slotBuf.ptr(),
-          scratchQ.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(), s.heads(),
-          s.kvHeads(), s.headDim(), 1e6f, chunk);
-      release(slotBuf);
-    }
+    Fp8Cache cache = fp8Cache(s, seqs * maxLen, 50);
+    DeviceBuffer kCache = cache.k();
+    DeviceBuffer vCache = cache.v();
+    DeviceBuffer kScale = cache.kScale();
+    DeviceBuffer vScale = cache.vScale();
     DeviceBuffer blockTables = scatteredBlockTables(seqs * maxBlocks, 52);
-    int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
-        {5, maxLen - 20, 20}};
-    int tokens = java.util.Arrays.stream(runs).mapToInt(r -> r[2]).sum();
-    int[] seqOf = new int[tokens];
-    int[] pos = new int[tokens];
-    int t = 0;
-    for (int[] r : runs) {
-      for (int i = 0; i < r[2]; i++, t++) {
-        seqOf[t] = r[0];
-        pos[t] = r[1] < 0 ? -1 : r[1] + i;
-      }
-    }
+    int[][] step = mixedStep(maxLen);
+    int tokens = step[0].length;
     DeviceBuffer q = bf16((long) tokens * s.qSize(), 53, 0f, 1f);
-    DeviceBuffer seqBuf = ints(seqOf);
-    DeviceBuffer posBuf = ints(pos);
+    DeviceBuffer seqBuf = ints(step[0]);
+    DeviceBuffer posBuf = ints(step[1]);
     DeviceBuffer ref = alloc(2L * tokens * s.qSize());
     DeviceBuffer got = alloc(2L * tokens * s.qSize());
     kernels.attentionFp8(q.ptr(), kCache.ptr(), vCache.ptr(), kScale.ptr(), vScale.ptr(),
@@ -655,6 +600,58 @@ class FusedKernelsGpuTest extends KernelGpuTest {
   }
 
   // ---- helpers ----
+
+  /** An FP8 K/V cache and its fp16 scales (qkvRopeCacheFp8's layout). */
+  private record Fp8Cache(DeviceBuffer k, DeviceBuffer v, DeviceBuffer kScale,
+      DeviceBuffer vScale) {}
+
+  /**
+   * {@code numSlots} slots of an FP8 cache, every one written by the cache writer from random
+   * projections (seeds {@code seed}, {@code seed + 1}), 256 slots a launch.
+   */
+  private Fp8Cache fp8Cache(Shape s, int numSlots, long seed) {
+    int width = s.qSize() + 2 * s.kvSize();
+    Fp8Cache c = new Fp8Cache(zeros((long) numSlots * s.kvSize()),
+        zeros((long) numSlots * s.kvSize()), zeros(2L * numSlots * s.kvHeads()),
+        zeros(2L * numSlots * s.kvHeads()));
+    int chunk = 256;
+    DeviceBuffer qkv = floats(gaussian(chunk * width, seed, 1f));
+    DeviceBuffer bias = bf16(width, seed + 1, 0f, 0.1f);
+    DeviceBuffer scratchQ = alloc(2L * chunk * s.qSize());
+    for (int first = 0; first < numSlots; first += chunk) {
+      int[] slots = new int[chunk];
+      for (int i = 0; i < chunk; i++) {
+        slots[i] = first + i;
+      }
+      DeviceBuffer slotBuf = ints(slots);
+      kernels.qkvRopeCacheFp8(qkv.ptr(), bias.ptr(), slotBuf.ptr(), slotBuf.ptr(),
+          scratchQ.ptr(), c.k().ptr(), c.v().ptr(), c.kScale().ptr(), c.vScale().ptr(),
+          s.heads(), s.kvHeads(), s.headDim(), 1e6f, chunk);
+      release(slotBuf);
+    }
+    return c;
+  }
+
+  /**
+   * The prompt-kernel tests' step over 6 sequences of {@code maxLen} slots, as {sequence of each
+   * token, position of each token}: a chunk after 100 cached tokens (tokens 0..36), a whole
+   * prompt of 50 (37..86), three decodes, a padding token (position -1, token 90), a chunk
+   * reaching the last position.
+   */
+  private static int[][] mixedStep(int maxLen) {
+    int[][] runs = {{0, 100, 37}, {1, 0, 50}, {2, 5, 1}, {3, 700, 1}, {4, 63, 1}, {0, -1, 1},
+        {5, maxLen - 20, 20}};
+    int tokens = java.util.Arrays.stream(runs).mapToInt(r -> r[2]).sum();
+    int[][] step = new int[2][tokens];
+    int t = 0;
+    for (int[] r : runs) {
+      for (int i = 0; i < r[2]; i++, t++) {
+        step[0][t] = r[0];
+        step[1][t] = r[1] < 0 ? -1 : r[1] + i;
+      }
+    }
+    return step;
+  }
 
   /** A paged bf16 K/V cache of random rows and the block tables that scatter it. */
   private record PagedCache(DeviceBuffer k, DeviceBuffer v, DeviceBuffer tables) {}
