@@ -327,10 +327,150 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
   cp_async_commit();
 }
 
+// Equal runs of input pairs for the many-token kernels (w4f_units' SAME loop): the first
+// `blocks` blocks of the launch take the (groups x pairs) input pairs, group-major, in equal
+// runs [b n / blocks, (b + 1) n / blocks), so a run's ends may cut a group. Each block sums
+// its part of a group as it sums a whole one (its warps split the part's pairs, their sums meet
+// in warp order). A group's parts: the owner's, the block whose run holds the group's first
+// pair (the run's last part, so it comes last in the owner's time), and its partners', the
+// later blocks whose runs start inside the group (each its run's first part, so early in its
+// time). A partner leaves its part's sums in its slot of parts, each beside the launch's tag
+// for the group in one 64-bit word (no fence, no count: an owner that reads the tag has read
+// the sum with it, as w4a16_chain.cu's partners do); the owner adds them to its own in block
+// order (so the bits depend on the shape and the launch width only, never on the token count
+// or on timing), runs the epilogue and bumps the group's generation, which tags the next
+// launch's parts. Why: a whole group a block left a narrow launch, 14B's down (160 groups of
+// 216 pairs for 264 block slots), on 160 blocks whose warps took 27 pairs each, while the
+// same pairs a warp cost about as much on an SM of 16 warps as of 8 (docs/benchmarks). One
+// H200, 16 tokens: that launch 25.9 -> 21.1 us, 14B GPTQ batch 16 194.8 -> 199.0 decode
+// tokens/s a sequence. Kernels.w4SplitBlocks splits only such launches: groups of 80 pairs
+// (14B QKV, O) gained nothing or lost, and wide launches (gate/up) read the same. A first
+// version counted parts in on an atomic after a fence, the last block running the epilogue:
+// each part's end then cost a fence and two round trips to L2, and batch 16 lost 2.5 %.
+struct W4MSplit {
+  unsigned long long* parts;  // (blocks, 2 * 128 * NT): a partner's {tag, sum} words
+  unsigned* gens;             // (units / 16): a group's generation; zero at first use
+  int blocks;  // blocks sharing the pairs out; 0: a whole group a block, b, b + grid, ...
+};
+
+// A block's walk through its groups (whole: b, b + grid, ...) or its run's parts of them
+// (W4MSplit), kept to the group's index in the loop: the rest is made again from the launch's
+// parameters at a part's ends (held across the loop, it pushed the address arithmetic of the
+// activations' copies into the loop: 812 -> 838 instructions a two-stage pass, and the whole
+// groups' launches 6 % slower). 32-bit: the launcher splits only where n * blocks < 2^31.
+struct W4MWalk {
+  int groups, pairs, nb;  // nb: blocks sharing the pairs out, 0 whole groups
+
+  __device__ bool split() const { return nb > 0; }
+  __device__ int start(int q) const {  // where block q's run starts (n = groups x pairs)
+    return (int)((unsigned)q * (unsigned)(groups * pairs) / (unsigned)nb);
+  }
+  __device__ int end() const { return start(blockIdx.x + 1); }  // this block's run's end
+  // The block's first group (groups past the last: none), and the one after group j.
+  __device__ int first() const {
+    if (!split()) return blockIdx.x;
+    int u0 = start(blockIdx.x);
+    return u0 < end() ? u0 / pairs : groups;
+  }
+  __device__ int next(int j) const {
+    if (!split()) return j + gridDim.x;
+    return (j + 1) * pairs < end() ? j + 1 : groups;
+  }
+  // The block's pairs [pa, pe) of group j.
+  __device__ int pa(int j) const { return split() ? max(start(blockIdx.x) - j * pairs, 0) : 0; }
+  __device__ int pe(int j) const { return split() ? min(pairs, end() - j * pairs) : pairs; }
+  // A warp's pairs of group j: the block's part shared out in warp order.
+  __device__ void warp_pairs(int j, int warp, int warps, int& p0, int& p1) const {
+    int a = pa(j), n = pe(j) - a;
+    p0 = a + warp * n / warps;
+    p1 = a + (warp + 1) * n / warps;
+  }
+  // The block whose run holds input pair u (group-major).
+  __device__ int block_of(int u) const {
+    return (int)((((unsigned)u + 1u) * (unsigned)nb - 1u) / (unsigned)(groups * pairs));
+  }
+};
+
+// The warps' sums of a group (or group part) through red, in warp order, into thread (nt, e,
+// lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c + e % 2); returns whether
+// the thread holds a live token's sums (its token t, unit u in the group).
+template <int NT>
+__device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], float* red,
+                                               int tokens, float& a, float& b, int& u, int& t) {
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+  for (int s = 0; s < 2; s++)
+#pragma unroll
+    for (int tt = 0; tt < NT; tt++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        red[(((warp * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s][tt][e];
+  __syncthreads();
+  a = b = 0.f;
+  if (threadIdx.x >= NT * 128) return false;
+  int nt = threadIdx.x >> 7, e = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
+  t = 8 * nt + 2 * (l & 3) + (e & 1);
+  u = (l >> 2) + 8 * (e >> 1);
+  if (t >= tokens) return false;
+  for (int w = 0; w < warps; w++) {
+    a += red[(((w * 2) * NT + nt) * 4 + e) * 32 + l];
+    b += red[(((w * 2 + 1) * NT + nt) * 4 + e) * 32 + l];
+  }
+  return true;
+}
+
+__device__ __forceinline__ unsigned long long w4m_ld_word(const unsigned long long* p) {
+  unsigned long long v;
+  asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ void w4m_st_word(unsigned long long* p, float v, unsigned tag) {
+  asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(p),
+               "l"(((unsigned long long)tag << 32) | __float_as_uint(v))
+               : "memory");
+}
+
+// A partner's part of a group (W4MSplit): epilogue thread th's sums a, b into its slot.
+template <int NT>
+__device__ __forceinline__ void w4m_publish(const W4MSplit& sp, unsigned tag, float a, float b) {
+  constexpr int th = NT * 128;
+  if (threadIdx.x >= th) return;
+  unsigned long long* slot = sp.parts + (size_t)blockIdx.x * 2 * th + 2 * threadIdx.x;
+  w4m_st_word(slot, a, tag);
+  w4m_st_word(slot + 1, b, tag);
+}
+
+// An owner's part: the partners' sums (blocks fb + 1 .. lb) added to a, b in block order, each
+// read again until it carries this launch's tag.
+template <int NT>
+__device__ __forceinline__ void w4m_gather(const W4MSplit& sp, int fb, int lb, unsigned tag,
+                                           float& a, float& b) {
+  constexpr int th = NT * 128;
+  for (int q = fb + 1; q <= lb; q++) {
+    const unsigned long long* slot = sp.parts + (size_t)q * 2 * th + 2 * threadIdx.x;
+    unsigned long long w;
+    while ((unsigned)((w = w4m_ld_word(slot)) >> 32) != tag) {
+    }
+    a += __uint_as_float((unsigned)w);
+    while ((unsigned)((w = w4m_ld_word(slot + 1)) >> 32) != tag) {
+    }
+    b += __uint_as_float((unsigned)w);
+  }
+}
+
+// Most unit groups a block of a split launch completes (Kernels.W4_SPLIT_MAX_DONE), and the
+// record of them the residual kernels' norm reads (w4_resid_norm): done[0] of them in done[1..].
+#define W4M_MAX_DONE 64
+__device__ __forceinline__ void w4m_done(int* done, int j) {
+  if (done && threadIdx.x == 0) done[1 + done[0]++] = j;
+}
+
 // The GEMV proper over unit groups j = blockIdx.x, + gridDim.x, ...: each warp sums its pairs
 // [p0, p1) of both strips a stage at a time (load, then multiply), the block adds the warps'
 // sums in warp order and thread (e, lane) of the first four warps hands row g + 8 (e / 2),
-// token 2c + e % 2 of both strips to the epilogue (C fragment layout, as in w4_store).
+// token 2c + e % 2 of both strips to the epilogue (C fragment layout, as in w4_store). The
+// many-token SAME loop may share the pairs out in runs instead (split, W4MSplit).
 // Measured slower or no faster on the H100 (bench gemm --gemv 1, 14B shapes, against 11.8,
 // 10.9, 38.4 and 23.3 us for QKV, O, gate/up and down): two register stages of 2 pairs
 // streaming all of a block's groups back to back with one barrier (12.7 .. 26.9 us); L2
@@ -356,12 +496,13 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                                           const __half2* __restrict__ sz, int k, int group,
                                           int group_shift, int b1, int b2, int units,
                                           const Epi& epi, float* red, uint4* xstage,
-                                          const void* __restrict__ szs = nullptr) {
+                                          const void* __restrict__ szs = nullptr,
+                                          W4MSplit split = {nullptr, nullptr, 0},
+                                          int* done = nullptr) {
   using E = SzsEntry<SZS>;
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int g = lane >> 2, c = lane & 3;
   int pairs = k >> 6, groups = k / group;
-  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
   int ok_tiles = (tokens - g + 7) >> 3;  // n-tiles where this lane's token g + 8t is live
   auto lane_of = [&](int j) {
     W4FLane ln;
@@ -382,26 +523,43 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
   static_assert(!SZS || (G64 && STAGED && SAME), "strip-major scales: the many-token loop");
-  typename StageOf<SZS != 0, W4MStage<U, E>, W4FStage<U, G64>>::type stages[2];  // kept across groups
-  // ENTER: the kernel enters here (pdl_enter), after the SAME loop's first codes and scales
-  // are on their way: weights, unlike the activations, do not wait for the previous kernel, so
-  // their first round trip overlaps its tail.
-  constexpr bool EARLY = ENTER && STAGED && SAME && W4M_EARLY;
-  if (EARLY && blockIdx.x < units / 16) w4f_load(stages[0], lane_of(blockIdx.x), p0, p1, group,
-                                                 group_shift);
-  if (ENTER) pdl_enter();
-  for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
-    W4FLane ln = lane_of(j);
-    float acc[2][NT][4] = {};
-    W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);  // (unused, so dropped, where not STAGED)
-    if (STAGED && SAME) {
-      // Many-token steps over one activation part: the registers strip 1's activations would
-      // take hold the next stage's codes instead, loaded before this stage's MMAs (two stages
-      // in registers, alternating), so their latency hides behind the arithmetic. A block's
-      // first group loads its first stage here; the later ones' came in before the previous
-      // group's epilogue (below).
-      if (j == blockIdx.x || !W4M_AHEAD) {
-        if (!EARLY || j != blockIdx.x) w4f_load(stages[0], ln, p0, p1, group, group_shift);
+  if constexpr (STAGED && SAME) {
+    // Many-token steps over one activation part: the registers strip 1's activations would
+    // take hold the next stage's codes instead, loaded before this stage's MMAs (two stages
+    // in registers, alternating), so their latency hides behind the arithmetic. A block's
+    // first group part loads its first stage before the loop; each later one's came in
+    // before the previous part's epilogue (W4M_AHEAD).
+    typename StageOf<SZS != 0, W4MStage<U, E>, W4FStage<U, G64>>::type stages[2];
+    // ENTER: the kernel enters here (pdl_enter), after the first codes and scales are on
+    // their way: weights, unlike the activations, do not wait for the previous kernel, so
+    // their first round trip overlaps its tail.
+    constexpr bool EARLY = ENTER && W4M_EARLY;
+    W4MWalk wk{units / 16, pairs, split.blocks};
+    int j = wk.first(), p0, p1;
+    wk.warp_pairs(j, warp, warps, p0, p1);
+    if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
+    if (ENTER) pdl_enter();
+    if (done && threadIdx.x == 0) done[0] = 0;
+    // The generations of the run's first and last groups (the tags of this launch's parts,
+    // W4MSplit), read after the wait and copied with the first stage's activations, so no warp
+    // waits for them.
+    __shared__ unsigned gen_s[2];
+    if (wk.split() && j < wk.groups && threadIdx.x == 0) {
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(
+                       (unsigned)__cvta_generic_to_shared(gen_s)),
+                   "l"(split.gens + j)
+                   : "memory");
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(
+                       (unsigned)__cvta_generic_to_shared(gen_s + 1)),
+                   "l"(split.gens + (wk.end() - 1) / pairs)
+                   : "memory");
+    }
+    for (bool first = true; j < wk.groups; first = false) {
+      W4FLane ln = lane_of(j);
+      float acc[2][NT][4] = {};
+      W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
+      if (first || !W4M_AHEAD) {
+        if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
         w4f_stage_x<NT, U>(xw, xr, p0, p1);
       }
       for (int p = p0; p < p1; p += 2 * U) {
@@ -412,56 +570,71 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
           if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
           w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1);
           cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
-          w4f_compute<XS, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
-                                          xw + h * W4M_SLOTS * 32, acc);
+          w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
+                                             xw + h * W4M_SLOTS * 32, acc);
         }
       }
-      int jn = j + gridDim.x;
-      if (W4M_AHEAD && jn < units / 16) {
-        // The next group's first stage streams in while this one's sums meet and its epilogue
-        // runs, instead of after (the last stage's copies, zeros past p1, land first: a lane's
-        // copies to one slot must not overlap).
+      int jn = wk.next(j);
+      if (jn < wk.groups) wk.warp_pairs(jn, warp, warps, p0, p1);
+      if (W4M_AHEAD && jn < wk.groups) {
+        // The next part's first stage streams in while this one's sums meet and its epilogue
+        // runs, instead of after (the last stage's copies, zeros past p1, land first: a
+        // lane's copies to one slot must not overlap).
         cp_async_wait<0>();
-        W4FLane next = lane_of(jn);
-        w4f_load(stages[0], next, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, W4MRows<NT>(next.x[0], ok_tiles, tile_step), p0, p1);
+        W4FLane nl = lane_of(jn);
+        w4f_load(stages[0], nl, p0, p1, group, group_shift);
+        w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1);
       }
-    } else {
-      int buf = 0;
-      if (STAGED) w4f_stage_x<NT, U>(xw, xr, p0, p1);
-      for (int p = p0; p < p1; p += U) {
-        W4FStage<U, G64> st;
-        w4f_load(st, ln, p, p1, group, group_shift);
-        if (STAGED) {
-          w4f_stage_x<NT, U>(xw + (buf ^ 1) * W4M_SLOTS * 32, xr, p + U, p1);
-          cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
-        }
-        w4f_compute<XS, NT, STAGED, SAME>(st, ln, p, p1, ok_tiles, tile_step,
-                                          STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
-        buf ^= 1;
+      if (jn >= wk.groups) pdl_tail();  // this block's last group
+      // The generations' copies are in (older than the next part's prefetched copies).
+      if (wk.split() && threadIdx.x == 0) cp_async_wait<1>();
+      float a, b;
+      int u, t;
+      bool live = w4f_block_sums<NT>(acc, red, tokens, a, b, u, t);
+      int pa = wk.pa(j);
+      if (!wk.split() || wk.pe(j) - pa == pairs) {
+        if (live) epi.store(16 * j + u, t, a, b);
+        w4m_done(done, j);
+      } else if (pa > 0) {  // a partner's part: its run starts inside the group
+        w4m_publish<NT>(split, gen_s[0] + 1u, a, b);  // (its run's first part)
+      } else {  // the owner's: the group's first pair
+        unsigned tag = gen_s[first ? 0 : 1] + 1u;
+        int g0 = j * pairs;
+        if (threadIdx.x < NT * 128)
+          w4m_gather<NT>(split, wk.block_of(g0), wk.block_of(g0 + pairs - 1), tag, a, b);
+        if (live) epi.store(16 * j + u, t, a, b);
+        if (threadIdx.x == 0) split.gens[j] = tag;  // this launch's parts are read
+        w4m_done(done, j);
       }
+      __syncthreads();
+      j = jn;
+    }
+    cp_async_wait_all();
+    return;
+  }
+  if (ENTER) pdl_enter();
+  int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
+  for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
+    W4FLane ln = lane_of(j);
+    float acc[2][NT][4] = {};
+    W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);  // (unused, so dropped, where not STAGED)
+    int buf = 0;
+    if (STAGED) w4f_stage_x<NT, U>(xw, xr, p0, p1);
+    for (int p = p0; p < p1; p += U) {
+      W4FStage<U, G64> st;
+      w4f_load(st, ln, p, p1, group, group_shift);
+      if (STAGED) {
+        w4f_stage_x<NT, U>(xw + (buf ^ 1) * W4M_SLOTS * 32, xr, p + U, p1);
+        cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+      }
+      w4f_compute<XS, NT, STAGED, SAME>(st, ln, p, p1, ok_tiles, tile_step,
+                                        STAGED ? xw + buf * W4M_SLOTS * 32 : nullptr, acc);
+      buf ^= 1;
     }
     if (j + gridDim.x >= units / 16) pdl_tail();  // this block's last group
-#pragma unroll
-    for (int s = 0; s < 2; s++)
-#pragma unroll
-      for (int t = 0; t < NT; t++)
-#pragma unroll
-        for (int e = 0; e < 4; e++)
-          red[(((warp * 2 + s) * NT + t) * 4 + e) * 32 + lane] = acc[s][t][e];
-    __syncthreads();
-    if (threadIdx.x < NT * 128) {
-      int nt = threadIdx.x >> 7, e = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
-      int t = 8 * nt + 2 * (l & 3) + (e & 1);
-      if (t < tokens) {
-        float a = 0.f, b = 0.f;
-        for (int w = 0; w < warps; w++) {
-          a += red[(((w * 2) * NT + nt) * 4 + e) * 32 + l];
-          b += red[(((w * 2 + 1) * NT + nt) * 4 + e) * 32 + l];
-        }
-        epi.store(16 * j + (l >> 2) + 8 * (e >> 1), t, a, b);
-      }
-    }
+    float a, b;
+    int u, t;
+    if (w4f_block_sums<NT>(acc, red, tokens, a, b, u, t)) epi.store(16 * j + u, t, a, b);
     __syncthreads();
   }
 }
@@ -475,13 +648,16 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           const __half2* __restrict__ sz, int k, int group,
                                           int group_shift, int b1, int b2, int units,
                                           const Epi& epi, float* red, uint4* xstage,
-                                          const void* __restrict__ szs) {
+                                          const void* __restrict__ szs, W4MSplit split,
+                                          int* done = nullptr) {
   if constexpr (SZS != 0 && G64 && NT == 2 && SAME)
     w4f_units<XS, NT, G64, SAME, SZS, true>(x, x_part_stride, tokens, codes, sz, k, group,
-                                             group_shift, b1, b2, units, epi, red, xstage, szs);
+                                             group_shift, b1, b2, units, epi, red, xstage, szs,
+                                             split, done);
   else
     w4f_units<XS, NT, G64, SAME, 0, true>(x, x_part_stride, tokens, codes, sz, k, group,
-                                              group_shift, b1, b2, units, epi, red, xstage);
+                                              group_shift, b1, b2, units, epi, red, xstage,
+                                              nullptr, split, done);
 }
 
 // Units over plain rows: unit u is row 32 (u / 16) + u % 16 and the row 16 below it (two
@@ -634,13 +810,17 @@ struct ResidNorm {
   unsigned* bar;  // grid barrier word (grid_arrive_wait), zero at first use
 };
 
+// done: where given (W4MSplit's launches, w4m_done), the groups whose epilogue this block ran
+// (it alone has their rows before the barrier), else groups b, b + grid, ...
 __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, int rows,
-                                              const ResidNorm& n) {
+                                              const ResidNorm& n, const int* done = nullptr) {
   __shared__ float inv[W4M_MAX_TOKENS];
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int groups = rows / 32;
-  for (int j = blockIdx.x; j < groups; j += gridDim.x)
-    for (int t = warp; t < tokens; t += warps) {
+  int mine = done ? done[0] : (groups - (int)blockIdx.x + (int)gridDim.x - 1) / (int)gridDim.x;
+  for (int i = 0; i < mine; i++)
+    for (int t = warp, j = done ? done[1 + i] : blockIdx.x + i * gridDim.x; t < tokens;
+         t += warps) {
       float v = __ldcg(resid + (size_t)t * rows + 32 * j + lane);
       float s = warp_sum(sum_sq(0.f, v));
       if (lane == 0) n.ss[t * groups + j] = s;
@@ -663,6 +843,14 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
     }
 }
 
+// The many-token kernels' equal runs (W4MSplit): the partners' tagged sums, each group's
+// generation (zero at first use), and how many blocks share the pairs out (0: whole groups;
+// the one-tile kernels take the same arguments and always whole groups).
+#define W4M_SPLIT_ARGS                                                                         \
+  unsigned long long *__restrict__ split_parts, unsigned *__restrict__ split_gens,            \
+      int split_blocks
+#define W4M_SPLIT (W4MSplit{split_parts, split_gens, split_blocks})
+
 // resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream,
 // then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
 // scratch). a: (tokens, k) bf16, already in the layer's permuted input order when act-order
@@ -676,14 +864,17 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
        bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
-       const void* __restrict__ szs) {                                                        \
+       const void* __restrict__ szs, W4M_SPLIT_ARGS) {                                        \
     __shared__ float red[W4_RED(NT)];                                                         \
+    __shared__ int done[W4M_MAX_DONE + 1];                                                    \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     w4m_units<false, NT, G64, NT == 2, SZS>(a, 0, tokens, codes, sz, k, group, group_shift,   \
-                                            rows, rows, rows / 2, epi, red, xstage, szs);     \
+                                            rows, rows, rows / 2, epi, red, xstage, szs,      \
+                                            W4M_SPLIT, split_blocks ? done : nullptr);        \
     if (ADD && norm_w != nullptr)                                                             \
-      w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar});                 \
+      w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar},                  \
+                    NT == 2 && split_blocks ? done : nullptr);                                \
   }
 W4_RESIDUAL(w4_residual, false, 1, true, 0)
 W4_RESIDUAL(w4_residual_g64, true, 1, true, 0)
@@ -713,7 +904,7 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
        const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
        const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
-       int head_dim, float theta) {                                                           \
+       int head_dim, float theta, W4M_SPLIT_ARGS) {                                           \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
@@ -722,7 +913,8 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
     w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden, group, \
-                                            group_shift, b1, b2, units, epi, red, xstage, szs);\
+                                            group_shift, b1, b2, units, epi, red, xstage, szs, \
+                                            W4M_SPLIT);                                        \
   }
 // A family's twins (Kernels reads them by name): two n-tiles over group 32, groups of 64 and
 // more, the strip-major scales with zero points (_szs) and without (_z8); one n-tile (_t8).
@@ -738,14 +930,14 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
 #define W4M_SILU(NAME, G64, NT, SZS)                                                              \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
-       int tokens, int hidden, int inter) {                                                   \
+       int tokens, int hidden, int inter, W4M_SPLIT_ARGS) {                                   \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
       w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden,      \
                                               group, group_shift, b1, b2, inter, epi, red,    \
-                                              xstage, szs);                                   \
+                                              xstage, szs, W4M_SPLIT);                        \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
                                                 group, group_shift, b1, b2, inter, epi, red,  \

@@ -5,8 +5,11 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
@@ -808,9 +811,11 @@ public final class Kernels implements AutoCloseable {
         p(norm == null ? null : norm.groupSums()), p(norm == null ? null : norm.barrier()),
         p(stripScales)};
     if (many) {
-      launchW4Many(f, rows / 2, args);
+      // Only the residual (fused decode) kernels split: the plain rows keep whole groups, the
+      // bits of w4a16_gemm.cu's tiling for wider steps.
+      launchW4Many(f, rows / 2, k, add, args);
     } else {
-      launchW4Fused(f, rows / 2, 0, args);
+      launchW4Fused(f, rows / 2, 0, concat(args, W4_NO_SPLIT));
     }
   }
 
@@ -1231,6 +1236,7 @@ public final class Kernels implements AutoCloseable {
    * activations grow with the width and the act-order parts), outside any graph capture.
    */
   public void prepareW4Fused() {
+    w4SplitScratch();
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
         w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4QkvRopeT8, w4SiluT8}) {
       for (CUfunction f : family) {
@@ -1308,12 +1314,99 @@ public final class Kernels implements AutoCloseable {
    * Launches a many-token W4A16 kernel: a block on every slot, some taking a group more than
    * others. Against the even spread of {@link #launchW4Fused}, 14B GPTQ batch 16 read 2,317 and
    * 2,346 output tokens/s against 2,286-2,295 and 2,321-2,325 (one H100, two calls): more warps
-   * streaming in the first rounds outweigh the shorter last one.
+   * streaming in the first rounds outweigh the shorter last one. With {@code split} (the fused
+   * decode kernels), a narrow launch of long groups instead shares its {@code k / 64} input
+   * pairs a group out among its blocks in equal runs ({@link #w4SplitBlocks}).
    */
-  private void launchW4Many(CUfunction f, int units, long[]... args) {
+  private void launchW4Many(CUfunction f, int units, int k, boolean split, long[]... args) {
     int groups = units / 16;
-    long most = (long) sms * residentBlocks(f, W4F_THREADS, w4mSmem);
-    launch(f, (int) Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, args);
+    int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
+    // Split runs over two blocks an SM (every twin's launch bounds hold two), not over what
+    // this twin's registers allow: the runs, and so the bits, are then the same for every twin.
+    int blocks = split ? w4SplitBlocks(groups, k / 64, Math.min(most, 2 * sms)) : 0;
+    long[][] splitArgs = blocks == 0 ? W4_NO_SPLIT
+        : new long[][] {p(w4SplitScratch()),
+            p(w4SplitScratch().withByteOffset(w4SplitPartBytes())), i(blocks)};
+    launch(f, blocks > 0 ? blocks : Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem,
+        concat(args, splitArgs));
+  }
+
+  /**
+   * Whether the many-token kernels share a narrow launch's input pairs out in equal runs
+   * (W4MSplit in w4a16_fused.cu; {@code redress.cuda.w4Split=false}: a whole unit group a
+   * block, as before).
+   */
+  static final boolean W4_SPLIT = !"false".equals(System.getProperty("redress.cuda.w4Split"));
+  /** Fewest input pairs a block's run takes (two a warp): narrower launches use fewer blocks. */
+  static final int W4_SPLIT_MIN_PAIRS = 16;
+  /**
+   * Fewest input pairs a group needs for its launch to be split, where the launch has fewer
+   * groups than block slots (wider ones are never split). One H200, 16 tokens, 14B: down (160
+   * groups of 216 pairs) 21.1 us split against 25.9 whole; QKV and O (80 pairs a group) gain
+   * nothing or lose (14.5 against 13.0 us in a first version), and gate/up (864 groups) split
+   * read 39.2 against 39.3. {@code redress.cuda.w4SplitMinGroupPairs} overrides it.
+   */
+  static final int W4_SPLIT_MIN_GROUP_PAIRS =
+      Integer.getInteger("redress.cuda.w4SplitMinGroupPairs", 128);
+  private int w4SplitMinGroupPairs = W4_SPLIT_MIN_GROUP_PAIRS;
+
+  /** Tests: split narrow launches from {@code pairs} a group (0: every narrow launch). */
+  void w4SplitMinGroupPairs(int pairs) {
+    w4SplitMinGroupPairs = pairs;
+  }
+
+  /** Most unit groups a split launch tags parts of (the scratch's generation words). */
+  static final int W4_SPLIT_MAX_GROUPS = 1 << 16;
+  /** Most groups a block of a split launch completes (W4M_MAX_DONE in w4a16_fused.cu). */
+  static final int W4_SPLIT_MAX_DONE = 64;
+  /** Most blocks a split launch takes (the scratch's part slots: two a block). */
+  private int w4SplitMaxBlocks() {
+    return 8 * sms;
+  }
+
+  /** The split's arguments where a launch takes whole groups (and the one-tile kernels'). */
+  private static final long[][] W4_NO_SPLIT = {p(null), p(null), i(0)};
+
+  /**
+   * Blocks a split many-token launch shares its {@code groups x pairs} input pairs among, at
+   * most {@code slots} (every block resident) with runs of at least
+   * {@link #W4_SPLIT_MIN_PAIRS}; 0 for whole groups (switched off, as many groups as slots or
+   * more, groups shorter than {@link #W4_SPLIT_MIN_GROUP_PAIRS}, or beyond the scratch or the
+   * kernel's 32-bit indices). Decided from the shape and the GPU alone, never the token count,
+   * so a token's sums do not depend on the batch.
+   */
+  int w4SplitBlocks(int groups, int pairs, int slots) {
+    long n = (long) groups * pairs;
+    int blocks = (int) Math.min(Math.min(slots, w4SplitMaxBlocks()), n / W4_SPLIT_MIN_PAIRS);
+    if (!W4_SPLIT || groups >= slots || pairs < w4SplitMinGroupPairs || blocks < 2
+        || groups > W4_SPLIT_MAX_GROUPS
+        || n * blocks >= Integer.MAX_VALUE
+        || n / blocks / pairs + 2 > W4_SPLIT_MAX_DONE) {
+      return 0;
+    }
+    return blocks;
+  }
+
+  /** The split launches' scratch: part slots, then the groups' generations (zeroed once). */
+  private CUdeviceptr w4SplitScratch;
+  /** Bytes of the part slots: a block's {tag, sum} words, two for each of 256 threads. */
+  private long w4SplitPartBytes() {
+    return 2L * w4SplitMaxBlocks() * 2 * 128 * 8;
+  }
+
+  /**
+   * The split scratch, allocated on first use ({@link #prepareW4Fused} does it before any graph
+   * capture); launches on this stream take turns with it.
+   */
+  private CUdeviceptr w4SplitScratch() {
+    if (w4SplitScratch == null) {
+      CUdeviceptr d = new CUdeviceptr();
+      long bytes = w4SplitPartBytes() + 4L * W4_SPLIT_MAX_GROUPS;
+      cuMemAlloc(d, bytes);
+      cuMemsetD32(d, 0, bytes / 4);
+      w4SplitScratch = d;
+    }
+    return w4SplitScratch;
   }
 
   private static long[][] concat(long[][]... parts) {
@@ -1416,9 +1509,9 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4QkvRopeMany, w), units, args);
+      launchW4Many(w4PickMany(w4QkvRopeMany, w), units, hidden, true, args);
     } else {
-      launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
+      launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, concat(args, W4_NO_SPLIT));
     }
   }
 
@@ -1432,9 +1525,9 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4SiluMany, w), inter, args);
+      launchW4Many(w4PickMany(w4SiluMany, w), inter, hidden, true, args);
     } else {
-      launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
+      launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, concat(args, W4_NO_SPLIT));
     }
   }
 
@@ -1878,6 +1971,10 @@ public final class Kernels implements AutoCloseable {
 
   @Override
   public void close() {
+    if (w4SplitScratch != null) {
+      cuMemFree(w4SplitScratch);
+      w4SplitScratch = null;
+    }
     cuModuleUnload(module);
   }
 }

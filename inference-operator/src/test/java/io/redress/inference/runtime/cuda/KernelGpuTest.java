@@ -177,6 +177,17 @@ abstract class KernelGpuTest {
    */
   void checkQkvRope(String shape, int heads, int kvHeads, int headDim, DeviceBuffer qkv,
       DeviceBuffer bias, int[] pos, int[] slot, int slotsTotal, float theta, QkvLaunch fused) {
+    checkQkvRope(shape, heads, kvHeads, headDim, qkv, bias, pos, slot, slotsTotal, theta, 1,
+        fused);
+  }
+
+  /**
+   * {@link #checkQkvRope}, token 0 compared in a launch of the first {@code alone} tokens (a
+   * kernel family's fewest, where the launch's token count picks the kernel).
+   */
+  void checkQkvRope(String shape, int heads, int kvHeads, int headDim, DeviceBuffer qkv,
+      DeviceBuffer bias, int[] pos, int[] slot, int slotsTotal, float theta, int alone,
+      QkvLaunch fused) {
     int tokens = pos.length;
     int qSize = heads * headDim;
     int kvSize = kvHeads * headDim;
@@ -195,10 +206,10 @@ abstract class KernelGpuTest {
     compareBf16("q, " + what, q1, q2, tokens * qSize);
     compareBf16("k cache, " + what, k1, k2, slotsTotal * kvSize);
     compareBf16("v cache, " + what, v1, v2, slotsTotal * kvSize);
-    DeviceBuffer q3 = alloc(2L * qSize);
+    DeviceBuffer q3 = alloc(2L * alone * qSize);
     DeviceBuffer k3 = zeros(2L * slotsTotal * kvSize);
     DeviceBuffer v3 = zeros(2L * slotsTotal * kvSize);
-    fused.run(1, q3, k3, v3, positions, slots);
+    fused.run(alone, q3, k3, v3, positions, slots);
     assertSameBits("q, token alone vs batched, " + what, q2, 0, q3, 0, qSize);
     long slot0 = (long) slot[0] * kvSize;
     assertSameBits("k cache, token alone vs batched, " + what, k2, slot0, k3, slot0, kvSize);

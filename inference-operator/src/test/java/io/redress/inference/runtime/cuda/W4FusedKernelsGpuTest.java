@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * beforehand) up to {@link Kernels#W4M_MAX_TOKENS}. The normed kernels agree within bf16
  * rounding (the norm and the k split sum in other orders); the residual kernel is checked against
  * double-precision host math over the dequantized weights. Each token's result is the same
- * bits alone as in the batch.
+ * bits alone as in the batch (for the two-tile kernels, in their fewest tokens: their launches
+ * may share a group's pairs out among blocks, in runs cut by the shape and the GPU alone).
  */
 @Tag("gpu")
 class W4FusedKernelsGpuTest extends KernelGpuTest {
@@ -55,6 +56,17 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     return SHAPES.stream();
   }
 
+  /**
+   * Every narrow many-token launch here shares its pairs out in runs where its shape allows
+   * (the runner splits only those of long groups), so that the parts' hand-over, the residual norm
+   * over the groups a block completed and the generations from launch to launch are checked
+   * at every kernel.
+   */
+  @org.junit.jupiter.api.BeforeEach
+  void splitEveryLaunch() {
+    kernels.w4SplitMinGroupPairs(0);
+  }
+
   static Stream<Arguments> shapesAndTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.rangeClosed(1, Kernels.FUSED_MAX_TOKENS)
         .mapToObj(t -> Arguments.of(s, t)));
@@ -64,6 +76,16 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   static Stream<Arguments> shapesAndManyTokens() {
     return SHAPES.stream().flatMap(s -> IntStream.of(2, 5, 8, 9, Kernels.W4M_MAX_TOKENS)
         .mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  /**
+   * Tokens of the launch a batch's token 0 is compared against: one, or where the batch takes
+   * the two-tile kernels, their fewest (their unit groups may be shared out among blocks in
+   * runs, W4MSplit, so their sums are not the one-tile kernels' bits, only their own at any
+   * token count).
+   */
+  static int aloneTokens(int tokens) {
+    return tokens > Kernels.W4_ONE_TILE_TOKENS ? Kernels.W4_ONE_TILE_TOKENS + 1 : 1;
   }
 
   static Stream<Arguments> shapesAndResidualTokens() {
@@ -130,7 +152,8 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         bf16(s.hidden(), 13, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
     DeviceBuffer bias = bf16(w.packed.rows(), 14, 0f, 0.1f);
     checkQkvRope(s.toString(), s.heads(), s.kvHeads(), s.headDim(), unfusedW4(w, h, tokens),
-        bias, pos, slot, slotsTotal, theta, (t, q, k, v, positions, slots) ->
+        bias, pos, slot, slotsTotal, theta, aloneTokens(tokens),
+        (t, q, k, v, positions, slots) ->
             kernels.w4QkvRope(gathered(w, h, t).ptr(), partStride(w, t), w.q4, bias.ptr(),
                 positions.ptr(), slots.ptr(), q.ptr(), k.ptr(), v.ptr(), t, s.hidden(),
                 s.heads(), s.kvHeads(), s.headDim(), theta));
@@ -150,9 +173,10 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         tokens, s.hidden(), s.inter());
     String what = s + ", " + tokens + " tokens";
     compareBf16("act, " + what, act1, act2, tokens * s.inter());
-    DeviceBuffer act3 = alloc(2L * s.inter());
-    kernels.w4GateUpSilu(gathered(w, h, 1).ptr(), partStride(w, 1), w.q4, act3.ptr(), 1,
-        s.hidden(), s.inter());
+    int alone = aloneTokens(tokens);
+    DeviceBuffer act3 = alloc(2L * alone * s.inter());
+    kernels.w4GateUpSilu(gathered(w, h, alone).ptr(), partStride(w, alone), w.q4, act3.ptr(),
+        alone, s.hidden(), s.inter());
     assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
   }
 
@@ -288,10 +312,11 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
           }
         }
       }
-      DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, rows));
-      kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, k)), 1).ptr(), w.q4,
-          alone.ptr(), 1);
-      assertThat(download(alone, rows)).as("token alone vs batched, %s", what)
+      int m = aloneTokens(tokens);
+      DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, m * rows));
+      kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, m * k)), m).ptr(),
+          w.q4, alone.ptr(), m);
+      assertThat(download(alone, rows)).as("token 0 of %d vs batched, %s", m, what)
           .containsExactly(java.util.Arrays.copyOf(got, rows));
     }
   }
@@ -348,11 +373,12 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
       }
     }
 
-    DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, rows));
-    DeviceBuffer hAlone = alloc(2L * rows);
-    kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, k)), 1).ptr(), w.q4,
-        alone.ptr(), 1, new Kernels.ResidNorm(normW.ptr(), eps, hAlone.ptr(), scratch.ptr(),
-            barrier));
+    int m = aloneTokens(tokens);
+    DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, m * rows));
+    DeviceBuffer hAlone = alloc(2L * m * rows);
+    kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, m * k)), m).ptr(),
+        w.q4, alone.ptr(), m, new Kernels.ResidNorm(normW.ptr(), eps, hAlone.ptr(),
+            scratch.ptr(), barrier));
     assertSameBits("h, token alone vs batched, " + what, h, 0, hAlone, 0, rows);
   }
 
