@@ -342,9 +342,10 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 // launch's parts. Why: a whole group a block left a narrow launch, 14B's down (160 groups of
 // 216 pairs for 264 block slots), on 160 blocks whose warps took 27 pairs each, while the
 // same pairs a warp cost about as much on an SM of 16 warps as of 8 (docs/benchmarks). One
-// H200, 16 tokens: that launch 25.9 -> 21.1 us, 14B GPTQ batch 16 194.8 -> 199.0 decode
-// tokens/s a sequence. Kernels.w4SplitBlocks splits only such launches: groups of 80 pairs
-// (14B QKV, O) gained nothing or lost, and wide launches (gate/up) read the same. A first
+// H200, 16 tokens: that launch 25.6 -> 21.2 us, 14B GPTQ batch 16 194.6 -> 201.3 decode
+// tokens/s a sequence. Kernels.w4SplitBlocks splits only such launches, through the residual
+// kernels' _split twins: groups of 80 pairs (14B QKV, O) gained nothing or lost, and wide
+// launches (gate/up) read the same. A first
 // version counted parts in on an atomic after a fence, the last block running the epilogue:
 // each part's end then cost a fence and two round trips to L2, and batch 16 lost 2.5 %.
 struct W4MSplit {
@@ -490,7 +491,7 @@ __device__ __forceinline__ void w4m_done(int* done, int j) {
 // szs (SZS 1, or 2 where every zero point is 8: scales only): w4a16_chain.cu's strip-major
 // copy of sz, which the SAME loop then reads (W4MStage); null otherwise (SZS 0).
 template <bool XS, int NT, bool G64, bool SAME = false, int SZS = 0, bool ENTER = false,
-          class Epi>
+          bool SPLIT = false, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -534,7 +535,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     // their way: weights, unlike the activations, do not wait for the previous kernel, so
     // their first round trip overlaps its tail.
     constexpr bool EARLY = ENTER && W4M_EARLY;
-    W4MWalk wk{units / 16, pairs, split.blocks};
+    W4MWalk wk{units / 16, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
     if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
@@ -642,7 +643,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
 // w4f_units over the strip-major scales (SZS: the _szs twins of the many-token kernels, whose
 // SAME loop reads szs; groups of a power of two from 64 inputs), else over sz. Twins, not a
 // branch in one kernel: one kernel holding both loops spilled 40-260 bytes at 128 registers.
-template <bool XS, int NT, bool G64, bool SAME, int SZS, class Epi>
+template <bool XS, int NT, bool G64, bool SAME, int SZS, bool SPLIT, class Epi>
 __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -651,13 +652,13 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           const void* __restrict__ szs, W4MSplit split,
                                           int* done = nullptr) {
   if constexpr (SZS != 0 && G64 && NT == 2 && SAME)
-    w4f_units<XS, NT, G64, SAME, SZS, true>(x, x_part_stride, tokens, codes, sz, k, group,
-                                             group_shift, b1, b2, units, epi, red, xstage, szs,
-                                             split, done);
+    w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k,
+                                                    group, group_shift, b1, b2, units, epi,
+                                                    red, xstage, szs, split, done);
   else
-    w4f_units<XS, NT, G64, SAME, 0, true>(x, x_part_stride, tokens, codes, sz, k, group,
-                                              group_shift, b1, b2, units, epi, red, xstage,
-                                              nullptr, split, done);
+    w4f_units<XS, NT, G64, SAME, 0, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k, group,
+                                                  group_shift, b1, b2, units, epi, red, xstage,
+                                                  nullptr, split, done);
 }
 
 // Units over plain rows: unit u is row 32 (u / 16) + u % 16 and the row 16 below it (two
@@ -845,7 +846,7 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 
 // The many-token kernels' equal runs (W4MSplit): the partners' tagged sums, each group's
 // generation (zero at first use), and how many blocks share the pairs out (0: whole groups;
-// the one-tile kernels take the same arguments and always whole groups).
+// every kernel but the _split twins takes the same arguments and always whole groups).
 #define W4M_SPLIT_ARGS                                                                         \
   unsigned long long *__restrict__ split_parts, unsigned *__restrict__ split_gens,            \
       int split_blocks
@@ -858,7 +859,10 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 // the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
 // projections, Kernels.w4a16), and no norm.
-#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS)                                                      \
+#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false)
+// SPLIT: the twin that shares a launch's pairs out (W4MSplit), so the others keep the plain
+// loop (the split's walk held across it cost the whole-group launches about 1 %).
+#define W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, SPLIT)                                             \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
@@ -869,12 +873,13 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
     __shared__ int done[W4M_MAX_DONE + 1];                                                    \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
-    w4m_units<false, NT, G64, NT == 2, SZS>(a, 0, tokens, codes, sz, k, group, group_shift,   \
-                                            rows, rows, rows / 2, epi, red, xstage, szs,      \
-                                            W4M_SPLIT, split_blocks ? done : nullptr);        \
+    w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
+                                                   group_shift, rows, rows, rows / 2, epi,    \
+                                                   red, xstage, szs, W4M_SPLIT,               \
+                                                   SPLIT && split_blocks ? done : nullptr);   \
     if (ADD && norm_w != nullptr)                                                             \
       w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar},                  \
-                    NT == 2 && split_blocks ? done : nullptr);                                \
+                    SPLIT && split_blocks ? done : nullptr);                                  \
   }
 W4_RESIDUAL(w4_residual, false, 1, true, 0)
 W4_RESIDUAL(w4_residual_g64, true, 1, true, 0)
@@ -912,9 +917,9 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
                           positions,                                                          \
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
-    w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden, group, \
-                                            group_shift, b1, b2, units, epi, red, xstage, szs, \
-                                            W4M_SPLIT);                                        \
+    w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz, hidden,  \
+                                                   group, group_shift, b1, b2, units, epi,    \
+                                                   red, xstage, szs, W4M_SPLIT);              \
   }
 // A family's twins (Kernels reads them by name): two n-tiles over group 32, groups of 64 and
 // more, the strip-major scales with zero points (_szs) and without (_z8); one n-tile (_t8).
@@ -935,9 +940,10 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
-      w4m_units<false, NT, G64, NT == 2, SZS>(h, part_stride, tokens, codes, sz, hidden,      \
-                                              group, group_shift, b1, b2, inter, epi, red,    \
-                                              xstage, szs, W4M_SPLIT);                        \
+      w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz,        \
+                                                     hidden, group, group_shift, b1, b2,      \
+                                                     inter, epi, red, xstage, szs,            \
+                                                     W4M_SPLIT);                              \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
                                                 group, group_shift, b1, b2, inter, epi, red,  \
@@ -950,5 +956,10 @@ W4_RESIDUAL(w4_residual_many, false, 2, true, 0)
 W4_RESIDUAL(w4_residual_many_g64, true, 2, true, 0)
 W4_RESIDUAL(w4_residual_many_szs, true, 2, true, 1)
 W4_RESIDUAL(w4_residual_many_z8, true, 2, true, 2)
+// Their twins for narrow launches of long groups (Kernels.w4SplitBlocks), down at 14B.
+W4_RESIDUAL_S(w4_residual_many_split, false, 2, true, 0, true)
+W4_RESIDUAL_S(w4_residual_many_g64_split, true, 2, true, 0, true)
+W4_RESIDUAL_S(w4_residual_many_szs_split, true, 2, true, 1, true)
+W4_RESIDUAL_S(w4_residual_many_z8_split, true, 2, true, 2, true)
 W4_RESIDUAL(w4_rows_many, false, 2, false, 0)
 W4_RESIDUAL(w4_rows_many_g64, true, 2, false, 0)

@@ -95,6 +95,8 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4QkvRopeMany; // the many-token twins of the three above
   private final CUfunction[] w4SiluMany;
   private final CUfunction[] w4ResidualMany;
+  /** w4ResidualMany's twins that share a narrow launch's pairs out (W4MSplit), same order. */
+  private final CUfunction[] w4ResidualManySplit;
   private final CUfunction[] w4Rows;
   private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
@@ -214,6 +216,9 @@ public final class Kernels implements AutoCloseable {
         function("w4_qkv_rope_many_z8")};
     w4SiluMany = new CUfunction[] {function("w4_silu_many"), function("w4_silu_many_g64"),
         function("w4_silu_many_szs"), function("w4_silu_many_z8")};
+    w4ResidualManySplit = new CUfunction[] {function("w4_residual_many_split"),
+        function("w4_residual_many_g64_split"), function("w4_residual_many_szs_split"),
+        function("w4_residual_many_z8_split")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
         function("w4_residual_many_g64"), function("w4_residual_many_szs"),
         function("w4_residual_many_z8")};
@@ -803,8 +808,8 @@ public final class Kernels implements AutoCloseable {
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
-    CUfunction f = add && many && stripScales != null ? family[z8 ? 3 : 2]
-        : w4Pick(family, group);
+    int twin = add && many && stripScales != null ? (z8 ? 3 : 2) : group % 64 == 0 ? 1 : 0;
+    CUfunction f = family[twin];
     long[][] args = {p(a), p(codes), p(scaleZero), i(group), i(groupShift(group)), p(out),
         i(tokens), i(rows), i(k), p(norm == null ? null : norm.w()),
         f(norm == null ? 0f : norm.eps()), p(norm == null ? null : norm.h()),
@@ -813,7 +818,7 @@ public final class Kernels implements AutoCloseable {
     if (many) {
       // Only the residual (fused decode) kernels split: the plain rows keep whole groups, the
       // bits of w4a16_gemm.cu's tiling for wider steps.
-      launchW4Many(f, rows / 2, k, add, args);
+      launchW4Many(f, add ? w4ResidualManySplit[twin] : null, rows / 2, k, args);
     } else {
       launchW4Fused(f, rows / 2, 0, concat(args, W4_NO_SPLIT));
     }
@@ -1238,7 +1243,8 @@ public final class Kernels implements AutoCloseable {
   public void prepareW4Fused() {
     w4SplitScratch();
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
-        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4QkvRopeT8, w4SiluT8}) {
+        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
+        w4SiluT8}) {
       for (CUfunction f : family) {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
@@ -1314,21 +1320,27 @@ public final class Kernels implements AutoCloseable {
    * Launches a many-token W4A16 kernel: a block on every slot, some taking a group more than
    * others. Against the even spread of {@link #launchW4Fused}, 14B GPTQ batch 16 read 2,317 and
    * 2,346 output tokens/s against 2,286-2,295 and 2,321-2,325 (one H100, two calls): more warps
-   * streaming in the first rounds outweigh the shorter last one. With {@code split} (the fused
-   * decode kernels), a narrow launch of long groups instead shares its {@code k / 64} input
-   * pairs a group out among its blocks in equal runs ({@link #w4SplitBlocks}).
+   * streaming in the first rounds outweigh the shorter last one. Given {@code split}, the
+   * kernel's twin that shares a narrow launch's {@code k / 64} input pairs a group out among
+   * its blocks in equal runs (the residual kernels), such a launch of long groups takes it
+   * instead ({@link #w4SplitBlocks}).
    */
-  private void launchW4Many(CUfunction f, int units, int k, boolean split, long[]... args) {
+  private void launchW4Many(CUfunction f, CUfunction split, int units, int k,
+      long[]... args) {
     int groups = units / 16;
-    int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
     // Split runs over two blocks an SM (every twin's launch bounds hold two), not over what
     // this twin's registers allow: the runs, and so the bits, are then the same for every twin.
-    int blocks = split ? w4SplitBlocks(groups, k / 64, Math.min(most, 2 * sms)) : 0;
-    long[][] splitArgs = blocks == 0 ? W4_NO_SPLIT
-        : new long[][] {p(w4SplitScratch()),
-            p(w4SplitScratch().withByteOffset(w4SplitPartBytes())), i(blocks)};
-    launch(f, blocks > 0 ? blocks : Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem,
-        concat(args, splitArgs));
+    int blocks = split == null ? 0
+        : w4SplitBlocks(groups, k / 64, Math.min(sms * residentBlocks(split, W4F_THREADS,
+            w4mSmem), 2 * sms));
+    if (blocks > 0) {
+      launch(split, blocks, 1, 1, W4F_THREADS, w4mSmem, concat(args, new long[][] {
+          p(w4SplitScratch()), p(w4SplitScratch().withByteOffset(w4SplitPartBytes())),
+          i(blocks)}));
+      return;
+    }
+    int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
+    launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, concat(args, W4_NO_SPLIT));
   }
 
   /**
@@ -1350,7 +1362,7 @@ public final class Kernels implements AutoCloseable {
       Integer.getInteger("redress.cuda.w4SplitMinGroupPairs", 128);
   private int w4SplitMinGroupPairs = W4_SPLIT_MIN_GROUP_PAIRS;
 
-  /** Tests: split narrow launches from {@code pairs} a group (0: every narrow launch). */
+  /** Tests: split narrow residual launches from {@code pairs} a group (0: every one). */
   void w4SplitMinGroupPairs(int pairs) {
     w4SplitMinGroupPairs = pairs;
   }
@@ -1509,7 +1521,7 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4QkvRopeMany, w), units, hidden, true, args);
+      launchW4Many(w4PickMany(w4QkvRopeMany, w), null, units, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, concat(args, W4_NO_SPLIT));
     }
@@ -1525,7 +1537,7 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4SiluMany, w), inter, hidden, true, args);
+      launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, concat(args, W4_NO_SPLIT));
     }

@@ -57,8 +57,8 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   }
 
   /**
-   * Every narrow many-token launch here shares its pairs out in runs where its shape allows
-   * (the runner splits only those of long groups), so that the parts' hand-over, the residual norm
+   * Every narrow many-token residual launch here shares its pairs out in runs where its shape
+   * allows (the runner splits only those of long groups), so that the parts' hand-over, the residual norm
    * over the groups a block completed and the generations from launch to launch are checked
    * at every kernel.
    */
