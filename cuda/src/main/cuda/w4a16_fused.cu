@@ -649,7 +649,8 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           const __half2* __restrict__ sz, int k, int group,
                                           int group_shift, int b1, int b2, int units,
                                           const Epi& epi, float* red, uint4* xstage,
-                                          const void* __restrict__ szs, W4MSplit split,
+                                          const void* __restrict__ szs,
+                                          W4MSplit split = {nullptr, nullptr, 0},
                                           int* done = nullptr) {
   if constexpr (SZS != 0 && G64 && NT == 2 && SAME)
     w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k,
@@ -844,13 +845,18 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
     }
 }
 
-// The many-token kernels' equal runs (W4MSplit): the partners' tagged sums, each group's
-// generation (zero at first use), and how many blocks share the pairs out (0: whole groups;
-// every kernel but the _split twins takes the same arguments and always whole groups).
-#define W4M_SPLIT_ARGS                                                                         \
-  unsigned long long *__restrict__ split_parts, unsigned *__restrict__ split_gens,            \
+// The _split twins' last arguments (W4MSplit): the partners' tagged sums, each group's
+// generation (zero at first use), and how many blocks share the pairs out (0: whole groups).
+// W4M_SPLIT_PARAMS_<SPLIT>, _OF_ and _DONE_ give a kernel of the residual family its
+// parameters, its W4MSplit and its record of completed groups: none for the other twins.
+#define W4M_SPLIT_PARAMS_true                                                                  \
+  , unsigned long long *__restrict__ split_parts, unsigned *__restrict__ split_gens,          \
       int split_blocks
-#define W4M_SPLIT (W4MSplit{split_parts, split_gens, split_blocks})
+#define W4M_SPLIT_PARAMS_false
+#define W4M_SPLIT_OF_true (W4MSplit{split_parts, split_gens, split_blocks})
+#define W4M_SPLIT_OF_false (W4MSplit{nullptr, nullptr, 0})
+#define W4M_DONE_true (split_blocks ? done : nullptr)
+#define W4M_DONE_false nullptr
 
 // resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream,
 // then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
@@ -868,18 +874,18 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
        bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
-       const void* __restrict__ szs, W4M_SPLIT_ARGS) {                                        \
+       const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT) {                                \
     __shared__ float red[W4_RED(NT)];                                                         \
     __shared__ int done[W4M_MAX_DONE + 1];                                                    \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
                                                    group_shift, rows, rows, rows / 2, epi,    \
-                                                   red, xstage, szs, W4M_SPLIT,               \
-                                                   SPLIT && split_blocks ? done : nullptr);   \
+                                                   red, xstage, szs, W4M_SPLIT_OF_##SPLIT,    \
+                                                   W4M_DONE_##SPLIT);                         \
     if (ADD && norm_w != nullptr)                                                             \
       w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar},                  \
-                    SPLIT && split_blocks ? done : nullptr);                                  \
+                    W4M_DONE_##SPLIT);                                                        \
   }
 W4_RESIDUAL(w4_residual, false, 1, true, 0)
 W4_RESIDUAL(w4_residual_g64, true, 1, true, 0)
@@ -909,7 +915,7 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
        const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
        const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
-       int head_dim, float theta, W4M_SPLIT_ARGS) {                                           \
+       int head_dim, float theta) {                                                           \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
@@ -919,7 +925,7 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
     w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz, hidden,  \
                                                    group, group_shift, b1, b2, units, epi,    \
-                                                   red, xstage, szs, W4M_SPLIT);              \
+                                                   red, xstage, szs);                         \
   }
 // A family's twins (Kernels reads them by name): two n-tiles over group 32, groups of 64 and
 // more, the strip-major scales with zero points (_szs) and without (_z8); one n-tile (_t8).
@@ -935,15 +941,14 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
 #define W4M_SILU(NAME, G64, NT, SZS)                                                              \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
-       int tokens, int hidden, int inter, W4M_SPLIT_ARGS) {                                   \
+       int tokens, int hidden, int inter) {                                                   \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
       w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz,        \
                                                      hidden, group, group_shift, b1, b2,      \
-                                                     inter, epi, red, xstage, szs,            \
-                                                     W4M_SPLIT);                              \
+                                                     inter, epi, red, xstage, szs);           \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
                                                 group, group_shift, b1, b2, inter, epi, red,  \

@@ -808,7 +808,7 @@ public final class Kernels implements AutoCloseable {
     boolean many = tokens > 8;
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
-    int twin = add && many && stripScales != null ? (z8 ? 3 : 2) : group % 64 == 0 ? 1 : 0;
+    int twin = add && many && stripScales != null ? (z8 ? 3 : 2) : w4Twin(group);
     CUfunction f = family[twin];
     long[][] args = {p(a), p(codes), p(scaleZero), i(group), i(groupShift(group)), p(out),
         i(tokens), i(rows), i(k), p(norm == null ? null : norm.w()),
@@ -820,7 +820,7 @@ public final class Kernels implements AutoCloseable {
       // bits of w4a16_gemm.cu's tiling for wider steps.
       launchW4Many(f, add ? w4ResidualManySplit[twin] : null, rows / 2, k, args);
     } else {
-      launchW4Fused(f, rows / 2, 0, concat(args, W4_NO_SPLIT));
+      launchW4Fused(f, rows / 2, 0, args);
     }
   }
 
@@ -1266,7 +1266,12 @@ public final class Kernels implements AutoCloseable {
   }
 
   private static CUfunction w4Pick(CUfunction[] family, int group) {
-    return family[group % 64 == 0 ? 1 : 0];
+    return family[w4Twin(group)];
+  }
+
+  /** The index of w4Pick's twin: 1, the _g64 one, where a group spans whole pairs. */
+  private static int w4Twin(int group) {
+    return group % 64 == 0 ? 1 : 0;
   }
 
   /**
@@ -1340,7 +1345,7 @@ public final class Kernels implements AutoCloseable {
       return;
     }
     int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
-    launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, concat(args, W4_NO_SPLIT));
+    launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, args);
   }
 
   /**
@@ -1367,31 +1372,28 @@ public final class Kernels implements AutoCloseable {
     w4SplitMinGroupPairs = pairs;
   }
 
-  /** Most unit groups a split launch tags parts of (the scratch's generation words). */
-  static final int W4_SPLIT_MAX_GROUPS = 1 << 16;
   /** Most groups a block of a split launch completes (W4M_MAX_DONE in w4a16_fused.cu). */
   static final int W4_SPLIT_MAX_DONE = 64;
-  /** Most blocks a split launch takes (the scratch's part slots: two a block). */
+  /**
+   * Most blocks a split launch takes, and so most groups (a split launch has fewer than its
+   * blocks): the scratch's part slots (one a block) and generation words (one a group).
+   */
   private int w4SplitMaxBlocks() {
     return 8 * sms;
   }
-
-  /** The split's arguments where a launch takes whole groups (and the one-tile kernels'). */
-  private static final long[][] W4_NO_SPLIT = {p(null), p(null), i(0)};
 
   /**
    * Blocks a split many-token launch shares its {@code groups x pairs} input pairs among, at
    * most {@code slots} (every block resident) with runs of at least
    * {@link #W4_SPLIT_MIN_PAIRS}; 0 for whole groups (switched off, as many groups as slots or
-   * more, groups shorter than {@link #W4_SPLIT_MIN_GROUP_PAIRS}, or beyond the scratch or the
-   * kernel's 32-bit indices). Decided from the shape and the GPU alone, never the token count,
+   * more, groups shorter than {@link #W4_SPLIT_MIN_GROUP_PAIRS}, or beyond the kernel's record
+   * of completed groups or its 32-bit indices). Decided from the shape and the GPU alone, never the token count,
    * so a token's sums do not depend on the batch.
    */
   int w4SplitBlocks(int groups, int pairs, int slots) {
     long n = (long) groups * pairs;
     int blocks = (int) Math.min(Math.min(slots, w4SplitMaxBlocks()), n / W4_SPLIT_MIN_PAIRS);
     if (!W4_SPLIT || groups >= slots || pairs < w4SplitMinGroupPairs || blocks < 2
-        || groups > W4_SPLIT_MAX_GROUPS
         || n * blocks >= Integer.MAX_VALUE
         || n / blocks / pairs + 2 > W4_SPLIT_MAX_DONE) {
       return 0;
@@ -1413,7 +1415,7 @@ public final class Kernels implements AutoCloseable {
   private CUdeviceptr w4SplitScratch() {
     if (w4SplitScratch == null) {
       CUdeviceptr d = new CUdeviceptr();
-      long bytes = w4SplitPartBytes() + 4L * W4_SPLIT_MAX_GROUPS;
+      long bytes = w4SplitPartBytes() + 4L * w4SplitMaxBlocks();
       cuMemAlloc(d, bytes);
       cuMemsetD32(d, 0, bytes / 4);
       w4SplitScratch = d;
@@ -1523,7 +1525,7 @@ public final class Kernels implements AutoCloseable {
     if (tokens > W4_ONE_TILE_TOKENS) {
       launchW4Many(w4PickMany(w4QkvRopeMany, w), null, units, hidden, args);
     } else {
-      launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, concat(args, W4_NO_SPLIT));
+      launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
     }
   }
 
@@ -1539,7 +1541,7 @@ public final class Kernels implements AutoCloseable {
     if (tokens > W4_ONE_TILE_TOKENS) {
       launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
     } else {
-      launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, concat(args, W4_NO_SPLIT));
+      launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }
   }
 
