@@ -220,6 +220,12 @@ struct W4MStage {
 template <int SZS>
 using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
 
+// Timing probes, wrong sums (the benchmarks README): 1 stages no activations, 2 loads no codes
+// in the _szs / _z8 loop, 3 both. One H200, same call, 14B GPTQ batch 16: 235.7, 247.1 and
+// 291.9 against 202.7 decode tokens/s a sequence (before W4M_X_L1).
+#ifndef W4M_PROBE
+#define W4M_PROBE 0
+#endif
 template <int U, class E>
 __device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, int p, int p1,
                                          int group, int group_shift) {
@@ -229,7 +235,8 @@ __device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, 
     unsigned pu = (unsigned)(p + u), gi = (64u * pu) >> group_shift;
 #pragma unroll
     for (int s = 0; s < 2; s++) {
-      st.w[u][s] = ld_stream(ln.w[s] + pu * 32u);
+      st.w[u][s] =
+          W4M_PROBE & 2 ? make_uint4(pu, s, gi, pu ^ gi) : ld_stream(ln.w[s] + pu * 32u);
       st.e[u][s] = __ldg(static_cast<const E*>(ln.zs[s]) + gi * 8u);
     }
   }
@@ -288,6 +295,13 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 // beside the codes' loads, they no longer add an L1/L2 round trip per stage after the codes
 // arrive, and cost no registers. Each lane reads only what it copied.
 #define W4M_SLOTS 8  // per stage and lane: U (<= 2) pairs x 2 chunks x 2 n-tiles
+// The activations' copies through L1 (cp.async.ca): the two blocks of an SM, and a block's
+// next groups, read the same activations (every unit group reads all of them: twice the
+// codes' bytes from L2). One H200, same call, 14B GPTQ batch 16 decode tokens/s a sequence:
+// 209.0 / 209.0 against 202.9 / 202.8 through L2 only (cp.async.cg).
+#ifndef W4M_X_L1
+#define W4M_X_L1 1
+#endif
 #ifndef W4M_AHEAD  // measurement: 0 loads a group's first stage after the previous epilogue
 #define W4M_AHEAD 1
 #endif
@@ -320,9 +334,16 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 #pragma unroll
     for (int t = 0; t < NT; t++)
 #pragma unroll
-      for (int ch = 0; ch < 2; ch++)
-        cp_async16(dst + ((u * 2 + ch) * NT + t) * 32, xr.at[t] + at + 32 * ch,
-                   live ? xr.bytes[t] : 0);
+      for (int ch = 0; ch < 2; ch++) {
+        uint4* d = dst + ((u * 2 + ch) * NT + t) * 32;
+        const bf16* src = xr.at[t] + at + 32 * ch;
+        int bytes = live ? xr.bytes[t] : 0;
+        if (W4M_PROBE & 1) continue;
+        if (W4M_X_L1)
+          cp_async16_ca(d, src, bytes);
+        else
+          cp_async16(d, src, bytes);
+      }
   }
   cp_async_commit();
 }
