@@ -210,8 +210,9 @@ final class GemmBench implements Callable<Integer> {
       md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
           + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
           .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |"
-              + " fused w4 us | GB/s | % copy | gemm w4 us | % copy |\n"
-              + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+              + " fused w4 us | GB/s | % copy | fused w4, zero points 8, us | % copy |"
+              + " gemm w4 us | % copy |\n"
+              + "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
       for (int m : gemv) {
         if (m > Kernels.W4_MAX_TOKENS) {
           continue;
@@ -228,8 +229,12 @@ final class GemmBench implements Callable<Integer> {
               : Double.NaN;
           // The fused decode kernels' GEMV (w4a16_fused.cu, its residual-add form: the one-token
           // kernel up to 8 tokens, the many-token one above)
-          double fused = m <= Kernels.W4M_MAX_TOKENS && outF % 32 == 0
-              ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
+          boolean fits = m <= Kernels.W4M_MAX_TOKENS && outF % 32 == 0;
+          double fused = fits ? t.w4Micros(m, inF, outF, iters, 128, true) : Double.NaN;
+          // The same over the scales alone, as a symmetric checkpoint's layers run in the engine
+          double z8 = fits ? t.w4Micros(m, inF, outF, iters, 128, GemmTimer.W4Kernel.FUSED_Z8)
+              : Double.NaN;
+          double z8Bytes = outF * (double) inF / 2 + 2.0 * outF * (inF / 128);
           // The GEMM tiling (w4a16_gemm.cu: 8 strips a block share each staged activation tile)
           double gemm = t.w4Micros(m, inF, outF, iters, 128, GemmTimer.W4Kernel.GEMM);
           ObjectNode row = w4.addObject().put("layer", (String) l[0]).put("tokens", m)
@@ -238,17 +243,19 @@ final class GemmBench implements Callable<Integer> {
             row.put("gemv_bf16_us", bf16);
           }
           if (!Double.isNaN(fused)) {
-            row.put("w4_fused_us", fused);
+            row.put("w4_fused_us", fused).put("w4_fused_z8_us", z8);
           }
           md.append(String.format(Locale.ROOT, "| %s | %d | %d x %d | %.1f | %.0f | %.0f |"
-              + " %s | %s | %.1f | %.0f |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
+              + " %s | %s | %s | %.1f | %.0f |%n", l[0], m, outF, inF, us, bytes / us / 1e3,
               100 * bytes / us / 1e3 / copy,
               Double.isNaN(bf16) ? "-" : String.format(Locale.ROOT, "%.2fx", bf16 / us),
               Double.isNaN(fused) ? "- | - | -" : String.format(Locale.ROOT, "%.1f | %.0f | %.0f",
                   fused, bytes / fused / 1e3, 100 * bytes / fused / 1e3 / copy),
+              Double.isNaN(z8) ? "- | -" : String.format(Locale.ROOT, "%.1f | %.0f", z8,
+                  100 * z8Bytes / z8 / 1e3 / copy),
               gemm, 100 * bytes / gemm / 1e3 / copy));
           System.err.printf(Locale.ROOT, "%-8s %d  %5d x %5d  w4a16 %.1f us  fused %.1f us"
-              + "  gemm %.1f us%n", l[0], m, outF, inF, us, fused, gemm);
+              + "  fused z8 %.1f us  gemm %.1f us%n", l[0], m, outF, inF, us, fused, z8, gemm);
         }
       }
     }

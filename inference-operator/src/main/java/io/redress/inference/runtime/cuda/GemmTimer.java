@@ -167,8 +167,12 @@ public final class GemmTimer implements AutoCloseable {
     return w4Micros(tokens, in, out, iters, group, fused ? W4Kernel.FUSED : W4Kernel.MMA);
   }
 
-  /** The GPTQ kernels {@link #w4Micros} times: w4a16.cu's, w4a16_gemm.cu's, the fused GEMV. */
-  public enum W4Kernel { MMA, GEMM, FUSED }
+  /**
+   * The GPTQ kernels {@link #w4Micros} times: w4a16.cu's, w4a16_gemm.cu's, the fused GEMV over
+   * row-major {scale, zero} (the {@code _g64} twins) and over the strip-major scales without
+   * zero points that a symmetric checkpoint's layers get in the engine (the {@code _z8} twins).
+   */
+  public enum W4Kernel { MMA, GEMM, FUSED, FUSED_Z8 }
 
   /** {@link #w4Micros(int, int, int, int, int, boolean)} for one {@link W4Kernel}. */
   public double w4Micros(int tokens, int in, int out, int iters, int group, W4Kernel kernel) {
@@ -179,6 +183,8 @@ public final class GemmTimer implements AutoCloseable {
     DeviceBuffer y = device.alloc(4L * tokens * out);
     DeviceBuffer[] codes = new DeviceBuffer[copies];
     DeviceBuffer[] sz = new DeviceBuffer[copies];
+    CudaWeights.Q4[] q4 = new CudaWeights.Q4[copies];
+    DeviceBuffer[] szs = new DeviceBuffer[copies];
     try {
       kernels.fillNormal(x.ptr(), (long) tokens * in, 1, 0f, 1f);
       for (int c = 0; c < copies; c++) {
@@ -191,11 +197,18 @@ public final class GemmTimer implements AutoCloseable {
         return graphMicros(iters, k -> kernels.w4a16Gemm(x.ptr(), codes[k % copies].ptr(),
             sz[k % copies].ptr(), y.ptr(), tokens, out, in, group));
       }
-      if (kernel == W4Kernel.FUSED) {
+      if (kernel == W4Kernel.FUSED || kernel == W4Kernel.FUSED_Z8) {
         kernels.prepareW4Fused();
-        return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), new CudaWeights.Q4(
-            codes[k % copies], sz[k % copies], null, null, out, in, group, 1, out, out),
-            y.ptr(), tokens));
+        for (int c = 0; c < copies; c++) {
+          q4[c] = new CudaWeights.Q4(codes[c], sz[c], null, null, out, in, group, 1, out, out);
+          if (kernel == W4Kernel.FUSED_Z8) { // the scales as they are, their zero points taken as 8
+            szs[c] = device.alloc(Kernels.w4ChainScaleBytes(q4[c], true));
+            kernels.w4ChainScales(q4[c], szs[c].ptr(), true);
+            q4[c] = q4[c].withStripScales(szs[c], true);
+          }
+        }
+        return graphMicros(iters, k -> kernels.w4Residual(x.ptr(), q4[k % copies], y.ptr(),
+            tokens));
       }
       return graphMicros(iters, k -> kernels.w4a16Mma(x.ptr(), 0, codes[k % copies].ptr(),
           sz[k % copies].ptr(), y.ptr(), tokens, out, in, group, Integer.MAX_VALUE,
@@ -209,6 +222,9 @@ public final class GemmTimer implements AutoCloseable {
         }
         if (sz[c] != null) {
           device.free(sz[c]);
+        }
+        if (szs[c] != null) {
+          device.free(szs[c]);
         }
       }
     }
