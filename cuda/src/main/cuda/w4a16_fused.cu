@@ -222,7 +222,9 @@ using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
 
 // Timing probes, wrong sums (the benchmarks README): 1 stages no activations, 2 loads no codes
 // in the _szs / _z8 loop, 3 both. One H200, same call, 14B GPTQ batch 16: 235.7, 247.1 and
-// 291.9 against 202.7 decode tokens/s a sequence (before W4M_X_L1).
+// 291.9 against 202.7 decode tokens/s a sequence (before W4M_X_L1). 4 stages only a block's
+// first group part's activations (what keeping them across its groups could give at most):
+// 212.0 against 208.8 (a later call, through L1).
 #ifndef W4M_PROBE
 #define W4M_PROBE 0
 #endif
@@ -326,7 +328,8 @@ struct W4MRows {
 };
 
 template <int NT, int U>
-__device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, int p, int p1) {
+__device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, int p, int p1,
+                                            bool probe_skip = false) {
 #pragma unroll
   for (int u = 0; u < U; u++) {
     bool live = p + u < p1;
@@ -338,7 +341,7 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
         uint4* d = dst + ((u * 2 + ch) * NT + t) * 32;
         const bf16* src = xr.at[t] + at + 32 * ch;
         int bytes = live ? xr.bytes[t] : 0;
-        if (W4M_PROBE & 1) continue;
+        if ((W4M_PROBE & 1) || probe_skip) continue;
         if (W4M_X_L1)
           cp_async16_ca(d, src, bytes);
         else
@@ -590,7 +593,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
           int q = p + h * U;
           if (q >= p1) break;
           if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
-          w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1);
+          w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
+                             (W4M_PROBE & 4) && !first);
           cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
           w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
                                              xw + h * W4M_SLOTS * 32, acc);
@@ -605,7 +609,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         cp_async_wait<0>();
         W4FLane nl = lane_of(jn);
         w4f_load(stages[0], nl, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1);
+        w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
+                           W4M_PROBE & 4);
       }
       if (jn >= wk.groups) pdl_tail();  // this block's last group
       // The generations' copies are in (older than the next part's prefetched copies).
