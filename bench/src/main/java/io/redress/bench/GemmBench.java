@@ -208,7 +208,8 @@ final class GemmBench implements Callable<Integer> {
       // The same decoder projections as GPTQ int4 (group 128): a quarter of the bytes.
       ArrayNode w4 = r.putArray("w4a16");
       md.append(String.format(Locale.ROOT, "%n## GPTQ int4 (W4A16 tensor-core kernel, group"
-          + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row.%n%n"))
+          + " 128)%n%nBytes: half a byte per weight plus 4 per group of a row (2, the scale"
+          + " alone, in the zero-points-8 column).%n%n"))
           .append("| layer | tokens | out x in | w4a16 us | GB/s | % copy | vs gemv_bf16 |"
               + " fused w4 us | GB/s | % copy | fused w4, zero points 8, us | % copy |"
               + " gemm w4 us | % copy |\n"
