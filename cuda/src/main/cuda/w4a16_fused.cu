@@ -37,16 +37,13 @@ struct W4FStage {
   __half2 sz[U][2][G64 ? 1 : 2][2];  // [pair][strip][chunk][row g, g + 8]
 };
 
-// Where a lane reads: strip s's codes, its rows' scale/zero rows, its token's activations. S
-// strips: a unit group's two, or two unit groups' four (the wide many-token loop, W4M_GS).
-template <int S>
-struct W4FLaneT {
-  const uint4* w[S];
-  const __half2* sz[S][2];  // [strip][row g, g + 8], indexed by group
-  const bf16* x[S];         // [strip]: token g, inputs 8c of each chunk, in the strip's part
-  const void* zs[S];        // [strip]: entry g of group 0 of w4a16_chain.cu's szs (W4MStage)
+// Where a lane reads: strip s's codes, its rows' scale/zero rows, its token's activations.
+struct W4FLane {
+  const uint4* w[2];
+  const __half2* sz[2][2];  // [strip][row g, g + 8], indexed by group
+  const bf16* x[2];         // [strip]: token g, inputs 8c of each chunk, in the strip's part
+  const void* zs[2];        // [strip]: entry g of group 0 of w4a16_chain.cu's szs (W4MStage)
 };
-using W4FLane = W4FLaneT<2>;
 
 __device__ __forceinline__ int w4f_group(int pos, int group, int group_shift) {
   return group_shift >= 0 ? pos >> group_shift : pos / group;
@@ -212,10 +209,10 @@ struct StageOf<false, A, B> {
 // E: uint2 entries, or unsigned ones where every zero point is 8 (scales only, w4_pair_szs; the
 // _z8 kernels): half the scales' bytes and loads, the zero a constant. One H100, same call,
 // 14B GPTQ batch 16 2,685 output tokens/s against 2,633 over the entries with zero points.
-template <int U, class E, int S = 2>
+template <int U, class E>
 struct W4MStage {
-  uint4 w[U][S];
-  E e[U][S];  // [pair][strip]: {fp16 scale of row g, of g + 8; bf16 128 + zero of each}, or
+  uint4 w[U][2];
+  E e[U][2];  // [pair][strip]: {fp16 scale of row g, of g + 8; bf16 128 + zero of each}, or
               // the scales alone (unsigned E)
 };
 
@@ -231,15 +228,15 @@ using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
 #ifndef W4M_PROBE
 #define W4M_PROBE 0
 #endif
-template <int U, class E, int S>
-__device__ __forceinline__ void w4f_load(W4MStage<U, E, S>& st, const W4FLaneT<S>& ln, int p,
-                                         int p1, int group, int group_shift) {
+template <int U, class E>
+__device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, int p, int p1,
+                                         int group, int group_shift) {
 #pragma unroll
   for (int u = 0; u < U; u++) {
     if (p + u >= p1) break;
     unsigned pu = (unsigned)(p + u), gi = (64u * pu) >> group_shift;
 #pragma unroll
-    for (int s = 0; s < S; s++) {
+    for (int s = 0; s < 2; s++) {
       st.w[u][s] =
           W4M_PROBE & 2 ? make_uint4(pu, s, gi, pu ^ gi) : ld_stream(ln.w[s] + pu * 32u);
       st.e[u][s] = __ldg(static_cast<const E*>(ln.zs[s]) + gi * 8u);
@@ -247,10 +244,10 @@ __device__ __forceinline__ void w4f_load(W4MStage<U, E, S>& st, const W4FLaneT<S
   }
 }
 
-template <bool XS, int NT, bool STAGED, bool SAME, int U, class E, int S>
-__device__ __forceinline__ void w4f_compute(const W4MStage<U, E, S>& st, const W4FLaneT<S>& ln,
-                                            int p, int p1, int ok_tiles, size_t tile_step,
-                                            const uint4* staged, float (&acc)[S][NT][4]) {
+template <bool XS, int NT, bool STAGED, bool SAME, int U, class E>
+__device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FLane& ln, int p,
+                                            int p1, int ok_tiles, size_t tile_step,
+                                            const uint4* staged, float (&acc)[2][NT][4]) {
   static_assert(STAGED && SAME, "strip-major scales: the many-token kernels' SAME loop only");
 #pragma unroll
   for (int u = 0; u < U; u++) {
@@ -261,7 +258,7 @@ __device__ __forceinline__ void w4f_compute(const W4MStage<U, E, S>& st, const W
 #pragma unroll
       for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
 #pragma unroll
-    for (int s = 0; s < S; s++)
+    for (int s = 0; s < 2; s++)
       w4_pair_szs<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; }, st.e[u][s], acc[s]);
   }
 }
@@ -344,7 +341,7 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
         uint4* d = dst + ((u * 2 + ch) * NT + t) * 32;
         const bf16* src = xr.at[t] + at + 32 * ch;
         int bytes = live ? xr.bytes[t] : 0;
-        if ((W4M_PROBE & 1) || probe_skip || ((W4M_PROBE & 8) && u == 1)) continue;
+        if ((W4M_PROBE & 1) || probe_skip) continue;
         if (W4M_X_L1)
           cp_async16_ca(d, src, bytes);
         else
@@ -419,14 +416,12 @@ struct W4MWalk {
   }
 };
 
-// The warps' sums of a group (or group part: its strips s0, s0 + 1 of acc) through red, in warp
-// order, into thread (nt, e, lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c +
-// e % 2); returns whether the thread holds a live token's sums (its token t, unit u in the
-// group).
-template <int NT, int S>
-__device__ __forceinline__ bool w4f_block_sums(const float (&acc)[S][NT][4], float* red,
-                                               int tokens, float& a, float& b, int& u, int& t,
-                                               int s0 = 0) {
+// The warps' sums of a group (or group part) through red, in warp order, into thread (nt, e,
+// lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c + e % 2); returns whether
+// the thread holds a live token's sums (its token t, unit u in the group).
+template <int NT>
+__device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], float* red,
+                                               int tokens, float& a, float& b, int& u, int& t) {
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 #pragma unroll
   for (int s = 0; s < 2; s++)
@@ -434,7 +429,7 @@ __device__ __forceinline__ bool w4f_block_sums(const float (&acc)[S][NT][4], flo
     for (int tt = 0; tt < NT; tt++)
 #pragma unroll
       for (int e = 0; e < 4; e++)
-        red[(((warp * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s0 + s][tt][e];
+        red[(((warp * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s][tt][e];
   __syncthreads();
   a = b = 0.f;
   if (threadIdx.x >= NT * 128) return false;
@@ -461,28 +456,24 @@ __device__ __forceinline__ void w4m_st_word(unsigned long long* p, float v, unsi
                : "memory");
 }
 
-// A partner's part of a group (W4MSplit): epilogue thread th's sums a, b into its slot (slot
-// sg of the block's GS, one a unit group of its pass).
-template <int NT, int GS>
-__device__ __forceinline__ void w4m_publish(const W4MSplit& sp, unsigned tag, float a, float b,
-                                            int sg) {
+// A partner's part of a group (W4MSplit): epilogue thread th's sums a, b into its slot.
+template <int NT>
+__device__ __forceinline__ void w4m_publish(const W4MSplit& sp, unsigned tag, float a, float b) {
   constexpr int th = NT * 128;
   if (threadIdx.x >= th) return;
-  unsigned long long* slot =
-      sp.parts + ((size_t)blockIdx.x * GS + sg) * 2 * th + 2 * threadIdx.x;
+  unsigned long long* slot = sp.parts + (size_t)blockIdx.x * 2 * th + 2 * threadIdx.x;
   w4m_st_word(slot, a, tag);
   w4m_st_word(slot + 1, b, tag);
 }
 
 // An owner's part: the partners' sums (blocks fb + 1 .. lb) added to a, b in block order, each
 // read again until it carries this launch's tag.
-template <int NT, int GS>
+template <int NT>
 __device__ __forceinline__ void w4m_gather(const W4MSplit& sp, int fb, int lb, unsigned tag,
-                                           float& a, float& b, int sg) {
+                                           float& a, float& b) {
   constexpr int th = NT * 128;
   for (int q = fb + 1; q <= lb; q++) {
-    const unsigned long long* slot =
-        sp.parts + ((size_t)q * GS + sg) * 2 * th + 2 * threadIdx.x;
+    const unsigned long long* slot = sp.parts + (size_t)q * 2 * th + 2 * threadIdx.x;
     unsigned long long w;
     while ((unsigned)((w = w4m_ld_word(slot)) >> 32) != tag) {
     }
@@ -523,9 +514,8 @@ __device__ __forceinline__ void w4m_done(int* done, int j) {
 // 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
 // szs (SZS 1, or 2 where every zero point is 8: scales only): w4a16_chain.cu's strip-major
 // copy of sz, which the SAME loop then reads (W4MStage); null otherwise (SZS 0).
-// GS: unit groups a pass of the SZS loop takes (W4M_GS: 2, the wide twins), else 1.
 template <bool XS, int NT, bool G64, bool SAME = false, int SZS = 0, bool ENTER = false,
-          bool SPLIT = false, int GS = 1, class Epi>
+          bool SPLIT = false, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -539,12 +529,11 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   int g = lane >> 2, c = lane & 3;
   int pairs = k >> 6, groups = k / group;
   int ok_tiles = (tokens - g + 7) >> 3;  // n-tiles where this lane's token g + 8t is live
-  static_assert(GS == 1 || (SZS && NT == 2 && SAME), "wide passes: the SZS many-token loop");
-  auto lane_of = [&](int j) {  // pass j: unit groups GS j .. GS j + GS - 1
-    W4FLaneT<2 * GS> ln;
+  auto lane_of = [&](int j) {
+    W4FLane ln;
 #pragma unroll
-    for (int s = 0; s < 2 * GS; s++) {
-      int row = epi.row(16 * (GS * j + s / 2), s % 2);
+    for (int s = 0; s < 2; s++) {
+      int row = epi.row(16 * j, s);
       ln.w[s] = codes + (size_t)(row >> 4) * pairs * 32 + lane;
       ln.sz[s][0] = sz + (size_t)(row + g) * groups;
       ln.sz[s][1] = ln.sz[s][0] + (size_t)8 * groups;
@@ -553,9 +542,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     }
     return ln;
   };
-  // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers, and
-  // a wide pass (four strips) one.
-  constexpr int U = GS == 2 ? 1 : (G64 ? 4 : 2) / NT;
+  // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
+  constexpr int U = (G64 ? 4 : 2) / NT;
   size_t tile_step = (size_t)8 * k;
   constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
@@ -566,12 +554,12 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     // in registers, alternating), so their latency hides behind the arithmetic. A block's
     // first group part loads its first stage before the loop; each later one's came in
     // before the previous part's epilogue (W4M_AHEAD).
-    typename StageOf<SZS != 0, W4MStage<U, E, 2 * GS>, W4FStage<U, G64>>::type stages[2];
+    typename StageOf<SZS != 0, W4MStage<U, E>, W4FStage<U, G64>>::type stages[2];
     // ENTER: the kernel enters here (pdl_enter), after the first codes and scales are on
     // their way: weights, unlike the activations, do not wait for the previous kernel, so
     // their first round trip overlaps its tail.
     constexpr bool EARLY = ENTER && W4M_EARLY;
-    W4MWalk wk{units / 16 / GS, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
+    W4MWalk wk{units / 16, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
     if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
@@ -592,12 +580,12 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                    : "memory");
     }
     for (bool first = true; j < wk.groups; first = false) {
-      W4FLaneT<2 * GS> ln = lane_of(j);
-      float acc[2 * GS][NT][4] = {};
+      W4FLane ln = lane_of(j);
+      float acc[2][NT][4] = {};
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
         if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
+        w4f_stage_x<NT, U>(xw, xr, p0, p1);
       }
       for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
@@ -619,7 +607,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         // runs, instead of after (the last stage's copies, zeros past p1, land first: a
         // lane's copies to one slot must not overlap).
         cp_async_wait<0>();
-        W4FLaneT<2 * GS> nl = lane_of(jn);
+        W4FLane nl = lane_of(jn);
         w4f_load(stages[0], nl, p0, p1, group, group_shift);
         w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
                            W4M_PROBE & 4);
@@ -627,36 +615,30 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       if (jn >= wk.groups) pdl_tail();  // this block's last group
       // The generations' copies are in (older than the next part's prefetched copies).
       if (wk.split() && threadIdx.x == 0) cp_async_wait<1>();
+      float a, b;
+      int u, t;
+      bool live = w4f_block_sums<NT>(acc, red, tokens, a, b, u, t);
       int pa = wk.pa(j);
-      bool whole = !wk.split() || wk.pe(j) - pa == pairs;
-#pragma unroll
-      for (int sg = 0; sg < GS; sg++) {  // the pass's unit groups, each through red in turn
-        int ju = GS * j + sg;
-        float a, b;
-        int u, t;
-        bool live = w4f_block_sums<NT>(acc, red, tokens, a, b, u, t, 2 * sg);
-        if (whole) {
-          if (live) epi.store(16 * ju + u, t, a, b);
-          w4m_done(done, ju);
-        } else if (pa > 0) {  // a partner's part: its run starts inside the group
-          w4m_publish<NT, GS>(split, gen_s[0] + 1u, a, b, sg);  // (its run's first part)
-        } else {  // the owner's: the group's first pair
-          unsigned tag = gen_s[first ? 0 : 1] + 1u;
-          int g0 = j * pairs;
-          if (threadIdx.x < NT * 128)
-            w4m_gather<NT, GS>(split, wk.block_of(g0), wk.block_of(g0 + pairs - 1), tag, a, b,
-                               sg);
-          if (live) epi.store(16 * ju + u, t, a, b);
-          // this launch's parts are read (its last unit group's, so every slot's)
-          if (sg == GS - 1 && threadIdx.x == 0) split.gens[j] = tag;
-          w4m_done(done, ju);
-        }
-        __syncthreads();
+      if (!wk.split() || wk.pe(j) - pa == pairs) {
+        if (live) epi.store(16 * j + u, t, a, b);
+        w4m_done(done, j);
+      } else if (pa > 0) {  // a partner's part: its run starts inside the group
+        w4m_publish<NT>(split, gen_s[0] + 1u, a, b);  // (its run's first part)
+      } else {  // the owner's: the group's first pair
+        unsigned tag = gen_s[first ? 0 : 1] + 1u;
+        int g0 = j * pairs;
+        if (threadIdx.x < NT * 128)
+          w4m_gather<NT>(split, wk.block_of(g0), wk.block_of(g0 + pairs - 1), tag, a, b);
+        if (live) epi.store(16 * j + u, t, a, b);
+        if (threadIdx.x == 0) split.gens[j] = tag;  // this launch's parts are read
+        w4m_done(done, j);
       }
+      __syncthreads();
       j = jn;
     }
     cp_async_wait_all();
-  } else {
+    return;
+  }
   if (ENTER) pdl_enter();
   int p0 = warp * pairs / warps, p1 = (warp + 1) * pairs / warps;
   for (int j = blockIdx.x; j < units / 16; j += gridDim.x) {
@@ -682,13 +664,12 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     if (w4f_block_sums<NT>(acc, red, tokens, a, b, u, t)) epi.store(16 * j + u, t, a, b);
     __syncthreads();
   }
-  }
 }
 
 // w4f_units over the strip-major scales (SZS: the _szs twins of the many-token kernels, whose
 // SAME loop reads szs; groups of a power of two from 64 inputs), else over sz. Twins, not a
 // branch in one kernel: one kernel holding both loops spilled 40-260 bytes at 128 registers.
-template <bool XS, int NT, bool G64, bool SAME, int SZS, bool SPLIT, int GS = 1, class Epi>
+template <bool XS, int NT, bool G64, bool SAME, int SZS, bool SPLIT, class Epi>
 __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -698,9 +679,9 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           W4MSplit split = {nullptr, nullptr, 0},
                                           int* done = nullptr) {
   if constexpr (SZS != 0 && G64 && NT == 2 && SAME)
-    w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT, GS>(x, x_part_stride, tokens, codes, sz, k,
-                                                        group, group_shift, b1, b2, units, epi,
-                                                        red, xstage, szs, split, done);
+    w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k,
+                                                    group, group_shift, b1, b2, units, epi,
+                                                    red, xstage, szs, split, done);
   else
     w4f_units<XS, NT, G64, SAME, 0, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k, group,
                                                   group_shift, b1, b2, units, epi, red, xstage,
@@ -910,11 +891,10 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 // the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
 // projections, Kernels.w4a16), and no norm.
-#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false, 1)
+#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false)
 // SPLIT: the twin that shares a launch's pairs out (W4MSplit), so the others keep the plain
-// loop (the split's walk held across it cost the whole-group launches about 1 %). GS: unit
-// groups a pass (W4M_GS).
-#define W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, SPLIT, GS)                                         \
+// loop (the split's walk held across it cost the whole-group launches about 1 %).
+#define W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, SPLIT)                                             \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
@@ -925,10 +905,10 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
     __shared__ int done[W4M_MAX_DONE + 1];                                                    \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
-    w4m_units<false, NT, G64, NT == 2, SZS, SPLIT, GS>(a, 0, tokens, codes, sz, k, group,     \
-                                                       group_shift, rows, rows, rows / 2, epi, \
-                                                       red, xstage, szs, W4M_SPLIT_OF_##SPLIT, \
-                                                       W4M_DONE_##SPLIT);                     \
+    w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
+                                                   group_shift, rows, rows, rows / 2, epi,    \
+                                                   red, xstage, szs, W4M_SPLIT_OF_##SPLIT,    \
+                                                   W4M_DONE_##SPLIT);                         \
     if (ADD && norm_w != nullptr)                                                             \
       w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar},                  \
                     W4M_DONE_##SPLIT);                                                        \
@@ -984,8 +964,7 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
   KERNEL(NAME##_t8_g64, true, 1, 0)
 W4M_TWINS(W4M_QKV, w4_qkv_rope)
 
-#define W4M_SILU(NAME, G64, NT, SZS) W4M_SILU_GS(NAME, G64, NT, SZS, 1)
-#define W4M_SILU_GS(NAME, G64, NT, SZS, GS)                                                       \
+#define W4M_SILU(NAME, G64, NT, SZS)                                                              \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
        int tokens, int hidden, int inter) {                                                   \
@@ -993,18 +972,15 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
-      w4m_units<false, NT, G64, NT == 2, SZS, false, GS>(h, part_stride, tokens, codes, sz,    \
-                                                         hidden, group, group_shift, b1, b2,  \
-                                                         inter, epi, red, xstage, szs);       \
+      w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz,        \
+                                                     hidden, group, group_shift, b1, b2,      \
+                                                     inter, epi, red, xstage, szs);           \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
                                                 group, group_shift, b1, b2, inter, epi, red,  \
                                                 xstage);                                      \
   }
 W4M_TWINS(W4M_SILU, w4_silu)
-// The wide twins (W4M_GS): gate/up's launches of more unit groups than block slots.
-W4M_SILU_GS(w4_silu_many_szs_w, true, 2, 1, 2)
-W4M_SILU_GS(w4_silu_many_z8_w, true, 2, 2, 2)
 
 // The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
 W4_RESIDUAL(w4_residual_many, false, 2, true, 0)
@@ -1012,12 +988,9 @@ W4_RESIDUAL(w4_residual_many_g64, true, 2, true, 0)
 W4_RESIDUAL(w4_residual_many_szs, true, 2, true, 1)
 W4_RESIDUAL(w4_residual_many_z8, true, 2, true, 2)
 // Their twins for narrow launches of long groups (Kernels.w4SplitBlocks), down at 14B.
-W4_RESIDUAL_S(w4_residual_many_split, false, 2, true, 0, true, 1)
-W4_RESIDUAL_S(w4_residual_many_g64_split, true, 2, true, 0, true, 1)
-W4_RESIDUAL_S(w4_residual_many_szs_split, true, 2, true, 1, true, 1)
-W4_RESIDUAL_S(w4_residual_many_z8_split, true, 2, true, 2, true, 1)
-// Their wide twins (W4M_GS), where the runs share out pairs of two unit groups.
-W4_RESIDUAL_S(w4_residual_many_szs_split_w, true, 2, true, 1, true, 2)
-W4_RESIDUAL_S(w4_residual_many_z8_split_w, true, 2, true, 2, true, 2)
+W4_RESIDUAL_S(w4_residual_many_split, false, 2, true, 0, true)
+W4_RESIDUAL_S(w4_residual_many_g64_split, true, 2, true, 0, true)
+W4_RESIDUAL_S(w4_residual_many_szs_split, true, 2, true, 1, true)
+W4_RESIDUAL_S(w4_residual_many_z8_split, true, 2, true, 2, true)
 W4_RESIDUAL(w4_rows_many, false, 2, false, 0)
 W4_RESIDUAL(w4_rows_many_g64, true, 2, false, 0)

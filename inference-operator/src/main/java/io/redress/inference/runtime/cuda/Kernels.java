@@ -97,12 +97,6 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4ResidualMany;
   /** w4ResidualMany's twins that share a narrow launch's pairs out (W4MSplit), same order. */
   private final CUfunction[] w4ResidualManySplit;
-  /**
-   * The wide twins (W4M_GS in w4a16_fused.cu: a pass takes two unit groups) of the _szs and
-   * _z8 kernels, in that order: gate/up's, and the residual's split ones.
-   */
-  private final CUfunction[] w4SiluManyWide;
-  private final CUfunction[] w4ResidualManySplitWide;
   private final CUfunction[] w4Rows;
   private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
@@ -225,10 +219,6 @@ public final class Kernels implements AutoCloseable {
     w4ResidualManySplit = new CUfunction[] {function("w4_residual_many_split"),
         function("w4_residual_many_g64_split"), function("w4_residual_many_szs_split"),
         function("w4_residual_many_z8_split")};
-    w4SiluManyWide = new CUfunction[] {function("w4_silu_many_szs_w"),
-        function("w4_silu_many_z8_w")};
-    w4ResidualManySplitWide = new CUfunction[] {function("w4_residual_many_szs_split_w"),
-        function("w4_residual_many_z8_split_w")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
         function("w4_residual_many_g64"), function("w4_residual_many_szs"),
         function("w4_residual_many_z8")};
@@ -828,8 +818,7 @@ public final class Kernels implements AutoCloseable {
     if (many) {
       // Only the residual (fused decode) kernels split: the plain rows keep whole groups, the
       // bits of w4a16_gemm.cu's tiling for wider steps.
-      launchW4Many(f, add ? w4ResidualManySplit[twin] : null,
-          add && twin >= 2 ? w4ResidualManySplitWide[twin - 2] : null, rows / 2, k, args);
+      launchW4Many(f, add ? w4ResidualManySplit[twin] : null, rows / 2, k, args);
     } else {
       launchW4Fused(f, rows / 2, 0, args);
     }
@@ -1254,8 +1243,8 @@ public final class Kernels implements AutoCloseable {
   public void prepareW4Fused() {
     w4SplitScratch();
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
-        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4SiluManyWide,
-        w4ResidualManySplitWide, w4QkvRopeT8, w4SiluT8}) {
+        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
+        w4SiluT8}) {
       for (CUfunction f : family) {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
@@ -1339,66 +1328,24 @@ public final class Kernels implements AutoCloseable {
    * streaming in the first rounds outweigh the shorter last one. Given {@code split}, the
    * kernel's twin that shares a narrow launch's {@code k / 64} input pairs a group out among
    * its blocks in equal runs (the residual kernels), such a launch of long groups takes it
-   * instead ({@link #w4SplitBlocks}). Given {@code wide}, the twin whose passes take two unit
-   * groups ({@link #W4_WIDE}; a split twin where {@code split} is given), that one where the
-   * launch suits it.
+   * instead ({@link #w4SplitBlocks}).
    */
-  private void launchW4Many(CUfunction f, CUfunction split, CUfunction wide, int units, int k,
+  private void launchW4Many(CUfunction f, CUfunction split, int units, int k,
       long[]... args) {
     int groups = units / 16;
-    if (wide != null && w4Wide && groups % W4M_GS == 0) {
-      int passes = groups / W4M_GS;
-      int resident = residentBlocks(wide, W4F_THREADS, w4mSmem);
-      if (split == null && (passes >= sms * resident || w4WideAnyWidth)) {
-        launch(wide, Math.min(passes, sms * resident), 1, 1, W4F_THREADS, w4mSmem, args);
-        return;
-      }
-      int blocks = split == null ? 0
-          : w4SplitBlocks(passes, k / 64, Math.min(sms * resident, 2 * sms), W4M_GS);
-      if (blocks > 0) {
-        launchW4Split(wide, blocks, args);
-        return;
-      }
-    }
     // Split runs over two blocks an SM (every twin's launch bounds hold two), not over what
     // this twin's registers allow: the runs, and so the bits, are then the same for every twin.
     int blocks = split == null ? 0
         : w4SplitBlocks(groups, k / 64, Math.min(sms * residentBlocks(split, W4F_THREADS,
-            w4mSmem), 2 * sms), 1);
+            w4mSmem), 2 * sms));
     if (blocks > 0) {
-      launchW4Split(split, blocks, args);
+      launch(split, blocks, 1, 1, W4F_THREADS, w4mSmem, concat(args, new long[][] {
+          p(w4SplitScratch()), p(w4SplitScratch().withByteOffset(w4SplitPartBytes())),
+          i(blocks)}));
       return;
     }
     int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
     launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, args);
-  }
-
-  /** A split twin over {@code blocks} blocks, with the split scratch's arguments. */
-  private void launchW4Split(CUfunction f, int blocks, long[]... args) {
-    launch(f, blocks, 1, 1, W4F_THREADS, w4mSmem, concat(args, new long[][] {
-        p(w4SplitScratch()), p(w4SplitScratch().withByteOffset(w4SplitPartBytes())),
-        i(blocks)}));
-  }
-
-  /** Unit groups a pass of the wide twins takes (W4M_GS in w4a16_fused.cu). */
-  static final int W4M_GS = 2;
-  /**
-   * Whether the many-token _szs and _z8 kernels of gate/up and of split residual launches take
-   * two unit groups a pass, four strips a warp, so that each staged activation serves twice the
-   * codes ({@code redress.cuda.w4Wide=false}: one, as before). Gate/up takes them where its
-   * passes fill every block slot; a split residual launch, where its passes would be split.
-   */
-  static final boolean W4_WIDE = !"false".equals(System.getProperty("redress.cuda.w4Wide"));
-  private boolean w4Wide = W4_WIDE;
-  private boolean w4WideAnyWidth;
-
-  /**
-   * Tests: whether the wide twins run, and whether gate/up takes them at any launch width
-   * (else only where its passes fill the block slots).
-   */
-  void w4Wide(boolean on, boolean anyWidth) {
-    w4Wide = on;
-    w4WideAnyWidth = anyWidth;
   }
 
   /**
@@ -1443,12 +1390,12 @@ public final class Kernels implements AutoCloseable {
    * of completed groups or its 32-bit indices). Decided from the shape and the GPU alone, never the token count,
    * so a token's sums do not depend on the batch.
    */
-  int w4SplitBlocks(int groups, int pairs, int slots, int gs) {
+  int w4SplitBlocks(int groups, int pairs, int slots) {
     long n = (long) groups * pairs;
     int blocks = (int) Math.min(Math.min(slots, w4SplitMaxBlocks()), n / W4_SPLIT_MIN_PAIRS);
     if (!W4_SPLIT || groups >= slots || pairs < w4SplitMinGroupPairs || blocks < 2
         || n * blocks >= Integer.MAX_VALUE
-        || (n / blocks / pairs + 2) * gs > W4_SPLIT_MAX_DONE) {
+        || n / blocks / pairs + 2 > W4_SPLIT_MAX_DONE) {
       return 0;
     }
     return blocks;
@@ -1456,12 +1403,9 @@ public final class Kernels implements AutoCloseable {
 
   /** The split launches' scratch: part slots, then the groups' generations (zeroed once). */
   private CUdeviceptr w4SplitScratch;
-  /**
-   * Bytes of the part slots: a block's {tag, sum} words, two for each of 256 threads, for each
-   * unit group of a pass.
-   */
+  /** Bytes of the part slots: a block's {tag, sum} words, two for each of 256 threads. */
   private long w4SplitPartBytes() {
-    return 2L * w4SplitMaxBlocks() * W4M_GS * 2 * 128 * 8;
+    return 2L * w4SplitMaxBlocks() * 2 * 128 * 8;
   }
 
   /**
@@ -1579,7 +1523,7 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4QkvRopeMany, w), null, null, units, hidden, args);
+      launchW4Many(w4PickMany(w4QkvRopeMany, w), null, units, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
     }
@@ -1595,9 +1539,7 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4SiluMany, w), null,
-          stripScales(w) == null ? null : w4SiluManyWide[w.stripZ8() ? 1 : 0], inter, hidden,
-          args);
+      launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }

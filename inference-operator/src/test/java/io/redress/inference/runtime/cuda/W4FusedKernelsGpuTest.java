@@ -65,7 +65,6 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   @org.junit.jupiter.api.BeforeEach
   void splitEveryLaunch() {
     kernels.w4SplitMinGroupPairs(0);
-    kernels.w4Wide(Kernels.W4_WIDE, false);
   }
 
   static Stream<Arguments> shapesAndTokens() {
@@ -223,50 +222,27 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 21, 3f)),
         bf16(s.hidden(), 22, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
 
-    // Variants: row-major scales; strip-major ones with a unit group a pass; with two (the
-    // wide twins, here at any launch width), whose gate/up sums each group as before.
     Layer gu = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 23, z8);
-    DeviceBuffer[] act = new DeviceBuffer[3];
-    for (int v = 0; v < 3; v++) {
+    DeviceBuffer[] act = new DeviceBuffer[2];
+    for (int v = 0; v < 2; v++) {
       act[v] = alloc(2L * tokens * s.inter());
-      kernels.w4Wide(v == 2, true);
       kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : withStrips(gu.q4, z8), act[v].ptr(), tokens,
           s.hidden(), s.inter());
     }
     assertSameBits("act, strip-major vs row-major scales, " + what, act[0], 0, act[1], 0,
         tokens * s.inter());
-    assertSameBits("act, wide twin vs row-major scales, " + what, act[0], 0, act[2], 0,
-        tokens * s.inter());
 
-    // The residual's wide split twin shares out runs over pairs of unit groups: other run ends,
-    // so other parts summed (close, not the same bits), the same at any token count.
     Layer down = layer(s, s.inter(), new int[] {s.hidden()}, 24, z8);
-    CudaWeights.Q4 downStrips = withStrips(down.q4, z8);
     float[] x0 = gaussian(tokens * s.hidden(), 25, 2f);
-    float[][] resid = new float[3][];
-    for (int v = 0; v < 3; v++) {
-      kernels.w4Wide(v == 2, true);
+    float[][] resid = new float[2][];
+    for (int v = 0; v < 2; v++) {
       DeviceBuffer x = floats(x0);
-      kernels.w4Residual(act[0].ptr(), v == 0 ? down.q4 : downStrips, x.ptr(), tokens);
+      kernels.w4Residual(act[0].ptr(), v == 0 ? down.q4 : withStrips(down.q4, z8), x.ptr(),
+          tokens);
       resid[v] = download(x, tokens * s.hidden());
     }
     assertThat(resid[1]).as("residual, strip-major vs row-major scales, %s", what)
         .containsExactly(resid[0]);
-    float most = 0f;
-    for (float r : resid[0]) {
-      most = Math.max(most, Math.abs(r));
-    }
-    for (int i = 0; i < resid[0].length; i++) {
-      assertThat(resid[2][i]).as("residual, wide twin vs row-major scales, %s, at %d", what, i)
-          .isCloseTo(resid[0][i], org.assertj.core.data.Offset.offset(2e-5f * (1f + most)));
-    }
-    int alone = aloneTokens(tokens);
-    DeviceBuffer xAlone = floats(java.util.Arrays.copyOf(x0, alone * s.hidden()));
-    kernels.w4Residual(act[0].ptr(), downStrips, xAlone.ptr(), alone);
-    assertThat(download(xAlone, alone * s.hidden()))
-        .as("residual, wide twin, %d tokens vs batched, %s", alone, what)
-        .containsExactly(java.util.Arrays.copyOf(resid[2], alone * s.hidden()));
-    kernels.w4Wide(Kernels.W4_WIDE, false);
 
     Layer qkv = layer(s, s.hidden(), new int[] {s.qSize(), s.kvSize(), s.kvSize()}, 26, z8);
     DeviceBuffer bias = bf16(qkv.packed.rows(), 27, 0f, 0.1f);
@@ -354,28 +330,10 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   @ParameterizedTest
   @MethodSource("shapesAndResidualTokens")
   void residualNormMatchesNormKernel(Shape s, int tokens) {
-    residualNorm(s, tokens, false);
-  }
-
-  /**
-   * The same over strip-major scales through the wide split twin (two unit groups a pass,
-   * W4M_GS), whose owners record both groups of a pass for the norm.
-   */
-  @ParameterizedTest
-  @MethodSource("shapesAndManyTokens")
-  void wideResidualNormMatchesNormKernel(Shape s, int tokens) {
-    org.junit.jupiter.api.Assumptions.assumeTrue(!s.actOrder() && tokens > 8
-        && (s.group() < 0 ? s.hidden() : s.group()) % 64 == 0, "many-token, power-of-two group");
-    kernels.w4Wide(true, true);
-    residualNorm(s, tokens, true);
-  }
-
-  private void residualNorm(Shape s, int tokens, boolean wide) {
     int k = s.inter();
     int rows = s.hidden();
-    Layer layer = layer(s, k, new int[] {rows}, 17);
-    Layer w = wide ? new Layer(layer.packed, withStrips(layer.q4, false)) : layer;
-    String what = s + ", " + tokens + " tokens" + (wide ? ", wide" : "");
+    Layer w = layer(s, k, new int[] {rows}, 17);
+    String what = s + ", " + tokens + " tokens";
     float eps = 1e-6f;
     float[] x0 = gaussian(tokens * rows, 18, 2f);
     short[] aBits = new short[tokens * k];
