@@ -310,22 +310,6 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 #ifndef W4M_EARLY  // measurement: 0 loads a block's first codes after pdl_enter
 #define W4M_EARLY 1
 #endif
-// The rest of a warp's part of both strips' codes, after the first stage that the lanes load
-// at once, asked of L2 by one bulk prefetch a strip (cp.async.bulk.prefetch: one instruction
-// where per-line prefetches took one a 128-byte line and lost), so that the loop's loads find
-// them there: the codes' latency costs more than their bytes at 16 tokens (no code loads read
-// 247.1 against 202.7 decode tokens/s a sequence, docs/benchmarks).
-#ifndef W4M_BULK_PF
-#define W4M_BULK_PF 1
-#endif
-template <int U>
-__device__ __forceinline__ void w4m_prefetch_part(const W4FLane& ln, int p0, int p1) {
-  if (!W4M_BULK_PF || (threadIdx.x & 31) != 0 || p1 - p0 <= U) return;
-#pragma unroll
-  for (int s = 0; s < 2; s++)  // lane 0's ln.w[s] is the strip's own start
-    prefetch_l2_bulk(ln.w[s] + (size_t)(p0 + U) * 32, (unsigned)(p1 - p0 - U) * 512u);
-}
-
 // A lane's activation rows, set once per unit group: n-tile t's token row (token 0's where t is
 // past the live tokens, which copy no bytes: zeros).
 template <int NT>
@@ -357,7 +341,7 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
         uint4* d = dst + ((u * 2 + ch) * NT + t) * 32;
         const bf16* src = xr.at[t] + at + 32 * ch;
         int bytes = live ? xr.bytes[t] : 0;
-        if ((W4M_PROBE & 1) || probe_skip || ((W4M_PROBE & 8) && u == 1)) continue;
+        if ((W4M_PROBE & 1) || probe_skip) continue;
         if (W4M_X_L1)
           cp_async16_ca(d, src, bytes);
         else
@@ -578,11 +562,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     W4MWalk wk{units / 16, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
-    if (EARLY && j < wk.groups) {
-      W4FLane ln = lane_of(j);
-      w4f_load(stages[0], ln, p0, p1, group, group_shift);
-      w4m_prefetch_part<U>(ln, p0, p1);
-    }
+    if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
     if (ENTER) pdl_enter();
     if (done && threadIdx.x == 0) done[0] = 0;
     // The generations of the run's first and last groups (the tags of this launch's parts,
@@ -604,11 +584,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       float acc[2][NT][4] = {};
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
-        if (!EARLY || !first) {
-          w4f_load(stages[0], ln, p0, p1, group, group_shift);
-          w4m_prefetch_part<U>(ln, p0, p1);
-        }
-        w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
+        if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
+        w4f_stage_x<NT, U>(xw, xr, p0, p1);
       }
       for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
@@ -632,7 +609,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         cp_async_wait<0>();
         W4FLane nl = lane_of(jn);
         w4f_load(stages[0], nl, p0, p1, group, group_shift);
-        w4m_prefetch_part<U>(nl, p0, p1);
         w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
                            W4M_PROBE & 4);
       }
