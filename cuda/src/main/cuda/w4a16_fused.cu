@@ -224,7 +224,11 @@ using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
 // in the _szs / _z8 loop, 3 both. One H200, same call, 14B GPTQ batch 16: 235.7, 247.1 and
 // 291.9 against 202.7 decode tokens/s a sequence (before W4M_X_L1). 4 stages only a block's
 // first group part's activations (what keeping them across its groups could give at most):
-// 212.0 against 208.8 (a later call, through L1).
+// 212.0 against 208.8 (a later call, through L1). 8 stages only the first pair's activations of
+// each two-pair stage (half the copies, the MMAs reading stale slots for the second): 222.5
+// against 208.1; 16 none for a block's first stage, so no launch waits on the previous
+// kernel's activations before its first MMAs: 210.3 (a later call). So it is the copies
+// themselves, not the launch boundary, that cost.
 #ifndef W4M_PROBE
 #define W4M_PROBE 0
 #endif
@@ -341,7 +345,7 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
         uint4* d = dst + ((u * 2 + ch) * NT + t) * 32;
         const bf16* src = xr.at[t] + at + 32 * ch;
         int bytes = live ? xr.bytes[t] : 0;
-        if ((W4M_PROBE & 1) || probe_skip) continue;
+        if ((W4M_PROBE & 1) || probe_skip || ((W4M_PROBE & 8) && u == 1)) continue;
         if (W4M_X_L1)
           cp_async16_ca(d, src, bytes);
         else
@@ -585,7 +589,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
         if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, xr, p0, p1);
+        w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
       }
       for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
