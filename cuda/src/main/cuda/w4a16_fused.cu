@@ -331,10 +331,9 @@ struct W4MRows {
   }
 };
 
-// only_ch >= 0: that chunk's slots alone (w4m_paired_units: each warp of a pair copies one).
 template <int NT, int U>
 __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, int p, int p1,
-                                            bool probe_skip = false, int only_ch = -1) {
+                                            bool probe_skip = false) {
 #pragma unroll
   for (int u = 0; u < U; u++) {
     bool live = p + u < p1;
@@ -347,7 +346,6 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
         const bf16* src = xr.at[t] + at + 32 * ch;
         int bytes = live ? xr.bytes[t] : 0;
         if ((W4M_PROBE & 1) || probe_skip || ((W4M_PROBE & 8) && u == 1)) continue;
-        if (only_ch >= 0 && ch != only_ch) continue;
         if (W4M_X_L1)
           cp_async16_ca(d, src, bytes);
         else
@@ -422,13 +420,21 @@ struct W4MWalk {
   }
 };
 
-// Sums in red (slot w: warp w's, or the w-th input range's), in slot order, into thread (nt,
-// e, lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c + e % 2); returns whether
+// The warps' sums of a group (or group part) through red, in warp order, into thread (nt, e,
+// lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c + e % 2); returns whether
 // the thread holds a live token's sums (its token t, unit u in the group).
 template <int NT>
-__device__ __forceinline__ bool w4f_red_sums(const float* red, int tokens, float& a, float& b,
-                                             int& u, int& t) {
-  int warps = blockDim.x >> 5;
+__device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], float* red,
+                                               int tokens, float& a, float& b, int& u, int& t) {
+  int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+  for (int s = 0; s < 2; s++)
+#pragma unroll
+    for (int tt = 0; tt < NT; tt++)
+#pragma unroll
+      for (int e = 0; e < 4; e++)
+        red[(((warp * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s][tt][e];
+  __syncthreads();
   a = b = 0.f;
   if (threadIdx.x >= NT * 128) return false;
   int nt = threadIdx.x >> 7, e = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
@@ -440,22 +446,6 @@ __device__ __forceinline__ bool w4f_red_sums(const float* red, int tokens, float
     b += red[(((w * 2 + 1) * NT + nt) * 4 + e) * 32 + l];
   }
   return true;
-}
-
-// The warps' sums of a group (or group part) through red, in warp order (w4f_red_sums).
-template <int NT>
-__device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], float* red,
-                                               int tokens, float& a, float& b, int& u, int& t) {
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-#pragma unroll
-  for (int s = 0; s < 2; s++)
-#pragma unroll
-    for (int tt = 0; tt < NT; tt++)
-#pragma unroll
-      for (int e = 0; e < 4; e++)
-        red[(((warp * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s][tt][e];
-  __syncthreads();
-  return w4f_red_sums<NT>(red, tokens, a, b, u, t);
 }
 
 __device__ __forceinline__ unsigned long long w4m_ld_word(const unsigned long long* p) {
@@ -678,123 +668,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     if (w4f_block_sums<NT>(acc, red, tokens, a, b, u, t)) epi.store(16 * j + u, t, a, b);
     __syncthreads();
   }
-}
-
-// The paired loop (the _p twins of gate/up's _szs and _z8 kernels): a block takes two unit
-// groups at a time, warps 0-3 the first and 4-7 the second. Warp w sums input ranges 2 (w % 4)
-// and 2 (w % 4) + 1 of the eight among which w4f_units shares a group's pairs, one after the
-// other, and leaves each range's sums in its slot of red, so the sums meet in the same order
-// and the bits are w4f_units'. Warps w and w ^ 4 multiply the same activations: each copies
-// one chunk of every pair of a stage into a ring of W4M_PAIR_BUFS stages the two share, and a
-// named barrier of the two (id 1 + w % 4) tells both that the stage has landed whole and that
-// the slot it refills has been read. Why: at 16 tokens each unit group copies all the
-// activations, twice its codes' bytes, through L2, and those copies cost (half of them: 14B
-// GPTQ batch 16 222.5 against 208.1 decode tokens/s a sequence, W4M_PROBE 8), not the launch
-// boundary (16). Only where a launch has a pair of groups for every block slot (gate/up): fewer
-// would leave SMs idle. codes, szs: as w4f_units' SZS loop (groups of a power of two from 64).
-#define W4M_PAIR_BUFS 3  // the ring's stages: a warp refills one while its partner may still
-                         // read the one before
-template <int NT, int SZS, class Epi>
-__device__ __forceinline__ void w4m_paired_units(const bf16* x, int tokens,
-                                                 const uint4* __restrict__ codes, int k,
-                                                 int group_shift, int units, const Epi& epi,
-                                                 float* red, uint4* xstage,
-                                                 const void* __restrict__ szs) {
-  using E = SzsEntry<SZS>;
-  constexpr int U = 2;  // pairs a stage, as w4f_units' two-tile loop
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  int g = lane >> 2, c = lane & 3;
-  int half = warp >> 2, quad = warp & 3;
-  int pairs = k >> 6, groups = k >> group_shift;
-  int ok_tiles = (tokens - g + 7) >> 3;
-  // The warp's two ranges [p0, pm) and [pm, p1), w4f_units' warps 2 quad and 2 quad + 1, and
-  // their stages (the first range's last one may be short).
-  int r0 = 2 * quad;
-  int p0 = r0 * pairs / W4F_WARPS, pm = (r0 + 1) * pairs / W4F_WARPS,
-      p1 = (r0 + 2) * pairs / W4F_WARPS;
-  int n0 = (pm - p0 + U - 1) / U, n = n0 + (p1 - pm + U - 1) / U;
-  auto q_of = [&](int i) { return i < n0 ? p0 + i * U : pm + (i - n0) * U; };
-  auto e_of = [&](int i) { return i < n0 ? pm : p1; };
-  auto lane_of = [&](int j) {  // pass j's unit group 2 j + half
-    W4FLane ln;
-#pragma unroll
-    for (int s = 0; s < 2; s++) {
-      int row = epi.row(16 * (2 * j + half), s);
-      ln.w[s] = codes + (size_t)(row >> 4) * pairs * 32 + lane;
-      ln.zs[s] = static_cast<const E*>(szs) + (size_t)(row >> 4) * groups * 8 + g;
-    }
-    return ln;
-  };
-  W4MRows<NT> xr(x + (size_t)g * k + 8 * c, ok_tiles, (size_t)8 * k);
-  uint4* ring = xstage + quad * (W4M_PAIR_BUFS * W4M_SLOTS * 32) + lane;
-  unsigned sc = 0;  // stages staged so far: the next one goes to slot sc % W4M_PAIR_BUFS
-  auto stage = [&](int q, int e) {
-    w4f_stage_x<NT, U>(ring + (sc % W4M_PAIR_BUFS) * W4M_SLOTS * 32, xr, q, e, false, half);
-    sc++;
-  };
-  // The range's sums into red's slot r of the warp's group, and the range starts from zero.
-  auto leave = [&](float (&acc)[2][NT][4], int r) {
-    float* rr = red + half * W4_RED(NT);
-#pragma unroll
-    for (int s = 0; s < 2; s++)
-#pragma unroll
-      for (int tt = 0; tt < NT; tt++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          rr[(((r * 2 + s) * NT + tt) * 4 + e) * 32 + lane] = acc[s][tt][e];
-          acc[s][tt][e] = 0.f;
-        }
-  };
-  W4MStage<U, E> stages[2];
-  int passes = units / 32, j = blockIdx.x;
-  // The first codes go out before the wait for the previous kernel, as in w4f_units.
-  if (j < passes) w4f_load(stages[0], lane_of(j), q_of(0), e_of(0), 0, group_shift);
-  pdl_enter();
-  if (j < passes) stage(q_of(0), e_of(0));
-  while (j < passes) {
-    W4FLane ln = lane_of(j);
-    float acc[2][NT][4] = {};
-    if (n0 == 0) leave(acc, r0);  // an empty first range (under 8 pairs)
-    for (int i0 = 0; i0 < n; i0 += 2) {
-#pragma unroll
-      for (int h = 0; h < 2; h++) {  // stages alternate between two sets of registers
-        int i = i0 + h;
-        if (i >= n) break;
-        if (i + 1 < n) {
-          w4f_load(stages[h ^ 1], ln, q_of(i + 1), e_of(i + 1), 0, group_shift);
-          stage(q_of(i + 1), e_of(i + 1));
-        } else {
-          cp_async_commit();  // (an empty group: the waits count one a stage)
-        }
-        cp_async_wait<1>();  // this warp's half of stage i has landed
-        asm volatile("bar.sync %0, 64;" ::"r"(1 + quad) : "memory");  // and the partner's
-        w4f_compute<false, NT, true, true>(stages[h], ln, q_of(i), e_of(i), ok_tiles, 0,
-                                           ring + ((sc - 2 + (i + 1 == n)) % W4M_PAIR_BUFS) *
-                                                      W4M_SLOTS * 32,
-                                           acc);
-        if (i + 1 == n0) leave(acc, r0);
-      }
-    }
-    leave(acc, r0 + 1);
-    int jn = j + gridDim.x;
-    if (jn < passes) {  // the next pass's first stage, while this one's sums meet
-      w4f_load(stages[0], lane_of(jn), q_of(0), e_of(0), 0, group_shift);
-      stage(q_of(0), e_of(0));
-    } else {
-      pdl_tail();  // this block's last pass
-    }
-    __syncthreads();
-#pragma unroll
-    for (int hg = 0; hg < 2; hg++) {
-      float a, b;
-      int u, t;
-      if (w4f_red_sums<NT>(red + hg * W4_RED(NT), tokens, a, b, u, t))
-        epi.store(16 * (2 * j + hg) + u, t, a, b);
-    }
-    __syncthreads();  // red is read before the next pass leaves its sums there
-    j = jn;
-  }
-  cp_async_wait_all();
 }
 
 // w4f_units over the strip-major scales (SZS: the _szs twins of the many-token kernels, whose
@@ -1112,21 +985,6 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
                                                 xstage);                                      \
   }
 W4M_TWINS(W4M_SILU, w4_silu)
-// The paired twins (w4m_paired_units) of the two over strip-major scales: gate/up where its
-// launch has a pair of unit groups for every block slot.
-#define W4M_SILU_P(NAME, SZS)                                                                      \
-  extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
-  NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
-       int tokens, int hidden, int inter) {                                                   \
-    __shared__ float red[2 * W4_RED(2)];                                                      \
-    extern __shared__ uint4 xstage[];                                                         \
-    SiluEpilogue epi{act, inter};                                                             \
-    w4m_paired_units<2, SZS>(h, tokens, codes, hidden, group_shift, inter, epi, red, xstage, \
-                             szs);                                                            \
-  }
-W4M_SILU_P(w4_silu_many_szs_p, 1)
-W4M_SILU_P(w4_silu_many_z8_p, 2)
-static_assert(4 * W4M_PAIR_BUFS <= 2 * W4F_WARPS, "the paired ring fits in W4M_SMEM");
 
 // The O and down projections of the many-token steps (the one-token kernel above, two n-tiles).
 W4_RESIDUAL(w4_residual_many, false, 2, true, 0)

@@ -97,8 +97,6 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4ResidualMany;
   /** w4ResidualMany's twins that share a narrow launch's pairs out (W4MSplit), same order. */
   private final CUfunction[] w4ResidualManySplit;
-  /** w4SiluMany's paired twins (w4m_paired_units) of its _szs and _z8 kernels, that order. */
-  private final CUfunction[] w4SiluManyPaired;
   private final CUfunction[] w4Rows;
   private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
@@ -221,8 +219,6 @@ public final class Kernels implements AutoCloseable {
     w4ResidualManySplit = new CUfunction[] {function("w4_residual_many_split"),
         function("w4_residual_many_g64_split"), function("w4_residual_many_szs_split"),
         function("w4_residual_many_z8_split")};
-    w4SiluManyPaired = new CUfunction[] {function("w4_silu_many_szs_p"),
-        function("w4_silu_many_z8_p")};
     w4ResidualMany = new CUfunction[] {function("w4_residual_many"),
         function("w4_residual_many_g64"), function("w4_residual_many_szs"),
         function("w4_residual_many_z8")};
@@ -1247,8 +1243,8 @@ public final class Kernels implements AutoCloseable {
   public void prepareW4Fused() {
     w4SplitScratch();
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
-        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4SiluManyPaired,
-        w4QkvRopeT8, w4SiluT8}) {
+        w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
+        w4SiluT8}) {
       for (CUfunction f : family) {
         int[] staticBytes = new int[1];
         cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
@@ -1543,34 +1539,10 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      CUfunction paired = stripScales(w) == null ? null : w4SiluManyPaired[w.stripZ8() ? 1 : 0];
-      int passes = inter / 32;  // the paired twin's: two unit groups each
-      if (paired != null && w4Paired && inter % 32 == 0 && (w4PairedAnyWidth
-          || passes >= sms * residentBlocks(paired, W4F_THREADS, w4mSmem))) {
-        launch(paired, Math.min(passes, sms * residentBlocks(paired, W4F_THREADS, w4mSmem)), 1,
-            1, W4F_THREADS, w4mSmem, args);
-        return;
-      }
       launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }
-  }
-
-  /**
-   * Whether gate/up's many-token steps over strip-major scales take the paired twins
-   * (w4m_paired_units: two unit groups a block, each staged activation read by two warps) where
-   * the launch has a pair of groups for every block slot ({@code redress.cuda.w4Paired=false}:
-   * never). The same bits either way.
-   */
-  static final boolean W4_PAIRED = !"false".equals(System.getProperty("redress.cuda.w4Paired"));
-  private boolean w4Paired = W4_PAIRED;
-  private boolean w4PairedAnyWidth;
-
-  /** Tests: whether the paired twins run, and whether at any launch width. */
-  void w4Paired(boolean on, boolean anyWidth) {
-    w4Paired = on;
-    w4PairedAnyWidth = anyWidth;
   }
 
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */

@@ -65,7 +65,6 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
   @org.junit.jupiter.api.BeforeEach
   void splitEveryLaunch() {
     kernels.w4SplitMinGroupPairs(0);
-    kernels.w4Paired(Kernels.W4_PAIRED, false);
   }
 
   static Stream<Arguments> shapesAndTokens() {
@@ -223,21 +222,14 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 21, 3f)),
         bf16(s.hidden(), 22, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
 
-    // Gate/up over row-major scales, strip-major ones, and strip-major ones through the paired
-    // twin (two unit groups a block; here at any launch width).
     Layer gu = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 23, z8);
-    CudaWeights.Q4 guStrips = withStrips(gu.q4, z8);
-    DeviceBuffer[] act = new DeviceBuffer[3];
-    for (int v = 0; v < 3; v++) {
+    DeviceBuffer[] act = new DeviceBuffer[2];
+    for (int v = 0; v < 2; v++) {
       act[v] = alloc(2L * tokens * s.inter());
-      kernels.w4Paired(v == 2, true);
-      kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : guStrips, act[v].ptr(), tokens,
+      kernels.w4GateUpSilu(h.ptr(), 0, v == 0 ? gu.q4 : withStrips(gu.q4, z8), act[v].ptr(), tokens,
           s.hidden(), s.inter());
     }
-    kernels.w4Paired(Kernels.W4_PAIRED, false);
     assertSameBits("act, strip-major vs row-major scales, " + what, act[0], 0, act[1], 0,
-        tokens * s.inter());
-    assertSameBits("act, paired twin vs row-major scales, " + what, act[0], 0, act[2], 0,
         tokens * s.inter());
 
     Layer down = layer(s, s.inter(), new int[] {s.hidden()}, 24, z8);
