@@ -126,15 +126,6 @@ __device__ __forceinline__ void cp_async16_ca(void* dst, const void* src, int sr
                : "memory");
 }
 
-// Asks L2 for bytes (a multiple of 16) from p (16-byte aligned), one instruction for all of
-// them (Hopper's bulk prefetch; nothing lands in shared memory, nothing to wait for). Before
-// Hopper, nothing.
-__device__ __forceinline__ void prefetch_l2_bulk(const void* p, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
-#endif
-}
-
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }

@@ -314,21 +314,6 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 #ifndef W4M_EARLY  // measurement: 0 loads a block's first codes after pdl_enter
 #define W4M_EARLY 1
 #endif
-// Codes asked of L2 W4M_PF stages before the lanes load them (a bulk prefetch a strip by the
-// warp's lane 0 each stage, pairs [q, min(q1, p1)) of both strips): a warp's loads go out one
-// stage ahead, and the first use of a stage's codes is where the loop waits most (ncu: 17 %
-// of the gate/up kernel's warp samples on one such instruction, long scoreboard). 0: none.
-#ifndef W4M_PF
-#define W4M_PF 0
-#endif
-__device__ __forceinline__ void w4m_prefetch(const W4FLane& ln, int q, int q1, int p1) {
-  if (!W4M_PF || (threadIdx.x & 31) != 0 || q >= p1) return;
-  unsigned bytes = (unsigned)(min(q1, p1) - q) * 512u;
-#pragma unroll
-  for (int s = 0; s < 2; s++)  // lane 0's ln.w[s] is the strip's own start
-    prefetch_l2_bulk(ln.w[s] + (size_t)q * 32, bytes);
-}
-
 // A lane's activation rows, set once per unit group: n-tile t's token row (token 0's where t is
 // past the live tokens, which copy no bytes: zeros).
 template <int NT>
@@ -581,11 +566,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     W4MWalk wk{units / 16, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
-    if (EARLY && j < wk.groups) {
-      W4FLane ln = lane_of(j);
-      w4f_load(stages[0], ln, p0, p1, group, group_shift);
-      w4m_prefetch(ln, p0 + 2 * U, p0 + (1 + W4M_PF) * U, p1);  // stages 2 .. W4M_PF
-    }
+    if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
     if (ENTER) pdl_enter();
     if (done && threadIdx.x == 0) done[0] = 0;
     // The generations of the run's first and last groups (the tags of this launch's parts,
@@ -607,10 +588,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       float acc[2][NT][4] = {};
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
-        if (!EARLY || !first) {
-          w4f_load(stages[0], ln, p0, p1, group, group_shift);
-          w4m_prefetch(ln, p0 + 2 * U, p0 + (1 + W4M_PF) * U, p1);
-        }
+        if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
         w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
       }
       for (int p = p0; p < p1; p += 2 * U) {
@@ -619,7 +597,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
           int q = p + h * U;
           if (q >= p1) break;
           if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
-          w4m_prefetch(ln, q + (1 + W4M_PF) * U, q + (2 + W4M_PF) * U, p1);
           w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
                              (W4M_PROBE & 4) && !first);
           cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
@@ -636,7 +613,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         cp_async_wait<0>();
         W4FLane nl = lane_of(jn);
         w4f_load(stages[0], nl, p0, p1, group, group_shift);
-        w4m_prefetch(nl, p0 + 2 * U, p0 + (1 + W4M_PF) * U, p1);
         w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
                            W4M_PROBE & 4);
       }
