@@ -308,14 +308,8 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 #ifndef W4M_X_L1
 #define W4M_X_L1 1
 #endif
-// Where a block's next group part's first stage is loaded: 2 during the part's last stage, as
-// every other stage is loaded during the one before it; 1 (before) after the last stage, while
-// the part's sums meet and its epilogue runs; 0 (measurement) after the epilogue. Why 2: in the
-// 16-token gate/up kernel the warps spent 17 % of their time waiting on a part's first codes
-// (ncu, one H200: one instruction, the first use of a stage's codes, long scoreboard); an
-// epilogue is too short to hide a load from HBM.
-#ifndef W4M_AHEAD
-#define W4M_AHEAD 2
+#ifndef W4M_AHEAD  // measurement: 0 loads a group's first stage after the previous epilogue
+#define W4M_AHEAD 1
 #endif
 #ifndef W4M_EARLY  // measurement: 0 loads a block's first codes after pdl_enter
 #define W4M_EARLY 1
@@ -589,9 +583,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                    "l"(split.gens + (wk.end() - 1) / pairs)
                    : "memory");
     }
-    // sp: the register stage and activation slot of a part's first stage (W4M_AHEAD 2 loads the
-    // next part's into the pair the last stage did not use; its loop then starts there).
-    int sp = 0;
     for (bool first = true; j < wk.groups; first = false) {
       W4FLane ln = lane_of(j);
       float acc[2][NT][4] = {};
@@ -600,39 +591,22 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
         w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
       }
-      int jn = wk.next(j);
-      bool ahead = false;  // the next part's first stage is on its way
-      for (int p = p0 - sp * U; p < p1; p += 2 * U) {
+      for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
         for (int h = 0; h < 2; h++) {
           int q = p + h * U;
-          if (q < p0) continue;  // (a part starting at stage 1)
           if (q >= p1) break;
-          uint4* next_x = xw + (h ^ 1) * W4M_SLOTS * 32;
-          if (q + U < p1) {
-            w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
-          } else if (W4M_AHEAD == 2 && jn < wk.groups) {  // the part's last stage
-            int n0, n1;
-            wk.warp_pairs(jn, warp, warps, n0, n1);
-            if (n0 < n1) {
-              W4FLane nl = lane_of(jn);
-              w4f_load(stages[h ^ 1], nl, n0, n1, group, group_shift);
-              w4f_stage_x<NT, U>(next_x, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), n0, n1,
-                                 W4M_PROBE & 4);
-              ahead = true;
-            }
-          }
-          if (!ahead)
-            w4f_stage_x<NT, U>(next_x, xr, q + U, p1, (W4M_PROBE & 4) && !first);
+          if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
+          w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
+                             (W4M_PROBE & 4) && !first);
           cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
           w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
                                              xw + h * W4M_SLOTS * 32, acc);
-          if (ahead) sp = h ^ 1;
         }
       }
+      int jn = wk.next(j);
       if (jn < wk.groups) wk.warp_pairs(jn, warp, warps, p0, p1);
-      if (W4M_AHEAD && jn < wk.groups && !ahead) {
-        sp = 0;
+      if (W4M_AHEAD && jn < wk.groups) {
         // The next part's first stage streams in while this one's sums meet and its epilogue
         // runs, instead of after (the last stage's copies, zeros past p1, land first: a
         // lane's copies to one slot must not overlap).
