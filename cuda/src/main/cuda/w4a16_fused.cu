@@ -376,6 +376,14 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 // launches (gate/up) read the same. A first
 // version counted parts in on an atomic after a fence, the last block running the epilogue:
 // each part's end then cost a fence and two round trips to L2, and batch 16 lost 2.5 %.
+// The tag holds the group's index beside its generation (w4m_tag): launches of other shapes
+// share the slots, and a slot such a launch left holds another group's part, whose generation
+// may be the same number.
+#define W4M_TAG_GROUP_BITS 11  // most groups of a split launch: 2^11 (Kernels.W4_SPLIT_MAX_GROUPS)
+__device__ __forceinline__ unsigned w4m_tag(unsigned gen, int j) {
+  return ((gen + 1u) << W4M_TAG_GROUP_BITS) | (unsigned)j;
+}
+
 struct W4MSplit {
   unsigned long long* parts;  // (blocks, 2 * 128 * NT): a partner's {tag, sum} words
   unsigned* gens;             // (units / 16): a group's generation; zero at first use
@@ -627,14 +635,14 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         if (live) epi.store(16 * j + u, t, a, b);
         w4m_done(done, j);
       } else if (pa > 0) {  // a partner's part: its run starts inside the group
-        w4m_publish<NT>(split, gen_s[0] + 1u, a, b);  // (its run's first part)
+        w4m_publish<NT>(split, w4m_tag(gen_s[0], j), a, b);  // (its run's first part)
       } else {  // the owner's: the group's first pair
-        unsigned tag = gen_s[first ? 0 : 1] + 1u;
+        unsigned gen = gen_s[first ? 0 : 1], tag = w4m_tag(gen, j);
         int g0 = j * pairs;
         if (threadIdx.x < NT * 128)
           w4m_gather<NT>(split, wk.block_of(g0), wk.block_of(g0 + pairs - 1), tag, a, b);
         if (live) epi.store(16 * j + u, t, a, b);
-        if (threadIdx.x == 0) split.gens[j] = tag;  // this launch's parts are read
+        if (threadIdx.x == 0) split.gens[j] = gen + 1u;  // this launch's parts are read
         w4m_done(done, j);
       }
       __syncthreads();

@@ -1372,6 +1372,11 @@ public final class Kernels implements AutoCloseable {
     w4SplitMinGroupPairs = pairs;
   }
 
+  /**
+   * Most groups of a split launch: the parts' tags hold the group's index in 11 bits
+   * (W4M_TAG_GROUP_BITS in w4a16_fused.cu).
+   */
+  static final int W4_SPLIT_MAX_GROUPS = 1 << 11;
   /** Most groups a block of a split launch completes (W4M_MAX_DONE in w4a16_fused.cu). */
   static final int W4_SPLIT_MAX_DONE = 64;
   /**
@@ -1387,13 +1392,15 @@ public final class Kernels implements AutoCloseable {
    * most {@code slots} (every block resident) with runs of at least
    * {@link #W4_SPLIT_MIN_PAIRS}; 0 for whole groups (switched off, as many groups as slots or
    * more, groups shorter than {@link #W4_SPLIT_MIN_GROUP_PAIRS}, or beyond the kernel's record
-   * of completed groups or its 32-bit indices). Decided from the shape and the GPU alone, never the token count,
-   * so a token's sums do not depend on the batch.
+   * of completed groups, its tags' {@link #W4_SPLIT_MAX_GROUPS} or its 32-bit indices). Decided
+   * from the shape and the GPU alone, never the token count, so a token's sums do not depend on
+   * the batch.
    */
   int w4SplitBlocks(int groups, int pairs, int slots) {
     long n = (long) groups * pairs;
     int blocks = (int) Math.min(Math.min(slots, w4SplitMaxBlocks()), n / W4_SPLIT_MIN_PAIRS);
-    if (!W4_SPLIT || groups >= slots || pairs < w4SplitMinGroupPairs || blocks < 2
+    if (!W4_SPLIT || groups >= slots || groups > W4_SPLIT_MAX_GROUPS
+        || pairs < w4SplitMinGroupPairs || blocks < 2
         || n * blocks >= Integer.MAX_VALUE
         || n / blocks / pairs + 2 > W4_SPLIT_MAX_DONE) {
       return 0;
