@@ -915,6 +915,7 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
        const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT) {                                \
     __shared__ float red[W4_RED(NT)];                                                         \
     __shared__ int done[W4M_MAX_DONE + 1];                                                    \
+    (void)done; /* (read by the _split twins only) */                                         \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
