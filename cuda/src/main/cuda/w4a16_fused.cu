@@ -885,8 +885,9 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 
 // The _split twins' last arguments (W4MSplit): the partners' tagged sums, each group's
 // generation (zero at first use), and how many blocks share the pairs out (0: whole groups).
-// W4M_SPLIT_PARAMS_<SPLIT>, _OF_ and _DONE_ give a kernel of the residual family its
-// parameters, its W4MSplit and its record of completed groups: none for the other twins.
+// W4M_SPLIT_PARAMS_<SPLIT>, _OF_, _DONE_DECL_ and _DONE_ give a kernel of the residual family
+// its parameters, its W4MSplit and its record of completed groups (in shared memory): none for
+// the other twins.
 #define W4M_SPLIT_PARAMS_true                                                                  \
   , unsigned long long *__restrict__ split_parts, unsigned *__restrict__ split_gens,          \
       int split_blocks
@@ -895,6 +896,8 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 #define W4M_SPLIT_OF_false (W4MSplit{nullptr, nullptr, 0})
 #define W4M_DONE_true (split_blocks ? done : nullptr)
 #define W4M_DONE_false nullptr
+#define W4M_DONE_DECL_true __shared__ int done[W4M_MAX_DONE + 1];
+#define W4M_DONE_DECL_false
 
 // resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream,
 // then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
@@ -914,8 +917,7 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
        bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
        const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT) {                                \
     __shared__ float red[W4_RED(NT)];                                                         \
-    __shared__ int done[W4M_MAX_DONE + 1];                                                    \
-    (void)done; /* (read by the _split twins only) */                                         \
+    W4M_DONE_DECL_##SPLIT                                                                     \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
     w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
