@@ -192,13 +192,6 @@ __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e,
 #if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
   acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
                                 reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
-#elif CHAIN_PROBE == 3  // measurement: the _z8 consumers without the zero points' subtraction
-  if constexpr (sizeof(E) == sizeof(unsigned)) {
-    float cz[1][4] = {};
-    w4_pair_z8<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, cz, acc);
-  } else {
-    w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
-  }
 #else
   w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
 #endif

@@ -139,72 +139,6 @@ __device__ __forceinline__ void w4_pair_szs(const uint4& w, const B& b, unsigned
   w4_pair_mma<NT>(w, b, z, z, f.x, f.y, acc);
 }
 
-// The _z8 many-token kernels take the zero point off through the MMAs' accumulator instead of
-// off every weight: a register of codes unpacks to 128 + q (one LOP3, no bf16 subtraction),
-// and each n-tile's product of a pair starts from cz = -136 times the tokens' sums of the
-// pair's activations, which every row shares, so one chain of four MMAs over a constant A
-// (bf16 -136) per pair and n-tile serves both strips: sum (128 + q) x - 136 sum x = sum (q - 8)
-// x, the same value to fp32 rounding (products exact, the running sum some 17 times larger
-// than the result at most for Gaussian codes). It saves the 16 HADD2 a strip and pair cost,
-// about a sixth of the 16-token loop's instructions, for 8 MMAs a pair.
-#ifndef W4M_Z8_ACC
-#define W4M_Z8_ACC 1
-#endif
-__device__ __forceinline__ void mma_bf16_16816_c(float (&d)[4], const uint32_t (&a)[4],
-                                                 uint32_t b0, uint32_t b1,
-                                                 const float (&c)[4]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-      "{%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
-      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(c[0]), "f"(c[1]),
-        "f"(c[2]), "f"(c[3]));
-}
-
-// cz[t] = -136 times the sums of n-tile t's activations over a pair (b(ch, t): chunk ch).
-template <int NT, class B>
-__device__ __forceinline__ void w4_z8_start(const B& b, float (&cz)[NT][4]) {
-  const uint32_t k[4] = {0xC308C308u, 0xC308C308u, 0xC308C308u, 0xC308C308u};  // bf16 -136
-#pragma unroll
-  for (int t = 0; t < NT; t++) {
-    uint4 b0 = b(0, t), b1 = b(1, t);
-    float z[4] = {0.f, 0.f, 0.f, 0.f};
-    mma_bf16_16816_c(cz[t], k, b0.x, b0.y, z);
-    mma_bf16_16816(cz[t], k, b0.z, b0.w);
-    mma_bf16_16816(cz[t], k, b1.x, b1.y);
-    mma_bf16_16816(cz[t], k, b1.z, b1.w);
-  }
-}
-
-// w4_pair_szs over a scale-only entry e with the zero point in cz (w4_z8_start).
-template <int NT, class B>
-__device__ __forceinline__ void w4_pair_z8(const uint4& w, const B& b, unsigned e,
-                                           const float (&cz)[NT][4], float (&acc)[NT][4]) {
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
-  uint32_t a[4][4];
-  const uint32_t words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-  for (int i = 0; i < 4; i++)
-#pragma unroll
-    for (int r = 0; r < 4; r++)
-      asm("lop3.b32 %0, %1, %2, %3, 0xEA;"
-          : "=r"(a[i][r])
-          : "r"(words[i] >> (4 * r)), "n"(0x000F000F), "n"(0x43004300));
-#pragma unroll
-  for (int t = 0; t < NT; t++) {
-    float d[4];
-    uint4 b0 = b(0, t), b1 = b(1, t);
-    mma_bf16_16816_c(d, a[0], b0.x, b0.y, cz[t]);
-    mma_bf16_16816(d, a[1], b0.z, b0.w);
-    mma_bf16_16816(d, a[2], b1.x, b1.y);
-    mma_bf16_16816(d, a[3], b1.z, b1.w);
-    acc[t][0] = fmaf(f.x, d[0], acc[t][0]);
-    acc[t][1] = fmaf(f.x, d[1], acc[t][1]);
-    acc[t][2] = fmaf(f.y, d[2], acc[t][2]);
-    acc[t][3] = fmaf(f.y, d[3], acc[t][3]);
-  }
-}
-
 // w4_pair_mma with rows g and g + 8's {scale, zero} as w4a16.cu stores them (the _g64 kernels).
 template <int NT, class B>
 __device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0, __half2 s8,
@@ -327,16 +261,9 @@ __device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FL
     for (int ch = 0; ch < 2; ch++)
 #pragma unroll
       for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
-    auto bf = [&](int ch, int t) { return b[ch][t]; };
-    if constexpr (W4M_Z8_ACC && sizeof(E) == sizeof(unsigned)) {  // the _z8 twins
-      float cz[NT][4] = {};
-      if (W4M_Z8_ACC == 1) w4_z8_start<NT>(bf, cz);
 #pragma unroll
-      for (int s = 0; s < 2; s++) w4_pair_z8<NT>(st.w[u][s], bf, st.e[u][s], cz, acc[s]);
-    } else {
-#pragma unroll
-      for (int s = 0; s < 2; s++) w4_pair_szs<NT>(st.w[u][s], bf, st.e[u][s], acc[s]);
-    }
+    for (int s = 0; s < 2; s++)
+      w4_pair_szs<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; }, st.e[u][s], acc[s]);
   }
 }
 
