@@ -64,9 +64,8 @@ final class DecodeBench implements Callable<Integer> {
   int[] batches;
   @Option(names = "--prompt-len", defaultValue = "128") int promptLen;
   @Option(names = "--output-len", defaultValue = "256") int outputLen;
-  @Option(names = "--max-num-seqs", defaultValue = "256") int maxNumSeqs;
-  @Option(names = "--max-batched-tokens", defaultValue = "8192") int maxBatchedTokens;
-  @Option(names = "--num-blocks", defaultValue = "0") int numBlocks;
+  @Mixin io.redress.inference.cli.SchedulerOptions sched =
+      new io.redress.inference.cli.SchedulerOptions();
   @Option(names = "--kv-cache-fraction", defaultValue = "0.9") double kvFraction;
   @Option(names = "--gpus", defaultValue = "1", paramLabel = "N",
       description = "Data parallel: N engines (each on --tensor-parallel-size GPUs), the"
@@ -112,10 +111,9 @@ final class DecodeBench implements Callable<Integer> {
           + " --config; a GPTQ model directory given by --model is read as it is");
     }
     int maxLen = promptLen + outputLen + 16;
-    EngineConfig.Builder builder = gpu.applyTo(EngineConfig.builder(model != null ? model
-            : Path.of(configName)))
+    Path dir = model != null ? model : Path.of(configName);
+    EngineConfig.Builder builder = sched.applyTo(gpu.applyTo(EngineConfig.builder(dir)))
         .device(EngineConfig.Device.parse(device))
-        .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxBatchedTokens).numBlocks(numBlocks)
         .kvCacheFraction(kvFraction).maxModelLen(maxLen).enablePrefixCaching(false);
     EngineConfig config = builder.build();
     if (gpus < 1) {
@@ -138,8 +136,8 @@ final class DecodeBench implements Callable<Integer> {
       }
       for (int g = 0; g < gpus; g++) {
         CudaModelRunner.Options options = new CudaModelRunner.Options(g * tp,
-            config.blockSize(), numBlocks, kvFraction, maxNumSeqs,
-            Math.max(maxBatchedTokens, maxNumSeqs), maxLen, config.kvCacheDtype());
+            config.blockSize(), sched.numBlocks(), kvFraction, sched.maxNumSeqs(),
+            Math.max(sched.maxBatchedTokens(), sched.maxNumSeqs()), maxLen, config.kvCacheDtype());
         int group = gptq ? groupSize : 0;
         ModelRunner runner;
         CudaModelRunner first;

@@ -89,25 +89,11 @@ final class ThroughputBench implements Callable<Integer> {
       description = "Where the engine runs (default: ${DEFAULT-VALUE}).")
   String device;
 
-  @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
-      description = "Tokens per KV block, a power of two (default: ${DEFAULT-VALUE}).")
-  int blockSize;
-
-  @Option(names = "--num-blocks", defaultValue = "0", paramLabel = "N",
-      description = "KV blocks in the pool; 0 sizes it from free memory (default:"
-          + " ${DEFAULT-VALUE}).")
-  int numBlocks;
+  @picocli.CommandLine.Mixin io.redress.inference.cli.SchedulerOptions sched =
+      new io.redress.inference.cli.SchedulerOptions();
 
   @picocli.CommandLine.Mixin io.redress.inference.cli.GpuOptions gpu =
       new io.redress.inference.cli.GpuOptions();
-
-  @Option(names = "--max-num-seqs", defaultValue = "256", paramLabel = "N",
-      description = "Most sequences in one step (default: ${DEFAULT-VALUE}).")
-  int maxNumSeqs;
-
-  @Option(names = "--max-batched-tokens", defaultValue = "8192", paramLabel = "N",
-      description = "Most new tokens in one step (default: ${DEFAULT-VALUE}).")
-  int maxBatchedTokens;
 
   @Option(names = "--request-rate", defaultValue = "inf", paramLabel = "R",
       description = "Requests per second with Poisson arrivals; inf submits all at once"
@@ -173,9 +159,8 @@ final class ThroughputBench implements Callable<Integer> {
         Math.min(outputLen, modelConfig.maxPositions() - warmPrompt), vocab,
         seed ^ 0x5DEECE66DL);
 
-    EngineConfig base = gpu.applyTo(EngineConfig.builder(model)).device(dev)
-        .blockSize(blockSize).numBlocks(numBlocks).maxNumSeqs(maxNumSeqs)
-        .maxNumBatchedTokens(maxBatchedTokens).build();
+    EngineConfig base = sched.applyTo(gpu.applyTo(EngineConfig.builder(model))).device(dev)
+        .build();
     MachineInfo machine = MachineInfo.detect();
     LOG.info("{} on {}", machine.describe(), model);
 
@@ -392,21 +377,7 @@ final class ThroughputBench implements Callable<Integer> {
       throw new IllegalArgumentException("--no-prefix-cache and --compare-prefix-cache"
           + " exclude each other (the comparison runs with the cache on and off)");
     }
-    if (blockSize <= 0 || blockSize > 256 || (blockSize & (blockSize - 1)) != 0) {
-      throw new IllegalArgumentException("--block-size must be a power of two in [1, 256], got "
-          + blockSize);
-    }
-    if (numBlocks < 0) {
-      throw new IllegalArgumentException("--num-blocks must be >= 0 (0 = size from free"
-          + " memory), got " + numBlocks);
-    }
-    if (maxNumSeqs <= 0) {
-      throw new IllegalArgumentException("--max-num-seqs must be positive, got " + maxNumSeqs);
-    }
-    if (maxBatchedTokens <= 0) {
-      throw new IllegalArgumentException("--max-batched-tokens must be positive, got "
-          + maxBatchedTokens);
-    }
+    sched.validate();
     if (!name.matches("[A-Za-z0-9._-]+")) {
       throw new IllegalArgumentException("--name '" + name + "': use letters, digits, '.',"
           + " '_' and '-' only (it names the result files)");

@@ -103,22 +103,7 @@ final class GenerateCommand implements Callable<Integer> {
       + " token_ids, finish_reason, prompt_tokens, cached_tokens, completion_tokens.")
   boolean jsonl;
 
-  @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
-      description = "Tokens per KV block (default: ${DEFAULT-VALUE}).")
-  int blockSize;
-
-  @Option(names = "--num-blocks", defaultValue = "0", paramLabel = "N",
-      description = "KV blocks; 0 sizes the cache from free memory (default: ${DEFAULT-VALUE}).")
-  int numBlocks;
-
-  @Option(names = "--max-num-seqs", defaultValue = "256", paramLabel = "N",
-      description = "Most sequences per step (default: ${DEFAULT-VALUE}).")
-  int maxNumSeqs;
-
-  @Option(names = "--max-batched-tokens", defaultValue = "8192", paramLabel = "N",
-      description = "Most new tokens per step, prefill chunks included (default:"
-          + " ${DEFAULT-VALUE}).")
-  int maxBatchedTokens;
+  @Mixin SchedulerOptions sched = new SchedulerOptions();
 
   @Option(names = "--max-model-len", defaultValue = "0", paramLabel = "N",
       description = "Longest prompt + output; 0 = the model's maximum (default:"
@@ -140,12 +125,8 @@ final class GenerateCommand implements Callable<Integer> {
     SamplingParams params = new SamplingParams(temperature, topP, topK, seed, maxTokens,
         List.of(), List.of(), ignoreEos,
         jsonSchema == null ? null : readFile(jsonSchema, "--json-schema"));
-    EngineConfig config = gpu.applyTo(EngineConfig.builder(model))
+    EngineConfig config = sched.applyTo(gpu.applyTo(EngineConfig.builder(model)))
         .device(EngineConfig.Device.parse(device.name()))
-        .blockSize(blockSize)
-        .numBlocks(numBlocks)
-        .maxNumSeqs(maxNumSeqs)
-        .maxNumBatchedTokens(maxBatchedTokens)
         .maxModelLen(maxModelLen)
         .enablePrefixCaching(!noPrefixCache)
         .build();

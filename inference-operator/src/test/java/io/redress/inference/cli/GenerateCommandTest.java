@@ -99,6 +99,11 @@ class GenerateCommandTest {
         Fixtures.modelDir("qwen2-small-untied").toString(), "--batch-file", bad.toString());
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.err()).contains("error: " + bad + " line 2 is not a JSON string");
+    CliRun seqs = CliRun.of("", "generate", "--model",
+        Fixtures.modelDir("qwen2-small-untied").toString(), "--prompt", "hi", "--max-num-seqs",
+        "0");
+    assertThat(seqs.status()).isEqualTo(1);
+    assertThat(seqs.err()).contains("error: --max-num-seqs must be positive, got 0");
   }
 
   private static int firstIndex(int[] values, int value) {
