@@ -148,23 +148,6 @@ __device__ __forceinline__ void w4f_pair(const uint4& w, const B& b, __half2 s0,
                   __low2float(s8), acc);
 }
 
-// The many-token SAME loop's staged activations (W4M_BULK): per warp two stage buffers of 16
-// token rows, each row a stage's U <= 2 pairs (256 bytes) at a stride of 320 bytes, so that a
-// quarter warp's two rows (lanes g = 2i, 2i + 1) fall in opposite halves of the banks.
-#ifndef W4M_BULK
-#define W4M_BULK 1
-#endif
-#define W4M_ROW_U4 20                   // uint4 a token row: 256 bytes used, 64 of padding
-#define W4M_BUF_U4 (16 * W4M_ROW_U4)  // a stage buffer
-// A lane's B fragment of pair u, chunk ch, n-tile t from its staged activations: BULK, the
-// warp's stage buffer at the lane's row g and inputs 8c (w4f_units' SAME loop); else its own
-// slots (w4f_stage_x).
-template <int NT, bool BULK>
-__device__ __forceinline__ uint4 w4m_slot(const uint4* staged, int u, int ch, int t) {
-  return BULK ? staged[t * 8 * W4M_ROW_U4 + u * 8 + ch * 4]
-              : staged[((u * 2 + ch) * NT + t) * 32];
-}
-
 // Multiplies a loaded stage. XS: activations in shared memory, else global (through L1).
 // NT n-tiles of 8 tokens; tile t of strip s's activations at ln.x[s] + t * tile_step.
 // SAME: both strips read the same activations (every layer but an act-order gate/up), known
@@ -187,8 +170,8 @@ __device__ __forceinline__ void w4f_compute(const W4FStage<U, G64>& st, const W4
     for (int ch = 0; ch < 2; ch++)
 #pragma unroll
       for (int t = 0; t < NT; t++) {
-        b[0][ch][t] = STAGED ? w4m_slot<NT, W4M_BULK && SAME>(staged, u, ch, t)
-                             : ldx(ln.x[0] + pos + 32 * ch, t);
+        b[0][ch][t] =
+            STAGED ? staged[((u * 2 + ch) * NT + t) * 32] : ldx(ln.x[0] + pos + 32 * ch, t);
         b[1][ch][t] = SAME || ln.x[1] == ln.x[0] ? b[0][ch][t] : ldx(ln.x[1] + pos + 32 * ch, t);
       }
 #pragma unroll
@@ -277,7 +260,7 @@ __device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FL
 #pragma unroll
     for (int ch = 0; ch < 2; ch++)
 #pragma unroll
-      for (int t = 0; t < NT; t++) b[ch][t] = w4m_slot<NT, W4M_BULK>(staged, u, ch, t);
+      for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
 #pragma unroll
     for (int s = 0; s < 2; s++)
       w4_pair_szs<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; }, st.e[u][s], acc[s]);
@@ -608,77 +591,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                    "l"(split.gens + (wk.end() - 1) / pairs)
                    : "memory");
     }
-#if W4M_BULK
-    // The activations by the copy engine: a stage's rows are one bulk copy a live token (lane
-    // t copies token t's), counted on the buffer's mbarrier, for which every lane waits. Rows
-    // of tokens past the live ones stay zeros.
-    uint4* xb = xstage + warp * (2 * W4M_BUF_U4);
-    __shared__ uint64_t xbar[W4F_WARPS][2];
-    unsigned xph = 0;  // bit h: the parity of buffer h's next fill
-    if (lane == 0) {
-      mbar_init(&xbar[warp][0], 1);
-      mbar_init(&xbar[warp][1], 1);
-      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-    }
-    for (int i = tokens * W4M_ROW_U4 + lane; i < W4M_BUF_U4; i += 32)
-      xb[i] = xb[W4M_BUF_U4 + i] = make_uint4(0, 0, 0, 0);
-    __syncwarp();
-    auto xpart = [&](int jj) {  // the group's activation part
-      int row = epi.row(16 * jj, 0);
-      return x + ((row >= b1) + (row >= b2)) * x_part_stride;
-    };
-    // Pairs q .. of the warp's part (those before p1) into buffer h, whose last fill every
-    // lane has read (its MMAs are done).
-    auto stage_x = [&](const bf16* xg, int q, int h) {
-      int live = min(U, p1 - q);
-      if (live <= 0) return;
-      __syncwarp();
-      if (lane == 0) mbar_expect_tx(&xbar[warp][h], (unsigned)(tokens * live * 128));
-      __syncwarp();
-#if W4M_BULK_PROBE  // timing probe, wrong sums: the stage's bytes as one copy (a pair-major layout's)
-      if (lane == 0)
-        bulk_copy(xb + h * W4M_BUF_U4, xg + 64 * q, (unsigned)(tokens * live * 128), &xbar[warp][h]);
-#else
-      if (lane < tokens)
-        bulk_copy(xb + h * W4M_BUF_U4 + lane * W4M_ROW_U4, xg + (size_t)lane * k + 64 * q,
-                  (unsigned)live * 128u, &xbar[warp][h]);
-#endif
-    };
-    if (wk.split() && j < wk.groups && threadIdx.x == 0) cp_async_commit();  // gen_s
-    for (bool first = true; j < wk.groups; first = false) {
-      W4FLane ln = lane_of(j);
-      float acc[2][NT][4] = {};
-      const bf16* xg = xpart(j);
-      if (first || !W4M_AHEAD) {
-        if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
-        stage_x(xg, p0, 0);
-      }
-      for (int p = p0; p < p1; p += 2 * U) {
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-          int q = p + h * U;
-          if (q >= p1) break;
-          if (q + U < p1) {
-            w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
-            stage_x(xg, q + U, h ^ 1);
-          }
-          mbar_wait(&xbar[warp][h], (xph >> h) & 1u);
-          xph ^= 1u << h;
-          w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
-                                             xb + h * W4M_BUF_U4 + g * W4M_ROW_U4 + c, acc);
-        }
-      }
-      int jn = wk.next(j);
-      if (jn < wk.groups) wk.warp_pairs(jn, warp, warps, p0, p1);
-      if (W4M_AHEAD && jn < wk.groups) {
-        // The next part's first stage streams in while this one's sums meet and its epilogue
-        // runs, instead of after.
-        w4f_load(stages[0], lane_of(jn), p0, p1, group, group_shift);
-        stage_x(xpart(jn), p0, 0);
-      }
-      if (jn >= wk.groups) pdl_tail();  // this block's last group
-      if (wk.split() && threadIdx.x == 0) cp_async_wait<0>();  // the generations are in
-#else
     for (bool first = true; j < wk.groups; first = false) {
       W4FLane ln = lane_of(j);
       float acc[2][NT][4] = {};
@@ -715,7 +627,6 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       if (jn >= wk.groups) pdl_tail();  // this block's last group
       // The generations' copies are in (older than the next part's prefetched copies).
       if (wk.split() && threadIdx.x == 0) cp_async_wait<1>();
-#endif
       float a, b;
       int u, t;
       bool live = w4f_block_sums<NT>(acc, red, tokens, a, b, u, t);
@@ -1033,8 +944,7 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false, 0)
 // every zero point 8), null for the others. The _t8 QKV and SiLU kernels take up to 8 tokens in
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
 // memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
-// (The bulk buffers hold the other loop's slots too: 2 x 8 x 32 uint4 a warp.)
-#define W4M_SMEM (W4F_WARPS * 2 * (W4M_BULK ? W4M_BUF_U4 : W4M_SLOTS * 32) * 16)
+#define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)
 __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
 #define W4M_WEIGHTS                                                                            \
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
