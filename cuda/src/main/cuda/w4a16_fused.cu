@@ -225,10 +225,10 @@ using SzsEntry = typename StageOf<SZS == 2, unsigned, uint2>::type;
 // 291.9 against 202.7 decode tokens/s a sequence (before W4M_X_L1). 4 stages only a block's
 // first group part's activations (what keeping them across its groups could give at most):
 // 212.0 against 208.8 (a later call, through L1). 8 stages only the first pair's activations of
-// each two-pair stage (half the copies, the MMAs reading stale slots for the second): 222.5
-// against 208.1; 16 none for a block's first stage, so no launch waits on the previous
-// kernel's activations before its first MMAs: 210.3 (a later call). So it is the copies
-// themselves, not the launch boundary, that cost.
+// each two-pair stage (W4M_MANY_U=2; half the copies, the MMAs reading stale slots for the
+// second): 222.5 against 208.1; 16 none for a block's first stage, so no launch waits on the
+// previous kernel's activations before its first MMAs: 210.3 (a later call). So it is the
+// copies themselves, not the launch boundary, that cost.
 #ifndef W4M_PROBE
 #define W4M_PROBE 0
 #endif
@@ -300,7 +300,16 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 // 32; zeros past p1 or the live tokens), a stage ahead of the MMAs that read them: issued
 // beside the codes' loads, they no longer add an L1/L2 round trip per stage after the codes
 // arrive, and cost no registers. Each lane reads only what it copied.
-#define W4M_SLOTS 8  // per stage and lane: U (<= 2) pairs x 2 chunks x 2 n-tiles
+// A many-token stage is one input pair (W4M_MANY_U): one H200, same call, 14B GPTQ batch 16
+// 210.0 / 210.4 decode tokens/s a sequence against 208.0 / 207.8 with two pairs a stage (7B
+// 368.4 against 354.7, a later call). The
+// MMAs and sums are the same, pair after pair, so the bits are too; the staged activations
+// take half the shared memory (32 KB a block), and L1 the rest. With three blocks an SM the
+// loop spilled 56-68 bytes and read 163.5.
+#ifndef W4M_MANY_U
+#define W4M_MANY_U 1
+#endif
+#define W4M_SLOTS (4 * W4M_MANY_U)  // per stage and lane: U pairs x 2 chunks x 2 n-tiles
 // The activations' copies through L1 (cp.async.ca): the two blocks of an SM, and a block's
 // next groups, read the same activations (every unit group reads all of them: twice the
 // codes' bytes from L2). One H200, same call, 14B GPTQ batch 16 decode tokens/s a sequence:
@@ -554,8 +563,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     }
     return ln;
   };
-  // A stage holds U pairs of codes; two n-tiles take half as many, to stay in registers.
-  constexpr int U = (G64 ? 4 : 2) / NT;
+  // A stage holds U pairs of codes; two n-tiles take fewer (W4M_MANY_U), to stay in registers.
+  constexpr int U = NT == 2 ? (G64 ? W4M_MANY_U : 1) : (G64 ? 4 : 2);
   size_t tile_step = (size_t)8 * k;
   constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;

@@ -1033,7 +1033,11 @@ public final class Kernels implements AutoCloseable {
 
   private int residentBlocks(CUfunction f, int threads, int smem) {
     return resident.computeIfAbsent(new Occupancy(f, threads, smem), k -> {
-      if (smem > 48 * 1024) {
+      // Past 48 KB of static and dynamic shared memory together a kernel must opt in.
+      int[] staticBytes = new int[1];
+      cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
+          f);
+      if (smem + staticBytes[0] > 48 * 1024) {
         allowSmem(f, smem);
       }
       int[] blocks = new int[1];
