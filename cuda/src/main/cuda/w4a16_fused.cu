@@ -302,10 +302,10 @@ __device__ __forceinline__ void w4f_prefetch_enter(const uint4* __restrict__ cod
 // arrive, and cost no registers. Each lane reads only what it copied.
 // A many-token stage is one input pair (W4M_MANY_U): one H200, same call, 14B GPTQ batch 16
 // 210.0 / 210.4 decode tokens/s a sequence against 208.0 / 207.8 with two pairs a stage (7B
-// 368.4 against 354.7, a later call). The
-// MMAs and sums are the same, pair after pair, so the bits are too; the staged activations
-// take half the shared memory (32 KB a block; not why it gains: with every activation an L1
-// hit the loop read the same). With three blocks an SM it spilled 56-68 bytes and read 163.5.
+// 368.4 against 354.7, a later call). The MMAs and sums are the same, pair after pair, so the
+// bits are too; the staged activations take half the shared memory (32 KB a block; not why it
+// gains: with every activation an L1 hit the loop read the same). With three blocks an SM it
+// spilled 56-68 bytes and read 163.5.
 #ifndef W4M_MANY_U
 #define W4M_MANY_U 1
 #endif

@@ -136,8 +136,9 @@ final class DecodeBench implements Callable<Integer> {
       }
       for (int g = 0; g < gpus; g++) {
         CudaModelRunner.Options options = new CudaModelRunner.Options(g * tp,
-            config.blockSize(), sched.numBlocks(), kvFraction, sched.maxNumSeqs(),
-            Math.max(sched.maxBatchedTokens(), sched.maxNumSeqs()), maxLen, config.kvCacheDtype());
+            config.blockSize(), config.numBlocks(), kvFraction, config.maxNumSeqs(),
+            Math.max(config.maxNumBatchedTokens(), config.maxNumSeqs()), maxLen,
+            config.kvCacheDtype());
         int group = gptq ? groupSize : 0;
         ModelRunner runner;
         CudaModelRunner first;

@@ -27,21 +27,6 @@ public final class SchedulerOptions {
           + " ${DEFAULT-VALUE}).")
   int maxBatchedTokens;
 
-  /** KV blocks asked for; 0: sized from free memory. */
-  public int numBlocks() {
-    return numBlocks;
-  }
-
-  /** Most sequences in one step. */
-  public int maxNumSeqs() {
-    return maxNumSeqs;
-  }
-
-  /** Most new tokens in one step. */
-  public int maxBatchedTokens() {
-    return maxBatchedTokens;
-  }
-
   /** Throws an IllegalArgumentException naming the first flag whose value is out of range. */
   public void validate() {
     if (blockSize <= 0 || blockSize > 256 || (blockSize & (blockSize - 1)) != 0) {
