@@ -1,0 +1,367 @@
+// A lab for the many-token GPTQ projections on Hopper's warpgroup MMAs (wgmma): y (tokens <= 16,
+// rows) fp32 += a (tokens, k) bf16 . W^T, W int4 in w4a16.cu's packed layout with the
+// strip-major scale-only entries of the _z8 kernels (every zero point 8), groups of 128. Prints,
+// for the four 14B decoder projections, the time of w4a16_fused.cu's w4_residual_many_z8 (the
+// engine's batch-16 loop, whole groups a block) and of the lab kernel in several variants and k
+// splits, over enough copies of the weights that none stays in L2, and the largest difference
+// of their outputs. docs/benchmarks/README.md has the figures (one H200).
+//
+// Why: at batch 16 w4_residual_many_z8's warps each stage their own pairs' activations (twice
+// the bytes of the codes they multiply) and load the MMAs' B fragments from shared memory. Here
+// a block is a warpgroup over 64 rows (four strips); a pair's activations are staged once for
+// its four warps, and wgmma reads them from shared memory itself (B by descriptor), with the
+// dequantized codes as A from registers.
+//
+// The packed k order (w4a16.cu: lane c of k-tile j of a 32-input chunk holds inputs
+// 8c + 4j + {0..3}) makes an MMA column's input 8c + 4j + 2hi + e for column 8hi + 2c + e. A
+// lane's 16-byte load of a token's inputs 8c .. 8c + 7 holds that token's four column pairs
+// (j, hi) = (m / 2, m % 2) for its c; stmatrix (matrix m from register m of each lane, row r
+// from lanes 4r .. 4r + 3) lays them out as the core matrices wgmma reads: one load and one
+// store a lane and pair.
+//
+//   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o w4_wgmma_lab \
+//       tools/w4_wgmma_lab.cu && ./w4_wgmma_lab [tokens [shape [variant]]]
+// (-arch=sm_90a alone makes compute_90 PTX here, which has no wgmma.)
+#include "../cuda/src/main/cuda/kernels.cu"
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <cmath>
+#include <cstring>
+#include <cuda_runtime.h>
+
+#define CK(x)                                                                            \
+  do {                                                                                   \
+    cudaError_t e = (x);                                                                 \
+    if (e != cudaSuccess) {                                                              \
+      printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__);     \
+      exit(1);                                                                           \
+    }                                                                                    \
+  } while (0)
+
+__device__ uint32_t hh(size_t i, uint32_t seed) {
+  uint32_t h = (uint32_t)(i * 2654435761u) ^ seed;
+  h ^= h >> 13; h *= 0x5bd1e995u; h ^= h >> 15; h *= 0x27d4eb2du; h ^= h >> 16;
+  return h;
+}
+__global__ void fill_u32(uint32_t* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) p[i] = hh(i, seed);
+}
+__global__ void fill_bf(bf16* p, size_t n, uint32_t seed, float scale, float off) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    p[i] = __float2bfloat16(off + scale * ((hh(i, seed) & 0xFFFF) / 32768.f - 1.f));
+}
+__global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint32_t h = hh(i, seed);
+    p[i] = __floats2half2_rn(0.004f * (0.75f + 0.5f * (h & 0xFFFF) / 65536.f), 8.f);
+  }
+}
+
+// ---- the lab kernel ----------------------------------------------------------------------
+
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wg_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Ties registers to the asm stream so the compiler reads them only after the wait before it.
+__device__ __forceinline__ void wg_hold(float (&d)[8]) {
+#pragma unroll
+  for (int i = 0; i < 8; i++) asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void wg_hold(uint32_t (&a)[4]) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) asm volatile("" : "+r"(a[i])::"memory");
+}
+// d (64 x 16 fp32, scale_d 0: d = a . b) += a (64 x 16 bf16, registers, mma.m16n8k16's A
+// fragment per warp) . b (16 x 16 bf16, shared memory by descriptor, K-major).
+template <int SCALE_D>
+__device__ __forceinline__ void wgmma_rs_16(float (&d)[8], const uint32_t (&a)[4], uint64_t desc) {
+  asm volatile(
+      "wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, %12, %13, 1, 1, 0;\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
+        "+f"(d[7])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "n"(SCALE_D));
+}
+__device__ __forceinline__ void stsm_x4(unsigned addr, uint4 v) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr),
+               "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
+               : "memory");
+}
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+__device__ __forceinline__ uint64_t wg_desc(unsigned addr, unsigned lbo, unsigned sbo) {
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
+         ((uint64_t)(sbo >> 4) << 32);
+}
+
+__device__ __forceinline__ void wg_add(float (&acc)[8], const float (&d)[8], float2 f) {
+  acc[0] = fmaf(f.x, d[0], acc[0]);
+  acc[1] = fmaf(f.x, d[1], acc[1]);
+  acc[2] = fmaf(f.y, d[2], acc[2]);
+  acc[3] = fmaf(f.y, d[3], acc[3]);
+  acc[4] = fmaf(f.x, d[4], acc[4]);
+  acc[5] = fmaf(f.x, d[5], acc[5]);
+  acc[6] = fmaf(f.y, d[6], acc[6]);
+  acc[7] = fmaf(f.y, d[7], acc[7]);
+}
+
+// Stage layout (bytes): pair pp of a stage at pp * 2048; k-tile w (word w of the codes) at
+// w * 512; core matrix (hi, nb) at hi * 256 + nb * 128 (hi: k columns 8hi .. 8hi + 7, nb:
+// tokens 8nb .. 8nb + 7); a token row of it at r * 16. So LBO (next core matrix in k) 256,
+// SBO (next in n) 128.
+//
+// The kernel: a block is WG warpgroups, each one 64-row tile (warp w: strip 4 WG tile + w); its
+// run of input pairs [q0, q1) is the block's split of k (per pairs each), in stages of P pairs
+// (whole groups of 128). Per stage: the block's warps stage the next activations (loaded the
+// stage before) and load the codes CD stages ahead into registers; then each group of two pairs
+// is unpacked (w4a16.cu's arithmetic) and multiplied as one wgmma commit of eight k-tiles into
+// one accumulator, scaled once (the fp16 scales of rows g, g + 8), the previous group's sums
+// added while this one runs. ptxas keeps wgmma asynchronous only when no accumulator in flight
+// crosses the loop's back edge (else C7515: every wgmma serialized), so each stage drains.
+// Splits add into y atomically (the order of a row's sums then varies: a lab, not the engine).
+template <int P, int NS, int D, int MINB, int WG, int CD>
+__global__ void __launch_bounds__(128 * WG, MINB)
+    wg_rows(const bf16* __restrict__ a, const uint4* __restrict__ codes,
+            const unsigned* __restrict__ szs, float* __restrict__ y, int tokens, int rows, int k,
+            int group, int per, unsigned lbo, unsigned sbo) {
+  static_assert(P % 2 == 0 && P % WG == 0, "whole groups a stage, whole units a warp");
+  constexpr int UW = P / WG;  // activation units a warp stages a stage
+  extern __shared__ __align__(1024) uint8_t wg_smem[];
+  const int tiles = rows / (64 * WG), pairs = k / 64;
+  const int tile = blockIdx.x % tiles, sp = blockIdx.x / tiles;
+  const int q0 = sp * per, q1 = min(pairs, q0 + per);
+  const int nst = (q1 - q0) / P;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int strip = tile * 4 * WG + warp;
+  const uint4* cw = codes + ((size_t)strip * pairs + q0) * 32 + lane;
+  const unsigned* zw = szs + ((size_t)strip * (pairs / 2) + q0 / 2) * 8 + (lane >> 2);
+  const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
+  // unit j of this warp: u = warp + 4 WG j; pair u / 4, tokens 8 (u & 1), chunk (u >> 1) & 1
+  const uint4* xa[UW];
+  unsigned st_off[UW];
+  bool ok[UW];
+#pragma unroll
+  for (int j = 0; j < UW; j++) {
+    int u = warp + 4 * WG * j, pp = u >> 2, nb = u & 1, ch = (u >> 1) & 1;
+    int tok = 8 * nb + r;
+    ok[j] = tok < tokens;
+    xa[j] = reinterpret_cast<const uint4*>(a + (size_t)(ok[j] ? tok : 0) * k + 64 * (q0 + pp) +
+                                           32 * ch + 8 * c);
+    st_off[j] = pp * 2048 + (2 * ch + (m >> 1)) * 512 + (m & 1) * 256 + nb * 128 + rr * 16;
+  }
+  const unsigned sbase = (unsigned)__cvta_generic_to_shared(wg_smem);
+  const uint64_t desc0 = wg_desc(sbase, lbo, sbo);
+
+  uint4 x[UW];
+  auto ld_x = [&](int s) {
+#pragma unroll
+    for (int j = 0; j < UW; j++)
+      x[j] = ok[j] ? __ldg(xa[j] + (size_t)s * P * 8) : make_uint4(0, 0, 0, 0);
+  };
+  auto st_x = [&](int s) {
+    unsigned b = sbase + (unsigned)((s % NS) * P) * 2048;
+#pragma unroll
+    for (int j = 0; j < UW; j++) stsm_x4(b + st_off[j], x[j]);
+  };
+  for (int s = 0; s < D && s < nst; s++) {
+    ld_x(s);
+    st_x(s);
+  }
+  if (D < nst) ld_x(D);
+  static_assert(CD == 1 || CD == 2, "one or two stages ahead");
+  uint4 wc[P], wn[P], wn2[P];
+#pragma unroll
+  for (int pp = 0; pp < P; pp++) {
+    wc[pp] = ld_stream(cw + (size_t)pp * 32);
+    if (CD == 2 && nst > 1) wn[pp] = ld_stream(cw + (size_t)(P + pp) * 32);
+  }
+
+  const unsigned z136 = 0x43084308u;
+  const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  float d[2][8];
+  int buf = 0;
+  for (int it = 0; it < nst; it++) {
+    fence_proxy_async();
+    __syncthreads();
+    if (it + D < nst) {
+      st_x(it + D);
+      if (it + D + 1 < nst) ld_x(it + D + 1);
+    }
+    cw += P * 32;
+    if (it + CD < nst) {
+#pragma unroll
+      for (int pp = 0; pp < P; pp++) {
+        if (CD == 1) wn[pp] = ld_stream(cw + pp * 32);
+        else wn2[pp] = ld_stream(cw + (P + pp) * 32);
+      }
+    }
+    float2 f[P / 2];
+#pragma unroll
+    for (int gi = 0; gi < P / 2; gi++) {
+      unsigned e = __ldg(zw + gi * 8);
+      f[gi] = __half22float2(*reinterpret_cast<const __half2*>(&e));
+    }
+    zw += (P / 2) * 8;
+    const uint64_t ds = desc0 + (uint64_t)((buf * P * 2048) >> 4);
+#pragma unroll
+    for (int gi = 0; gi < P / 2; gi++) {
+      uint32_t fr[8][4];
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const uint4& w = wc[2 * gi + h];
+        w4_frags(w.x, w.y, z, z, fr[4 * h], fr[4 * h + 1]);
+        w4_frags(w.z, w.w, z, z, fr[4 * h + 2], fr[4 * h + 3]);
+      }
+#pragma unroll
+      for (int t = 0; t < 8; t++) wg_hold(fr[t]);
+      wg_fence();
+      float (&dd)[8] = d[gi & 1];
+      wgmma_rs_16<0>(dd, fr[0], ds + ((2 * gi) * 2048 >> 4));
+#pragma unroll
+      for (int t = 1; t < 8; t++)
+        wgmma_rs_16<1>(dd, fr[t], ds + (((2 * gi + (t >> 2)) * 2048 + (t & 3) * 512) >> 4));
+      wg_commit();
+      if (gi > 0) {
+        wg_wait<1>();
+        wg_hold(d[(gi - 1) & 1]);
+        wg_add(acc, d[(gi - 1) & 1], f[gi - 1]);
+      }
+    }
+    wg_wait<0>();
+    wg_hold(d[(P / 2 - 1) & 1]);
+    wg_add(acc, d[(P / 2 - 1) & 1], f[P / 2 - 1]);
+#pragma unroll
+    for (int pp = 0; pp < P; pp++) {
+      wc[pp] = wn[pp];
+      if (CD == 2) wn[pp] = wn2[pp];
+    }
+    buf = buf + 1 == NS ? 0 : buf + 1;
+  }
+  const int row = 16 * strip + r;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    int t = (i >> 2) * 8 + 2 * c + (i & 1);
+    int rw = row + ((i >> 1) & 1) * 8;
+    if (t < tokens) atomicAdd(y + (size_t)t * rows + rw, acc[i]);
+  }
+}
+
+// ---- harness --------------------------------------------------------------------------------
+
+static int sms;
+struct W { uint4* codes; __half2* sz; unsigned* szs; };
+static W make_w(int rows, int k, int group, uint32_t seed) {
+  W w{};
+  size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
+  CK(cudaMalloc(&w.codes, cb)); CK(cudaMalloc(&w.sz, zb)); CK(cudaMalloc(&w.szs, zb / 2));
+  fill_u32<<<1024, 256>>>((uint32_t*)w.codes, cb / 4, seed);
+  fill_sz<<<1024, 256>>>(w.sz, zb / 4, seed * 7 + 1);
+  w4_chain_scales<<<1024, 256>>>(w.sz, w.szs, rows, k / group, 1);
+  return w;
+}
+
+typedef void (*WgFn)(const bf16*, const uint4*, const unsigned*, float*, int, int, int, int, int,
+                     unsigned, unsigned);
+struct Variant { const char* name; WgFn f; int P, NS, WG; };
+
+// usage: w4_wgmma_lab [tokens [shape [variant substring]]]
+int main(int argc, char** argv) {
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  const int T = argc > 1 ? atoi(argv[1]) : 16, G = 128;
+  const char* only_shape = argc > 2 ? argv[2] : nullptr;
+  const char* only_var = argc > 3 ? argv[3] : nullptr;
+  struct Shape { const char* name; int rows, k; };
+  Shape shapes[] = {{"qkv", 7168, 5120}, {"o", 5120, 5120}, {"gate/up", 27648, 5120},
+                    {"down", 5120, 13824}};
+  Variant vars[] = {
+      {"P2 NS4 5/SM", (WgFn)wg_rows<2, 4, 2, 5, 1, 1>, 2, 4, 1},
+      {"P4 NS4 3/SM", (WgFn)wg_rows<4, 4, 2, 3, 1, 1>, 4, 4, 1},
+      {"P8 NS3 2/SM", (WgFn)wg_rows<8, 3, 1, 2, 1, 1>, 8, 3, 1},
+      {"CD2 P2 NS4 4/SM", (WgFn)wg_rows<2, 4, 2, 4, 1, 2>, 2, 4, 1},
+      {"WG2 P2 NS4 2/SM", (WgFn)wg_rows<2, 4, 2, 2, 2, 1>, 2, 4, 2},
+  };
+  bf16* a; size_t amax = (size_t)T * 13824;
+  CK(cudaMalloc(&a, amax * 2)); fill_bf<<<64, 256>>>(a, amax, 11, 1.f, 0.f);
+  float *y0, *y1; size_t ymax = (size_t)T * 27648;
+  CK(cudaMalloc(&y0, ymax * 4)); CK(cudaMalloc(&y1, ymax * 4));
+  cudaStream_t st; CK(cudaStreamCreate(&st));
+  CK(cudaFuncSetAttribute((const void*)w4_residual_many_z8, cudaFuncAttributeMaxDynamicSharedMemorySize, W4M_SMEM));
+  int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w4_residual_many_z8, 256, W4M_SMEM));
+  printf("device SMs %d, tokens %d; w4_residual_many_z8 %d blocks/SM\n", sms, T, occ);
+  for (auto& v : vars) {
+    int smem = v.NS * v.P * 2048, o2;
+    CK(cudaFuncSetAttribute((const void*)v.f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&o2, (const void*)v.f, 128 * v.WG, smem));
+    cudaFuncAttributes fa; CK(cudaFuncGetAttributes(&fa, (const void*)v.f));
+    printf("variant %-16s smem %6d, %d blocks/SM, %d registers, %zu local bytes\n", v.name, smem, o2, fa.numRegs, fa.localSizeBytes);
+  }
+  const float eps = 1e-6f;
+  const void* nullp = nullptr;
+  for (auto& s : shapes) {
+    if (only_shape && *only_shape && strcmp(only_shape, s.name) != 0) continue;
+    double bytes = (double)s.rows * s.k * (0.5 + 2.0 / G);
+    int copies = (int)std::max(2.0, std::ceil(400e6 / bytes));  // none stays in L2
+    std::vector<W> ws;
+    for (int i = 0; i < copies; i++) ws.push_back(make_w(s.rows, s.k, G, 1000 + 17 * i + s.rows));
+    CK(cudaDeviceSynchronize());
+    int gs = 7;
+    auto base = [&](int i, float* y) {
+      W& w = ws[i % copies];
+      int grid = std::min(s.rows / 32, sms * occ);
+      void* args[] = {&a, &w.codes, &w.sz, (void*)&G, &gs, &y, (void*)&T, &s.rows, &s.k, (void*)&nullp, (void*)&eps,
+                      (void*)&nullp, (void*)&nullp, (void*)&nullp, &w.szs};
+      CK(cudaLaunchKernel((const void*)w4_residual_many_z8, grid, 256, args, W4M_SMEM, st));
+    };
+    unsigned lbo = 256, sbo = 128;
+    auto lab = [&](Variant& v, int splits, int i, float* y) {
+      W& w = ws[i % copies];
+      int pairs = s.k / 64;
+      int per = (pairs + splits - 1) / splits;
+      per = (per + v.P - 1) / v.P * v.P;
+      int used = (pairs + per - 1) / per;
+      int grid = (s.rows / (64 * v.WG)) * used;
+      void* args[] = {&a, &w.codes, &w.szs, &y, (void*)&T, &s.rows, &s.k, (void*)&G, &per, &lbo, &sbo};
+      CK(cudaLaunchKernel((const void*)v.f, grid, 128 * v.WG, args, v.NS * v.P * 2048, st));
+    };
+    auto timeit = [&](auto&& fn) {
+      for (int i = 0; i < copies; i++) fn(i);
+      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+      int n = std::max(20, 2 * copies);
+      cudaEventRecord(e0, st);
+      for (int i = 0; i < n; i++) fn(i);
+      cudaEventRecord(e1, st); CK(cudaEventSynchronize(e1));
+      float ms; cudaEventElapsedTime(&ms, e0, e1);
+      return ms * 1e3 / n;
+    };
+    std::vector<float> h0((size_t)T * s.rows), h1((size_t)T * s.rows);
+    CK(cudaMemset(y0, 0, ymax * 4));
+    base(0, y0);
+    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+    CK(cudaMemcpy(h0.data(), y0, h0.size() * 4, cudaMemcpyDeviceToHost));
+    double mx = 0; for (float v : h0) mx = fmax(mx, fabs(v));
+    double tb = timeit([&](int i) { base(i, y0); });
+    printf("%-8s rows %5d k %5d: w4_residual_many_z8 %7.1f us (%4.0f GB/s)\n", s.name, s.rows, s.k, tb, bytes / tb / 1e3);
+    for (auto& v : vars) {
+      if (only_var && !strstr(v.name, only_var)) continue;
+      for (int splits : {1, 2, 3, 4, 6}) {
+        CK(cudaMemset(y1, 0, ymax * 4));
+        lab(v, splits, 0, y1);
+        CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+        CK(cudaMemcpy(h1.data(), y1, h1.size() * 4, cudaMemcpyDeviceToHost));
+        double md = 0; for (size_t i = 0; i < h0.size(); i++) md = fmax(md, fabs(h0[i] - h1[i]));
+        double tl = timeit([&](int i) { lab(v, splits, i, y1); });
+        printf("%-8s   %-16s split %d: %7.1f us (%4.0f GB/s), max diff %.2e of max %.2e%s\n", s.name, v.name,
+               splits, tl, bytes / tl / 1e3, md, mx, md > 1e-5 * mx ? "  WRONG" : "");
+      }
+    }
+    for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
+  }
+  return 0;
+}
