@@ -60,56 +60,8 @@ __global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
 
 // ---- the lab kernel ----------------------------------------------------------------------
 
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wg_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Ties registers to the asm stream so the compiler reads them only after the wait before it.
-__device__ __forceinline__ void wg_hold(float (&d)[8]) {
-#pragma unroll
-  for (int i = 0; i < 8; i++) asm volatile("" : "+f"(d[i])::"memory");
-}
-__device__ __forceinline__ void wg_hold(uint32_t (&a)[4]) {
-#pragma unroll
-  for (int i = 0; i < 4; i++) asm volatile("" : "+r"(a[i])::"memory");
-}
-// d (64 x 16 fp32, scale_d 0: d = a . b) += a (64 x 16 bf16, registers, mma.m16n8k16's A
-// fragment per warp) . b (16 x 16 bf16, shared memory by descriptor, K-major).
-template <int SCALE_D>
-__device__ __forceinline__ void wgmma_rs_16(float (&d)[8], const uint32_t (&a)[4], uint64_t desc) {
-  asm volatile(
-      "wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, %12, %13, 1, 1, 0;\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "n"(SCALE_D));
-}
-__device__ __forceinline__ void stsm_x4(unsigned addr, uint4 v) {
-  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr),
-               "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
-               : "memory");
-}
-__device__ __forceinline__ void fence_proxy_async() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-
-__device__ __forceinline__ uint64_t wg_desc(unsigned addr, unsigned lbo, unsigned sbo) {
-  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
-         ((uint64_t)(sbo >> 4) << 32);
-}
-
-__device__ __forceinline__ void wg_add(float (&acc)[8], const float (&d)[8], float2 f) {
-  acc[0] = fmaf(f.x, d[0], acc[0]);
-  acc[1] = fmaf(f.x, d[1], acc[1]);
-  acc[2] = fmaf(f.y, d[2], acc[2]);
-  acc[3] = fmaf(f.y, d[3], acc[3]);
-  acc[4] = fmaf(f.x, d[4], acc[4]);
-  acc[5] = fmaf(f.x, d[5], acc[5]);
-  acc[6] = fmaf(f.y, d[6], acc[6]);
-  acc[7] = fmaf(f.y, d[7], acc[7]);
-}
+// wgmma, stmatrix and descriptor helpers: w4a16_wgmma.cu (included above, where the engine's
+// kernel on this loop lives).
 
 // Stage layout (bytes): pair pp of a stage at pp * 2048; k-tile w (word w of the codes) at
 // w * 512; core matrix (hi, nb) at hi * 256 + nb * 128 (hi: k columns 8hi .. 8hi + 7, nb:
@@ -362,6 +314,64 @@ int main(int argc, char** argv) {
       }
     }
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
+  }
+  // The engine's gate/up kernels, SiLU epilogue and all: w4_silu_many_z8 against w4wg_silu_z8
+  // (w4a16_wgmma.cu, fixed-order k runs), as Kernels launches them.
+  struct GateUp { const char* name; int hidden, inter; };
+  for (GateUp g : {GateUp{"14B", 5120, 13824}, GateUp{"7B", 3584, 18944}}) {
+    if (only_shape && *only_shape && strcmp(only_shape, "silu") != 0) continue;
+    int rows = 2 * g.inter;
+    double bytes = (double)rows * g.hidden * (0.5 + 2.0 / G);
+    int copies = (int)std::max(2.0, std::ceil(400e6 / bytes));
+    std::vector<W> ws;
+    for (int i = 0; i < copies; i++) ws.push_back(make_w(rows, g.hidden, G, 77 + 13 * i));
+    bf16 *act0, *act1;
+    CK(cudaMalloc(&act0, (size_t)T * g.inter * 2)); CK(cudaMalloc(&act1, (size_t)T * g.inter * 2));
+    int gs = 7, b1 = 1 << 30, b2 = 1 << 30;
+    long long ps = 0;
+    CK(cudaFuncSetAttribute((const void*)w4_silu_many_z8, cudaFuncAttributeMaxDynamicSharedMemorySize, W4M_SMEM));
+    int occ_s; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_s, (const void*)w4_silu_many_z8, 256, W4M_SMEM));
+    int occ_w; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_w, (const void*)w4wg_silu_z8, 128, W4WG_SMEM));
+    int tiles = g.inter / 32, slots = sms * occ_w;
+    int splits = std::max(1, std::min(std::min(8, g.hidden / 256), 2 * slots / tiles));
+    size_t scratch_bytes = 4ull * slots + 2ull * slots * 128 * 8 * 4;
+    unsigned* scratch; CK(cudaMalloc(&scratch, scratch_bytes)); CK(cudaMemset(scratch, 0, scratch_bytes));
+    float* parts = reinterpret_cast<float*>(scratch + slots);
+    auto old_k = [&](int i, bf16* act) {
+      W& w = ws[i % copies];
+      int grid = std::min(g.inter / 16, sms * occ_s);
+      void* args[] = {&a, &ps, &w.codes, &w.sz, (void*)&G, &gs, &b1, &b2, &w.szs, &act, (void*)&T, &g.hidden, &g.inter};
+      CK(cudaLaunchKernel((const void*)w4_silu_many_z8, grid, 256, args, W4M_SMEM, st));
+    };
+    auto new_k = [&](int i, bf16* act) {
+      W& w = ws[i % copies];
+      void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &parts, &scratch, &splits};
+      CK(cudaLaunchKernel((const void*)w4wg_silu_z8, tiles * splits, 128, args, W4WG_SMEM, st));
+    };
+    auto timeit = [&](auto&& fn) {
+      for (int i = 0; i < copies; i++) fn(i);
+      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+      int n = std::max(20, 2 * copies);
+      cudaEventRecord(e0, st);
+      for (int i = 0; i < n; i++) fn(i);
+      cudaEventRecord(e1, st); CK(cudaEventSynchronize(e1));
+      float ms; cudaEventElapsedTime(&ms, e0, e1);
+      return ms * 1e3 / n;
+    };
+    old_k(0, act0); new_k(0, act1);
+    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+    std::vector<uint16_t> h0((size_t)T * g.inter), h1((size_t)T * g.inter);
+    CK(cudaMemcpy(h0.data(), act0, h0.size() * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
+    auto f32 = [](uint16_t v) { uint32_t u = (uint32_t)v << 16; float f; memcpy(&f, &u, 4); return f; };
+    double md = 0, mx = 0;
+    for (size_t i = 0; i < h0.size(); i++) { md = fmax(md, fabs(f32(h0[i]) - f32(h1[i]))); mx = fmax(mx, fabs(f32(h0[i]))); }
+    double t0 = timeit([&](int i) { old_k(i, act0); });
+    double t1 = timeit([&](int i) { new_k(i, act1); });
+    printf("gate/up+SiLU %s (%d x %d): w4_silu_many_z8 %.1f us, w4wg_silu_z8 %.1f us (%d tiles x %d runs, %d blocks/SM); act max diff %.3e of max %.3e\n",
+           g.name, rows, g.hidden, t0, t1, tiles, splits, occ_w, md, mx);
+    for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
+    cudaFree(act0); cudaFree(act1); cudaFree(scratch);
   }
   return 0;
 }
