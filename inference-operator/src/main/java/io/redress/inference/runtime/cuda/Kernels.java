@@ -98,17 +98,6 @@ public final class Kernels implements AutoCloseable {
   /** w4ResidualMany's twins that share a narrow launch's pairs out (W4MSplit), same order. */
   private final CUfunction[] w4ResidualManySplit;
   private final CUfunction[] w4Rows;
-  /** The gate/up projection of 9 to 16 tokens on warpgroup MMAs (w4a16_wgmma.cu). */
-  private final CUfunction w4wgSiluZ8;
-  /** Its dynamic shared memory (w4wg_smem): the staged activations. */
-  private final int w4wgSmem;
-  /**
-   * Whether {@link #w4GateUpSilu} takes the warpgroup-MMA kernel where it fits (Hopper, a
-   * symmetric layer's scale-only strip-major scales, groups of 128); {@code
-   * redress.cuda.w4Wgmma=false} keeps w4a16_fused.cu's kernel. Tests switch it per instance.
-   */
-  private boolean w4Wgmma = !"false".equals(System.getProperty("redress.cuda.w4Wgmma"));
-  private CUdeviceptr w4wgScratch;
   private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
   private final CUfunction[] w4SiluT8;
@@ -236,8 +225,6 @@ public final class Kernels implements AutoCloseable {
     w4Rows = new CUfunction[] {function("w4_rows"), function("w4_rows_g64")};
     w4RowsMany = new CUfunction[] {function("w4_rows_many"), function("w4_rows_many_g64")};
     w4mSmem = deviceInts("w4m_smem", 1)[0];
-    w4wgSiluZ8 = function("w4wg_silu_z8");
-    w4wgSmem = deviceInts("w4wg_smem", 1)[0];
     // w4a16 runs them outside the fused path too: their shared memory allowed up front.
     for (CUfunction f : w4RowsMany) {
       allowSmem(f, w4mSmem);
@@ -1259,9 +1246,6 @@ public final class Kernels implements AutoCloseable {
    */
   public void prepareW4Fused() {
     w4SplitScratch();
-    if (ccMajor >= 9) {
-      w4wgScratch();
-    }
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
         w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
         w4SiluT8}) {
@@ -1565,72 +1549,11 @@ public final class Kernels implements AutoCloseable {
     checkW4Many(tokens, hidden);
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
-    if (tokens > W4_ONE_TILE_TOKENS && w4WgmmaTakes(w, partStride, inter)) {
-      int tiles = inter / 32;
-      int splits = w4wgSplits(tiles, hidden);
-      CUdeviceptr scratch = w4wgScratch();
-      launch(w4wgSiluZ8, tiles * splits, 1, 1, W4WG_THREADS, w4wgSmem, p(h), p(w.codes().ptr()),
-          p(w.stripScales().ptr()), p(act), i(tokens), i(hidden), i(inter),
-          p(scratch.withByteOffset(4L * w4wgSlots())), p(scratch), i(splits));
-    } else if (tokens > W4_ONE_TILE_TOKENS) {
+    if (tokens > W4_ONE_TILE_TOKENS) {
       launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }
-  }
-
-  /** Threads of a warpgroup-MMA block (W4WG_THREADS in w4a16_wgmma.cu). */
-  static final int W4WG_THREADS = 128;
-
-  /** Switches the warpgroup-MMA gate/up kernel on or off for this instance's launches. */
-  public void w4Wgmma(boolean on) {
-    w4Wgmma = on;
-  }
-
-  /** Whether the warpgroup-MMA gate/up kernel is switched on for this instance. */
-  public boolean w4Wgmma() {
-    return w4Wgmma;
-  }
-
-  /**
-   * Whether {@link #w4GateUpSilu} of more than 8 tokens runs on warpgroup MMAs
-   * (w4wg_silu_z8): Hopper, a symmetric layer's scale-only strip-major scales, groups of 128,
-   * one copy of the activations, whole tiles of 32 units.
-   */
-  public boolean w4WgmmaTakes(CudaWeights.Q4 w, long partStride, int inter) {
-    return w4Wgmma && ccMajor >= 9 && w.stripZ8() && stripScales(w) != null
-        && w.group() == 128 && partStride == 0 && inter % 32 == 0;
-  }
-
-  /** Block slots of the warpgroup-MMA kernel on this GPU. */
-  private int w4wgSlots() {
-    return sms * residentBlocks(w4wgSiluZ8, W4WG_THREADS, w4wgSmem);
-  }
-
-  /**
-   * Runs the k groups of each tile are split into: about two blocks a slot in all (the lab's
-   * best for 14B's gate/up, 432 tiles: 3 runs), at most 8, at least 2 groups a run. Set by the
-   * shape and the GPU, never the token count, so the bits are too.
-   */
-  private int w4wgSplits(int tiles, int k) {
-    return Math.max(1, Math.min(Math.min(8, k / 256), 2 * w4wgSlots() / tiles));
-  }
-
-  /**
-   * The warpgroup-MMA kernels' scratch: a count a tile (w4wgSlots words: only launches of
-   * several runs use them, and those have at most w4wgSlots tiles), then every run's sums
-   * (2 * w4wgSlots blocks of 128 threads x 8 floats). Zero at first use; each tile's last
-   * block zeroes its count again. Allocated before any graph capture (prepareW4Fused).
-   */
-  private CUdeviceptr w4wgScratch() {
-    if (w4wgScratch == null) {
-      CUdeviceptr d = new CUdeviceptr();
-      long bytes = 4L * w4wgSlots() + 2L * w4wgSlots() * W4WG_THREADS * 8 * 4;
-      cuMemAlloc(d, bytes);
-      cuMemsetD32(d, 0, bytes / 4);
-      w4wgScratch = d;
-    }
-    return w4wgScratch;
   }
 
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */

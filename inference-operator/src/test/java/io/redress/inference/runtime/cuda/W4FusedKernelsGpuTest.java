@@ -215,50 +215,9 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         .as("one layer of random zero points among symmetric ones, %s", s).isFalse();
   }
 
-  /**
-   * The gate/up projection of 9 to 16 tokens on warpgroup MMAs (w4a16_wgmma.cu: Hopper, a
-   * symmetric layer's scale-only strip-major scales, groups of 128) within bf16 rounding of the
-   * unfused projection and SiLU, and each token the same bits alone as in the batch (the k runs
-   * are set by the shape and the GPU alone).
-   */
-  @ParameterizedTest
-  @MethodSource("shapesAndManyTokens")
-  void wgmmaGateUpSiluMatchesW4a16Silu(Shape s, int tokens) {
-    org.junit.jupiter.api.Assumptions.assumeTrue(!s.actOrder() && s.group() == 128
-        && tokens > Kernels.W4_ONE_TILE_TOKENS, "many tokens, groups of 128");
-    Layer w = layer(s, s.hidden(), new int[] {s.inter(), s.inter()}, 41, true);
-    CudaWeights.Q4 q4 = withStrips(w.q4, true);
-    org.junit.jupiter.api.Assumptions.assumeTrue(kernels.w4WgmmaTakes(q4, 0, s.inter()),
-        "Hopper, the warpgroup-MMA kernel switched on");
-    DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 42, 3f)),
-        bf16(s.hidden(), 43, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
-    DeviceBuffer act1 = alloc(2L * tokens * s.inter());
-    kernels.siluMul(unfusedW4(w, h, tokens).ptr(), act1.ptr(), s.inter(), tokens);
-    DeviceBuffer act2 = alloc(2L * tokens * s.inter());
-    kernels.w4GateUpSilu(h.ptr(), 0, q4, act2.ptr(), tokens, s.hidden(), s.inter());
-    String what = s + ", " + tokens + " tokens, warpgroup MMAs";
-    compareBf16("act, " + what, act1, act2, tokens * s.inter());
-    int alone = aloneTokens(tokens);
-    DeviceBuffer act3 = alloc(2L * alone * s.inter());
-    kernels.w4GateUpSilu(h.ptr(), 0, q4, act3.ptr(), alone, s.hidden(), s.inter());
-    assertSameBits("act, token alone vs batched, " + what, act2, 0, act3, 0, s.inter());
-  }
-
   private void stripTwins(Shape s, int tokens, boolean z8) {
     org.junit.jupiter.api.Assumptions.assumeTrue(!s.actOrder() && tokens > 8
         && (s.group() < 0 ? s.hidden() : s.group()) % 64 == 0, "many-token, power-of-two group");
-    // The same arithmetic over both scale layouts: the warpgroup-MMA gate/up kernel (its own
-    // order of sums) is checked above.
-    boolean wgmma = kernels.w4Wgmma();
-    kernels.w4Wgmma(false);
-    try {
-      stripTwinsSameBits(s, tokens, z8);
-    } finally {
-      kernels.w4Wgmma(wgmma);
-    }
-  }
-
-  private void stripTwinsSameBits(Shape s, int tokens, boolean z8) {
     String what = s + ", " + tokens + " tokens" + (z8 ? ", zero points all 8" : "");
     DeviceBuffer h = normed(floats(gaussian(tokens * s.hidden(), 21, 3f)),
         bf16(s.hidden(), 22, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
