@@ -32,34 +32,14 @@
 #include <cstring>
 #include <cuda_runtime.h>
 
-#define CK(x)                                                                            \
-  do {                                                                                   \
-    cudaError_t e = (x);                                                                 \
-    if (e != cudaSuccess) {                                                              \
-      printf("CUDA error %s at %s:%d\n", cudaGetErrorString(e), __FILE__, __LINE__);     \
-      exit(1);                                                                           \
-    }                                                                                    \
-  } while (0)
+#include "lab_util.cuh"
 
-__device__ uint32_t hh(size_t i, uint32_t seed) {
-  uint32_t h = (uint32_t)(i * 2654435761u) ^ seed;
-  h ^= h >> 13; h *= 0x5bd1e995u; h ^= h >> 15; h *= 0x27d4eb2du; h ^= h >> 16;
-  return h;
-}
-__global__ void fill_u32(uint32_t* p, size_t n, uint32_t seed) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) p[i] = hh(i, seed);
-}
-__global__ void fill_bf(bf16* p, size_t n, uint32_t seed, float scale, float off) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-    p[i] = __float2bfloat16(off + scale * ((hh(i, seed) & 0xFFFF) / 32768.f - 1.f));
-}
 __global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     uint32_t h = hh(i, seed);
     p[i] = __floats2half2_rn(0.004f * (0.75f + 0.5f * (h & 0xFFFF) / 65536.f), 8.f);
   }
 }
-
 // ---- the engine's form, tried in commit 3d2919c and reverted -------------------------------
 // Fixed-order k runs: each run leaves its sums in `parts`, and the tile's last block adds them in
 // run order and runs the SiLU epilogue (so the bits do not depend on which block finishes
@@ -447,6 +427,23 @@ static W make_w(int rows, int k, int group, uint32_t seed) {
   return w;
 }
 
+// us a launch of fn(i), i cycling over `copies` sets of weights, after one round untimed.
+template <class F>
+static double time_launches(F&& fn, int copies, cudaStream_t st) {
+  for (int i = 0; i < copies; i++) fn(i);
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  int n = std::max(20, 2 * copies);
+  CK(cudaEventRecord(e0, st));
+  for (int i = 0; i < n; i++) fn(i);
+  CK(cudaEventRecord(e1, st));
+  CK(cudaEventSynchronize(e1));
+  float ms;
+  CK(cudaEventElapsedTime(&ms, e0, e1));
+  return ms * 1e3 / n;
+}
+
 typedef void (*WgFn)(const bf16*, const uint4*, const unsigned*, float*, int, int, int, int, int,
                      unsigned, unsigned);
 struct Variant { const char* name; WgFn f; int P, NS, WG; };
@@ -510,16 +507,7 @@ int main(int argc, char** argv) {
       void* args[] = {&a, &w.codes, &w.szs, &y, (void*)&T, &s.rows, &s.k, (void*)&G, &per, &lbo, &sbo};
       CK(cudaLaunchKernel((const void*)v.f, grid, 128 * v.WG, args, v.NS * v.P * 2048, st));
     };
-    auto timeit = [&](auto&& fn) {
-      for (int i = 0; i < copies; i++) fn(i);
-      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-      int n = std::max(20, 2 * copies);
-      cudaEventRecord(e0, st);
-      for (int i = 0; i < n; i++) fn(i);
-      cudaEventRecord(e1, st); CK(cudaEventSynchronize(e1));
-      float ms; cudaEventElapsedTime(&ms, e0, e1);
-      return ms * 1e3 / n;
-    };
+    auto timeit = [&](auto&& fn) { return time_launches(fn, copies, st); };
     std::vector<float> h0((size_t)T * s.rows), h1((size_t)T * s.rows);
     CK(cudaMemset(y0, 0, ymax * 4));
     base(0, y0);
@@ -576,16 +564,7 @@ int main(int argc, char** argv) {
       void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &parts, &scratch, &splits};
       CK(cudaLaunchKernel((const void*)w4wg_silu_z8, tiles * splits, 128, args, W4WG_SMEM, st));
     };
-    auto timeit = [&](auto&& fn) {
-      for (int i = 0; i < copies; i++) fn(i);
-      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-      int n = std::max(20, 2 * copies);
-      cudaEventRecord(e0, st);
-      for (int i = 0; i < n; i++) fn(i);
-      cudaEventRecord(e1, st); CK(cudaEventSynchronize(e1));
-      float ms; cudaEventElapsedTime(&ms, e0, e1);
-      return ms * 1e3 / n;
-    };
+    auto timeit = [&](auto&& fn) { return time_launches(fn, copies, st); };
     old_k(0, act0); new_k(0, act1);
     CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
     std::vector<uint16_t> h0((size_t)T * g.inter), h1((size_t)T * g.inter);
