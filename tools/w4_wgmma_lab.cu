@@ -123,39 +123,29 @@ __device__ __forceinline__ void w4wg_epilogue(const float (&acc)[8], float (*red
   }
 }
 
-// Block b: tile b % tiles (units 32 tile .. 32 tile + 31), run b / tiles of `splits` over the
-// k / 128 groups. x (tokens, k) bf16; szs the layer's scale-only strip-major entries (rows / 16,
-// k / 128, 8). parts: tiles * splits * 128 * 8 floats, counts: tiles words, zero at first use
-// (each tile's last block zeroes its count again).
-template <class Epi>
-__device__ __forceinline__ void w4wg_units(const bf16* __restrict__ x, int tokens,
-                                           const uint4* __restrict__ codes,
-                                           const unsigned* __restrict__ szs, int k, int units,
-                                           const Epi& epi, float* __restrict__ parts,
-                                           unsigned* __restrict__ counts, int splits) {
+// One warpgroup's sums over groups [q0 / 2, q0 / 2 + nst) of its tile (warp w: strip `strip`)
+// into acc. enter: the launch's pdl_enter comes after the first codes' loads (they do not depend
+// on the previous kernel). The staging buffers must be free (a barrier since their last use).
+__device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tokens,
+                                             const uint4* __restrict__ codes,
+                                             const unsigned* __restrict__ szs, int k, int strip,
+                                             int q0, int nst, bool enter, float (&acc)[8]) {
   extern __shared__ __align__(1024) uint8_t w4wg_stage[];
-  __shared__ float red[4][32][8];
-  __shared__ int last;
-  const int tiles = units / 32, pairs = k / 64;
-  const int tile = blockIdx.x % tiles, sp = blockIdx.x / tiles;
-  const int per = ((pairs + splits - 1) / splits + 1) & ~1;  // whole groups a run
-  const int q0 = min(pairs, sp * per), nst = (min(pairs, q0 + per) - q0) / 2;
+  const int pairs = k / 64;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int strip = epi.row(16 * (2 * tile + (warp >> 1)), warp & 1) >> 4;
   const uint4* cw = codes + ((size_t)strip * pairs + q0) * 32 + lane;
   const unsigned* zw = szs + ((size_t)strip * (pairs / 2) + q0 / 2) * 8 + (lane >> 2);
-  // The first group's codes, and the next four's into L2 (a line a lane), while the previous
-  // kernel finishes (they do not depend on it).
+  // The first group's codes while the previous kernel finishes (they do not depend on it).
   uint4 wc[2], wn[2];
   if (nst > 0) {
     wc[0] = ld_stream(cw);
     wc[1] = ld_stream(cw + 32);
   }
-#ifndef W4WG_PREFETCH
-#define W4WG_PREFETCH 1
+#ifndef W4WG_PREFETCH  // 1: the next four groups' codes into L2 first (slower: 37.7 against 33.3 us)
+#define W4WG_PREFETCH 0
 #endif
   if (W4WG_PREFETCH && lane < 8 * (nst - 1)) prefetch_l2(cw - lane + 64 + 8 * lane);
-  pdl_enter();
+  if (enter) pdl_enter();
 
   // This warp's part of a stage: tokens 8 nb .. 8 nb + 7 of chunk ch of both pairs.
   const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
@@ -185,7 +175,8 @@ __device__ __forceinline__ void w4wg_units(const bf16* __restrict__ x, int token
 
   const unsigned z136 = 0x43084308u;  // bf16 136 = 128 + 8 in both halves
   const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
-  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+  for (int i = 0; i < 8; i++) acc[i] = 0.f;
   float d[8];
   int buf = 0;
   for (int it = 0; it < nst; it++) {
@@ -227,6 +218,29 @@ __device__ __forceinline__ void w4wg_units(const bf16* __restrict__ x, int token
     buf = buf + 1 == W4WG_NS ? 0 : buf + 1;
   }
   if (nst == 0) pdl_tail();
+}
+
+
+// Block b: tile b % tiles (units 32 tile .. 32 tile + 31), run b / tiles of `splits` over the
+// k / 128 groups. x (tokens, k) bf16; szs the layer's scale-only strip-major entries (rows / 16,
+// k / 128, 8). parts: tiles * splits * 128 * 8 floats, counts: tiles words, zero at first use
+// (each tile's last block zeroes its count again).
+template <class Epi>
+__device__ __forceinline__ void w4wg_units(const bf16* __restrict__ x, int tokens,
+                                           const uint4* __restrict__ codes,
+                                           const unsigned* __restrict__ szs, int k, int units,
+                                           const Epi& epi, float* __restrict__ parts,
+                                           unsigned* __restrict__ counts, int splits) {
+  __shared__ float red[4][32][8];
+  __shared__ int last;
+  const int tiles = units / 32, pairs = k / 64;
+  const int tile = blockIdx.x % tiles, sp = blockIdx.x / tiles;
+  const int per = ((pairs + splits - 1) / splits + 1) & ~1;  // whole groups a run
+  const int q0 = min(pairs, sp * per), nst = (min(pairs, q0 + per) - q0) / 2;
+  const int warp = threadIdx.x >> 5;
+  const int strip = epi.row(16 * (2 * tile + (warp >> 1)), warp & 1) >> 4;
+  float acc[8];
+  w4wg_segment(x, tokens, codes, szs, k, strip, q0, nst, true, acc);
 
   if (splits > 1) {
     // Leave this run's sums; the tile's last block adds every run's in run order.
@@ -267,6 +281,80 @@ extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
                  int splits) {
   SiluEpilogue epi{act, inter};
   w4wg_units(h, tokens, codes, szs, hidden, inter, epi, parts, counts, splits);
+}
+
+// A persistent form, all its blocks resident (the grid at most the launch's block slots): the
+// work is tiles x k / 128 groups, tile-major, and block b takes the run [b total / grid,
+// (b + 1) total / grid). A run's first segment may start inside a tile: the block is then a
+// partner there and leaves its sums in its slot as 64-bit words {launch tag, value}; the block
+// whose segment holds the tile's first group (its run's last segment, so its partners started
+// theirs first) adds its partners' in block order, reading each word again until it carries
+// this launch's tag, and runs the epilogue. No fence, count or atomic (as W4MSplit in
+// w4a16_fused.cu). slots: grid * 128 * 8 words, tag: new each launch (slots start at zero).
+template <class Epi>
+__device__ __forceinline__ void w4wg_stream(const bf16* __restrict__ x, int tokens,
+                                            const uint4* __restrict__ codes,
+                                            const unsigned* __restrict__ szs, int k, int units,
+                                            const Epi& epi, unsigned long long* slots,
+                                            unsigned tag) {
+  __shared__ float red[4][32][8];
+  const int G = k / 128, total = units / 32 * G, warp = threadIdx.x >> 5;
+  const int w0 = (int)((long long)blockIdx.x * total / gridDim.x);
+  const int w1 = (int)((long long)(blockIdx.x + 1) * total / gridDim.x);
+  bool first = true;
+  for (int w = w0; w < w1;) {
+    const int tile = w / G, g0 = w % G, g1 = min(G, g0 + (w1 - w));
+    const int strip = epi.row(16 * (2 * tile + (warp >> 1)), warp & 1) >> 4;
+    if (!first) __syncthreads();  // the staging buffers and red free again
+    float acc[8];
+    w4wg_segment(x, tokens, codes, szs, k, strip, 2 * g0, g1 - g0, first, acc);
+    if (g0 > 0) {  // a partner: always the run's first segment
+      unsigned long long* mine = slots + ((size_t)blockIdx.x * W4WG_THREADS + threadIdx.x) * 8;
+#pragma unroll
+      for (int i = 0; i < 8; i++) {
+        unsigned long long v = (unsigned long long)tag << 32 | __float_as_uint(acc[i]);
+        asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(mine + i), "l"(v) : "memory");
+      }
+    } else {
+      for (int pb = blockIdx.x + 1; pb < (int)gridDim.x; pb++) {
+        if ((long long)pb * total / gridDim.x >= (long long)(tile + 1) * G) break;
+        const unsigned long long* theirs = slots + ((size_t)pb * W4WG_THREADS + threadIdx.x) * 8;
+        unsigned long long v[8];
+        bool ready;
+        do {  // all eight loads in flight at once, again until every tag is this launch's
+          ready = true;
+#pragma unroll
+          for (int i = 0; i < 8; i++)
+            asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[i]) : "l"(theirs + i) : "memory");
+#pragma unroll
+          for (int i = 0; i < 8; i++) ready &= (unsigned)(v[i] >> 32) == tag;
+        } while (!ready);
+#pragma unroll
+        for (int i = 0; i < 8; i++) acc[i] += __uint_as_float((unsigned)v[i]);
+      }
+      w4wg_epilogue(acc, red, tile, tokens, epi);
+    }
+    first = false;
+    w += g1 - g0;
+  }
+  if (first) pdl_enter();  // an empty run
+}
+
+extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
+    w4wg_silu_stream(const bf16* __restrict__ h, const uint4* __restrict__ codes,
+                     const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,
+                     int hidden, int inter, unsigned long long* slots, unsigned tag) {
+  SiluEpilogue epi{act, inter};
+  w4wg_stream(h, tokens, codes, szs, hidden, inter, epi, slots, tag);
+}
+
+// y (tokens, rows) fp32 += a . w^T (the residual kernels' epilogue, without the next norm).
+extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
+    w4wg_rows_stream(const bf16* __restrict__ a, const uint4* __restrict__ codes,
+                     const unsigned* __restrict__ szs, float* __restrict__ y, int tokens, int rows,
+                     int k, unsigned long long* slots, unsigned tag) {
+  StripRowsEpilogue<true> epi{y, rows};
+  w4wg_stream(a, tokens, codes, szs, k, rows / 2, epi, slots, tag);
 }
 
 // ---- the lab kernel (atomic k splits) -------------------------------------------------------
@@ -416,6 +504,8 @@ __global__ void __launch_bounds__(128 * WG, MINB)
 // ---- harness --------------------------------------------------------------------------------
 
 static int sms;
+static unsigned stream_tag = 0;
+static unsigned long long* stream_slots = nullptr;
 struct W { uint4* codes; __half2* sz; unsigned* szs; };
 static W make_w(int rows, int k, int group, uint32_t seed) {
   W w{};
@@ -469,6 +559,8 @@ int main(int argc, char** argv) {
   float *y0, *y1; size_t ymax = (size_t)T * 27648;
   CK(cudaMalloc(&y0, ymax * 4)); CK(cudaMalloc(&y1, ymax * 4));
   cudaStream_t st; CK(cudaStreamCreate(&st));
+  size_t slot_bytes = (size_t)sms * 8 * 128 * 8 * 8;  // up to 8 blocks an SM
+  CK(cudaMalloc(&stream_slots, slot_bytes)); CK(cudaMemset(stream_slots, 0, slot_bytes));
   CK(cudaFuncSetAttribute((const void*)w4_residual_many_z8, cudaFuncAttributeMaxDynamicSharedMemorySize, W4M_SMEM));
   int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w4_residual_many_z8, 256, W4M_SMEM));
   printf("device SMs %d, tokens %d; w4_residual_many_z8 %d blocks/SM\n", sms, T, occ);
@@ -529,6 +621,24 @@ int main(int argc, char** argv) {
                splits, tl, bytes / tl / 1e3, md, mx, md > 1e-5 * mx ? "  WRONG" : "");
       }
     }
+    {  // the persistent form with the residual epilogue, fixed-order runs
+      int occ_r; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_r, (const void*)w4wg_rows_stream, 128, W4WG_SMEM));
+      int grid = sms * occ_r;
+      auto run = [&](int i, float* y) {
+        W& w = ws[i % copies];
+        unsigned tag = ++stream_tag;
+        void* args[] = {&a, &w.codes, &w.szs, &y, (void*)&T, &s.rows, &s.k, &stream_slots, &tag};
+        CK(cudaLaunchKernel((const void*)w4wg_rows_stream, grid, 128, args, W4WG_SMEM, st));
+      };
+      CK(cudaMemset(y1, 0, ymax * 4));
+      run(0, y1);
+      CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+      CK(cudaMemcpy(h1.data(), y1, h1.size() * 4, cudaMemcpyDeviceToHost));
+      double md = 0; for (size_t i = 0; i < h0.size(); i++) md = fmax(md, fabs(h0[i] - h1[i]));
+      double tl = timeit([&](int i) { run(i, y1); });
+      printf("%-8s   %-16s grid %d: %7.1f us (%4.0f GB/s), max diff %.2e of max %.2e%s\n", s.name, "stream, fixed order",
+             grid, tl, bytes / tl / 1e3, md, mx, md > 1e-5 * mx ? "  WRONG" : "");
+    }
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
   }
   // The engine's gate/up kernels, SiLU epilogue and all: w4_silu_many_z8 against w4wg_silu_z8
@@ -575,6 +685,21 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < h0.size(); i++) { md = fmax(md, fabs(f32(h0[i]) - f32(h1[i]))); mx = fmax(mx, fabs(f32(h0[i]))); }
     double t0 = timeit([&](int i) { old_k(i, act0); });
     double t1 = timeit([&](int i) { new_k(i, act1); });
+    int occ_st; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_st, (const void*)w4wg_silu_stream, 128, W4WG_SMEM));
+    auto st_k = [&](int i, bf16* act) {
+      W& w = ws[i % copies];
+      unsigned tag = ++stream_tag;
+      void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &stream_slots, &tag};
+      CK(cudaLaunchKernel((const void*)w4wg_silu_stream, sms * occ_st, 128, args, W4WG_SMEM, st));
+    };
+    CK(cudaMemset(act1, 0, (size_t)T * g.inter * 2));
+    st_k(0, act1);
+    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+    CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
+    double md2 = 0;
+    for (size_t i = 0; i < h0.size(); i++) md2 = fmax(md2, fabs(f32(h0[i]) - f32(h1[i])));
+    double t2 = timeit([&](int i) { st_k(i, act1); });
+    printf("gate/up+SiLU %s: w4wg_silu_stream %.1f us (grid %d), act max diff %.3e\n", g.name, t2, sms * occ_st, md2);
     printf("gate/up+SiLU %s (%d x %d): w4_silu_many_z8 %.1f us, w4wg_silu_z8 %.1f us (%d tiles x %d runs, %d blocks/SM); act max diff %.3e of max %.3e\n",
            g.name, rows, g.hidden, t0, t1, tiles, splits, occ_w, md, mx);
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
