@@ -340,6 +340,151 @@ __device__ __forceinline__ void w4wg_stream(const bf16* __restrict__ x, int toke
   if (first) pdl_enter();  // an empty run
 }
 
+// The persistent form again, its run one stream of stages: the staging and the codes' loads run
+// ahead across the run's segments (a stage's strip and inputs from its own tile and group), and a
+// segment's sums are published or gathered and stored between two stages.
+template <class Epi>
+__device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tokens,
+                                             const uint4* __restrict__ codes,
+                                             const unsigned* __restrict__ szs, int k, int units,
+                                             const Epi& epi, unsigned long long* slots,
+                                             unsigned tag) {
+  extern __shared__ __align__(1024) uint8_t w4wg_stage[];
+  __shared__ float red[4][32][8];
+  const int G = k / 128, pairs = k / 64, total = units / 32 * G;
+  const int w0 = (int)((long long)blockIdx.x * total / gridDim.x);
+  const int w1 = (int)((long long)(blockIdx.x + 1) * total / gridDim.x);
+  const int n = w1 - w0;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  auto strip_of = [&](int w) { return epi.row(16 * (2 * (w / G) + (warp >> 1)), warp & 1) >> 4; };
+  auto codes_of = [&](int w) {
+    return codes + ((size_t)strip_of(w) * pairs + 2 * (w % G)) * 32 + lane;
+  };
+  uint4 wc[2], wn[2];
+  if (n > 0) {
+    const uint4* c0 = codes_of(w0);
+    wc[0] = ld_stream(c0);
+    wc[1] = ld_stream(c0 + 32);
+  }
+  pdl_enter();
+  const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
+  const int nb = warp & 1, ch = warp >> 1, tok = 8 * nb + r;
+  const bool tok_ok = tok < tokens;
+  const uint4* xa = reinterpret_cast<const uint4*>(x + (size_t)(tok_ok ? tok : 0) * k + 32 * ch +
+                                                   8 * c);
+  const unsigned st_off = (2 * ch + (m >> 1)) * 512 + (m & 1) * 256 + nb * 128 + rr * 16;
+  const unsigned sbase = (unsigned)__cvta_generic_to_shared(w4wg_stage);
+  const uint64_t desc0 = wg_desc(sbase, 256, 128);
+  uint4 xs[2];
+  auto ld_x = [&](int s) {  // stage s of the run: group (w0 + s) % G
+    int g = (w0 + s) % G;
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+      xs[j] = tok_ok ? __ldg(xa + (size_t)(2 * g + j) * 8) : make_uint4(0, 0, 0, 0);
+  };
+  auto st_x = [&](int s) {
+    unsigned b = sbase + (unsigned)(s % W4WG_NS) * 4096 + st_off;
+    stsm_x4(b, xs[0]);
+    stsm_x4(b + 2048, xs[1]);
+  };
+  for (int s = 0; s < W4WG_AHEAD && s < n; s++) {
+    ld_x(s);
+    st_x(s);
+  }
+  if (W4WG_AHEAD < n) ld_x(W4WG_AHEAD);
+  const unsigned z136 = 0x43084308u;
+  const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  float d[8];
+  int buf = 0, seg_g0 = w0 % G;
+  for (int it = 0; it < n; it++) {
+    const int w = w0 + it, tile = w / G, g = w % G;
+    fence_proxy_async();
+    __syncthreads();
+    if (it + W4WG_AHEAD < n) {
+      st_x(it + W4WG_AHEAD);
+      if (it + W4WG_AHEAD + 1 < n) ld_x(it + W4WG_AHEAD + 1);
+    }
+    if (it + 1 < n) {
+      const uint4* cn = codes_of(w + 1);
+      wn[0] = ld_stream(cn);
+      wn[1] = ld_stream(cn + 32);
+    } else {
+      pdl_tail();
+    }
+    unsigned e = __ldg(szs + ((size_t)strip_of(w) * G + g) * 8 + (lane >> 2));
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+    const uint64_t ds = desc0 + (uint64_t)(buf * 256);
+    uint32_t fr[8][4];
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      w4_frags(wc[h].x, wc[h].y, z, z, fr[4 * h], fr[4 * h + 1]);
+      w4_frags(wc[h].z, wc[h].w, z, z, fr[4 * h + 2], fr[4 * h + 3]);
+    }
+#pragma unroll
+    for (int t = 0; t < 8; t++) wg_hold(fr[t]);
+    wg_fence();
+    wgmma_rs_16<0>(d, fr[0], ds);
+#pragma unroll
+    for (int t = 1; t < 8; t++) wgmma_rs_16<1>(d, fr[t], ds + (((t >> 2) * 2048 + (t & 3) * 512) >> 4));
+    wg_commit();
+    wg_wait<0>();
+    wg_hold(d);
+    wg_add(acc, d, f);
+    wc[0] = wn[0];
+    wc[1] = wn[1];
+    buf = buf + 1 == W4WG_NS ? 0 : buf + 1;
+    if (g == G - 1 || it == n - 1) {  // the segment ends
+      if (seg_g0 > 0) {  // a partner: the run's first segment
+        unsigned long long* mine = slots + ((size_t)blockIdx.x * W4WG_THREADS + threadIdx.x) * 8;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+          unsigned long long v = (unsigned long long)tag << 32 | __float_as_uint(acc[i]);
+          asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(mine + i), "l"(v) : "memory");
+        }
+      } else {
+        for (int pb = blockIdx.x + 1; g < G - 1 && pb < (int)gridDim.x; pb++) {
+          if ((long long)pb * total / gridDim.x >= (long long)(tile + 1) * G) break;
+          const unsigned long long* theirs = slots + ((size_t)pb * W4WG_THREADS + threadIdx.x) * 8;
+          unsigned long long v[8];
+          bool ready;
+          do {
+            ready = true;
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+              asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[i]) : "l"(theirs + i) : "memory");
+#pragma unroll
+            for (int i = 0; i < 8; i++) ready &= (unsigned)(v[i] >> 32) == tag;
+          } while (!ready);
+#pragma unroll
+          for (int i = 0; i < 8; i++) acc[i] += __uint_as_float((unsigned)v[i]);
+        }
+        w4wg_epilogue(acc, red, tile, tokens, epi);
+      }
+#pragma unroll
+      for (int i = 0; i < 8; i++) acc[i] = 0.f;
+      seg_g0 = 0;
+    }
+  }
+  if (n == 0) pdl_tail();
+}
+
+extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
+    w4wg_silu_stream2(const bf16* __restrict__ h, const uint4* __restrict__ codes,
+                      const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,
+                      int hidden, int inter, unsigned long long* slots, unsigned tag) {
+  SiluEpilogue epi{act, inter};
+  w4wg_stream2(h, tokens, codes, szs, hidden, inter, epi, slots, tag);
+}
+
+extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
+    w4wg_rows_stream2(const bf16* __restrict__ a, const uint4* __restrict__ codes,
+                      const unsigned* __restrict__ szs, float* __restrict__ y, int tokens,
+                      int rows, int k, unsigned long long* slots, unsigned tag) {
+  StripRowsEpilogue<true> epi{y, rows};
+  w4wg_stream2(a, tokens, codes, szs, k, rows / 2, epi, slots, tag);
+}
+
 extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
     w4wg_silu_stream(const bf16* __restrict__ h, const uint4* __restrict__ codes,
                      const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,
@@ -621,14 +766,15 @@ int main(int argc, char** argv) {
                splits, tl, bytes / tl / 1e3, md, mx, md > 1e-5 * mx ? "  WRONG" : "");
       }
     }
-    {  // the persistent form with the residual epilogue, fixed-order runs
-      int occ_r; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_r, (const void*)w4wg_rows_stream, 128, W4WG_SMEM));
+    for (int form = 0; form < 2; form++) {  // the persistent forms, residual epilogue
+      const void* fn = form ? (const void*)w4wg_rows_stream2 : (const void*)w4wg_rows_stream;
+      int occ_r; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_r, fn, 128, W4WG_SMEM));
       int grid = sms * occ_r;
       auto run = [&](int i, float* y) {
         W& w = ws[i % copies];
         unsigned tag = ++stream_tag;
         void* args[] = {&a, &w.codes, &w.szs, &y, (void*)&T, &s.rows, &s.k, &stream_slots, &tag};
-        CK(cudaLaunchKernel((const void*)w4wg_rows_stream, grid, 128, args, W4WG_SMEM, st));
+        CK(cudaLaunchKernel(fn, grid, 128, args, W4WG_SMEM, st));
       };
       CK(cudaMemset(y1, 0, ymax * 4));
       run(0, y1);
@@ -636,7 +782,7 @@ int main(int argc, char** argv) {
       CK(cudaMemcpy(h1.data(), y1, h1.size() * 4, cudaMemcpyDeviceToHost));
       double md = 0; for (size_t i = 0; i < h0.size(); i++) md = fmax(md, fabs(h0[i] - h1[i]));
       double tl = timeit([&](int i) { run(i, y1); });
-      printf("%-8s   %-16s grid %d: %7.1f us (%4.0f GB/s), max diff %.2e of max %.2e%s\n", s.name, "stream, fixed order",
+      printf("%-8s   %-16s grid %d: %7.1f us (%4.0f GB/s), max diff %.2e of max %.2e%s\n", s.name, form ? "stream2" : "stream",
              grid, tl, bytes / tl / 1e3, md, mx, md > 1e-5 * mx ? "  WRONG" : "");
     }
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
@@ -700,6 +846,20 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < h0.size(); i++) md2 = fmax(md2, fabs(f32(h0[i]) - f32(h1[i])));
     double t2 = timeit([&](int i) { st_k(i, act1); });
     printf("gate/up+SiLU %s: w4wg_silu_stream %.1f us (grid %d), act max diff %.3e\n", g.name, t2, sms * occ_st, md2);
+    auto st2_k = [&](int i, bf16* act) {
+      W& w = ws[i % copies];
+      unsigned tag = ++stream_tag;
+      void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &stream_slots, &tag};
+      CK(cudaLaunchKernel((const void*)w4wg_silu_stream2, sms * occ_st, 128, args, W4WG_SMEM, st));
+    };
+    CK(cudaMemset(act1, 0, (size_t)T * g.inter * 2));
+    st2_k(0, act1);
+    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+    CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
+    double md3 = 0;
+    for (size_t i = 0; i < h0.size(); i++) md3 = fmax(md3, fabs(f32(h0[i]) - f32(h1[i])));
+    double t3 = timeit([&](int i) { st2_k(i, act1); });
+    printf("gate/up+SiLU %s: w4wg_silu_stream2 %.1f us (grid %d), act max diff %.3e\n", g.name, t3, sms * occ_st, md3);
     printf("gate/up+SiLU %s (%d x %d): w4_silu_many_z8 %.1f us, w4wg_silu_z8 %.1f us (%d tiles x %d runs, %d blocks/SM); act max diff %.3e of max %.3e\n",
            g.name, rows, g.hidden, t0, t1, tiles, splits, occ_w, md, mx);
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
