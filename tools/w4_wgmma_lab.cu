@@ -123,6 +123,32 @@ __device__ __forceinline__ void w4wg_epilogue(const float (&acc)[8], float (*red
   }
 }
 
+// One group (two pairs, codes wc) of a warp's strip times the stage at descriptor ds: one wgmma
+// commit of eight k-tiles, drained, then scaled by f into acc.
+__device__ __forceinline__ void w4wg_group(const uint4 (&wc)[2], float2 f, uint64_t ds,
+                                           float (&acc)[8]) {
+  const unsigned z136 = 0x43084308u;  // bf16 136 = 128 + 8 in both halves
+  const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
+  uint32_t fr[8][4];
+#pragma unroll
+  for (int h = 0; h < 2; h++) {
+    w4_frags(wc[h].x, wc[h].y, z, z, fr[4 * h], fr[4 * h + 1]);
+    w4_frags(wc[h].z, wc[h].w, z, z, fr[4 * h + 2], fr[4 * h + 3]);
+  }
+#pragma unroll
+  for (int t = 0; t < 8; t++) wg_hold(fr[t]);
+  wg_fence();
+  float d[8];
+  wgmma_rs_16<0>(d, fr[0], ds);
+#pragma unroll
+  for (int t = 1; t < 8; t++)
+    wgmma_rs_16<1>(d, fr[t], ds + (((t >> 2) * 2048 + (t & 3) * 512) >> 4));
+  wg_commit();
+  wg_wait<0>();
+  wg_hold(d);
+  wg_add(acc, d, f);
+}
+
 // One warpgroup's sums over groups [q0 / 2, q0 / 2 + nst) of its tile (warp w: strip `strip`)
 // into acc. enter: the launch's pdl_enter comes after the first codes' loads (they do not depend
 // on the previous kernel). The staging buffers must be free (a barrier since their last use).
@@ -173,11 +199,8 @@ __device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tok
   }
   if (W4WG_AHEAD < nst) ld_x(W4WG_AHEAD);
 
-  const unsigned z136 = 0x43084308u;  // bf16 136 = 128 + 8 in both halves
-  const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
 #pragma unroll
   for (int i = 0; i < 8; i++) acc[i] = 0.f;
-  float d[8];
   int buf = 0;
   for (int it = 0; it < nst; it++) {
     fence_proxy_async();
@@ -197,22 +220,7 @@ __device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tok
     zw += 8;
     const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
     const uint64_t ds = desc0 + (uint64_t)(buf * 256);  // buf * 4096 bytes, in 16-byte units
-    uint32_t fr[8][4];
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-      w4_frags(wc[h].x, wc[h].y, z, z, fr[4 * h], fr[4 * h + 1]);
-      w4_frags(wc[h].z, wc[h].w, z, z, fr[4 * h + 2], fr[4 * h + 3]);
-    }
-#pragma unroll
-    for (int t = 0; t < 8; t++) wg_hold(fr[t]);
-    wg_fence();
-    wgmma_rs_16<0>(d, fr[0], ds);
-#pragma unroll
-    for (int t = 1; t < 8; t++) wgmma_rs_16<1>(d, fr[t], ds + (((t >> 2) * 2048 + (t & 3) * 512) >> 4));
-    wg_commit();
-    wg_wait<0>();
-    wg_hold(d);
-    wg_add(acc, d, f);
+    w4wg_group(wc, f, ds, acc);
     wc[0] = wn[0];
     wc[1] = wn[1];
     buf = buf + 1 == W4WG_NS ? 0 : buf + 1;
@@ -283,6 +291,38 @@ extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
   w4wg_units(h, tokens, codes, szs, hidden, inter, epi, parts, counts, splits);
 }
 
+// The persistent forms' hand-over: a partner's sums as 64-bit words {launch tag, value} in its
+// slot; the tile's first block adds those of the blocks whose runs start inside the tile, in
+// block order, loading each slot's eight words at once until every tag is this launch's.
+__device__ __forceinline__ void w4wg_publish(unsigned long long* slots, const float (&acc)[8],
+                                             unsigned tag) {
+  unsigned long long* mine = slots + ((size_t)blockIdx.x * W4WG_THREADS + threadIdx.x) * 8;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    unsigned long long v = (unsigned long long)tag << 32 | __float_as_uint(acc[i]);
+    asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(mine + i), "l"(v) : "memory");
+  }
+}
+__device__ __forceinline__ void w4wg_gather(const unsigned long long* slots, float (&acc)[8],
+                                            unsigned tag, int tile, int G, int total) {
+  for (int pb = blockIdx.x + 1; pb < (int)gridDim.x; pb++) {
+    if ((long long)pb * total / gridDim.x >= (long long)(tile + 1) * G) break;
+    const unsigned long long* theirs = slots + ((size_t)pb * W4WG_THREADS + threadIdx.x) * 8;
+    unsigned long long v[8];
+    bool ready;
+    do {
+      ready = true;
+#pragma unroll
+      for (int i = 0; i < 8; i++)
+        asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[i]) : "l"(theirs + i) : "memory");
+#pragma unroll
+      for (int i = 0; i < 8; i++) ready &= (unsigned)(v[i] >> 32) == tag;
+    } while (!ready);
+#pragma unroll
+    for (int i = 0; i < 8; i++) acc[i] += __uint_as_float((unsigned)v[i]);
+  }
+}
+
 // A persistent form, all its blocks resident (the grid at most the launch's block slots): the
 // work is tiles x k / 128 groups, tile-major, and block b takes the run [b total / grid,
 // (b + 1) total / grid). A run's first segment may start inside a tile: the block is then a
@@ -309,29 +349,9 @@ __device__ __forceinline__ void w4wg_stream(const bf16* __restrict__ x, int toke
     float acc[8];
     w4wg_segment(x, tokens, codes, szs, k, strip, 2 * g0, g1 - g0, first, acc);
     if (g0 > 0) {  // a partner: always the run's first segment
-      unsigned long long* mine = slots + ((size_t)blockIdx.x * W4WG_THREADS + threadIdx.x) * 8;
-#pragma unroll
-      for (int i = 0; i < 8; i++) {
-        unsigned long long v = (unsigned long long)tag << 32 | __float_as_uint(acc[i]);
-        asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(mine + i), "l"(v) : "memory");
-      }
+      w4wg_publish(slots, acc, tag);
     } else {
-      for (int pb = blockIdx.x + 1; pb < (int)gridDim.x; pb++) {
-        if ((long long)pb * total / gridDim.x >= (long long)(tile + 1) * G) break;
-        const unsigned long long* theirs = slots + ((size_t)pb * W4WG_THREADS + threadIdx.x) * 8;
-        unsigned long long v[8];
-        bool ready;
-        do {  // all eight loads in flight at once, again until every tag is this launch's
-          ready = true;
-#pragma unroll
-          for (int i = 0; i < 8; i++)
-            asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[i]) : "l"(theirs + i) : "memory");
-#pragma unroll
-          for (int i = 0; i < 8; i++) ready &= (unsigned)(v[i] >> 32) == tag;
-        } while (!ready);
-#pragma unroll
-        for (int i = 0; i < 8; i++) acc[i] += __uint_as_float((unsigned)v[i]);
-      }
+      w4wg_gather(slots, acc, tag, tile, G, total);
       w4wg_epilogue(acc, red, tile, tokens, epi);
     }
     first = false;
@@ -392,10 +412,7 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
     st_x(s);
   }
   if (W4WG_AHEAD < n) ld_x(W4WG_AHEAD);
-  const unsigned z136 = 0x43084308u;
-  const __nv_bfloat162 z = *reinterpret_cast<const __nv_bfloat162*>(&z136);
   float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-  float d[8];
   int buf = 0, seg_g0 = w0 % G;
   for (int it = 0; it < n; it++) {
     const int w = w0 + it, tile = w / G, g = w % G;
@@ -415,50 +432,15 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
     unsigned e = __ldg(szs + ((size_t)strip_of(w) * G + g) * 8 + (lane >> 2));
     const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
     const uint64_t ds = desc0 + (uint64_t)(buf * 256);
-    uint32_t fr[8][4];
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-      w4_frags(wc[h].x, wc[h].y, z, z, fr[4 * h], fr[4 * h + 1]);
-      w4_frags(wc[h].z, wc[h].w, z, z, fr[4 * h + 2], fr[4 * h + 3]);
-    }
-#pragma unroll
-    for (int t = 0; t < 8; t++) wg_hold(fr[t]);
-    wg_fence();
-    wgmma_rs_16<0>(d, fr[0], ds);
-#pragma unroll
-    for (int t = 1; t < 8; t++) wgmma_rs_16<1>(d, fr[t], ds + (((t >> 2) * 2048 + (t & 3) * 512) >> 4));
-    wg_commit();
-    wg_wait<0>();
-    wg_hold(d);
-    wg_add(acc, d, f);
+    w4wg_group(wc, f, ds, acc);
     wc[0] = wn[0];
     wc[1] = wn[1];
     buf = buf + 1 == W4WG_NS ? 0 : buf + 1;
     if (g == G - 1 || it == n - 1) {  // the segment ends
       if (seg_g0 > 0) {  // a partner: the run's first segment
-        unsigned long long* mine = slots + ((size_t)blockIdx.x * W4WG_THREADS + threadIdx.x) * 8;
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-          unsigned long long v = (unsigned long long)tag << 32 | __float_as_uint(acc[i]);
-          asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(mine + i), "l"(v) : "memory");
-        }
+        w4wg_publish(slots, acc, tag);
       } else {
-        for (int pb = blockIdx.x + 1; g < G - 1 && pb < (int)gridDim.x; pb++) {
-          if ((long long)pb * total / gridDim.x >= (long long)(tile + 1) * G) break;
-          const unsigned long long* theirs = slots + ((size_t)pb * W4WG_THREADS + threadIdx.x) * 8;
-          unsigned long long v[8];
-          bool ready;
-          do {
-            ready = true;
-#pragma unroll
-            for (int i = 0; i < 8; i++)
-              asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v[i]) : "l"(theirs + i) : "memory");
-#pragma unroll
-            for (int i = 0; i < 8; i++) ready &= (unsigned)(v[i] >> 32) == tag;
-          } while (!ready);
-#pragma unroll
-          for (int i = 0; i < 8; i++) acc[i] += __uint_as_float((unsigned)v[i]);
-        }
+        if (g < G - 1) w4wg_gather(slots, acc, tag, tile, G, total);
         w4wg_epilogue(acc, red, tile, tokens, epi);
       }
 #pragma unroll
