@@ -4,9 +4,11 @@
 // for the four 14B decoder projections, the time of w4a16_fused.cu's w4_residual_many_z8 (the
 // engine's batch-16 loop, whole groups a block) and of the lab kernel in several variants and k
 // splits, over enough copies of the weights that none stays in L2, and the largest difference
-// of their outputs; then the gate/up projection with its SiLU epilogue as w4_silu_many_z8 and as
-// w4wg_silu_z8, this loop in the engine's form (fixed-order k runs), which commit 3d2919c ran in
-// the engine and the next reverted. docs/benchmarks/README.md has the figures (one H200).
+// of their outputs, with the two persistent forms (w4wg_rows_stream, _stream2: one block a slot,
+// fixed-order runs); then the gate/up projection with its SiLU epilogue as w4_silu_many_z8, as
+// w4wg_silu_z8 (this loop in the engine's form, fixed-order k runs, which commit 3d2919c ran in
+// the engine and the next reverted) and in the persistent forms. docs/benchmarks/README.md has
+// the figures (one H200).
 //
 // Why: at batch 16 w4_residual_many_z8's warps each stage their own pairs' activations (twice
 // the bytes of the codes they multiply) and load the MMAs' B fragments from shared memory. Here
