@@ -258,10 +258,7 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
-    int[] staticBytes = new int[1];
-    cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
-        w4Chain);
-    chainStatic = staticBytes[0];
+    chainStatic = staticSmem(w4Chain);
   }
 
   /** n ints of the module's __device__ array {@code name}. */
@@ -1031,13 +1028,17 @@ public final class Kernels implements AutoCloseable {
     }
   }
 
+  /** A kernel's static shared memory, which counts against the same limits as its dynamic. */
+  private static int staticSmem(CUfunction f) {
+    int[] bytes = new int[1];
+    cuFuncGetAttribute(bytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, f);
+    return bytes[0];
+  }
+
   private int residentBlocks(CUfunction f, int threads, int smem) {
     return resident.computeIfAbsent(new Occupancy(f, threads, smem), k -> {
       // Past 48 KB of static and dynamic shared memory together a kernel must opt in.
-      int[] staticBytes = new int[1];
-      cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
-          f);
-      if (smem + staticBytes[0] > 48 * 1024) {
+      if (smem + staticSmem(f) > 48 * 1024) {
         allowSmem(f, smem);
       }
       int[] blocks = new int[1];
@@ -1250,10 +1251,7 @@ public final class Kernels implements AutoCloseable {
         w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
         w4SiluT8}) {
       for (CUfunction f : family) {
-        int[] staticBytes = new int[1];
-        cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
-            f);
-        allowSmem(f, maxSmemOptin - staticBytes[0]); // static and dynamic share the opt-in
+        allowSmem(f, maxSmemOptin - staticSmem(f)); // static and dynamic share the opt-in
       }
     }
   }
