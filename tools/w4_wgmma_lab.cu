@@ -151,6 +151,36 @@ __device__ __forceinline__ void w4wg_group(const uint4 (&wc)[2], float2 f, uint6
   wg_add(acc, d, f);
 }
 
+// A warp's share of staging one group of activations (two pairs, 16 tokens) for wgmma: tokens
+// 8 nb .. 8 nb + 7 (nb = warp & 1) of chunk ch = warp >> 1 of both pairs, a lane's 16 bytes of
+// each by one load into xs, then by one stmatrix into stage s's core matrices.
+struct W4wgStager {
+  const uint4* xa;  // this lane's inputs of group 0
+  unsigned sbase, st_off;
+  bool tok_ok;
+  uint4 xs[2];
+
+  __device__ W4wgStager(const bf16* x, int tokens, int k, unsigned stage_base) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
+    const int nb = warp & 1, ch = warp >> 1, tok = 8 * nb + r;
+    tok_ok = tok < tokens;
+    xa = reinterpret_cast<const uint4*>(x + (size_t)(tok_ok ? tok : 0) * k + 32 * ch + 8 * c);
+    sbase = stage_base;
+    st_off = (2 * ch + (m >> 1)) * 512 + (m & 1) * 256 + nb * 128 + rr * 16;
+  }
+  __device__ void load(int g) {  // group g of the k inputs
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+      xs[j] = tok_ok ? __ldg(xa + (size_t)(2 * g + j) * 8) : make_uint4(0, 0, 0, 0);
+  }
+  __device__ void store(int s) {  // into the ring's stage s
+    unsigned b = sbase + (unsigned)(s % W4WG_NS) * 4096 + st_off;
+    stsm_x4(b, xs[0]);
+    stsm_x4(b + 2048, xs[1]);
+  }
+};
+
 // One warpgroup's sums over groups [q0 / 2, q0 / 2 + nst) of its tile (warp w: strip `strip`)
 // into acc. enter: the launch's pdl_enter comes after the first codes' loads (they do not depend
 // on the previous kernel). The staging buffers must be free (a barrier since their last use).
@@ -160,7 +190,7 @@ __device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tok
                                              int q0, int nst, bool enter, float (&acc)[8]) {
   extern __shared__ __align__(1024) uint8_t w4wg_stage[];
   const int pairs = k / 64;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int lane = threadIdx.x & 31;
   const uint4* cw = codes + ((size_t)strip * pairs + q0) * 32 + lane;
   const unsigned* zw = szs + ((size_t)strip * (pairs / 2) + q0 / 2) * 8 + (lane >> 2);
   // The first group's codes while the previous kernel finishes (they do not depend on it).
@@ -175,31 +205,14 @@ __device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tok
   if (W4WG_PREFETCH && lane < 8 * (nst - 1)) prefetch_l2(cw - lane + 64 + 8 * lane);
   if (enter) pdl_enter();
 
-  // This warp's part of a stage: tokens 8 nb .. 8 nb + 7 of chunk ch of both pairs.
-  const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
-  const int nb = warp & 1, ch = warp >> 1, tok = 8 * nb + r;
-  const bool tok_ok = tok < tokens;
-  const uint4* xa = reinterpret_cast<const uint4*>(x + (size_t)(tok_ok ? tok : 0) * k + 64 * q0 +
-                                                   32 * ch + 8 * c);
-  const unsigned st_off = (2 * ch + (m >> 1)) * 512 + (m & 1) * 256 + nb * 128 + rr * 16;
   const unsigned sbase = (unsigned)__cvta_generic_to_shared(w4wg_stage);
   const uint64_t desc0 = wg_desc(sbase, 256, 128);
-  uint4 xs[2];
-  auto ld_x = [&](int s) {
-#pragma unroll
-    for (int j = 0; j < 2; j++)
-      xs[j] = tok_ok ? __ldg(xa + (size_t)(2 * s + j) * 8) : make_uint4(0, 0, 0, 0);
-  };
-  auto st_x = [&](int s) {
-    unsigned b = sbase + (unsigned)(s % W4WG_NS) * 4096 + st_off;
-    stsm_x4(b, xs[0]);
-    stsm_x4(b + 2048, xs[1]);
-  };
+  W4wgStager xs(x, tokens, k, sbase);  // stage s: group q0 / 2 + s
   for (int s = 0; s < W4WG_AHEAD && s < nst; s++) {
-    ld_x(s);
-    st_x(s);
+    xs.load(q0 / 2 + s);
+    xs.store(s);
   }
-  if (W4WG_AHEAD < nst) ld_x(W4WG_AHEAD);
+  if (W4WG_AHEAD < nst) xs.load(q0 / 2 + W4WG_AHEAD);
 
 #pragma unroll
   for (int i = 0; i < 8; i++) acc[i] = 0.f;
@@ -208,8 +221,8 @@ __device__ __forceinline__ void w4wg_segment(const bf16* __restrict__ x, int tok
     fence_proxy_async();
     __syncthreads();  // stage it staged by every warp; stage it - 1 read by every wgmma
     if (it + W4WG_AHEAD < nst) {
-      st_x(it + W4WG_AHEAD);
-      if (it + W4WG_AHEAD + 1 < nst) ld_x(it + W4WG_AHEAD + 1);
+      xs.store(it + W4WG_AHEAD);
+      if (it + W4WG_AHEAD + 1 < nst) xs.load(q0 / 2 + it + W4WG_AHEAD + 1);
     }
     cw += 64;
     if (it + 1 < nst) {
@@ -389,31 +402,14 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
     wc[1] = ld_stream(c0 + 32);
   }
   pdl_enter();
-  const int r = lane >> 2, c = lane & 3, m = lane >> 3, rr = lane & 7;
-  const int nb = warp & 1, ch = warp >> 1, tok = 8 * nb + r;
-  const bool tok_ok = tok < tokens;
-  const uint4* xa = reinterpret_cast<const uint4*>(x + (size_t)(tok_ok ? tok : 0) * k + 32 * ch +
-                                                   8 * c);
-  const unsigned st_off = (2 * ch + (m >> 1)) * 512 + (m & 1) * 256 + nb * 128 + rr * 16;
   const unsigned sbase = (unsigned)__cvta_generic_to_shared(w4wg_stage);
   const uint64_t desc0 = wg_desc(sbase, 256, 128);
-  uint4 xs[2];
-  auto ld_x = [&](int s) {  // stage s of the run: group (w0 + s) % G
-    int g = (w0 + s) % G;
-#pragma unroll
-    for (int j = 0; j < 2; j++)
-      xs[j] = tok_ok ? __ldg(xa + (size_t)(2 * g + j) * 8) : make_uint4(0, 0, 0, 0);
-  };
-  auto st_x = [&](int s) {
-    unsigned b = sbase + (unsigned)(s % W4WG_NS) * 4096 + st_off;
-    stsm_x4(b, xs[0]);
-    stsm_x4(b + 2048, xs[1]);
-  };
+  W4wgStager xs(x, tokens, k, sbase);  // stage s of the run: group (w0 + s) % G
   for (int s = 0; s < W4WG_AHEAD && s < n; s++) {
-    ld_x(s);
-    st_x(s);
+    xs.load((w0 + s) % G);
+    xs.store(s);
   }
-  if (W4WG_AHEAD < n) ld_x(W4WG_AHEAD);
+  if (W4WG_AHEAD < n) xs.load((w0 + W4WG_AHEAD) % G);
   float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   int buf = 0, seg_g0 = w0 % G;
   for (int it = 0; it < n; it++) {
@@ -421,8 +417,8 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
     fence_proxy_async();
     __syncthreads();
     if (it + W4WG_AHEAD < n) {
-      st_x(it + W4WG_AHEAD);
-      if (it + W4WG_AHEAD + 1 < n) ld_x(it + W4WG_AHEAD + 1);
+      xs.store(it + W4WG_AHEAD);
+      if (it + W4WG_AHEAD + 1 < n) xs.load((w0 + it + W4WG_AHEAD + 1) % G);
     }
     if (it + 1 < n) {
       const uint4* cn = codes_of(w + 1);
@@ -453,38 +449,25 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
   if (n == 0) pdl_tail();
 }
 
-extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
-    w4wg_silu_stream2(const bf16* __restrict__ h, const uint4* __restrict__ codes,
-                      const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,
-                      int hidden, int inter, unsigned long long* slots, unsigned tag) {
-  SiluEpilogue epi{act, inter};
-  w4wg_stream2(h, tokens, codes, szs, hidden, inter, epi, slots, tag);
-}
-
-extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
-    w4wg_rows_stream2(const bf16* __restrict__ a, const uint4* __restrict__ codes,
-                      const unsigned* __restrict__ szs, float* __restrict__ y, int tokens,
-                      int rows, int k, unsigned long long* slots, unsigned tag) {
-  StripRowsEpilogue<true> epi{y, rows};
-  w4wg_stream2(a, tokens, codes, szs, k, rows / 2, epi, slots, tag);
-}
-
-extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
-    w4wg_silu_stream(const bf16* __restrict__ h, const uint4* __restrict__ codes,
-                     const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,
-                     int hidden, int inter, unsigned long long* slots, unsigned tag) {
-  SiluEpilogue epi{act, inter};
-  w4wg_stream(h, tokens, codes, szs, hidden, inter, epi, slots, tag);
-}
-
-// y (tokens, rows) fp32 += a . w^T (the residual kernels' epilogue, without the next norm).
-extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)
-    w4wg_rows_stream(const bf16* __restrict__ a, const uint4* __restrict__ codes,
-                     const unsigned* __restrict__ szs, float* __restrict__ y, int tokens, int rows,
-                     int k, unsigned long long* slots, unsigned tag) {
-  StripRowsEpilogue<true> epi{y, rows};
-  w4wg_stream(a, tokens, codes, szs, k, rows / 2, epi, slots, tag);
-}
+// Each persistent form's two entries: the SiLU gate/up, and y (tokens, rows) fp32 += a . w^T
+// (the residual kernels' epilogue, without the next norm).
+#define W4WG_STREAM_ENTRIES(FORM, DRIVER)                                                       \
+  extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)                                 \
+      w4wg_silu_##FORM(const bf16* __restrict__ h, const uint4* __restrict__ codes,             \
+                       const unsigned* __restrict__ szs, bf16* __restrict__ act, int tokens,    \
+                       int hidden, int inter, unsigned long long* slots, unsigned tag) {        \
+    SiluEpilogue epi{act, inter};                                                               \
+    DRIVER(h, tokens, codes, szs, hidden, inter, epi, slots, tag);                              \
+  }                                                                                             \
+  extern "C" __global__ void __launch_bounds__(W4WG_THREADS, 5)                                 \
+      w4wg_rows_##FORM(const bf16* __restrict__ a, const uint4* __restrict__ codes,             \
+                       const unsigned* __restrict__ szs, float* __restrict__ y, int tokens,     \
+                       int rows, int k, unsigned long long* slots, unsigned tag) {              \
+    StripRowsEpilogue<true> epi{y, rows};                                                       \
+    DRIVER(a, tokens, codes, szs, k, rows / 2, epi, slots, tag);                                \
+  }
+W4WG_STREAM_ENTRIES(stream, w4wg_stream)
+W4WG_STREAM_ENTRIES(stream2, w4wg_stream2)
 
 // ---- the lab kernel (atomic k splits) -------------------------------------------------------
 
@@ -816,34 +799,24 @@ int main(int argc, char** argv) {
     double t0 = timeit([&](int i) { old_k(i, act0); });
     double t1 = timeit([&](int i) { new_k(i, act1); });
     int occ_st; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ_st, (const void*)w4wg_silu_stream, 128, W4WG_SMEM));
-    auto st_k = [&](int i, bf16* act) {
-      W& w = ws[i % copies];
-      unsigned tag = ++stream_tag;
-      void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &stream_slots, &tag};
-      CK(cudaLaunchKernel((const void*)w4wg_silu_stream, sms * occ_st, 128, args, W4WG_SMEM, st));
-    };
-    CK(cudaMemset(act1, 0, (size_t)T * g.inter * 2));
-    st_k(0, act1);
-    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
-    CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
-    double md2 = 0;
-    for (size_t i = 0; i < h0.size(); i++) md2 = fmax(md2, fabs(f32(h0[i]) - f32(h1[i])));
-    double t2 = timeit([&](int i) { st_k(i, act1); });
-    printf("gate/up+SiLU %s: w4wg_silu_stream %.1f us (grid %d), act max diff %.3e\n", g.name, t2, sms * occ_st, md2);
-    auto st2_k = [&](int i, bf16* act) {
-      W& w = ws[i % copies];
-      unsigned tag = ++stream_tag;
-      void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &stream_slots, &tag};
-      CK(cudaLaunchKernel((const void*)w4wg_silu_stream2, sms * occ_st, 128, args, W4WG_SMEM, st));
-    };
-    CK(cudaMemset(act1, 0, (size_t)T * g.inter * 2));
-    st2_k(0, act1);
-    CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
-    CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
-    double md3 = 0;
-    for (size_t i = 0; i < h0.size(); i++) md3 = fmax(md3, fabs(f32(h0[i]) - f32(h1[i])));
-    double t3 = timeit([&](int i) { st2_k(i, act1); });
-    printf("gate/up+SiLU %s: w4wg_silu_stream2 %.1f us (grid %d), act max diff %.3e\n", g.name, t3, sms * occ_st, md3);
+    for (int form = 0; form < 2; form++) {  // the persistent forms
+      const void* fn = form ? (const void*)w4wg_silu_stream2 : (const void*)w4wg_silu_stream;
+      auto st_k = [&](int i, bf16* act) {
+        W& w = ws[i % copies];
+        unsigned tag = ++stream_tag;
+        void* args[] = {&a, &w.codes, &w.szs, &act, (void*)&T, &g.hidden, &g.inter, &stream_slots, &tag};
+        CK(cudaLaunchKernel(fn, sms * occ_st, 128, args, W4WG_SMEM, st));
+      };
+      CK(cudaMemset(act1, 0, (size_t)T * g.inter * 2));
+      st_k(0, act1);
+      CK(cudaStreamSynchronize(st)); CK(cudaGetLastError());
+      CK(cudaMemcpy(h1.data(), act1, h1.size() * 2, cudaMemcpyDeviceToHost));
+      double md2 = 0;
+      for (size_t i = 0; i < h0.size(); i++) md2 = fmax(md2, fabs(f32(h0[i]) - f32(h1[i])));
+      double t2 = timeit([&](int i) { st_k(i, act1); });
+      printf("gate/up+SiLU %s: w4wg_silu_%s %.1f us (grid %d), act max diff %.3e\n", g.name,
+             form ? "stream2" : "stream", t2, sms * occ_st, md2);
+    }
     printf("gate/up+SiLU %s (%d x %d): w4_silu_many_z8 %.1f us, w4wg_silu_z8 %.1f us (%d tiles x %d runs, %d blocks/SM); act max diff %.3e of max %.3e\n",
            g.name, rows, g.hidden, t0, t1, tiles, splits, occ_w, md, mx);
     for (auto& w : ws) { cudaFree(w.codes); cudaFree(w.sz); cudaFree(w.szs); }
