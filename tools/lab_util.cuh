@@ -1,5 +1,6 @@
-// What the CUDA labs in tools/ share: error checks, and random fills from a hash of the index
-// (the same numbers on every run and GPU). Include it after kernels.cu (bf16).
+// What the CUDA labs in tools/ share: error checks, random fills from a hash of the index (the
+// same numbers on every run and GPU), and launches with programmatic dependent launch. Include it
+// after kernels.cu (bf16).
 #pragma once
 #include <cstdio>
 #include <cstdlib>
@@ -27,4 +28,20 @@ __global__ void fill_u32(uint32_t* p, size_t n, uint32_t seed) {
 __global__ void fill_bf(bf16* p, size_t n, uint32_t seed, float scale, float off) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
     p[i] = __float2bfloat16(off + scale * ((hh(i, seed) & 0xFFFF) / 32768.f - 1.f));
+}
+// uniform numbers in [-1, 1)
+__global__ void fill_f(float* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    p[i] = (hh(i, seed) & 0xFFFF) / 32768.f - 1.f;
+}
+// A launch as the engine's graphs make them: the next kernel may start as this one triggers
+// (programmatic dependent launch).
+static void launch_pdl(const void* fn, int grid, int threads, int smem, void** args, cudaStream_t st) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(grid); cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = st;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at; cfg.numAttrs = 1;
+  CK(cudaLaunchKernelExC(&cfg, fn, args));
 }

@@ -18,10 +18,6 @@
 
 #include "lab_util.cuh"
 
-__global__ void fill_f(float* p, size_t n, uint32_t seed) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-    p[i] = (hh(i, seed) & 0xFFFF) / 32768.f - 1.f;
-}
 __global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     uint32_t h = hh(i, seed);
@@ -42,15 +38,6 @@ extern "C" __global__ void fake_attention(const bf16* q, bf16* attn, int n) {
 }
 
 static int sms;
-static void launch(const void* fn, int grid, int threads, int smem, void** args, cudaStream_t st) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(grid); cfg.blockDim = dim3(threads); cfg.dynamicSmemBytes = smem; cfg.stream = st;
-  cudaLaunchAttribute at[1];
-  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  at[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = at; cfg.numAttrs = 1;
-  CK(cudaLaunchKernelExC(&cfg, fn, args));
-}
 static int w4grid(const void* fn, int units, int smem) {
   int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, fn, 256, smem));
   int groups = units / 16; long most = (long)sms * occ;
@@ -115,21 +102,21 @@ int main() {
   auto qkv_kernel = [&](int l) {
     void* args[] = {&x, &n1[l], &eps, &qkv[l].codes, &qkv[l].sz, &nullp, &parts, (void*)&G, (void*)&GS, &b1, &b2,
                     &bias[l], &pos, &slot, &q, &kc[l], &vc[l], &tokens, (void*)&H, (void*)&NH, (void*)&NKV, (void*)&HD, &theta};
-    launch((const void*)w4_rmsnorm_qkv_rope_g64, gQkv, 256, smemN, args, st);
+    launch_pdl((const void*)w4_rmsnorm_qkv_rope_g64, gQkv, 256, smemN, args, st);
   };
   auto fake_attn = [&]() {
     int n = H;
     void* args[] = {&q, &attn, &n};
-    launch((const void*)fake_attention, 8, 256, 0, args, st);
+    launch_pdl((const void*)fake_attention, 8, 256, 0, args, st);
   };
   auto resid_kernel = [&](const bf16* a, Q& w) {
     void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k};
-    launch((const void*)w4_residual_g64, gRes, 256, 0, args, st);
+    launch_pdl((const void*)w4_residual_g64, gRes, 256, 0, args, st);
   };
   auto silu_kernel = [&](int l) {
     void* args[] = {&x, &n2[l], &eps, &gu[l].codes, &gu[l].sz, &nullp, &parts, (void*)&G, (void*)&GS, &b1, &b2,
                     &act, &tokens, (void*)&H, (void*)&I};
-    launch((const void*)w4_rmsnorm_silu_g64, gSilu, 256, smemN, args, st);
+    launch_pdl((const void*)w4_rmsnorm_silu_g64, gSilu, 256, smemN, args, st);
   };
   auto baseline = [&]() {
     for (int l = 0; l < L; l++) {
@@ -172,7 +159,7 @@ int main() {
       Chain* d = dc + l;
       const int* runs = nullptr;  // equal runs of input pairs
       void* args[] = {&d, &tokens, &runs};
-      launch((const void*)w4_chain, sms, 32 * (CHAIN_CW + 1), chainSmem, args, st);
+      launch_pdl((const void*)w4_chain, sms, 32 * (CHAIN_CW + 1), chainSmem, args, st);
     }
   };
   // correctness: one step each from the same x
