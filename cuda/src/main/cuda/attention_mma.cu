@@ -481,6 +481,7 @@ __device__ __forceinline__ void dmma_attention(
   // FP8: stage s's K rows, then its V rows, RB bytes each.
   unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF, W>);
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  KT_SCOPE(1)
 #ifdef CHAIN_TIMING
   unsigned long long dmma_tm[5] = {};
   unsigned dmma_launch = *(volatile unsigned*)&chain_launches;

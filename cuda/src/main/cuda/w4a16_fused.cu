@@ -925,6 +925,7 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
        int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
        bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
        const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT) {                                \
+    KT_SCOPE((SPLIT) ? 4 : 2)                                                                 \
     __shared__ float red[W4_RED(NT)];                                                         \
     W4M_DONE_DECL_##SPLIT                                                                     \
     extern __shared__ uint4 xstage[];                                                         \
@@ -966,6 +967,7 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
        const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
        int head_dim, float theta) {                                                           \
+    KT_SCOPE(0)                                                                               \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     W4QkvRopeEpilogue epi{{bias, q_out, k_cache, v_cache, num_heads, num_kv_heads, head_dim,  \
@@ -992,6 +994,7 @@ W4M_TWINS(W4M_QKV, w4_qkv_rope)
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
        int tokens, int hidden, int inter) {                                                   \
+    KT_SCOPE(3)                                                                               \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
