@@ -627,12 +627,6 @@ __device__ __forceinline__ void dmma_attention(
     }
     cp_async_wait<S - 1>();
     __syncthreads();
-    // flags & 4 (late next): the next kernel may launch once the last tile's rows are in, so
-    // its blocks take the SMs as these finish their arithmetic and merge. Launched when the
-    // last block exits, batch 16's O projection began 1.6 us after the attention's end, with
-    // no kernel running (one H200, -DKT_TIMING); launched at the attention's start, its blocks
-    // waited beside the attention's and batch 16 lost 1.4 % (one H100).
-    if ((flags & 4) && kt == tiles - 1) pdl_launch_dependents();
     if (kt == 0) DMMA_MARK(2)
     if (kt == 0) DMMA_CLK(4)
     int buf = 0;
@@ -795,8 +789,7 @@ __device__ __forceinline__ void dmma_attention(
 // (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
 // counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
 // (part_o, part_ml, counters unused). flags & 1 (early next): the next kernel may launch at once (as
-// paged_attention_split_bf16's, before the GPTQ chain); flags & 4 (late next): once a block's
-// last tile is in. Other arguments as
+// paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
 // paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
 // scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV
 // head. Three blocks an SM at head_dim 128 (one for the _deep_bf16 and _wide entries).

@@ -587,18 +587,8 @@ public final class Kernels implements AutoCloseable {
     launch(e.f(), tokens, kvHeads, split ? ATTENTION_SPLITS : 1, 32 * kind.warps, e.smem(),
         concat(caches, new long[][] {p(tokenSeq), p(positions), p(blockTables), i(maxBlocks),
             i(blockSize), p(out), i(heads), i(kvHeads), f(scale), p(partO), p(partMl),
-            p(counters), i(splitKeys),
-            i((earlyNext ? 1 : 0) | (oldKeys ? 2 : 0) | (!earlyNext && LATE_NEXT ? 4 : 0))}));
+            p(counters), i(splitKeys), i((earlyNext ? 1 : 0) | (oldKeys ? 2 : 0))}));
   }
-
-  /**
-   * Whether the decode attention lets the next kernel launch once each block's last key tile is
-   * in, where it does not at its start ({@code redress.cuda.attentionLateNext=false}: at its
-   * last block's exit, as before). Launched at the exit, batch 16's O projection began 1.6 us
-   * after the attention's end with no kernel running (14B GPTQ, one H200, -DKT_TIMING).
-   */
-  static final boolean LATE_NEXT =
-      !"false".equals(System.getProperty("redress.cuda.attentionLateNext"));
 
   /**
    * Whether {@link #attentionDecodeMma} should split the contexts of {@code tokens} tokens:
