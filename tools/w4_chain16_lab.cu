@@ -38,6 +38,7 @@
 #include <cuda_runtime.h>
 
 #include "lab_util.cuh"
+#include "lab_layers.cuh"
 
 #ifndef W16_SP
 #define W16_SP 36  // input pairs a ring stage holds
@@ -438,10 +439,6 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
   pdl_launch_dependents();
 }
 
-__global__ void fill_sz8(__half2* p, size_t n, uint32_t seed) {  // zero points all 8
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-    p[i] = __floats2half2_rn(0.004f * (0.75f + 0.5f * (hh(i, seed) & 0xFFFF) / 65536.f), 8.f);
-}
 // h = RMSNorm(x) * w, one block a token (layer 0's QKV input).
 __global__ void rmsnorm_lab(const float* x, const bf16* w, bf16* h, int n, float eps) {
   __shared__ float part[32];
@@ -466,43 +463,19 @@ extern "C" __global__ void fake_attention16(const bf16* q, bf16* attn, int n, in
 
 static int sms;
 
-struct Q { uint4* codes; __half2* sz; unsigned* szs; int rows, k; };
-static Q make_q(int rows, int k, int group, uint32_t seed) {
-  Q q{nullptr, nullptr, nullptr, rows, k};
-  size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
-  CK(cudaMalloc(&q.codes, cb)); CK(cudaMalloc(&q.sz, zb)); CK(cudaMalloc(&q.szs, zb / 2));
-  fill_u32<<<1024, 256>>>((uint32_t*)q.codes, cb / 4, seed);
-  fill_sz8<<<1024, 256>>>(q.sz, zb / 4, seed * 7 + 1);
-  w4_chain_scales<<<1024, 256>>>(q.sz, q.szs, rows, k / group, 1);
-  return q;
-}
 
 int main() {
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  const int L = 48, H = 5120, NH = 40, NKV = 8, HD = 128, I = 13824, G = 128, GS = 7;
-  const int QR = (NH + 2 * NKV) * HD, T = W16_T;
+  const int L = 48, H = LAB_H, NH = LAB_NH, NKV = LAB_NKV, HD = LAB_HD, I = LAB_I, G = LAB_G, GS = LAB_GS;
+  const int QR = LAB_QR, T = W16_T;
   float eps = 1e-6f, theta = 1e6f;
   int tokens = T;
   int b1 = 1 << 30, b2 = 1 << 30;
   long long zero64 = 0;
-  std::vector<Q> qkv, o, gu, dn;
-  std::vector<bf16*> bias, n1, n2, kc, vc;
-  double bytes = 0;
-  for (int l = 0; l <= L; l++) {
-    if (l < L) {
-      qkv.push_back(make_q(QR, H, G, 100 + 4 * l));
-      o.push_back(make_q(H, H, G, 101 + 4 * l));
-      gu.push_back(make_q(2 * I, H, G, 102 + 4 * l));
-      dn.push_back(make_q(H, I, G, 103 + 4 * l));
-      bytes += ((double)QR * H + (double)H * H + 2.0 * I * H + (double)H * I) * (0.5 + 2.0 / G);
-    }
-    bf16 *b, *a1, *a2, *k, *v;
-    CK(cudaMalloc(&b, QR * 2)); fill_bf<<<16, 256>>>(b, QR, 900 + l, 0.5f, 0.f);
-    CK(cudaMalloc(&a1, H * 2)); fill_bf<<<16, 256>>>(a1, H, 800 + l, 0.2f, 1.f);
-    CK(cudaMalloc(&a2, H * 2)); fill_bf<<<16, 256>>>(a2, H, 700 + l, 0.2f, 1.f);
-    CK(cudaMalloc(&k, 64 * NKV * HD * 2)); CK(cudaMalloc(&v, 64 * NKV * HD * 2));
-    bias.push_back(b); n1.push_back(a1); n2.push_back(a2); kc.push_back(k); vc.push_back(v);
-  }
+  LabLayers m = lab_layers(L, L + 1, true);  // every zero point 8 (the _z8 kernels)
+  auto &qkv = m.qkv, &o = m.o, &gu = m.gu, &dn = m.dn;
+  auto &bias = m.bias, &n1 = m.n1, &n2 = m.n2, &kc = m.kc, &vc = m.vc;
+  double bytes = m.bytes;
   float *x, *x0; CK(cudaMalloc(&x, T * H * 4)); CK(cudaMalloc(&x0, T * H * 4));
   fill_f<<<64, 256>>>(x0, (size_t)T * H, 5);
   bf16 *q, *attn, *act, *h, *h0;
@@ -531,7 +504,7 @@ int main() {
     void* args[] = {&q, &attn, &n, &qs, &tokens};
     launch_pdl((const void*)fake_attention16, 64, 256, 0, args, st);
   };
-  auto resid_kernel = [&](const bf16* a, Q& w, const bf16* nw, unsigned* b) {
+  auto resid_kernel = [&](const bf16* a, LabQ& w, const bf16* nw, unsigned* b) {
     void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k, (void*)&nw, &eps,
                     &h, &ss, &b, &w.szs};
     launch_pdl((const void*)w4_residual_many_z8, grid(w.rows / 2), 256, wsm, args, st);
@@ -563,18 +536,8 @@ int main() {
   for (int l = 0; l < L; l++) {
     W16Chain& wc = hc[l];
     memset(&wc, 0, sizeof(wc));
+    wc.c = lab_chain(m, l, x, attn, act, q, pos, slot, bar, eps, theta);
     Chain& c = wc.c;
-    c.hidden = H; c.group = G; c.inter = I; c.num_heads = NH; c.num_kv_heads = NKV; c.head_dim = HD;
-    c.eps = eps; c.theta = theta; c.resid = x; c.positions = pos; c.slots = slot; c.barrier = bar;
-    c.ph[0] = ChainPhase{o[l].codes, o[l].szs, attn, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, H, H, H / 2};
-    c.ph[1] = ChainPhase{gu[l].codes, gu[l].szs, nullptr, n2[l], act, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_SILU, H, 2 * I, I};
-    c.ph[2] = ChainPhase{dn[l].codes, dn[l].szs, act, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, I, H, H / 2};
-    c.phases = 3;
-    if (l + 1 < L) {
-      c.ph[3] = ChainPhase{qkv[l + 1].codes, qkv[l + 1].szs, nullptr, n1[l + 1], nullptr, bias[l + 1], q, kc[l + 1], vc[l + 1],
-                           nullptr, CHAIN_QKV, H, QR, (NH + 2 * NKV) * (HD / 2)};
-      c.phases = 4;
-    }
     size_t off = 0;
     for (int pi = 0; pi < c.phases; pi++) {
       wc.wp[pi] = c.ph[pi].k == I ? wp13824 : wp5120;

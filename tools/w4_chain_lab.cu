@@ -17,13 +17,8 @@
 #include <cuda_runtime.h>
 
 #include "lab_util.cuh"
+#include "lab_layers.cuh"
 
-__global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    uint32_t h = hh(i, seed);
-    p[i] = __floats2half2_rn(0.004f * (0.75f + 0.5f * (h & 0xFFFF) / 65536.f), (float)(4 + (h >> 29)));
-  }
-}
 __global__ void relayout_sz(const __half2* sz, __half2* out, int rows, int groups) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (size_t)rows * groups; i += (size_t)gridDim.x * blockDim.x) {
     int r = i / groups, gi = i % groups;
@@ -45,41 +40,19 @@ static int w4grid(const void* fn, int units, int smem) {
   return (int)((groups + per - 1) / per);
 }
 
-struct Q { uint4* codes; __half2* sz; uint2* szs; int rows, k; };
-static Q make_q(int rows, int k, int group, uint32_t seed) {
-  Q q{nullptr, nullptr, nullptr, rows, k};
-  size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
-  CK(cudaMalloc(&q.codes, cb)); CK(cudaMalloc(&q.sz, zb)); CK(cudaMalloc(&q.szs, zb));
-  fill_u32<<<1024, 256>>>((uint32_t*)q.codes, cb / 4, seed);
-  fill_sz<<<1024, 256>>>(q.sz, zb / 4, seed * 7 + 1);
-  w4_chain_scales<<<1024, 256>>>(q.sz, q.szs, rows, k / group, 0);
-  return q;
-}
 
 int main() {
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  const int L = 48, H = 5120, NH = 40, NKV = 8, HD = 128, I = 13824, G = 128, GS = 7;
-  const int QR = (NH + 2 * NKV) * HD;
+  const int L = 48, H = LAB_H, NH = LAB_NH, NKV = LAB_NKV, HD = LAB_HD, I = LAB_I, G = LAB_G, GS = LAB_GS;
+  const int QR = LAB_QR;
   float eps = 1e-6f, theta = 1e6f;
   int tokens = 1, parts = 0;
   int b1 = 1 << 30, b2 = 1 << 30;
   const int* nullp = nullptr;
-  std::vector<Q> qkv, o, gu, dn;
-  std::vector<bf16*> bias, n1, n2, kc, vc;
-  double bytes = 0;
-  for (int l = 0; l < L; l++) {
-    qkv.push_back(make_q(QR, H, G, 100 + 4 * l));
-    o.push_back(make_q(H, H, G, 101 + 4 * l));
-    gu.push_back(make_q(2 * I, H, G, 102 + 4 * l));
-    dn.push_back(make_q(H, I, G, 103 + 4 * l));
-    bytes += ((double)QR * H + (double)H * H + 2.0 * I * H + (double)H * I) * (0.5 + 4.0 / G);
-    bf16 *b, *a1, *a2, *k, *v;
-    CK(cudaMalloc(&b, QR * 2)); fill_bf<<<16, 256>>>(b, QR, 900 + l, 0.5f, 0.f);
-    CK(cudaMalloc(&a1, H * 2)); fill_bf<<<16, 256>>>(a1, H, 800 + l, 0.2f, 1.f);
-    CK(cudaMalloc(&a2, H * 2)); fill_bf<<<16, 256>>>(a2, H, 700 + l, 0.2f, 1.f);
-    CK(cudaMalloc(&k, 64 * NKV * HD * 2)); CK(cudaMalloc(&v, 64 * NKV * HD * 2));
-    bias.push_back(b); n1.push_back(a1); n2.push_back(a2); kc.push_back(k); vc.push_back(v);
-  }
+  LabLayers m = lab_layers(L, L, false);
+  auto &qkv = m.qkv, &o = m.o, &gu = m.gu, &dn = m.dn;
+  auto &bias = m.bias, &n1 = m.n1, &n2 = m.n2, &kc = m.kc, &vc = m.vc;
+  double bytes = m.bytes;
   float *x, *x0; CK(cudaMalloc(&x, H * 4)); CK(cudaMalloc(&x0, H * 4));
   fill_f<<<16, 256>>>(x0, H, 5);
   bf16 *q, *attn, *act; CK(cudaMalloc(&q, QR * 2)); CK(cudaMalloc(&attn, H * 2)); CK(cudaMalloc(&act, I * 2));
@@ -109,8 +82,15 @@ int main() {
     void* args[] = {&q, &attn, &n};
     launch_pdl((const void*)fake_attention, 8, 256, 0, args, st);
   };
-  auto resid_kernel = [&](const bf16* a, Q& w) {
-    void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k};
+  auto resid_kernel = [&](const bf16* a, LabQ& w) {
+    // no norm after the residual add (the next kernel's prologue runs it), no scales copy
+    const bf16* nw = nullptr;
+    bf16* hn = nullptr;
+    float* ssn = nullptr;
+    unsigned* bn = nullptr;
+    const void* szn = nullptr;
+    void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k,
+                    &nw, &eps, &hn, &ssn, &bn, &szn};
     launch_pdl((const void*)w4_residual_g64, gRes, 256, 0, args, st);
   };
   auto silu_kernel = [&](int l) {
@@ -130,19 +110,7 @@ int main() {
   // chain descriptors
   std::vector<Chain> hc(L);
   for (int l = 0; l < L; l++) {
-    Chain& c = hc[l];
-    memset(&c, 0, sizeof(c));
-    c.hidden = H; c.group = G; c.inter = I; c.num_heads = NH; c.num_kv_heads = NKV; c.head_dim = HD;
-    c.eps = eps; c.theta = theta; c.resid = x; c.positions = pos; c.slots = slot; c.barrier = bar;
-    c.ph[0] = ChainPhase{o[l].codes, o[l].szs, attn, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, H, H, H / 2};
-    c.ph[1] = ChainPhase{gu[l].codes, gu[l].szs, nullptr, n2[l], act, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_SILU, H, 2 * I, I};
-    c.ph[2] = ChainPhase{dn[l].codes, dn[l].szs, act, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, CHAIN_RESID, I, H, H / 2};
-    c.phases = 3;
-    if (l + 1 < L) {
-      c.ph[3] = ChainPhase{qkv[l + 1].codes, qkv[l + 1].szs, nullptr, n1[l + 1], nullptr, bias[l + 1], q, kc[l + 1], vc[l + 1],
-                           nullptr, CHAIN_QKV, H, QR, (NH + 2 * NKV) * (HD / 2)};
-      c.phases = 4;
-    }
+    hc[l] = lab_chain(m, l, x, attn, act, q, pos, slot, bar, eps, theta);
   }
   Chain* dc; CK(cudaMalloc(&dc, sizeof(Chain) * L));
   CK(cudaMemcpy(dc, hc.data(), sizeof(Chain) * L, cudaMemcpyHostToDevice));
