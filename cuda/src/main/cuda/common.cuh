@@ -185,9 +185,9 @@ __device__ __forceinline__ void pdl_tail() {
 // 1 decode attention, 2 O, 3 gate/up, 4 down's split runs) keep, from launch N of id 0 on, each
 // id's next KT_SPAN launches' earliest block start and latest block end (thread 0's,
 // %globaltimer ns, common to all SMs), and launch KT_SPAN of that window of id 0 prints them as
-// "KT id launch start end" lines: where a batch-16 step's time goes inside its CUDA graph, where
-// kernels overlap under programmatic dependent launch (kernels timed alone do not show that).
-// Off in every shipped build.
+// "KT id launch start end" lines (tools/kt_timeline.py lays them out): where a batch-16 step's
+// time goes inside its CUDA graph, where kernels overlap under programmatic dependent launch
+// (kernels timed alone do not show that). Off in every shipped build.
 #ifdef KT_TIMING
 #ifndef KT_SPAN
 #define KT_SPAN 64
