@@ -59,7 +59,13 @@
 #define W16_HELD 2  // loads a thread keeps in flight while staging activations
 #endif
 // Timing probes (wrong sums): bit 0 ends items with no sums, combine or epilogue, bit 1
-// stages no activations.
+// stages no activations. W16_CLUSTER=C (a probe, with bits 0 and 1): launched in clusters of C
+// blocks, each pair's activations read from the shared memory of block pl % C of the cluster
+// (distributed shared memory, mapa + ld.shared::cluster), (C - 1) / C of them remote: what the
+// loop pays if a cluster held a phase's activations between its blocks instead of slicing k.
+#ifndef W16_CLUSTER
+#define W16_CLUSTER 0
+#endif
 #ifndef W16_PROBE
 #define W16_PROBE 0
 #endif
@@ -221,7 +227,23 @@ __device__ __forceinline__ void w16_stage_x(const W16Chain& w, const ChainPhase&
   }
 }
 
-// Launch: grid = SMs, 32 * (W16_CW + 1) threads, dynamic shared memory w16_smem(); tokens 1..16.
+// A 16-byte load from block rank's shared memory in the cluster, at p's offset in this block's.
+__device__ __forceinline__ uint4 w16_ld_cluster(const void* p, unsigned rank) {
+  unsigned a = smem_u32(p), r;
+  uint4 v;
+  asm("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(rank));
+  asm("ld.shared::cluster.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "r"(r));
+  return v;
+}
+
+__device__ __forceinline__ void w16_cluster_sync() {
+  asm volatile("barrier.cluster.arrive.aligned;\n barrier.cluster.wait.aligned;" ::: "memory");
+}
+
+// Launch: grid = SMs (or whole clusters of W16_CLUSTER, every block resident), 32 * (W16_CW + 1)
+// threads, dynamic shared memory as main() sizes it; tokens 1..16.
 extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     w16_chain_z8(const W16Chain* __restrict__ wchain, int tokens) {
   using Entry = unsigned;
@@ -252,6 +274,7 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
+  if (W16_CLUSTER) w16_cluster_sync();  // every block of the cluster has started
 
   if (warp == W16_CW) {  // producer: every phase's stages in order
     uint64_t policy;
@@ -279,6 +302,7 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     }
     pdl_wait();
     pdl_launch_dependents();
+    if (W16_CLUSTER) w16_cluster_sync();  // no block leaves while another reads its memory
     return;
   }
 
@@ -335,10 +359,18 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
           uint4 w1 = ring[(slot * 2 + 1) * W16_SP * 32 + pl * 32 + lane];
           Entry ea = zr[(W16_CW * i >> gsh) * 8];
           Entry eb = zr[(gps + (W16_CW * i >> gsh)) * 8];
+#if W16_CLUSTER
+          unsigned tr = (unsigned)pl % W16_CLUSTER;
+          uint4 b[2][2] = {{w16_ld_cluster(x0 + 64 * pl + sw, tr),
+                            w16_ld_cluster(x0 + 64 * pl + 32 - sw, tr)},
+                           {w16_ld_cluster(x1 + 64 * pl + sw, tr),
+                            w16_ld_cluster(x1 + 64 * pl + 32 - sw, tr)}};
+#else
           uint4 b[2][2] = {{*reinterpret_cast<const uint4*>(x0 + 64 * pl + sw),
                             *reinterpret_cast<const uint4*>(x0 + 64 * pl + 32 - sw)},
                            {*reinterpret_cast<const uint4*>(x1 + 64 * pl + sw),
                             *reinterpret_cast<const uint4*>(x1 + 64 * pl + 32 - sw)}};
+#endif
           auto bf = [&](int ch, int t) { return b[t][ch]; };
           w4_pair_szs<2>(w0, bf, ea, acc[0]);
           w4_pair_szs<2>(w1, bf, eb, acc[1]);
@@ -437,6 +469,7 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     }
   }
   pdl_launch_dependents();
+  if (W16_CLUSTER) w16_cluster_sync();
 }
 
 // h = RMSNorm(x) * w, one block a token (layer 0's QKV input).
@@ -554,13 +587,42 @@ int main() {
   int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w16_chain_z8, 32 * (W16_CW + 1), chainSmem));
   printf("SMs %d, tokens %d; chain16 ring %d x %d pairs, smem %d, %d blocks/SM\n", sms, T, W16_NS, W16_SP, chainSmem, occ);
   if (occ < 1) return 1;
+  // The chain's grid: every block resident (its grid barrier), in whole clusters where clustered.
+  int cgrid = sms;
+  auto launch_chain = [&](void** args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(cgrid); cfg.blockDim = dim3(32 * (W16_CW + 1)); cfg.dynamicSmemBytes = chainSmem;
+    cfg.stream = st;
+    cudaLaunchAttribute at[2];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    at[1].id = cudaLaunchAttributeClusterDimension;
+    at[1].val.clusterDim.x = W16_CLUSTER ? W16_CLUSTER : 1;
+    at[1].val.clusterDim.y = 1;
+    at[1].val.clusterDim.z = 1;
+    cfg.attrs = at; cfg.numAttrs = W16_CLUSTER ? 2 : 1;
+    CK(cudaLaunchKernelExC(&cfg, (const void*)w16_chain_z8, args));
+  };
+  if (W16_CLUSTER) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3(W16_CLUSTER * 64); cfg.blockDim = dim3(32 * (W16_CW + 1));
+    cfg.dynamicSmemBytes = chainSmem;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeClusterDimension;
+    at[0].val.clusterDim.x = W16_CLUSTER; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+    cfg.attrs = at; cfg.numAttrs = 1;
+    int clusters = 0;
+    CK(cudaOccupancyMaxActiveClusters(&clusters, (const void*)w16_chain_z8, &cfg));
+    cgrid = clusters * W16_CLUSTER;
+    printf("clusters of %d: %d resident, grid %d\n", W16_CLUSTER, clusters, cgrid);
+  }
   auto chain = [&]() {
     qkv_kernel(0, h0);
     for (int l = 0; l < L; l++) {
       fake_attn();
       W16Chain* d = dc + l;
       void* args[] = {&d, &tokens};
-      launch_pdl((const void*)w16_chain_z8, sms, 32 * (W16_CW + 1), chainSmem, args, st);
+      launch_chain(args);
     }
   };
   // correctness: one step each from the same x
@@ -592,7 +654,7 @@ int main() {
     qkv_kernel(0, h0); fake_attn();
     W16Chain* d = dc;
     void* args[] = {&d, &tokens};
-    launch_pdl((const void*)w16_chain_z8, sms, 32 * (W16_CW + 1), chainSmem, args, st);
+    launch_chain(args);
     CK(cudaStreamSynchronize(st));
     CK(cudaGetLastError());
     CK(cudaMemcpy(a2.data(), x, T * H * 4, cudaMemcpyDeviceToHost));
