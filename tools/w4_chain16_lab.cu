@@ -26,7 +26,10 @@
 // warps, a ring of 2 x 24 pairs, down in 72-pair slices): 137.0, every block normalising all
 // 16 x 5,120 residual values. Tried first: each group's epilogue run by the block holding its
 // last slice's item, waiting for the other parts as tagged words (the chain's partners'
-// scheme): 216-229 us, the waits coupling the blocks' progress item by item.
+// scheme): 216-229 us, the waits coupling the blocks' progress item by item. Clustered
+// (-DW16_CLUSTER=4 -DW16_NS=2 -DW16_WP5120=80 -DW16_WP13824=216: one slice, all of k, each block
+// of a cluster staging every fourth pair, read by the others through distributed shared memory):
+// 139.5, its loop and staging alone 70.1 but the sums of whole groups 68 us a layer.
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o w4_chain16_lab \
 //       tools/w4_chain16_lab.cu && ./w4_chain16_lab
@@ -174,13 +177,16 @@ __device__ __forceinline__ float4* w16_slot(const W16Chain& w, const W16Space& s
 
 // Activations of slice s into xs (tokens rows of stride xst): RESID's as they are, the normed
 // phases' RMSNorm(resid) with inv.
+// Pairs pair0, pair0 + pstride, ... (npairs of them) side by side (clustered: every C-th pair).
 __device__ __forceinline__ void w16_stage_x(const W16Chain& w, const ChainPhase& p,
-                                            const W16Space& sp, int s, int tokens, bf16* xs,
-                                            int xst, const float* inv) {
+                                            int pair0, int npairs, int pstride, int tokens,
+                                            bf16* xs, int xst, const float* inv) {
   // W16_HELD uint4s of a thread in flight at once: one at a time, each an L2 round trip,
   // staging took some 20 us a layer.
   constexpr int HELD = W16_HELD;
-  int n = 32 * W16_CW, i0 = s * sp.wp * 64, m8 = sp.len(s) * 8;  // uint4s (8 values) a row
+  int n = 32 * W16_CW, i0 = pair0 * 64, m8 = npairs * 8;  // uint4s (8 values) a row
+  // the input offset of chunk c (8 values) of a staged row
+  auto src = [&](int c) { return i0 + (c >> 3) * pstride * 64 + (c & 7) * 8; };
   int m = tokens * m8;
   for (int b = threadIdx.x; b < m; b += HELD * n) {
     if (p.kind == CHAIN_RESID) {
@@ -188,7 +194,7 @@ __device__ __forceinline__ void w16_stage_x(const W16Chain& w, const ChainPhase&
 #pragma unroll
       for (int u = 0; u < HELD; u++) {
         int i = b + u * n, t = i / m8, c = i - t * m8;
-        if (i < m) v[u] = __ldcg(reinterpret_cast<const uint4*>(p.a + (size_t)t * p.k + i0) + c);
+        if (i < m) v[u] = __ldcg(reinterpret_cast<const uint4*>(p.a + (size_t)t * p.k + src(c)));
       }
 #pragma unroll
       for (int u = 0; u < HELD; u++) {
@@ -202,10 +208,10 @@ __device__ __forceinline__ void w16_stage_x(const W16Chain& w, const ChainPhase&
       for (int u = 0; u < HELD; u++) {
         int i = b + u * n, t = i / m8, c = i - t * m8;
         if (i < m) {
-          const float4* xr = reinterpret_cast<const float4*>(w.c.resid + (size_t)t * p.k + i0);
-          va[u] = __ldcg(xr + 2 * c);
-          vb[u] = __ldcg(xr + 2 * c + 1);
-          nw[u] = __ldg(reinterpret_cast<const uint4*>(p.norm_w + i0) + c);
+          const float4* xr = reinterpret_cast<const float4*>(w.c.resid + (size_t)t * p.k + src(c));
+          va[u] = __ldcg(xr);
+          vb[u] = __ldcg(xr + 1);
+          nw[u] = __ldg(reinterpret_cast<const uint4*>(p.norm_w + src(c)));
         }
       }
 #pragma unroll
@@ -274,6 +280,10 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
+  __shared__ unsigned staged_tag;  // clustered: the last phase whose activations are staged, + 1
+  unsigned crank = 0;
+  if (W16_CLUSTER) asm("mov.u32 %0, %%cluster_ctarank;" : "=r"(crank));
+  if (threadIdx.x == 0) staged_tag = 0;
   if (W16_CLUSTER) w16_cluster_sync();  // every block of the cluster has started
 
   if (warp == W16_CW) {  // producer: every phase's stages in order
@@ -320,7 +330,10 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
     W16Space sp = w16_space(w, pi);
     // A token's row of the slice; odd tokens' 16-byte chunks swapped in fours (c ^ 4), so that
     // the eight lanes of a quarter-warp's load (two tokens, four chunks) hit eight bank groups.
-    int xst = sp.wp * 64;
+    // Clustered: this block holds pairs rank, rank + C, ... of every slice (one slice: all of k),
+    // the cluster's other blocks the rest.
+    int ppr = W16_CLUSTER ? sp.wp / max(W16_CLUSTER, 1) : sp.wp;
+    int xst = ppr * 64;
     if (pi > 0) chain_grid_sync(c.barrier);  // the previous phase's combine is everywhere
     if (p.kind != CHAIN_RESID) {  // the norm's inverse rms of each token, in group order
       int groups = p.k / 32;
@@ -342,15 +355,33 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
       int slot = it % W16_NS;
       if (st.ps == st.pa && st.s != staged) {  // the run enters a slice: its activations
         chain_sync();
-        if (!(W16_PROBE & 2)) w16_stage_x(w, p, sp, st.s, tokens, xs, xst, inv_s);
+        if (!(W16_PROBE & 2))
+          w16_stage_x(w, p, st.s * sp.wp + (int)crank, W16_CLUSTER ? ppr : sp.len(st.s),
+                      W16_CLUSTER ? W16_CLUSTER : 1, tokens, xs, xst, inv_s);
         staged = st.s;
         chain_sync();
+#if W16_CLUSTER
+        if (!(W16_PROBE & 2) && threadIdx.x == 0) {  // staged here; then wait for the others'
+          unsigned a = smem_u32(&staged_tag), want = (unsigned)pi + 1;
+          asm volatile("st.release.cluster.shared::cta.u32 [%0], %1;" ::"r"(a), "r"(want) : "memory");
+          for (unsigned r = 0; r < W16_CLUSTER; r++) {
+            unsigned ra, v;
+            asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(ra) : "r"(a), "r"(r));
+            do asm volatile("ld.acquire.cluster.shared::cluster.u32 %0, [%1];" : "=r"(v) : "r"(ra) : "memory");
+            while (v < want);
+          }
+        }
+        chain_sync();
+#endif
       }
       mbar_wait(full + slot, (it / W16_NS) & 1);
       const Entry* zr = zw + slot * 16 * gps;
       int np = min(W16_SP, st.pe - st.ps);
       const bf16* x0 = xs + (size_t)min(g, tokens - 1) * xst + 8 * cc + 64 * (st.ps - st.s * sp.wp);
       const bf16* x1 = xs + (size_t)min(g + 8, tokens - 1) * xst + 8 * cc + 64 * (st.ps - st.s * sp.wp);
+      // clustered: the rows' starts, pairs counted from the holding block's first
+      const bf16* xc0 = xs + (size_t)min(g, tokens - 1) * xst + 8 * cc;
+      const bf16* xc1 = xs + (size_t)min(g + 8, tokens - 1) * xst + 8 * cc;
 #pragma unroll
       for (int i = 0; i < W16_SP / W16_CW; i++) {
         int pl = warp + W16_CW * i;
@@ -360,11 +391,18 @@ extern "C" __global__ void __launch_bounds__(32 * (W16_CW + 1), 1)
           Entry ea = zr[(W16_CW * i >> gsh) * 8];
           Entry eb = zr[(gps + (W16_CW * i >> gsh)) * 8];
 #if W16_CLUSTER
-          unsigned tr = (unsigned)pl % W16_CLUSTER;
-          uint4 b[2][2] = {{w16_ld_cluster(x0 + 64 * pl + sw, tr),
-                            w16_ld_cluster(x0 + 64 * pl + 32 - sw, tr)},
-                           {w16_ld_cluster(x1 + 64 * pl + sw, tr),
-                            w16_ld_cluster(x1 + 64 * pl + 32 - sw, tr)}};
+          // the block holding pair pp of the slice, and the pair's place in its rows
+          // (every C-th pair in a block: consecutive pairs, which the warps take at once, read
+          // C blocks' memory; contiguous quarters had every block of a cluster reading the same
+          // one's, 167 us a layer)
+          int pp = st.ps - st.s * sp.wp + pl;
+          static_assert((W16_CLUSTER & (W16_CLUSTER - 1)) == 0, "clusters of a power of two");
+          unsigned tr = (unsigned)((W16_PROBE & 2) ? pl : pp) % W16_CLUSTER;
+          int lp = (W16_PROBE & 2) ? pl : pp / W16_CLUSTER;
+          uint4 b[2][2] = {{w16_ld_cluster(xc0 + 64 * lp + sw, tr),
+                            w16_ld_cluster(xc0 + 64 * lp + 32 - sw, tr)},
+                           {w16_ld_cluster(xc1 + 64 * lp + sw, tr),
+                            w16_ld_cluster(xc1 + 64 * lp + 32 - sw, tr)}};
 #else
           uint4 b[2][2] = {{*reinterpret_cast<const uint4*>(x0 + 64 * pl + sw),
                             *reinterpret_cast<const uint4*>(x0 + 64 * pl + 32 - sw)},
@@ -581,7 +619,12 @@ int main() {
   }
   W16Chain* dc; CK(cudaMalloc(&dc, sizeof(W16Chain) * L));
   CK(cudaMemcpy(dc, hc.data(), sizeof(W16Chain) * L, cudaMemcpyHostToDevice));
-  int xst = std::max(wp5120, wp13824) * 64;
+  int cl = W16_CLUSTER ? W16_CLUSTER : 1;
+  int xst = std::max(wp5120 / cl, wp13824 / cl) * 64;
+  if (W16_CLUSTER && (!(W16_PROBE & 2)) && ((H / 64) % wp5120 || wp5120 % cl || wp13824 % cl)) {
+    printf("clusters of %d: slices of %d and %d pairs do not share out evenly\n", cl, wp5120, wp13824);
+    return 1;
+  }
   int chainSmem = W16_NS * 2 * W16_SP * 512 + W16_NS * 2 * 8 * (W16_SP / 2) * 4 + W16_CW * 2 * 8 * 32 * 4 + T * xst * 2;
   CK(cudaFuncSetAttribute((const void*)w16_chain_z8, cudaFuncAttributeMaxDynamicSharedMemorySize, chainSmem));
   int occ; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)w16_chain_z8, 32 * (W16_CW + 1), chainSmem));
