@@ -346,6 +346,16 @@ __device__ __forceinline__ void w4wg_gather(const unsigned long long* slots, flo
 // theirs first) adds its partners' in block order, reading each word again until it carries
 // this launch's tag, and runs the epilogue. No fence, count or atomic (as W4MSplit in
 // w4a16_fused.cu). slots: grid * 128 * 8 words, tag: new each launch (slots start at zero).
+// A persistent block's run: G groups of 128 inputs a tile, total = tiles x G, and this block's
+// [w0, w1) of them (both persistent forms share it).
+struct W4wgRun {
+  int G, total, w0, w1;
+  __device__ W4wgRun(int k, int units)
+      : G(k / 128), total(units / 32 * (k / 128)),
+        w0((int)((long long)blockIdx.x * total / gridDim.x)),
+        w1((int)((long long)(blockIdx.x + 1) * total / gridDim.x)) {}
+};
+
 template <class Epi>
 __device__ __forceinline__ void w4wg_stream(const bf16* __restrict__ x, int tokens,
                                             const uint4* __restrict__ codes,
@@ -353,9 +363,8 @@ __device__ __forceinline__ void w4wg_stream(const bf16* __restrict__ x, int toke
                                             const Epi& epi, unsigned long long* slots,
                                             unsigned tag) {
   __shared__ float red[4][32][8];
-  const int G = k / 128, total = units / 32 * G, warp = threadIdx.x >> 5;
-  const int w0 = (int)((long long)blockIdx.x * total / gridDim.x);
-  const int w1 = (int)((long long)(blockIdx.x + 1) * total / gridDim.x);
+  const W4wgRun r(k, units);
+  const int G = r.G, total = r.total, w0 = r.w0, w1 = r.w1, warp = threadIdx.x >> 5;
   bool first = true;
   for (int w = w0; w < w1;) {
     const int tile = w / G, g0 = w % G, g1 = min(G, g0 + (w1 - w));
@@ -386,9 +395,8 @@ __device__ __forceinline__ void w4wg_stream2(const bf16* __restrict__ x, int tok
                                              unsigned tag) {
   extern __shared__ __align__(1024) uint8_t w4wg_stage[];
   __shared__ float red[4][32][8];
-  const int G = k / 128, pairs = k / 64, total = units / 32 * G;
-  const int w0 = (int)((long long)blockIdx.x * total / gridDim.x);
-  const int w1 = (int)((long long)(blockIdx.x + 1) * total / gridDim.x);
+  const W4wgRun r(k, units);
+  const int G = r.G, pairs = k / 64, total = r.total, w0 = r.w0, w1 = r.w1;
   const int n = w1 - w0;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   auto strip_of = [&](int w) { return epi.row(16 * (2 * (w / G) + (warp >> 1)), warp & 1) >> 4; };
