@@ -38,11 +38,6 @@ __device__ __forceinline__ unsigned ld_acquire_sys(const unsigned* p) {
   asm volatile("ld.acquire.sys.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
   return v;
 }
-__device__ __forceinline__ unsigned long long global_ns() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
 
 // Block b of this rank meets block b of every peer. counters: this rank's, (TP_MAX_BLOCKS,
 // TP_MAX_RANKS), one per block and peer so no thread shares one.

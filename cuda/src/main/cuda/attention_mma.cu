@@ -438,12 +438,7 @@ static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 13
 // wait's end, its first tile ready, its last tile done, the merge done).
 #ifdef CHAIN_TIMING
 extern __device__ unsigned chain_launches;
-__device__ __forceinline__ unsigned long long dmma_now() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-#define DMMA_MARK(i) { if (threadIdx.x == 0) dmma_tm[i] = dmma_now(); }
+#define DMMA_MARK(i) { if (threadIdx.x == 0) dmma_tm[i] = global_ns(); }
 #else
 #define DMMA_MARK(i) {}
 #endif

@@ -181,6 +181,13 @@ __device__ __forceinline__ void pdl_tail() {
   if (PDL_TRIGGER == 1) pdl_launch_dependents();
 }
 
+// %globaltimer: nanoseconds, common to all SMs (the all-reduce's timeouts, the timing builds).
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
 // Diagnostics: compiled with -DKT_TIMING=N, the many-token step's kernels (KT_SCOPE ids: 0 QKV,
 // 1 decode attention, 2 O, 3 gate/up, 4 down's split runs) keep, from launch N of id 0 on, each
 // id's next KT_SPAN launches' earliest block start and latest block end (thread 0's,
@@ -195,11 +202,6 @@ __device__ __forceinline__ void pdl_tail() {
 #define KT_IDS 5
 __device__ unsigned kt_launch[KT_IDS], kt_done[KT_IDS], kt_base[KT_IDS], kt_open;
 __device__ unsigned long long kt_t0[KT_IDS][KT_SPAN], kt_t1[KT_IDS][KT_SPAN];
-__device__ __forceinline__ unsigned long long kt_now() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
 struct KtScope {
   int id;
   unsigned i = ~0u;  // this launch's place in the window (thread 0)
@@ -210,7 +212,7 @@ struct KtScope {
     if (!*reinterpret_cast<volatile unsigned*>(&kt_open)) return;
     atomicCAS(&kt_base[id], 0u, L + 1);  // the window's first launch of this id, plus one
     i = L - (*reinterpret_cast<volatile unsigned*>(&kt_base[id]) - 1);
-    if (i < KT_SPAN) atomicMax(&kt_t0[id][i], ~kt_now());  // ~t: the max is the earliest
+    if (i < KT_SPAN) atomicMax(&kt_t0[id][i], ~global_ns());  // ~t: the max is the earliest
     if (id == 0 && i == KT_SPAN && blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0)
       for (int q = 0; q < KT_IDS; q++)
         for (int j = 0; j < KT_SPAN; j++)
@@ -218,7 +220,7 @@ struct KtScope {
   }
   __device__ ~KtScope() {
     if (threadIdx.x != 0) return;
-    if (i < KT_SPAN) atomicMax(&kt_t1[id][i], kt_now());
+    if (i < KT_SPAN) atomicMax(&kt_t1[id][i], global_ns());
     unsigned blocks = gridDim.x * gridDim.y * gridDim.z;
     if (atomicAdd(&kt_done[id], 1u) == blocks - 1) {
       kt_done[id] = 0;

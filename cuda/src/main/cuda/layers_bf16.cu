@@ -716,14 +716,14 @@ __device__ unsigned long long lw_span[64][2];
 #define LW_TIMES unsigned long long tm[15] = {}, th[4] = {}; int nt = 0; \
   unsigned launch = *(volatile unsigned*)&lw_launches; \
   if (threadIdx.x == 0 && blockIdx.x == 0) { \
-    unsigned long long t0; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0)); \
+    unsigned long long t0 = global_ns(); \
     lw_span[launch % 64][0] = t0; lw_span[launch % 64][1] = 0; }
 #define LW_MARK(l)                                                                             \
   { if (threadIdx.x == 0 && (l) == LW_TIMING_LAYER && nt < 15) {                              \
-      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(tm[nt]));                               \
+      tm[nt] = global_ns();                                                                    \
       nt++; } }
 #define LW_HMARK(i)                                                                            \
-  { if (threadIdx.x == 0) asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(th[i])); }
+  { if (threadIdx.x == 0) th[i] = global_ns(); }
 #define LW_REPORT()                                                                            \
   { if (threadIdx.x == 0 && launch == LW_TIMING && a.head)                                     \
       printf("LH %d %llu %llu %llu %llu\n", blockIdx.x, th[0], th[1], th[2], th[3]);          \
@@ -736,7 +736,7 @@ __device__ unsigned long long lw_span[64][2];
         printf("LS %u %llu %llu\n", k, lw_span[k % 64][0], lw_span[k % 64][1]);              \
     lw_sync(); /* the consumers (the producer has returned) */                                  \
     if (threadIdx.x == 0) {                                                                    \
-      unsigned long long t1; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));            \
+      unsigned long long t1 = global_ns();                                                     \
       atomicMax(&lw_span[launch % 64][1], t1);                                                 \
       __threadfence();                                                                         \
       if (atomicAdd(&lw_launches_done, 1u) == gridDim.x - 1) {                                 \

@@ -596,15 +596,10 @@ __device__ unsigned long long chain_span_end[CHAIN_TIMING_SPAN][CHAIN_PHASES];
 #else
 #define CHAIN_DIGEST() {}
 #endif
-__device__ __forceinline__ unsigned long long chain_now() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
 #define CHAIN_TIMES unsigned long long tm[2 + 4 * CHAIN_PHASES] = {}; int nt = 0; \
   unsigned launch = *(volatile unsigned*)&chain_launches;
 #define CHAIN_MARK() \
-  { if ((threadIdx.x & 31) == 0 && nt < 2 + 4 * CHAIN_PHASES) tm[nt++] = chain_now(); }
+  { if ((threadIdx.x & 31) == 0 && nt < 2 + 4 * CHAIN_PHASES) tm[nt++] = global_ns(); }
 #define CHAIN_REPORT(who)                                                                     \
   { if ((threadIdx.x & 31) == 0 && launch - CHAIN_TIMING < 2u) {                              \
     unsigned smid;                                                                            \
