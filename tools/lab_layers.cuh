@@ -17,6 +17,16 @@ __global__ void lab_fill_sz(__half2* p, size_t n, uint32_t seed, int z8) {
   }
 }
 
+// Stand-in for attention between two layers: attn = q's first n values of each token, a kernel
+// boundary like the real one.
+extern "C" __global__ void lab_fake_attention(const bf16* q, bf16* attn, int n, int q_size,
+                                              int tokens) {
+  pdl_wait();
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n * tokens; i += gridDim.x * blockDim.x)
+    attn[i] = q[(size_t)(i / n) * q_size + i % n];
+  pdl_launch_dependents();
+}
+
 struct LabQ { uint4* codes; __half2* sz; void* szs; int rows, k; };
 static LabQ lab_q(int rows, int k, uint32_t seed, bool z8) {
   LabQ q{nullptr, nullptr, nullptr, rows, k};

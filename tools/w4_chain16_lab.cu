@@ -524,13 +524,6 @@ __global__ void rmsnorm_lab(const float* x, const bf16* w, bf16* h, int n, float
   float inv = inv_rms(tot, n, eps);
   for (int i = threadIdx.x; i < n; i += blockDim.x) h[(size_t)blockIdx.x * n + i] = rms_scale(xr[i], inv, w[i]);
 }
-// Stand-in for attention: attn = q's first n values of each token.
-extern "C" __global__ void fake_attention16(const bf16* q, bf16* attn, int n, int q_size, int tokens) {
-  pdl_wait();
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n * tokens; i += gridDim.x * blockDim.x)
-    attn[i] = q[(size_t)(i / n) * q_size + i % n];
-  pdl_launch_dependents();
-}
 
 static int sms;
 
@@ -573,7 +566,7 @@ int main() {
   auto fake_attn = [&]() {
     int n = H, qs = QR;
     void* args[] = {&q, &attn, &n, &qs, &tokens};
-    launch_pdl((const void*)fake_attention16, 64, 256, 0, args, st);
+    launch_pdl((const void*)lab_fake_attention, 64, 256, 0, args, st);
   };
   auto resid_kernel = [&](const bf16* a, LabQ& w, const bf16* nw, unsigned* b) {
     void* args[] = {(void*)&a, &w.codes, &w.sz, (void*)&G, (void*)&GS, &x, &tokens, &w.rows, &w.k, (void*)&nw, &eps,

@@ -25,12 +25,6 @@ __global__ void relayout_sz(const __half2* sz, __half2* out, int rows, int group
     out[((size_t)(r / 16) * groups + gi) * 16 + r % 16] = sz[i];
   }
 }
-// Stand-in for attention: attn = q (one token), a boundary like the real one.
-extern "C" __global__ void fake_attention(const bf16* q, bf16* attn, int n) {
-  pdl_wait();
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) attn[i] = q[i];
-  pdl_launch_dependents();
-}
 
 static int sms;
 static int w4grid(const void* fn, int units, int smem) {
@@ -78,9 +72,9 @@ int main() {
     launch_pdl((const void*)w4_rmsnorm_qkv_rope_g64, gQkv, 256, smemN, args, st);
   };
   auto fake_attn = [&]() {
-    int n = H;
-    void* args[] = {&q, &attn, &n};
-    launch_pdl((const void*)fake_attention, 8, 256, 0, args, st);
+    int n = H, qs = QR;
+    void* args[] = {&q, &attn, &n, &qs, &tokens};
+    launch_pdl((const void*)lab_fake_attention, 8, 256, 0, args, st);
   };
   auto resid_kernel = [&](const bf16* a, LabQ& w) {
     // no norm after the residual add (the next kernel's prologue runs it), no scales copy
