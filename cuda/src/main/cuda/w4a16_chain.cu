@@ -4,10 +4,8 @@
 // CHAIN_CW is a producer that streams the block's share of every phase's codes and scales
 // into a ring of shared-memory stages with bulk copies (cp.async.bulk, completion counted on
 // an mbarrier per stage), phase after phase, never waiting for the math; the other warps
-// consume the stages (chain_pair: w4a16_fused.cu's MMAs, over the codes as fp16 1024 + q and
-// the activations staged as fp16, the zero points taken off through the accumulators) and
-// meet the other blocks at a grid barrier between phases (a phase reads what the one before
-// wrote everywhere).
+// consume the stages with w4a16_fused.cu's arithmetic and meet the other blocks at a grid
+// barrier between phases (a phase reads what the one before wrote everywhere).
 //
 // Why: the separate fused kernels each pay a start (launch, first bytes from DRAM, the norm)
 // and a tail (the last blocks' groups): at batch 1 a 14B GPTQ layer's four projections took
@@ -182,75 +180,20 @@ __device__ __forceinline__ void chain_sync() {
   asm volatile("bar.sync 1, %0;" ::"n"(32 * CHAIN_CW) : "memory");
 }
 
-// Rows g and g + 8's offsets from an entry's zero points, -(1024 + zero) and -(1024 + 16 zero),
-// as fp16 A registers of all-equal rows (exact: integers below 2,048): as 8 where every zero
-// point is (unsigned entries), else from the entry's bf16 128 + zero (w4_chain_scales).
-__device__ __forceinline__ void chain_offset_regs(unsigned, uint32_t (&k)[4]) {
-  k[0] = k[2] = 0xE408E408u;  // -1032
-  k[1] = k[3] = 0xE480E480u;  // -1152
-}
-__device__ __forceinline__ void chain_offset_regs(uint2 e, uint32_t (&k)[4]) {
-  float2 z = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&e.y));
-  __half2 h0 = __float2half2_rn(-(896.f + z.x)), h8 = __float2half2_rn(1024.f - 16.f * z.y);
-  k[0] = k[2] = *reinterpret_cast<unsigned*>(&h0);
-  k[1] = k[3] = *reinterpret_cast<unsigned*>(&h8);
-}
-
-// The offsets' products for chain_pair: o = the four MMAs of an input pair with those A
-// registers and the lane's activations (x0, x1), so o's rows g hold -(1024 + zero) sum x, rows
-// g + 8 -(1024 + 16 zero) sum x, per token, summed by the tensor cores (exact products).
-template <class E>
-__device__ __forceinline__ void chain_offsets(uint4 x0, uint4 x1, E e, float (&o)[4]) {
-#if CHAIN_PROBE == 2
-  o[0] = o[1] = o[2] = o[3] = 0.f;
-#else
-  uint32_t k[4];
-  chain_offset_regs(e, k);
-  o[0] = o[1] = o[2] = o[3] = 0.f;
-  mma_f16_16816(o, k, x0.x, x0.y);
-  mma_f16_16816(o, k, x0.z, x0.w);
-  mma_f16_16816(o, k, x1.x, x1.y);
-  mma_f16_16816(o, k, x1.z, x1.w);
-#endif
-}
-
 // One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
-// token's fp16 activations of both chunks (x0, x1), the offsets' products o (chain_offsets),
-// its scale entry e; into acc. The codes go in as 1024 + q (rows g) and 1024 + 16 q (rows
-// g + 8; w4_frags_f16: five instructions a word, against eleven for w4_pair's bf16 q - zero),
-// and the four MMAs, which share one accumulator, start from o instead of zero, so they end
-// at sum (q - zero) x, times 16 for rows g + 8, whose scale takes the 1/16 (exact); the
-// product is scaled once. The products are those of the bf16 arithmetic (the activations are
-// bf16 values, exact in fp16: chain_prologue), but the sums pass through about 1024 times the
-// activations' and round at that size: some 250 times fp32's epsilon against the result, far
-// below the bf16 activations' own rounding, so the logits agree with the separate kernels'
-// within bf16 noise (W4ChainGpuTest). One H200, same call, 14B GPTQ batch 1: PENDING.
+// token's activations of both chunks (x0, x1), its scale entry e; into acc. The four MMAs
+// share one accumulator, scaled once (w4a16_fused.cu's w4_pair_szs; w4a16.cu scales each
+// 32-input chunk: a pair lies in one group here, so the sum differs only in rounding).
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
-// E: the scales' entry, uint2 or (every zero point 8) unsigned: the same offsets and scales
-// either way where the zero points are 8, so the same bits.
+// E: the scales' entry, uint2 or (every zero point 8) unsigned (w4_pair_szs).
 template <class E>
-__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, const float (&o)[4], E e,
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e,
                                            float (&acc)[1][4]) {
 #if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
   acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
                                 reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
 #else
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
-  uint32_t a0[4], a1[4], a2[4], a3[4];
-  w4_frags_f16(w.x, a0);
-  w4_frags_f16(w.y, a1);
-  w4_frags_f16(w.z, a2);
-  w4_frags_f16(w.w, a3);
-  float d[4] = {o[0], o[1], o[2], o[3]};
-  mma_f16_16816(d, a0, x0.x, x0.y);
-  mma_f16_16816(d, a1, x0.z, x0.w);
-  mma_f16_16816(d, a2, x1.x, x1.y);
-  mma_f16_16816(d, a3, x1.z, x1.w);
-  float f8 = f.y * 0.0625f;
-  acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
-  acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
-  acc[0][2] = fmaf(f8, d[2], acc[0][2]);
-  acc[0][3] = fmaf(f8, d[3], acc[0][3]);
+  w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
 #endif
 }
 
@@ -345,123 +288,64 @@ __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
 #define CHAIN_HELD 4
 #endif
 
-// Two bf16 activations as fp16 times sc (a power of two: exact wherever the product is a
-// normal fp16); m = max(m, their |value|) before the scaling.
-__device__ __forceinline__ unsigned chain_h2(__nv_bfloat162 v, float sc, __nv_bfloat162& m) {
-  m = __hmax2(m, __habs2(v));
-  float2 f = __bfloat1622float2(v);
-  __half2 h = __floats2half2_rn(f.x * sc, f.y * sc);
-  return *reinterpret_cast<unsigned*>(&h);
-}
-
-// A RESID phase's activations (p.a) into xh as fp16 times sc; m as chain_h2. Threads take
-// uint4s (eight inputs) tid, tid + n, ..., CHAIN_HELD loads in flight.
-__device__ __forceinline__ void chain_stage_copy(const ChainPhase& p, int tokens, __half* xh,
-                                                 float sc, __nv_bfloat162& m) {
-  int tid = threadIdx.x, n = 32 * CHAIN_CW;
-  const uint4* src = reinterpret_cast<const uint4*>(p.a);
-  uint4* dst = reinterpret_cast<uint4*>(xh);
-  int total = tokens * p.k / 8;
-  for (int b = tid; b < total; b += CHAIN_HELD * n) {
-    uint4 v[CHAIN_HELD];
-#pragma unroll
-    for (int u = 0; u < CHAIN_HELD; u++)
-      if (b + u * n < total) v[u] = __ldcg(src + b + u * n);
-#pragma unroll
-    for (int u = 0; u < CHAIN_HELD; u++)
-      if (b + u * n < total) {
-        const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v[u]);
-        dst[b + u * n] = make_uint4(chain_h2(h[0], sc, m), chain_h2(h[1], sc, m),
-                                    chain_h2(h[2], sc, m), chain_h2(h[3], sc, m));
-      }
-  }
-}
-
-// rms_store4w's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
-// bytes at i as fp16 through chain_h2: the same values where fp16 holds them.
-__device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, uint2 w, float inv,
-                                                 float sc, __nv_bfloat162& m) {
-  const bf16* wb = reinterpret_cast<const bf16*>(&w);
-  reinterpret_cast<uint2*>(xt)[i] = make_uint2(
-      chain_h2(__halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1])), sc, m),
-      chain_h2(__halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3])), sc, m));
-}
-
-// The consumers' prologue of a phase: its activations as chain_pair takes them, xs (tokens, k)
-// fp16, read through L2 (other blocks wrote them in this launch; L1 may hold stale lines).
-// Returns the factor the phase's sums take back: 1, unless an activation lies beyond fp16's
-// range (65,504; bf16's reaches 3e38), when all are staged again times a power of two that
-// brings the largest within it (the same in every block: each stages all of them) and the
-// sums are multiplied back (W4ChainGpuTest's activations beyond fp16).
-__device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
-                                                __half* xs, float* part, float* amax,
-                                                volatile int* paused) {
+// The consumers' prologue of a phase: its activations into xs (tokens, k) bf16, read through
+// L2 (other blocks wrote them in this launch; L1 may hold stale lines).
+__device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
+                                               bf16* xs, float* part, volatile int* paused) {
   int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
-  __nv_bfloat162 m2 = __float2bfloat162_rn(0.f);
-  int h4 = c.hidden >> 2;
-  const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
   if (p.kind == CHAIN_RESID) {
-    chain_stage_copy(p, tokens, xs, 1.f, m2);
-  } else {
-    // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
-    // row and its norm weights held in registers between the passes
-    for (int t = 0; t < tokens; t++) {
-      const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
-      float4 held[CHAIN_HELD];
-      uint2 w[CHAIN_HELD];
-#pragma unroll
-      for (int u = 0; u < CHAIN_HELD; u++) {
-        int i = tid + u * n;
-        if (i < h4) {
-          held[u] = __ldcg(xr + i);
-          w[u] = __ldg(nw + i);
-        }
-      }
-      float ss = 0.f;
+    const uint4* src = reinterpret_cast<const uint4*>(p.a);
+    uint4* dst = reinterpret_cast<uint4*>(xs);
+    int m = tokens * p.k / 8;
+    for (int b = tid; b < m; b += CHAIN_HELD * n) {
+      uint4 v[CHAIN_HELD];
 #pragma unroll
       for (int u = 0; u < CHAIN_HELD; u++)
-        if (tid + u * n < h4) ss = sum_sq4(ss, held[u]);
-      for (int i = tid + CHAIN_HELD * n; i < h4; i += n) ss = sum_sq4(ss, __ldcg(xr + i));
-      ss = warp_sum(ss);
-      if (lane == 0) part[t * CHAIN_CW + warp] = ss;
-      chain_sync();
-      float total = 0.f;
-      for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
-      float inv = inv_rms(total, c.hidden, c.eps);
-      __half* xt = xs + (size_t)t * c.hidden;
+        if (b + u * n < m) v[u] = __ldcg(src + b + u * n);
 #pragma unroll
       for (int u = 0; u < CHAIN_HELD; u++)
-        if (tid + u * n < h4) chain_store_norm(xt, tid + u * n, held[u], w[u], inv, 1.f, m2);
-      for (int i = tid + CHAIN_HELD * n; i < h4; i += n)
-        chain_store_norm(xt, i, __ldcg(xr + i), __ldg(nw + i), inv, 1.f, m2);
-    }
-  }
-  float m = warp_max(fmaxf(__low2float(m2), __high2float(m2)));
-  if (lane == 0) amax[warp] = m;
-  chain_sync();
-  for (int w8 = 0; w8 < CHAIN_CW; w8++) m = fmaxf(m, amax[w8]);
-  float back = 1.f;
-  if (m > 65504.f) {  // rare: every block takes this branch, or none
-    float sc = ldexpf(1.f, 15 - ilogbf(m));
-    if (m * sc > 65504.f) sc *= 0.5f;
-    back = 1.f / sc;
-    if (p.kind == CHAIN_RESID) {
-      chain_stage_copy(p, tokens, xs, sc, m2);
-    } else {
-      for (int t = 0; t < tokens; t++) {
-        const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
-        float total = 0.f;
-        for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
-        float inv = inv_rms(total, c.hidden, c.eps);
-        for (int i = tid; i < h4; i += n)
-          chain_store_norm(xs + (size_t)t * c.hidden, i, __ldcg(xr + i), __ldg(nw + i), inv, sc,
-                           m2);
-      }
+        if (b + u * n < m) dst[b + u * n] = v[u];
     }
     chain_sync();
+    if (paused && tid == 0) *paused = 0;
+    return;
   }
+  // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
+  // row and its norm weights held in registers between the passes
+  int h4 = c.hidden >> 2;
+  const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
+  for (int t = 0; t < tokens; t++) {
+    const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+    float4 held[CHAIN_HELD];
+    uint2 w[CHAIN_HELD];
+#pragma unroll
+    for (int u = 0; u < CHAIN_HELD; u++) {
+      int i = tid + u * n;
+      if (i < h4) {
+        held[u] = __ldcg(xr + i);
+        w[u] = __ldg(nw + i);
+      }
+    }
+    float ss = 0.f;
+#pragma unroll
+    for (int u = 0; u < CHAIN_HELD; u++)
+      if (tid + u * n < h4) ss = sum_sq4(ss, held[u]);
+    for (int i = tid + CHAIN_HELD * n; i < h4; i += n) ss = sum_sq4(ss, __ldcg(xr + i));
+    ss = warp_sum(ss);
+    if (lane == 0) part[t * CHAIN_CW + warp] = ss;
+    chain_sync();
+    float total = 0.f;
+    for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
+    float inv = inv_rms(total, c.hidden, c.eps);
+    bf16* xt = xs + (size_t)t * c.hidden;
+#pragma unroll
+    for (int u = 0; u < CHAIN_HELD; u++)
+      if (tid + u * n < h4) rms_store4w(xt, tid + u * n, held[u], w[u], inv);
+    for (int i = tid + CHAIN_HELD * n; i < h4; i += n)
+      rms_store4(xt, p.norm_w, i, __ldcg(xr + i), inv);
+  }
+  chain_sync();
   if (paused && tid == 0) *paused = 0;
-  return back;
 }
 
 // The lanes' columns of a C fragment a warp's sums keep (chain_red_cols(tokens) of the four,
@@ -609,7 +493,7 @@ __device__ __forceinline__ void chain_prefetch_rows(const Chain& c, const ChainP
 __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
                                                const ChainStage& s, int tokens, const float* red,
                                                const uint4* pre, unsigned tag, const float* pf,
-                                               const float* pos, const int* slots, float back) {
+                                               const float* pos, const int* slots) {
   if (threadIdx.x >= 128) return;
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
@@ -638,8 +522,6 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
       w = chain_ld_word(slot, 1);
     b += __uint_as_float((unsigned)w);
   }
-  a *= back;  // chain_prologue's factor (exact: a power of two, 1 but for huge activations)
-  b *= back;
   int k = (l >> 2) + 8 * (e >> 1), u = 16 * s.j + k;  // the unit's place in the group
   if (p.kind == CHAIN_RESID) {  // rows 32 j + k and + 16 (StripRowsEpilogue's), prefetched
     float* y = c.resid + (size_t)t * p.rows + 32 * s.j + k;
@@ -800,8 +682,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
                                         CHAIN_NS * 2 * 8 * (CHAIN_SP >> gsh) * sizeof(Entry));
   int red_cols = chain_red_cols(tokens), red_size = CHAIN_CW * 2 * 4 * 8 * red_cols;
-  __half* xs = reinterpret_cast<__half*>(red + CHAIN_RED * red_size);
-  __shared__ float amax[CHAIN_CW];
+  bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * red_size);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
   if (threadIdx.x == 0) {
@@ -885,14 +766,14 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     CHAIN_MARK()
     // The attention after this launch may take its SMs' spare room from the last phase on.
     if (pi == c.phases - 1) pdl_launch_dependents();
-    float back = chain_prologue(c, p, tokens, xs, part, amax,
-                                CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
-                                    ? reinterpret_cast<volatile int*>(&paused)
-                                    : nullptr);
+    chain_prologue(c, p, tokens, xs, part,
+                   CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
+                       ? reinterpret_cast<volatile int*>(&paused)
+                       : nullptr);
     if (pi == 0) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
     CHAIN_MARK()
     int pairs = p.k >> 6;
-    const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
+    const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
     ChainStage s;
     bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
@@ -925,16 +806,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
           Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
           uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
           uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-          float o0[4], o1[4];  // the strips' offsets (the same where every zero point is 8)
-          chain_offsets(x0, x1, ea, o0);
-          if (Z8) {
-#pragma unroll
-            for (int r = 0; r < 4; r++) o1[r] = o0[r];
-          } else {
-            chain_offsets(x0, x1, eb, o1);
-          }
-          chain_pair(w0, x0, x1, o0, ea, acc[0]);
-          chain_pair(w1, x0, x1, o1, eb, acc[1]);
+          chain_pair(w0, x0, x1, ea, acc[0]);
+          chain_pair(w1, x0, x1, eb, acc[1]);
         }
       }
       // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test
@@ -966,7 +839,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
           asm volatile("cp.async.wait_all;" ::: "memory");
         chain_sync();
-        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
+        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
       more = chain_step(s);
