@@ -39,6 +39,19 @@ __device__ __forceinline__ uint32_t w4_pair(uint32_t word, int i, __nv_bfloat162
   return *reinterpret_cast<uint32_t*>(&r);
 }
 
+// A word's four A registers as fp16 before the zero point: registers 0 and 2 (rows g) hold
+// 1024 + q, registers 1 and 3 (rows g + 8) 1024 + 16 q. 0x6400 | v is the fp16 1024 + v for
+// v < 1024, and fp16's ten mantissa bits take a nibble in bits 4-7 where it stands, so the
+// word needs one shift (by 8) and four LOP3s, where w4_pair's bf16 (seven bits) takes three
+// shifts. The caller subtracts 1024 + zero and 1024 + 16 zero, and scales rows g + 8 by 1/16
+// (w4a16_chain.cu's chain_pair).
+__device__ __forceinline__ void w4_frags_f16(uint32_t word, uint32_t (&a)[4]) {
+  uint32_t hi = word >> 8;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[0]) : "r"(word), "n"(0x000F000F), "n"(0x64006400));
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[1]) : "r"(word), "n"(0x00F000F0), "n"(0x64006400));
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[2]) : "r"(hi), "n"(0x000F000F), "n"(0x64006400));
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[3]) : "r"(hi), "n"(0x00F000F0), "n"(0x64006400));
+}
 
 // The two k-tiles' A fragments of a 32-input chunk (k-tile words w0, w1) of rows g (zero z0)
 // and g + 8 (z8).

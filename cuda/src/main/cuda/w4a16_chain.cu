@@ -4,8 +4,9 @@
 // CHAIN_CW is a producer that streams the block's share of every phase's codes and scales
 // into a ring of shared-memory stages with bulk copies (cp.async.bulk, completion counted on
 // an mbarrier per stage), phase after phase, never waiting for the math; the other warps
-// consume the stages with w4a16_fused.cu's arithmetic and meet the other blocks at a grid
-// barrier between phases (a phase reads what the one before wrote everywhere).
+// consume the stages (chain_pair: w4a16_fused.cu's MMAs, over the codes unpacked as fp16 and
+// the activations staged as fp16) and meet the other blocks at a grid barrier between phases
+// (a phase reads what the one before wrote everywhere).
 //
 // Why: the separate fused kernels each pay a start (launch, first bytes from DRAM, the norm)
 // and a tail (the last blocks' groups): at batch 1 a 14B GPTQ layer's four projections took
@@ -180,20 +181,67 @@ __device__ __forceinline__ void chain_sync() {
   asm volatile("bar.sync 1, %0;" ::"n"(32 * CHAIN_CW) : "memory");
 }
 
+// Rows g and g + 8's offsets from an entry's zero points as fp16 pairs, {1024 + zero, 1024 +
+// 16 zero} (exact: integers below 2,048): as 8 where every zero point is (unsigned entries),
+// else from the entry's bf16 128 + zero (w4_chain_scales).
+__device__ __forceinline__ uint2 chain_offsets(unsigned) {
+  return make_uint2(0x64086408u, 0x64806480u);  // 1032, 1152
+}
+__device__ __forceinline__ uint2 chain_offsets(uint2 e) {
+  float2 z = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&e.y));
+  __half2 h0 = __float2half2_rn(896.f + z.x), h8 = __float2half2_rn(16.f * z.y - 1024.f);
+  return make_uint2(*reinterpret_cast<unsigned*>(&h0), *reinterpret_cast<unsigned*>(&h8));
+}
+
 // One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
-// token's activations of both chunks (x0, x1), its scale entry e; into acc. The four MMAs
-// share one accumulator, scaled once (w4a16_fused.cu's w4_pair_szs; w4a16.cu scales each
-// 32-input chunk: a pair lies in one group here, so the sum differs only in rounding).
+// token's fp16 activations of both chunks (x0, x1, chain_prologue), its scale entry e; into
+// acc. The codes unpack as fp16 1024 + q (rows g) and 1024 + 16 q (rows g + 8; w4_frags_f16:
+// one shift a word where w4_pair's bf16 takes three), less their offsets, to q - zero and
+// 16 (q - zero) exactly; rows g + 8's scale takes the 1/16 (exact). So the products and sums
+// are those of the bf16 arithmetic, bit for bit wherever fp16 holds the activations exactly.
+// The four MMAs share one accumulator, scaled once (w4a16_fused.cu's w4_pair_szs; w4a16.cu
+// scales each 32-input chunk: a pair lies in one group here, so the sum differs only in
+// rounding). One H200, same call, against w4_pair_szs's bf16 (eleven instructions a word, nine
+// here): 14B GPTQ batch 1 333.7 / 334.0 decode tokens/s a sequence against 322.8 / 322.8,
+// batch 2 614 output tokens/s against 595, 7B 548.9 against 532.2; over scales with zero
+// points 319.7 against 320.0 (the offsets made from each entry cost what the shifts saved).
+// Taking the offsets off through the accumulators instead (four more MMAs a pair, no
+// subtractions; commit 5aa99a8) read 319.7 against 321.7, and its sums, which pass through
+// 1,000 times the result's size, missed W4ChainGpuTest's tolerance.
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
-// E: the scales' entry, uint2 or (every zero point 8) unsigned (w4_pair_szs).
+// E: the scales' entry, uint2 or (every zero point 8) unsigned: the same offsets either way
+// where the zero points are 8, so the same bits.
 template <class E>
-__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e,
-                                           float (&acc)[1][4]) {
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
 #if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
   acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
                                 reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
 #else
-  w4_pair_szs<1>(w, [&](int ch, int) { return ch == 0 ? x0 : x1; }, e, acc);
+  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+  uint2 o = chain_offsets(e);
+  const __half2 o0 = *reinterpret_cast<const __half2*>(&o.x);
+  const __half2 o8 = *reinterpret_cast<const __half2*>(&o.y);
+  uint32_t a[4][4];
+  const uint32_t ws[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int j = 0; j < 4; j++) {
+    w4_frags_f16(ws[j], a[j]);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      __half2 h = __hsub2(*reinterpret_cast<const __half2*>(&a[j][i]), i & 1 ? o8 : o0);
+      a[j][i] = *reinterpret_cast<const uint32_t*>(&h);
+    }
+  }
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_f16_16816(d, a[0], x0.x, x0.y);
+  mma_f16_16816(d, a[1], x0.z, x0.w);
+  mma_f16_16816(d, a[2], x1.x, x1.y);
+  mma_f16_16816(d, a[3], x1.z, x1.w);
+  float f8 = f.y * 0.0625f;
+  acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
+  acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
+  acc[0][2] = fmaf(f8, d[2], acc[0][2]);
+  acc[0][3] = fmaf(f8, d[3], acc[0][3]);
 #endif
 }
 
@@ -288,64 +336,123 @@ __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
 #define CHAIN_HELD 4
 #endif
 
-// The consumers' prologue of a phase: its activations into xs (tokens, k) bf16, read through
-// L2 (other blocks wrote them in this launch; L1 may hold stale lines).
-__device__ __forceinline__ void chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
-                                               bf16* xs, float* part, volatile int* paused) {
-  int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
-  if (p.kind == CHAIN_RESID) {
-    const uint4* src = reinterpret_cast<const uint4*>(p.a);
-    uint4* dst = reinterpret_cast<uint4*>(xs);
-    int m = tokens * p.k / 8;
-    for (int b = tid; b < m; b += CHAIN_HELD * n) {
-      uint4 v[CHAIN_HELD];
+// Two bf16 activations as fp16 times sc (a power of two: exact wherever the product is a
+// normal fp16); m = max(m, their |value|) before the scaling.
+__device__ __forceinline__ unsigned chain_h2(__nv_bfloat162 v, float sc, __nv_bfloat162& m) {
+  m = __hmax2(m, __habs2(v));
+  float2 f = __bfloat1622float2(v);
+  __half2 h = __floats2half2_rn(f.x * sc, f.y * sc);
+  return *reinterpret_cast<unsigned*>(&h);
+}
+
+// A RESID phase's activations (p.a) into xs as fp16 times sc; m as chain_h2. Threads take
+// uint4s (eight inputs) tid, tid + n, ..., CHAIN_HELD loads in flight.
+__device__ __forceinline__ void chain_stage_copy(const ChainPhase& p, int tokens, __half* xs,
+                                                 float sc, __nv_bfloat162& m) {
+  int tid = threadIdx.x, n = 32 * CHAIN_CW;
+  const uint4* src = reinterpret_cast<const uint4*>(p.a);
+  uint4* dst = reinterpret_cast<uint4*>(xs);
+  int total = tokens * p.k / 8;
+  for (int b = tid; b < total; b += CHAIN_HELD * n) {
+    uint4 v[CHAIN_HELD];
 #pragma unroll
-      for (int u = 0; u < CHAIN_HELD; u++)
-        if (b + u * n < m) v[u] = __ldcg(src + b + u * n);
+    for (int u = 0; u < CHAIN_HELD; u++)
+      if (b + u * n < total) v[u] = __ldcg(src + b + u * n);
 #pragma unroll
-      for (int u = 0; u < CHAIN_HELD; u++)
-        if (b + u * n < m) dst[b + u * n] = v[u];
-    }
-    chain_sync();
-    if (paused && tid == 0) *paused = 0;
-    return;
+    for (int u = 0; u < CHAIN_HELD; u++)
+      if (b + u * n < total) {
+        const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v[u]);
+        dst[b + u * n] = make_uint4(chain_h2(h[0], sc, m), chain_h2(h[1], sc, m),
+                                    chain_h2(h[2], sc, m), chain_h2(h[3], sc, m));
+      }
   }
-  // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
-  // row and its norm weights held in registers between the passes
+}
+
+// rms_store4w's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
+// bytes at i as fp16 through chain_h2: the same values where fp16 holds them.
+__device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, uint2 w, float inv,
+                                                 float sc, __nv_bfloat162& m) {
+  const bf16* wb = reinterpret_cast<const bf16*>(&w);
+  reinterpret_cast<uint2*>(xt)[i] = make_uint2(
+      chain_h2(__halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1])), sc, m),
+      chain_h2(__halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3])), sc, m));
+}
+
+// The consumers' prologue of a phase: its activations as chain_pair takes them, xs (tokens, k)
+// fp16, read through L2 (other blocks wrote them in this launch; L1 may hold stale lines).
+// Returns the factor the phase's sums take back: 1, unless an activation lies beyond fp16's
+// range (65,504; bf16's reaches 3e38), when all are staged again times a power of two that
+// brings the largest within it (the same in every block: each stages all of them) and the
+// sums are multiplied back (W4ChainGpuTest's activations beyond fp16).
+__device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
+                                                __half* xs, float* part, float* amax,
+                                                volatile int* paused) {
+  int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
+  __nv_bfloat162 m2 = __float2bfloat162_rn(0.f);
   int h4 = c.hidden >> 2;
   const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
-  for (int t = 0; t < tokens; t++) {
-    const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
-    float4 held[CHAIN_HELD];
-    uint2 w[CHAIN_HELD];
+  if (p.kind == CHAIN_RESID) {
+    chain_stage_copy(p, tokens, xs, 1.f, m2);
+  } else {
+    // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
+    // row and its norm weights held in registers between the passes
+    for (int t = 0; t < tokens; t++) {
+      const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+      float4 held[CHAIN_HELD];
+      uint2 w[CHAIN_HELD];
 #pragma unroll
-    for (int u = 0; u < CHAIN_HELD; u++) {
-      int i = tid + u * n;
-      if (i < h4) {
-        held[u] = __ldcg(xr + i);
-        w[u] = __ldg(nw + i);
+      for (int u = 0; u < CHAIN_HELD; u++) {
+        int i = tid + u * n;
+        if (i < h4) {
+          held[u] = __ldcg(xr + i);
+          w[u] = __ldg(nw + i);
+        }
+      }
+      float ss = 0.f;
+#pragma unroll
+      for (int u = 0; u < CHAIN_HELD; u++)
+        if (tid + u * n < h4) ss = sum_sq4(ss, held[u]);
+      for (int i = tid + CHAIN_HELD * n; i < h4; i += n) ss = sum_sq4(ss, __ldcg(xr + i));
+      ss = warp_sum(ss);
+      if (lane == 0) part[t * CHAIN_CW + warp] = ss;
+      chain_sync();
+      float total = 0.f;
+      for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
+      float inv = inv_rms(total, c.hidden, c.eps);
+      __half* xt = xs + (size_t)t * c.hidden;
+#pragma unroll
+      for (int u = 0; u < CHAIN_HELD; u++)
+        if (tid + u * n < h4) chain_store_norm(xt, tid + u * n, held[u], w[u], inv, 1.f, m2);
+      for (int i = tid + CHAIN_HELD * n; i < h4; i += n)
+        chain_store_norm(xt, i, __ldcg(xr + i), __ldg(nw + i), inv, 1.f, m2);
+    }
+  }
+  float m = warp_max(fmaxf(__low2float(m2), __high2float(m2)));
+  if (lane == 0) amax[warp] = m;
+  chain_sync();
+  for (int w8 = 0; w8 < CHAIN_CW; w8++) m = fmaxf(m, amax[w8]);
+  float back = 1.f;
+  if (m > 65504.f) {  // rare: every block takes this branch, or none
+    float sc = ldexpf(1.f, 15 - ilogbf(m));
+    if (m * sc > 65504.f) sc *= 0.5f;
+    back = 1.f / sc;
+    if (p.kind == CHAIN_RESID) {
+      chain_stage_copy(p, tokens, xs, sc, m2);
+    } else {
+      for (int t = 0; t < tokens; t++) {
+        const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+        float total = 0.f;
+        for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
+        float inv = inv_rms(total, c.hidden, c.eps);
+        for (int i = tid; i < h4; i += n)
+          chain_store_norm(xs + (size_t)t * c.hidden, i, __ldcg(xr + i), __ldg(nw + i), inv, sc,
+                           m2);
       }
     }
-    float ss = 0.f;
-#pragma unroll
-    for (int u = 0; u < CHAIN_HELD; u++)
-      if (tid + u * n < h4) ss = sum_sq4(ss, held[u]);
-    for (int i = tid + CHAIN_HELD * n; i < h4; i += n) ss = sum_sq4(ss, __ldcg(xr + i));
-    ss = warp_sum(ss);
-    if (lane == 0) part[t * CHAIN_CW + warp] = ss;
     chain_sync();
-    float total = 0.f;
-    for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
-    float inv = inv_rms(total, c.hidden, c.eps);
-    bf16* xt = xs + (size_t)t * c.hidden;
-#pragma unroll
-    for (int u = 0; u < CHAIN_HELD; u++)
-      if (tid + u * n < h4) rms_store4w(xt, tid + u * n, held[u], w[u], inv);
-    for (int i = tid + CHAIN_HELD * n; i < h4; i += n)
-      rms_store4(xt, p.norm_w, i, __ldcg(xr + i), inv);
   }
-  chain_sync();
   if (paused && tid == 0) *paused = 0;
+  return back;
 }
 
 // The lanes' columns of a C fragment a warp's sums keep (chain_red_cols(tokens) of the four,
@@ -493,7 +600,7 @@ __device__ __forceinline__ void chain_prefetch_rows(const Chain& c, const ChainP
 __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
                                                const ChainStage& s, int tokens, const float* red,
                                                const uint4* pre, unsigned tag, const float* pf,
-                                               const float* pos, const int* slots) {
+                                               const float* pos, const int* slots, float back) {
   if (threadIdx.x >= 128) return;
   int e = threadIdx.x >> 5, l = threadIdx.x & 31;
   int t = 2 * (l & 3) + (e & 1);
@@ -522,6 +629,8 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
       w = chain_ld_word(slot, 1);
     b += __uint_as_float((unsigned)w);
   }
+  a *= back;  // chain_prologue's factor (exact: a power of two, 1 but for huge activations)
+  b *= back;
   int k = (l >> 2) + 8 * (e >> 1), u = 16 * s.j + k;  // the unit's place in the group
   if (p.kind == CHAIN_RESID) {  // rows 32 j + k and + 16 (StripRowsEpilogue's), prefetched
     float* y = c.resid + (size_t)t * p.rows + 32 * s.j + k;
@@ -682,7 +791,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   float* red = reinterpret_cast<float*>(sm + CHAIN_NS * CHAIN_STAGE_CODES +
                                         CHAIN_NS * 2 * 8 * (CHAIN_SP >> gsh) * sizeof(Entry));
   int red_cols = chain_red_cols(tokens), red_size = CHAIN_CW * 2 * 4 * 8 * red_cols;
-  bf16* xs = reinterpret_cast<bf16*>(red + CHAIN_RED * red_size);
+  __half* xs = reinterpret_cast<__half*>(red + CHAIN_RED * red_size);
+  __shared__ float amax[CHAIN_CW];
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
   if (threadIdx.x == 0) {
@@ -766,14 +876,14 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     CHAIN_MARK()
     // The attention after this launch may take its SMs' spare room from the last phase on.
     if (pi == c.phases - 1) pdl_launch_dependents();
-    chain_prologue(c, p, tokens, xs, part,
-                   CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
-                       ? reinterpret_cast<volatile int*>(&paused)
-                       : nullptr);
+    float back = chain_prologue(c, p, tokens, xs, part, amax,
+                                CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
+                                    ? reinterpret_cast<volatile int*>(&paused)
+                                    : nullptr);
     if (pi == 0) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
     CHAIN_MARK()
     int pairs = p.k >> 6;
-    const bf16* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
+    const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
     ChainStage s;
     bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
@@ -839,7 +949,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
           asm volatile("cp.async.wait_all;" ::: "memory");
         chain_sync();
-        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s);
+        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
       more = chain_step(s);

@@ -729,6 +729,11 @@ public final class CudaModelRunner implements ModelRunner {
     return chains != null && tokens <= chainTokens;
   }
 
+  /** The weights on the GPU (tests that set some of them). */
+  CudaWeights weights() {
+    return weights;
+  }
+
   /** Whether one-token steps run the chain (tests). */
   boolean usesW4Chain() {
     return chains != null;

@@ -1680,7 +1680,7 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Dynamic shared memory of w4_chain: ring, scales (8 entries a strip's group, of 8 bytes, or
-   * 4 where {@code z8}: scales without zero points), warp sums, activations.
+   * 4 where {@code z8}: scales without zero points), warp sums, activations (fp16).
    */
   int w4ChainSmem(int group, int maxK, int tokens, boolean z8) {
     int groupsPerStage = chainPairs * 64 / group;

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
+import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -149,6 +150,23 @@ class W4ChainGpuTest {
     FusedDecodeGpuTest.assertMatches("two sequences, GPTQ group 128, chain", separate, chain);
   }
 
+  /**
+   * Activations beyond fp16's range: the chain stages them as fp16 (w4a16_chain.cu's
+   * chain_prologue), so where the largest exceeds 65,504 it stages them all again times a power
+   * of two and multiplies the sums back. Here layer 1's post-attention norm weights are all
+   * 131,072, so its gate/up inputs (RMSNorm) reach some 4e5 and its down inputs (SiLU times
+   * up, a copy) far more; bf16's range takes them, and the separate kernels read them as bf16.
+   * Without the rescaling the chain's sums would be infinite and its logits NaN.
+   */
+  @Test
+  void chainOverActivationsBeyondFp16MatchesTheSeparateKernels() {
+    FusedDecodeGpuTest.Run separate =
+        run(SMALL, 128, false, null, KvCacheDtype.AUTO, 1, true);
+    FusedDecodeGpuTest.Run chain =
+        run(SMALL, 128, true, separate.tokens(), KvCacheDtype.AUTO, 1, true);
+    FusedDecodeGpuTest.assertMatches("activations beyond fp16, chain", separate, chain);
+  }
+
   private static void check(ModelConfig config, int group) {
     check(config, group, KvCacheDtype.AUTO);
   }
@@ -199,6 +217,15 @@ class W4ChainGpuTest {
    */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv, int seqs) {
+    return run(config, group, chain, forced, kv, seqs, false);
+  }
+
+  /**
+   * With {@code hugeNorm}, layer 1's post-attention norm weights are all 131,072 (bf16 0x4800)
+   * before the first step.
+   */
+  private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
+      List<int[]> forced, KvCacheDtype kv, int seqs, boolean hugeNorm) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, Math.max(4, seqs), 512, 1024, kv), 7,
@@ -209,6 +236,11 @@ class W4ChainGpuTest {
             .isEqualTo(!"false".equals(System.getProperty("redress.cuda.scalesZ8")));
       } else {
         assertThat(gpu.usesW4Chain()).isFalse();
+      }
+      if (hugeNorm) {
+        JCudaDriver.cuMemsetD16(gpu.weights().layers.get(1).postNorm().ptr(), (short) 0x4800,
+            config.hiddenSize());
+        JCudaDriver.cuCtxSynchronize();
       }
       int vocab = config.vocabSize();
       int[] lengths = new int[seqs];
