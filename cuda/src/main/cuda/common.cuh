@@ -98,26 +98,19 @@ __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
   return v;
 }
 
-// d += a . b on the tensor cores: a 16 x 16 bf16 (row-major A fragment), b 16 x 8 bf16
-// (column-major B fragment), d 16 x 8 fp32, one warp.
-__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4],
-                                               uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
-      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// The same over fp16 A and B (w4a16_chain.cu's codes as 1024 + q).
-__device__ __forceinline__ void mma_f16_16816(float (&d)[4], const uint32_t (&a)[4],
-                                              uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
-      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
+// d += a . b on the tensor cores: a 16 x 16 (row-major A fragment), b 16 x 8 (column-major B
+// fragment), both bf16 (mma_bf16_16816) or both fp16 (mma_f16_16816: w4a16_chain.cu's codes as
+// 1024 + q), d 16 x 8 fp32, one warp.
+#define MMA_16816(NAME, TYPE)                                                                  \
+  __device__ __forceinline__ void NAME(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,     \
+                                       uint32_t b1) {                                          \
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." TYPE "." TYPE ".f32 {%0, %1, %2, %3}, " \
+                 "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"                               \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                              \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));              \
+  }
+MMA_16816(mma_bf16_16816, "bf16")
+MMA_16816(mma_f16_16816, "f16")
 
 // 16 bytes global -> shared without passing through registers (cached in L2 only); src_bytes
 // below 16 fills the rest with zeros (0: nothing is read).
