@@ -383,7 +383,10 @@ __device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, u
 // Returns the factor the phase's sums take back: 1, unless an activation lies beyond fp16's
 // range (65,504; bf16's reaches 3e38), when all are staged again times a power of two that
 // brings the largest within it (the same in every block: each stages all of them) and the
-// sums are multiplied back (W4ChainGpuTest's activations beyond fp16).
+// sums are multiplied back (W4ChainGpuTest's activations beyond fp16). The factor is the
+// step's, not a token's: a power of two changes no product, but where one token's activations
+// pass 65,504, another's below 2^-14 times the factor (fp16's subnormals) lose bits, so only
+// then do a token's bits depend on the batch.
 __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
                                                 __half* xs, float* part, float* amax,
                                                 volatile int* paused) {
