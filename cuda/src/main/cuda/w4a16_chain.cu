@@ -83,7 +83,8 @@
 #endif
 // -DCHAIN_NO_EPI=1 ends each group without its warps' meeting and epilogue (wrong results):
 // what the groups' ends cost the consumers; 2 only the groups before a phase's last (and no
-// owner waits for its partner), 3 only the last.
+// owner waits for its partner), 3 only the last; 4 keeps the meeting but runs no epilogue, 5
+// runs the epilogues without the meeting's barrier (the warps' sums read as they stand).
 #ifndef CHAIN_NO_EPI
 #define CHAIN_NO_EPI 0
 #endif
@@ -929,7 +930,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
       // 321.6 / 321.5 with the tests, batch 2 584 against 594.
       __syncwarp();
       if (lane == 0) mbar_arrive(empty + slot);
-      if (CHAIN_NO_EPI && chain_group_end(s) &&
+      if (CHAIN_NO_EPI >= 1 && CHAIN_NO_EPI <= 3 && chain_group_end(s) &&
           (CHAIN_NO_EPI == 1 || (CHAIN_NO_EPI == 2) != chain_phase_end(s))) {
 #pragma unroll
         for (int h = 0; h < 2; h++)
@@ -951,8 +952,9 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
         // the prefetches' issuers wait for them before the epilogue reads them
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
           asm volatile("cp.async.wait_all;" ::: "memory");
-        chain_sync();
-        chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
+        if (CHAIN_NO_EPI != 5) chain_sync();
+        if (CHAIN_NO_EPI != 4)
+          chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
       more = chain_step(s);
