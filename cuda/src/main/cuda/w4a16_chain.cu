@@ -177,20 +177,6 @@ __device__ __forceinline__ void bulk_load(void* dst, const void* src, unsigned b
       : "memory");
 }
 
-// -DCHAIN_FREE_WARPS=F: consumer warps 4 .. 3 + F only arrive at a group's meeting and stream
-// on, where the others wait at it (warps 0-3 then run the epilogue; 8-11 prefetch the next
-// groups' epilogue inputs, so they must not pass an epilogue still reading them). The free
-// warps run at most the ring's stages, so at most CHAIN_NS group ends, ahead of the slowest:
-// the meetings take named barriers 2 + (group ends so far) % 4 and the warps' sums CHAIN_RED
-// = 4 buffers, so no meeting's count or buffer meets a later one's.
-#ifndef CHAIN_FREE_WARPS
-#define CHAIN_FREE_WARPS 0
-#endif
-static_assert(CHAIN_FREE_WARPS == 0 || (CHAIN_RED == 4 && CHAIN_NS < 4 && CHAIN_CW >= 8 &&
-                                         4 + CHAIN_FREE_WARPS <= CHAIN_CW - 4),
-              "free warps: four buffers and barriers, fewer stages, and none of warps 0-3 and the"
-              " prefetching ones");
-
 // The consumer warps' own barrier (the producer never joins it).
 __device__ __forceinline__ void chain_sync() {
   asm volatile("bar.sync 1, %0;" ::"n"(32 * CHAIN_CW) : "memory");
@@ -879,7 +865,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   int g = lane >> 2, cc = lane & 3;
   static_assert(CHAIN_CW % 2 == 0, "a warp's pairs CHAIN_CW apart start whole groups apart");
   const Entry* zw = szr + (warp >> gsh) * 8 + g;
-  int it = 0, red_buf = 0, meetings = 0;
+  int it = 0, red_buf = 0;
   for (int pi = 0; pi < c.phases; pi++) {
     const ChainPhase& p = c.ph[pi];
     if (pi > 0) {
@@ -966,15 +952,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
         // the prefetches' issuers wait for them before the epilogue reads them
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
           asm volatile("cp.async.wait_all;" ::: "memory");
-        if (CHAIN_FREE_WARPS) {
-          int id = 2 + (meetings++ & 3);
-          if (warp >= 4 && warp < 4 + CHAIN_FREE_WARPS)
-            asm volatile("bar.arrive %0, %1;" ::"r"(id), "n"(32 * CHAIN_CW) : "memory");
-          else
-            asm volatile("bar.sync %0, %1;" ::"r"(id), "n"(32 * CHAIN_CW) : "memory");
-        } else if (CHAIN_NO_EPI != 5) {
-          chain_sync();
-        }
+        if (CHAIN_NO_EPI != 5) chain_sync();
         if (CHAIN_NO_EPI != 4)
           chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
         if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
