@@ -121,12 +121,19 @@ __device__ __forceinline__ float sum_sq4(float ss, float4 v) {
   return sum_sq(sum_sq(sum_sq(sum_sq(ss, v.x), v.y), v.z), v.w);
 }
 
+// RMSNorm of x4 (four elements of a row) with their four norm weights w, as bf16 pairs.
+__device__ __forceinline__ void rms_norm4(float4 x4, uint2 w, float inv, __nv_bfloat162& lo,
+                                          __nv_bfloat162& hi) {
+  const bf16* wb = reinterpret_cast<const bf16*>(&w);
+  lo = __halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1]));
+  hi = __halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3]));
+}
+
 // xs[t][4i .. 4i + 3] = RMSNorm of x4 (elements 4i .. 4i + 3 of a row) with their four norm
 // weights w.
 __device__ __forceinline__ void rms_store4w(bf16* xs, int i, float4 x4, uint2 w, float inv) {
-  const bf16* wb = reinterpret_cast<const bf16*>(&w);
-  __nv_bfloat162 lo = __halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1]));
-  __nv_bfloat162 hi = __halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3]));
+  __nv_bfloat162 lo, hi;
+  rms_norm4(x4, w, inv, lo, hi);
   uint2 out;
   out.x = *reinterpret_cast<unsigned*>(&lo);
   out.y = *reinterpret_cast<unsigned*>(&hi);

@@ -377,14 +377,33 @@ __device__ __forceinline__ void chain_stage_copy(const ChainPhase& p, int tokens
   }
 }
 
-// rms_store4w's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
+// rms_norm4's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
 // bytes at i as fp16 through chain_h2: the same values where fp16 holds them.
 __device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, uint2 w, float inv,
                                                  float sc, __nv_bfloat162& m) {
-  const bf16* wb = reinterpret_cast<const bf16*>(&w);
-  reinterpret_cast<uint2*>(xt)[i] = make_uint2(
-      chain_h2(__halves2bfloat162(rms_scale(x4.x, inv, wb[0]), rms_scale(x4.y, inv, wb[1])), sc, m),
-      chain_h2(__halves2bfloat162(rms_scale(x4.z, inv, wb[2]), rms_scale(x4.w, inv, wb[3])), sc, m));
+  __nv_bfloat162 lo, hi;
+  rms_norm4(x4, w, inv, lo, hi);
+  reinterpret_cast<uint2*>(xt)[i] = make_uint2(chain_h2(lo, sc, m), chain_h2(hi, sc, m));
+}
+
+// Token t's inverse rms from its warps' sums of squares in part, added in warp order.
+__device__ __forceinline__ float chain_inv_rms(const Chain& c, const float* part, int t) {
+  float total = 0.f;
+  for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
+  return inv_rms(total, c.hidden, c.eps);
+}
+
+// Token t's normed float4s i0, i0 + n, ... of its residual row into its row of xs, read from
+// memory (the rows past what a thread holds, and the rare rescaling pass), through
+// chain_store_norm.
+__device__ __forceinline__ void chain_store_norm_row(const Chain& c, const ChainPhase& p, int t,
+                                                     int i0, __half* xs, float inv, float sc,
+                                                     __nv_bfloat162& m) {
+  int n = 32 * CHAIN_CW, h4 = c.hidden >> 2;
+  const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
+  const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
+  for (int i = i0; i < h4; i += n)
+    chain_store_norm(xs + (size_t)t * c.hidden, i, __ldcg(xr + i), __ldg(nw + i), inv, sc, m);
 }
 
 // The consumers' prologue of a phase: its activations as chain_pair takes them, xs (tokens, k)
@@ -428,15 +447,12 @@ __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase
       ss = warp_sum(ss);
       if (lane == 0) part[t * CHAIN_CW + warp] = ss;
       chain_sync();
-      float total = 0.f;
-      for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
-      float inv = inv_rms(total, c.hidden, c.eps);
-      __half* xt = xs + (size_t)t * c.hidden;
+      float inv = chain_inv_rms(c, part, t);
 #pragma unroll
       for (int u = 0; u < CHAIN_HELD; u++)
-        if (tid + u * n < h4) chain_store_norm(xt, tid + u * n, held[u], w[u], inv, 1.f, m2);
-      for (int i = tid + CHAIN_HELD * n; i < h4; i += n)
-        chain_store_norm(xt, i, __ldcg(xr + i), __ldg(nw + i), inv, 1.f, m2);
+        if (tid + u * n < h4)
+          chain_store_norm(xs + (size_t)t * c.hidden, tid + u * n, held[u], w[u], inv, 1.f, m2);
+      chain_store_norm_row(c, p, t, tid + CHAIN_HELD * n, xs, inv, 1.f, m2);
     }
   }
   float m = warp_max(fmaxf(__low2float(m2), __high2float(m2)));
@@ -451,15 +467,8 @@ __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase
     if (p.kind == CHAIN_RESID) {
       chain_stage_copy(p, tokens, xs, sc, m2);
     } else {
-      for (int t = 0; t < tokens; t++) {
-        const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
-        float total = 0.f;
-        for (int w8 = 0; w8 < CHAIN_CW; w8++) total += part[t * CHAIN_CW + w8];
-        float inv = inv_rms(total, c.hidden, c.eps);
-        for (int i = tid; i < h4; i += n)
-          chain_store_norm(xs + (size_t)t * c.hidden, i, __ldcg(xr + i), __ldg(nw + i), inv, sc,
-                           m2);
-      }
+      for (int t = 0; t < tokens; t++)
+        chain_store_norm_row(c, p, t, tid, xs, chain_inv_rms(c, part, t), sc, m2);
     }
     chain_sync();
   }
