@@ -112,17 +112,6 @@ __device__ __forceinline__ uint4 ld_stream(const uint4* p) {
 MMA_16816(mma_bf16_16816, "bf16")
 MMA_16816(mma_f16_16816, "f16")
 
-// d = a . b + c (fp16 inputs): the accumulator's start from c, so a first MMA needs no zeroing
-// or copy of it.
-__device__ __forceinline__ void mma_f16_16816_c(float (&d)[4], const uint32_t (&a)[4],
-                                                uint32_t b0, uint32_t b1, const float (&c)[4]) {
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
-               "{%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
-               : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(c[0]),
-                 "f"(c[1]), "f"(c[2]), "f"(c[3]));
-}
-
 // 16 bytes global -> shared without passing through registers (cached in L2 only); src_bytes
 // below 16 fills the rest with zeros (0: nothing is read).
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int src_bytes) {

@@ -53,19 +53,6 @@ __device__ __forceinline__ void w4_frags_f16(uint32_t word, uint32_t (&a)[4]) {
   asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(a[3]) : "r"(hi), "n"(0x00F000F0), "n"(0x64006400));
 }
 
-// The same registers as fp16 subnormals, q 2^-24 (rows g) and 16 q 2^-24 (rows g + 8): with a
-// zero exponent an fp16's ten mantissa bits are its value in units of 2^-24, so the mask alone
-// makes the number, no offset to subtract. The tensor cores multiply subnormal fp16 inputs
-// exactly; the caller takes zero times the activations' sum off through the accumulator's
-// start and 2^24 back at the end (w4a16_chain.cu's chain_pair).
-__device__ __forceinline__ void w4_frags_sub(uint32_t word, uint32_t (&a)[4]) {
-  uint32_t hi = word >> 8;
-  a[0] = word & 0x000F000Fu;
-  a[1] = word & 0x00F000F0u;
-  a[2] = hi & 0x000F000Fu;
-  a[3] = hi & 0x00F000F0u;
-}
-
 // The two k-tiles' A fragments of a 32-input chunk (k-tile words w0, w1) of rows g (zero z0)
 // and g + 8 (z8).
 __device__ __forceinline__ void w4_frags(uint32_t w0, uint32_t w1, __nv_bfloat162 z0,

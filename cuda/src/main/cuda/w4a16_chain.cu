@@ -69,14 +69,6 @@
 #ifndef CHAIN_RED
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
 #endif
-// 1: the codes unpack as fp16 subnormals (w4_frags_sub: a mask a register, nothing subtracted)
-// and each pair's zero points come off through its first MMA's accumulator start, zero times
-// the pair's activation sum (the prologues add them up); 0: as fp16 1024 + q less 1024 + zero
-// in fp16 (w4_frags_f16), each product the bf16 arithmetic's. Why, and what it measured:
-// chain_pair.
-#ifndef CHAIN_SUBNORMAL
-#define CHAIN_SUBNORMAL 1
-#endif
 #define CHAIN_PHASES 4  // most phases a launch runs
 #define CHAIN_MAX_TOKENS 8  // most tokens a launch takes (one MMA n-tile)
 // Measurement builds: -DCHAIN_PROBE=1 issues no copies (the consumers multiply whatever the
@@ -202,25 +194,6 @@ __device__ __forceinline__ uint2 chain_offsets(uint2 e) {
   return make_uint2(*reinterpret_cast<unsigned*>(&h0), *reinterpret_cast<unsigned*>(&h8));
 }
 
-// CHAIN_SUBNORMAL's accumulator start of a pair (C fragment: rows g, g + 8 of the lane's tokens
-// 2c, 2c + 1, whose activation sums times 2^-24 are s0, s1): -zero s, -16 zero s. Every zero
-// point 8 (unsigned entries), else from the entry's bf16 128 + zero: 128 - that is -zero
-// exactly, so a zero point of 8 gives the same bits either way.
-__device__ __forceinline__ void chain_starts(unsigned, float s0, float s1, float (&c)[4]) {
-  c[0] = -8.f * s0;
-  c[1] = -8.f * s1;
-  c[2] = -128.f * s0;
-  c[3] = -128.f * s1;
-}
-__device__ __forceinline__ void chain_starts(uint2 e, float s0, float s1, float (&c)[4]) {
-  float2 z = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&e.y));
-  float n0 = 128.f - z.x, n8 = 16.f * (128.f - z.y);
-  c[0] = n0 * s0;
-  c[1] = n0 * s1;
-  c[2] = n8 * s0;
-  c[3] = n8 * s1;
-}
-
 // One input pair (64 inputs, one scale group) of a strip: the lane's word quad w of codes, its
 // token's fp16 activations of both chunks (x0, x1, chain_prologue), its scale entry e; into
 // acc. The codes unpack as fp16 1024 + q (rows g) and 1024 + 16 q (rows g + 8; w4_frags_f16:
@@ -239,40 +212,11 @@ __device__ __forceinline__ void chain_starts(uint2 e, float s0, float s1, float 
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 // E: the scales' entry, uint2 or (every zero point 8) unsigned: the same offsets either way
 // where the zero points are 8, so the same bits.
-//
-// CHAIN_SUBNORMAL (s0, s1: the pair's activation sums of the lane's two tokens times 2^-24,
-// chain_prologue): the codes as fp16 subnormals q 2^-24 and 16 q 2^-24, a mask a register
-// (w4_frags_sub); the MMAs start from -zero s (rows g) and -16 zero s (rows g + 8), so they sum
-// x (q - zero) 2^-24, and the epilogue multiplies by 2^24 (chain_prologue's factor). The
-// products are exact as before; the sums differ from the bf16 arithmetic's in rounding only,
-// the accumulator's start being about the result's size (zero is at most 15), where the
-// 1024 + q form's offsets, taken off the same way, were 1,000 times it and missed the tests'
-// tolerance.
 template <class E>
-__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float s0, float s1,
-                                           float (&acc)[1][4]) {
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
 #if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
   acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
                                 reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
-#elif CHAIN_SUBNORMAL
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
-  float c[4];
-  chain_starts(e, s0, s1, c);
-  uint32_t a[4][4];
-  w4_frags_sub(w.x, a[0]);
-  w4_frags_sub(w.y, a[1]);
-  w4_frags_sub(w.z, a[2]);
-  w4_frags_sub(w.w, a[3]);
-  float d[4];
-  mma_f16_16816_c(d, a[0], x0.x, x0.y, c);
-  mma_f16_16816(d, a[1], x0.z, x0.w);
-  mma_f16_16816(d, a[2], x1.x, x1.y);
-  mma_f16_16816(d, a[3], x1.z, x1.w);
-  float f8 = f.y * 0.0625f;
-  acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
-  acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
-  acc[0][2] = fmaf(f8, d[2], acc[0][2]);
-  acc[0][3] = fmaf(f8, d[3], acc[0][3]);
 #else
   float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
   uint2 o = chain_offsets(e);
@@ -410,70 +354,36 @@ __device__ __forceinline__ unsigned chain_h2(__nv_bfloat162 v, float sc, __nv_bf
 #define CHAIN_COPY_HELD 5
 #endif
 
-// The sum of staged fp16 pairs (a lane's part of an input pair's activations), in a fixed order.
-__device__ __forceinline__ float chain_hsum(unsigned a, unsigned b) {
-  float2 x = __half22float2(*reinterpret_cast<const __half2*>(&a));
-  float2 y = __half22float2(*reinterpret_cast<const __half2*>(&b));
-  return (x.x + x.y) + (y.x + y.y);
-}
-
-// CHAIN_SUBNORMAL: an input pair's activation sum from the LANES consecutive lanes that staged
-// it (s each lane's part; every lane of the warp calls), times 2^-24 into xsum[at] by the
-// first of them where ok. The same tree for every pair and token, so a token's sums do not
-// depend on the batch.
-#ifndef CHAIN_SUB_PROBE
-#define CHAIN_SUB_PROBE 0
-#endif
-template <int LANES>
-__device__ __forceinline__ void chain_pair_sum(float s, bool ok, float* xsum, int at) {
-#if CHAIN_SUBNORMAL && !(CHAIN_SUB_PROBE & 2)
-#pragma unroll
-  for (int o = LANES / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if (ok && (threadIdx.x & (LANES - 1)) == 0) xsum[at] = s * 0x1p-24f;
-#endif
-}
-
-// A RESID phase's activations (p.a) into xs as fp16 times sc, and their pairs' sums into xsum
-// (tokens, k / 64); m as chain_h2. Threads take uint4s (eight inputs) tid, tid + n, ...,
-// CHAIN_COPY_HELD loads in flight; a pair is eight lanes' uint4s (n is a multiple of 8).
+// A RESID phase's activations (p.a) into xs as fp16 times sc; m as chain_h2. Threads take
+// uint4s (eight inputs) tid, tid + n, ..., CHAIN_COPY_HELD loads in flight.
 __device__ __forceinline__ void chain_stage_copy(const ChainPhase& p, int tokens, __half* xs,
-                                                 float* xsum, float sc, __nv_bfloat162& m) {
-  int tid = threadIdx.x, lane = tid & 31, n = 32 * CHAIN_CW;
+                                                 float sc, __nv_bfloat162& m) {
+  int tid = threadIdx.x, n = 32 * CHAIN_CW;
   const uint4* src = reinterpret_cast<const uint4*>(p.a);
   uint4* dst = reinterpret_cast<uint4*>(xs);
   int total = tokens * p.k / 8;
-  for (int b0 = tid - lane; b0 < total; b0 += CHAIN_COPY_HELD * n) {  // whole warps: shuffles
-    int b = b0 + lane;
+  for (int b = tid; b < total; b += CHAIN_COPY_HELD * n) {
     uint4 v[CHAIN_COPY_HELD];
 #pragma unroll
     for (int u = 0; u < CHAIN_COPY_HELD; u++)
       if (b + u * n < total) v[u] = __ldcg(src + b + u * n);
 #pragma unroll
-    for (int u = 0; u < CHAIN_COPY_HELD; u++) {
-      bool ok = b + u * n < total;
-      float part = 0.f;
-      if (ok) {
+    for (int u = 0; u < CHAIN_COPY_HELD; u++)
+      if (b + u * n < total) {
         const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v[u]);
-        uint4 o = make_uint4(chain_h2(h[0], sc, m), chain_h2(h[1], sc, m), chain_h2(h[2], sc, m),
-                             chain_h2(h[3], sc, m));
-        dst[b + u * n] = o;
-        if (CHAIN_SUBNORMAL) part = chain_hsum(o.x, o.y) + chain_hsum(o.z, o.w);
+        dst[b + u * n] = make_uint4(chain_h2(h[0], sc, m), chain_h2(h[1], sc, m),
+                                    chain_h2(h[2], sc, m), chain_h2(h[3], sc, m));
       }
-      if (b0 + u * n < total) chain_pair_sum<8>(part, ok, xsum, (b + u * n) >> 3);
-    }
   }
 }
 
 // rms_norm4's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
-// bytes at i as fp16 through chain_h2: the same values where fp16 holds them. Returns their
-// sum (chain_pair_sum's part; a pair is sixteen lanes' values).
-__device__ __forceinline__ float chain_store_norm(__half* xt, int i, float4 x4, uint2 w,
-                                                  float inv, float sc, __nv_bfloat162& m) {
+// bytes at i as fp16 through chain_h2: the same values where fp16 holds them.
+__device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, uint2 w, float inv,
+                                                 float sc, __nv_bfloat162& m) {
   __nv_bfloat162 lo, hi;
   rms_norm4(x4, w, inv, lo, hi);
-  uint2 o = make_uint2(chain_h2(lo, sc, m), chain_h2(hi, sc, m));
-  reinterpret_cast<uint2*>(xt)[i] = o;
-  return CHAIN_SUBNORMAL ? chain_hsum(o.x, o.y) : 0.f;
+  reinterpret_cast<uint2*>(xt)[i] = make_uint2(chain_h2(lo, sc, m), chain_h2(hi, sc, m));
 }
 
 // Token t's inverse rms from its warps' sums of squares in part, added in warp order.
@@ -485,27 +395,20 @@ __device__ __forceinline__ float chain_inv_rms(const Chain& c, const float* part
 
 // Token t's normed float4s i0, i0 + n, ... of its residual row into its row of xs, read from
 // memory (the rows past what a thread holds, and the rare rescaling pass), through
-// chain_store_norm, and their pairs' sums into xsum's row t.
+// chain_store_norm.
 __device__ __forceinline__ void chain_store_norm_row(const Chain& c, const ChainPhase& p, int t,
-                                                     int i0, __half* xs, float* xsum, float inv,
-                                                     float sc, __nv_bfloat162& m) {
-  int n = 32 * CHAIN_CW, h4 = c.hidden >> 2, lane = threadIdx.x & 31;
+                                                     int i0, __half* xs, float inv, float sc,
+                                                     __nv_bfloat162& m) {
+  int n = 32 * CHAIN_CW, h4 = c.hidden >> 2;
   const float4* xr = reinterpret_cast<const float4*>(c.resid + (size_t)t * c.hidden);
   const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
-  for (int i = i0 - lane; i < h4; i += n) {  // whole warps: chain_pair_sum's shuffles
-    bool ok = i + lane < h4;
-    float part = ok ? chain_store_norm(xs + (size_t)t * c.hidden, i + lane, __ldcg(xr + i + lane),
-                                       __ldg(nw + i + lane), inv, sc, m)
-                    : 0.f;
-    chain_pair_sum<16>(part, ok, xsum, t * (c.hidden >> 6) + ((i + lane) >> 4));
-  }
+  for (int i = i0; i < h4; i += n)
+    chain_store_norm(xs + (size_t)t * c.hidden, i, __ldcg(xr + i), __ldg(nw + i), inv, sc, m);
 }
 
 // The consumers' prologue of a phase: its activations as chain_pair takes them, xs (tokens, k)
 // fp16, read through L2 (other blocks wrote them in this launch; L1 may hold stale lines).
-// With CHAIN_SUBNORMAL also each input pair's activation sum times 2^-24, xsum (tokens, k / 64)
-// (chain_pair's accumulator starts). Returns the factor the phase's sums take back: 1 (2^24
-// with CHAIN_SUBNORMAL, chain_pair's subnormal codes), unless an activation lies beyond fp16's
+// Returns the factor the phase's sums take back: 1, unless an activation lies beyond fp16's
 // range (65,504; bf16's reaches 3e38), when all are staged again times a power of two that
 // brings the largest within it (the same in every block: each stages all of them) and the
 // sums are multiplied back (W4ChainGpuTest's activations beyond fp16). The factor is the
@@ -513,14 +416,14 @@ __device__ __forceinline__ void chain_store_norm_row(const Chain& c, const Chain
 // pass 65,504, another's below 2^-14 times the factor (fp16's subnormals) lose bits, so only
 // then do a token's bits depend on the batch.
 __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
-                                                __half* xs, float* xsum, float* part, float* amax,
+                                                __half* xs, float* part, float* amax,
                                                 volatile int* paused) {
   int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
   __nv_bfloat162 m2 = __float2bfloat162_rn(0.f);
   int h4 = c.hidden >> 2;
   const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
   if (p.kind == CHAIN_RESID) {
-    chain_stage_copy(p, tokens, xs, xsum, 1.f, m2);
+    chain_stage_copy(p, tokens, xs, 1.f, m2);
   } else {
     // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
     // row and its norm weights held in registers between the passes
@@ -546,14 +449,10 @@ __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase
       chain_sync();
       float inv = chain_inv_rms(c, part, t);
 #pragma unroll
-      for (int u = 0; u < CHAIN_HELD; u++) {
-        int i = tid + u * n;
-        bool ok = i < h4;
-        float s = ok ? chain_store_norm(xs + (size_t)t * c.hidden, i, held[u], w[u], inv, 1.f, m2)
-                     : 0.f;
-        if (i - lane < h4) chain_pair_sum<16>(s, ok, xsum, t * (c.hidden >> 6) + (i >> 4));
-      }
-      chain_store_norm_row(c, p, t, tid + CHAIN_HELD * n, xs, xsum, inv, 1.f, m2);
+      for (int u = 0; u < CHAIN_HELD; u++)
+        if (tid + u * n < h4)
+          chain_store_norm(xs + (size_t)t * c.hidden, tid + u * n, held[u], w[u], inv, 1.f, m2);
+      chain_store_norm_row(c, p, t, tid + CHAIN_HELD * n, xs, inv, 1.f, m2);
     }
   }
   float m = warp_max(fmaxf(__low2float(m2), __high2float(m2)));
@@ -566,15 +465,15 @@ __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase
     if (m * sc > 65504.f) sc *= 0.5f;
     back = 1.f / sc;
     if (p.kind == CHAIN_RESID) {
-      chain_stage_copy(p, tokens, xs, xsum, sc, m2);
+      chain_stage_copy(p, tokens, xs, sc, m2);
     } else {
       for (int t = 0; t < tokens; t++)
-        chain_store_norm_row(c, p, t, tid, xs, xsum, chain_inv_rms(c, part, t), sc, m2);
+        chain_store_norm_row(c, p, t, tid, xs, chain_inv_rms(c, part, t), sc, m2);
     }
     chain_sync();
   }
   if (paused && tid == 0) *paused = 0;
-  return CHAIN_SUBNORMAL ? back * 0x1p24f : back;  // the subnormal codes' 2^-24 (chain_pair)
+  return back;
 }
 
 // The lanes' columns of a C fragment a warp's sums keep (chain_red_cols(tokens) of the four,
@@ -914,9 +813,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
                                         CHAIN_NS * 2 * 8 * (CHAIN_SP >> gsh) * sizeof(Entry));
   int red_cols = chain_red_cols(tokens), red_size = CHAIN_CW * 2 * 4 * 8 * red_cols;
   __half* xs = reinterpret_cast<__half*>(red + CHAIN_RED * red_size);
-  int kmax = 0;
-  for (int pi = 0; pi < c.phases; pi++) kmax = max(kmax, c.ph[pi].k);
-  float* xsum = reinterpret_cast<float*>(xs + (size_t)tokens * kmax);  // (tokens, k / 64)
   __shared__ float amax[CHAIN_CW];
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
@@ -1001,7 +897,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     CHAIN_MARK()
     // The attention after this launch may take its SMs' spare room from the last phase on.
     if (pi == c.phases - 1) pdl_launch_dependents();
-    float back = chain_prologue(c, p, tokens, xs, xsum, part, amax,
+    float back = chain_prologue(c, p, tokens, xs, part, amax,
                                 CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
                                     ? reinterpret_cast<volatile int*>(&paused)
                                     : nullptr);
@@ -1009,9 +905,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
-    // the pairs' activation sums of the lane's C columns, tokens 2 cc and 2 cc + 1
-    const float* xq0 = xsum + min(2 * cc, tokens - 1) * pairs;
-    const float* xq1 = xsum + min(2 * cc + 1, tokens - 1) * pairs;
     ChainStage s;
     bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
@@ -1044,10 +937,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
           Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
           uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
           uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-          float s0 = CHAIN_SUBNORMAL && !(CHAIN_SUB_PROBE & 1) ? xq0[pp] : 0.f;
-          float s1 = CHAIN_SUBNORMAL && !(CHAIN_SUB_PROBE & 1) ? xq1[pp] : 0.f;
-          chain_pair(w0, x0, x1, ea, s0, s1, acc[0]);
-          chain_pair(w1, x0, x1, eb, s0, s1, acc[1]);
+          chain_pair(w0, x0, x1, ea, acc[0]);
+          chain_pair(w1, x0, x1, eb, acc[1]);
         }
       }
       // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test

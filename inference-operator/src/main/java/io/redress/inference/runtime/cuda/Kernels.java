@@ -1680,14 +1680,12 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Dynamic shared memory of w4_chain: ring, scales (8 entries a strip's group, of 8 bytes, or
-   * 4 where {@code z8}: scales without zero points), warp sums, activations (fp16), and the
-   * activations' sums by input pair (a float each 64 inputs).
+   * 4 where {@code z8}: scales without zero points), warp sums, activations (fp16).
    */
   int w4ChainSmem(int group, int maxK, int tokens, boolean z8) {
     int groupsPerStage = chainPairs * 64 / group;
     return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * (z8 ? 32 : 64)
-        + chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK
-        + tokens * maxK / 16;
+        + chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK;
   }
 
   /**
