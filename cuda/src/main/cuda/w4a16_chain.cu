@@ -69,13 +69,6 @@
 #ifndef CHAIN_RED
 #define CHAIN_RED 2     // buffers of the groups' warp sums (1: one more barrier a group)
 #endif
-// 1: one more warp (CHAIN_CW + 1) runs every group's epilogue and its prefetches; the consumers
-// leave their sums in a buffer, arrive on its mbarrier and stream on, with no meeting (chain_epi).
-// 0: the first four consumer warps run them after a meeting of all the consumers.
-#ifndef CHAIN_EPI_WARP
-#define CHAIN_EPI_WARP 0
-#endif
-#define CHAIN_THREADS (32 * (CHAIN_CW + 1 + CHAIN_EPI_WARP))
 #define CHAIN_PHASES 4  // most phases a launch runs
 #define CHAIN_MAX_TOKENS 8  // most tokens a launch takes (one MMA n-tile)
 // Measurement builds: -DCHAIN_PROBE=1 issues no copies (the consumers multiply whatever the
@@ -101,8 +94,7 @@ static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly a
 
 // The geometry Kernels sizes the launch's shared memory by (so a variant built with other
 // -DCHAIN_* values runs as it is).
-__device__ const int w4_chain_geometry[5] = {CHAIN_CW, CHAIN_SP, CHAIN_NS, CHAIN_RED,
-                                             CHAIN_EPI_WARP};
+__device__ const int w4_chain_geometry[4] = {CHAIN_CW, CHAIN_SP, CHAIN_NS, CHAIN_RED};
 
 // Phase kinds.
 #define CHAIN_RESID 0  // resid (tokens, rows) fp32 += a . w^T, a (tokens, k) bf16
@@ -327,20 +319,13 @@ __device__ __forceinline__ ChainRun chain_run(const Chain& c, const ChainPhase& 
   return r;
 }
 
-// All blocks' consumers (and epilogue warps) have finished the phase (its stores visible
-// everywhere) when this returns: common.cuh's grid barrier between two block barriers of the
-// consumers and the epilogue warp (every block is resident: one per SM, launched no wider than
-// the GPU).
-__device__ __forceinline__ void chain_phase_sync() {
-  if (CHAIN_EPI_WARP)
-    asm volatile("bar.sync 2, %0;" ::"n"(32 * (CHAIN_CW + 1)) : "memory");
-  else
-    chain_sync();
-}
+// All blocks' consumers have finished the phase (its stores visible everywhere) when this
+// returns: common.cuh's grid barrier between the consumers' own barriers (every block is
+// resident: one per SM, launched no wider than the GPU).
 __device__ __forceinline__ void chain_grid_sync(unsigned* bar) {
-  chain_phase_sync();
+  chain_sync();
   if (threadIdx.x == 0) grid_arrive_wait(bar);
-  chain_phase_sync();
+  chain_sync();
 }
 
 // Float4s of a residual row, and uint4s of a RESID phase's activations, a consumer thread
@@ -629,32 +614,34 @@ __device__ __forceinline__ void chain_prefetch_rows(const Chain& c, const ChainP
                  : "memory");
 }
 
-// Unit k (0..15) of a group, token t: its two strips' sums (warp partials in red, in warp order)
-// through the phase's epilogue. A partner's part leaves its sums in its slot th instead; an
-// owner's adds its partner's (prefetched into pre[th]) to its own first.
-__device__ __forceinline__ void chain_epilogue_unit(const Chain& c, const ChainPhase& p,
-                                                    const ChainStage& s, int tokens,
-                                                    const float* red, const uint4* pre,
-                                                    unsigned tag, const float* pf,
-                                                    const float* pos, const int* slots,
-                                                    float back, int k, int t, int th) {
+// A group's sums (warp partials in red) through the phase's epilogue, by consumer threads
+// 0..127: thread (e, l) hands row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C
+// fragment layout), as w4f_units does. A partner's part leaves its sums in its slot instead;
+// an owner's adds its partner's (prefetched into pre) to its own first.
+__device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
+                                               const ChainStage& s, int tokens, const float* red,
+                                               const uint4* pre, unsigned tag, const float* pf,
+                                               const float* pos, const int* slots, float back) {
+  if (threadIdx.x >= 128) return;
+  int e = threadIdx.x >> 5, l = threadIdx.x & 31;
+  int t = 2 * (l & 3) + (e & 1);
   bool owner = s.pe < (p.k >> 6);
-  int e = 2 * (k >> 3) + (t & 1), g = k & 7, cc = t >> 1;  // the C fragment's register, place
+  if (t >= tokens) return;
   float a = 0.f, b = 0.f;
   int cols = chain_red_cols(tokens);
   for (int w = 0; w < CHAIN_CW; w++) {
-    a += red[chain_red_at(w, 0, e, g, cc, cols)];
-    b += red[chain_red_at(w, 1, e, g, cc, cols)];
+    a += red[chain_red_at(w, 0, e, l >> 2, l & 3, cols)];
+    b += red[chain_red_at(w, 1, e, l >> 2, l & 3, cols)];
   }
   if (s.pa > 0) {  // a partner's part
-    uint4* slot = chain_part(c, s.pi, blockIdx.x, th);
+    uint4* slot = chain_part(c, s.pi, blockIdx.x, threadIdx.x);
     chain_st_word(slot, 0, a, tag);
     chain_st_word(slot, 1, b, tag);
     return;
   }
   if (owner && CHAIN_NO_EPI != 2) {
-    uint4 v = pre[th];
-    const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1, th);
+    uint4 v = pre[threadIdx.x];
+    const uint4* slot = chain_part(c, s.pi, blockIdx.x + 1, threadIdx.x);
     unsigned long long w;
     for (w = ((unsigned long long)v.y << 32) | v.x; (unsigned)(w >> 32) != tag;)
       w = chain_ld_word(slot, 0);
@@ -665,7 +652,7 @@ __device__ __forceinline__ void chain_epilogue_unit(const Chain& c, const ChainP
   }
   a *= back;  // chain_prologue's factor (exact: a power of two, 1 but for huge activations)
   b *= back;
-  int u = 16 * s.j + k;  // the unit's place in the phase
+  int k = (l >> 2) + 8 * (e >> 1), u = 16 * s.j + k;  // the unit's place in the group
   if (p.kind == CHAIN_RESID) {  // rows 32 j + k and + 16 (StripRowsEpilogue's), prefetched
     float* y = c.resid + (size_t)t * p.rows + 32 * s.j + k;
     y[0] = pf[32 * t + k] + a;
@@ -680,20 +667,6 @@ __device__ __forceinline__ void chain_epilogue_unit(const Chain& c, const ChainP
                     c.head_dim, c.head_dim / 2, c.theta, pos[t], slots[t]}
         .store_biased(u, t, a + to_f(bias[k]), b + to_f(bias[16 + k]));
   }
-}
-
-// A group's epilogue by consumer threads 0..127 (without CHAIN_EPI_WARP): thread (e, l) hands
-// row g + 8 (e / 2) of both strips, token 2c + e % 2 (the C fragment layout), as w4f_units does.
-__device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase& p,
-                                               const ChainStage& s, int tokens, const float* red,
-                                               const uint4* pre, unsigned tag, const float* pf,
-                                               const float* pos, const int* slots, float back) {
-  if (threadIdx.x >= 128) return;
-  int e = threadIdx.x >> 5, l = threadIdx.x & 31;
-  int t = 2 * (l & 3) + (e & 1);
-  if (t >= tokens) return;
-  chain_epilogue_unit(c, p, s, tokens, red, pre, tag, pf, pos, slots, back,
-                      (l >> 2) + 8 * (e >> 1), t, threadIdx.x);
 }
 
 // Stage s's codes and scales into a ring slot (codes, scales), counted on bar: one lane.
@@ -843,20 +816,11 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   __shared__ float amax[CHAIN_CW];
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   CHAIN_TIMES
-  // CHAIN_EPI_WARP: the groups' sum buffers handed between the consumers (full: each warp's
-  // arrival) and the epilogue warp (empty: its arrival once it has read them), and the phase's
-  // factor from the prologue (chain_prologue's back) for the epilogues
-  __shared__ uint64_t sums_full[CHAIN_RED], sums_empty[CHAIN_RED];
-  __shared__ float back_s;
   if (threadIdx.x == 0) {
     paused = 0;
     for (int s = 0; s < CHAIN_NS; s++) {
       mbar_init(full + s, 1);
       mbar_init(empty + s, CHAIN_CW);
-    }
-    for (int b = 0; b < CHAIN_RED; b++) {
-      mbar_init(sums_full + b, CHAIN_CW);
-      mbar_init(sums_empty + b, 1);
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
@@ -913,49 +877,12 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   unsigned* epoch = c.barrier + 1;
   unsigned ep = *reinterpret_cast<volatile unsigned*>(epoch), tag = 0;
   __shared__ uint4 pre[2][128];  // the partners' sums, double-buffered as pf
-  if (CHAIN_EPI_WARP && warp == CHAIN_CW + 1) {
-    // The epilogue warp: walks the block's stages as the consumers do; at each group's first
-    // stage issues the epilogue's prefetches, at its last waits for the consumers' sums, runs
-    // the epilogue over the group's (unit, token)s, lane by lane, and frees the buffer. Why:
-    // the groups' ends cost the consumers about 13 % at 14B batch 1 (an H200), the meeting
-    // that lines all twelve warps up and the epilogue that holds the first four back.
-    tag = ep + 1;
-    int gc = 0;  // the block's groups so far
-    for (int pi = 0; pi < c.phases; pi++) {
-      const ChainPhase& p = c.ph[pi];
-      if (pi > 0) chain_grid_sync(c.barrier);
-      if (pi == c.phases - 1) pdl_launch_dependents();
-      int pairs = p.k >> 6, items = 16 * tokens;
-      ChainStage s;
-      for (bool more = chain_begin(c, s, pi, gsh, rs); more; more = chain_step(s)) {
-        if (s.ps == 0) {  // a group whose epilogue this block runs
-          if (s.pe < pairs)  // an owner's
-            for (int th = lane; th < items; th += 32) chain_prefetch_part(c, pi, pre[gc & 1], th);
-          for (int th = lane; th < 8 * tokens; th += 32)
-            chain_prefetch_rows(c, p, s, tokens, pf[gc & 1], th);
-        }
-        if (!chain_group_end(s)) continue;
-        int b = gc % CHAIN_RED;
-        mbar_wait(sums_full + b, (gc / CHAIN_RED) & 1);
-        asm volatile("cp.async.wait_all;" ::: "memory");
-        __syncwarp();
-        float back = back_s;
-        for (int th = lane; th < items; th += 32)
-          chain_epilogue_unit(c, p, s, tokens, red + b * red_size, pre[gc & 1], tag, pf[gc & 1],
-                              pos_s, slot_s, back, th & 15, th >> 4, th);
-        __syncwarp();
-        if (lane == 0) mbar_arrive(sums_empty + b);
-        gc++;
-      }
-    }
-    return;
-  }
   // Lanes past the live tokens read the last one's activations: their columns of the product
   // are never stored, and the loads need no predicate or zeroing.
   int g = lane >> 2, cc = lane & 3;
   static_assert(CHAIN_CW % 2 == 0, "a warp's pairs CHAIN_CW apart start whole groups apart");
   const Entry* zw = szr + (warp >> gsh) * 8 + g;
-  int it = 0, red_buf = 0, gc = 0;
+  int it = 0, red_buf = 0;
   for (int pi = 0; pi < c.phases; pi++) {
     const ChainPhase& p = c.ph[pi];
     if (pi > 0) {
@@ -975,7 +902,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
                                     ? reinterpret_cast<volatile int*>(&paused)
                                     : nullptr);
     if (pi == 0) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
-    if (CHAIN_EPI_WARP && threadIdx.x == 0) back_s = back;
     CHAIN_MARK()
     int pairs = p.k >> 6;
     const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
@@ -986,7 +912,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     for (; more; it++) {
       int slot = it % CHAIN_NS;
       int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
-      if (!CHAIN_EPI_WARP && s.ps == 0 && pth >= 0) {  // a group whose epilogue this block runs
+      if (s.ps == 0 && pth >= 0) {  // a group whose epilogue this block runs
         if (s.pe < pairs) chain_prefetch_part(c, pi, pre[s.j & 1], pth);  // an owner's
         chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1], pth);
       }
@@ -1028,24 +954,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 #pragma unroll
           for (int e = 0; e < 4; e++) acc[h][0][e] = 0.f;
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0) asm volatile("cp.async.wait_all;" ::: "memory");
-      } else if (CHAIN_EPI_WARP && chain_group_end(s)) {
-        // The group's sums to the epilogue warp, in the buffer it freed CHAIN_RED groups ago.
-        int b = gc % CHAIN_RED;
-        if (gc >= CHAIN_RED) mbar_wait(sums_empty + b, ((gc / CHAIN_RED) - 1) & 1);
-        float* rb = red + b * red_size;
-#pragma unroll
-        for (int h = 0; h < 2; h++)
-#pragma unroll
-          for (int e = 0; e < 4; e++) {
-            if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
-            acc[h][0][e] = 0.f;
-          }
-        __syncwarp();
-        if (lane == 0) mbar_arrive(sums_full + b);
-#ifdef CHAIN_EPI_MEET
-        chain_sync();
-#endif
-        gc++;
       } else if (chain_group_end(s)) {
         // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
         // rewritten two groups later, after its readers have passed the next group's barrier).
@@ -1081,7 +989,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 // Groups of 128 inputs (GPTQ's usual) and of 64 (Kernels.w4ChainFits); each over scales with
 // zero points, and without them (_z8).
 #define W4_CHAIN(NAME, GSH, Z8)                                                                \
-  extern "C" __global__ void __launch_bounds__(CHAIN_THREADS, 1)                                \
+  extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)                         \
       NAME(const Chain* __restrict__ chain, int tokens, const int* __restrict__ runs) {        \
     w4_chain_run<GSH, Z8>(chain, tokens, runs);                                                \
   }

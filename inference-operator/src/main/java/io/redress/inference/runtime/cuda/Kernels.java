@@ -117,14 +117,13 @@ public final class Kernels implements AutoCloseable {
   private final int layersSmem128;
   private final CUfunction w4ChainScales;
   /**
-   * w4_chain's consumer warps, input pairs a stage, ring stages, warp-sum buffers and epilogue
-   * warps (w4_chain_geometry).
+   * w4_chain's consumer warps, input pairs a stage, ring stages and warp-sum buffers
+   * (w4_chain_geometry).
    */
   private final int chainWarps;
   private final int chainPairs;
   private final int chainStages;
   private final int chainRed;
-  private final int chainEpiWarps;
   /** w4_chain's static shared memory, which shares the opt-in with its dynamic. */
   private final int chainStatic;
   /**
@@ -250,7 +249,7 @@ public final class Kernels implements AutoCloseable {
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
-    int[] chain = deviceInts("w4_chain_geometry", 5);
+    int[] chain = deviceInts("w4_chain_geometry", 4);
     chainWarps = chain[0];
     layers64 = function("layers_hd64_bf16");
     layers128 = function("layers_hd128_bf16");
@@ -259,7 +258,6 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
-    chainEpiWarps = chain[4];
     chainStatic = staticSmem(w4Chain);
   }
 
@@ -1780,8 +1778,8 @@ public final class Kernels implements AutoCloseable {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    int threads = 32 * (chainWarps + 1 + chainEpiWarps);
-    launch(w4ChainFor(group, z8), sms, 1, 1, threads, smem, p(chain), i(tokens), p(runs));
+    launch(w4ChainFor(group, z8), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
+        i(tokens), p(runs));
   }
 
   // A block's cost in a chain phase (chainRuns), in us as fitted on a 14B GPTQ batch-1 timeline
