@@ -88,6 +88,9 @@
 #ifndef CHAIN_NO_EPI
 #define CHAIN_NO_EPI 0
 #endif
+#ifndef CHAIN_NO_EPI_LIVE
+#define CHAIN_NO_EPI_LIVE 0
+#endif
 
 #define CHAIN_STAGE_CODES (2 * CHAIN_SP * 512)  // bytes of codes a stage
 static_assert(CHAIN_SP % CHAIN_CW == 0, "a stage's pairs are shared out evenly among the warps");
@@ -212,13 +215,9 @@ __device__ __forceinline__ uint2 chain_offsets(uint2 e) {
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 // E: the scales' entry, uint2 or (every zero point 8) unsigned: the same offsets either way
 // where the zero points are 8, so the same bits.
+// chain_pair in two halves: the pair's product d (its MMAs), and d scaled into acc.
 template <class E>
-__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
-#if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
-  acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
-                                reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
-#else
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+__device__ __forceinline__ void chain_pair_d(uint4 w, uint4 x0, uint4 x1, E e, float (&d)[4]) {
   uint2 o = chain_offsets(e);
   const __half2 o0 = *reinterpret_cast<const __half2*>(&o.x);
   const __half2 o8 = *reinterpret_cast<const __half2*>(&o.y);
@@ -233,18 +232,43 @@ __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, flo
       a[j][i] = *reinterpret_cast<const uint32_t*>(&h);
     }
   }
-  float d[4] = {0.f, 0.f, 0.f, 0.f};
+  d[0] = d[1] = d[2] = d[3] = 0.f;
   mma_f16_16816(d, a[0], x0.x, x0.y);
   mma_f16_16816(d, a[1], x0.z, x0.w);
   mma_f16_16816(d, a[2], x1.x, x1.y);
   mma_f16_16816(d, a[3], x1.z, x1.w);
+}
+template <class E>
+__device__ __forceinline__ void chain_pair_scale(E e, const float (&d)[4], float (&acc)[1][4]) {
+#if CHAIN_PROBE >= 3  // measurement: no scales (3), and only token 0's columns (4)
+  float2 f = make_float2(1.f, 16.f);
+#else
+  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+#endif
   float f8 = f.y * 0.0625f;
   acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
-  acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
+  if (CHAIN_PROBE != 4) acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
   acc[0][2] = fmaf(f8, d[2], acc[0][2]);
-  acc[0][3] = fmaf(f8, d[3], acc[0][3]);
+  if (CHAIN_PROBE != 4) acc[0][3] = fmaf(f8, d[3], acc[0][3]);
+}
+template <class E>
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
+#if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
+  acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
+                                reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
+#else
+  float d[4];
+  chain_pair_d(w, x0, x1, e, d);
+  chain_pair_scale(e, d, acc);
 #endif
 }
+
+// 1: each pair's scaling (chain_pair_scale) waits for the warp's next pair's MMAs, so the warp
+// issues on while the last pair's four dependent MMAs finish, the stage's last flushed at its
+// end; 2: flushed at the group's end instead.
+#ifndef CHAIN_LAG
+#define CHAIN_LAG 0
+#endif
 
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
 __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, int j, int s) {
@@ -909,6 +933,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
     float acc[2][1][4] = {};
+    float dq[2][4] = {};  // CHAIN_LAG: the warp's last pair's products and scales, not yet in acc
+    Entry eq[2] = {};
     for (; more; it++) {
       int slot = it % CHAIN_NS;
       int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
@@ -937,9 +963,31 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
           Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
           uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
           uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-          chain_pair(w0, x0, x1, ea, acc[0]);
-          chain_pair(w1, x0, x1, eb, acc[1]);
+          if (CHAIN_LAG) {
+            float d0[4], d1[4];
+            chain_pair_d(w0, x0, x1, ea, d0);
+            chain_pair_d(w1, x0, x1, eb, d1);
+            chain_pair_scale(eq[0], dq[0], acc[0]);  // the warp's previous pair's
+            chain_pair_scale(eq[1], dq[1], acc[1]);
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+              dq[0][e] = d0[e];
+              dq[1][e] = d1[e];
+            }
+            eq[0] = ea;
+            eq[1] = eb;
+          } else {
+            chain_pair(w0, x0, x1, ea, acc[0]);
+            chain_pair(w1, x0, x1, eb, acc[1]);
+          }
         }
+      }
+      if (CHAIN_LAG == 1 || (CHAIN_LAG == 2 && chain_group_end(s))) {  // flush the last pair
+        chain_pair_scale(eq[0], dq[0], acc[0]);
+        chain_pair_scale(eq[1], dq[1], acc[1]);
+#pragma unroll
+        for (int e = 0; e < 4; e++) dq[0][e] = dq[1][e] = 0.f;
+        eq[0] = eq[1] = Entry{};
       }
       // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test
       // between them, so that the compiler could load one pair while the last one's MMAs ran:
@@ -952,9 +1000,15 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 #pragma unroll
         for (int h = 0; h < 2; h++)
 #pragma unroll
-          for (int e = 0; e < 4; e++) acc[h][0][e] = 0.f;
+          for (int e = 0; e < 4; e++) {
+            if (CHAIN_NO_EPI_LIVE && __float_as_uint(acc[h][0][e]) == 0x7fc00001u)
+              red[e] = acc[h][0][e];  // never: keeps the sums (and their FFMAs) alive
+            acc[h][0][e] = 0.f;
+          }
         if (s.pa == 0 && threadIdx.x >= CHAIN_PF0) asm volatile("cp.async.wait_all;" ::: "memory");
-      } else if (chain_group_end(s)) {
+      } else if (chain_group_end(s) &&
+                 !(CHAIN_NO_EPI >= 6 && (s.j & (CHAIN_NO_EPI == 6 ? 1 : 3)) && s.pa == 0 &&
+                   s.pe == pairs && !chain_phase_end(s))) {
         // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
         // rewritten two groups later, after its readers have passed the next group's barrier).
         float* rb = red + red_buf * red_size;
