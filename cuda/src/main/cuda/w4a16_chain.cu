@@ -215,9 +215,23 @@ __device__ __forceinline__ uint2 chain_offsets(uint2 e) {
 // Measured against four accumulators of two MMAs in the lab's 48 14B layers: 3,884 -> 3,840 us.
 // E: the scales' entry, uint2 or (every zero point 8) unsigned: the same offsets either way
 // where the zero points are 8, so the same bits.
-// chain_pair in two halves: the pair's product d (its MMAs), and d scaled into acc.
-template <class E>
-__device__ __forceinline__ void chain_pair_d(uint4 w, uint4 x0, uint4 x1, E e, float (&d)[4]) {
+// ONE: a step of one token, whose C fragments' columns 1, 3, ... hold copies of token 0's
+// sums (chain_red_cols): their scaling is left out (never stored; -DCHAIN_ONE_TRIM=0 keeps it,
+// for measurements).
+#ifndef CHAIN_ONE_TRIM
+#define CHAIN_ONE_TRIM 1
+#endif
+template <bool ONE, class E>
+__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
+#if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
+  acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
+                                reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
+#else
+#if CHAIN_PROBE >= 3  // measurement: no scales (3), and only token 0's columns (4)
+  float2 f = make_float2(1.f, 16.f);
+#else
+  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+#endif
   uint2 o = chain_offsets(e);
   const __half2 o0 = *reinterpret_cast<const __half2*>(&o.x);
   const __half2 o8 = *reinterpret_cast<const __half2*>(&o.y);
@@ -232,43 +246,18 @@ __device__ __forceinline__ void chain_pair_d(uint4 w, uint4 x0, uint4 x1, E e, f
       a[j][i] = *reinterpret_cast<const uint32_t*>(&h);
     }
   }
-  d[0] = d[1] = d[2] = d[3] = 0.f;
+  float d[4] = {0.f, 0.f, 0.f, 0.f};
   mma_f16_16816(d, a[0], x0.x, x0.y);
   mma_f16_16816(d, a[1], x0.z, x0.w);
   mma_f16_16816(d, a[2], x1.x, x1.y);
   mma_f16_16816(d, a[3], x1.z, x1.w);
-}
-template <class E>
-__device__ __forceinline__ void chain_pair_scale(E e, const float (&d)[4], float (&acc)[1][4]) {
-#if CHAIN_PROBE >= 3  // measurement: no scales (3), and only token 0's columns (4)
-  float2 f = make_float2(1.f, 16.f);
-#else
-  float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e));
-#endif
   float f8 = f.y * 0.0625f;
   acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
-  if (CHAIN_PROBE != 4) acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
+  if (!(ONE && CHAIN_ONE_TRIM) && CHAIN_PROBE != 4) acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
   acc[0][2] = fmaf(f8, d[2], acc[0][2]);
-  if (CHAIN_PROBE != 4) acc[0][3] = fmaf(f8, d[3], acc[0][3]);
-}
-template <class E>
-__device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, float (&acc)[1][4]) {
-#if CHAIN_PROBE == 2  // measurement: the loads kept alive, no arithmetic
-  acc[0][0] += __uint_as_float((w.x ^ w.y ^ w.z ^ w.w ^ x0.x ^ x1.y ^
-                                reinterpret_cast<const unsigned&>(e)) & 0x3f800000u);
-#else
-  float d[4];
-  chain_pair_d(w, x0, x1, e, d);
-  chain_pair_scale(e, d, acc);
+  if (!(ONE && CHAIN_ONE_TRIM) && CHAIN_PROBE != 4) acc[0][3] = fmaf(f8, d[3], acc[0][3]);
 #endif
 }
-
-// 1: each pair's scaling (chain_pair_scale) waits for the warp's next pair's MMAs, so the warp
-// issues on while the last pair's four dependent MMAs finish, the stage's last flushed at its
-// end; 2: flushed at the group's end instead.
-#ifndef CHAIN_LAG
-#define CHAIN_LAG 0
-#endif
 
 // Strip s (0, 1) of unit group j of a phase: the epilogues' row pairing (w4a16_fused.cu).
 __device__ __forceinline__ int chain_strip(const Chain& c, const ChainPhase& p, int j, int s) {
@@ -795,10 +784,16 @@ __device__ unsigned long long chain_span_end[CHAIN_TIMING_SPAN][CHAIN_PHASES];
 // fp16 scales of rows g, g + 8) against 8, so a stage streams 3 % fewer bytes. One H100, same
 // call, 14B GPTQ batch 1 258 / 258 tokens/s against 253 / 254 with the zero points (decode a
 // sequence 264-265 against 259.6-259.8), batch 2 493 against 488, 7B 472 against 464.
-template <int GSH, bool Z8>
+// ONE: steps of one token (the _one twins; chain_pair scales token 0's columns only, and the
+// token count is a constant), the same bits as the other twins for that token. One H200, same
+// call: 14B GPTQ batch 1 340.1 / 340.0 decode tokens/s a sequence against 337.3 / 337.2 with
+// token 1's scaling kept (-DCHAIN_ONE_TRIM=0); the other twins read 332.8-333.5 in five calls
+// on other machines the same day.
+template <int GSH, bool Z8, bool ONE>
 __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens,
                                              const int* __restrict__ runs) {
   using Entry = typename std::conditional<Z8, unsigned, uint2>::type;
+  if (ONE) tokens = 1;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   extern __shared__ uint4 chain_smem[];
   __shared__ uint64_t full[CHAIN_NS], empty[CHAIN_NS];
@@ -933,8 +928,6 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     bool more = chain_begin(c, s, pi, gsh, rs), first = true;
     if (!more) CHAIN_MARK()
     float acc[2][1][4] = {};
-    float dq[2][4] = {};  // CHAIN_LAG: the warp's last pair's products and scales, not yet in acc
-    Entry eq[2] = {};
     for (; more; it++) {
       int slot = it % CHAIN_NS;
       int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
@@ -963,31 +956,9 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
           Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
           uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
           uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-          if (CHAIN_LAG) {
-            float d0[4], d1[4];
-            chain_pair_d(w0, x0, x1, ea, d0);
-            chain_pair_d(w1, x0, x1, eb, d1);
-            chain_pair_scale(eq[0], dq[0], acc[0]);  // the warp's previous pair's
-            chain_pair_scale(eq[1], dq[1], acc[1]);
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-              dq[0][e] = d0[e];
-              dq[1][e] = d1[e];
-            }
-            eq[0] = ea;
-            eq[1] = eb;
-          } else {
-            chain_pair(w0, x0, x1, ea, acc[0]);
-            chain_pair(w1, x0, x1, eb, acc[1]);
-          }
+          chain_pair<ONE>(w0, x0, x1, ea, acc[0]);
+          chain_pair<ONE>(w1, x0, x1, eb, acc[1]);
         }
-      }
-      if (CHAIN_LAG == 1 || (CHAIN_LAG == 2 && chain_group_end(s))) {  // flush the last pair
-        chain_pair_scale(eq[0], dq[0], acc[0]);
-        chain_pair_scale(eq[1], dq[1], acc[1]);
-#pragma unroll
-        for (int e = 0; e < 4; e++) dq[0][e] = dq[1][e] = 0.f;
-        eq[0] = eq[1] = Entry{};
       }
       // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test
       // between them, so that the compiler could load one pair while the last one's MMAs ran:
@@ -1041,16 +1012,23 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 }
 
 // Groups of 128 inputs (GPTQ's usual) and of 64 (Kernels.w4ChainFits); each over scales with
-// zero points, and without them (_z8).
-#define W4_CHAIN(NAME, GSH, Z8)                                                                \
+// zero points, and without them (_z8); each for steps of one token (_one) and of more.
+#define W4_CHAIN(NAME, GSH, Z8, ONE)                                                           \
   extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)                         \
       NAME(const Chain* __restrict__ chain, int tokens, const int* __restrict__ runs) {        \
-    w4_chain_run<GSH, Z8>(chain, tokens, runs);                                                \
+    w4_chain_run<GSH, Z8, ONE>(chain, tokens, runs);                                           \
   }
-W4_CHAIN(w4_chain, 1, false)
-W4_CHAIN(w4_chain_g64, 0, false)
-W4_CHAIN(w4_chain_z8, 1, true)
-W4_CHAIN(w4_chain_g64_z8, 0, true)
+W4_CHAIN(w4_chain, 1, false, false)
+W4_CHAIN(w4_chain_g64, 0, false, false)
+W4_CHAIN(w4_chain_z8, 1, true, false)
+W4_CHAIN(w4_chain_g64_z8, 0, true, false)
+#ifndef CHAIN_ONE  // measurement: 0 builds the _one twins as the others
+#define CHAIN_ONE 1
+#endif
+W4_CHAIN(w4_chain_one, 1, false, CHAIN_ONE)
+W4_CHAIN(w4_chain_g64_one, 0, false, CHAIN_ONE)
+W4_CHAIN(w4_chain_z8_one, 1, true, CHAIN_ONE)
+W4_CHAIN(w4_chain_g64_z8_one, 0, true, CHAIN_ONE)
 
 // szs (strip-major, above) from w4a16.cu's sz (rows, groups) half2 {scale, zero}. rows % 16 == 0.
 // z8: scales only (unsigned entries: every zero point is 8, w4_zeros_not8), else uint2 entries.

@@ -106,10 +106,11 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction gatherCols;
   private final CUfunction dequantW4;
   private final CUfunction dequantW4Packed;
-  private final CUfunction w4Chain; // groups of 128
-  private final CUfunction w4ChainG64; // of 64
-  private final CUfunction w4ChainZ8; // their twins over scales without zero points
-  private final CUfunction w4ChainG64Z8;
+  /**
+   * w4_chain's twins (w4ChainFor): groups of 128 or 64, scales with zero points or without
+   * (_z8), steps of one token (_one) or more.
+   */
+  private final CUfunction[] w4Chains = new CUfunction[8];
   private final CUfunction w4ZerosNot8;
   private final CUfunction layers64;
   private final CUfunction layers128;
@@ -236,10 +237,10 @@ public final class Kernels implements AutoCloseable {
     gatherCols = function("gather_cols_bf16");
     dequantW4 = function("dequant_w4_bf16");
     dequantW4Packed = function("dequant_w4_packed_bf16");
-    w4Chain = function("w4_chain");
-    w4ChainG64 = function("w4_chain_g64");
-    w4ChainZ8 = function("w4_chain_z8");
-    w4ChainG64Z8 = function("w4_chain_g64_z8");
+    for (int t = 0; t < w4Chains.length; t++) {
+      w4Chains[t] = function("w4_chain" + ((t & 1) != 0 ? "_g64" : "")
+          + ((t & 2) != 0 ? "_z8" : "") + ((t & 4) != 0 ? "_one" : ""));
+    }
     w4ChainScales = function("w4_chain_scales");
     w4ZerosNot8 = function("w4_zeros_not8");
     CUdevice device = new CUdevice();
@@ -258,7 +259,7 @@ public final class Kernels implements AutoCloseable {
     chainPairs = chain[1];
     chainStages = chain[2];
     chainRed = chain[3];
-    chainStatic = staticSmem(w4Chain);
+    chainStatic = staticSmem(w4Chains[0]);
   }
 
   /** n ints of the module's __device__ array {@code name}. */
@@ -1730,7 +1731,8 @@ public final class Kernels implements AutoCloseable {
 
   /** Lets w4_chain take {@code smem} bytes of dynamic shared memory (outside any capture). */
   public void prepareW4Chain(int group, boolean z8, int smem) {
-    allowSmem(w4ChainFor(group, z8), smem);
+    allowSmem(w4ChainFor(group, z8, true), smem);
+    allowSmem(w4ChainFor(group, z8, false), smem);
   }
 
   /**
@@ -1778,7 +1780,7 @@ public final class Kernels implements AutoCloseable {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    launch(w4ChainFor(group, z8), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
+    launch(w4ChainFor(group, z8, tokens == 1), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
         i(tokens), p(runs));
   }
 
@@ -1912,15 +1914,15 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * w4_chain's twin for a group size (the shift it takes its scales by is compiled in) and
-   * scales with zero points or without ({@code z8}: all 8).
+   * w4_chain's twin for a group size (the shift it takes its scales by is compiled in), scales
+   * with zero points or without ({@code z8}: all 8), and steps of one token ({@code one}: the
+   * _one twin scales token 0's sums only) or more.
    */
-  private CUfunction w4ChainFor(int group, boolean z8) {
-    return switch (group) {
-      case 128 -> z8 ? w4ChainZ8 : w4Chain;
-      case 64 -> z8 ? w4ChainG64Z8 : w4ChainG64;
-      default -> throw new IllegalArgumentException("w4_chain takes groups of 64 or 128");
-    };
+  private CUfunction w4ChainFor(int group, boolean z8, boolean one) {
+    if (group != 64 && group != 128) {
+      throw new IllegalArgumentException("w4_chain takes groups of 64 or 128");
+    }
+    return w4Chains[(group == 64 ? 1 : 0) + (z8 ? 2 : 0) + (one ? 4 : 0)];
   }
 
   /** Floats of {@code partO} that {@link #attentionSplit} needs for {@code tokens} tokens. */
