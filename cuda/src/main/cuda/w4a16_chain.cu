@@ -252,10 +252,11 @@ __device__ __forceinline__ void chain_pair(uint4 w, uint4 x0, uint4 x1, E e, flo
   mma_f16_16816(d, a[2], x1.x, x1.y);
   mma_f16_16816(d, a[3], x1.z, x1.w);
   float f8 = f.y * 0.0625f;
+  constexpr bool odd = !(ONE && CHAIN_ONE_TRIM) && CHAIN_PROBE != 4;  // columns 1, 3, ...
   acc[0][0] = fmaf(f.x, d[0], acc[0][0]);
-  if (!(ONE && CHAIN_ONE_TRIM) && CHAIN_PROBE != 4) acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
+  if (odd) acc[0][1] = fmaf(f.x, d[1], acc[0][1]);
   acc[0][2] = fmaf(f8, d[2], acc[0][2]);
-  if (!(ONE && CHAIN_ONE_TRIM) && CHAIN_PROBE != 4) acc[0][3] = fmaf(f8, d[3], acc[0][3]);
+  if (odd) acc[0][3] = fmaf(f8, d[3], acc[0][3]);
 #endif
 }
 
