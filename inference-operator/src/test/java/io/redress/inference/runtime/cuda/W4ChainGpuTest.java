@@ -156,15 +156,19 @@ class W4ChainGpuTest {
    * of two and multiplies the sums back. Here layer 1's post-attention norm weights are all
    * 131,072, so its gate/up inputs (RMSNorm) reach some 4e5 and its down inputs (SiLU times
    * up, a copy) far more; bf16's range takes them, and the separate kernels read them as bf16.
-   * Without the rescaling the chain's sums would be infinite and its logits NaN.
+   * Without the rescaling the chain's sums would be infinite and its logits NaN. One sequence
+   * runs the one-token twins (w4_chain_one...), two the two-token kernels: each rescales in its
+   * own build of chain_run.
    */
-  @Test
-  void chainOverActivationsBeyondFp16MatchesTheSeparateKernels() {
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void chainOverActivationsBeyondFp16MatchesTheSeparateKernels(int seqs) {
     FusedDecodeGpuTest.Run separate =
-        run(SMALL, 128, false, null, KvCacheDtype.AUTO, 1, true);
+        run(SMALL, 128, false, null, KvCacheDtype.AUTO, seqs, true);
     FusedDecodeGpuTest.Run chain =
-        run(SMALL, 128, true, separate.tokens(), KvCacheDtype.AUTO, 1, true);
-    FusedDecodeGpuTest.assertMatches("activations beyond fp16, chain", separate, chain);
+        run(SMALL, 128, true, separate.tokens(), KvCacheDtype.AUTO, seqs, true);
+    FusedDecodeGpuTest.assertMatches("activations beyond fp16, " + seqs + " sequences, chain",
+        separate, chain);
   }
 
   private static void check(ModelConfig config, int group) {
