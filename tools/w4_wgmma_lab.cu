@@ -52,25 +52,13 @@ __global__ void fill_sz(__half2* p, size_t n, uint32_t seed) {
 #define W4WG_AHEAD 2      // stages staged ahead of the one multiplied
 #define W4WG_SMEM (W4WG_NS * 4096)
 
-__device__ __forceinline__ void wg_fence() {
-  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-}
-__device__ __forceinline__ void wg_commit() {
-  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-}
-template <int N>
-__device__ __forceinline__ void wg_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Ties registers to the asm stream: accumulators are read only after the wait before them, and
-// A fragments are complete before the fence.
-__device__ __forceinline__ void wg_hold(float (&d)[8]) {
-#pragma unroll
-  for (int i = 0; i < 8; i++) asm volatile("" : "+f"(d[i])::"memory");
-}
-__device__ __forceinline__ void wg_hold(uint32_t (&a)[4]) {
-#pragma unroll
-  for (int i = 0; i < 4; i++) asm volatile("" : "+r"(a[i])::"memory");
+// wg_fence, wg_commit, wg_wait, wg_hold and fence_proxy_async come from
+// cuda/src/main/cuda/w4a16_wgmma.cu (through kernels.cu).
+// A shared-memory matrix descriptor without swizzling: start, LBO (next core matrix in k), SBO
+// (next in n), each in 16-byte units.
+__device__ __forceinline__ uint64_t wg_desc(unsigned addr, unsigned lbo, unsigned sbo) {
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
+         ((uint64_t)(sbo >> 4) << 32);
 }
 // d (64 x 16 fp32; SCALE_D 0: d = a . b) += a (64 x 16 bf16 in registers, each warp's 16 rows
 // as mma.m16n8k16's A fragment) . b (16 x 16 bf16 in shared memory by descriptor, K-major).
@@ -89,16 +77,6 @@ __device__ __forceinline__ void stsm_x4(unsigned addr, uint4 v) {
   asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr),
                "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
                : "memory");
-}
-// The generic proxy's shared-memory writes (stmatrix) made visible to wgmma's async proxy.
-__device__ __forceinline__ void fence_proxy_async() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-// A shared-memory matrix descriptor without swizzling: start, LBO (next core matrix in k), SBO
-// (next in n), each in 16-byte units.
-__device__ __forceinline__ uint64_t wg_desc(unsigned addr, unsigned lbo, unsigned sbo) {
-  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) |
-         ((uint64_t)(sbo >> 4) << 32);
 }
 // acc += d scaled by rows g (f.x) and g + 8 (f.y): d[i] is row g + 8 ((i >> 1) & 1), token
 // 8 (i >> 2) + 2c + (i & 1).

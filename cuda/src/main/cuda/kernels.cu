@@ -15,4 +15,5 @@
 #include "w4a16_fused.cu"
 #include "w4a16_gemm.cu"
 #include "w4a16_chain.cu"
+#include "w4a16_wgmma.cu"
 #include "layers_bf16.cu"

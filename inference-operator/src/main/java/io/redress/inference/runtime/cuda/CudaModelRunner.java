@@ -288,6 +288,7 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer splitCounters;
   private final DeviceBuffer dequantScratch; // GPTQ prefill: the largest layer in bf16
   private final DeviceBuffer permScratch; // GPTQ act-order decode: (parts, tokens, k) bf16
+  private final DeviceBuffer w4ggScratch; // GPTQ, 65 to W4GG_MAX_TOKENS tokens: permuted x
   /**
    * One-token GPTQ steps run each layer's O, gate/up and down projections and the next layer's
    * QKV in one launch (w4a16_chain.cu; over an FP8 cache the QKV rows, their RoPE and cache
@@ -475,9 +476,13 @@ public final class CudaModelRunner implements ModelRunner {
 
     long dequantElems = 0;
     long permElems = 0;
+    long w4ggElems = 0;
     for (CudaWeights.Layer layer : weights.layers) {
       for (CudaWeights.Q4 w : layer.quantized()) {
         dequantElems = Math.max(dequantElems, (long) w.rows() * w.k());
+        if (w.perm() == null && kernels.w4WgmmaFits(w.rows(), w.k(), w.group())) {
+          w4ggElems = Math.max(w4ggElems, (long) Kernels.W4GG_MAX_TOKENS * w.k());
+        }
         if (w.perm() != null) {
           permElems = Math.max(permElems, (long) w.parts() * Kernels.W4_MAX_TOKENS * w.k());
         }
@@ -486,6 +491,7 @@ public final class CudaModelRunner implements ModelRunner {
     // Sized once for the largest layer: prefill dequantizes one layer at a time.
     dequantScratch = dequantElems > 0 ? device.alloc(2 * dequantElems) : null;
     permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
+    w4ggScratch = w4ggElems > 0 ? device.alloc(2 * w4ggElems) : null;
     // The chain's strip-major scales (about 6 % of the codes at group 128) before the KV cache
     // takes what memory is left; its Chains once the cache is placed.
     chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;
@@ -1917,9 +1923,16 @@ public final class CudaModelRunner implements ModelRunner {
       }
       kernels.w4a16(xs, partStride, wq.codes().ptr(), wq.scaleZero().ptr(), y, tokens, out, in,
           wq.group(), wq.bound1(), wq.bound2());
+    } else if (tokens <= Kernels.W4GG_MAX_TOKENS && useGemv && wq.perm() == null
+        && kernels.w4WgmmaFits(out, in, wq.group())) {
+      // Decode batches and prompt chunks past the GEMV's 64 tokens: the int4 codes read once
+      // and unpacked in registers for warpgroup MMAs, exact weights as above (dequantizing for
+      // cuBLAS wrote and read them again as bf16: 14B at 128 tokens 274 against 372 us a layer).
+      kernels.w4Wgmma(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.scaleZero().ptr(), y, tokens,
+          out, in, wq.group());
     } else {
       // Long prefill: the dequantization's bytes are small next to a GEMM over many tokens;
-      // the weights round to bf16 here (the kernel above keeps them exact).
+      // the weights round to bf16 here (the kernels above keep them exact).
       kernels.dequantW4(wq.codes().ptr(), wq.scaleZero().ptr(),
           wq.invPerm() == null ? null : wq.invPerm().ptr(), dequantScratch.ptr(), out, in,
           wq.group(), wq.bound1(), wq.bound2());

@@ -105,6 +105,9 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction fillScaleZeroW4;
   private final CUfunction gatherCols;
   private final CUfunction dequantW4;
+  private final CUfunction w4ggPermute;
+  // w4a16_wgmma.cu: a warpgroup a block, then two; groups of 128 or more, 64, 32 (W4GG_KINDS)
+  private final CUfunction[] w4gg = new CUfunction[6];
   private final CUfunction dequantW4Packed;
   /**
    * w4_chain's twins (w4ChainFor): groups of 128 or 64, scales with zero points or without
@@ -236,6 +239,11 @@ public final class Kernels implements AutoCloseable {
     fillScaleZeroW4 = function("fill_scale_zero_w4");
     gatherCols = function("gather_cols_bf16");
     dequantW4 = function("dequant_w4_bf16");
+    w4ggPermute = function("w4gg_permute");
+    for (int i = 0; i < w4gg.length; i++) {
+      w4gg[i] = function("w4gg_w" + (i / 3 + 1) + "_g" + (128 >> (i % 3)));
+      allowSmem(w4gg[i], w4ggSmem(i / 3 + 1));
+    }
     dequantW4Packed = function("dequant_w4_packed_bf16");
     for (int t = 0; t < w4Chains.length; t++) {
       w4Chains[t] = function("w4_chain" + ((t & 1) != 0 ? "_g64" : "")
@@ -950,6 +958,68 @@ public final class Kernels implements AutoCloseable {
   public void gatherCols(CUdeviceptr x, CUdeviceptr perm, CUdeviceptr out, int tokens, int k,
       int parts) {
     launch(gatherCols, (k + 255) / 256, tokens, parts, 256, 0, p(x), p(perm), p(out), i(k));
+  }
+
+  /**
+   * Most tokens {@link #w4Wgmma} takes ({@code redress.cuda.w4WgmmaMaxTokens}); larger steps
+   * dequantize for cuBLAS, whose bf16 GEMM outruns it there (one H200, a 14B layer's four
+   * projections: 128 tokens 274 against 372 us, 192 330 against 404, 256 456 against 408;
+   * docs/benchmarks).
+   */
+  public static final int W4GG_MAX_TOKENS =
+      Integer.getInteger("redress.cuda.w4WgmmaMaxTokens", 192);
+  private static final boolean W4GG = !"false".equals(System.getProperty("redress.cuda.w4Wgmma"));
+
+  /** Dynamic shared memory of a w4gg kernel of {@code wgs} warpgroups (w4a16_wgmma.cu). */
+  private static int w4ggSmem(int wgs) {
+    int stage = 64 * 128 * 2 + 5120 * wgs; // W4GG_STAGE(64, wgs)
+    return (wgs == 1 ? 4 : 3) * stage + 1024;
+  }
+
+  /**
+   * Whether {@link #w4Wgmma} can run a layer that is not act-order (the caller checks that):
+   * sm_90's warpgroup MMAs ({@code redress.cuda.w4Wgmma=false}: never), rows a multiple of 64,
+   * inputs of 128, and a group of a power of two from 32 inputs, or all of them.
+   */
+  public boolean w4WgmmaFits(int rows, int k, int group) {
+    return W4GG && ccMajor == 9 && rows % 64 == 0 && k % 128 == 0 && k % group == 0
+        && (group == k || (group >= 32 && Integer.bitCount(group) == 1));
+  }
+
+  /**
+   * {@code y (tokens, rows) fp32 = x (tokens, k) bf16 . W^T} for a GPTQ layer of more tokens
+   * than {@link #w4a16} takes, on warpgroup MMAs (w4a16_wgmma.cu): w4gg_permute writes x's
+   * inputs into {@code xp} (tokens x k bf16) in the MMA's column order, then the GEMM reads the
+   * int4 codes once and unpacks them in registers. Where the launch would give every SM at most
+   * two blocks of one warpgroup (narrow layers, fewer tokens), a warpgroup a block; else two
+   * sharing each staged activation tile. Layers must be {@link #w4WgmmaFits}.
+   */
+  public void w4Wgmma(CUdeviceptr x, CUdeviceptr xp, CUdeviceptr codes, CUdeviceptr scaleZero,
+      CUdeviceptr y, int tokens, int rows, int k, int group) {
+    if (tokens < 1 || !w4WgmmaFits(rows, k, group)) {
+      throw new IllegalArgumentException("w4Wgmma takes sm_90, rows a multiple of 64, k of 128"
+          + " and a power-of-two group of 32 or more (or k): " + rows + " x " + k + ", group "
+          + group + ", " + tokens + " tokens");
+    }
+    int tiles = (tokens + 63) / 64;
+    w4Wgmma(x, xp, codes, scaleZero, y, tokens, rows, k, group,
+        rows % 128 != 0 || (long) tiles * (rows / 64) <= 2L * sms ? 1 : 2);
+  }
+
+  /** {@link #w4Wgmma} with {@code wgs} warpgroups a block (2: rows a multiple of 128). */
+  void w4Wgmma(CUdeviceptr x, CUdeviceptr xp, CUdeviceptr codes, CUdeviceptr scaleZero,
+      CUdeviceptr y, int tokens, int rows, int k, int group, int wgs) {
+    long chunks = (long) tokens * k / 32;
+    launch(w4ggPermute, (int) Math.min((chunks + 255) / 256, 8L * sms), 1, 256, p(x), p(xp),
+        new long[] {chunks});
+    // log2 of the group, 30 where one group spans k (the group index is then always 0)
+    int gsh = Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : 30;
+    int kind = group >= 128 ? 0 : group == 64 ? 1 : 2;
+    if (wgs < 1 || wgs > 2 || rows % (64 * wgs) != 0) {
+      throw new IllegalArgumentException("w4Wgmma: " + wgs + " warpgroups over " + rows + " rows");
+    }
+    launch(w4gg[3 * (wgs - 1) + kind], (tokens + 63) / 64, rows / (64 * wgs), 1, 128 * wgs,
+        w4ggSmem(wgs), p(xp), p(codes), p(scaleZero), p(y), i(tokens), i(rows), i(k), i(gsh));
   }
 
   /**

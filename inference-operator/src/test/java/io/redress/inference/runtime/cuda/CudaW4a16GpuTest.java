@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -20,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The GPTQ kernels of w4a16.cu on random layers against the host: the tensor-core W4A16 kernel
  * (with the act-order gather) against a double-precision product of the CPU-dequantized weights
  * and the bf16 activations, for 1 to 64 tokens (every n-tile variant, full and partial), each
- * token's result bit-identical to a 1-token run; the prefill dequantization bit-exact against
- * bf16 of the CPU weights.
+ * token's result bit-identical to a 1-token run; the warpgroup-MMA GEMM of larger steps against
+ * the same product; the prefill dequantization bit-exact against bf16 of the CPU weights.
  */
 @Tag("gpu")
 class CudaW4a16GpuTest extends KernelGpuTest {
@@ -163,6 +164,59 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     kernels.w4a16Gemm(x.ptr(), q[0].ptr(), q[1].ptr(), gemm.ptr(), tokens, rows, k, p.group());
     assertThat(download(gemm, tokens * rows)).as("%s, %d tokens", s, tokens)
         .containsExactly(download(fused, tokens * rows));
+  }
+
+  /**
+   * Layers and token counts the warpgroup-MMA GEMM takes (w4a16_wgmma.cu, more tokens than
+   * {@link Kernels#w4a16}'s 64): groups of 32, 64, 128 and one (all of k), token tiles of 64
+   * full and partly filled, a stacked layer.
+   */
+  static Stream<Arguments> wgmmaShapesAndTokens() {
+    return Stream.of(new Shape(384, new int[] {192}, 32, false, false),
+        new Shape(896, new int[] {1024}, 128, false, false),
+        new Shape(1024, new int[] {512}, -1, false, false),
+        new Shape(2048, new int[] {1536, 256, 384}, 64, false, false))
+        .flatMap(s -> IntStream.of(65, 100, 128, 192).mapToObj(t -> Arguments.of(s, t)));
+  }
+
+  /**
+   * The warpgroup-MMA GEMM, one warpgroup a block and (rows allowing) two, against a double-precision product
+   * of the host's exact weights: it unpacks q - zero exactly and scales each group's fp32 sums,
+   * as the kernel above does, so it meets the same bound.
+   */
+  @ParameterizedTest
+  @MethodSource("wgmmaShapesAndTokens")
+  void wgmmaMatchesHostDequantizeAndMatmul(Shape s, int tokens) {
+    CudaWeights.Packed p = layer(s);
+    int k = p.k();
+    int rows = p.rows();
+    Assumptions.assumeTrue(kernels.w4WgmmaFits(rows, k, p.group()), "needs sm_90's wgmma");
+    short[] xBits = gaussianBf16(17L * tokens + k, tokens * k);
+    DeviceBuffer[] q = upload(p);
+    DeviceBuffer x = shorts(xBits);
+    DeviceBuffer xp = alloc(2L * tokens * k);
+    DeviceBuffer y = alloc(4L * tokens * rows);
+    for (int wgs = 1; wgs <= (rows % 128 == 0 ? 2 : 1); wgs++) {
+      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), y.ptr(), tokens, rows, k,
+          p.group(), wgs);
+      float[] out = download(y, tokens * rows);
+      for (int t = 0; t < tokens; t++) {
+        for (int r = 0; r < rows; r++) {
+          double ref = 0;
+          double abs = 0;
+          for (int i = 0; i < k; i++) {
+            double v = (double) p.weight(r, i) * SafeTensors.bf16ToFloat(xBits[t * k + i]);
+            ref += v;
+            abs += Math.abs(v);
+          }
+          double diff = Math.abs(out[t * rows + r] - ref);
+          if (!(diff <= TOLERANCE * abs)) {
+            assertThat(diff).as("%s, %d warpgroups a block, token %d of %d, row %d", s, wgs, t,
+                tokens, r).isLessThanOrEqualTo(TOLERANCE * abs);
+          }
+        }
+      }
+    }
   }
 
   /** n standard normal draws (seeded) as bf16 bits. */
