@@ -219,63 +219,63 @@ struct W4ggCopies {
 // Launch: grid (ceil(tokens / BN), rows / (64 WGS)), 128 WGS threads, NS * W4GG_STAGE(BN, WGS)
 // + 1,024 bytes of dynamic shared memory. xp: w4gg_permute's x. gsh: log2 of the group size (30 where
 // the group is all of k).
-// A warp's eight k-tiles of the stage at sp as (q - zero) A fragments (w4a16.cu's w4_frags):
-// chunk 2 p + h's words 2 h, 2 h + 1. se: its rows' {scale, zero} entries in the stage.
-template <int WGS>
-__device__ __forceinline__ void w4gg_unpack(const uint8_t* sp, const __half2* se, int warp,
-                                            int lane, uint32_t (&a)[8][4]) {
-  const uint4* cw = reinterpret_cast<const uint4*>(sp + warp * 1024) + lane;
-#pragma unroll
-  for (int p = 0; p < 2; p++) {
-    uint4 w = cw[32 * p];
-#pragma unroll
-    for (int h = 0; h < 2; h++)
-      w4_frags(h ? w.z : w.x, h ? w.w : w.y, w4gg_bias(se[2 * p + h]),
-               w4gg_bias(se[32 + 2 * p + h]), a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
-  }
-}
-
-// The block's walk through k: shared memory, copies, accumulators.
 template <int BN, int NS, int WGS, int GK>
-struct W4ggWalk {
-  static constexpr int STAGE = W4GG_STAGE(BN, WGS), XB = BN * W4GG_KS * 2;
-  uint8_t* smem;
-  unsigned base;
-  int nst, gsh, warp, lane, rowoff;  // rowoff: the lane's row g in the warpgroups' scales
-  W4ggCopies<BN, WGS> cp;
-  float acc[BN / 2];
-
-  __device__ __forceinline__ const __half2* scales(int slot) const {
-    return reinterpret_cast<const __half2*>(smem + slot * STAGE + XB + 4096 * WGS) + rowoff * 4;
-  }
-  __device__ __forceinline__ void unpack(int slot, uint32_t (&a)[8][4]) const {
-    w4gg_unpack<WGS>(smem + slot * STAGE + XB, scales(slot), warp, lane, a);
-  }
-
-  // Stage st: its A fragments in cur (unpacked a stage before); stage st + 1's into nxt while
-  // the first scale group's wgmmas run. Each scale group drains before the next starts (an
-  // accumulator in flight past the loop's back edge makes ptxas serialize every wgmma).
-  __device__ __forceinline__ void step(int st, uint32_t (&cur)[8][4], uint32_t (&nxt)[8][4]) {
-    cp_async_wait<NS - 3>();
-    fence_proxy_async();
-    __syncthreads();  // stage st + 1 landed everywhere; every warp has drained stage st - 1
-    if (st + NS - 1 < nst) cp.issue(smem + ((st + NS - 1) % NS) * STAGE, st + NS - 1, gsh);
+__device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint4* __restrict__ codes,
+                                         const __half2* __restrict__ sz, float* __restrict__ y,
+                                         int tokens, int rows, int k, int gsh) {
+  pdl_enter();
+#ifdef W4GG_SM90A
+  extern __shared__ __align__(1024) uint8_t w4gg_raw[];
+  // the swizzle atoms need 1,024-byte alignment (the launch adds 1,024 bytes for it)
+  uint8_t* w4gg_smem = w4gg_raw + ((1024 - (smem_u32(w4gg_raw) & 1023)) & 1023);
+  constexpr int STAGE = W4GG_STAGE(BN, WGS), XB = BN * W4GG_KS * 2;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2;
+  const int wg = warp >> 2, wq = warp & 3;  // warpgroup, its warp (strip)
+  const int tok0 = blockIdx.x * BN, row0 = blockIdx.y * 64 * WGS, nst = k / W4GG_KS;
+  const W4ggCopies<BN, WGS> cp(xp, codes, sz, tokens, k, gsh >= 30 ? 1 : k >> gsh, tok0, row0);
+  const unsigned base = smem_u32(w4gg_smem);
+  float d[BN / 2], acc[BN / 2];
+#pragma unroll
+  for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
+#pragma unroll
+  for (int s = 0; s < NS - 1; s++) {
+    if (s < nst) cp.issue(w4gg_smem + s * STAGE, s, gsh);
     cp_async_commit();
-    const int slot = st % NS;
+  }
+  int slot = 0;
+  for (int st = 0; st < nst; st++) {
+    cp_async_wait<NS - 2>();
+    fence_proxy_async();
+    __syncthreads();  // stage st landed everywhere; every warp has drained stage st - 1
+    if (st + NS - 1 < nst) {
+      int ls = slot == 0 ? NS - 1 : slot - 1;  // (st + NS - 1) % NS
+      cp.issue(w4gg_smem + ls * STAGE, st + NS - 1, gsh);
+    }
+    cp_async_commit();
+    const uint8_t* sp = w4gg_smem + slot * STAGE;
+    const uint4* cw = reinterpret_cast<const uint4*>(sp + XB + warp * 1024) + lane;
+    const __half2* se =
+        reinterpret_cast<const __half2*>(sp + XB + 4096 * WGS) + (64 * wg + 16 * wq + g) * 4;
+    // the stage's eight k-tiles as (q - zero) A fragments: chunk 2 p + h's words 2 h, 2 h + 1
+    uint32_t a[8][4];
+#pragma unroll
+    for (int p = 0; p < 2; p++) {
+      uint4 w = cw[32 * p];
+#pragma unroll
+      for (int h = 0; h < 2; h++)
+        w4_frags(h ? w.z : w.x, h ? w.w : w.y, w4gg_bias(se[2 * p + h]),
+                 w4gg_bias(se[32 + 2 * p + h]), a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
+    }
     const unsigned sb = base + slot * STAGE;
-    const __half2* se = scales(slot);
-    float d[BN / 2];
 #pragma unroll
     for (int q = 0; q < 8 / GK; q++) {  // scale group q of the stage: k-tiles GK q ..
 #pragma unroll
-      for (int t = 0; t < GK; t++) wg_hold(cur[GK * q + t]);
+      for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
       wg_fence();
-      w4gg_wgmma<0>(d, cur[GK * q], w4gg_desc<BN>(sb, GK * q));
+      w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
 #pragma unroll
-      for (int t = 1; t < GK; t++)
-        w4gg_wgmma<1>(d, cur[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
+      for (int t = 1; t < GK; t++) w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
       wg_commit();
-      if (q == 0 && st + 1 < nst) unpack((st + 1) % NS, nxt);
       wg_wait<0>();
       wg_hold(d);
       const int ch = GK * q / 2;  // the group's first 32-input chunk
@@ -283,53 +283,17 @@ struct W4ggWalk {
 #pragma unroll
       for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
     }
-  }
-};
-
-// Launch: grid (ceil(tokens / BN), rows / (64 WGS)), 128 WGS threads, NS * W4GG_STAGE(BN, WGS)
-// + 1,024 bytes of dynamic shared memory. xp: w4gg_permute's x. gsh: log2 of the group size (30
-// where the group is all of k).
-template <int BN, int NS, int WGS, int GK>
-__device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint4* __restrict__ codes,
-                                         const __half2* __restrict__ sz, float* __restrict__ y,
-                                         int tokens, int rows, int k, int gsh) {
-  static_assert(NS >= 3, "a stage's copies land two stages before its wgmmas");
-  pdl_enter();
-#ifdef W4GG_SM90A
-  extern __shared__ __align__(1024) uint8_t w4gg_raw[];
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2;
-  const int wg = warp >> 2, wq = warp & 3;  // warpgroup, its warp (strip)
-  const int tok0 = blockIdx.x * BN, row0 = blockIdx.y * 64 * WGS;
-  // the swizzle atoms need 1,024-byte alignment (the launch adds 1,024 bytes for it)
-  uint8_t* smem = w4gg_raw + ((1024 - (smem_u32(w4gg_raw) & 1023)) & 1023);
-  W4ggWalk<BN, NS, WGS, GK> wk{smem, smem_u32(smem), k / W4GG_KS, gsh, warp, lane,
-                               64 * wg + 16 * wq + g,
-                               W4ggCopies<BN, WGS>(xp, codes, sz, tokens, k,
-                                                   gsh >= 30 ? 1 : k >> gsh, tok0, row0)};
-#pragma unroll
-  for (int i = 0; i < BN / 2; i++) wk.acc[i] = 0.f;
-#pragma unroll
-  for (int s = 0; s < NS - 1; s++) {
-    if (s < wk.nst) wk.cp.issue(smem + s * wk.STAGE, s, gsh);
-    cp_async_commit();
-  }
-  uint32_t a0[8][4], a1[8][4];
-  cp_async_wait<NS - 2>();
-  __syncthreads();  // stage 0 landed everywhere
-  wk.unpack(0, a0);
-  for (int st = 0; st < wk.nst; st += 2) {  // two stages a turn: the A fragments trade places
-    wk.step(st, a0, a1);
-    if (st + 1 < wk.nst) wk.step(st + 1, a1, a0);
+    slot = slot + 1 == NS ? 0 : slot + 1;
   }
   cp_async_wait<0>();
-  // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
-  // & 3) + (i & 1)
+  // d[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane &
+  // 3) + (i & 1)
   const int c = lane & 3;
   float* yr = y + row0 + 64 * wg + 16 * wq + g;
 #pragma unroll
   for (int i = 0; i < BN / 2; i++) {
     int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
-    if (t < tokens) yr[(size_t)t * rows + 8 * ((i >> 1) & 1)] = wk.acc[i];
+    if (t < tokens) yr[(size_t)t * rows + 8 * ((i >> 1) & 1)] = acc[i];
   }
 #endif
 }
@@ -343,15 +307,14 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
   }
 // Groups of 128 inputs or more (_g128: a stage in one group), of 64 and of 32; a warpgroup a
 // block (w1: narrow layers, more blocks) or two sharing the staged activations (w2).
-W4GG(w4gg_w1_g128, 64, 4, 1, 8, 2)
-W4GG(w4gg_w1_g64, 64, 4, 1, 4, 2)
-W4GG(w4gg_w1_g32, 64, 4, 1, 2, 2)
-W4GG(w4gg_w2_g128, 64, 4, 2, 8, 1)
-W4GG(w4gg_w2_g64, 64, 4, 2, 4, 1)
-W4GG(w4gg_w2_g32, 64, 4, 2, 2, 1)
+W4GG(w4gg_w1_g128, 64, 4, 1, 8, 3)
+W4GG(w4gg_w1_g64, 64, 4, 1, 4, 3)
+W4GG(w4gg_w1_g32, 64, 4, 1, 2, 3)
+W4GG(w4gg_w2_g128, 64, 3, 2, 8, 2)
+W4GG(w4gg_w2_g64, 64, 3, 2, 4, 2)
+W4GG(w4gg_w2_g32, 64, 3, 2, 2, 2)
 #ifdef W4GG_VARIANTS  // lab variants (tools/w4_wgmma_gemm_lab.cu)
-W4GG(w4gg_n32_w1, 32, 5, 1, 8, 3)
+W4GG(w4gg_n32_w1, 32, 4, 1, 8, 4)
 W4GG(w4gg_n32_w2, 32, 4, 2, 8, 2)
-W4GG(w4gg_n64_w1_s5, 64, 5, 1, 8, 2)
-W4GG(w4gg_n64_w2_b2, 64, 4, 2, 8, 2)
+W4GG(w4gg_n128_w2, 128, 3, 2, 8, 1)
 #endif

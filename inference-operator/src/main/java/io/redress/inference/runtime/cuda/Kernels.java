@@ -973,7 +973,7 @@ public final class Kernels implements AutoCloseable {
   /** Dynamic shared memory of a w4gg kernel of {@code wgs} warpgroups (w4a16_wgmma.cu). */
   private static int w4ggSmem(int wgs) {
     int stage = 64 * 128 * 2 + 5120 * wgs; // W4GG_STAGE(64, wgs)
-    return 4 * stage + 1024;
+    return (wgs == 1 ? 4 : 3) * stage + 1024;
   }
 
   /**
