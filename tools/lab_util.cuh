@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstdint>
+#include <algorithm>
 #include <cuda_runtime.h>
 
 #define CK(x)                                                                            \
@@ -44,4 +45,21 @@ static void launch_pdl(const void* fn, int grid, int threads, int smem, void** a
   at[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = at; cfg.numAttrs = 1;
   CK(cudaLaunchKernelExC(&cfg, fn, args));
+}
+
+// us a launch of fn(i), i cycling over `copies` sets of weights, after one round untimed.
+template <class F>
+static double time_launches(F&& fn, int copies, cudaStream_t st) {
+  for (int i = 0; i < copies; i++) fn(i);
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  int n = std::max(20, 2 * copies);
+  CK(cudaEventRecord(e0, st));
+  for (int i = 0; i < n; i++) fn(i);
+  CK(cudaEventRecord(e1, st));
+  CK(cudaEventSynchronize(e1));
+  float ms;
+  CK(cudaEventElapsedTime(&ms, e0, e1));
+  return ms * 1e3 / n;
 }

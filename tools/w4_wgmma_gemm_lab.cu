@@ -44,22 +44,6 @@ static W make_w(int rows, int k, int group, uint32_t seed, int asym) {
   return w;
 }
 
-template <class F>
-static double time_launches(F&& fn, int copies, cudaStream_t st) {
-  for (int i = 0; i < copies; i++) fn(i);
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  int n = std::max(20, 2 * copies);
-  CK(cudaEventRecord(e0, st));
-  for (int i = 0; i < n; i++) fn(i);
-  CK(cudaEventRecord(e1, st));
-  CK(cudaEventSynchronize(e1));
-  float ms;
-  CK(cudaEventElapsedTime(&ms, e0, e1));
-  return ms * 1e3 / n;
-}
-
 typedef void (*GgFn)(const bf16*, const uint4*, const __half2*, float*, int, int, int, int);
 struct Variant { const char* name; GgFn f; int bn, ns, wgs; };
 
