@@ -33,18 +33,20 @@ typedef int (*CublasSetStream)(void*, cudaStream_t);
 static void* blas;
 static CublasGemmEx gemm_ex;
 
-struct W { uint4* codes; __half2* sz; };
+struct W { uint4* codes; __half2* sz; unsigned* szs; };
 static W make_w(int rows, int k, int group, uint32_t seed, int asym) {
   W w{};
   size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
   CK(cudaMalloc(&w.codes, cb));
   CK(cudaMalloc(&w.sz, zb));
+  CK(cudaMalloc(&w.szs, zb / 2));
   fill_u32<<<1024, 256>>>((uint32_t*)w.codes, cb / 4, seed);
   fill_sz<<<1024, 256>>>(w.sz, zb / 4, seed * 7 + 1, asym);
+  w4_chain_scales<<<1024, 256>>>(w.sz, w.szs, rows, k / group, 1);  // scales only (z8)
   return w;
 }
 
-typedef void (*GgFn)(const bf16*, const uint4*, const __half2*, float*, int, int, int, int);
+typedef void (*GgFn)(const bf16*, const uint4*, const void*, float*, int, int, int, int);
 struct Variant { const char* name; GgFn f; int bn, ns, wgs; };
 
 static double max_diff(const float* a, const float* b, size_t n, double* ref_max) {
@@ -119,7 +121,8 @@ int main(int argc, char** argv) {
   struct Gk { int group, gsh; GgFn w1, w2; };
   Gk gks[] = {{128, 7, w4gg_w1_g128, w4gg_w2_g128}, {64, 6, w4gg_w1_g64, w4gg_w2_g64},
               {32, 5, w4gg_w1_g32, w4gg_w2_g32}, {5120, 30, w4gg_w1_g128, w4gg_w2_g128}};
-  for (GgFn f : {w4gg_w1_g64, w4gg_w1_g32, w4gg_w2_g64, w4gg_w2_g32})
+  for (GgFn f : {w4gg_w1_g64, w4gg_w1_g32, w4gg_w2_g64, w4gg_w2_g32, w4gg_w1_g128_z8,
+                 w4gg_w1_g64_z8, w4gg_w2_g128_z8, w4gg_w2_g64_z8})
     CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024));
   for (int asym = 0; asym < 2; asym++)
     for (auto& gk : gks) {
@@ -138,8 +141,21 @@ int main(int argc, char** argv) {
         printf("check %s zero points, group %d, %d tokens, w%d: max |diff| %.3g (max |y| %.3g)\n",
                asym ? "random" : "8", gk.group, T, wgs, md, rm);
       }
+      for (int wgs = 1; !asym && gk.group <= 128 && gk.group >= 64 && wgs <= 2; wgs++) {
+        GgFn f = gk.group == 128 ? (wgs == 1 ? w4gg_w1_g128_z8 : w4gg_w2_g128_z8)
+                                 : (wgs == 1 ? w4gg_w1_g64_z8 : w4gg_w2_g64_z8);
+        CK(cudaMemset(y1, 0xff, (size_t)T * 5120 * 4));
+        f<<<dim3((T + 63) / 64, 5120 / (64 * wgs)), 128 * wgs,
+            (wgs == 1 ? 4 : 3) * W4GG_STAGE(64, wgs) + 1024>>>(xp, w.codes, w.szs, y1, T, 5120,
+                                                              5120, gk.gsh);
+        CK(cudaDeviceSynchronize());
+        double rm, md = max_diff(y0, y1, (size_t)T * 5120, &rm);
+        printf("check z8 scales, group %d, w%d: max |diff| %.3g (max |y| %.3g)\n", gk.group, wgs,
+               md, rm);
+      }
       CK(cudaFree(w.codes));
       CK(cudaFree(w.sz));
+      CK(cudaFree(w.szs));
     }
   for (int T : toks) {
     printf("\n%d tokens (us a launch; TFLOP/s)\n", T);
@@ -169,8 +185,18 @@ int main(int argc, char** argv) {
         }, copies, st);
         printf("  %s %7.1f (%5.0f)", v.name, tv, flop / tv * 1e-6);
       }
+      for (int wgs = 1; wgs <= 2; wgs++) {  // the strip-major scales without zero points
+        GgFn f = wgs == 1 ? w4gg_w1_g128_z8 : w4gg_w2_g128_z8;
+        double tv = time_launches([&](int i) {
+          W& w = ws[i % copies];
+          f<<<dim3((T + 63) / 64, s.rows / (64 * wgs)), 128 * wgs,
+              (wgs == 1 ? 4 : 3) * W4GG_STAGE(64, wgs) + 1024, st>>>(xp, w.codes, w.szs, y1, T,
+                                                                     s.rows, s.k, 7);
+        }, copies, st);
+        printf("  w%d z8 %7.1f", wgs, tv);
+      }
       printf("\n");
-      for (auto& w : ws) { CK(cudaFree(w.codes)); CK(cudaFree(w.sz)); }
+      for (auto& w : ws) { CK(cudaFree(w.codes)); CK(cudaFree(w.sz)); CK(cudaFree(w.szs)); }
     }
   }
   CK(cudaDeviceSynchronize());

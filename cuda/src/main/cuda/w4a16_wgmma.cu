@@ -164,7 +164,9 @@ __device__ __forceinline__ __nv_bfloat162 w4gg_bias(__half2 e) {
 
 // A thread's share of a stage's copies (w4gg_run): where it reads for stage 0 and writes in a
 // slot; stage st reads st * 128 inputs further on.
-template <int BN, int WGS>
+// ZG: 0 for w4a16.cu's (rows, groups) {scale, zero}; 1 or 2 for the strip-major scales without
+// zero points (w4a16_chain.cu's szs with z8: every zero point 8), ZG groups a stage.
+template <int BN, int WGS, int ZG>
 struct W4ggCopies {
   static constexpr int XU = BN / (8 * WGS);  // activation copies a thread
   const bf16* xs[XU];
@@ -172,8 +174,10 @@ struct W4ggCopies {
   const uint4* cs[2];    // codes
   const __half2* zs[2];  // scales (group index added per stage)
   int zc[2];             // their 32-input chunk in a stage
+  const unsigned* z8s;   // ZG: the thread's 16 bytes of a strip's stage entries, or null
+  unsigned z8d;
 
-  __device__ __forceinline__ W4ggCopies(const bf16* xp, const uint4* codes, const __half2* sz,
+  __device__ __forceinline__ W4ggCopies(const bf16* xp, const uint4* codes, const void* sz,
                                         int tokens, int k, int groups, int tok0, int row0) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     // Activations, in wgmma's 128-byte swizzle (K-major): token n's 16-byte chunk c (of the
@@ -194,8 +198,15 @@ struct W4ggCopies {
     for (int u = 0; u < 2; u++) {
       int id = tid + 128 * WGS * u;
       cs[u] = codes + ((size_t)(row0 / 16 + (id >> 6)) * pairs) * 32 + (id & 63);
-      zs[u] = sz + (size_t)(row0 + (id >> 2)) * groups;
+      zs[u] = static_cast<const __half2*>(sz) + (size_t)(row0 + (id >> 2)) * groups;
       zc[u] = id & 3;
+    }
+    // ZG: a strip's stage entries are 32 ZG contiguous bytes (8 a group), 2 ZG copies of 16
+    z8s = nullptr;
+    if (ZG && tid < 8 * ZG * WGS) {
+      int strip = tid / (2 * ZG), c = tid % (2 * ZG);
+      z8s = static_cast<const unsigned*>(sz) + (size_t)(row0 / 16 + strip) * groups * 8 + 4 * c;
+      z8d = strip * 32 * ZG + 16 * c;
     }
   }
 
@@ -210,6 +221,10 @@ struct W4ggCopies {
     for (int u = 0; u < 2; u++)
       cp_async16(c + (tid + 128 * WGS * u) * 16, cs[u] + st * 64, 16);
     uint8_t* z = c + 4096 * WGS;
+    if (ZG) {
+      if (z8s) cp_async16(z + z8d, z8s + ((st * W4GG_KS) >> gsh) * 8, 16);
+      return;
+    }
 #pragma unroll
     for (int u = 0; u < 2; u++)
       cp_async4(z + (tid + 128 * WGS * u) * 4, zs[u] + ((st * W4GG_KS + 32 * zc[u]) >> gsh), 4);
@@ -219,9 +234,9 @@ struct W4ggCopies {
 // Launch: grid (ceil(tokens / BN), rows / (64 WGS)), 128 WGS threads, NS * W4GG_STAGE(BN, WGS)
 // + 1,024 bytes of dynamic shared memory. xp: w4gg_permute's x. gsh: log2 of the group size (30 where
 // the group is all of k).
-template <int BN, int NS, int WGS, int GK>
+template <int BN, int NS, int WGS, int GK, int ZG>
 __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint4* __restrict__ codes,
-                                         const __half2* __restrict__ sz, float* __restrict__ y,
+                                         const void* __restrict__ sz, float* __restrict__ y,
                                          int tokens, int rows, int k, int gsh) {
   pdl_enter();
 #ifdef W4GG_SM90A
@@ -232,7 +247,8 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2;
   const int wg = warp >> 2, wq = warp & 3;  // warpgroup, its warp (strip)
   const int tok0 = blockIdx.x * BN, row0 = blockIdx.y * 64 * WGS, nst = k / W4GG_KS;
-  const W4ggCopies<BN, WGS> cp(xp, codes, sz, tokens, k, gsh >= 30 ? 1 : k >> gsh, tok0, row0);
+  const W4ggCopies<BN, WGS, ZG> cp(xp, codes, sz, tokens, k, gsh >= 30 ? 1 : k >> gsh, tok0,
+                                   row0);
   const unsigned base = smem_u32(w4gg_smem);
   float d[BN / 2], acc[BN / 2];
 #pragma unroll
@@ -257,14 +273,22 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
     const __half2* se =
         reinterpret_cast<const __half2*>(sp + XB + 4096 * WGS) + (64 * wg + 16 * wq + g) * 4;
     // the stage's eight k-tiles as (q - zero) A fragments: chunk 2 p + h's words 2 h, 2 h + 1
+    // ZG: the warp's strip's entries of the stage's groups, lane row g's at g
+    const unsigned* s8 = reinterpret_cast<const unsigned*>(sp + XB + 4096 * WGS) + warp * 8 * ZG + g;
     uint32_t a[8][4];
 #pragma unroll
     for (int p = 0; p < 2; p++) {
       uint4 w = cw[32 * p];
 #pragma unroll
-      for (int h = 0; h < 2; h++)
-        w4_frags(h ? w.z : w.x, h ? w.w : w.y, w4gg_bias(se[2 * p + h]),
-                 w4gg_bias(se[32 + 2 * p + h]), a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
+      for (int h = 0; h < 2; h++) {
+        const unsigned z136 = 0x43084308u;  // bf16 128 + 8, both halves
+        __nv_bfloat162 z0 = *reinterpret_cast<const __nv_bfloat162*>(&z136), z8 = z0;
+        if (!ZG) {
+          z0 = w4gg_bias(se[2 * p + h]);
+          z8 = w4gg_bias(se[32 + 2 * p + h]);
+        }
+        w4_frags(h ? w.z : w.x, h ? w.w : w.y, z0, z8, a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
+      }
     }
     const unsigned sb = base + slot * STAGE;
 #pragma unroll
@@ -279,7 +303,13 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
       wg_wait<0>();
       wg_hold(d);
       const int ch = GK * q / 2;  // the group's first 32-input chunk
-      const float2 f = make_float2(__low2float(se[ch]), __low2float(se[32 + ch]));
+      float2 f;
+      if (ZG) {
+        unsigned e = s8[8 * q];
+        f = __half22float2(*reinterpret_cast<const __half2*>(&e));
+      } else {
+        f = make_float2(__low2float(se[ch]), __low2float(se[32 + ch]));
+      }
 #pragma unroll
       for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
     }
@@ -298,23 +328,29 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
 #endif
 }
 
-#define W4GG(NAME, BN, NS, WGS, GK, MINB)                                                        \
+#define W4GG(NAME, BN, NS, WGS, GK, ZG, MINB)                                                   \
   extern "C" __global__ void __launch_bounds__(128 * WGS, MINB)                               \
       NAME(const bf16* __restrict__ xp, const uint4* __restrict__ codes,                      \
-           const __half2* __restrict__ sz, float* __restrict__ y, int tokens, int rows, int k, \
+           const void* __restrict__ sz, float* __restrict__ y, int tokens, int rows, int k,    \
            int gsh) {                                                                          \
-    w4gg_run<BN, NS, WGS, GK>(xp, codes, sz, y, tokens, rows, k, gsh);                             \
+    w4gg_run<BN, NS, WGS, GK, ZG>(xp, codes, sz, y, tokens, rows, k, gsh);                     \
   }
 // Groups of 128 inputs or more (_g128: a stage in one group), of 64 and of 32; a warpgroup a
 // block (w1: narrow layers, more blocks) or two sharing the staged activations (w2).
-W4GG(w4gg_w1_g128, 64, 4, 1, 8, 3)
-W4GG(w4gg_w1_g64, 64, 4, 1, 4, 3)
-W4GG(w4gg_w1_g32, 64, 4, 1, 2, 3)
-W4GG(w4gg_w2_g128, 64, 3, 2, 8, 2)
-W4GG(w4gg_w2_g64, 64, 3, 2, 4, 2)
-W4GG(w4gg_w2_g32, 64, 3, 2, 2, 2)
+W4GG(w4gg_w1_g128, 64, 4, 1, 8, 0, 3)
+W4GG(w4gg_w1_g64, 64, 4, 1, 4, 0, 3)
+W4GG(w4gg_w1_g32, 64, 4, 1, 2, 0, 3)
+W4GG(w4gg_w2_g128, 64, 3, 2, 8, 0, 2)
+W4GG(w4gg_w2_g64, 64, 3, 2, 4, 0, 2)
+W4GG(w4gg_w2_g32, 64, 3, 2, 2, 0, 2)
+// The same over the strip-major scales without zero points (every zero point 8), groups of 128
+// or more and of 64.
+W4GG(w4gg_w1_g128_z8, 64, 4, 1, 8, 1, 3)
+W4GG(w4gg_w1_g64_z8, 64, 4, 1, 4, 2, 3)
+W4GG(w4gg_w2_g128_z8, 64, 3, 2, 8, 1, 2)
+W4GG(w4gg_w2_g64_z8, 64, 3, 2, 4, 2, 2)
 #ifdef W4GG_VARIANTS  // lab variants (tools/w4_wgmma_gemm_lab.cu)
-W4GG(w4gg_n32_w1, 32, 4, 1, 8, 4)
-W4GG(w4gg_n32_w2, 32, 4, 2, 8, 2)
-W4GG(w4gg_n128_w2, 128, 3, 2, 8, 1)
+W4GG(w4gg_n32_w1, 32, 4, 1, 8, 0, 4)
+W4GG(w4gg_n32_w2, 32, 4, 2, 8, 0, 2)
+W4GG(w4gg_n128_w2, 128, 3, 2, 8, 0, 1)
 #endif

@@ -1928,8 +1928,8 @@ public final class CudaModelRunner implements ModelRunner {
       // Decode batches and prompt chunks past the GEMV's 64 tokens: the int4 codes read once
       // and unpacked in registers for warpgroup MMAs, exact weights as above (dequantizing for
       // cuBLAS wrote and read them again as bf16: 14B at 128 tokens 274 against 372 us a layer).
-      kernels.w4Wgmma(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.scaleZero().ptr(), y, tokens,
-          out, in, wq.group());
+      kernels.w4Wgmma(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.scaleZero().ptr(),
+          wq.stripZ8() ? wq.stripScales().ptr() : null, y, tokens, out, in, wq.group());
     } else {
       // Long prefill: the dequantization's bytes are small next to a GEMM over many tokens;
       // the weights round to bf16 here (the kernels above keep them exact).

@@ -182,11 +182,57 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     Arrays.fill(nans, Float.NaN);
     for (int wgs = 1; wgs <= (rows % 128 == 0 ? 2 : 1); wgs++) {
       DeviceBuffer y = floats(nans); // a row the kernel misses stays NaN and fails
-      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), y.ptr(), tokens, rows, k,
+      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), null, y.ptr(), tokens, rows, k,
           p.group(), wgs);
       assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
           s + ", " + wgs + " warpgroups a block");
     }
+  }
+
+  /**
+   * The _z8 twins, over the strip-major scales without zero points that the runner makes where
+   * every zero point is 8 ({@link Kernels#w4ChainScales}): a symmetric layer, groups of 64 and
+   * 128, against the same host product.
+   */
+  @ParameterizedTest
+  @MethodSource("wgmmaZ8ShapesAndTokens")
+  void wgmmaOverScalesWithoutZeroPointsMatchesHost(Shape s, int tokens) {
+    Random rnd = new Random(s.k() * 31L + tokens);
+    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
+    for (int out : s.parts()) {
+      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, s.k(), s.group(), false, null);
+      int[] eights = new int[t.qzeros().length];
+      Arrays.fill(eights, 0x77777777); // stored 7, + 1: every zero point 8
+      parts.add(new CudaWeights.GptqTensors(t.qweight(), eights, t.scales(), t.gIdx(), out));
+    }
+    CudaWeights.Packed p = CudaWeights.pack(new GptqConfig(4, s.group(), false, false, 1), "test",
+        parts, s.k());
+    int k = p.k();
+    int rows = p.rows();
+    Assumptions.assumeTrue(kernels.w4WgmmaFits(rows, k, p.group()), "needs sm_90's wgmma");
+    DeviceBuffer[] q = upload(p);
+    CudaWeights.Q4 w = new CudaWeights.Q4(q[0], q[1], null, null, rows, k, p.group(), 1, rows,
+        rows);
+    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, true));
+    kernels.w4ChainScales(w, szs.ptr(), true);
+    short[] xBits = gaussianBf16(19L * tokens + k, tokens * k);
+    DeviceBuffer x = shorts(xBits);
+    DeviceBuffer xp = alloc(2L * tokens * k);
+    float[] nans = new float[tokens * rows];
+    Arrays.fill(nans, Float.NaN);
+    for (int wgs = 1; wgs <= 2; wgs++) {
+      DeviceBuffer y = floats(nans);
+      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), szs.ptr(), y.ptr(), tokens,
+          rows, k, p.group(), wgs);
+      assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
+          s + ", scales without zero points, " + wgs + " warpgroups a block");
+    }
+  }
+
+  static Stream<Arguments> wgmmaZ8ShapesAndTokens() {
+    return Stream.of(new Shape(896, new int[] {512}, 128, false, false),
+        new Shape(1024, new int[] {256, 128, 128}, 64, false, false))
+        .flatMap(s -> IntStream.of(65, 128, 192).mapToObj(t -> Arguments.of(s, t)));
   }
 
   /**
