@@ -1,35 +1,39 @@
 // GPTQ int4 projections of many tokens (decode batches and prompt chunks past the fused
 // kernels' 64) on Hopper's warpgroup MMAs: y (tokens, rows) fp32 = x (tokens, k) bf16 . W^T,
-// W in w4a16.cu's packed layout and {scale, zero} rows, dequantized in registers.
+// W in w4a16.cu's packed layout, unpacked in registers.
 //
 // Why: those steps used to dequantize each layer into a bf16 scratch buffer for cuBLAS, every
 // step (dequant_w4_packed_bf16): the weights' bytes went out of HBM once as int4, then in and
 // out again as bf16, 4.5 bytes a weight where bf16 weights take 2 (one H200: a 14B GPTQ batch-128
-// step 30.7 ms against bf16's 12.5). Here they leave HBM once, as int4.
+// step 30.7 ms against bf16's 12.5). Here they leave HBM once, as int4 (docs/benchmarks: a 14B
+// layer's four projections at 128 tokens 253 us against 372).
 //
-// Shape: a block is one warpgroup (128 threads) over 64 rows (four 16-row strips, a warp each)
-// and BN tokens; blockIdx.x the token tile (fastest, so the blocks that read the same codes run
-// together), blockIdx.y the row tile. k goes by stages of 128 inputs (two input pairs): a
-// stage's activations (BN x 128 bf16), codes (4 strips x 2 pairs x 512 bytes) and scales land in
-// shared memory by cp.async, NS stages in flight. Each warp unpacks its strip's codes of a stage
-// into A fragments (w4a16.cu's mma.m16n8k16 layout is wgmma's A-from-registers layout, a warp's
-// 16 rows) and the warpgroup issues the stage's eight m64nBNk16 wgmmas with the activations as
-// B by descriptor, then drains them: ptxas serializes every wgmma when an accumulator in flight
-// crosses a loop's back edge (tools/w4_wgmma_lab.cu), so a stage is straight-line code and the
-// SM's other blocks keep the tensor cores busy while this one unpacks.
+// Shape: a block is WGS warpgroups (1 or 2), each over 64 rows (four 16-row strips, a warp
+// each), and BN tokens; blockIdx.x the token tile (fastest, so the blocks that read the same
+// codes run together), blockIdx.y the row tile. k goes by stages of 128 inputs (two input
+// pairs): a stage's activations (BN x 128 bf16, shared by the warpgroups), codes (4 strips x 2
+// pairs x 512 bytes a warpgroup) and scales land in shared memory by cp.async, NS stages in
+// flight. Each warp unpacks its strip's codes of a stage into A fragments (w4a16.cu's
+// mma.m16n8k16 layout is wgmma's A-from-registers layout, a warp's 16 rows) and its warpgroup
+// issues the stage's eight m64nBNk16 wgmmas with the activations as B by descriptor, then drains
+// them: ptxas serializes every wgmma when an accumulator in flight crosses a loop's back edge
+// (tools/w4_wgmma_lab.cu), so a stage is straight-line code and the SM's other warpgroups keep
+// the tensor cores busy while this one unpacks.
 //
-// Weights: each is bf16(scale * (q - zero)), the value dequant_w4_packed_bf16 writes (the product
-// is exact in fp32: an 11-bit scale times a small integer), so this is the GEMM the cuBLAS path
-// ran, with the sums in another order. From the fp16 1024 + q (w4_frags_f16's one shift and mask)
-// one FFMA with -scale * (1024 + zero) gives it exactly (both products exact in fp32).
+// Weights: exact, as in w4a16.cu's kernels: the fragments hold q - zero as bf16 integers
+// (w4_frags), each scale group's wgmmas start a fresh fp32 accumulator and its sums are scaled
+// in fp32 into the result (the cuBLAS path rounds scale * (q - zero) to bf16 instead). Where
+// every zero point is 8 the _z8 twins read the strip-major scales without zero points
+// (w4a16_chain.cu's szs), the zero a constant.
 //
 // Activations: the packed layout orders each 32-input chunk's MMA columns as 8c + 4j + 2hi + e
-// for column 8hi + 2c + e of k-tile j (w4a16.cu), so B's core matrices (8 tokens x 8 columns,
-// 16 contiguous bytes a row) need the inputs in that order: w4gg_permute writes x so (a 4 x 4
-// transpose of 4-byte words a chunk), and the stages are then plain 16-byte copies.
+// for column 8hi + 2c + e of k-tile j (w4a16.cu), so B's rows need the inputs in that order:
+// w4gg_permute writes x so (a 4 x 4 transpose of 4-byte words a chunk), and a stage is then
+// plain 16-byte copies into wgmma's 128-byte swizzle.
 //
-// Requirements (Kernels.w4Wgmma): sm_90a; rows % 64 == 0; k % 128 == 0; group % 32 == 0; not
-// act-order. Elsewhere (sm_80, compute_90 PTX) the kernels are empty and never launched.
+// Requirements (Kernels.w4WgmmaFits): sm_90a; rows % 64 == 0 (128 for two warpgroups); k % 128
+// == 0; a group of a power of two from 32, or all of k; not act-order. Elsewhere (sm_80,
+// compute_90 PTX) the kernels are empty and never launched.
 
 #define W4GG_KS 128  // inputs a stage
 
