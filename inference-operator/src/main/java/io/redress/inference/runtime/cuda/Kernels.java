@@ -1019,15 +1019,15 @@ public final class Kernels implements AutoCloseable {
   /** {@link #w4Wgmma} with {@code wgs} warpgroups a block (2: rows a multiple of 128). */
   void w4Wgmma(CUdeviceptr x, CUdeviceptr xp, CUdeviceptr codes, CUdeviceptr scaleZero,
       CUdeviceptr scalesZ8, CUdeviceptr y, int tokens, int rows, int k, int group, int wgs) {
+    if (wgs < 1 || wgs > 2 || rows % (64 * wgs) != 0) {
+      throw new IllegalArgumentException("w4Wgmma: " + wgs + " warpgroups over " + rows + " rows");
+    }
     long chunks = (long) tokens * k / 32;
     launch(w4ggPermute, (int) Math.min((chunks + 255) / 256, 8L * sms), 1, 256, p(x), p(xp),
         new long[] {chunks});
     // log2 of the group, 30 where one group spans k (the group index is then always 0)
     int gsh = Integer.bitCount(group) == 1 ? Integer.numberOfTrailingZeros(group) : 30;
     int kind = group >= 128 ? 0 : group == 64 ? 1 : 2;
-    if (wgs < 1 || wgs > 2 || rows % (64 * wgs) != 0) {
-      throw new IllegalArgumentException("w4Wgmma: " + wgs + " warpgroups over " + rows + " rows");
-    }
     boolean z8 = scalesZ8 != null && stripScaleGroup(group);
     launch(z8 ? w4ggZ8[2 * (wgs - 1) + kind] : w4gg[3 * (wgs - 1) + kind], (tokens + 63) / 64,
         rows / (64 * wgs), 1, 128 * wgs, w4ggSmem(wgs), p(xp), p(codes),

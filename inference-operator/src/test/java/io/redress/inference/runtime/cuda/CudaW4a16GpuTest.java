@@ -163,30 +163,16 @@ class CudaW4a16GpuTest extends KernelGpuTest {
   }
 
   /**
-   * The warpgroup-MMA GEMM, one warpgroup a block and (rows allowing) two, against a double-precision product
-   * of the host's exact weights: it unpacks q - zero exactly and scales each group's fp32 sums,
-   * as the kernel above does, so it meets the same bound.
+   * The warpgroup-MMA GEMM, one warpgroup a block and (rows allowing) two, against a
+   * double-precision product of the host's exact weights: it unpacks q - zero exactly and
+   * scales each group's fp32 sums, as the kernel above does, so it meets the same bound.
    */
   @ParameterizedTest
   @MethodSource("wgmmaShapesAndTokens")
   void wgmmaMatchesHostDequantizeAndMatmul(Shape s, int tokens) {
     CudaWeights.Packed p = layer(s);
-    int k = p.k();
-    int rows = p.rows();
-    Assumptions.assumeTrue(kernels.w4WgmmaFits(rows, k, p.group()), "needs sm_90's wgmma");
-    short[] xBits = gaussianBf16(17L * tokens + k, tokens * k);
-    DeviceBuffer[] q = upload(p);
-    DeviceBuffer x = shorts(xBits);
-    DeviceBuffer xp = alloc(2L * tokens * k);
-    float[] nans = new float[tokens * rows];
-    Arrays.fill(nans, Float.NaN);
-    for (int wgs = 1; wgs <= (rows % 128 == 0 ? 2 : 1); wgs++) {
-      DeviceBuffer y = floats(nans); // a row the kernel misses stays NaN and fails
-      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), null, y.ptr(), tokens, rows, k,
-          p.group(), wgs);
-      assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
-          s + ", " + wgs + " warpgroups a block");
-    }
+    Assumptions.assumeTrue(kernels.w4WgmmaFits(p.rows(), p.k(), p.group()), "needs sm_90's wgmma");
+    checkWgmma(p, upload(p), null, tokens, 17L * tokens + p.k(), s.toString());
   }
 
   /**
@@ -215,17 +201,30 @@ class CudaW4a16GpuTest extends KernelGpuTest {
         rows);
     DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, true));
     kernels.w4ChainScales(w, szs.ptr(), true);
-    short[] xBits = gaussianBf16(19L * tokens + k, tokens * k);
+    checkWgmma(p, q, szs, tokens, 19L * tokens + k, s + ", scales without zero points");
+  }
+
+  /**
+   * Runs the warpgroup-MMA GEMM over {@code tokens} seeded activations, one warpgroup a block
+   * and (rows a multiple of 128) two, each time into a NaN-filled y (a row the kernel misses
+   * fails), and checks y against the host (assertMatchesHost). szs: the strip-major scales
+   * without zero points (the _z8 twins), or null.
+   */
+  private void checkWgmma(CudaWeights.Packed p, DeviceBuffer[] q, DeviceBuffer szs, int tokens,
+      long seed, String what) {
+    int k = p.k();
+    int rows = p.rows();
+    short[] xBits = gaussianBf16(seed, tokens * k);
     DeviceBuffer x = shorts(xBits);
     DeviceBuffer xp = alloc(2L * tokens * k);
     float[] nans = new float[tokens * rows];
     Arrays.fill(nans, Float.NaN);
-    for (int wgs = 1; wgs <= 2; wgs++) {
+    for (int wgs = 1; wgs <= (rows % 128 == 0 ? 2 : 1); wgs++) {
       DeviceBuffer y = floats(nans);
-      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), szs.ptr(), y.ptr(), tokens,
-          rows, k, p.group(), wgs);
+      kernels.w4Wgmma(x.ptr(), xp.ptr(), q[0].ptr(), q[1].ptr(), szs == null ? null : szs.ptr(),
+          y.ptr(), tokens, rows, k, p.group(), wgs);
       assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
-          s + ", scales without zero points, " + wgs + " warpgroups a block");
+          what + ", " + wgs + " warpgroups a block");
     }
   }
 
