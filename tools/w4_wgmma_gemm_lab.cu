@@ -3,10 +3,12 @@
 // (dequant_w4_packed_bf16 into a bf16 scratch, then cuBLAS's bf16 GEMM, fp32 out) against
 // w4gg_permute + each w4gg_* variant, over enough copies of the weights that none stays in L2,
 // and the largest difference of their outputs (the same bf16 weights, the sums in another
-// order), once over symmetric and once over random zero points.
+// order), once over symmetric and once over random zero points; then the same for
+// w4a16_wgmma_ws.cu's warp-specialized form (w4ws_stage_x + w4ws_*, k in one and in two runs)
+// and its probes (wrong results, timing only).
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -DW4GG_VARIANTS -o w4_wgmma_gemm_lab \
-//       tools/w4_wgmma_gemm_lab.cu -ldl && ./w4_wgmma_gemm_lab [tokens,... [variant shape]]
+//       tools/w4_wgmma_gemm_lab.cu -ldl && ./w4_wgmma_gemm_lab [tokens,... [variant shape [splits]]]
 // cuBLAS is opened at run time (libcublas.so.13), as the engine does through JNA.
 #include "../cuda/src/main/cuda/kernels.cu"
 #include <cmath>
@@ -33,17 +35,25 @@ typedef int (*CublasSetStream)(void*, cudaStream_t);
 static void* blas;
 static CublasGemmEx gemm_ex;
 
-struct W { uint4* codes; __half2* sz; unsigned* szs; };
+struct W { uint4* codes; __half2* sz; unsigned* szs; uint2* szz; };
 static W make_w(int rows, int k, int group, uint32_t seed, int asym) {
   W w{};
   size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
   CK(cudaMalloc(&w.codes, cb));
   CK(cudaMalloc(&w.sz, zb));
   CK(cudaMalloc(&w.szs, zb / 2));
+  CK(cudaMalloc(&w.szz, zb));
   fill_u32<<<1024, 256>>>((uint32_t*)w.codes, cb / 4, seed);
   fill_sz<<<1024, 256>>>(w.sz, zb / 4, seed * 7 + 1, asym);
   w4_chain_scales<<<1024, 256>>>(w.sz, w.szs, rows, k / group, 1);  // scales only (z8)
+  w4_chain_scales<<<1024, 256>>>(w.sz, w.szz, rows, k / group, 0);  // with zero points
   return w;
+}
+static void free_w(W& w) {
+  CK(cudaFree(w.codes));
+  CK(cudaFree(w.sz));
+  CK(cudaFree(w.szs));
+  CK(cudaFree(w.szz));
 }
 
 typedef void (*GgFn)(const bf16*, const uint4*, const void*, float*, int, int, int, int);
@@ -61,6 +71,19 @@ static double max_diff(const float* a, const float* b, size_t n, double* ref_max
   }
   *ref_max = r;
   return m;
+}
+
+// w4a16_wgmma_ws.cu: a variant, and one run of it (the activations staged, then the GEMM).
+typedef void (*WsFn)(const uint4*, const uint4*, const void*, float*, int, int, int, int);
+struct WsVariant { const char* name; WsFn f; int bn, ns, gk, z8; };
+static void run_ws(const WsVariant& v, int splits, const bf16* x, bf16* xs, const W& w, float* y,
+                   int T, int rows, int k, int gsh, cudaStream_t st) {
+  w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xs, (float4*)y, T, k, v.bn, rows,
+                                     splits > 1);
+  v.f<<<dim3((T + v.bn - 1) / v.bn, rows / 128, splits), W4WS_THREADS,
+        W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), st>>>((const uint4*)xs, w.codes,
+                                                 v.z8 ? (const void*)w.szs : (const void*)w.szz,
+                                                 y, T, rows, k, gsh);
 }
 
 int main(int argc, char** argv) {
@@ -91,6 +114,24 @@ int main(int argc, char** argv) {
     printf("variant %-8s smem %6d, %d blocks/SM, %d registers, %zu local bytes\n", v.name, smem,
            occ, fa.numRegs, fa.localSizeBytes);
   }
+  WsVariant wsv[] = {{"ws n128 z8", w4ws_n128_g128_z8, 128, 4, 8, 1},
+                     {"ws n128", w4ws_n128_g128, 128, 4, 8, 0},
+                     {"ws n128 z8 s5", w4ws_n128_g128_z8_s5, 128, 5, 8, 1},
+                     {"ws n128 z8 pp", w4ws_n128_g128_z8_pp, 128, 4, 8, 1},
+                     {"probe no wait", w4ws_n128_g128_z8_nowait, 128, 4, 8, 1},
+                     {"probe no mma", w4ws_n128_g128_z8_nomma, 128, 4, 8, 1},
+                     {"probe no unpack", w4ws_n128_g128_z8_nounpack, 128, 4, 8, 1},
+                     {"ws n128 g64", w4ws_n128_g64, 128, 4, 4, 0},
+                     {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1}};
+  for (auto& v : wsv) {
+    int smem = W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), occ;
+    CK(cudaFuncSetAttribute((const void*)v.f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, (const void*)v.f, W4WS_THREADS, smem));
+    cudaFuncAttributes fa;
+    CK(cudaFuncGetAttributes(&fa, (const void*)v.f));
+    printf("variant %-14s smem %6d, %d blocks/SM, %d registers, %zu local bytes\n", v.name, smem,
+           occ, fa.numRegs, fa.localSizeBytes);
+  }
   struct Shape { const char* name; int rows, k; };
   Shape shapes[] = {{"qkv", 7168, 5120}, {"o", 5120, 5120}, {"gate/up", 27648, 5120},
                     {"down", 5120, 13824}};
@@ -105,6 +146,13 @@ int main(int argc, char** argv) {
   fill_bf<<<1024, 256>>>(x, (size_t)TMAX * 13824, 11, 1.f, 0.f);
   const float one = 1.f, zero = 0.f;
   if (argc > 3) {  // one launch of variant argv[2] over shape argv[3] (for a profiler)
+    for (auto& v : wsv)  // [argv[4]: its k splits]
+      for (auto& s : shapes)
+        if (!strcmp(v.name, argv[2]) && !strcmp(s.name, argv[3])) {
+          W w = make_w(s.rows, s.k, G, 5, 0);
+          for (int i = 0; i < 2; i++)
+            run_ws(v, argc > 4 ? atoi(argv[4]) : 1, x, xp, w, y1, toks[0], s.rows, s.k, 7, 0);
+        }
     for (auto& v : vars)
       for (auto& s : shapes)
         if (!strcmp(v.name, argv[2]) && !strcmp(s.name, argv[3])) {
@@ -153,9 +201,18 @@ int main(int argc, char** argv) {
         printf("check z8 scales, group %d, w%d: max |diff| %.3g (max |y| %.3g)\n", gk.group, wgs,
                md, rm);
       }
-      CK(cudaFree(w.codes));
-      CK(cudaFree(w.sz));
-      CK(cudaFree(w.szs));
+      for (auto& v : wsv) {  // the warp-specialized GEMM, its group's and zero points' variants
+        if (v.gk * 16 != gk.group || (asym && v.z8) || !strncmp(v.name, "probe", 5)) continue;
+        for (int splits = 1; splits <= 2; splits++) {
+          CK(cudaMemset(y1, 0xff, (size_t)T * 5120 * 4));
+          run_ws(v, splits, x, xp, w, y1, T, 5120, 5120, gk.gsh, 0);
+          CK(cudaDeviceSynchronize());
+          double rm, md = max_diff(y0, y1, (size_t)T * 5120, &rm);
+          printf("check %s zero points, group %d, %s, %d splits: max |diff| %.3g (max |y| %.3g)\n",
+                 asym ? "random" : "8", gk.group, v.name, splits, md, rm);
+        }
+      }
+      free_w(w);
     }
   for (int T : toks) {
     printf("\n%d tokens (us a launch; TFLOP/s)\n", T);
@@ -195,8 +252,22 @@ int main(int argc, char** argv) {
         }, copies, st);
         printf("  w%d z8 %7.1f", wgs, tv);
       }
+      double ts = time_launches([&](int) {
+        w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, (float4*)y1, T, s.k, 128,
+                                           s.rows, 0);
+      }, 1, st);
+      printf("\n%-8s stage_x %5.1f", "", ts);
+      for (auto& v : wsv) {
+        if (v.gk != 8) continue;
+        for (int splits = 1; splits <= 2; splits++) {
+          double tv = time_launches([&](int i) {
+            run_ws(v, splits, x, xp, ws[i % copies], y1, T, s.rows, s.k, 7, st);
+          }, copies, st);
+          printf("  %s/%d %7.1f (%5.0f)", v.name, splits, tv, flop / tv * 1e-6);
+        }
+      }
       printf("\n");
-      for (auto& w : ws) { CK(cudaFree(w.codes)); CK(cudaFree(w.sz)); CK(cudaFree(w.szs)); }
+      for (auto& w : ws) free_w(w);
     }
   }
   CK(cudaDeviceSynchronize());

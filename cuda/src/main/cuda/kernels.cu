@@ -16,4 +16,5 @@
 #include "w4a16_gemm.cu"
 #include "w4a16_chain.cu"
 #include "w4a16_wgmma.cu"
+#include "w4a16_wgmma_ws.cu"
 #include "layers_bf16.cu"

@@ -288,7 +288,7 @@ public final class CudaModelRunner implements ModelRunner {
   private final DeviceBuffer splitCounters;
   private final DeviceBuffer dequantScratch; // GPTQ prefill: the largest layer in bf16
   private final DeviceBuffer permScratch; // GPTQ act-order decode: (parts, tokens, k) bf16
-  private final DeviceBuffer w4ggScratch; // GPTQ, 65 to W4GG_MAX_TOKENS tokens: permuted x
+  private final DeviceBuffer w4ggScratch; // GPTQ, 65 to 256 tokens: permuted or staged x
   /**
    * One-token GPTQ steps run each layer's O, gate/up and down projections and the next layer's
    * QKV in one launch (w4a16_chain.cu; over an FP8 cache the QKV rows, their RoPE and cache
@@ -482,6 +482,9 @@ public final class CudaModelRunner implements ModelRunner {
         dequantElems = Math.max(dequantElems, (long) w.rows() * w.k());
         if (w.perm() == null && kernels.w4WgmmaFits(w.rows(), w.k(), w.group())) {
           w4ggElems = Math.max(w4ggElems, (long) Kernels.W4GG_MAX_TOKENS * w.k());
+        }
+        if (w.perm() == null && kernels.w4WsFits(w.rows(), w.k(), w.group())) {
+          w4ggElems = Math.max(w4ggElems, (long) Kernels.W4WS_MAX_TOKENS * w.k());
         }
         if (w.perm() != null) {
           permElems = Math.max(permElems, (long) w.parts() * Kernels.W4_MAX_TOKENS * w.k());
@@ -1923,6 +1926,13 @@ public final class CudaModelRunner implements ModelRunner {
       }
       kernels.w4a16(xs, partStride, wq.codes().ptr(), wq.scaleZero().ptr(), y, tokens, out, in,
           wq.group(), wq.bound1(), wq.bound2());
+    } else if (Kernels.w4WsTakes(tokens) && useGemv && wq.perm() == null
+        && wq.stripScales() != null && kernels.w4WsFits(out, in, wq.group())) {
+      // The same exact weights by the warp-specialized form: one warp copies the stages, two
+      // warpgroups unpack and multiply, 128 tokens a tile (14B at 128 tokens 203 against 253 us
+      // a layer by the form below, at 256 tokens 372 against cuBLAS's 409).
+      kernels.w4Ws(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.stripScales().ptr(), wq.stripZ8(),
+          y, tokens, out, in, wq.group());
     } else if (tokens <= Kernels.W4GG_MAX_TOKENS && useGemv && wq.perm() == null
         && kernels.w4WgmmaFits(out, in, wq.group())) {
       // Decode batches and prompt chunks past the GEMV's 64 tokens: the int4 codes read once

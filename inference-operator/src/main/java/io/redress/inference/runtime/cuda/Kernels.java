@@ -110,6 +110,8 @@ public final class Kernels implements AutoCloseable {
   // same over the strip-major scales without zero points (_z8), groups of 128 or more and 64
   private final CUfunction[] w4gg = new CUfunction[6];
   private final CUfunction[] w4ggZ8 = new CUfunction[4];
+  private final CUfunction w4wsStageX;
+  private final CUfunction[] w4ws = new CUfunction[4];
   private final CUfunction dequantW4Packed;
   /**
    * w4_chain's twins (w4ChainFor): groups of 128 or 64, scales with zero points or without
@@ -249,6 +251,11 @@ public final class Kernels implements AutoCloseable {
     for (int i = 0; i < w4ggZ8.length; i++) {
       w4ggZ8[i] = function("w4gg_w" + (i / 2 + 1) + "_g" + (128 >> (i % 2)) + "_z8");
       allowSmem(w4ggZ8[i], w4ggSmem(i / 2 + 1));
+    }
+    w4wsStageX = function("w4ws_stage_x");
+    for (int i = 0; i < w4ws.length; i++) { // {g128, g64} x {with zero points, _z8}
+      w4ws[i] = function("w4ws_n128_g" + (128 >> (i % 2)) + (i >= 2 ? "_z8" : ""));
+      allowSmem(w4ws[i], W4WS_SMEM);
     }
     dequantW4Packed = function("dequant_w4_packed_bf16");
     for (int t = 0; t < w4Chains.length; t++) {
@@ -1032,6 +1039,68 @@ public final class Kernels implements AutoCloseable {
     launch(z8 ? w4ggZ8[2 * (wgs - 1) + kind] : w4gg[3 * (wgs - 1) + kind], (tokens + 63) / 64,
         rows / (64 * wgs), 1, 128 * wgs, w4ggSmem(wgs), p(xp), p(codes),
         p(z8 ? scalesZ8 : scaleZero), p(y), i(tokens), i(rows), i(k), i(gsh));
+  }
+
+  /**
+   * Most tokens {@link #w4Ws} takes: two token tiles of 128. Past them cuBLAS's bf16 GEMM over
+   * dequantized weights is faster (one H200, a 14B layer at 512 tokens 561 against 660 us).
+   */
+  public static final int W4WS_MAX_TOKENS = 256;
+  private static final boolean W4WS = !"false".equals(System.getProperty("redress.cuda.w4Ws"));
+  /** W4WS_SMEM(128, 4, GK, Z8) of w4a16_wgmma_ws.cu: the same for every group and scale form. */
+  private static final int W4WS_SMEM = 4 * 41984 + 16 * 4 + 1024;
+
+  /**
+   * Whether {@link #w4Ws} runs a step of {@code tokens}: more than {@link #w4a16} takes, at most
+   * {@link #W4WS_MAX_TOKENS}, and the last 128-token tile more than half full (129 to 192 tokens
+   * take {@link #w4Wgmma}'s 64-token tiles: one H200, a 14B layer at 192 tokens 296 against 370
+   * us).
+   */
+  public static boolean w4WsTakes(int tokens) {
+    return tokens > W4_MAX_TOKENS && tokens <= W4WS_MAX_TOKENS && (tokens - 1) % 128 >= 64;
+  }
+
+  /**
+   * Whether {@link #w4Ws} can run a layer that is not act-order and has the runner's strip-major
+   * scales (the caller checks both): sm_90 ({@code redress.cuda.w4Ws=false}: never), rows a
+   * multiple of 128, inputs of 128, groups of 64 or 128.
+   */
+  public boolean w4WsFits(int rows, int k, int group) {
+    return W4WS && ccMajor == 9 && rows % 128 == 0 && k % 128 == 0 && (group == 64 || group == 128);
+  }
+
+  /**
+   * {@code y (tokens, rows) fp32 = x (tokens, k) bf16 . W^T} for a GPTQ layer on warpgroup MMAs,
+   * warp-specialized (w4a16_wgmma_ws.cu): w4ws_stage_x writes x into {@code xs} (tokens rounded
+   * up to 128, x k bf16) as the stages' shared-memory images; then a block of 128 rows and 128
+   * tokens has one warp bulk-copy each stage (activations, codes, the strip-major scales {@code
+   * szs} of {@link #w4ChainScales}, {@code z8} as made) and two warpgroups unpack and multiply.
+   * Where that gives at most half the SMs a block, k is split in two, the halves added onto y
+   * (zeroed by the staging; two adds onto zero: the same bits either way). One H200, 14B at 128
+   * tokens: a layer's four projections 203 against {@link #w4Wgmma}'s 253 us. Layers must be
+   * {@link #w4WsFits}.
+   */
+  public void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
+      CUdeviceptr y, int tokens, int rows, int k, int group) {
+    int blocks = (tokens + 127) / 128 * (rows / 128);
+    w4Ws(x, xs, codes, szs, z8, y, tokens, rows, k, group, 2L * blocks <= sms ? 2 : 1);
+  }
+
+  /** {@link #w4Ws} with k in {@code splits} (1 or 2) runs. */
+  void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
+      CUdeviceptr y, int tokens, int rows, int k, int group, int splits) {
+    if (tokens < 1 || !w4WsFits(rows, k, group) || splits < 1 || splits > 2) {
+      throw new IllegalArgumentException("w4Ws takes sm_90, rows a multiple of 128, k of 128,"
+          + " a group of 64 or 128 and 1 or 2 splits: " + rows + " x " + k + ", group " + group
+          + ", " + tokens + " tokens, " + splits + " splits");
+    }
+    int tiles = (tokens + 127) / 128;
+    long n = (long) tiles * 128 * k / 32;
+    launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
+        p(y), i(tokens), i(k), i(128), i(rows), i(splits > 1 ? 1 : 0));
+    launch(w4ws[(z8 ? 2 : 0) + (group == 64 ? 1 : 0)], tiles, rows / 128, splits, 384, W4WS_SMEM,
+        p(xs), p(codes), p(szs), p(y), i(tokens), i(rows), i(k),
+        i(Integer.numberOfTrailingZeros(group)));
   }
 
   /**

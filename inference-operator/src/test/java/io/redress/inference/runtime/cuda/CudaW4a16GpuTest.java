@@ -228,6 +228,58 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     }
   }
 
+  /**
+   * The warp-specialized form (w4a16_wgmma_ws.cu) over the strip-major scales, with zero points
+   * (random ones) and without (every zero point 8), k in one run and in two, into a NaN-filled
+   * y, against the host's exact product: groups of 64 and 128, a stacked layer, one token tile
+   * of 128 partly filled and full and two.
+   */
+  @ParameterizedTest
+  @MethodSource("wsShapesAndTokens")
+  void warpSpecializedMatchesHost(Shape s, int tokens, boolean z8) {
+    Random rnd = new Random(s.k() * 43L + tokens);
+    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
+    for (int out : s.parts()) {
+      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, s.k(), s.group(), false, null);
+      if (z8) {
+        int[] eights = new int[t.qzeros().length];
+        Arrays.fill(eights, 0x77777777); // stored 7, + 1: every zero point 8
+        t = new CudaWeights.GptqTensors(t.qweight(), eights, t.scales(), t.gIdx(), out);
+      }
+      parts.add(t);
+    }
+    CudaWeights.Packed p = CudaWeights.pack(new GptqConfig(4, s.group(), false, false, 1), "test",
+        parts, s.k());
+    int k = p.k();
+    int rows = p.rows();
+    Assumptions.assumeTrue(kernels.w4WsFits(rows, k, p.group()), "needs sm_90's wgmma");
+    DeviceBuffer[] q = upload(p);
+    CudaWeights.Q4 w = new CudaWeights.Q4(q[0], q[1], null, null, rows, k, p.group(), 1, rows,
+        rows);
+    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, z8));
+    kernels.w4ChainScales(w, szs.ptr(), z8);
+    short[] xBits = gaussianBf16(23L * tokens + k, tokens * k);
+    DeviceBuffer x = shorts(xBits);
+    DeviceBuffer xs = alloc(2L * (tokens + 127) / 128 * 128 * k);
+    float[] nans = new float[tokens * rows];
+    Arrays.fill(nans, Float.NaN);
+    for (int splits = 1; splits <= 2; splits++) {
+      DeviceBuffer y = floats(nans);
+      kernels.w4Ws(x.ptr(), xs.ptr(), q[0].ptr(), szs.ptr(), z8, y.ptr(), tokens, rows, k,
+          p.group(), splits);
+      assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
+          s + (z8 ? ", scales without zero points, " : ", ") + splits + " k runs");
+    }
+  }
+
+  static Stream<Arguments> wsShapesAndTokens() {
+    return Stream.of(new Shape(896, new int[] {256}, 128, false, false),
+        new Shape(1024, new int[] {256, 128, 128}, 64, false, false))
+        .flatMap(s -> Stream.of(Arguments.of(s, 65, false), Arguments.of(s, 100, true),
+            Arguments.of(s, 128, false), Arguments.of(s, 200, true), Arguments.of(s, 256, false),
+            Arguments.of(s, 256, true)));
+  }
+
   static Stream<Arguments> wgmmaZ8ShapesAndTokens() {
     return Stream.of(new Shape(896, new int[] {512}, 128, false, false),
         new Shape(1024, new int[] {256, 128, 128}, 64, false, false))
