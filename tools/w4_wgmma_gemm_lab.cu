@@ -116,11 +116,6 @@ int main(int argc, char** argv) {
   }
   WsVariant wsv[] = {{"ws n128 z8", w4ws_n128_g128_z8, 128, 4, 8, 1},
                      {"ws n128", w4ws_n128_g128, 128, 4, 8, 0},
-                     {"ws n128 z8 mc", w4ws_n128_g128_z8_mc, 128, 4, 8, 1},
-                     {"ws n128 mc", w4ws_n128_g128_mc, 128, 4, 8, 0},
-                     {"ws n128 g64 mc", w4ws_n128_g64_mc, 128, 4, 4, 0},
-                     {"ws n128 g64 z8 mc", w4ws_n128_g64_z8_mc, 128, 4, 4, 1},
-                     {"probe mc no wait", w4ws_n128_g128_z8_mc_nowait, 128, 4, 8, 1},
                      {"ws n128 z8 s5", w4ws_n128_g128_z8_s5, 128, 5, 8, 1},
                      {"ws n128 z8 pp", w4ws_n128_g128_z8_pp, 128, 4, 8, 1},
                      {"probe no wait", w4ws_n128_g128_z8_nowait, 128, 4, 8, 1},

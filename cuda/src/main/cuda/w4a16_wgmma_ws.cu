@@ -94,50 +94,12 @@ __device__ __forceinline__ void w4ws_bar_sync(int id) {
   asm volatile("bar.sync %0, 256;" ::"r"(id) : "memory");
 }
 
-// Clusters of two blocks (MC): the block's rank in its cluster; a barrier of both blocks' threads.
-__device__ __forceinline__ unsigned w4ws_rank() {
-  unsigned r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ void w4ws_cluster_sync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
-                   : "memory");
-}
-// bytes global -> shared at the same offset in both blocks of the cluster, counted on each
-// one's mbarrier at bar's offset.
-__device__ __forceinline__ void w4ws_bulk_load_mc(void* dst, const void* src, unsigned bytes,
-                                                  uint64_t* bar, uint64_t policy) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
-      ".L2::cache_hint [%0], [%1], %2, [%3], %4, %5;" ::"r"(smem_u32(dst)),
-      "l"(src), "r"(bytes), "r"(smem_u32(bar)), "h"((unsigned short)3), "l"(policy)
-      : "memory");
-}
-// An arrive on the other block's mbarrier at b's offset.
-__device__ __forceinline__ void w4ws_arrive_peer(uint64_t* b, unsigned peer) {
-  asm volatile(
-      "{\n .reg .b32 ra;\n mapa.shared::cluster.u32 ra, %0, %1;\n"
-      " mbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}" ::"r"(smem_u32(b)),
-      "r"(peer)
-      : "memory");
-}
-// mbar_wait for arrivals from both blocks of the cluster.
-__device__ __forceinline__ void w4ws_wait_cluster(uint64_t* b, unsigned parity) {
-  asm volatile(
-      "{\n .reg .pred p;\n WAIT:\n"
-      " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%0], %1;\n"
-      " @!p bra WAIT;\n}\n" ::"r"(smem_u32(b)),
-      "r"(parity)
-      : "memory");
-}
-
 // Launch: grid (ceil(tokens / BN), rows / 128, splits), 384 threads, W4WS_SMEM bytes.
 // xs: w4ws_stage_x's images for BN; szs: the strip-major scales (Z8: without zero points);
 // gsh: log2 of the group (6 or 7). splits: 1 (y written) or 2 (added onto y, zeroed before).
 // F: lab flags, 0 in the engine: 1 the warpgroups issue in turn (named barriers); probes (wrong
 // results): 2 the ring filled once, the consumers going round it without waiting, 4 no wgmmas, 8 the codes as fragments unconverted.
-template <int BN, int NS, int GK, int Z8, int MC, int F>
+template <int BN, int NS, int GK, int Z8, int F>
 __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uint4* __restrict__ codes,
                                          const void* __restrict__ szs, float* __restrict__ y,
                                          int tokens, int rows, int k, int gsh) {
@@ -155,171 +117,146 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uin
   if (tid == 0) {
     for (int s = 0; s < NS; s++) {
       mbar_init(full + s, 1);
-      mbar_init(empty + s, MC ? 16 : 8);  // each consumer warp's lane 0 (MC: both blocks')
+      mbar_init(empty + s, 8);  // each consumer warp's lane 0
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
-  if (MC) w4ws_cluster_sync();  // both blocks' barriers ready before either copies
-  else __syncthreads();
-  const unsigned rank = MC ? w4ws_rank() : 0;
-  if (warp < 4) {  // the producer warpgroup: warp 0 copies
+  __syncthreads();
+  if (warp < 4) {  // the producer warpgroup: warp 0 copies, the others leave
     w4ws_setmaxnreg_dec();
-    if (warp == 0) {  // the others only give their registers to the consumers
-      uint64_t keep, stream;
-      asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(keep));
-      asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(stream));
-      const int pairs = k >> 6, groups = k >> gsh;
-      const uint8_t* xsrc = reinterpret_cast<const uint8_t*>(xs) + (size_t)tile * nst * XB;
-      // lane < 8: strip lane's codes; 8 <= lane < 16: strip lane - 8's scales
-      const int strip = row0 / 16 + (lane & 7);
-      const uint4* csrc = codes + (size_t)strip * pairs * 32;
-      const uint8_t* zsrc = static_cast<const uint8_t*>(szs) + (size_t)strip * groups * 8 * (Z8 ? 4 : 8);
-      for (int st = st0, it = 0; st < st1 && (!(F & 2) || it < NS); st++, it++) {
-        const int slot = it % NS;
-        if (it >= NS) {
-          if (MC) w4ws_wait_cluster(empty + slot, ((it / NS) - 1) & 1);
-          else mbar_wait(empty + slot, ((it / NS) - 1) & 1);
-        }
-        if (lane == 0) mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
-        __syncwarp();
-        uint8_t* s = sm + slot * STAGE;
-        // codes: read by the row tile's every token tile, which run together (blockIdx.x fastest);
-        // activations: by every row tile
-        // MC: each block copies half of the stage's activations into both blocks
-        if (lane == 0 && MC)
-          w4ws_bulk_load_mc(s + rank * (XB / 2), xsrc + (size_t)st * XB + rank * (XB / 2), XB / 2,
-                            full + slot, keep);
-        else if (lane == 0)
-          bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
-        if (lane < 8)
-          bulk_load(s + XB + 1024 * lane, csrc + (size_t)st * 64, 1024, full + slot,
-                    gridDim.x > 1 ? keep : stream);
-        else if (lane < 16)
-          bulk_load(s + XB + 8192 + SZB * (lane - 8), zsrc + (size_t)st * SZB, SZB, full + slot,
-                    gridDim.x > 1 ? keep : stream);
-      }
-    }
-  } else {
-    w4ws_setmaxnreg_inc();
-    // a consumer warpgroup: rows 64 (wg - 1) .. of the tile, warp wq's strip 16 wq ..
-    const int wg = warp >> 2, wq = warp & 3, cs = 4 * (wg - 1) + wq, g = lane >> 2;
-    float d[BN / 2], acc[BN / 2];
-#pragma unroll
-    for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
-    const unsigned base = smem_u32(sm);
-    for (int st = st0, it = 0; st < st1; st++, it++) {
+    if (warp != 0) return;
+    uint64_t keep, stream;
+    asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(keep));
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(stream));
+    const int pairs = k >> 6, groups = k >> gsh;
+    const uint8_t* xsrc = reinterpret_cast<const uint8_t*>(xs) + (size_t)tile * nst * XB;
+    // lane < 8: strip lane's codes; 8 <= lane < 16: strip lane - 8's scales
+    const int strip = row0 / 16 + (lane & 7);
+    const uint4* csrc = codes + (size_t)strip * pairs * 32;
+    const uint8_t* zsrc = static_cast<const uint8_t*>(szs) + (size_t)strip * groups * 8 * (Z8 ? 4 : 8);
+    for (int st = st0, it = 0; st < st1 && (!(F & 2) || it < NS); st++, it++) {
       const int slot = it % NS;
-      if (!(F & 2) || it < NS) mbar_wait(full + slot, (it / NS) & 1);
-      const uint8_t* sp = sm + slot * STAGE;
-      const uint4* cw = reinterpret_cast<const uint4*>(sp + XB + 1024 * cs) + lane;
-      const uint8_t* se = sp + XB + 8192 + SZB * cs;
-      // entry g of each of the stage's groups (8 / GK of them)
-      uint2 e[8 / GK];
+      if (it >= NS) mbar_wait(empty + slot, ((it / NS) - 1) & 1);
+      if (lane == 0) mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
+      __syncwarp();
+      uint8_t* s = sm + slot * STAGE;
+      // codes: read by the row tile's every token tile, which run together (blockIdx.x fastest);
+      // activations: by every row tile
+      if (lane == 0) bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
+      if (lane < 8)
+        bulk_load(s + XB + 1024 * lane, csrc + (size_t)st * 64, 1024, full + slot,
+                  gridDim.x > 1 ? keep : stream);
+      else if (lane < 16)
+        bulk_load(s + XB + 8192 + SZB * (lane - 8), zsrc + (size_t)st * SZB, SZB, full + slot,
+                  gridDim.x > 1 ? keep : stream);
+    }
+    return;
+  }
+  w4ws_setmaxnreg_inc();
+  // a consumer warpgroup: rows 64 (wg - 1) .. of the tile, warp wq's strip 16 wq ..
+  const int wg = warp >> 2, wq = warp & 3, cs = 4 * (wg - 1) + wq, g = lane >> 2;
+  float d[BN / 2], acc[BN / 2];
 #pragma unroll
-      for (int q = 0; q < 8 / GK; q++) {
-        if (Z8) e[q] = make_uint2(reinterpret_cast<const unsigned*>(se)[8 * q + g], 0x43084308u);
-        else e[q] = reinterpret_cast<const uint2*>(se)[8 * q + g];
-      }
-      uint32_t a[8][4];
+  for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
+  const unsigned base = smem_u32(sm);
+  for (int st = st0, it = 0; st < st1; st++, it++) {
+    const int slot = it % NS;
+    if (!(F & 2) || it < NS) mbar_wait(full + slot, (it / NS) & 1);
+    const uint8_t* sp = sm + slot * STAGE;
+    const uint4* cw = reinterpret_cast<const uint4*>(sp + XB + 1024 * cs) + lane;
+    const uint8_t* se = sp + XB + 8192 + SZB * cs;
+    // entry g of each of the stage's groups (8 / GK of them)
+    uint2 e[8 / GK];
 #pragma unroll
-      for (int p = 0; p < 2; p++) {
-        uint4 w = cw[32 * p];
-        const uint2 ep = e[(4 * p) / GK];  // a pair (4 k-tiles) lies in one group
-        __nv_bfloat162 zb = *reinterpret_cast<const __nv_bfloat162*>(&ep.y);
-        __nv_bfloat162 z0 = __low2bfloat162(zb), z8 = __high2bfloat162(zb);
+    for (int q = 0; q < 8 / GK; q++) {
+      if (Z8) e[q] = make_uint2(reinterpret_cast<const unsigned*>(se)[8 * q + g], 0x43084308u);
+      else e[q] = reinterpret_cast<const uint2*>(se)[8 * q + g];
+    }
+    uint32_t a[8][4];
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-          if (F & 8) {
-            uint32_t u[4] = {w.x, w.y, w.z, w.w};
+    for (int p = 0; p < 2; p++) {
+      uint4 w = cw[32 * p];
+      const uint2 ep = e[(4 * p) / GK];  // a pair (4 k-tiles) lies in one group
+      __nv_bfloat162 zb = *reinterpret_cast<const __nv_bfloat162*>(&ep.y);
+      __nv_bfloat162 z0 = __low2bfloat162(zb), z8 = __high2bfloat162(zb);
 #pragma unroll
-            for (int j = 0; j < 4; j++) a[4 * p + 2 * h][j] = a[4 * p + 2 * h + 1][j] = u[j];
-            continue;
-          }
-          w4_frags(h ? w.z : w.x, h ? w.w : w.y, z0, z8, a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
+      for (int h = 0; h < 2; h++) {
+        if (F & 8) {
+          uint32_t u[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+          for (int j = 0; j < 4; j++) a[4 * p + 2 * h][j] = a[4 * p + 2 * h + 1][j] = u[j];
+          continue;
         }
-      }
-      const unsigned sb = base + slot * STAGE;
-#pragma unroll
-      for (int q = 0; q < 8 / GK; q++) {
-#pragma unroll
-        for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
-        // F & 1: the two warpgroups issue in turn, each once the other has issued its last, for
-        // the tensor cores to run one's wgmmas while the other scales and unpacks: slower (lab,
-        // 14B gate/up at 128 tokens 87.8 against 84.4 us)
-        if ((F & 1) && (wg == 2 || it > 0 || q > 0)) w4ws_bar_sync(wg == 1 ? 2 : 1);
-        if (F & 4) {
-#pragma unroll
-          for (int i = 0; i < BN / 2; i++) d[i] = __uint_as_float(a[GK * q + (i & 7) % GK][i & 3]);
-        } else {
-          wg_fence();
-          w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
-#pragma unroll
-          for (int t = 1; t < GK; t++)
-            w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
-          wg_commit();
-          if (F & 1) w4ws_bar_arrive(wg == 1 ? 1 : 2);  // the other warpgroup may issue
-          wg_wait<0>();
-          wg_hold(d);
-        }
-        if (q == 8 / GK - 1 && !(F & 2)) {
-          __syncwarp();
-          if (lane == 0) mbar_arrive(empty + slot);  // this warp is done with the stage
-          if (lane == 0 && MC) w4ws_arrive_peer(empty + slot, rank ^ 1);
-        }
-        float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e[q].x));
-#pragma unroll
-        for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
+        w4_frags(h ? w.z : w.x, h ? w.w : w.y, z0, z8, a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
       }
     }
-    if ((F & 1) && wg == 1 && st1 > st0) w4ws_bar_sync(2);  // warpgroup 2's last arrive
-    // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
-    // & 3) + (i & 1)
-    const int c = lane & 3;
-    float* yr = y + row0 + 16 * cs + g;
-    const int tok0 = tile * BN;
+    const unsigned sb = base + slot * STAGE;
 #pragma unroll
-    for (int i = 0; i < BN / 2; i++) {
-      int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
-      if (t < tokens) {
-        float* p = yr + (size_t)t * rows + 8 * ((i >> 1) & 1);
-        if (splits == 1) *p = acc[i];
-        else atomicAdd(p, acc[i]);
+    for (int q = 0; q < 8 / GK; q++) {
+#pragma unroll
+      for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
+      // F & 1: the two warpgroups issue in turn, each once the other has issued its last, so the
+      // tensor cores run one's wgmmas while the other scales and unpacks (issued together, they
+      // shared the tensor cores and waited and unpacked together: 2,070 cycles a stage, half
+      // of them on the tensor pipe)
+      if ((F & 1) && (wg == 2 || it > 0 || q > 0)) w4ws_bar_sync(wg == 1 ? 2 : 1);
+      if (F & 4) {
+#pragma unroll
+        for (int i = 0; i < BN / 2; i++) d[i] = __uint_as_float(a[GK * q + (i & 7) % GK][i & 3]);
+      } else {
+        wg_fence();
+        w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
+#pragma unroll
+        for (int t = 1; t < GK; t++)
+          w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
+        wg_commit();
+        if (F & 1) w4ws_bar_arrive(wg == 1 ? 1 : 2);  // the other warpgroup may issue
+        wg_wait<0>();
+        wg_hold(d);
       }
+      if (q == 8 / GK - 1 && !(F & 2)) {
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty + slot);  // this warp is done with the stage
+      }
+      float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e[q].x));
+#pragma unroll
+      for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
     }
   }
-  if (MC) w4ws_cluster_sync();  // the peer may still arrive on this block's barriers
+  if ((F & 1) && wg == 1 && st1 > st0) w4ws_bar_sync(2);  // warpgroup 2's last arrive
+  // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
+  // & 3) + (i & 1)
+  const int c = lane & 3;
+  float* yr = y + row0 + 16 * cs + g;
+  const int tok0 = tile * BN;
+#pragma unroll
+  for (int i = 0; i < BN / 2; i++) {
+    int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
+    if (t < tokens) {
+      float* p = yr + (size_t)t * rows + 8 * ((i >> 1) & 1);
+      if (splits == 1) *p = acc[i];
+      else atomicAdd(p, acc[i]);
+    }
+  }
 #endif
 }
 
-// MC 1: clusters of two row tiles (blockIdx.y even, odd), sharing each stage's activations.
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-#define W4WS_CLUSTER_1 __cluster_dims__(1, 2, 1)
-#else
-#define W4WS_CLUSTER_1
-#endif
-#define W4WS_CLUSTER_0
-#define W4WS(NAME, BN, NS, GK, Z8, MC, F)                                                       \
-  extern "C" __global__ void __launch_bounds__(W4WS_THREADS, 1) W4WS_CLUSTER_##MC             \
+#define W4WS(NAME, BN, NS, GK, Z8, F)                                                           \
+  extern "C" __global__ void __launch_bounds__(W4WS_THREADS, 1)                               \
       NAME(const uint4* __restrict__ xs, const uint4* __restrict__ codes,                     \
            const void* __restrict__ szs, float* __restrict__ y, int tokens, int rows, int k,   \
            int gsh) {                                                                          \
-    w4ws_run<BN, NS, GK, Z8, MC, F>(xs, codes, szs, y, tokens, rows, k, gsh);                  \
+    w4ws_run<BN, NS, GK, Z8, F>(xs,  codes, szs, y, tokens, rows, k, gsh);                     \
   }
-// 128 tokens a tile; groups of 128 (a stage one group) and 64; with and without zero points;
-// one block or (_mc, rows / 128 even) clusters of two.
-W4WS(w4ws_n128_g128, 128, 4, 8, 0, 0, 0)
-W4WS(w4ws_n128_g64, 128, 4, 4, 0, 0, 0)
-W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1, 0, 0)
-W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1, 0, 0)
-W4WS(w4ws_n128_g128_mc, 128, 4, 8, 0, 1, 0)
-W4WS(w4ws_n128_g64_mc, 128, 4, 4, 0, 1, 0)
-W4WS(w4ws_n128_g128_z8_mc, 128, 4, 8, 1, 1, 0)
-W4WS(w4ws_n128_g64_z8_mc, 128, 4, 4, 1, 1, 0)
+// 128 tokens a tile; groups of 128 (a stage one group) and 64; with and without zero points.
+W4WS(w4ws_n128_g128, 128, 4, 8, 0, 0)
+W4WS(w4ws_n128_g64, 128, 4, 4, 0, 0)
+W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1, 0)
+W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1, 0)
 #ifdef W4GG_VARIANTS  // lab variants (tools/w4_wgmma_gemm_lab.cu)
-W4WS(w4ws_n128_g128_z8_s5, 128, 5, 8, 1, 0, 0)
-W4WS(w4ws_n128_g128_z8_pp, 128, 4, 8, 1, 0, 1)
-W4WS(w4ws_n128_g128_z8_nowait, 128, 4, 8, 1, 0, 2)
-W4WS(w4ws_n128_g128_z8_nomma, 128, 4, 8, 1, 0, 4)
-W4WS(w4ws_n128_g128_z8_nounpack, 128, 4, 8, 1, 0, 8)
-W4WS(w4ws_n128_g128_z8_mc_nowait, 128, 4, 8, 1, 1, 2)
+W4WS(w4ws_n128_g128_z8_s5, 128, 5, 8, 1, 0)
+W4WS(w4ws_n128_g128_z8_pp, 128, 4, 8, 1, 1)
+W4WS(w4ws_n128_g128_z8_nowait, 128, 4, 8, 1, 2)
+W4WS(w4ws_n128_g128_z8_nomma, 128, 4, 8, 1, 4)
+W4WS(w4ws_n128_g128_z8_nounpack, 128, 4, 8, 1, 8)
 #endif
