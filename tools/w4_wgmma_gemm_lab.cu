@@ -4,8 +4,8 @@
 // w4gg_permute + each w4gg_* variant, over enough copies of the weights that none stays in L2,
 // and the largest difference of their outputs (the same bf16 weights, the sums in another
 // order), once over symmetric and once over random zero points; then the same for
-// w4a16_wgmma_ws.cu's warp-specialized form (w4ws_stage_x + w4ws_*, k in one and in two runs)
-// and its probes (wrong results, timing only).
+// w4a16_wgmma_ws.cu's warp-specialized form (w4ws_stage_x + w4ws_*, k in one and in two runs;
+// its tensor maps encoded through the runtime's driver entry point, as TensorMaps.java does).
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -DW4GG_VARIANTS -o w4_wgmma_gemm_lab \
 //       tools/w4_wgmma_gemm_lab.cu -ldl && ./w4_wgmma_gemm_lab [tokens,... [variant shape [splits]]]
@@ -13,6 +13,7 @@
 #include "../cuda/src/main/cuda/kernels.cu"
 #include <cmath>
 #include <cstring>
+#include <cuda.h>
 #include <dlfcn.h>
 #include <vector>
 
@@ -35,7 +36,29 @@ typedef int (*CublasSetStream)(void*, cudaStream_t);
 static void* blas;
 static CublasGemmEx gemm_ex;
 
-struct W { uint4* codes; __half2* sz; unsigned* szs; uint2* szz; };
+// A 2D tensor map over `rows` rows of `elems` 4-byte elements, box `box` x 8 (w4a16_wgmma_ws.cu).
+typedef CUresult (*EncodeTiled)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
+                                const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
+                                const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+static CUtensorMap map2d(void* base, uint64_t elems, uint64_t rows, uint32_t box) {
+  static EncodeTiled encode;
+  if (!encode) {
+    cudaDriverEntryPointQueryResult q;
+    CK(cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", (void**)&encode, cudaEnableDefault, &q));
+  }
+  CUtensorMap m;
+  cuuint64_t dims[2] = {elems, rows}, strides[1] = {elems * 4};
+  cuuint32_t boxes[2] = {box, 8}, es[2] = {1, 1};
+  CUresult r = encode(&m, CU_TENSOR_MAP_DATA_TYPE_UINT32, 2, base, dims, strides, boxes, es,
+                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                      CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
+  return m;
+}
+
+// cmap: the codes by strips; mz8 / mzz: the strip-major scales without / with zero points.
+struct W { uint4* codes; __half2* sz; unsigned* szs; uint2* szz; CUtensorMap cmap, mz8, mzz; };
 static W make_w(int rows, int k, int group, uint32_t seed, int asym) {
   W w{};
   size_t cb = (size_t)rows * k / 2, zb = (size_t)rows * (k / group) * 4;
@@ -47,6 +70,10 @@ static W make_w(int rows, int k, int group, uint32_t seed, int asym) {
   fill_sz<<<1024, 256>>>(w.sz, zb / 4, seed * 7 + 1, asym);
   w4_chain_scales<<<1024, 256>>>(w.sz, w.szs, rows, k / group, 1);  // scales only (z8)
   w4_chain_scales<<<1024, 256>>>(w.sz, w.szz, rows, k / group, 0);  // with zero points
+  int groups = k / group, sb = group >= 128 ? 8 : 16;  // W4WS_SZB / 4 without zero points
+  w.cmap = map2d(w.codes, (uint64_t)2 * k, rows / 16, 256);
+  w.mz8 = map2d(w.szs, (uint64_t)8 * groups, rows / 16, sb);
+  w.mzz = map2d(w.szz, (uint64_t)16 * groups, rows / 16, 2 * sb);
   return w;
 }
 static void free_w(W& w) {
@@ -74,16 +101,15 @@ static double max_diff(const float* a, const float* b, size_t n, double* ref_max
 }
 
 // w4a16_wgmma_ws.cu: a variant, and one run of it (the activations staged, then the GEMM).
-typedef void (*WsFn)(const uint4*, const uint4*, const void*, float*, int, int, int, int);
+typedef void (*WsFn)(const uint4*, const CUtensorMap, const CUtensorMap, float*, int, int, int);
 struct WsVariant { const char* name; WsFn f; int bn, ns, gk, z8; };
 static void run_ws(const WsVariant& v, int splits, const bf16* x, bf16* xs, const W& w, float* y,
-                   int T, int rows, int k, int gsh, cudaStream_t st) {
+                   int T, int rows, int k, cudaStream_t st) {
   w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xs, (float4*)y, T, k, v.bn, rows,
                                      splits > 1);
   v.f<<<dim3((T + v.bn - 1) / v.bn, rows / 128, splits), W4WS_THREADS,
-        W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), st>>>((const uint4*)xs, w.codes,
-                                                 v.z8 ? (const void*)w.szs : (const void*)w.szz,
-                                                 y, T, rows, k, gsh);
+        W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), st>>>((const uint4*)xs, w.cmap, v.z8 ? w.mz8 : w.mzz, y,
+                                                 T, rows, k);
 }
 
 int main(int argc, char** argv) {
@@ -116,11 +142,6 @@ int main(int argc, char** argv) {
   }
   WsVariant wsv[] = {{"ws n128 z8", w4ws_n128_g128_z8, 128, 4, 8, 1},
                      {"ws n128", w4ws_n128_g128, 128, 4, 8, 0},
-                     {"ws n128 z8 s5", w4ws_n128_g128_z8_s5, 128, 5, 8, 1},
-                     {"ws n128 z8 pp", w4ws_n128_g128_z8_pp, 128, 4, 8, 1},
-                     {"probe no wait", w4ws_n128_g128_z8_nowait, 128, 4, 8, 1},
-                     {"probe no mma", w4ws_n128_g128_z8_nomma, 128, 4, 8, 1},
-                     {"probe no unpack", w4ws_n128_g128_z8_nounpack, 128, 4, 8, 1},
                      {"ws n128 g64", w4ws_n128_g64, 128, 4, 4, 0},
                      {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1}};
   for (auto& v : wsv) {
@@ -151,7 +172,7 @@ int main(int argc, char** argv) {
         if (!strcmp(v.name, argv[2]) && !strcmp(s.name, argv[3])) {
           W w = make_w(s.rows, s.k, G, 5, 0);
           for (int i = 0; i < 2; i++)
-            run_ws(v, argc > 4 ? atoi(argv[4]) : 1, x, xp, w, y1, toks[0], s.rows, s.k, 7, 0);
+            run_ws(v, argc > 4 ? atoi(argv[4]) : 1, x, xp, w, y1, toks[0], s.rows, s.k, 0);
         }
     for (auto& v : vars)
       for (auto& s : shapes)
@@ -205,7 +226,7 @@ int main(int argc, char** argv) {
         if (v.gk * 16 != gk.group || (asym && v.z8) || !strncmp(v.name, "probe", 5)) continue;
         for (int splits = 1; splits <= 2; splits++) {
           CK(cudaMemset(y1, 0xff, (size_t)T * 5120 * 4));
-          run_ws(v, splits, x, xp, w, y1, T, 5120, 5120, gk.gsh, 0);
+          run_ws(v, splits, x, xp, w, y1, T, 5120, 5120, 0);
           CK(cudaDeviceSynchronize());
           double rm, md = max_diff(y0, y1, (size_t)T * 5120, &rm);
           printf("check %s zero points, group %d, %s, %d splits: max |diff| %.3g (max |y| %.3g)\n",
@@ -261,7 +282,7 @@ int main(int argc, char** argv) {
         if (v.gk != 8) continue;
         for (int splits = 1; splits <= 2; splits++) {
           double tv = time_launches([&](int i) {
-            run_ws(v, splits, x, xp, ws[i % copies], y1, T, s.rows, s.k, 7, st);
+            run_ws(v, splits, x, xp, ws[i % copies], y1, T, s.rows, s.k, st);
           }, copies, st);
           printf("  %s/%d %7.1f (%5.0f)", v.name, splits, tv, flop / tv * 1e-6);
         }

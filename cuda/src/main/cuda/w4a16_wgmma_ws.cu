@@ -5,15 +5,23 @@
 // Why another form of w4a16_wgmma.cu: there every thread copied its share of each stage by
 // cp.async with its own addresses and then unpacked, issued and drained the stage's wgmmas, one
 // warpgroup a block: about 340 instructions a warp a stage at 0.37 issued a scheduler-cycle
-// (Nsight Compute), the tensor pipe 20 % busy. Here one warp copies (bulk copies, completion
-// counted on an mbarrier a stage) and two consumer warpgroups only unpack, issue and scale, so
-// while one drains its wgmmas the other unpacks; a block covers 128 rows and BN tokens, so each
-// weight is unpacked once per BN tokens (128: half the unpacking of the 64-token tiles).
+// (Nsight Compute), the tensor pipe 20 % busy. Here one thread copies and two consumer
+// warpgroups only unpack, issue and scale, so while one drains its wgmmas the other unpacks; a
+// block covers 128 rows and BN tokens, so each weight is unpacked once per BN tokens (128: half
+// the unpacking of the 64-token tiles).
+//
+// Copies: three a stage, completion counted on an mbarrier a stage: the activations (one bulk
+// copy), the tile's eight strips' codes and their scales (one box each of a 2D tensor map over
+// the strips, w4ws_maps / Kernels.w4Ws). The copy engine's cost is per copy more than per byte:
+// the same stage as 17 copies (a copy a strip's codes and scales) spent a third of the consumers'
+// samples waiting for data (Nsight Compute), and 128 tokens' gate/up ran 83.8 us against 69.5
+// for a probe copying them as one (docs/benchmarks); splitting the activations' copy in 4 or 16
+// made it slower still.
 //
 // Activations: w4ws_stage_x writes x as the stages' shared-memory images: token tile T's stage
 // st is BN x 128 bf16 at (T * stages + st) * BN * 256 bytes, in the packed layout's MMA column
 // order (w4a16_wgmma.cu's w4gg_permute) and wgmma's 128-byte swizzle, tokens past the step's
-// zero; a stage's activations are then one bulk copy.
+// zero.
 //
 // Weights: exact, as in w4a16_wgmma.cu: the fragments hold q - zero as bf16 integers, each scale
 // group's wgmmas start a fresh fp32 accumulator, its sums are scaled in fp32 into the result.
@@ -22,8 +30,10 @@
 // w4ws_stage_x zeroes first (two fp32 adds onto zero give the same bits in either order, so the
 // result stays deterministic).
 //
-// Requirements (Kernels.w4WsFits): sm_90a; rows % 128 == 0; k % 128 == 0; groups of 64 or
-// 128 with the strip-major scales; not act-order.
+// Requirements (Kernels.w4WsFits): sm_90a and libcuda's tensor-map encoder (TensorMaps.java);
+// rows % 128 == 0; k % 128 == 0; groups of 64 or 128 with the strip-major scales; not act-order.
+
+#include <cuda.h>  // CUtensorMap
 
 #define W4WS_KS 128   // inputs a stage
 #define W4WS_THREADS 384
@@ -85,24 +95,26 @@ __device__ __forceinline__ void w4ws_setmaxnreg_dec() {
 #endif
 }
 
-// Named barriers 1 and 2 between the two consumer warpgroups (256 threads): one arrives, the
-// other waits.
-__device__ __forceinline__ void w4ws_bar_arrive(int id) {
-  asm volatile("bar.arrive %0, 256;" ::"r"(id) : "memory");
-}
-__device__ __forceinline__ void w4ws_bar_sync(int id) {
-  asm volatile("bar.sync %0, 256;" ::"r"(id) : "memory");
+// A box of a 2D tensor map (w4ws_maps) at coordinates (c0, c1) into shared memory, counted on
+// bar.
+__device__ __forceinline__ void w4ws_tensor_load(void* dst, const CUtensorMap* map, int c0, int c1,
+                                                 uint64_t* bar, uint64_t policy) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
+      " [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smem_u32(bar)), "l"(policy)
+      : "memory");
 }
 
 // Launch: grid (ceil(tokens / BN), rows / 128, splits), 384 threads, W4WS_SMEM bytes.
-// xs: w4ws_stage_x's images for BN; szs: the strip-major scales (Z8: without zero points);
-// gsh: log2 of the group (6 or 7). splits: 1 (y written) or 2 (added onto y, zeroed before).
-// F: lab flags, 0 in the engine: 1 the warpgroups issue in turn (named barriers); probes (wrong
-// results): 2 the ring filled once, the consumers going round it without waiting, 4 no wgmmas, 8 the codes as fragments unconverted.
-template <int BN, int NS, int GK, int Z8, int F>
-__device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uint4* __restrict__ codes,
-                                         const void* __restrict__ szs, float* __restrict__ y,
-                                         int tokens, int rows, int k, int gsh) {
+// xs: w4ws_stage_x's images for BN. cmap: the codes as (rows / 16) strips of 8 k bytes, in
+// 4-byte elements, box 256 x 8 (a stage's 1,024 bytes of 8 strips); smap: the strip-major
+// scales (Z8: without zero points) as strips of groups x 8 entries, box W4WS_SZB / 4 x 8.
+// splits (gridDim.z): 1 (y written) or 2 (added onto y, zeroed before).
+template <int BN, int NS, int GK, int Z8>
+__device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUtensorMap& cmap,
+                                         const CUtensorMap& smap, float* __restrict__ y,
+                                         int tokens, int rows, int k) {
   pdl_enter();
 #ifdef W4GG_SM90A
   extern __shared__ __align__(1024) uint8_t w4ws_raw[];
@@ -128,27 +140,20 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uin
     uint64_t keep, stream;
     asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(keep));
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(stream));
-    const int pairs = k >> 6, groups = k >> gsh;
+    // codes: read by the row tile's every token tile, which run together (blockIdx.x fastest);
+    // activations: by every row tile
+    const uint64_t cpol = gridDim.x > 1 ? keep : stream;
     const uint8_t* xsrc = reinterpret_cast<const uint8_t*>(xs) + (size_t)tile * nst * XB;
-    // lane < 8: strip lane's codes; 8 <= lane < 16: strip lane - 8's scales
-    const int strip = row0 / 16 + (lane & 7);
-    const uint4* csrc = codes + (size_t)strip * pairs * 32;
-    const uint8_t* zsrc = static_cast<const uint8_t*>(szs) + (size_t)strip * groups * 8 * (Z8 ? 4 : 8);
-    for (int st = st0, it = 0; st < st1 && (!(F & 2) || it < NS); st++, it++) {
+    for (int st = st0, it = 0; st < st1; st++, it++) {
       const int slot = it % NS;
       if (it >= NS) mbar_wait(empty + slot, ((it / NS) - 1) & 1);
-      if (lane == 0) mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
-      __syncwarp();
-      uint8_t* s = sm + slot * STAGE;
-      // codes: read by the row tile's every token tile, which run together (blockIdx.x fastest);
-      // activations: by every row tile
-      if (lane == 0) bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
-      if (lane < 8)
-        bulk_load(s + XB + 1024 * lane, csrc + (size_t)st * 64, 1024, full + slot,
-                  gridDim.x > 1 ? keep : stream);
-      else if (lane < 16)
-        bulk_load(s + XB + 8192 + SZB * (lane - 8), zsrc + (size_t)st * SZB, SZB, full + slot,
-                  gridDim.x > 1 ? keep : stream);
+      if (lane == 0) {
+        mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
+        uint8_t* s = sm + slot * STAGE;
+        bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
+        w4ws_tensor_load(s + XB, &cmap, st * 256, row0 / 16, full + slot, cpol);
+        w4ws_tensor_load(s + XB + 8192, &smap, st * (SZB / 4), row0 / 16, full + slot, cpol);
+      }
     }
     return;
   }
@@ -159,71 +164,74 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uin
 #pragma unroll
   for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
   const unsigned base = smem_u32(sm);
-  for (int st = st0, it = 0; st < st1; st++, it++) {
+  // A stage as this warp reads it: its strip's codes (two pairs) and scale entries (entry g of
+  // each of the stage's 8 / GK groups).
+  struct Part {
+    uint4 w[2];
+    uint2 e[8 / GK];
+  };
+  auto load = [&](int it, Part& pt) {
     const int slot = it % NS;
-    if (!(F & 2) || it < NS) mbar_wait(full + slot, (it / NS) & 1);
+    mbar_wait(full + slot, (it / NS) & 1);
     const uint8_t* sp = sm + slot * STAGE;
     const uint4* cw = reinterpret_cast<const uint4*>(sp + XB + 1024 * cs) + lane;
     const uint8_t* se = sp + XB + 8192 + SZB * cs;
-    // entry g of each of the stage's groups (8 / GK of them)
-    uint2 e[8 / GK];
+    pt.w[0] = cw[0];
+    pt.w[1] = cw[32];
 #pragma unroll
     for (int q = 0; q < 8 / GK; q++) {
-      if (Z8) e[q] = make_uint2(reinterpret_cast<const unsigned*>(se)[8 * q + g], 0x43084308u);
-      else e[q] = reinterpret_cast<const uint2*>(se)[8 * q + g];
+      if (Z8) pt.e[q] = make_uint2(reinterpret_cast<const unsigned*>(se)[8 * q + g], 0x43084308u);
+      else pt.e[q] = reinterpret_cast<const uint2*>(se)[8 * q + g];
     }
-    uint32_t a[8][4];
+  };
+  // the stage's eight k-tiles as (q - zero) A fragments: pair p's chunk h, words 2 h, 2 h + 1
+  uint32_t a[8][4];
+  auto unpack = [&](const Part& pt) {
 #pragma unroll
     for (int p = 0; p < 2; p++) {
-      uint4 w = cw[32 * p];
-      const uint2 ep = e[(4 * p) / GK];  // a pair (4 k-tiles) lies in one group
+      const uint2 ep = pt.e[(4 * p) / GK];  // a pair (4 k-tiles) lies in one group
       __nv_bfloat162 zb = *reinterpret_cast<const __nv_bfloat162*>(&ep.y);
       __nv_bfloat162 z0 = __low2bfloat162(zb), z8 = __high2bfloat162(zb);
-#pragma unroll
-      for (int h = 0; h < 2; h++) {
-        if (F & 8) {
-          uint32_t u[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-          for (int j = 0; j < 4; j++) a[4 * p + 2 * h][j] = a[4 * p + 2 * h + 1][j] = u[j];
-          continue;
-        }
-        w4_frags(h ? w.z : w.x, h ? w.w : w.y, z0, z8, a[4 * p + 2 * h], a[4 * p + 2 * h + 1]);
-      }
+      const uint4 w = pt.w[p];
+      w4_frags(w.x, w.y, z0, z8, a[4 * p], a[4 * p + 1]);
+      w4_frags(w.z, w.w, z0, z8, a[4 * p + 2], a[4 * p + 3]);
     }
-    const unsigned sb = base + slot * STAGE;
+  };
+  // Software-pipelined: the next stage's codes are read while this one's last wgmmas run, and
+  // unpacked with this one's last scaling (two independent streams for the schedulers: with
+  // two consumer warps a scheduler, issue was the limit, 0.33 a cycle, docs/benchmarks).
+  const int n = st1 - st0;
+  Part cur, nxt;
+  if (n > 0) {
+    load(0, cur);
+    unpack(cur);
+  }
+  for (int it = 0; it < n; it++) {
+    const unsigned sb = base + (it % NS) * STAGE;
 #pragma unroll
     for (int q = 0; q < 8 / GK; q++) {
+      const bool last = q == 8 / GK - 1;
 #pragma unroll
       for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
-      // F & 1: the two warpgroups issue in turn, each once the other has issued its last, so the
-      // tensor cores run one's wgmmas while the other scales and unpacks (issued together, they
-      // shared the tensor cores and waited and unpacked together: 2,070 cycles a stage, half
-      // of them on the tensor pipe)
-      if ((F & 1) && (wg == 2 || it > 0 || q > 0)) w4ws_bar_sync(wg == 1 ? 2 : 1);
-      if (F & 4) {
+      wg_fence();
+      w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
 #pragma unroll
-        for (int i = 0; i < BN / 2; i++) d[i] = __uint_as_float(a[GK * q + (i & 7) % GK][i & 3]);
-      } else {
-        wg_fence();
-        w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
-#pragma unroll
-        for (int t = 1; t < GK; t++)
-          w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
-        wg_commit();
-        if (F & 1) w4ws_bar_arrive(wg == 1 ? 1 : 2);  // the other warpgroup may issue
-        wg_wait<0>();
-        wg_hold(d);
-      }
-      if (q == 8 / GK - 1 && !(F & 2)) {
+      for (int t = 1; t < GK; t++) w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
+      wg_commit();
+      if (last && it + 1 < n) load(it + 1, nxt);
+      wg_wait<0>();
+      wg_hold(d);
+      if (last) {
         __syncwarp();
-        if (lane == 0) mbar_arrive(empty + slot);  // this warp is done with the stage
+        if (lane == 0) mbar_arrive(empty + it % NS);  // this warp is done with the stage
       }
-      float2 f = __half22float2(*reinterpret_cast<const __half2*>(&e[q].x));
+      float2 f = __half22float2(*reinterpret_cast<const __half2*>(&cur.e[q].x));
 #pragma unroll
       for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
+      if (last && it + 1 < n) unpack(nxt);
     }
+    cur = nxt;
   }
-  if ((F & 1) && wg == 1 && st1 > st0) w4ws_bar_sync(2);  // warpgroup 2's last arrive
   // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
   // & 3) + (i & 1)
   const int c = lane & 3;
@@ -241,22 +249,15 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const uin
 #endif
 }
 
-#define W4WS(NAME, BN, NS, GK, Z8, F)                                                           \
+#define W4WS(NAME, BN, NS, GK, Z8)                                                            \
   extern "C" __global__ void __launch_bounds__(W4WS_THREADS, 1)                               \
-      NAME(const uint4* __restrict__ xs, const uint4* __restrict__ codes,                     \
-           const void* __restrict__ szs, float* __restrict__ y, int tokens, int rows, int k,   \
-           int gsh) {                                                                          \
-    w4ws_run<BN, NS, GK, Z8, F>(xs,  codes, szs, y, tokens, rows, k, gsh);                     \
+      NAME(const uint4* __restrict__ xs, const __grid_constant__ CUtensorMap cmap,            \
+           const __grid_constant__ CUtensorMap smap, float* __restrict__ y, int tokens,       \
+           int rows, int k) {                                                                  \
+    w4ws_run<BN, NS, GK, Z8>(xs, cmap, smap, y, tokens, rows, k);                              \
   }
 // 128 tokens a tile; groups of 128 (a stage one group) and 64; with and without zero points.
-W4WS(w4ws_n128_g128, 128, 4, 8, 0, 0)
-W4WS(w4ws_n128_g64, 128, 4, 4, 0, 0)
-W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1, 0)
-W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1, 0)
-#ifdef W4GG_VARIANTS  // lab variants (tools/w4_wgmma_gemm_lab.cu)
-W4WS(w4ws_n128_g128_z8_s5, 128, 5, 8, 1, 0)
-W4WS(w4ws_n128_g128_z8_pp, 128, 4, 8, 1, 1)
-W4WS(w4ws_n128_g128_z8_nowait, 128, 4, 8, 1, 2)
-W4WS(w4ws_n128_g128_z8_nomma, 128, 4, 8, 1, 4)
-W4WS(w4ws_n128_g128_z8_nounpack, 128, 4, 8, 1, 8)
-#endif
+W4WS(w4ws_n128_g128, 128, 4, 8, 0)
+W4WS(w4ws_n128_g64, 128, 4, 4, 0)
+W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1)
+W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1)

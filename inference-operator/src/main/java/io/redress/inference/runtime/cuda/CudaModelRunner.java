@@ -1928,9 +1928,9 @@ public final class CudaModelRunner implements ModelRunner {
           wq.group(), wq.bound1(), wq.bound2());
     } else if (Kernels.w4WsTakes(tokens) && useGemv && wq.perm() == null
         && wq.stripScales() != null && kernels.w4WsFits(out, in, wq.group())) {
-      // The same exact weights by the warp-specialized form: one warp copies the stages, two
-      // warpgroups unpack and multiply, 128 tokens a tile (14B at 128 tokens 203 against 253 us
-      // a layer by the form below, at 256 tokens 372 against cuBLAS's 409).
+      // The same exact weights by the warp-specialized form: one thread copies the stages, two
+      // warpgroups unpack and multiply, 128 tokens a tile (14B at 128 tokens 187 against 253 us
+      // a layer by the form below, at 256 tokens 338 against cuBLAS's 409).
       kernels.w4Ws(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.stripScales().ptr(), wq.stripZ8(),
           y, tokens, out, in, wq.group());
     } else if (tokens <= Kernels.W4GG_MAX_TOKENS && useGemv && wq.perm() == null

@@ -112,6 +112,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4ggZ8 = new CUfunction[4];
   private final CUfunction w4wsStageX;
   private final CUfunction[] w4ws = new CUfunction[4];
+  private final TensorMaps tensorMaps = TensorMaps.available() ? new TensorMaps() : null;
   private final CUfunction dequantW4Packed;
   /**
    * w4_chain's twins (w4ChainFor): groups of 128 or 64, scales with zero points or without
@@ -1043,7 +1044,7 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Most tokens {@link #w4Ws} takes: two token tiles of 128. Past them cuBLAS's bf16 GEMM over
-   * dequantized weights is faster (one H200, a 14B layer at 512 tokens 561 against 660 us).
+   * dequantized weights is faster (one H200, a 14B layer at 512 tokens 561 against 572 us).
    */
   public static final int W4WS_MAX_TOKENS = 256;
   private static final boolean W4WS = !"false".equals(System.getProperty("redress.cuda.w4Ws"));
@@ -1053,7 +1054,7 @@ public final class Kernels implements AutoCloseable {
   /**
    * Whether {@link #w4Ws} runs a step of {@code tokens}: more than {@link #w4a16} takes, at most
    * {@link #W4WS_MAX_TOKENS}, and the last 128-token tile more than half full (129 to 192 tokens
-   * take {@link #w4Wgmma}'s 64-token tiles: one H200, a 14B layer at 192 tokens 296 against 370
+   * take {@link #w4Wgmma}'s 64-token tiles: one H200, a 14B layer at 192 tokens 296 against 336
    * us).
    */
   public static boolean w4WsTakes(int tokens) {
@@ -1062,22 +1063,24 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Whether {@link #w4Ws} can run a layer that is not act-order and has the runner's strip-major
-   * scales (the caller checks both): sm_90 ({@code redress.cuda.w4Ws=false}: never), rows a
-   * multiple of 128, inputs of 128, groups of 64 or 128.
+   * scales (the caller checks both): sm_90 and libcuda's tensor-map encoder ({@code
+   * redress.cuda.w4Ws=false}: never), rows a multiple of 128, inputs of 128, groups of 64 or 128.
    */
   public boolean w4WsFits(int rows, int k, int group) {
-    return W4WS && ccMajor == 9 && rows % 128 == 0 && k % 128 == 0 && (group == 64 || group == 128);
+    return W4WS && ccMajor == 9 && tensorMaps != null && rows % 128 == 0 && k % 128 == 0
+        && (group == 64 || group == 128);
   }
 
   /**
    * {@code y (tokens, rows) fp32 = x (tokens, k) bf16 . W^T} for a GPTQ layer on warpgroup MMAs,
    * warp-specialized (w4a16_wgmma_ws.cu): w4ws_stage_x writes x into {@code xs} (tokens rounded
    * up to 128, x k bf16) as the stages' shared-memory images; then a block of 128 rows and 128
-   * tokens has one warp bulk-copy each stage (activations, codes, the strip-major scales {@code
-   * szs} of {@link #w4ChainScales}, {@code z8} as made) and two warpgroups unpack and multiply.
+   * tokens has one thread copy each stage (the activations by a bulk copy; the codes and the
+   * strip-major scales {@code szs} of {@link #w4ChainScales}, {@code z8} as made, by tensor
+   * maps, {@link TensorMaps}) and two warpgroups unpack and multiply.
    * Where that gives at most half the SMs a block, k is split in two, the halves added onto y
    * (zeroed by the staging; two adds onto zero: the same bits either way). One H200, 14B at 128
-   * tokens: a layer's four projections 203 against {@link #w4Wgmma}'s 253 us. Layers must be
+   * tokens: a layer's four projections 187 against {@link #w4Wgmma}'s 253 us. Layers must be
    * {@link #w4WsFits}.
    */
   public void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
@@ -1098,9 +1101,14 @@ public final class Kernels implements AutoCloseable {
     long n = (long) tiles * 128 * k / 32;
     launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
         p(y), i(tokens), i(k), i(128), i(rows), i(splits > 1 ? 1 : 0));
+    // a stage's 1,024 bytes of codes of the tile's 8 strips (each 8 k bytes), and their scales:
+    // 8 (group 128) or 16 (64) 4-byte entries without zero points, twice as many with
+    int scaleBox = (group == 64 ? 16 : 8) * (z8 ? 1 : 2);
+    long[] cmap = tensorMaps.uint32Rows(CudaDevice.address(codes), 2L * k, rows / 16, 256, 8);
+    long[] smap = tensorMaps.uint32Rows(CudaDevice.address(szs), (long) k / group * 8 * (z8 ? 1 : 2),
+        rows / 16, scaleBox, 8);
     launch(w4ws[(z8 ? 2 : 0) + (group == 64 ? 1 : 0)], tiles, rows / 128, splits, 384, W4WS_SMEM,
-        p(xs), p(codes), p(szs), p(y), i(tokens), i(rows), i(k),
-        i(Integer.numberOfTrailingZeros(group)));
+        p(xs), cmap, smap, p(y), i(tokens), i(rows), i(k));
   }
 
   /**
