@@ -153,6 +153,20 @@ __device__ __forceinline__ uint64_t w4gg_desc(unsigned sb, int t) {
   return wg_desc_sw128(sb + (t >> 2) * BN * 128 + (t & 3) * 32);
 }
 
+// Issues and commits scale group q's wgmmas of the stage at sb (k-tiles GK q .. GK q + GK - 1,
+// A fragments a) into a fresh d; the caller drains them (wg_wait) before reading d.
+template <int BN, int GK, int N>
+__device__ __forceinline__ void w4gg_issue_group(float (&d)[N], uint32_t (&a)[8][4], unsigned sb,
+                                                 int q) {
+#pragma unroll
+  for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
+  wg_fence();
+  w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
+#pragma unroll
+  for (int t = 1; t < GK; t++) w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
+  wg_commit();
+}
+
 // Accumulators d (64 x BN) after a drain: held in the asm stream, so nothing reads them before
 // the wait.
 template <int N>
@@ -297,13 +311,7 @@ __device__ __forceinline__ void w4gg_run(const bf16* __restrict__ xp, const uint
     const unsigned sb = base + slot * STAGE;
 #pragma unroll
     for (int q = 0; q < 8 / GK; q++) {  // scale group q of the stage: k-tiles GK q ..
-#pragma unroll
-      for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
-      wg_fence();
-      w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
-#pragma unroll
-      for (int t = 1; t < GK; t++) w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
-      wg_commit();
+      w4gg_issue_group<BN, GK>(d, a, sb, q);
       wg_wait<0>();
       wg_hold(d);
       const int ch = GK * q / 2;  // the group's first 32-input chunk

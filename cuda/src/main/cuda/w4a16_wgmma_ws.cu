@@ -84,6 +84,10 @@ extern "C" __global__ void w4ws_stage_x(const uint4* __restrict__ x, uint4* __re
   }
 }
 
+// The register split: __launch_bounds__(384, 1) starts every thread at 168 registers; the
+// copying warpgroup gives back 128 x (168 - 40) and the consumers take 256 x (232 - 168), the
+// same 16,384. setmaxnreg.inc waits until the block's pool has them, so a kernel started with
+// fewer (a -maxrregcount below 168) would hang: keep the three numbers together.
 __device__ __forceinline__ void w4ws_setmaxnreg_inc() {
 #ifdef W4GG_SM90A
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
@@ -211,13 +215,7 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
 #pragma unroll
     for (int q = 0; q < 8 / GK; q++) {
       const bool last = q == 8 / GK - 1;
-#pragma unroll
-      for (int t = 0; t < GK; t++) wg_hold(a[GK * q + t]);
-      wg_fence();
-      w4gg_wgmma<0>(d, a[GK * q], w4gg_desc<BN>(sb, GK * q));
-#pragma unroll
-      for (int t = 1; t < GK; t++) w4gg_wgmma<1>(d, a[GK * q + t], w4gg_desc<BN>(sb, GK * q + t));
-      wg_commit();
+      w4gg_issue_group<BN, GK>(d, a, sb, q);
       if (last && it + 1 < n) load(it + 1, nxt);
       wg_wait<0>();
       wg_hold(d);

@@ -256,7 +256,6 @@ public final class Kernels implements AutoCloseable {
     w4wsStageX = function("w4ws_stage_x");
     for (int i = 0; i < w4ws.length; i++) { // {g128, g64} x {with zero points, _z8}
       w4ws[i] = function("w4ws_n128_g" + (128 >> (i % 2)) + (i >= 2 ? "_z8" : ""));
-      allowSmem(w4ws[i], W4WS_SMEM);
     }
     dequantW4Packed = function("dequant_w4_packed_bf16");
     for (int t = 0; t < w4Chains.length; t++) {
@@ -272,6 +271,11 @@ public final class Kernels implements AutoCloseable {
         CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
     ccMajor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
     pdl = PdlLauncher.create(CudaDevice.address(stream), ccMajor);
+    if (ccMajor == 9) { // elsewhere they are empty, and sm_80 allows a block 163 KB, not 165
+      for (CUfunction f : w4ws) {
+        allowSmem(f, W4WS_SMEM);
+      }
+    }
     int[] chain = deviceInts("w4_chain_geometry", 4);
     chainWarps = chain[0];
     layers64 = function("layers_hd64_bf16");
@@ -1079,7 +1083,9 @@ public final class Kernels implements AutoCloseable {
    * strip-major scales {@code szs} of {@link #w4ChainScales}, {@code z8} as made, by tensor
    * maps, {@link TensorMaps}) and two warpgroups unpack and multiply.
    * Where that gives at most half the SMs a block, k is split in two, the halves added onto y
-   * (zeroed by the staging; two adds onto zero: the same bits either way). One H200, 14B at 128
+   * (zeroed by the staging; two adds onto zero: the same bits either way, so runs repeat; but a
+   * token's bits then depend on the step's token count and the GPU's SM count, as they already do
+   * between this kernel, {@link #w4a16}'s and cuBLAS's ranges). One H200, 14B at 128
    * tokens: a layer's four projections 187 against {@link #w4Wgmma}'s 253 us. Layers must be
    * {@link #w4WsFits}.
    */
@@ -1092,10 +1098,12 @@ public final class Kernels implements AutoCloseable {
   /** {@link #w4Ws} with k in {@code splits} (1 or 2) runs. */
   void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
       CUdeviceptr y, int tokens, int rows, int k, int group, int splits) {
-    if (tokens < 1 || !w4WsFits(rows, k, group) || splits < 1 || splits > 2) {
-      throw new IllegalArgumentException("w4Ws takes sm_90, rows a multiple of 128, k of 128,"
-          + " a group of 64 or 128 and 1 or 2 splits: " + rows + " x " + k + ", group " + group
-          + ", " + tokens + " tokens, " + splits + " splits");
+    if (tokens < 1 || tokens > W4WS_MAX_TOKENS || !w4WsFits(rows, k, group) || splits < 1
+        || splits > 2) {
+      throw new IllegalArgumentException("w4Ws takes sm_90, 1 to " + W4WS_MAX_TOKENS
+          + " tokens, rows a multiple of 128, k of 128, a group of 64 or 128 and 1 or 2 splits: "
+          + rows + " x " + k + ", group " + group + ", " + tokens + " tokens, " + splits
+          + " splits");
     }
     int tiles = (tokens + 127) / 128;
     long n = (long) tiles * 128 * k / 32;

@@ -1,8 +1,6 @@
 package io.redress.inference.runtime.cuda;
 
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import jcuda.driver.CUresult;
 
@@ -34,22 +32,10 @@ final class PdlLauncher {
 
   /** libcuda's cuLaunchKernelEx, direct-mapped (a launch costs no reflection). */
   private static final class Driver {
-    static final boolean LOADED = load();
+    static final boolean LOADED = LibCuda.register(Driver.class);
 
     static native int cuLaunchKernelEx(Pointer config, Pointer f, Pointer kernelParams,
         Pointer extra);
-
-    private static boolean load() {
-      for (String name : new String[] {"cuda", "libcuda.so.1"}) {
-        try {
-          Native.register(Driver.class, NativeLibrary.getInstance(name));
-          return true;
-        } catch (UnsatisfiedLinkError e) {
-          // next name; without any, launches stay plain
-        }
-      }
-      return false;
-    }
   }
 
   private final long stream;

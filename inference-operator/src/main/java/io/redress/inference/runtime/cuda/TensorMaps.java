@@ -1,8 +1,6 @@
 package io.redress.inference.runtime.cuda;
 
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import jcuda.driver.CUresult;
 
@@ -21,23 +19,11 @@ final class TensorMaps {
   static final int MAP_WORDS = 16;
 
   private static final class Driver {
-    static final boolean LOADED = load();
+    static final boolean LOADED = LibCuda.register(Driver.class);
 
     static native int cuTensorMapEncodeTiled(Pointer map, int dataType, int rank, Pointer global,
         Pointer dims, Pointer strides, Pointer box, Pointer elementStrides, int interleave,
         int swizzle, int l2Promotion, int oobFill);
-
-    private static boolean load() {
-      for (String name : new String[] {"cuda", "libcuda.so.1"}) {
-        try {
-          Native.register(Driver.class, NativeLibrary.getInstance(name));
-          return true;
-        } catch (UnsatisfiedLinkError e) {
-          // next name
-        }
-      }
-      return false;
-    }
   }
 
   // the map (64-byte aligned), then dims (2 x 8), strides (8), box (2 x 4), element strides

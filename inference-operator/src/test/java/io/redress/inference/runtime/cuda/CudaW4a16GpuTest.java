@@ -183,16 +183,7 @@ class CudaW4a16GpuTest extends KernelGpuTest {
   @ParameterizedTest
   @MethodSource("wgmmaZ8ShapesAndTokens")
   void wgmmaOverScalesWithoutZeroPointsMatchesHost(Shape s, int tokens) {
-    Random rnd = new Random(s.k() * 31L + tokens);
-    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
-    for (int out : s.parts()) {
-      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, s.k(), s.group(), false, null);
-      int[] eights = new int[t.qzeros().length];
-      Arrays.fill(eights, 0x77777777); // stored 7, + 1: every zero point 8
-      parts.add(new CudaWeights.GptqTensors(t.qweight(), eights, t.scales(), t.gIdx(), out));
-    }
-    CudaWeights.Packed p = CudaWeights.pack(new GptqConfig(4, s.group(), false, false, 1), "test",
-        parts, s.k());
+    CudaWeights.Packed p = randomLayer(s, new Random(s.k() * 31L + tokens), true);
     int k = p.k();
     int rows = p.rows();
     Assumptions.assumeTrue(kernels.w4WgmmaFits(rows, k, p.group()), "needs sm_90's wgmma");
@@ -232,24 +223,12 @@ class CudaW4a16GpuTest extends KernelGpuTest {
    * The warp-specialized form (w4a16_wgmma_ws.cu) over the strip-major scales, with zero points
    * (random ones) and without (every zero point 8), k in one run and in two, into a NaN-filled
    * y, against the host's exact product: groups of 64 and 128, a stacked layer, one token tile
-   * of 128 partly filled and full and two.
+   * of 128 partly filled and full and two, k long enough that every ring slot is refilled.
    */
   @ParameterizedTest
   @MethodSource("wsShapesAndTokens")
   void warpSpecializedMatchesHost(Shape s, int tokens, boolean z8) {
-    Random rnd = new Random(s.k() * 43L + tokens);
-    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
-    for (int out : s.parts()) {
-      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, s.k(), s.group(), false, null);
-      if (z8) {
-        int[] eights = new int[t.qzeros().length];
-        Arrays.fill(eights, 0x77777777); // stored 7, + 1: every zero point 8
-        t = new CudaWeights.GptqTensors(t.qweight(), eights, t.scales(), t.gIdx(), out);
-      }
-      parts.add(t);
-    }
-    CudaWeights.Packed p = CudaWeights.pack(new GptqConfig(4, s.group(), false, false, 1), "test",
-        parts, s.k());
+    CudaWeights.Packed p = randomLayer(s, new Random(s.k() * 43L + tokens), z8);
     int k = p.k();
     int rows = p.rows();
     Assumptions.assumeTrue(kernels.w4WsFits(rows, k, p.group()), "needs sm_90's wgmma");
@@ -260,7 +239,7 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     kernels.w4ChainScales(w, szs.ptr(), z8);
     short[] xBits = gaussianBf16(23L * tokens + k, tokens * k);
     DeviceBuffer x = shorts(xBits);
-    DeviceBuffer xs = alloc(2L * (tokens + 127) / 128 * 128 * k);
+    DeviceBuffer xs = alloc(2L * ((tokens + 127) / 128) * 128 * k);
     float[] nans = new float[tokens * rows];
     Arrays.fill(nans, Float.NaN);
     for (int splits = 1; splits <= 2; splits++) {
@@ -272,8 +251,24 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     }
   }
 
+  /** A random layer of shape s (not act-order), every zero point 8 when {@code eights}. */
+  private static CudaWeights.Packed randomLayer(Shape s, Random rnd, boolean eights) {
+    List<CudaWeights.GptqTensors> parts = new ArrayList<>();
+    for (int out : s.parts()) {
+      CudaWeights.GptqTensors t = CudaGptqPackTest.random(rnd, out, s.k(), s.group(), false, null);
+      if (eights) {
+        int[] zeros = new int[t.qzeros().length];
+        Arrays.fill(zeros, 0x77777777); // stored 7, + 1: every zero point 8
+        t = new CudaWeights.GptqTensors(t.qweight(), zeros, t.scales(), t.gIdx(), out);
+      }
+      parts.add(t);
+    }
+    return CudaWeights.pack(new GptqConfig(4, s.group(), false, false, 1), "test", parts, s.k());
+  }
+
   static Stream<Arguments> wsShapesAndTokens() {
-    return Stream.of(new Shape(896, new int[] {256}, 128, false, false),
+    // k of 2304: 18 stages, each slot of the ring of 4 refilled four times (twice a k half)
+    return Stream.of(new Shape(2304, new int[] {256}, 128, false, false),
         new Shape(1024, new int[] {256, 128, 128}, 64, false, false))
         .flatMap(s -> Stream.of(Arguments.of(s, 65, false), Arguments.of(s, 100, true),
             Arguments.of(s, 128, false), Arguments.of(s, 200, true), Arguments.of(s, 256, false),
