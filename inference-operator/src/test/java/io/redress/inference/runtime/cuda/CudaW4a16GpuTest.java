@@ -188,10 +188,7 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     int rows = p.rows();
     Assumptions.assumeTrue(kernels.w4WgmmaFits(rows, k, p.group()), "needs sm_90's wgmma");
     DeviceBuffer[] q = upload(p);
-    CudaWeights.Q4 w = new CudaWeights.Q4(q[0], q[1], null, null, rows, k, p.group(), 1, rows,
-        rows);
-    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, true));
-    kernels.w4ChainScales(w, szs.ptr(), true);
+    DeviceBuffer szs = stripScales(p, q, true);
     checkWgmma(p, q, szs, tokens, 19L * tokens + k, s + ", scales without zero points");
   }
 
@@ -233,10 +230,7 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     int rows = p.rows();
     Assumptions.assumeTrue(kernels.w4WsFits(rows, k, p.group()), "needs sm_90's wgmma");
     DeviceBuffer[] q = upload(p);
-    CudaWeights.Q4 w = new CudaWeights.Q4(q[0], q[1], null, null, rows, k, p.group(), 1, rows,
-        rows);
-    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, z8));
-    kernels.w4ChainScales(w, szs.ptr(), z8);
+    DeviceBuffer szs = stripScales(p, q, z8);
     short[] xBits = gaussianBf16(23L * tokens + k, tokens * k);
     DeviceBuffer x = shorts(xBits);
     DeviceBuffer xs = alloc(2L * ((tokens + 127) / 128) * 128 * k);
@@ -249,6 +243,18 @@ class CudaW4a16GpuTest extends KernelGpuTest {
       assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
           s + (z8 ? ", scales without zero points, " : ", ") + splits + " k runs");
     }
+  }
+
+  /**
+   * The strip-major scales the runner makes for the uploaded layer q of p ({@link
+   * Kernels#w4ChainScales}): without zero points when {@code z8}.
+   */
+  private DeviceBuffer stripScales(CudaWeights.Packed p, DeviceBuffer[] q, boolean z8) {
+    CudaWeights.Q4 w = new CudaWeights.Q4(q[0], q[1], null, null, p.rows(), p.k(), p.group(), 1,
+        p.rows(), p.rows());
+    DeviceBuffer szs = alloc(Kernels.w4ChainScaleBytes(w, z8));
+    kernels.w4ChainScales(w, szs.ptr(), z8);
+    return szs;
   }
 
   /** A random layer of shape s (not act-order), every zero point 8 when {@code eights}. */
