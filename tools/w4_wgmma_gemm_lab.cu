@@ -83,91 +83,6 @@ static void free_w(W& w) {
   CK(cudaFree(w.szz));
 }
 
-// The same over gate/up's two halves: dims (elems, strips a half, 2), box box x 4 x 2.
-static CUtensorMap map3d(void* base, uint64_t elems, uint64_t strips, uint32_t box) {
-  static EncodeTiled encode;
-  if (!encode) {
-    cudaDriverEntryPointQueryResult q;
-    CK(cudaGetDriverEntryPoint("cuTensorMapEncodeTiled", (void**)&encode, cudaEnableDefault, &q));
-  }
-  CUtensorMap m;
-  cuuint64_t dims[3] = {elems, strips, 2}, strides[2] = {elems * 4, strips * elems * 4};
-  cuuint32_t boxes[3] = {box, 4, 2}, es[3] = {1, 1, 1};
-  CUresult r = encode(&m, CU_TENSOR_MAP_DATA_TYPE_UINT32, 3, base, dims, strides, boxes, es,
-                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
-                      CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled 3d: %d\n", (int)r); exit(1); }
-  return m;
-}
-
-// The gate/up SiLU launches at T tokens: the engine's many-token kernel (w4_silu_many_z8)
-// against w4ws_stage_x + the warp-specialized SiLU twins; their outputs' largest difference,
-// then their times over copies of the weights that do not fit in L2.
-static void silu_section(int T, const bf16* x, bf16* xp, int sms, cudaStream_t st) {
-  const int hidden = 5120, inter = 13824, rows = 2 * inter;
-  typedef void (*SiluFn)(const uint4*, const CUtensorMap, const CUtensorMap, void*, int, int, int);
-  struct SV { const char* name; SiluFn f; int ns, xs; };
-  SV svs[] = {{"ws silu s4", w4ws_silu_n16_g128_z8, 4, 0}, {"ws silu s8", w4ws_silu_n16_g128_z8_s8, 8, 0},
-              {"ws silu xs", w4ws_silu_n16_g128_z8_xs, 4, 1}, {"ws silu xs6", w4ws_silu_n16_g128_z8_xs6, 6, 1}};
-  for (auto& v : svs)
-    CK(cudaFuncSetAttribute((const void*)v.f, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                            W4WS_SMEM_SILU(16, v.ns)));
-  CK(cudaFuncSetAttribute((const void*)w4_silu_many_z8, cudaFuncAttributeMaxDynamicSharedMemorySize, W4M_SMEM));
-  int copies = 3;
-  std::vector<W> ws;
-  std::vector<CUtensorMap> cm, sm;
-  for (int i = 0; i < copies; i++) {
-    ws.push_back(make_w(rows, hidden, 128, 4000 + 7 * i, 0));
-    cm.push_back(map3d(ws[i].codes, 2ull * hidden, inter / 16, 256));
-    sm.push_back(map3d(ws[i].szs, 8ull * (hidden / 128), inter / 16, 8));
-  }
-  bf16 *a0, *a1;
-  CK(cudaMalloc(&a0, (size_t)T * inter * 2));
-  CK(cudaMalloc(&a1, (size_t)T * inter * 2));
-  auto engine = [&](int i) {
-    W& w = ws[i % copies];
-    w4_silu_many_z8<<<std::min(inter / 16, 2 * sms), 256, W4M_SMEM, st>>>(
-        x, 0, w.codes, w.sz, 128, 7, 0x7fffffff, 0x7fffffff, w.szs, a0, T, hidden, inter);
-  };
-  auto wsrun = [&](const SV& v, int i) {
-    if (!v.xs)
-      w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, nullptr, T, hidden, 16,
-                                         inter, 0);
-    v.f<<<dim3((T + 15) / 16, inter / 64, 1), W4WS_THREADS, W4WS_SMEM_SILU(16, v.ns), st>>>(
-        (const uint4*)(v.xs ? (const bf16*)x : xp), cm[i % copies], sm[i % copies], a1, T, inter, hidden);
-  };
-  engine(0);
-  CK(cudaStreamSynchronize(st));
-  std::vector<bf16> h0((size_t)T * inter), h1(h0.size());
-  CK(cudaMemcpy(h0.data(), a0, h0.size() * 2, cudaMemcpyDeviceToHost));
-  for (auto& v : svs) {
-    CK(cudaMemset(a1, 0xff, (size_t)T * inter * 2));
-    wsrun(v, 0);
-    CK(cudaStreamSynchronize(st));
-    CK(cudaMemcpy(h1.data(), a1, h1.size() * 2, cudaMemcpyDeviceToHost));
-    double m = 0, r = 0;
-    for (size_t j = 0; j < h0.size(); j++) {
-      double d = std::fabs((double)__bfloat162float(h0[j]) - (double)__bfloat162float(h1[j]));
-      if (!std::isfinite(d)) d = INFINITY;
-      m = std::max(m, d);
-      r = std::max(r, (double)std::fabs(__bfloat162float(h0[j])));
-    }
-    printf("check silu %d tokens, %s against w4_silu_many_z8: max |diff| %.3g (max |act| %.3g)\n",
-           T, v.name, m, r);
-  }
-  double te = time_launches(engine, copies, st);
-  double tst = time_launches([&](int) {
-    w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, nullptr, T, hidden, 16,
-                                       inter, 0);
-  }, 1, st);
-  printf("silu %d tokens (us): w4_silu_many_z8 %.1f  stage_x/16 %.1f", T, te, tst);
-  for (auto& v : svs) printf("  %s %.1f", v.name, time_launches([&](int i) { wsrun(v, i); }, copies, st));
-  printf("\n");
-  CK(cudaFree(a0));
-  CK(cudaFree(a1));
-  for (auto& w : ws) free_w(w);
-}
-
 typedef void (*GgFn)(const bf16*, const uint4*, const void*, float*, int, int, int, int);
 struct Variant { const char* name; GgFn f; int bn, ns, wgs; };
 
@@ -186,16 +101,15 @@ static double max_diff(const float* a, const float* b, size_t n, double* ref_max
 }
 
 // w4a16_wgmma_ws.cu: a variant, and one run of it (the activations staged, then the GEMM).
-typedef void (*WsFn)(const uint4*, const CUtensorMap, const CUtensorMap, void*, int, int, int);
-struct WsVariant { const char* name; WsFn f; int bn, ns, gk, z8, xs = 0; };
+typedef void (*WsFn)(const uint4*, const CUtensorMap, const CUtensorMap, float*, int, int, int);
+struct WsVariant { const char* name; WsFn f; int bn, ns, gk, z8; };
 static void run_ws(const WsVariant& v, int splits, const bf16* x, bf16* xs, const W& w, float* y,
                    int T, int rows, int k, cudaStream_t st) {
-  if (!v.xs || splits > 1)  // (xs: only to zero y)
-    w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xs, (float4*)y, T, k, v.bn,
-                                       rows, splits > 1);
+  w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xs, (float4*)y, T, k, v.bn, rows,
+                                     splits > 1);
   v.f<<<dim3((T + v.bn - 1) / v.bn, rows / 128, splits), W4WS_THREADS,
-        W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), st>>>((const uint4*)(v.xs ? x : xs), w.cmap,
-                                                 v.z8 ? w.mz8 : w.mzz, y, T, rows, k);
+        W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), st>>>((const uint4*)xs, w.cmap, v.z8 ? w.mz8 : w.mzz, y,
+                                                 T, rows, k);
 }
 
 int main(int argc, char** argv) {
@@ -229,12 +143,7 @@ int main(int argc, char** argv) {
   WsVariant wsv[] = {{"ws n128 z8", w4ws_n128_g128_z8, 128, 4, 8, 1},
                      {"ws n128", w4ws_n128_g128, 128, 4, 8, 0},
                      {"ws n128 g64", w4ws_n128_g64, 128, 4, 4, 0},
-                     {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1},
-                     {"ws n16 z8", w4ws_n16_g128_z8, 16, 8, 8, 1},
-                     {"ws n16 z8 s4", w4ws_n16_g128_z8_s4, 16, 4, 8, 1},
-                     {"ws n16 z8 s12", w4ws_n16_g128_z8_s12, 16, 12, 8, 1},
-                     {"ws n32 z8", w4ws_n32_g128_z8, 32, 6, 8, 1},
-                     {"ws n16 z8 xs", w4ws_n16_g128_z8_xs, 16, 4, 8, 1, 1}};
+                     {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1}};
   for (auto& v : wsv) {
     int smem = W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), occ;
     CK(cudaFuncSetAttribute((const void*)v.f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
@@ -326,8 +235,6 @@ int main(int argc, char** argv) {
       }
       free_w(w);
     }
-  for (int T : toks)
-    if (T <= 16) silu_section(T, x, xp, sms, st);
   for (int T : toks) {
     printf("\n%d tokens (us a launch; TFLOP/s)\n", T);
     for (auto& s : shapes) {
@@ -366,27 +273,18 @@ int main(int argc, char** argv) {
         }, copies, st);
         printf("  w%d z8 %7.1f", wgs, tv);
       }
-      double tbf = time_launches([&](int) {  // bf16 weights (one copy: partly in L2)
-        gemm_ex(handle, 1, 0, s.rows, T, s.k, &one, wd, 14, s.k, x, 14, s.k, &zero, y0, 0,
-                s.rows, 68, -1);
+      double ts = time_launches([&](int) {
+        w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, (float4*)y1, T, s.k, 128,
+                                           s.rows, 0);
       }, 1, st);
-      printf("  cuBLAS bf16 %7.1f", tbf);
-      for (int bn : {128, 32, 16}) {
-        double ts = time_launches([&](int) {
-          w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, (float4*)y1, T, s.k,
-                                             bn, s.rows, 0);
-        }, 1, st);
-        printf("%s stage_x/%d %5.1f", bn == 128 ? "\n         " : " ", bn, ts);
-      }
+      printf("\n%-8s stage_x %5.1f", "", ts);
       for (auto& v : wsv) {
-        if (v.gk != 8 || (v.bn < 128) != (T <= 32)) continue;
-        printf("\n%-8s", "");
-        for (int splits : {1, 2, 3, 4, 6, 8}) {
-          if (v.bn == 128 && splits > 2) break;
+        if (v.gk != 8) continue;
+        for (int splits = 1; splits <= 2; splits++) {
           double tv = time_launches([&](int i) {
             run_ws(v, splits, x, xp, ws[i % copies], y1, T, s.rows, s.k, st);
           }, copies, st);
-          printf("  %s/%d %6.1f", v.name, splits, tv);
+          printf("  %s/%d %7.1f (%5.0f)", v.name, splits, tv, flop / tv * 1e-6);
         }
       }
       printf("\n");

@@ -106,19 +106,6 @@ __device__ __forceinline__ void w4gg_wgmma(float (&d)[32], const uint32_t (&a)[4
 #endif
 }
 
-// The same over 16 tokens.
-template <int SCALE_D>
-__device__ __forceinline__ void w4gg_wgmma(float (&d)[8], const uint32_t (&a)[4], uint64_t desc) {
-#ifdef W4GG_SM90A
-  asm volatile(
-      "wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, %12, %13, 1, 1, 0;\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "n"(SCALE_D));
-#endif
-}
-
 // The same over 32 tokens.
 template <int SCALE_D>
 __device__ __forceinline__ void w4gg_wgmma(float (&d)[16], const uint32_t (&a)[4], uint64_t desc) {

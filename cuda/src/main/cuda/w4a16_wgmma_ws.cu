@@ -36,9 +36,6 @@
 #include <cuda.h>  // CUtensorMap
 
 #define W4WS_KS 128   // inputs a stage
-#ifndef W4WS_NO_P2
-#define W4WS_NO_P2 0
-#endif
 #define W4WS_THREADS 384
 
 // Bytes of a strip's scales of a stage: 128 / group entries' runs of 8 entries, 8 bytes an entry
@@ -47,10 +44,8 @@
 // A stage: activations (BN x 128 bf16), then 8 strips' codes (1,024 bytes each), then their
 // scales; rounded to 1,024 bytes (the swizzle atoms' alignment).
 #define W4WS_STAGE(BN, GK, Z8) (((BN) * 256 + 8192 + 8 * W4WS_SZB(GK, Z8) + 1023) / 1024 * 1024)
-// Dynamic shared memory of a launch: the stages, their 2 NS mbarriers, the alignment slack
-// (W4WS_SMEM_SILU: and the up warpgroup's sums).
+// Dynamic shared memory of a launch: the stages, their 2 NS mbarriers, the alignment slack.
 #define W4WS_SMEM(BN, NS, GK, Z8) ((NS) * W4WS_STAGE(BN, GK, Z8) + 16 * (NS) + 1024)
-#define W4WS_SMEM_SILU(BN, NS) (W4WS_SMEM(BN, NS, 8, 1) + 64 * (BN) * 4)
 
 static_assert(W4WS_SMEM(128, 4, 8, 0) == 169024 && W4WS_SMEM(128, 4, 8, 1) == 169024 &&
                   W4WS_SMEM(128, 4, 4, 0) == 169024 && W4WS_SMEM(128, 4, 4, 1) == 169024,
@@ -89,22 +84,18 @@ extern "C" __global__ void w4ws_stage_x(const uint4* __restrict__ x, uint4* __re
   }
 }
 
-// The register split. The n128 launches (__launch_bounds__(384, 1)) start every thread at 168
-// registers; the copying warpgroup gives back 128 x (168 - 40) and the consumers take 256 x
-// (232 - 168), the same 16,384. The n16 launches (two blocks an SM) start at 80: 128 x (80 -
-// 24) back, 256 x (104 - 80) taken. setmaxnreg.inc waits until the block's pool has them, so a
-// kernel started with fewer (a -maxrregcount below its start) would hang: keep the numbers
-// together (W4WS_REGS).
-template <int R>
+// The register split: __launch_bounds__(384, 1) starts every thread at 168 registers; the
+// copying warpgroup gives back 128 x (168 - 40) and the consumers take 256 x (232 - 168), the
+// same 16,384. setmaxnreg.inc waits until the block's pool has them, so a kernel started with
+// fewer (a -maxrregcount below 168) would hang: keep the three numbers together.
 __device__ __forceinline__ void w4ws_setmaxnreg_inc() {
 #ifdef W4GG_SM90A
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R) : "memory");
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
 #endif
 }
-template <int R>
 __device__ __forceinline__ void w4ws_setmaxnreg_dec() {
 #ifdef W4GG_SM90A
-  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R) : "memory");
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
 #endif
 }
 
@@ -119,38 +110,17 @@ __device__ __forceinline__ void w4ws_tensor_load(void* dst, const CUtensorMap* m
       : "memory");
 }
 
-// The same over a 3D map: the gate/up codes and scales as (gate | up) x strips x elements
-// (SILU below), so a box holds a tile's four gate strips and their four up strips.
-__device__ __forceinline__ void w4ws_tensor_load3(void* dst, const CUtensorMap* map, int c0,
-                                                  int c1, uint64_t* bar, uint64_t policy) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
-      " [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(smem_u32(dst)),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(0), "r"(smem_u32(bar)),
-      "l"(policy)
-      : "memory");
-}
-
 // Launch: grid (ceil(tokens / BN), rows / 128, splits), 384 threads, W4WS_SMEM bytes.
 // xs: w4ws_stage_x's images for BN. cmap: the codes as (rows / 16) strips of 8 k bytes, in
 // 4-byte elements, box 256 x 8 (a stage's 1,024 bytes of 8 strips); smap: the strip-major
 // scales (Z8: without zero points) as strips of groups x 8 entries, box W4WS_SZB / 4 x 8.
 // splits (gridDim.z): 1 (y written) or 2 (added onto y, zeroed before).
-// SILU: the gate/up projection with its SiLU epilogue. rows is then inter, the grid's y
-// inter / 64, the maps 3D over (gate | up) (w4ws_tensor_load3), and y the bf16 act (tokens,
-// inter) = silu(gate) * up: the first consumer warpgroup takes 64 gate rows, the second their
-// 64 up rows, which it hands over through shared memory. One k run.
-// XS: the activations read from x (tokens, k) itself and staged by the copying warpgroup's
-// other three warps, each a stage in turn (its loads then cover three stages of the
-// consumers'), instead of copied from w4ws_stage_x's images: no staging launch.
-template <int BN, int NS, int GK, int Z8, int RP, int RC, int SILU = 0, int XS = 0>
+template <int BN, int NS, int GK, int Z8>
 __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUtensorMap& cmap,
-                                         const CUtensorMap& smap, void* __restrict__ out,
+                                         const CUtensorMap& smap, float* __restrict__ y,
                                          int tokens, int rows, int k) {
-  float* __restrict__ y = reinterpret_cast<float*>(out);
-#ifndef W4GG_SM90A
   pdl_enter();
-#else
+#ifdef W4GG_SM90A
   extern __shared__ __align__(1024) uint8_t w4ws_raw[];
   uint8_t* sm = w4ws_raw + ((1024 - (smem_u32(w4ws_raw) & 1023)) & 1023);
   constexpr int STAGE = W4WS_STAGE(BN, GK, Z8), XB = BN * 256, SZB = W4WS_SZB(GK, Z8);
@@ -159,60 +129,18 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int nst = k / W4WS_KS, splits = gridDim.z;
   const int st0 = blockIdx.z * nst / splits, st1 = (blockIdx.z + 1) * nst / splits;
-  const int tile = blockIdx.x, row0 = blockIdx.y * (SILU ? 64 : 128);
+  const int tile = blockIdx.x, row0 = blockIdx.y * 128;
   if (tid == 0) {
     for (int s = 0; s < NS; s++) {
-      mbar_init(full + s, XS ? 33 : 1);  // XS: and the staging warp's lanes
+      mbar_init(full + s, 1);
       mbar_init(empty + s, 8);  // each consumer warp's lane 0
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
   __syncthreads();
-  if (warp < 4) {  // the producer warpgroup: warp 0 copies, the others leave (XS: stage)
-    w4ws_setmaxnreg_dec<RP>();
-    if (warp != 0) {
-      pdl_enter();
-      if (XS) {
-        // stage st's BN x 128 activations as w4ws_stage_x writes them: a lane takes 32-input
-        // chunks (token nn, chunk ch) and writes them transposed into the slot, swizzled
-        const bf16* x = reinterpret_cast<const bf16*>(xs);
-        for (int it = warp - 1; it < st1 - st0; it += 3) {
-          const int slot = it % NS, st = st0 + it;
-          if (it >= NS) mbar_wait(empty + slot, ((it / NS) - 1) & 1);
-          uint4* o = reinterpret_cast<uint4*>(sm + slot * STAGE);
-          constexpr int TASKS = BN * 4, PER = (TASKS + 31) / 32;
-          uint4 v[PER][4];
-#pragma unroll
-          for (int j = 0; j < PER; j++) {
-            const int task = lane + 32 * j, nn = task >> 2, ch = task & 3, t = tile * BN + nn;
-            if (task < TASKS && t < tokens) {
-              const uint4* p = reinterpret_cast<const uint4*>(x + (size_t)t * k + st * W4WS_KS + 32 * ch);
-#pragma unroll
-              for (int q = 0; q < 4; q++) v[j][q] = p[q];
-            } else {
-#pragma unroll
-              for (int q = 0; q < 4; q++) v[j][q] = make_uint4(0, 0, 0, 0);
-            }
-          }
-#pragma unroll
-          for (int j = 0; j < PER; j++) {
-            const int task = lane + 32 * j, nn = task >> 2, ch = task & 3;
-            if (task < TASKS) {
-              uint4* r = o + (ch >> 1) * BN * 8 + nn * 8;
-              const int c0 = 4 * (ch & 1), sw = nn & 7;
-              const uint4 a = v[j][0], b = v[j][1], c = v[j][2], d = v[j][3];
-              r[(c0 + 0) ^ sw] = make_uint4(a.x, b.x, c.x, d.x);
-              r[(c0 + 1) ^ sw] = make_uint4(a.y, b.y, c.y, d.y);
-              r[(c0 + 2) ^ sw] = make_uint4(a.z, b.z, c.z, d.z);
-              r[(c0 + 3) ^ sw] = make_uint4(a.w, b.w, c.w, d.w);
-            }
-          }
-          fence_proxy_async();  // for the consumers' wgmmas
-          mbar_arrive(full + slot);
-        }
-      }
-      return;
-    }
+  if (warp < 4) {  // the producer warpgroup: warp 0 copies, the others leave
+    w4ws_setmaxnreg_dec();
+    if (warp != 0) return;
     uint64_t keep, stream;
     asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(keep));
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(stream));
@@ -220,38 +148,20 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
     // activations: by every row tile
     const uint64_t cpol = gridDim.x > 1 ? keep : stream;
     const uint8_t* xsrc = reinterpret_cast<const uint8_t*>(xs) + (size_t)tile * nst * XB;
-    auto weights = [&](int st, int slot) {
-      uint8_t* s = sm + slot * STAGE;
-      mbar_expect_tx(full + slot, (XS ? 0 : XB) + 8192 + 8 * SZB);
-      if (SILU) {
-        w4ws_tensor_load3(s + XB, &cmap, st * 256, row0 / 16, full + slot, cpol);
-        w4ws_tensor_load3(s + XB + 8192, &smap, st * (SZB / 4), row0 / 16, full + slot, cpol);
-      } else {
+    for (int st = st0, it = 0; st < st1; st++, it++) {
+      const int slot = it % NS;
+      if (it >= NS) mbar_wait(empty + slot, ((it / NS) - 1) & 1);
+      if (lane == 0) {
+        mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
+        uint8_t* s = sm + slot * STAGE;
+        bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
         w4ws_tensor_load(s + XB, &cmap, st * 256, row0 / 16, full + slot, cpol);
         w4ws_tensor_load(s + XB + 8192, &smap, st * (SZB / 4), row0 / 16, full + slot, cpol);
-      }
-    };
-    // The weights do not depend on the kernel before (PDL): the ring's first stages of them go
-    // out before waiting for it, their activations after.
-    const int pre = min(NS, st1 - st0);
-    if (lane == 0)
-      for (int it = 0; it < pre; it++) weights(st0 + it, it);
-    pdl_enter();
-    if (lane == 0 && !XS)
-      for (int it = 0; it < pre; it++)
-        bulk_load(sm + it * STAGE, xsrc + (size_t)(st0 + it) * XB, XB, full + it, keep);
-    for (int st = st0 + pre, it = pre; st < st1; st++, it++) {
-      const int slot = it % NS;
-      mbar_wait(empty + slot, ((it / NS) - 1) & 1);
-      if (lane == 0) {
-        weights(st, slot);
-        if (!XS) bulk_load(sm + slot * STAGE, xsrc + (size_t)st * XB, XB, full + slot, keep);
       }
     }
     return;
   }
-  pdl_enter();
-  w4ws_setmaxnreg_inc<RC>();
+  w4ws_setmaxnreg_inc();
   // a consumer warpgroup: rows 64 (wg - 1) .. of the tile, warp wq's strip 16 wq ..
   const int wg = warp >> 2, wq = warp & 3, cs = 4 * (wg - 1) + wq, g = lane >> 2;
   float d[BN / 2], acc[BN / 2];
@@ -279,7 +189,8 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
     }
   };
   // the stage's eight k-tiles as (q - zero) A fragments: pair p's chunk h, words 2 h, 2 h + 1
-  auto unpack_to = [&](const Part& pt, uint32_t (&a)[8][4]) {
+  uint32_t a[8][4];
+  auto unpack = [&](const Part& pt) {
 #pragma unroll
     for (int p = 0; p < 2; p++) {
       const uint2 ep = pt.e[(4 * p) / GK];  // a pair (4 k-tiles) lies in one group
@@ -290,53 +201,10 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
       w4_frags(w.z, w.w, z0, z8, a[4 * p + 2], a[4 * p + 3]);
     }
   };
-  const int n = st1 - st0;
-  if constexpr (BN <= 32 && GK == 8 && !W4WS_NO_P2) {
-    // Few tokens: a stage's wgmmas are short and its unpacking is most of the work, so the
-    // next stage is unpacked into a second register set while this one's wgmmas run (two
-    // stages a loop turn: no wgmma in flight crosses the back edge, which would serialize them).
-    uint32_t a0[8][4], a1[8][4];
-    Part pt;
-    float2 f0 = make_float2(0.f, 0.f), f1 = f0;
-    auto scale_of = [&](const Part& q) {
-      return __half22float2(*reinterpret_cast<const __half2*>(&q.e[0].x));
-    };
-    auto finish = [&](int it, float2 f) {
-      wg_wait<0>();
-      wg_hold(d);
-      __syncwarp();
-      if (lane == 0) mbar_arrive(empty + it % NS);
-#pragma unroll
-      for (int i = 0; i < BN / 2; i++) acc[i] = fmaf((i & 2) ? f.y : f.x, d[i], acc[i]);
-    };
-    if (n > 0) {
-      load(0, pt);
-      f0 = scale_of(pt);
-      unpack_to(pt, a0);
-    }
-    for (int it = 0; it < n; it += 2) {
-      w4gg_issue_group<BN, GK>(d, a0, base + (it % NS) * STAGE, 0);
-      if (it + 1 < n) {
-        load(it + 1, pt);
-        f1 = scale_of(pt);
-        unpack_to(pt, a1);
-      }
-      finish(it, f0);
-      if (it + 1 >= n) break;
-      w4gg_issue_group<BN, GK>(d, a1, base + ((it + 1) % NS) * STAGE, 0);
-      if (it + 2 < n) {
-        load(it + 2, pt);
-        f0 = scale_of(pt);
-        unpack_to(pt, a0);
-      }
-      finish(it + 1, f1);
-    }
-  } else {
-  uint32_t a[8][4];
-  auto unpack = [&](const Part& pt) { unpack_to(pt, a); };
   // Software-pipelined: the next stage's codes are read while this one's last wgmmas run, and
   // unpacked with this one's last scaling (two independent streams for the schedulers: with
   // two consumer warps a scheduler, issue was the limit, 0.33 a cycle, docs/benchmarks).
+  const int n = st1 - st0;
   Part cur, nxt;
   if (n > 0) {
     load(0, cur);
@@ -362,33 +230,11 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
     }
     cur = nxt;
   }
-  }
   // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
   // & 3) + (i & 1)
   const int c = lane & 3;
-  const int tok0 = tile * BN;
-  if constexpr (SILU) {
-    // the up warpgroup's sums to shared memory (past the ring), then the gate warpgroup's
-    // threads, which hold the same (row, token) places, take them
-    float* ups = reinterpret_cast<float*>(sm + NS * STAGE + 16 * NS) + (wq * 32 + lane) * (BN / 2);
-    if (wg == 2) {
-#pragma unroll
-      for (int i = 0; i < BN / 2; i++) ups[i] = acc[i];
-    }
-    asm volatile("bar.sync 1, 256;" ::: "memory");
-    if (wg == 1) {
-      bf16* act = reinterpret_cast<bf16*>(out);
-#pragma unroll
-      for (int i = 0; i < BN / 2; i++) {
-        int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
-        if (t < tokens)
-          act[(size_t)t * rows + row0 + 16 * wq + g + 8 * ((i >> 1) & 1)] =
-              to_bf(silu_mul(acc[i], ups[i]));
-      }
-    }
-    return;
-  }
   float* yr = y + row0 + 16 * cs + g;
+  const int tok0 = tile * BN;
 #pragma unroll
   for (int i = 0; i < BN / 2; i++) {
     int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
@@ -401,28 +247,15 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
 #endif
 }
 
-#define W4WS(NAME, BN, NS, GK, Z8, MINB, RP, RC, ...)                                         \
-  extern "C" __global__ void __launch_bounds__(W4WS_THREADS, MINB)                            \
+#define W4WS(NAME, BN, NS, GK, Z8)                                                            \
+  extern "C" __global__ void __launch_bounds__(W4WS_THREADS, 1)                               \
       NAME(const uint4* __restrict__ xs, const __grid_constant__ CUtensorMap cmap,            \
-           const __grid_constant__ CUtensorMap smap, void* __restrict__ y, int tokens,        \
+           const __grid_constant__ CUtensorMap smap, float* __restrict__ y, int tokens,       \
            int rows, int k) {                                                                  \
-    w4ws_run<BN, NS, GK, Z8, RP, RC, ##__VA_ARGS__>(xs, cmap, smap, y, tokens, rows, k);      \
+    w4ws_run<BN, NS, GK, Z8>(xs, cmap, smap, y, tokens, rows, k);                              \
   }
-// 128 tokens a tile, one block an SM; groups of 128 (a stage one group) and 64; with and
-// without zero points.
-W4WS(w4ws_n128_g128, 128, 4, 8, 0, 1, 40, 232)
-W4WS(w4ws_n128_g64, 128, 4, 4, 0, 1, 40, 232)
-W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1, 1, 40, 232)
-W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1, 1, 40, 232)
-#ifdef W4GG_VARIANTS  // lab variants (tools/w4_wgmma_gemm_lab.cu)
-// 16 tokens a tile, two blocks an SM
-W4WS(w4ws_n16_g128_z8, 16, 8, 8, 1, 2, 32, 104)
-W4WS(w4ws_n16_g128_z8_s4, 16, 4, 8, 1, 2, 32, 104)
-W4WS(w4ws_n16_g128_z8_s12, 16, 12, 8, 1, 1, 40, 232)
-W4WS(w4ws_n32_g128_z8, 32, 6, 8, 1, 2, 32, 104)
-W4WS(w4ws_silu_n16_g128_z8, 16, 4, 8, 1, 2, 32, 104, 1)
-W4WS(w4ws_silu_n16_g128_z8_s8, 16, 8, 8, 1, 2, 32, 104, 1)
-W4WS(w4ws_silu_n16_g128_z8_xs, 16, 4, 8, 1, 2, 48, 96, 1, 1)
-W4WS(w4ws_silu_n16_g128_z8_xs6, 16, 6, 8, 1, 2, 48, 96, 1, 1)
-W4WS(w4ws_n16_g128_z8_xs, 16, 4, 8, 1, 2, 48, 96, 0, 1)
-#endif
+// 128 tokens a tile; groups of 128 (a stage one group) and 64; with and without zero points.
+W4WS(w4ws_n128_g128, 128, 4, 8, 0)
+W4WS(w4ws_n128_g64, 128, 4, 4, 0)
+W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1)
+W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1)
