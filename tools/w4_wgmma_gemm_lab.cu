@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
   WsVariant wsv[] = {{"ws n128 z8", w4ws_n128_g128_z8, 128, 4, 8, 1},
                      {"ws n128", w4ws_n128_g128, 128, 4, 8, 0},
                      {"ws n128 g64", w4ws_n128_g64, 128, 4, 4, 0},
-                     {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1}};
+                     {"ws n128 g64 z8", w4ws_n128_g64_z8, 128, 4, 4, 1},
+                     {"ws n64 z8", w4ws_n64_g128_z8, 64, 4, 8, 1}};
   for (auto& v : wsv) {
     int smem = W4WS_SMEM(v.bn, v.ns, v.gk, v.z8), occ;
     CK(cudaFuncSetAttribute((const void*)v.f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
@@ -277,7 +278,11 @@ int main(int argc, char** argv) {
         w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, (float4*)y1, T, s.k, 128,
                                            s.rows, 0);
       }, 1, st);
-      printf("\n%-8s stage_x %5.1f", "", ts);
+      double ts64 = time_launches([&](int) {
+        w4ws_stage_x<<<1024, 256, 0, st>>>((const uint4*)x, (uint4*)xp, (float4*)y1, T, s.k, 64,
+                                           s.rows, 0);
+      }, 1, st);
+      printf("\n%-8s stage_x %5.1f (n64 %5.1f)", "", ts, ts64);
       for (auto& v : wsv) {
         if (v.gk != 8) continue;
         for (int splits = 1; splits <= 2; splits++) {

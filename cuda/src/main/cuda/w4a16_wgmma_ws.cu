@@ -50,6 +50,9 @@
 static_assert(W4WS_SMEM(128, 4, 8, 0) == 169024 && W4WS_SMEM(128, 4, 8, 1) == 169024 &&
                   W4WS_SMEM(128, 4, 4, 0) == 169024 && W4WS_SMEM(128, 4, 4, 1) == 169024,
               "Kernels.W4WS_SMEM");
+static_assert(W4WS_SMEM(64, 4, 8, 0) == 103488 && W4WS_SMEM(64, 4, 8, 1) == 103488 &&
+                  W4WS_SMEM(64, 4, 4, 0) == 103488 && W4WS_SMEM(64, 4, 4, 1) == 103488,
+              "Kernels.W4WS64_SMEM");
 
 // xs = x (tokens, k) as the stage images of tiles of bn tokens (above); y (tokens, rows)
 // zeroed when zero_y (k splits). One thread a token and 32-input chunk, over
@@ -119,8 +122,9 @@ template <int BN, int NS, int GK, int Z8>
 __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUtensorMap& cmap,
                                          const CUtensorMap& smap, float* __restrict__ y,
                                          int tokens, int rows, int k) {
+#ifndef W4GG_SM90A
   pdl_enter();
-#ifdef W4GG_SM90A
+#else
   extern __shared__ __align__(1024) uint8_t w4ws_raw[];
   uint8_t* sm = w4ws_raw + ((1024 - (smem_u32(w4ws_raw) & 1023)) & 1023);
   constexpr int STAGE = W4WS_STAGE(BN, GK, Z8), XB = BN * 256, SZB = W4WS_SZB(GK, Z8);
@@ -140,7 +144,10 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
   __syncthreads();
   if (warp < 4) {  // the producer warpgroup: warp 0 copies, the others leave
     w4ws_setmaxnreg_dec();
-    if (warp != 0) return;
+    if (warp != 0) {
+      pdl_enter();
+      return;
+    }
     uint64_t keep, stream;
     asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(keep));
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(stream));
@@ -148,19 +155,32 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
     // activations: by every row tile
     const uint64_t cpol = gridDim.x > 1 ? keep : stream;
     const uint8_t* xsrc = reinterpret_cast<const uint8_t*>(xs) + (size_t)tile * nst * XB;
-    for (int st = st0, it = 0; st < st1; st++, it++) {
+    auto weights = [&](int st, int slot) {
+      uint8_t* s = sm + slot * STAGE;
+      mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
+      w4ws_tensor_load(s + XB, &cmap, st * 256, row0 / 16, full + slot, cpol);
+      w4ws_tensor_load(s + XB + 8192, &smap, st * (SZB / 4), row0 / 16, full + slot, cpol);
+    };
+    // The weights do not depend on the kernel before (programmatic dependent launch): the
+    // ring's first stages of them go out before waiting for it, their activations after.
+    const int pre = min(NS, st1 - st0);
+    if (lane == 0)
+      for (int it = 0; it < pre; it++) weights(st0 + it, it);
+    pdl_enter();
+    if (lane == 0)
+      for (int it = 0; it < pre; it++)
+        bulk_load(sm + it * STAGE, xsrc + (size_t)(st0 + it) * XB, XB, full + it, keep);
+    for (int st = st0 + pre, it = pre; st < st1; st++, it++) {
       const int slot = it % NS;
-      if (it >= NS) mbar_wait(empty + slot, ((it / NS) - 1) & 1);
+      mbar_wait(empty + slot, ((it / NS) - 1) & 1);
       if (lane == 0) {
-        mbar_expect_tx(full + slot, XB + 8192 + 8 * SZB);
-        uint8_t* s = sm + slot * STAGE;
-        bulk_load(s, xsrc + (size_t)st * XB, XB, full + slot, keep);
-        w4ws_tensor_load(s + XB, &cmap, st * 256, row0 / 16, full + slot, cpol);
-        w4ws_tensor_load(s + XB + 8192, &smap, st * (SZB / 4), row0 / 16, full + slot, cpol);
+        weights(st, slot);
+        bulk_load(sm + slot * STAGE, xsrc + (size_t)st * XB, XB, full + slot, keep);
       }
     }
     return;
   }
+  pdl_enter();
   w4ws_setmaxnreg_inc();
   // a consumer warpgroup: rows 64 (wg - 1) .. of the tile, warp wq's strip 16 wq ..
   const int wg = warp >> 2, wq = warp & 3, cs = 4 * (wg - 1) + wq, g = lane >> 2;
@@ -259,3 +279,11 @@ W4WS(w4ws_n128_g128, 128, 4, 8, 0)
 W4WS(w4ws_n128_g64, 128, 4, 4, 0)
 W4WS(w4ws_n128_g128_z8, 128, 4, 8, 1)
 W4WS(w4ws_n128_g64_z8, 128, 4, 4, 1)
+// 64 tokens a tile: steps of 129 to 192 tokens, whose second 128-token tile would be half
+// empty (Kernels.w4Ws; one H200, a 14B layer at 192 tokens 269 against 296 us for the
+// 64-token tiles of w4a16_wgmma.cu and 336 for two 128-token tiles). A ring of 6 stages read
+// the same as 4.
+W4WS(w4ws_n64_g128, 64, 4, 8, 0)
+W4WS(w4ws_n64_g64, 64, 4, 4, 0)
+W4WS(w4ws_n64_g128_z8, 64, 4, 8, 1)
+W4WS(w4ws_n64_g64_z8, 64, 4, 4, 1)

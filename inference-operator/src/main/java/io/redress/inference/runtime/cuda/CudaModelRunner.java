@@ -1929,8 +1929,9 @@ public final class CudaModelRunner implements ModelRunner {
     } else if (Kernels.w4WsTakes(tokens) && useGemv && wq.perm() == null
         && wq.stripScales() != null && kernels.w4WsFits(out, in, wq.group())) {
       // The same exact weights by the warp-specialized form: one thread copies the stages, two
-      // warpgroups unpack and multiply, 128 tokens a tile (14B at 128 tokens 187 against 253 us
-      // a layer by the form below, at 256 tokens 338 against cuBLAS's 409).
+      // warpgroups unpack and multiply, 128 tokens a tile, 64 for 129 to 192 (14B at 128 tokens
+      // 187 against 253 us a layer by the form below, at 192 269 against 296, at 256 338
+      // against cuBLAS's 409).
       kernels.w4Ws(x, w4ggScratch.ptr(), wq.codes().ptr(), wq.stripScales().ptr(), wq.stripZ8(),
           y, tokens, out, in, wq.group());
     } else if (tokens <= Kernels.W4GG_MAX_TOKENS && useGemv && wq.perm() == null

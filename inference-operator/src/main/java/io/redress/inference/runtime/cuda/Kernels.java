@@ -112,6 +112,7 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4ggZ8 = new CUfunction[4];
   private final CUfunction w4wsStageX;
   private final CUfunction[] w4ws = new CUfunction[4];
+  private final CUfunction[] w4ws64 = new CUfunction[4];
   private final TensorMaps tensorMaps = TensorMaps.available() ? new TensorMaps() : null;
   private final CUfunction dequantW4Packed;
   /**
@@ -256,6 +257,7 @@ public final class Kernels implements AutoCloseable {
     w4wsStageX = function("w4ws_stage_x");
     for (int i = 0; i < w4ws.length; i++) { // {g128, g64} x {with zero points, _z8}
       w4ws[i] = function("w4ws_n128_g" + (128 >> (i % 2)) + (i >= 2 ? "_z8" : ""));
+      w4ws64[i] = function("w4ws_n64_g" + (128 >> (i % 2)) + (i >= 2 ? "_z8" : ""));
     }
     dequantW4Packed = function("dequant_w4_packed_bf16");
     for (int t = 0; t < w4Chains.length; t++) {
@@ -274,6 +276,9 @@ public final class Kernels implements AutoCloseable {
     if (ccMajor == 9) { // elsewhere they are empty, and sm_80 allows a block 163 KB, not 165
       for (CUfunction f : w4ws) {
         allowSmem(f, W4WS_SMEM);
+      }
+      for (CUfunction f : w4ws64) {
+        allowSmem(f, W4WS64_SMEM);
       }
     }
     int[] chain = deviceInts("w4_chain_geometry", 4);
@@ -1054,15 +1059,21 @@ public final class Kernels implements AutoCloseable {
   private static final boolean W4WS = !"false".equals(System.getProperty("redress.cuda.w4Ws"));
   /** W4WS_SMEM(128, 4, GK, Z8) of w4a16_wgmma_ws.cu: the same for every group and scale form. */
   private static final int W4WS_SMEM = 4 * 41984 + 16 * 4 + 1024;
+  /** W4WS_SMEM(64, 4, GK, Z8): the 64-token tiles'. */
+  private static final int W4WS64_SMEM = 4 * 25600 + 16 * 4 + 1024;
+  /** 64-token tiles for 129 to 192 tokens; {@code redress.cuda.w4Ws64=false}: never. */
+  private static final boolean W4WS64 = !"false".equals(System.getProperty("redress.cuda.w4Ws64"));
 
   /**
-   * Whether {@link #w4Ws} runs a step of {@code tokens}: more than {@link #w4a16} takes, at most
-   * {@link #W4WS_MAX_TOKENS}, and the last 128-token tile more than half full (129 to 192 tokens
-   * take {@link #w4Wgmma}'s 64-token tiles: one H200, a 14B layer at 192 tokens 296 against 336
-   * us).
+   * Whether {@link #w4Ws} runs a step of {@code tokens}: more than {@link #w4a16} takes and at
+   * most {@link #W4WS_MAX_TOKENS}. Without its 64-token tiles ({@code redress.cuda.w4Ws64=false})
+   * only where the last 128-token tile is more than half full: 129 to 192 tokens then take
+   * {@link #w4Wgmma}'s 64-token tiles (one H200, a 14B layer at 192 tokens 296 against 336 us
+   * for two 128-token tiles; 269 with the 64-token tiles here).
    */
   public static boolean w4WsTakes(int tokens) {
-    return tokens > W4_MAX_TOKENS && tokens <= W4WS_MAX_TOKENS && (tokens - 1) % 128 >= 64;
+    return tokens > W4_MAX_TOKENS && tokens <= W4WS_MAX_TOKENS
+        && (W4WS64 || (tokens - 1) % 128 >= 64);
   }
 
   /**
@@ -1078,12 +1089,16 @@ public final class Kernels implements AutoCloseable {
   /**
    * {@code y (tokens, rows) fp32 = x (tokens, k) bf16 . W^T} for a GPTQ layer on warpgroup MMAs,
    * warp-specialized (w4a16_wgmma_ws.cu): w4ws_stage_x writes x into {@code xs} (tokens rounded
-   * up to 128, x k bf16) as the stages' shared-memory images; then a block of 128 rows and 128
-   * tokens has one thread copy each stage (the activations by a bulk copy; the codes and the
-   * strip-major scales {@code szs} of {@link #w4ChainScales}, {@code z8} as made, by tensor
-   * maps, {@link TensorMaps}) and two warpgroups unpack and multiply.
-   * Where that gives at most half the SMs a block, k is split in two, the halves added onto y
-   * (zeroed by the staging; two adds onto zero: the same bits either way, so runs repeat; but a
+   * up to the tile, x k bf16) as the stages' shared-memory images; then a block of 128 rows and
+   * 128 (or 64) tokens has one thread copy each stage (the activations by a bulk copy; the codes
+   * and the strip-major scales {@code szs} of {@link #w4ChainScales}, {@code z8} as made, by
+   * tensor maps, {@link TensorMaps}) and two warpgroups unpack and multiply.
+   * Tiles: 128 tokens, but 64 for 129 to 192 tokens (three tiles of 64 rather than two of 128,
+   * the second half empty), unless only the 128-token tiles fit on the SMs in one wave (14B's
+   * QKV: 112 against 168 blocks on 132 SMs). One H200, a 14B layer at 192 tokens: 269 us
+   * against 296 for {@link #w4Wgmma}'s and 336 for 128-token tiles alone.
+   * Where a launch gives at most half the SMs a block, k is split in two, the halves added onto
+   * y (zeroed by the staging; two adds onto zero: the same bits either way, so runs repeat; but a
    * token's bits then depend on the step's token count and the GPU's SM count, as they already do
    * between this kernel, {@link #w4a16}'s and cuBLAS's ranges). One H200, 14B at 128
    * tokens: a layer's four projections 187 against {@link #w4Wgmma}'s 253 us. Layers must be
@@ -1091,32 +1106,37 @@ public final class Kernels implements AutoCloseable {
    */
   public void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
       CUdeviceptr y, int tokens, int rows, int k, int group) {
-    int blocks = (tokens + 127) / 128 * (rows / 128);
-    w4Ws(x, xs, codes, szs, z8, y, tokens, rows, k, group, 2L * blocks <= sms ? 2 : 1);
+    int tiles128 = (tokens + 127) / 128 * (rows / 128);
+    int tiles64 = (tokens + 63) / 64 * (rows / 128);
+    int bn = W4WS64 && (tokens - 1) % 128 < 64 && tokens > 128
+        && !(tiles128 <= sms && tiles64 > sms) ? 64 : 128;
+    int blocks = bn == 64 ? tiles64 : tiles128;
+    w4Ws(x, xs, codes, szs, z8, y, tokens, rows, k, group, bn, 2L * blocks <= sms ? 2 : 1);
   }
 
-  /** {@link #w4Ws} with k in {@code splits} (1 or 2) runs. */
+  /** {@link #w4Ws} with token tiles of {@code bn} (64 or 128) and k in {@code splits} (1, 2). */
   void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
-      CUdeviceptr y, int tokens, int rows, int k, int group, int splits) {
+      CUdeviceptr y, int tokens, int rows, int k, int group, int bn, int splits) {
     if (tokens < 1 || tokens > W4WS_MAX_TOKENS || !w4WsFits(rows, k, group) || splits < 1
-        || splits > 2) {
+        || splits > 2 || (bn != 64 && bn != 128)) {
       throw new IllegalArgumentException("w4Ws takes sm_90, 1 to " + W4WS_MAX_TOKENS
-          + " tokens, rows a multiple of 128, k of 128, a group of 64 or 128 and 1 or 2 splits: "
-          + rows + " x " + k + ", group " + group + ", " + tokens + " tokens, " + splits
-          + " splits");
+          + " tokens, rows a multiple of 128, k of 128, a group of 64 or 128, tiles of 64 or 128"
+          + " tokens and 1 or 2 splits: " + rows + " x " + k + ", group " + group + ", " + tokens
+          + " tokens, tiles of " + bn + ", " + splits + " splits");
     }
-    int tiles = (tokens + 127) / 128;
-    long n = (long) tiles * 128 * k / 32;
+    int tiles = (tokens + bn - 1) / bn;
+    long n = (long) tiles * bn * k / 32;
     launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
-        p(y), i(tokens), i(k), i(128), i(rows), i(splits > 1 ? 1 : 0));
+        p(y), i(tokens), i(k), i(bn), i(rows), i(splits > 1 ? 1 : 0));
     // a stage's 1,024 bytes of codes of the tile's 8 strips (each 8 k bytes), and their scales:
     // 8 (group 128) or 16 (64) 4-byte entries without zero points, twice as many with
     int scaleBox = (group == 64 ? 16 : 8) * (z8 ? 1 : 2);
     long[] cmap = tensorMaps.uint32Rows(CudaDevice.address(codes), 2L * k, rows / 16, 256, 8);
     long[] smap = tensorMaps.uint32Rows(CudaDevice.address(szs), (long) k / group * 8 * (z8 ? 1 : 2),
         rows / 16, scaleBox, 8);
-    launch(w4ws[(z8 ? 2 : 0) + (group == 64 ? 1 : 0)], tiles, rows / 128, splits, 384, W4WS_SMEM,
-        p(xs), cmap, smap, p(y), i(tokens), i(rows), i(k));
+    int form = (z8 ? 2 : 0) + (group == 64 ? 1 : 0);
+    launch(bn == 64 ? w4ws64[form] : w4ws[form], tiles, rows / 128, splits, 384,
+        bn == 64 ? W4WS64_SMEM : W4WS_SMEM, p(xs), cmap, smap, p(y), i(tokens), i(rows), i(k));
   }
 
   /**

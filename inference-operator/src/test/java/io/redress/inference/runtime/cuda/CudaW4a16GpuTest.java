@@ -218,9 +218,10 @@ class CudaW4a16GpuTest extends KernelGpuTest {
 
   /**
    * The warp-specialized form (w4a16_wgmma_ws.cu) over the strip-major scales, with zero points
-   * (random ones) and without (every zero point 8), k in one run and in two, into a NaN-filled
-   * y, against the host's exact product: groups of 64 and 128, a stacked layer, one token tile
-   * of 128 partly filled and full and two, k long enough that every ring slot is refilled.
+   * (random ones) and without (every zero point 8), token tiles of 64 and of 128, k in one run
+   * and in two, and as the engine picks them, into a NaN-filled y, against the host's exact
+   * product: groups of 64 and 128, a stacked layer, tiles partly filled and full, k long enough
+   * that every ring slot is refilled.
    */
   @ParameterizedTest
   @MethodSource("wsShapesAndTokens")
@@ -236,13 +237,21 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     DeviceBuffer xs = alloc(2L * ((tokens + 127) / 128) * 128 * k);
     float[] nans = new float[tokens * rows];
     Arrays.fill(nans, Float.NaN);
-    for (int splits = 1; splits <= 2; splits++) {
-      DeviceBuffer y = floats(nans);
-      kernels.w4Ws(x.ptr(), xs.ptr(), q[0].ptr(), szs.ptr(), z8, y.ptr(), tokens, rows, k,
-          p.group(), splits);
-      assertMatchesHost(p, xBits, download(y, tokens * rows), tokens,
-          s + (z8 ? ", scales without zero points, " : ", ") + splits + " k runs");
+    double[][] host = hostProduct(p, xBits, tokens);
+    for (int bn = 64; bn <= 128; bn *= 2) {
+      for (int splits = 1; splits <= 2; splits++) {
+        DeviceBuffer y = floats(nans);
+        kernels.w4Ws(x.ptr(), xs.ptr(), q[0].ptr(), szs.ptr(), z8, y.ptr(), tokens, rows, k,
+            p.group(), bn, splits);
+        assertMatches(host, download(y, tokens * rows), rows,
+            s + (z8 ? ", scales without zero points, " : ", ") + "tiles of " + bn + ", " + splits
+                + " k runs");
+      }
     }
+    DeviceBuffer y = floats(nans); // and as the engine calls it
+    kernels.w4Ws(x.ptr(), xs.ptr(), q[0].ptr(), szs.ptr(), z8, y.ptr(), tokens, rows, k,
+        p.group());
+    assertMatches(host, download(y, tokens * rows), rows, s + ", by the rule");
   }
 
   /**
@@ -277,8 +286,8 @@ class CudaW4a16GpuTest extends KernelGpuTest {
     return Stream.of(new Shape(2304, new int[] {256}, 128, false, false),
         new Shape(1024, new int[] {256, 128, 128}, 64, false, false))
         .flatMap(s -> Stream.of(Arguments.of(s, 65, false), Arguments.of(s, 100, true),
-            Arguments.of(s, 128, false), Arguments.of(s, 200, true), Arguments.of(s, 256, false),
-            Arguments.of(s, 256, true)));
+            Arguments.of(s, 128, false), Arguments.of(s, 129, true), Arguments.of(s, 192, false),
+            Arguments.of(s, 200, true), Arguments.of(s, 256, false), Arguments.of(s, 256, true)));
   }
 
   static Stream<Arguments> wgmmaZ8ShapesAndTokens() {
@@ -293,26 +302,48 @@ class CudaW4a16GpuTest extends KernelGpuTest {
    */
   private static void assertMatchesHost(CudaWeights.Packed p, short[] xBits, float[] y,
       int tokens, String what) {
+    assertMatches(hostProduct(p, xBits, tokens), y, p.rows(), what);
+  }
+
+  /**
+   * The host's exact product of p and x (tokens, k): {reference, sum of the terms' magnitudes}
+   * for each (token, row), once for the several launches a case checks against it.
+   */
+  private static double[][] hostProduct(CudaWeights.Packed p, short[] xBits, int tokens) {
     int k = p.k();
     int rows = p.rows();
     float[] x = new float[tokens * k];
     for (int i = 0; i < x.length; i++) {
       x[i] = SafeTensors.bf16ToFloat(xBits[i]);
     }
-    for (int t = 0; t < tokens; t++) {
-      for (int r = 0; r < rows; r++) {
+    double[][] out = new double[2][tokens * rows];
+    for (int r = 0; r < rows; r++) {
+      double[] w = new double[k];
+      for (int i = 0; i < k; i++) {
+        w[i] = p.weight(r, i);
+      }
+      for (int t = 0; t < tokens; t++) {
         double ref = 0;
         double abs = 0;
         for (int i = 0; i < k; i++) {
-          double v = (double) p.weight(r, i) * x[t * k + i];
+          double v = w[i] * x[t * k + i];
           ref += v;
           abs += Math.abs(v);
         }
-        double diff = Math.abs(y[t * rows + r] - ref);
-        if (!(diff <= TOLERANCE * abs)) {
-          assertThat(diff).as("%s, token %d of %d, row %d", what, t, tokens, r)
-              .isLessThanOrEqualTo(TOLERANCE * abs);
-        }
+        out[0][t * rows + r] = ref;
+        out[1][t * rows + r] = abs;
+      }
+    }
+    return out;
+  }
+
+  /** y (tokens, rows) against {@link #hostProduct}, to TOLERANCE of each sum's magnitudes. */
+  private static void assertMatches(double[][] host, float[] y, int rows, String what) {
+    for (int j = 0; j < host[0].length; j++) {
+      double diff = Math.abs(y[j] - host[0][j]);
+      if (!(diff <= TOLERANCE * host[1][j])) {
+        assertThat(diff).as("%s, token %d, row %d", what, j / rows, j % rows)
+            .isLessThanOrEqualTo(TOLERANCE * host[1][j]);
       }
     }
   }
