@@ -1126,7 +1126,7 @@ public final class Kernels implements AutoCloseable {
     }
     int tiles = (tokens + bn - 1) / bn;
     long n = (long) tiles * bn * k / 32;
-    if (!Boolean.getBoolean("redress.cuda.w4WsProbeNoStage")) launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
+    launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
         p(y), i(tokens), i(k), i(bn), i(rows), i(splits > 1 ? 1 : 0));
     // a stage's 1,024 bytes of codes of the tile's 8 strips (each 8 k bytes), and their scales:
     // 8 (group 128) or 16 (64) 4-byte entries without zero points, twice as many with
