@@ -1505,7 +1505,9 @@ public final class CudaModelRunner implements ModelRunner {
             config.headDim(), (float) config.ropeTheta(), tokens);
         mark("rope+fp8 cache");
       }
-      attention(l, kc, vc, tokens);
+      if (!Boolean.getBoolean("redress.cuda.probeNoChainAttention")) {
+        attention(l, kc, vc, tokens);
+      }
       mark("attention");
       kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, scalesZ8,
           tokens, chainSmem[tokens], chainRuns == null ? null : chainRuns.ptr());
