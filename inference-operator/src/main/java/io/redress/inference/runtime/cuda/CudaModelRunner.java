@@ -1505,9 +1505,7 @@ public final class CudaModelRunner implements ModelRunner {
             config.headDim(), (float) config.ropeTheta(), tokens);
         mark("rope+fp8 cache");
       }
-      if (!Boolean.getBoolean("redress.cuda.probeNoChainAttention")) {
-        attention(l, kc, vc, tokens);
-      }
+      attention(l, kc, vc, tokens);
       mark("attention");
       kernels.w4Chain(chains[metaSet].at((long) Kernels.CHAIN_BYTES * l), chainGroup, scalesZ8,
           tokens, chainSmem[tokens], chainRuns == null ? null : chainRuns.ptr());
