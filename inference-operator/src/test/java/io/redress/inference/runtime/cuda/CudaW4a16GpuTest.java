@@ -221,10 +221,11 @@ class CudaW4a16GpuTest extends KernelGpuTest {
    * (random ones) and without (every zero point 8), token tiles of 64 and of 128, k in one run
    * and in two, and as the engine picks them, into a NaN-filled y, against the host's exact
    * product: groups of 64 and 128, a stacked layer, tiles partly filled and full, k long enough
-   * that every ring slot is refilled.
+   * that every ring slot is refilled and k short enough that a k run fills part of the ring or
+   * none of it.
    */
   @ParameterizedTest
-  @MethodSource("wsShapesAndTokens")
+  @MethodSource({"wsShapesAndTokens", "wsShortShapesAndTokens"})
   void warpSpecializedMatchesHost(Shape s, int tokens, boolean z8) {
     CudaWeights.Packed p = randomLayer(s, new Random(s.k() * 43L + tokens), z8);
     int k = p.k();
@@ -288,6 +289,15 @@ class CudaW4a16GpuTest extends KernelGpuTest {
         .flatMap(s -> Stream.of(Arguments.of(s, 65, false), Arguments.of(s, 100, true),
             Arguments.of(s, 128, false), Arguments.of(s, 129, true), Arguments.of(s, 192, false),
             Arguments.of(s, 200, true), Arguments.of(s, 256, false), Arguments.of(s, 256, true)));
+  }
+
+  static Stream<Arguments> wsShortShapesAndTokens() {
+    // k of 384 and 128: fewer stages than the ring, and with two k runs one and two (384) or
+    // none at all (128: that block only adds its zeros)
+    return Stream.of(new Shape(384, new int[] {256}, 128, false, false),
+        new Shape(128, new int[] {128, 128}, 128, false, false))
+        .flatMap(s -> Stream.of(Arguments.of(s, 65, false), Arguments.of(s, 192, true),
+            Arguments.of(s, 256, false)));
   }
 
   static Stream<Arguments> wgmmaZ8ShapesAndTokens() {
