@@ -26,13 +26,9 @@
 // Weights: exact, as in w4a16_wgmma.cu: the fragments hold q - zero as bf16 integers, each scale
 // group's wgmmas start a fresh fp32 accumulator, its sums are scaled in fp32 into the result.
 //
-// k runs: blockIdx.z takes an equal run of the stages, where one run a tile would leave SMs
-// idle (Kernels.w4Ws). Two runs add onto y, which w4ws_stage_x zeroes first (two fp32 adds
-// onto zero give the same bits in either order). Past two, each run leaves its sums in its
-// slot of part and counts itself in on the tile's counter, and the last run to arrive adds the
-// slots in run order, writes y and rezeroes the counter for the next launch: the bits do not
-// depend on which run ends last. (That costs a fence and two round trips: with two runs it was
-// about 7 % slower in the engine than the adds, one H200, 7B GPTQ batch 128.)
+// k splits: blockIdx.z takes an equal run of the stages; with two the halves add onto y, which
+// w4ws_stage_x zeroes first (two fp32 adds onto zero give the same bits in either order, so the
+// result stays deterministic).
 //
 // Requirements (Kernels.w4WsFits): sm_90a and libcuda's tensor-map encoder (TensorMaps.java);
 // rows % 128 == 0; k % 128 == 0; groups of 64 or 128 with the strip-major scales; not act-order.
@@ -59,7 +55,7 @@ static_assert(W4WS_SMEM(64, 4, 8, 0) == 103488 && W4WS_SMEM(64, 4, 8, 1) == 1034
               "Kernels.W4WS64_SMEM");
 
 // xs = x (tokens, k) as the stage images of tiles of bn tokens (above); y (tokens, rows)
-// zeroed when zero_y (two k runs). One thread a token and 32-input chunk, over
+// zeroed when zero_y (k splits). One thread a token and 32-input chunk, over
 // ceil(tokens / bn) * bn tokens.
 extern "C" __global__ void w4ws_stage_x(const uint4* __restrict__ x, uint4* __restrict__ xs,
                                         float4* __restrict__ y, int tokens, int k, int bn,
@@ -121,13 +117,10 @@ __device__ __forceinline__ void w4ws_tensor_load(void* dst, const CUtensorMap* m
 // xs: w4ws_stage_x's images for BN. cmap: the codes as (rows / 16) strips of 8 k bytes, in
 // 4-byte elements, box 256 x 8 (a stage's 1,024 bytes of 8 strips); smap: the strip-major
 // scales (Z8: without zero points) as strips of groups x 8 entries, box W4WS_SZB / 4 x 8.
-// splits (gridDim.z): k runs; two add onto y (zeroed before); past two, part holds grid.x *
-// grid.y * splits slots of 128 x BN floats and counters grid.x * grid.y zeroed ints (left
-// zeroed).
+// splits (gridDim.z): 1 (y written) or 2 (added onto y, zeroed before).
 template <int BN, int NS, int GK, int Z8>
 __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUtensorMap& cmap,
                                          const CUtensorMap& smap, float* __restrict__ y,
-                                         float* __restrict__ part, int* __restrict__ counters,
                                          int tokens, int rows, int k) {
 #ifndef W4GG_SM90A
   pdl_enter();
@@ -257,47 +250,18 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
     }
     cur = nxt;
   }
+  // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
+  // & 3) + (i & 1)
   const int c = lane & 3;
   float* yr = y + row0 + 16 * cs + g;
   const int tok0 = tile * BN;
-  if (splits > 2) {
-    // this run's sums to its slot (a consumer thread's BN / 2 in a row), counted in; the last
-    // run to arrive adds the slots in run order
-    const int ct = tid - 128, tidx = blockIdx.y * gridDim.x + blockIdx.x;
-    float* slots = part + (size_t)tidx * splits * (128 * BN) + (size_t)ct * (BN / 2);
-    float4* mine = reinterpret_cast<float4*>(slots + (size_t)blockIdx.z * (128 * BN));
-#pragma unroll
-    for (int i = 0; i < BN / 2; i += 4) mine[i / 4] = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
-    __threadfence();
-    __shared__ int w4ws_last;
-    asm volatile("bar.sync 1, 256;" ::: "memory");  // the consumers only
-    if (ct == 0) w4ws_last = atomicAdd(counters + tidx, 1) == splits - 1;
-    asm volatile("bar.sync 1, 256;" ::: "memory");
-    if (!w4ws_last) return;
-    __threadfence();
-#pragma unroll
-    for (int i = 0; i < BN / 2; i += 4) {
-      float4 t = blockIdx.z == 0 ? make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3])
-                                 : __ldcg(reinterpret_cast<const float4*>(slots) + i / 4);
-      for (int r = 1; r < splits; r++) {
-        float4 v = r == (int)blockIdx.z
-                       ? make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3])
-                       : __ldcg(reinterpret_cast<const float4*>(slots + (size_t)r * (128 * BN)) + i / 4);
-        t.x += v.x, t.y += v.y, t.z += v.z, t.w += v.w;
-      }
-      acc[i] = t.x, acc[i + 1] = t.y, acc[i + 2] = t.z, acc[i + 3] = t.w;
-    }
-    if (ct == 0) counters[tidx] = 0;
-  }
-  // acc[i]: row 16 wq + g + 8 ((i >> 1) & 1) of the warpgroup's 64, token 8 (i >> 2) + 2 (lane
-  // & 3) + (i & 1)
 #pragma unroll
   for (int i = 0; i < BN / 2; i++) {
     int t = tok0 + 8 * (i >> 2) + 2 * c + (i & 1);
     if (t < tokens) {
       float* p = yr + (size_t)t * rows + 8 * ((i >> 1) & 1);
-      if (splits == 2) atomicAdd(p, acc[i]);
-      else *p = acc[i];
+      if (splits == 1) *p = acc[i];
+      else atomicAdd(p, acc[i]);
     }
   }
 #endif
@@ -306,9 +270,9 @@ __device__ __forceinline__ void w4ws_run(const uint4* __restrict__ xs, const CUt
 #define W4WS(NAME, BN, NS, GK, Z8)                                                            \
   extern "C" __global__ void __launch_bounds__(W4WS_THREADS, 1)                               \
       NAME(const uint4* __restrict__ xs, const __grid_constant__ CUtensorMap cmap,            \
-           const __grid_constant__ CUtensorMap smap, float* __restrict__ y,                   \
-           float* __restrict__ part, int* __restrict__ counters, int tokens, int rows, int k) {  \
-    w4ws_run<BN, NS, GK, Z8>(xs, cmap, smap, y, part, counters, tokens, rows, k);              \
+           const __grid_constant__ CUtensorMap smap, float* __restrict__ y, int tokens,       \
+           int rows, int k) {                                                                  \
+    w4ws_run<BN, NS, GK, Z8>(xs, cmap, smap, y, tokens, rows, k);                              \
   }
 // 128 tokens a tile; groups of 128 (a stage one group) and 64; with and without zero points.
 W4WS(w4ws_n128_g128, 128, 4, 8, 0)

@@ -476,7 +476,6 @@ public final class CudaModelRunner implements ModelRunner {
 
     long dequantElems = 0;
     long permElems = 0;
-    boolean wsLayers = false; // whether any layer takes Kernels.w4Ws (its k runs' scratch)
     long w4ggElems = 0;
     for (CudaWeights.Layer layer : weights.layers) {
       for (CudaWeights.Q4 w : layer.quantized()) {
@@ -486,7 +485,6 @@ public final class CudaModelRunner implements ModelRunner {
         }
         if (w.perm() == null && kernels.w4WsFits(w.rows(), w.k(), w.group())) {
           w4ggElems = Math.max(w4ggElems, (long) Kernels.W4WS_MAX_TOKENS * w.k());
-          wsLayers = true;
         }
         if (w.perm() != null) {
           permElems = Math.max(permElems, (long) w.parts() * Kernels.W4_MAX_TOKENS * w.k());
@@ -497,9 +495,6 @@ public final class CudaModelRunner implements ModelRunner {
     dequantScratch = dequantElems > 0 ? device.alloc(2 * dequantElems) : null;
     permScratch = permElems > 0 ? device.alloc(2 * permElems) : null;
     w4ggScratch = w4ggElems > 0 ? device.alloc(2 * w4ggElems) : null;
-    if (wsLayers) {
-      kernels.prepareW4Ws(); // before any graph capture
-    }
     // The chain's strip-major scales (about 6 % of the codes at group 128) before the KV cache
     // takes what memory is left; its Chains once the cache is placed.
     chainGroup = weights.quantized() ? weights.layers.get(0).qkvQ().group() : 0;

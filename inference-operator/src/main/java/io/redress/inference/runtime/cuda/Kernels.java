@@ -1097,13 +1097,12 @@ public final class Kernels implements AutoCloseable {
    * the second half empty), unless only the 128-token tiles fit on the SMs in one wave (14B's
    * QKV: 112 against 168 blocks on 132 SMs). One H200, a 14B layer at 192 tokens: 269 us
    * against 296 for {@link #w4Wgmma}'s and 336 for 128-token tiles alone.
-   * Where a launch gives at most half the SMs a block, k is cut into as many runs (at most
-   * {@link #W4WS_MAX_SPLITS}) as keep a block an SM: two add onto y, zeroed by the staging (two
-   * adds onto zero: the same bits either way); past two, the last run of a tile to finish adds
-   * the runs' sums in run order. So runs repeat, but a token's bits then depend on the step's
-   * token count and the GPU's SM count, as they already do between this kernel, {@link
-   * #w4a16}'s and cuBLAS's ranges. One H200, 14B at 128 tokens: a layer's four projections 187 against
-   * {@link #w4Wgmma}'s 253 us. Layers must be {@link #w4WsFits}.
+   * Where a launch gives at most half the SMs a block, k is split in two, the halves added onto
+   * y (zeroed by the staging; two adds onto zero: the same bits either way, so runs repeat; but a
+   * token's bits then depend on the step's token count and the GPU's SM count, as they already do
+   * between this kernel, {@link #w4a16}'s and cuBLAS's ranges). One H200, 14B at 128
+   * tokens: a layer's four projections 187 against {@link #w4Wgmma}'s 253 us. Layers must be
+   * {@link #w4WsFits}.
    */
   public void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
       CUdeviceptr y, int tokens, int rows, int k, int group) {
@@ -1112,25 +1111,23 @@ public final class Kernels implements AutoCloseable {
     int bn = W4WS64 && (tokens - 1) % 128 < 64 && tokens > 128
         && !(tiles128 <= sms && tiles64 > sms) ? 64 : 128;
     int blocks = bn == 64 ? tiles64 : tiles128;
-    int splits = Math.max(1, Math.min(Math.min(W4WS_MAX_SPLITS, k / W4WS_KS), sms / blocks));
-    w4Ws(x, xs, codes, szs, z8, y, tokens, rows, k, group, bn, splits);
+    w4Ws(x, xs, codes, szs, z8, y, tokens, rows, k, group, bn, 2L * blocks <= sms ? 2 : 1);
   }
 
-  /** {@link #w4Ws} with token tiles of {@code bn} (64 or 128) and k in {@code splits} runs. */
+  /** {@link #w4Ws} with token tiles of {@code bn} (64 or 128) and k in {@code splits} (1, 2). */
   void w4Ws(CUdeviceptr x, CUdeviceptr xs, CUdeviceptr codes, CUdeviceptr szs, boolean z8,
       CUdeviceptr y, int tokens, int rows, int k, int group, int bn, int splits) {
-    int tiles = (tokens + bn - 1) / bn;
     if (tokens < 1 || tokens > W4WS_MAX_TOKENS || !w4WsFits(rows, k, group) || splits < 1
-        || (bn != 64 && bn != 128) || (splits > 2 && (long) tiles * (rows / 128) * splits > sms)) {
+        || splits > 2 || (bn != 64 && bn != 128)) {
       throw new IllegalArgumentException("w4Ws takes sm_90, 1 to " + W4WS_MAX_TOKENS
           + " tokens, rows a multiple of 128, k of 128, a group of 64 or 128, tiles of 64 or 128"
-          + " tokens and more than two k runs only while the launch has at most a block an SM: "
-          + rows + " x " + k + ", group " + group + ", " + tokens + " tokens, tiles of " + bn
-          + ", " + splits + " k runs");
+          + " tokens and 1 or 2 splits: " + rows + " x " + k + ", group " + group + ", " + tokens
+          + " tokens, tiles of " + bn + ", " + splits + " splits");
     }
+    int tiles = (tokens + bn - 1) / bn;
     long n = (long) tiles * bn * k / 32;
     launch(w4wsStageX, (int) Math.min((n + 255) / 256, 8L * sms), 1, 1, 256, 0, p(x), p(xs),
-        p(y), i(tokens), i(k), i(bn), i(rows), i(splits == 2 ? 1 : 0));
+        p(y), i(tokens), i(k), i(bn), i(rows), i(splits > 1 ? 1 : 0));
     // a stage's 1,024 bytes of codes of the tile's 8 strips (each 8 k bytes), and their scales:
     // 8 (group 128) or 16 (64) 4-byte entries without zero points, twice as many with
     int scaleBox = (group == 64 ? 16 : 8) * (z8 ? 1 : 2);
@@ -1138,35 +1135,8 @@ public final class Kernels implements AutoCloseable {
     long[] smap = tensorMaps.uint32Rows(CudaDevice.address(szs), (long) k / group * 8 * (z8 ? 1 : 2),
         rows / 16, scaleBox, 8);
     int form = (z8 ? 2 : 0) + (group == 64 ? 1 : 0);
-    CUdeviceptr scratch = prepareW4Ws();
     launch(bn == 64 ? w4ws64[form] : w4ws[form], tiles, rows / 128, splits, 384,
-        bn == 64 ? W4WS64_SMEM : W4WS_SMEM, p(xs), cmap, smap, p(y), p(scratch),
-        p(scratch.withByteOffset(w4WsPartBytes())), i(tokens), i(rows), i(k));
-  }
-
-  /** Most k runs of a {@link #w4Ws} launch ({@code redress.cuda.w4WsMaxSplits}). */
-  private static final int W4WS_MAX_SPLITS = Integer.getInteger("redress.cuda.w4WsMaxSplits", 4);
-  private static final int W4WS_KS = 128;
-  /** The k runs' scratch: a slot of 128 x 128 sums for each block of a launch, then counters. */
-  private CUdeviceptr w4WsScratch;
-
-  private long w4WsPartBytes() {
-    return (long) sms * 128 * 128 * 4;
-  }
-
-  /**
-   * {@link #w4Ws}'s scratch for its k runs, allocated (counters zeroed) on first use: the
-   * runner calls it before any graph capture. Launches on this stream take turns with it.
-   */
-  CUdeviceptr prepareW4Ws() {
-    if (w4WsScratch == null) {
-      CUdeviceptr d = new CUdeviceptr();
-      long bytes = w4WsPartBytes() + 4L * sms;
-      cuMemAlloc(d, bytes);
-      cuMemsetD32(d.withByteOffset(w4WsPartBytes()), 0, sms);
-      w4WsScratch = d;
-    }
-    return w4WsScratch;
+        bn == 64 ? W4WS64_SMEM : W4WS_SMEM, p(xs), cmap, smap, p(y), i(tokens), i(rows), i(k));
   }
 
   /**
@@ -2216,10 +2186,6 @@ public final class Kernels implements AutoCloseable {
     if (w4SplitScratch != null) {
       cuMemFree(w4SplitScratch);
       w4SplitScratch = null;
-    }
-    if (w4WsScratch != null) {
-      cuMemFree(w4WsScratch);
-      w4WsScratch = null;
     }
     cuModuleUnload(module);
   }
