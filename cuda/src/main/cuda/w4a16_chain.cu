@@ -133,42 +133,13 @@ struct Chain {
                          // the partners' sums (chain_part)
   float eps, theta;
   int phases, hidden, group, inter, num_heads, num_kv_heads, head_dim;
-  int more;              // another layer follows in the launch (ChainAtt, below)
-  const bf16* att_k;     // launches with the attention (ChainAtt): this layer's K/V cache, which
-  const bf16* att_v;     // its attention reads before the O phase
 };
 static_assert(sizeof(ChainPhase) == 96 && offsetof(ChainPhase, y) == 72 &&
                   offsetof(ChainPhase, kind) == 80,
               "Kernels.CHAIN_PHASE_BYTES");
-static_assert(sizeof(Chain) == 472 && offsetof(Chain, resid) == 384 &&
-                  offsetof(Chain, eps) == 416 && offsetof(Chain, phases) == 424 &&
-                  offsetof(Chain, more) == 452 && offsetof(Chain, att_k) == 456,
+static_assert(sizeof(Chain) == 456 && offsetof(Chain, resid) == 384 &&
+                  offsetof(Chain, eps) == 416 && offsetof(Chain, phases) == 424,
               "Kernels.CHAIN_BYTES");
-
-// A launch of several layers (Kernels.w4Chain's layers > 1) runs each layer's attention itself,
-// before its O phase: a whole one-token step's layers after layer 0's QKV in one launch, so
-// the producer streams on across the layers and no attention launch or launch boundary lies
-// between two layers' projections (a layer's attention and the boundary around it took 5.3-6.5
-// us between two chains on an H200, 4.4 of them past the chain's end: docs/benchmarks). A block
-// per query head and run of keys (chain_attention); its result goes to the O phase as tagged
-// words (a bf16 pair and the launch's tag, as the partners' sums of chain_part), so the O
-// prologue's loads wait for exactly the words they need and no grid barrier lies between the
-// attention and O. Over a bf16 cache only (an FP8 cache's QKV rows go through
-// qkv_rope_cache_fp8 after the chain).
-struct ChainAtt {
-  unsigned long long* out;   // (tokens, num_heads * head_dim / 2) words: bf16 pair | tag << 32
-  unsigned long long* part;  // (tokens, num_heads, CHAIN_ATT_SPLITS, head_dim + 2) words: the
-                             // runs' partial sums, max and sum of weights, fp32 | tag << 32
-  const bf16* q;             // (tokens, num_heads * head_dim), RoPE'd: the QKV phase's q_out
-  const int* token_seq;      // (tokens) the sequence of each token (its block table's row)
-  const int* tables;         // (sequences, max_blocks) block tables
-  float scale;               // 1 / sqrt(head_dim)
-  int max_blocks, block_size, pad;
-};
-static_assert(sizeof(ChainAtt) == 56 && offsetof(ChainAtt, scale) == 40, "Kernels.CHAIN_ATT_BYTES");
-#define CHAIN_ATT_KEYS 16       // keys of a warp's tile: a lane pair a key
-#define CHAIN_ATT_SPLITS 16     // most runs (blocks) a head's keys are cut into
-#define CHAIN_ATT_WARP_TILES 2  // tiles a warp takes before a head's keys take another block
 
 __device__ __forceinline__ unsigned smem_u32(const void* p) {
   return (unsigned)__cvta_generic_to_shared(p);
@@ -420,46 +391,6 @@ __device__ __forceinline__ void chain_stage_copy(const ChainPhase& p, int tokens
   }
 }
 
-// A relaxed 64-bit load and store of global memory: a word's halves are read and written
-// together, so a tag read with a value vouches for it (no fence on the writer's side).
-__device__ __forceinline__ unsigned long long chain_ld64(const unsigned long long* p) {
-  unsigned long long v;
-  asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
-  return v;
-}
-__device__ __forceinline__ void chain_st64(unsigned long long* p, unsigned lo, unsigned tag) {
-  unsigned long long w = ((unsigned long long)tag << 32) | lo;
-  asm volatile("st.relaxed.gpu.global.u64 [%0], %1;" ::"l"(p), "l"(w) : "memory");
-}
-// Word p's low half, once it carries tag (w: the word as first read).
-__device__ __forceinline__ unsigned chain_wait64(const unsigned long long* p,
-                                                 unsigned long long w, unsigned tag) {
-  while ((unsigned)(w >> 32) != tag) w = chain_ld64(p);
-  return (unsigned)w;
-}
-
-// The O phase's activations from the attention's tagged words (ChainAtt.out, words of them)
-// into xs, as chain_stage_copy: each word read again until it carries this layer's tag.
-__device__ __forceinline__ void chain_stage_tagged(const unsigned long long* src, int words,
-                                                   __half* xs, float sc, __nv_bfloat162& m,
-                                                   unsigned tag) {
-  int tid = threadIdx.x, n = 32 * CHAIN_CW;
-  unsigned* dst = reinterpret_cast<unsigned*>(xs);
-  constexpr int H = 2 * CHAIN_COPY_HELD;
-  for (int b = tid; b < words; b += H * n) {
-    unsigned long long v[H];
-#pragma unroll
-    for (int u = 0; u < H; u++)
-      if (b + u * n < words) v[u] = chain_ld64(src + b + u * n);
-#pragma unroll
-    for (int u = 0; u < H; u++)
-      if (b + u * n < words) {
-        unsigned bits = chain_wait64(src + b + u * n, v[u], tag);
-        dst[b + u * n] = chain_h2(*reinterpret_cast<const __nv_bfloat162*>(&bits), sc, m);
-      }
-  }
-}
-
 // rms_norm4's four values (x4 normed with inv and weights w, rounded to bf16) into xt's 8
 // bytes at i as fp16 through chain_h2: the same values where fp16 holds them.
 __device__ __forceinline__ void chain_store_norm(__half* xt, int i, float4 x4, uint2 w, float inv,
@@ -498,19 +429,14 @@ __device__ __forceinline__ void chain_store_norm_row(const Chain& c, const Chain
 // step's, not a token's: a power of two changes no product, but where one token's activations
 // pass 65,504, another's below 2^-14 times the factor (fp16's subnormals) lose bits, so only
 // then do a token's bits depend on the batch.
-// tagged: a RESID phase's activations as the attention's tagged words instead (ChainAtt.out),
-// which carry tag.
 __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase& p, int tokens,
                                                 __half* xs, float* part, float* amax,
-                                                volatile int* paused,
-                                                const unsigned long long* tagged, unsigned tag) {
+                                                volatile int* paused) {
   int tid = threadIdx.x, n = 32 * CHAIN_CW, warp = tid >> 5, lane = tid & 31;
   __nv_bfloat162 m2 = __float2bfloat162_rn(0.f);
   int h4 = c.hidden >> 2;
   const uint2* nw = reinterpret_cast<const uint2*>(p.norm_w);
-  if (p.kind == CHAIN_RESID && tagged) {
-    chain_stage_tagged(tagged, tokens * p.k / 2, xs, 1.f, m2, tag);
-  } else if (p.kind == CHAIN_RESID) {
+  if (p.kind == CHAIN_RESID) {
     chain_stage_copy(p, tokens, xs, 1.f, m2);
   } else {
     // gemv_fused.cu's rmsnorm_prologue with as many threads: the same sums, the same bits; the
@@ -552,9 +478,7 @@ __device__ __forceinline__ float chain_prologue(const Chain& c, const ChainPhase
     float sc = ldexpf(1.f, 15 - ilogbf(m));
     if (m * sc > 65504.f) sc *= 0.5f;
     back = 1.f / sc;
-    if (p.kind == CHAIN_RESID && tagged) {
-      chain_stage_tagged(tagged, tokens * p.k / 2, xs, sc, m2, tag);
-    } else if (p.kind == CHAIN_RESID) {
+    if (p.kind == CHAIN_RESID) {
       chain_stage_copy(p, tokens, xs, sc, m2);
     } else {
       for (int t = 0; t < tokens; t++)
@@ -759,177 +683,6 @@ __device__ __forceinline__ void chain_epilogue(const Chain& c, const ChainPhase&
   }
 }
 
-// Blocks (runs) a head's n keys are cut into: a warp takes up to CHAIN_ATT_WARP_TILES tiles
-// of a run before another block joins; the same in every block.
-__device__ __forceinline__ int chain_att_runs(int n) {
-  constexpr int per = CHAIN_CW * CHAIN_ATT_WARP_TILES * CHAIN_ATT_KEYS;
-  return max(1, min(CHAIN_ATT_SPLITS, (n + per - 1) / per));
-}
-
-// The attention of the step's tokens over layer c's cache (ChainAtt), by the consumers: a unit
-// per token, query head and run of its keys, units u = blockIdx.x, + gridDim.x, ... of a
-// block in turn (a token's runs after one another, the head's last run last). Warp w takes
-// the run's tiles w, w + CHAIN_CW, ...; a tile is 16 keys, a lane pair a key (each lane half
-// its K row) for the scores, lane l dimensions [D l, D l + D) of all 16 V rows for P.V, all
-// of a tile's loads issued together (old keys from HBM, the new one from L2: the QKV phase
-// wrote it, so read through L2). The warps' (max, sum, o) meet in shared memory (ws:
-// head_dim floats of q, then CHAIN_CW x (head_dim + 2)). A head of one run writes its bf16
-// output to ChainAtt.out; of several, each run its partial to ChainAtt.part and the last run
-// merges them (a run waits only for lower units, which every block takes in increasing
-// order, so it cannot deadlock). Every word carries the launch's tag for the layer.
-// pos: the tokens' positions (a token attends keys 0..pos; pos -1, padding: none, zeros out).
-// Not inlined: its registers are its own, so the projections' loops keep theirs (inlined, the
-// kernels spilled 192-280 bytes).
-#ifndef CHAIN_ATT_MODE
-#define CHAIN_ATT_MODE 1
-#endif
-#if CHAIN_ATT_MODE == 2
-#define CHAIN_ATT_INLINE __forceinline__
-#else
-#define CHAIN_ATT_INLINE __noinline__
-#endif
-template <int HD>
-__device__ CHAIN_ATT_INLINE void chain_attention(const Chain& c, const ChainAtt& a, int tokens,
-                                             const float* pos, const int* seq, unsigned tag,
-                                             float* ws) {
-  constexpr int D = HD / 32, KC = HD / 16, PS = HD + 2;  // KC: uint4s of a lane's half K row
-  using VT = typename std::conditional<D == 4, uint2, unsigned>::type;
-  int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  int heads = c.num_heads, group = heads / c.num_kv_heads, kv_size = c.num_kv_heads * HD;
-  float* qs = ws;
-  float* wp = ws + HD;
-  PagedBlocks blocks(a.block_size);
-  float scale = a.scale * 1.4426950408889634f;  // scores in log2 units (exp2f)
-  int total = 0;
-  for (int t = 0; t < tokens; t++) total += heads * chain_att_runs((int)pos[t] + 1);
-  for (int u = blockIdx.x; u < total; u += gridDim.x) {
-    int t = 0, r = u, runs;
-    for (;; t++) {
-      runs = chain_att_runs((int)pos[t] + 1);
-      if (r < heads * runs) break;
-      r -= heads * runs;
-    }
-    int h = r / runs, run = r % runs, n = max((int)pos[t] + 1, 0), g = h / group;
-    int tiles = (n + CHAIN_ATT_KEYS - 1) / CHAIN_ATT_KEYS;
-    int tile0 = run * tiles / runs, tile1 = (run + 1) * tiles / runs;
-    const int* table = a.tables + (size_t)seq[t] * a.max_blocks;
-    if (tid < HD) qs[tid] = to_f(__ldcg(a.q + ((size_t)t * heads + h) * HD + tid)) * scale;
-    chain_sync();
-    float m = -INFINITY, l = 0.f, o[D];
-#pragma unroll
-    for (int d = 0; d < D; d++) o[d] = 0.f;
-    const bf16* kh = c.att_k + g * HD + (lane >> 4) * (HD / 2);
-    const bf16* vh = c.att_v + g * HD + D * lane;
-    const float* qh = qs + (lane >> 4) * (HD / 2);
-    for (int tile = tile0 + warp; tile < tile1; tile += CHAIN_CW) {
-      int k0 = tile * CHAIN_ATT_KEYS, key = k0 + (lane & 15);
-      bool ok = key < n;
-      int slot = ok ? blocks.slot(__ldg(table + blocks.entry(key)), key) : 0;
-      VT vv[CHAIN_ATT_KEYS];
-#pragma unroll
-      for (int j = 0; j < CHAIN_ATT_KEYS; j++) {
-        int sj = __shfl_sync(0xffffffffu, slot, j);
-        const VT* vr = reinterpret_cast<const VT*>(vh + (size_t)sj * kv_size);
-        if (k0 + j < n) vv[j] = __ldcg(vr);
-        else vv[j] = VT{};
-      }
-      uint4 kv[KC];
-      const uint4* kr = reinterpret_cast<const uint4*>(kh + (size_t)slot * kv_size);
-#pragma unroll
-      for (int i = 0; i < KC; i++) kv[i] = ok ? __ldcg(kr + i) : make_uint4(0, 0, 0, 0);
-      float sc = 0.f;
-#pragma unroll
-      for (int i = 0; i < KC; i++) {
-        const __nv_bfloat162* k2 = reinterpret_cast<const __nv_bfloat162*>(&kv[i]);
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          float2 kf = __bfloat1622float2(k2[e]);
-          float2 qf = *reinterpret_cast<const float2*>(qh + 8 * i + 2 * e);
-          sc = fmaf(qf.x, kf.x, sc);
-          sc = fmaf(qf.y, kf.y, sc);
-        }
-      }
-      sc += __shfl_xor_sync(0xffffffffu, sc, 16);
-      sc = ok ? sc : -INFINITY;
-      float mn = fmaxf(m, warp_max(sc));  // finite: the tile's first key is in range
-      float alpha = m == -INFINITY ? 0.f : exp2f(m - mn);
-      float p = lane < 16 && ok ? exp2f(sc - mn) : 0.f;
-      l = l * alpha + warp_sum(p);
-      m = mn;
-      // P.V over the weights as bf16, as the separate kernels' MMAs take them (the sum above
-      // keeps them whole, as theirs does): their results, to the summation order
-      p = to_f(to_bf(p));
-#pragma unroll
-      for (int d = 0; d < D; d++) o[d] *= alpha;
-#pragma unroll
-      for (int j = 0; j < CHAIN_ATT_KEYS; j++) {
-        float pj = __shfl_sync(0xffffffffu, p, j);
-        const __nv_bfloat162* v2 = reinterpret_cast<const __nv_bfloat162*>(&vv[j]);
-#pragma unroll
-        for (int d = 0; d < D; d += 2) {
-          float2 vf = __bfloat1622float2(v2[d / 2]);
-          o[d] = fmaf(pj, vf.x, o[d]);
-          o[d + 1] = fmaf(pj, vf.y, o[d + 1]);
-        }
-      }
-    }
-    float* mine = wp + warp * PS;
-#pragma unroll
-    for (int d = 0; d < D; d++) mine[D * lane + d] = o[d];
-    if (lane == 0) {
-      mine[HD] = m;
-      mine[HD + 1] = l;
-    }
-    chain_sync();
-    if (tid < HD / 2) {  // dimensions 2 tid, 2 tid + 1: the warps' parts merged, in warp order
-      float mx = -INFINITY;
-      for (int w = 0; w < CHAIN_CW; w++) mx = fmaxf(mx, wp[w * PS + HD]);
-      float sum = 0.f, o0 = 0.f, o1 = 0.f;
-      for (int w = 0; w < CHAIN_CW; w++) {
-        float mw = wp[w * PS + HD], cw = mw == -INFINITY ? 0.f : exp2f(mw - mx);
-        sum = fmaf(wp[w * PS + HD + 1], cw, sum);
-        o0 = fmaf(wp[w * PS + 2 * tid], cw, o0);
-        o1 = fmaf(wp[w * PS + 2 * tid + 1], cw, o1);
-      }
-      unsigned long long* pp = a.part + (((size_t)t * heads + h) * CHAIN_ATT_SPLITS) * PS;
-      if (run + 1 < runs) {  // a partial, for the head's last run
-        pp += (size_t)run * PS;
-        chain_st64(pp + 2 * tid, __float_as_uint(o0), tag);
-        chain_st64(pp + 2 * tid + 1, __float_as_uint(o1), tag);
-        if (tid == 0) {
-          chain_st64(pp + HD, __float_as_uint(mx), tag);
-          chain_st64(pp + HD + 1, __float_as_uint(sum), tag);
-        }
-      } else {
-        if (runs > 1) {  // the last run: the others' partials merged with its own, in run order
-          auto word = [tag](const unsigned long long* w) {
-            return __uint_as_float(chain_wait64(w, chain_ld64(w), tag));
-          };
-          float all = mx;
-          for (int q = 0; q < runs - 1; q++) all = fmaxf(all, word(pp + (size_t)q * PS + HD));
-          float s2 = 0.f, a0 = 0.f, a1 = 0.f;
-          for (int q = 0; q < runs - 1; q++) {
-            const unsigned long long* w = pp + (size_t)q * PS;
-            float mq = word(w + HD), cq = mq == -INFINITY ? 0.f : exp2f(mq - all);
-            s2 = fmaf(word(w + HD + 1), cq, s2);
-            a0 = fmaf(word(w + 2 * tid), cq, a0);
-            a1 = fmaf(word(w + 2 * tid + 1), cq, a1);
-          }
-          float cs = mx == -INFINITY ? 0.f : exp2f(mx - all);
-          sum = fmaf(sum, cs, s2);
-          o0 = fmaf(o0, cs, a0);
-          o1 = fmaf(o1, cs, a1);
-        }
-        float inv = sum > 0.f ? 1.f / sum : 0.f;
-        __nv_bfloat162 v = __floats2bfloat162_rn(o0 * inv, o1 * inv);
-        chain_st64(a.out + ((size_t)t * heads + h) * (HD / 2) + tid,
-                   *reinterpret_cast<const unsigned*>(&v), tag);
-      }
-    }
-    chain_sync();  // ws is read before the next unit (or the O prologue) writes it
-  }
-}
-
 // Stage s's codes and scales into a ring slot (codes, scales), counted on bar: one lane.
 template <class E>
 __device__ __forceinline__ void chain_issue(const Chain& c, const ChainStage& s, uint4* codes,
@@ -1020,9 +773,7 @@ __device__ unsigned long long chain_span_end[CHAIN_TIMING_SPAN][CHAIN_PHASES];
 #endif
 
 // Launch: grid = SMs (at most, every block resident), 32 * (CHAIN_CW + 1) threads, dynamic
-// shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8. layers: Chains run
-// one after another from chain, each opening with its layer's attention where att is given
-// (ChainAtt; more than one layer needs it: nothing else computes the attention between them).
+// shared memory Kernels.chainSmem; chain in device memory; tokens 1 .. 8.
 // GSH: input pairs a scale group spans, as a shift (groups of 64 << GSH inputs), known at
 // compile time: read from the Chain, the consumers' loops divided by c.group for every pair,
 // reloading it from shared memory after each mbarrier wait (the asm's memory clobber), some 25
@@ -1041,8 +792,7 @@ __device__ unsigned long long chain_span_end[CHAIN_TIMING_SPAN][CHAIN_PHASES];
 // on other machines the same day.
 template <int GSH, bool Z8, bool ONE>
 __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, int tokens,
-                                             const int* __restrict__ runs, int layers,
-                                             const ChainAtt* __restrict__ att) {
+                                             const int* __restrict__ runs) {
   using Entry = typename std::conditional<Z8, unsigned, uint2>::type;
   if (ONE) tokens = 1;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -1061,28 +811,11 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   // round trip to L2 after the barrier before the prologue's own loads (the O prologue took
   // 1.1 us, now 0.6). One H100, same call, 14B GPTQ batch 1 232 / 231 tokens/s against
   // 230 / 229, batch 2 446 against 444, 7B 419 against 420.
-  // With several layers (att given), the consumers' layer (cs; at a fixed address: a pointer to
-  // one of two buffers cost the consumers' loop a register, and spills), the next one (cn,
-  // loaded a layer ahead) and the producer's own (cp, which runs ahead of them into the next
-  // layer).
-  __shared__ __align__(16) Chain cs, cn;
-  __shared__ __align__(16) Chain cp;
-  __shared__ __align__(16) ChainAtt ca;
-  static_assert(sizeof(Chain) % 8 == 0 && sizeof(ChainAtt) % 8 == 0, "copied in 8-byte words");
-  constexpr int CW8 = sizeof(Chain) / 8;
-  using u64 = unsigned long long;
-  if (threadIdx.x < CW8) {
-    u64 v = __ldg(reinterpret_cast<const u64*>(chain) + threadIdx.x);
-    reinterpret_cast<u64*>(&cs)[threadIdx.x] = v;
-    reinterpret_cast<u64*>(&cp)[threadIdx.x] = v;
-  } else if (threadIdx.x >= 128 && threadIdx.x < 128 + CW8 && layers > 1) {
-    reinterpret_cast<u64*>(&cn)[threadIdx.x - 128] =
-        __ldg(reinterpret_cast<const u64*>(chain + 1) + threadIdx.x - 128);
-  } else if (threadIdx.x >= 192 && threadIdx.x < 192 + sizeof(ChainAtt) / 8) {
-    // ca.out null: no attention in the launch (read from here on, not from a register)
-    reinterpret_cast<u64*>(&ca)[threadIdx.x - 192] =
-        att ? __ldg(reinterpret_cast<const u64*>(att) + threadIdx.x - 192) : 0ull;
-  }
+  __shared__ __align__(16) Chain cs;
+  static_assert(sizeof(Chain) % 8 == 0, "copied in 8-byte words");
+  if (threadIdx.x < sizeof(Chain) / 8)
+    reinterpret_cast<unsigned long long*>(&cs)[threadIdx.x] =
+        __ldg(reinterpret_cast<const unsigned long long*>(chain) + threadIdx.x);
   // this block's run {u0, u1} of each phase, where the launch is given them
   __shared__ int runs_s[2 * CHAIN_PHASES];
   const int* rs = runs ? runs_s : nullptr;
@@ -1091,6 +824,7 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     runs_s[i] = __ldg(runs + (i >> 1) * (gridDim.x + 1) + blockIdx.x + (i & 1));
   }
   __syncthreads();
+  const Chain& c = cs;
   constexpr int gsh = GSH;
   unsigned char* sm = reinterpret_cast<unsigned char*>(chain_smem);
   uint4* ring = chain_smem;
@@ -1118,37 +852,23 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
     // until it is done).
     uint64_t policy;
     asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-    const Chain& c = cp;
-    int it = 0, marked = 0;
-    for (int l = 0; l < layers; l++) {
-      // the next layer's Chain, loaded now and stored once this layer's stages are issued
-      u64 next[(CW8 + 31) / 32];
-#pragma unroll
-      for (int i = 0; i < (CW8 + 31) / 32; i++)
-        if (l + 1 < layers && lane + 32 * i < CW8)
-          next[i] = __ldg(reinterpret_cast<const u64*>(chain + l + 1) + lane + 32 * i);
-      ChainStage s;
-      bool more = chain_enter(c, s, 0, gsh, rs);
-      for (; more; it++, more = chain_step(s) || chain_enter(c, s, s.pi + 1, gsh, rs)) {
-        for (; l == 0 && marked <= s.pi; marked++) CHAIN_MARK()
-        int slot = it % CHAIN_NS;
-        if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
-        if (CHAIN_EARLY_PAUSE)
-          while (*reinterpret_cast<volatile int*>(&paused)) {
-          }
-        if (lane == 0) {
-          chain_issue(c, s, ring + slot * 2 * CHAIN_SP * 32, szr + (slot * 16 * CHAIN_SP >> gsh),
-                      gsh, full + slot, policy);
+    ChainStage s;
+    bool more = chain_enter(c, s, 0, gsh, rs);
+    int marked = 0;
+    for (int it = 0; more; it++, more = chain_step(s) || chain_enter(c, s, s.pi + 1, gsh, rs)) {
+      for (; marked <= s.pi; marked++) CHAIN_MARK()
+      int slot = it % CHAIN_NS;
+      if (it >= CHAIN_NS) mbar_wait(empty + slot, ((it / CHAIN_NS) - 1) & 1);
+      if (CHAIN_EARLY_PAUSE)
+        while (*reinterpret_cast<volatile int*>(&paused)) {
         }
-        __syncwarp();
+      if (lane == 0) {
+        chain_issue(c, s, ring + slot * 2 * CHAIN_SP * 32, szr + (slot * 16 * CHAIN_SP >> gsh),
+                    gsh, full + slot, policy);
       }
-      for (; l == 0 && marked <= c.phases; marked++) CHAIN_MARK()
-#pragma unroll
-      for (int i = 0; i < (CW8 + 31) / 32; i++)
-        if (l + 1 < layers && lane + 32 * i < CW8)
-          reinterpret_cast<u64*>(&cp)[lane + 32 * i] = next[i];
       __syncwarp();
     }
+    for (; marked <= c.phases; marked++) CHAIN_MARK()
     CHAIN_REPORT("p")
     pdl_wait();
     pdl_launch_dependents();
@@ -1161,12 +881,10 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   // step's first kernel, so read before the wait (as the decode attention does).
   __shared__ __align__(16) float pf[2][32 * CHAIN_MAX_TOKENS];
   __shared__ float pos_s[CHAIN_MAX_TOKENS];
-  __shared__ int slot_s[CHAIN_MAX_TOKENS], seq_s[CHAIN_MAX_TOKENS];
-  const Chain& c = cs;
+  __shared__ int slot_s[CHAIN_MAX_TOKENS];
   if (threadIdx.x < tokens) {
     pos_s[threadIdx.x] = (float)c.positions[threadIdx.x];
     slot_s[threadIdx.x] = c.slots[threadIdx.x];
-    if (att) seq_s[threadIdx.x] = __ldg(att->token_seq + threadIdx.x);
   }
   pdl_wait();
   CHAIN_MARK()
@@ -1185,147 +903,106 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
   static_assert(CHAIN_CW % 2 == 0, "a warp's pairs CHAIN_CW apart start whole groups apart");
   const Entry* zw = szr + (warp >> gsh) * 8 + g;
   int it = 0, red_buf = 0;
-  // The consumers' layer, in shared memory: a register held through the projections' loops
-  // pushed them into spills (as did a pointer to one of two Chain buffers, and the launch's
-  // pointers: their flags are read from shared memory, ca.out and c.more).
-  __shared__ int layer_s;
-  if (threadIdx.x == 0) layer_s = 0;
-  if (att) tag = ep + 1;
-  chain_sync();
-  for (;;) {
-    if (CHAIN_ATT_MODE && ca.out) {
-      // its buffers in the warp sums' and activations' room, free until the O prologue
-      if (c.head_dim == 128)
-        chain_attention<128>(c, ca, tokens, pos_s, seq_s, tag, red);
+  for (int pi = 0; pi < c.phases; pi++) {
+    const ChainPhase& p = c.ph[pi];
+    if (pi > 0) {
+      if ((CHAIN_NO_BARRIER >> pi) & 1)
+        chain_sync();
       else
-        chain_attention<64>(c, ca, tokens, pos_s, seq_s, tag, red);
+        chain_grid_sync(c.barrier);
+      if (pi == 1 && blockIdx.x == 0 && threadIdx.x == 0) atomicAdd(epoch, 1u);
+      if (CHAIN_EARLY_PAUSE && !CHAIN_LATE_RESUME && threadIdx.x == 0)
+        *reinterpret_cast<volatile int*>(&paused) = 0;
     }
-    for (int pi = 0; pi < c.phases; pi++) {
-      const ChainPhase& p = c.ph[pi];
-      if (pi > 0) {
-        if ((CHAIN_NO_BARRIER >> pi) & 1)
-          chain_sync();
-        else
-          chain_grid_sync(c.barrier);
-        // (every block read the epoch before the barrier; each layer's tag is one more)
-        if (pi == 1 && blockIdx.x == 0 && threadIdx.x == 0 &&
-            *reinterpret_cast<volatile int*>(&layer_s) == 0)
-          atomicAdd(epoch, (unsigned)layers);
-        if (CHAIN_EARLY_PAUSE && !CHAIN_LATE_RESUME && threadIdx.x == 0)
-          *reinterpret_cast<volatile int*>(&paused) = 0;
+    CHAIN_MARK()
+    // The attention after this launch may take its SMs' spare room from the last phase on.
+    if (pi == c.phases - 1) pdl_launch_dependents();
+    float back = chain_prologue(c, p, tokens, xs, part, amax,
+                                CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
+                                    ? reinterpret_cast<volatile int*>(&paused)
+                                    : nullptr);
+    if (pi == 0) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
+    CHAIN_MARK()
+    int pairs = p.k >> 6;
+    const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
+    ChainStage s;
+    bool more = chain_begin(c, s, pi, gsh, rs), first = true;
+    if (!more) CHAIN_MARK()
+    float acc[2][1][4] = {};
+    for (; more; it++) {
+      int slot = it % CHAIN_NS;
+      int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
+      if (s.ps == 0 && pth >= 0) {  // a group whose epilogue this block runs
+        if (s.pe < pairs) chain_prefetch_part(c, pi, pre[s.j & 1], pth);  // an owner's
+        chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1], pth);
       }
-      CHAIN_MARK()
-      // The attention after this launch may take its SMs' spare room from the last phase on.
-      if (!c.more && pi == c.phases - 1) pdl_launch_dependents();
-      float back = chain_prologue(c, p, tokens, xs, part, amax,
-                                  CHAIN_EARLY_PAUSE && CHAIN_LATE_RESUME && pi > 0
-                                      ? reinterpret_cast<volatile int*>(&paused)
-                                      : nullptr,
-                                  pi == 0 ? ca.out : nullptr, tag);
-      if (pi == 0 && !ca.out) asm volatile("add.u32 %0, %1, 1;" : "=r"(tag) : "r"(ep));
-      CHAIN_MARK()
-      int pairs = p.k >> 6;
-      const __half* xl = xs + (size_t)min(g, tokens - 1) * p.k + 8 * cc;
-      ChainStage s;
-      bool more = chain_begin(c, s, pi, gsh, rs), first = true;
-      if (!more) CHAIN_MARK()
-      float acc[2][1][4] = {};
-      for (; more; it++) {
-        int slot = it % CHAIN_NS;
-        int pth = threadIdx.x - CHAIN_PF0;  // prefetch thread
-        if (s.ps == 0 && pth >= 0) {  // a group whose epilogue this block runs
-          if (s.pe < pairs) chain_prefetch_part(c, pi, pre[s.j & 1], pth);  // an owner's
-          chain_prefetch_rows(c, p, s, tokens, pf[s.j & 1], pth);
-        }
-        mbar_wait(full + slot, (it / CHAIN_NS) & 1);
-        if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && (pi + 1 < c.phases || c.more) &&
-            chain_phase_end(s))
-          *reinterpret_cast<volatile int*>(&paused) = 1;
-        if (first) {
-          CHAIN_MARK()
-          first = false;
-        }
-        // the warp's first pair's entries in the slot (2 strips x 8 entries a group); pair
-        // warp + CHAIN_CW i's lie (CHAIN_CW i >> gsh) groups on
-        const Entry* zr = zw + (slot * 16 * CHAIN_SP >> gsh);
-        int np = s.pe - s.ps;
+      mbar_wait(full + slot, (it / CHAIN_NS) & 1);
+      if (CHAIN_EARLY_PAUSE && threadIdx.x == 0 && pi + 1 < c.phases && chain_phase_end(s))
+        *reinterpret_cast<volatile int*>(&paused) = 1;
+      if (first) {
+        CHAIN_MARK()
+        first = false;
+      }
+      // the warp's first pair's entries in the slot (2 strips x 8 entries a group); pair
+      // warp + CHAIN_CW i's lie (CHAIN_CW i >> gsh) groups on
+      const Entry* zr = zw + (slot * 16 * CHAIN_SP >> gsh);
+      int np = s.pe - s.ps;
 #pragma unroll
-        for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
-          int pl = warp + CHAIN_CW * i, pp = s.ps + pl;
-          if (pl < np) {
-            uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
-            uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
-            Entry ea = zr[(CHAIN_CW * i >> gsh) * 8];
-            Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
-            uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
-            uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
-            chain_pair<ONE>(w0, x0, x1, ea, acc[0]);
-            chain_pair<ONE>(w1, x0, x1, eb, acc[1]);
+      for (int i = 0; i < CHAIN_SP / CHAIN_CW; i++) {
+        int pl = warp + CHAIN_CW * i, pp = s.ps + pl;
+        if (pl < np) {
+          uint4 w0 = ring[(slot * 2 + 0) * CHAIN_SP * 32 + pl * 32 + lane];
+          uint4 w1 = ring[(slot * 2 + 1) * CHAIN_SP * 32 + pl * 32 + lane];
+          Entry ea = zr[(CHAIN_CW * i >> gsh) * 8];
+          Entry eb = zr[((CHAIN_SP + CHAIN_CW * i) >> gsh) * 8];
+          uint4 x0 = *reinterpret_cast<const uint4*>(xl + 64 * pp);
+          uint4 x1 = *reinterpret_cast<const uint4*>(xl + 64 * pp + 32);
+          chain_pair<ONE>(w0, x0, x1, ea, acc[0]);
+          chain_pair<ONE>(w1, x0, x1, eb, acc[1]);
+        }
+      }
+      // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test
+      // between them, so that the compiler could load one pair while the last one's MMAs ran:
+      // 12 bytes of spills, and one H200 read 317.5 / 317.4 (14B GPTQ batch 1) against
+      // 321.6 / 321.5 with the tests, batch 2 584 against 594.
+      __syncwarp();
+      if (lane == 0) mbar_arrive(empty + slot);
+      if (CHAIN_NO_EPI >= 1 && CHAIN_NO_EPI <= 3 && chain_group_end(s) &&
+          (CHAIN_NO_EPI == 1 || (CHAIN_NO_EPI == 2) != chain_phase_end(s))) {
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            if (CHAIN_NO_EPI_LIVE && __float_as_uint(acc[h][0][e]) == 0x7fc00001u)
+              red[e] = acc[h][0][e];  // never: keeps the sums (and their FFMAs) alive
+            acc[h][0][e] = 0.f;
           }
-        }
-        // Measured and not kept: full stages (np == CHAIN_SP) taking their pairs with no test
-        // between them, so that the compiler could load one pair while the last one's MMAs ran:
-        // 12 bytes of spills, and one H200 read 317.5 / 317.4 (14B GPTQ batch 1) against
-        // 321.6 / 321.5 with the tests, batch 2 584 against 594.
-        __syncwarp();
-        if (lane == 0) mbar_arrive(empty + slot);
-        if (CHAIN_NO_EPI >= 1 && CHAIN_NO_EPI <= 3 && chain_group_end(s) &&
-            (CHAIN_NO_EPI == 1 || (CHAIN_NO_EPI == 2) != chain_phase_end(s))) {
+        if (s.pa == 0 && threadIdx.x >= CHAIN_PF0) asm volatile("cp.async.wait_all;" ::: "memory");
+      } else if (chain_group_end(s) &&
+                 !(CHAIN_NO_EPI >= 6 && (s.j & (CHAIN_NO_EPI == 6 ? 1 : 3)) && s.pa == 0 &&
+                   s.pe == pairs && !chain_phase_end(s))) {
+        // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
+        // rewritten two groups later, after its readers have passed the next group's barrier).
+        float* rb = red + red_buf * red_size;
+        red_buf = (red_buf + 1) % CHAIN_RED;
 #pragma unroll
-          for (int h = 0; h < 2; h++)
+        for (int h = 0; h < 2; h++)
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-              if (CHAIN_NO_EPI_LIVE && __float_as_uint(acc[h][0][e]) == 0x7fc00001u)
-                red[e] = acc[h][0][e];  // never: keeps the sums (and their FFMAs) alive
-              acc[h][0][e] = 0.f;
-            }
-          if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
-            asm volatile("cp.async.wait_all;" ::: "memory");
-        } else if (chain_group_end(s) &&
-                   !(CHAIN_NO_EPI >= 6 && (s.j & (CHAIN_NO_EPI == 6 ? 1 : 3)) && s.pa == 0 &&
-                     s.pe == pairs && !chain_phase_end(s))) {
-          // The group's sums: double-buffered, so one barrier a group suffices (a buffer is
-          // rewritten two groups later, after its readers have passed the next group's barrier).
-          float* rb = red + red_buf * red_size;
-          red_buf = (red_buf + 1) % CHAIN_RED;
-#pragma unroll
-          for (int h = 0; h < 2; h++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-              if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
-              acc[h][0][e] = 0.f;
-            }
-          // the prefetches' issuers wait for them before the epilogue reads them
-          if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
-            asm volatile("cp.async.wait_all;" ::: "memory");
-          if (CHAIN_NO_EPI != 5) chain_sync();
-          if (CHAIN_NO_EPI != 4)
-            chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s,
-                           back);
-          if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
-        }
-        more = chain_step(s);
+          for (int e = 0; e < 4; e++) {
+            if (cc < red_cols) rb[chain_red_at(warp, h, e, g, cc, red_cols)] = acc[h][0][e];
+            acc[h][0][e] = 0.f;
+          }
+        // the prefetches' issuers wait for them before the epilogue reads them
+        if (s.pa == 0 && threadIdx.x >= CHAIN_PF0)
+          asm volatile("cp.async.wait_all;" ::: "memory");
+        if (CHAIN_NO_EPI != 5) chain_sync();
+        if (CHAIN_NO_EPI != 4)
+          chain_epilogue(c, p, s, tokens, rb, pre[s.j & 1], tag, pf[s.j & 1], pos_s, slot_s, back);
+        if (CHAIN_RED == 1) chain_sync();  // its readers are done before the next group writes
       }
-      CHAIN_MARK()
+      more = chain_step(s);
     }
-    if (!c.more) break;
-    // the next layer: its QKV phase (this layer's last) has written q and the cache
-    int l = *reinterpret_cast<volatile int*>(&layer_s) + 1;
-    chain_grid_sync(c.barrier);
-    if (threadIdx.x == 0) {
-      layer_s = l;
-      // the O phase's stages stream during the attention
-      if (CHAIN_EARLY_PAUSE) *reinterpret_cast<volatile int*>(&paused) = 0;
-    }
-    // the layer's Chain in, the next one's loads out (each thread its own words)
-    if (threadIdx.x < CW8) {
-      reinterpret_cast<u64*>(&cs)[threadIdx.x] = reinterpret_cast<const u64*>(&cn)[threadIdx.x];
-      if (l + 1 < layers)
-        reinterpret_cast<u64*>(&cn)[threadIdx.x] =
-            __ldg(reinterpret_cast<const u64*>(chain + l + 1) + threadIdx.x);
-    }
-    tag++;
-    chain_sync();
+    CHAIN_MARK()
   }
   if (warp == 0) {
     CHAIN_DIGEST()
@@ -1339,9 +1016,8 @@ __device__ __forceinline__ void w4_chain_run(const Chain* __restrict__ chain, in
 // zero points, and without them (_z8); each for steps of one token (_one) and of more.
 #define W4_CHAIN(NAME, GSH, Z8, ONE)                                                           \
   extern "C" __global__ void __launch_bounds__(32 * (CHAIN_CW + 1), 1)                         \
-      NAME(const Chain* __restrict__ chain, int tokens, const int* __restrict__ runs,          \
-           int layers, const ChainAtt* __restrict__ att) {                                     \
-    w4_chain_run<GSH, Z8, ONE>(chain, tokens, runs, layers, att);                              \
+      NAME(const Chain* __restrict__ chain, int tokens, const int* __restrict__ runs) {        \
+    w4_chain_run<GSH, Z8, ONE>(chain, tokens, runs);                                           \
   }
 W4_CHAIN(w4_chain, 1, false, false)
 W4_CHAIN(w4_chain_g64, 0, false, false)

@@ -298,17 +298,6 @@ public final class CudaModelRunner implements ModelRunner {
    */
   private final DeviceBuffer[] chains; // by metadata set
   /**
-   * Chain steps over a bf16 cache run all their layers after layer 0's QKV in one launch,
-   * each layer opening with its own attention (w4a16_chain.cu's ChainAtt): no attention
-   * launch and no launch boundary between two layers' projections. The ChainAtt of each
-   * metadata set, or null where the chain runs a layer a launch, with the attention between
-   * (an FP8 cache; {@code redress.cuda.chainAttention=false}).
-   */
-  private final DeviceBuffer[] chainAtts;
-  // their tagged outputs and the runs' partials, a part a metadata set (each set's tags count
-  // on its own: another set's stale words could carry the same tag)
-  private final DeviceBuffer chainAttScratch;
-  /**
    * Every decoder layer of a one-token bf16 step in one launch (layers_bf16.cu): its launch's
    * arguments (Kernels.layersArgs, every layer's LwLayer pointers among them, built once), or
    * null where it does not apply (GPTQ, an FP8 cache, tensor parallelism, not Hopper, shapes
@@ -515,10 +504,6 @@ public final class CudaModelRunner implements ModelRunner {
         && weights.layers.stream().flatMap(l -> l.quantized().stream())
             .allMatch(q -> q.group() == chainGroup)
         && kernels.w4ChainFits(chainGroup, chainMaxK);
-    // (its attention reads a bf16 cache, heads of 64 or 128)
-    boolean chainAttention = chain && !kvFp8
-        && (config.headDim() == 64 || config.headDim() == 128)
-        && !"false".equals(System.getProperty("redress.cuda.chainAttention"));
     // The many-token kernels' _szs twins read them too (fewer instructions a pair than the
     // row-major scales), so fused GPTQ steps have them with or without the chain.
     // redress.cuda.stripScales=false keeps them to the chain, for comparison.
@@ -572,7 +557,7 @@ public final class CudaModelRunner implements ModelRunner {
                 (int) (qs + 2 * kv) / 32},
             Integer.numberOfTrailingZeros(chainGroup / 64),
             Integer.getInteger("redress.cuda.chainFreeLast",
-                chainAttention ? 0 : config.numKvHeads() * chainTokens));
+                config.numKvHeads() * chainTokens));
         chainRuns = device.alloc(4L * runs.length);
         cuMemcpyHtoD(chainRuns.ptr(), Pointer.to(runs), 4L * runs.length);
       }
@@ -581,7 +566,6 @@ public final class CudaModelRunner implements ModelRunner {
       chainSmem = null;
       chainRuns = null;
     }
-    chainAttScratch = chainAttention ? device.alloc(2 * chainAttSetBytes()) : null;
 
     // Per token and layer: K and V rows, bf16; or e4m3 plus an fp16 scale per KV head each.
     long bytesPerToken = kvFp8 ? 2L * (kv + 2L * config.numKvHeads()) : 2L * 2 * kv;
@@ -608,7 +592,6 @@ public final class CudaModelRunner implements ModelRunner {
     kvCache = device.alloc(kvLayerBytes * config.numLayers());
     chains = chain ? new DeviceBuffer[] {buildChains(chainScales, chainGroup, 0),
         buildChains(chainScales, chainGroup, 1)} : null;
-    chainAtts = chainAttention ? new DeviceBuffer[] {buildChainAtt(0), buildChainAtt(1)} : null;
     boolean head = !"false".equals(System.getProperty("redress.cuda.layersHead"));
     layersArgs = layersKernel ? new long[2][] : null;
     layersHeadArgs = layersKernel && head ? new long[2][] : null;
@@ -707,50 +690,11 @@ public final class CudaModelRunner implements ModelRunner {
       for (int i = 0; i < ints.length; i++) {
         b.putInt(at + 40 + 4 * i, ints[i]);
       }
-      // another layer follows in the launch: all of them run in one where chainAtts do
-      b.putInt(at + 68, chainAttScratch != null && l + 1 < layers ? 1 : 0);
-      long kc = kvCache.address() + kvLayerBytes * l; // the launch's attention's (ChainAtt)
-      b.putLong(base + Kernels.CHAIN_ATT_CACHE, kc);
-      b.putLong(base + Kernels.CHAIN_ATT_CACHE + 8, kc + kvValueOffset);
     }
     DeviceBuffer out = device.alloc(b.capacity());
     cuMemcpyHtoD(out.ptr(), Pointer.to(b.array()), b.capacity());
     device.synchronize(); // a copy from pageable memory may still be in flight
     return out;
-  }
-
-  /** Bytes of a metadata set's part of {@link #chainAttScratch}: outputs, then partials. */
-  private long chainAttSetBytes() {
-    return 4L * chainTokens * config.qSize() + chainAttPartBytes();
-  }
-
-  private long chainAttPartBytes() {
-    return 8L * chainTokens * config.numHeads() * Kernels.CHAIN_ATT_SPLITS
-        * (config.headDim() + 2);
-  }
-
-  /**
-   * Metadata set {@code set}'s ChainAtt (w4a16_chain.cu) in device memory: its tagged outputs
-   * and partials, q, and the set's token sequences and block tables (chain steps are small).
-   */
-  private DeviceBuffer buildChainAtt(int set) {
-    ByteBuffer b = ByteBuffer.allocate(Kernels.CHAIN_ATT_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    long out = chainAttScratch.address() + set * chainAttSetBytes();
-    long metaSet = meta.address() + 4L * set * setInts;
-    b.putLong(0, out);
-    b.putLong(8, out + 4L * chainTokens * config.qSize());
-    b.putLong(16, q.address());
-    b.putLong(24, metaSet + 4L * small.tokenSeq());
-    b.putLong(32, metaSet + 4L * small.tables());
-    b.putFloat(40, (float) (1 / Math.sqrt(config.headDim())));
-    b.putInt(44, maxBlocksPerSeq);
-    b.putInt(48, options.blockSize());
-    // zero tags: no word of the first launch's reads as already written
-    cuMemsetD32Async(chainAttScratch.ptr(), 0, 2 * chainAttSetBytes() / 4, device.stream());
-    DeviceBuffer att = device.alloc(b.capacity());
-    cuMemcpyHtoD(att.ptr(), Pointer.to(b.array()), b.capacity());
-    device.synchronize(); // a copy from pageable memory may still be in flight
-    return att;
   }
 
   /** Whether one-token steps run every layer in one launch (layers_bf16.cu). */
@@ -797,11 +741,6 @@ public final class CudaModelRunner implements ModelRunner {
   /** The weights on the GPU (tests that set some of them). */
   CudaWeights weights() {
     return weights;
-  }
-
-  /** Whether chain steps run every layer in one launch, each with its attention (tests). */
-  boolean usesChainAttention() {
-    return chainAtts != null;
   }
 
   /** Whether one-token steps run the chain (tests). */
@@ -1552,19 +1491,6 @@ public final class CudaModelRunner implements ModelRunner {
     float eps = (float) config.rmsNormEps();
     CUdeviceptr positions = metaAt(lay.positions());
     CUdeviceptr slots = metaAt(lay.slots());
-    if (chainStep(tokens) && chainAtts != null) {
-      if (l == 0) { // the later layers' QKV and attention run in the launch
-        kernels.w4RmsnormQkvRope(x.ptr(), w.inputNorm().ptr(), eps, w.qkvQ(),
-            w.qkvBias().ptr(), positions, slots, q.ptr(), kc, vc, tokens, d, config.numHeads(),
-            config.numKvHeads(), config.headDim(), (float) config.ropeTheta());
-        mark("norm+qkv w4+rope");
-        kernels.w4Chain(chains[metaSet].ptr(), chainGroup, scalesZ8, tokens, chainSmem[tokens],
-            chainRuns == null ? null : chainRuns.ptr(), config.numLayers(),
-            chainAtts[metaSet].ptr());
-        mark("every layer's attention+o+norm+gate_up+down+next qkv w4 chain");
-      }
-      return;
-    }
     if (chainStep(tokens)) {
       if (l == 0 && kvFp8) {
         fp8QkvRopeCache(l, w, kc, vc, tokens);

@@ -1841,13 +1841,7 @@ public final class Kernels implements AutoCloseable {
   // ---- w4a16_chain.cu: a GPTQ layer's projections after its attention in one launch.
 
   /** Bytes of a Chain (w4a16_chain.cu asserts them, and the offsets below). */
-  public static final int CHAIN_BYTES = 472;
-  /** Offset in a Chain of its layer's K and V cache pointers (the launch's attention). */
-  public static final int CHAIN_ATT_CACHE = 456;
-  /** Bytes of a ChainAtt (w4a16_chain.cu asserts them). */
-  public static final int CHAIN_ATT_BYTES = 56;
-  /** Most runs (blocks) a head's keys are cut into by the chain's attention. */
-  public static final int CHAIN_ATT_SPLITS = 16;
+  public static final int CHAIN_BYTES = 456;
   /** Phases a Chain holds (CHAIN_PHASES in w4a16_chain.cu); they open it. */
   public static final int CHAIN_PHASES = 4;
   /** Bytes of a ChainPhase. */
@@ -1878,12 +1872,8 @@ public final class Kernels implements AutoCloseable {
    */
   int w4ChainSmem(int group, int maxK, int tokens, boolean z8) {
     int groupsPerStage = chainPairs * 64 / group;
-    // the launch's attention (chain_attention) takes the room of the warp sums and the
-    // activations: a head's q and each warp's (max, sum, o), head_dim 128 at most, as fp32
-    int attention = 4 * (128 + chainWarps * (128 + 2));
     return chainStages * 2 * chainPairs * 512 + chainStages * 2 * groupsPerStage * (z8 ? 32 : 64)
-        + Math.max(attention,
-            chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK);
+        + chainRed * chainWarps * 2 * 4 * 8 * ((tokens + 1) / 2) * 4 + 2 * tokens * maxK;
   }
 
   /**
@@ -1974,24 +1964,11 @@ public final class Kernels implements AutoCloseable {
    */
   public void w4Chain(CUdeviceptr chain, int group, boolean z8, int tokens, int smem,
       CUdeviceptr runs) {
-    w4Chain(chain, group, z8, tokens, smem, runs, 1, null);
-  }
-
-  /**
-   * The same for {@code layers} Chains in a row from {@code chain}, each opening with its
-   * layer's attention where {@code att} (a ChainAtt in device memory) is given: more than one
-   * layer needs it.
-   */
-  public void w4Chain(CUdeviceptr chain, int group, boolean z8, int tokens, int smem,
-      CUdeviceptr runs, int layers, CUdeviceptr att) {
     if (tokens < 1 || tokens > CHAIN_MAX_TOKENS) {
       throw new IllegalArgumentException("w4_chain takes 1 to " + CHAIN_MAX_TOKENS + " tokens");
     }
-    if (layers < 1 || layers > 1 && att == null) {
-      throw new IllegalArgumentException("w4_chain runs several layers only with their attention");
-    }
     launch(w4ChainFor(group, z8, tokens == 1), sms, 1, 1, 32 * (chainWarps + 1), smem, p(chain),
-        i(tokens), p(runs), i(layers), p(att));
+        i(tokens), p(runs));
   }
 
   // A block's cost in a chain phase (chainRuns), in us as fitted on a 14B GPTQ batch-1 timeline

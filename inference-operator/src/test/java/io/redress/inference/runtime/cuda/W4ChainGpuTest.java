@@ -22,9 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The one-token GPTQ chain (w4a16_chain.cu: a layer's O, gate/up and down projections and the
- * next layer's QKV in one launch, {@code redress.cuda.w4Chain}; over a bf16 cache every layer
- * in one launch, each with its attention) against the separate fused W4 kernels, over bf16
- * and FP8 caches, on a random-weight GPTQ model of three layers: a prompt, then decode steps of one
+ * next layer's QKV in one launch, {@code redress.cuda.w4Chain}) against the separate fused W4
+ * kernels, over bf16 and FP8 caches, on a random-weight GPTQ model of three layers: a prompt, then decode steps of one
  * sequence in CUDA graphs, teacher-forced on the separate kernels' greedy tokens. The chain
  * splits each projection's inputs among its warps in another order and scales a pair of
  * chunks at once, so the logits agree within bf16 noise and the greedy tokens wherever the
@@ -52,8 +51,6 @@ class W4ChainGpuTest {
   private static final ModelConfig SPLIT = new ModelConfig(4608, 4352, 3, 36, 6, 128, 4096,
       1024, 10000, 1e-6, false, "bfloat16", List.of());
   private static final int PROMPT = 150;
-  /** A prompt whose decode steps' contexts pass 384 keys: the launch's attention in runs. */
-  private static final int LONG_PROMPT = 500;
   private static final int DECODE = 32;
 
   @BeforeEach
@@ -100,38 +97,6 @@ class W4ChainGpuTest {
       check(SPLIT, 128);
     } finally {
       FusedDecodeGpuTest.restore("redress.cuda.chainRuns", old);
-    }
-  }
-
-  /**
-   * Contexts past 384 keys: the launch's attention (w4a16_chain.cu's chain_attention, every
-   * layer in one launch over a bf16 cache) cuts each head's keys into runs over several
-   * blocks, and the head's last run merges the others' partials; heads of 64 and of 128.
-   */
-  @ParameterizedTest
-  @ValueSource(booleans = {false, true})
-  void chainAttentionOverLongContextsMatchesTheSeparateKernels(boolean wide) {
-    ModelConfig config = wide ? WIDE : SMALL;
-    FusedDecodeGpuTest.Run separate =
-        run(config, 128, false, null, KvCacheDtype.AUTO, 1, false, LONG_PROMPT);
-    FusedDecodeGpuTest.Run chain =
-        run(config, 128, true, separate.tokens(), KvCacheDtype.AUTO, 1, false, LONG_PROMPT);
-    FusedDecodeGpuTest.assertMatches("hidden " + config.hiddenSize() + ", contexts of "
-        + LONG_PROMPT + " keys and more, chain", separate, chain);
-  }
-
-  /**
-   * The chain a layer a launch with the decode attention launched between
-   * ({@code redress.cuda.chainAttention=false}; the form an FP8 cache takes).
-   */
-  @Test
-  void chainALayerALaunchMatchesTheSeparateKernels() {
-    String old = System.setProperty("redress.cuda.chainAttention", "false");
-    try {
-      check(SMALL, 64);
-      check(SPLIT, 128);
-    } finally {
-      FusedDecodeGpuTest.restore("redress.cuda.chainAttention", old);
     }
   }
 
@@ -265,12 +230,6 @@ class W4ChainGpuTest {
    */
   private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
       List<int[]> forced, KvCacheDtype kv, int seqs, boolean hugeNorm) {
-    return run(config, group, chain, forced, kv, seqs, hugeNorm, PROMPT);
-  }
-
-  /** The same with a first prompt of {@code prompt} tokens (one or two sequences). */
-  private static FusedDecodeGpuTest.Run run(ModelConfig config, int group, boolean chain,
-      List<int[]> forced, KvCacheDtype kv, int seqs, boolean hugeNorm, int prompt) {
     String old = System.setProperty("redress.cuda.w4Chain", String.valueOf(chain));
     try (CudaModelRunner gpu = CudaModelRunner.random(config,
         new CudaModelRunner.Options(0, 16, 64, 0.9, Math.max(4, seqs), 512, 1024, kv), 7,
@@ -279,9 +238,6 @@ class W4ChainGpuTest {
         Assumptions.assumeTrue(gpu.usesW4Chain(), "the chain needs Hopper's bulk copies");
         assertThat(gpu.usesScalesZ8()).as("scales without zero points")
             .isEqualTo(!"false".equals(System.getProperty("redress.cuda.scalesZ8")));
-        assertThat(gpu.usesChainAttention()).as("every layer in one launch")
-            .isEqualTo(kv != KvCacheDtype.FP8
-                && !"false".equals(System.getProperty("redress.cuda.chainAttention")));
       } else {
         assertThat(gpu.usesW4Chain()).isFalse();
       }
@@ -294,7 +250,7 @@ class W4ChainGpuTest {
       int[] lengths = new int[seqs];
       int[][] tables = new int[seqs][];
       for (int s = 0; s < seqs; s++) {
-        lengths[s] = seqs <= 2 ? prompt - 37 * s : 20 + 2 * s;
+        lengths[s] = seqs <= 2 ? PROMPT - 37 * s : 20 + 2 * s;
         tables[s] = IntStream.range(64 * s / seqs, 64 * (s + 1) / seqs).toArray();
       }
       int[] prompts = new Random(5).ints(IntStream.of(lengths).sum(), 0, vocab).toArray();
