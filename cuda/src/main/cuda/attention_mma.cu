@@ -80,6 +80,25 @@ __device__ __forceinline__ void fp8_chunk_bf16(uint4 r, float sc, bf16* dst) {
   reinterpret_cast<uint4*>(dst)[1] = b1;
 }
 
+__device__ __forceinline__ uint32_t pack_f16(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// A 16-byte chunk of an FP8 row as stored (16 e4m3 values) as fp16, unscaled (exact), into
+// dst (two 16-byte stores): the decode kernels' tiles, whose MMAs take the scales outside.
+__device__ __forceinline__ void fp8_chunk_f16(uint4 r, bf16* dst) {
+  const __nv_fp8x2_storage_t* p = reinterpret_cast<const __nv_fp8x2_storage_t*>(&r);
+  uint32_t h[8];
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    __half2_raw v = __nv_cvt_fp8x2_to_halfraw2(p[i], __NV_E4M3);
+    h[i] = (uint32_t)v.x | ((uint32_t)v.y << 16);
+  }
+  reinterpret_cast<uint4*>(dst)[0] = make_uint4(h[0], h[1], h[2], h[3]);
+  reinterpret_cast<uint4*>(dst)[1] = make_uint4(h[4], h[5], h[6], h[7]);
+}
+
 // The B fragment (16 x 8, k = keys, n = dims) of V rows k0..k0+15 at dims d0..d0+7, from V
 // stored row-major: lanes 0-7 address rows k0..k0+7, lanes 8-15 rows k0+8..k0+15.
 __device__ __forceinline__ void ldmatrix_x2_trans(uint32_t& b0, uint32_t& b1, const bf16* p) {
@@ -371,9 +390,13 @@ PMMA_FP8_ENTRY(paged_attention_mma_hd128_fp8, 128)
 // output dim, a smem load per q chunk); this spends about 200 on 16.
 //
 // Over an FP8 cache the rows are staged as they are stored (half the bytes), and each tile is
-// converted once, times its rows' scales, into one bf16 tile that the same arithmetic reads:
-// K times its scale rounds to bf16 where the CUDA-core kernel scales the fp32 score, a
-// difference of bf16 rounding.
+// converted once into one fp16 tile, each e4m3 pair by one cvt (exact: e4m3 lies within fp16),
+// that the same arithmetic reads on fp16 MMAs: Q goes in times the log2 scale, the rows' scales
+// stay out of the tile (a score takes its key's K scale in fp32, as the CUDA-core kernel's do;
+// P its key's V scale before it is rounded for P V). Why: converted times their scales into
+// bf16 (unpacked to fp32, multiplied, packed: some 40 instructions a 16-byte chunk, against 11),
+// the tiles bound the kernel, and 14B GPTQ at batch 256 (contexts 512-768) spent 9.9 ms a step
+// in it over an FP8 cache against 7.6 over bf16, half the bytes (one H200, eager profile).
 #define DMMA_WARPS 4  // warps of the _bf16, _deep_bf16 and _fp8 entries: tiles of 64 keys
 // The _wide_bf16 and _wide_fp8 entries: 8 warps, tiles of 128 keys, DMMA_WIDE_STAGES of them,
 // for one-wave grids and split contexts (Kernels.attentionDecodeMma). Where the grid
@@ -416,20 +439,26 @@ struct __align__(16) DmmaSmem {
       float bm[PMMA_MAX_GROUP], bl[PMMA_MAX_GROUP];
     } merge;
   } u;
+  float ksc[16 * W], vsc[16 * W];  // FP8: the converted tile's rows' K and V scales
   int last;
 };
-static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, DMMA_STAGES, 4>) == DMMA_STAGES * 2 * 64 * 72 * 2 + 16 &&
+// Kernels.decodeMmaSmem's bytes: BF tiles of K and V rows of 16 W keys (padded), the scales,
+// the flag.
+constexpr int dmma_smem_bytes(int hd, int bf, int w) {
+  return bf * 2 * 16 * w * (hd + 8) * 2 + 8 * 16 * w + 16;
+}
+static_assert(sizeof(DmmaSmem<128, DMMA_STAGES, 4>) == dmma_smem_bytes(128, DMMA_STAGES, 4) &&
+                  sizeof(DmmaSmem<64, DMMA_STAGES, 4>) == dmma_smem_bytes(64, DMMA_STAGES, 4) &&
                   sizeof(DmmaSmem<128, DMMA_DEEP_STAGES, 4>) ==
-                      DMMA_DEEP_STAGES * 2 * 64 * 136 * 2 + 16 &&
+                      dmma_smem_bytes(128, DMMA_DEEP_STAGES, 4) &&
                   sizeof(DmmaSmem<128, DMMA_WIDE_STAGES, 8>) ==
-                      DMMA_WIDE_STAGES * 2 * 128 * 136 * 2 + 16 &&
+                      dmma_smem_bytes(128, DMMA_WIDE_STAGES, 8) &&
                   sizeof(DmmaSmem<64, DMMA_WIDE_STAGES, 8>) ==
-                      DMMA_WIDE_STAGES * 2 * 128 * 72 * 2 + 16 &&
-                  sizeof(DmmaSmem<128, 1, 4>) == 2 * 64 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, 1, 4>) == 2 * 64 * 72 * 2 + 16 &&
-                  sizeof(DmmaSmem<128, 1, 8>) == 2 * 128 * 136 * 2 + 16 &&
-                  sizeof(DmmaSmem<64, 1, 8>) == 2 * 128 * 72 * 2 + 16,
+                      dmma_smem_bytes(64, DMMA_WIDE_STAGES, 8) &&
+                  sizeof(DmmaSmem<128, 1, 4>) == dmma_smem_bytes(128, 1, 4) &&
+                  sizeof(DmmaSmem<64, 1, 4>) == dmma_smem_bytes(64, 1, 4) &&
+                  sizeof(DmmaSmem<128, 1, 8>) == dmma_smem_bytes(128, 1, 8) &&
+                  sizeof(DmmaSmem<64, 1, 8>) == dmma_smem_bytes(64, 1, 8),
               "Kernels.decodeMmaSmem");
 
 // -DCHAIN_TIMING=N (w4a16_chain.cu's timeline builds) also times the one-token attention
@@ -586,12 +615,22 @@ __device__ __forceinline__ void dmma_attention(
   }
 #endif
   float scale_log2 = scale * 1.4426950408889634f;
+  if constexpr (FP8) {  // Q times the log2 scale, as fp16 pairs (the tile's fp16 MMAs)
+#pragma unroll
+    for (int ks = 0; ks < HD / 16; ks++)
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&qa[ks][h]));
+        __half2 v = __floats2half2_rn(f.x * scale_log2, f.y * scale_log2);
+        qa[ks][h] = *reinterpret_cast<const uint32_t*>(&v);
+      }
+  }
   float m0 = -INFINITY, l0 = 0.f;
   float acc[HD / 8][4];
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
-  // FP8: this thread's chunks of raw stage kt % S times their scales into the bf16
-  // tile (16 values a chunk: two 16-byte stores).
+  // FP8: this thread's chunks of raw stage kt % S into the fp16 tile (16 values a chunk: eight
+  // cvts, two 16-byte stores), and its rows' scales beside it.
   auto convert = [&](int kt) {
     int buf = kt % S;
 #pragma unroll
@@ -601,8 +640,11 @@ __device__ __forceinline__ void dmma_attention(
       for (int tv = 0; tv < 2; tv++) {
         uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * KEYS + row) * RB
                                                   + ch * 16);
-        float sc = tv == 0 ? ks_cur[j] : vs_cur[j];
-        fp8_chunk_bf16(r, sc, tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16]);
+        fp8_chunk_f16(r, tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16]);
+      }
+      if (sch == 0) {
+        sm.ksc[row] = ks_cur[j];
+        sm.vsc[row] = vs_cur[j];
       }
     }
   };
@@ -644,7 +686,10 @@ __device__ __forceinline__ void dmma_attention(
 #pragma unroll
       for (int nt = 0; nt < 2; nt++) {
         const bf16* krow = &sm.u.kv.k[buf][kr + nt * 8 + r0][c2 + 16 * ks];
-        mma_bf16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
+        if constexpr (FP8)
+          mma_f16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
+        else
+          mma_bf16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
       }
     }
     // Row r0's 16 scores sit in the lane's s[nt][0..1] and its quad's; rows 8..15 are unused.
@@ -654,7 +699,9 @@ __device__ __forceinline__ void dmma_attention(
     for (int nt = 0; nt < 2; nt++)
 #pragma unroll
       for (int e = 0; e < 2; e++) {
-        s[nt][e] = kbase + nt * 8 + c2 + e < hi ? s[nt][e] * scale_log2 : -INFINITY;
+        // FP8: Q came in log2-scaled, the key's K scale goes on here
+        float f = FP8 ? sm.ksc[kr + nt * 8 + c2 + e] : scale_log2;
+        s[nt][e] = kbase + nt * 8 + c2 + e < hi ? s[nt][e] * f : -INFINITY;
         mx = fmaxf(mx, s[nt][e]);
       }
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
@@ -670,8 +717,18 @@ __device__ __forceinline__ void dmma_attention(
         sum += s[nt][e];
       }
     l0 = l0 * alpha + sum;
-    // P (row r0, keys kr..kr+15) is the A fragment of the one k-step of O += P V.
-    uint32_t pa[4] = {pack_bf16(s[0][0], s[0][1]), 0u, pack_bf16(s[1][0], s[1][1]), 0u};
+    // P (row r0, keys kr..kr+15) is the A fragment of the one k-step of O += P V (FP8: times
+    // each key's V scale, as fp16).
+    uint32_t pa[4];
+    if constexpr (FP8) {
+      const float* vs = &sm.vsc[kr + c2];
+      pa[0] = pack_f16(s[0][0] * vs[0], s[0][1] * vs[1]);
+      pa[2] = pack_f16(s[1][0] * vs[8], s[1][1] * vs[9]);
+    } else {
+      pa[0] = pack_bf16(s[0][0], s[0][1]);
+      pa[2] = pack_bf16(s[1][0], s[1][1]);
+    }
+    pa[1] = pa[3] = 0u;
     const bf16* vrow = &sm.u.kv.v[buf][kr + (lane & 15)][0];
 #pragma unroll
     for (int dt = 0; dt < HD / 8; dt++) {
@@ -679,7 +736,10 @@ __device__ __forceinline__ void dmma_attention(
       acc[dt][1] *= alpha;
       uint32_t vb0, vb1;
       ldmatrix_x2_trans(vb0, vb1, vrow + dt * 8);
-      mma_bf16_16816(acc[dt], pa, vb0, vb1);
+      if constexpr (FP8)
+        mma_f16_16816(acc[dt], pa, vb0, vb1);
+      else
+        mma_bf16_16816(acc[dt], pa, vb0, vb1);
     }
     __syncthreads();  // every warp is done with this stage before it is refilled
   }
@@ -781,9 +841,9 @@ __device__ __forceinline__ void dmma_attention(
 // Launch: grid (tokens, num_kv_heads, splits), block 32 * DMMA_WARPS (32 * DMMA_WIDE_WARPS for
 // the _wide entries), dynamic shared memory
 // Kernels.decodeMmaSmem. splits SPLIT_MAX: each context cut as split_keys(n, split_min_keys)
-// (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and
-// counters as paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context
-// (part_o, part_ml, counters unused). flags & 1 (early next): the next kernel may launch at once (as
+// (Kernels: SPLIT_MIN_KEYS, longer for the wide twin), the partials and counters as
+// paged_attention_gqa_split_bf16's; splits 1: a block takes its whole context (part_o, part_ml,
+// counters unused). flags & 1 (early next): the next kernel may launch at once (as
 // paged_attention_split_bf16's, before the GPTQ chain). Other arguments as
 // paged_attention_gqa_bf16's (the _fp8 entries: paged_attention_gqa_fp8's caches and
 // scales); head_dim 64 or 128 (_hd64 / _hd128), at most PMMA_MAX_GROUP query heads per KV

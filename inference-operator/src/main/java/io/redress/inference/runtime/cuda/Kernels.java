@@ -641,7 +641,8 @@ public final class Kernels implements AutoCloseable {
    */
   private static int decodeMmaSmem(int headDim, boolean fp8, int stages, int warps) {
     int keys = 16 * warps;
-    int tiles = (fp8 ? 1 : stages) * 2 * keys * (headDim + 8) * 2 + 16;
+    // the tiles, their rows' K and V scales (FP8), the last split's flag
+    int tiles = (fp8 ? 1 : stages) * 2 * keys * (headDim + 8) * 2 + 8 * keys + 16;
     return fp8 ? tiles + stages * 2 * keys * headDim : tiles;
   }
 
