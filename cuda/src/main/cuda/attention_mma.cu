@@ -85,6 +85,12 @@ __device__ __forceinline__ uint32_t pack_f16(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// An e4m3 pair (bits) as an fp16 pair (exact).
+__device__ __forceinline__ uint32_t fp8x2_f16x2(unsigned short bits) {
+  __half2_raw v = __nv_cvt_fp8x2_to_halfraw2((__nv_fp8x2_storage_t)bits, __NV_E4M3);
+  return (uint32_t)v.x | ((uint32_t)v.y << 16);
+}
+
 // A 16-byte chunk of an FP8 row as stored (16 e4m3 values) as fp16, unscaled (exact), into
 // dst (two 16-byte stores): the decode kernels' tiles, whose MMAs take the scales outside.
 __device__ __forceinline__ void fp8_chunk_f16(uint4 r, bf16* dst) {
@@ -391,7 +397,8 @@ PMMA_FP8_ENTRY(paged_attention_mma_hd128_fp8, 128)
 //
 // Over an FP8 cache the rows are staged as they are stored (half the bytes), and each tile is
 // converted once into one fp16 tile, each e4m3 pair by one cvt (exact: e4m3 lies within fp16),
-// that the same arithmetic reads on fp16 MMAs: Q goes in times the log2 scale, the rows' scales
+// V's rows; K's fragments are read from the stage as stored and converted in registers; the
+// same arithmetic runs on fp16 MMAs: Q goes in times the log2 scale, the rows' scales
 // stay out of the tile (a score takes its key's K scale in fp32, as the CUDA-core kernel's do;
 // P its key's V scale before it is rounded for P V). Why: converted times their scales into
 // bf16 (unpacked to fp32, multiplied, packed: some 40 instructions a 16-byte chunk, against 11),
@@ -495,14 +502,19 @@ __device__ __forceinline__ void dmma_attention(
     int split_min_keys, int flags) {
   constexpr bool FP8 = sizeof(typename KV::Elem) == 1;
   constexpr int BF = FP8 ? 1 : S;
+  // (the FP8 prologue stages the early tiles' scales into one set of registers: two stages)
+  static_assert(!FP8 || S <= 2, "FP8 decode tiles: at most two stages");
   constexpr int RB = HD * sizeof(typename KV::Elem);         // bytes of a stored row
   constexpr int RCH = RB / 16;                               // its 16-byte chunks
+  // FP8: a staged row's stride, padded 16 bytes so that the K fragments' 2-byte loads straight
+  // from the stage (8 rows a fragment) fall in distinct banks
+  constexpr int RBP = RB + 16;
   constexpr int KEYS = 16 * W;                               // keys a tile
   constexpr int RSTEP = 32 * W / RCH;                        // rows the block stages at once
   constexpr int CPT = KEYS / RSTEP;                          // chunks a thread stages a tensor
   extern __shared__ uint4 dmma_smem[];
   DmmaSmem<HD, BF, W>& sm = *reinterpret_cast<DmmaSmem<HD, BF, W>*>(dmma_smem);
-  // FP8: stage s's K rows, then its V rows, RB bytes each.
+  // FP8: stage s's K rows, then its V rows, RBP bytes apart.
   unsigned char* raw = reinterpret_cast<unsigned char*>(dmma_smem) + sizeof(DmmaSmem<HD, BF, W>);
   int t = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   KT_SCOPE(1)
@@ -565,8 +577,8 @@ __device__ __forceinline__ void dmma_attention(
       int slot = sl[j];
       size_t off = (size_t)slot * row_bytes;
       if constexpr (FP8) {
-        cp_async16(raw + ((buf * 2) * KEYS + row) * RB + sch * 16, kcol + off, ok ? 16 : 0);
-        cp_async16(raw + ((buf * 2 + 1) * KEYS + row) * RB + sch * 16, vcol + off, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2) * KEYS + row) * RBP + sch * 16, kcol + off, ok ? 16 : 0);
+        cp_async16(raw + ((buf * 2 + 1) * KEYS + row) * RBP + sch * 16, vcol + off, ok ? 16 : 0);
         ksc[j] = ok ? kv.kscale(slot, kvh) : 0.f;
         vsc[j] = ok ? kv.vscale(slot, kvh) : 0.f;
       } else {
@@ -629,19 +641,17 @@ __device__ __forceinline__ void dmma_attention(
   float acc[HD / 8][4];
 #pragma unroll
   for (int dt = 0; dt < HD / 8; dt++) acc[dt][0] = acc[dt][1] = acc[dt][2] = acc[dt][3] = 0.f;
-  // FP8: this thread's chunks of raw stage kt % S into the fp16 tile (16 values a chunk: eight
-  // cvts, two 16-byte stores), and its rows' scales beside it.
+  // FP8: this thread's chunks of raw stage kt % S's V rows into the fp16 tile (16 values a
+  // chunk: eight cvts, two 16-byte stores; P V's fragments come by ldmatrix.trans, which takes
+  // 16-bit values; the K fragments are read from the stage as they are), and its rows' scales.
   auto convert = [&](int kt) {
     int buf = kt % S;
 #pragma unroll
     for (int j = 0; j < CPT; j++) {
       int row = srow + j * RSTEP, ch = sch;
-#pragma unroll
-      for (int tv = 0; tv < 2; tv++) {
-        uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + tv) * KEYS + row) * RB
-                                                  + ch * 16);
-        fp8_chunk_f16(r, tv == 0 ? &sm.u.kv.k[0][row][ch * 16] : &sm.u.kv.v[0][row][ch * 16]);
-      }
+      uint4 r = *reinterpret_cast<const uint4*>(raw + ((buf * 2 + 1) * KEYS + row) * RBP
+                                                + ch * 16);
+      fp8_chunk_f16(r, &sm.u.kv.v[0][row][ch * 16]);
       if (sch == 0) {
         sm.ksc[row] = ks_cur[j];
         sm.vsc[row] = vs_cur[j];
@@ -685,11 +695,15 @@ __device__ __forceinline__ void dmma_attention(
       uint32_t a[4] = {qa[ks][0], 0u, qa[ks][1], 0u};
 #pragma unroll
       for (int nt = 0; nt < 2; nt++) {
-        const bf16* krow = &sm.u.kv.k[buf][kr + nt * 8 + r0][c2 + 16 * ks];
-        if constexpr (FP8)
-          mma_f16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
-        else
+        if constexpr (FP8) {  // the key row's e4m3 pairs at c2 and c2 + 8, converted here
+          const unsigned char* kb =
+              raw + ((kt % S) * 2 * KEYS + kr + nt * 8 + r0) * RBP + 16 * ks + c2;
+          mma_f16_16816(s[nt], a, fp8x2_f16x2(*reinterpret_cast<const unsigned short*>(kb)),
+                        fp8x2_f16x2(*reinterpret_cast<const unsigned short*>(kb + 8)));
+        } else {
+          const bf16* krow = &sm.u.kv.k[buf][kr + nt * 8 + r0][c2 + 16 * ks];
           mma_bf16_16816(s[nt], a, ld_b32(krow), ld_b32(krow + 8));
+        }
       }
     }
     // Row r0's 16 scores sit in the lane's s[nt][0..1] and its quad's; rows 8..15 are unused.
@@ -720,10 +734,11 @@ __device__ __forceinline__ void dmma_attention(
     // P (row r0, keys kr..kr+15) is the A fragment of the one k-step of O += P V (FP8: times
     // each key's V scale, as fp16).
     uint32_t pa[4];
-    if constexpr (FP8) {
+    if constexpr (FP8) {  // times 256 too, so that small scales keep the weights normal in
+      // fp16 (V's amax / 448 over a row of amax 0.03 left them subnormal); undone at the merge
       const float* vs = &sm.vsc[kr + c2];
-      pa[0] = pack_f16(s[0][0] * vs[0], s[0][1] * vs[1]);
-      pa[2] = pack_f16(s[1][0] * vs[8], s[1][1] * vs[9]);
+      pa[0] = pack_f16(s[0][0] * vs[0] * 256.f, s[0][1] * vs[1] * 256.f);
+      pa[2] = pack_f16(s[1][0] * vs[8] * 256.f, s[1][1] * vs[9] * 256.f);
     } else {
       pa[0] = pack_bf16(s[0][0], s[0][1]);
       pa[2] = pack_bf16(s[1][0], s[1][1]);
@@ -753,8 +768,9 @@ __device__ __forceinline__ void dmma_attention(
   if (r0 < group) {
 #pragma unroll
     for (int dt = 0; dt < HD / 8; dt++) {
-      sm.u.merge.o[warp][r0][dt * 8 + c2] = acc[dt][0];
-      sm.u.merge.o[warp][r0][dt * 8 + c2 + 1] = acc[dt][1];
+      // (FP8: the weights' factor 256 off, exactly)
+      sm.u.merge.o[warp][r0][dt * 8 + c2] = FP8 ? acc[dt][0] * (1.f / 256) : acc[dt][0];
+      sm.u.merge.o[warp][r0][dt * 8 + c2 + 1] = FP8 ? acc[dt][1] * (1.f / 256) : acc[dt][1];
     }
     if (c2 == 0) {
       sm.u.merge.m[warp][r0] = m0;

@@ -643,7 +643,8 @@ public final class Kernels implements AutoCloseable {
     int keys = 16 * warps;
     // the tiles, their rows' K and V scales (FP8), the last split's flag
     int tiles = (fp8 ? 1 : stages) * 2 * keys * (headDim + 8) * 2 + 8 * keys + 16;
-    return fp8 ? tiles + stages * 2 * keys * headDim : tiles;
+    // FP8: the stages of rows as stored, each padded by 16 bytes (the K fragments' banks)
+    return fp8 ? tiles + stages * 2 * keys * (headDim + 16) : tiles;
   }
 
   /** {@link #attention} over an FP8 cache ({@link #qkvRopeCacheFp8}'s layout). */
