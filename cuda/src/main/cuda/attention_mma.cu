@@ -178,8 +178,7 @@ __device__ __forceinline__ void pmma_pass(SM& sm, const bf16 (*qs)[HD + 8],
     }
     cp_async_commit();
   };
-  // FP8: raw stage kt & 1 times its scales into the bf16 tile, 16 values a chunk (the decode
-  // kernels' convert: the same values).
+  // FP8: raw stage kt & 1 times its scales into the bf16 tile, 16 values a chunk.
   auto convert = [&](int kt) {
     if constexpr (FP8) {
       int buf = kt & 1;
@@ -395,12 +394,12 @@ PMMA_FP8_ENTRY(paged_attention_mma_hd128_fp8, 128)
 // kernels spend some 3,000 instructions a warp on 32 keys of 7 heads (FMAs per score and per
 // output dim, a smem load per q chunk); this spends about 200 on 16.
 //
-// Over an FP8 cache the rows are staged as they are stored (half the bytes), and each tile is
-// converted once into one fp16 tile, each e4m3 pair by one cvt (exact: e4m3 lies within fp16),
-// V's rows; K's fragments are read from the stage as stored and converted in registers; the
-// same arithmetic runs on fp16 MMAs: Q goes in times the log2 scale, the rows' scales
-// stay out of the tile (a score takes its key's K scale in fp32, as the CUDA-core kernel's do;
-// P its key's V scale before it is rounded for P V). Why: converted times their scales into
+// Over an FP8 cache the rows are staged as they are stored (half the bytes). Each tile's V rows
+// are converted once into an fp16 tile, each e4m3 pair by one cvt (exact: e4m3 lies within
+// fp16); K's fragments are read from the stage as stored and converted in registers. The same
+// arithmetic runs on fp16 MMAs: Q goes in times the log2 scale, and the rows' scales stay out
+// of the tiles (a score takes its key's K scale in fp32, as the CUDA-core kernels' do; P its
+// key's V scale before it is rounded for P V). Why: converted times their scales into
 // bf16 (unpacked to fp32, multiplied, packed: some 40 instructions a 16-byte chunk, against 11),
 // the tiles bound the kernel, and 14B GPTQ at batch 256 (contexts 512-768) spent 9.9 ms a step
 // in it over an FP8 cache against 7.6 over bf16, half the bytes (one H200, eager profile).
@@ -431,8 +430,9 @@ PMMA_FP8_ENTRY(paged_attention_mma_hd128_fp8, 128)
 // Kernels reads them, in the order of its DecodeMma twins (plain, deep, wide).
 __device__ const int dmma_stages[3] = {DMMA_STAGES, DMMA_DEEP_STAGES, DMMA_WIDE_STAGES};
 
-// BF bf16 tiles of 16 W keys (the stages over a bf16 cache, 1 over FP8, whose raw stages
-// follow this struct in shared memory: Kernels.decodeMmaSmem).
+// BF tiles of 16 W keys: the bf16 stages over a bf16 cache; over FP8 one, whose V rows hold
+// fp16 (its K rows go unused), the raw stages following this struct in shared memory
+// (Kernels.decodeMmaSmem).
 template <int HD, int BF, int W>
 struct __align__(16) DmmaSmem {
   union {
