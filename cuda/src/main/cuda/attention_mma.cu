@@ -94,13 +94,10 @@ __device__ __forceinline__ uint32_t fp8x2_f16x2(unsigned short bits) {
 // A 16-byte chunk of an FP8 row as stored (16 e4m3 values) as fp16, unscaled (exact), into
 // dst (two 16-byte stores): the decode kernels' tiles, whose MMAs take the scales outside.
 __device__ __forceinline__ void fp8_chunk_f16(uint4 r, bf16* dst) {
-  const __nv_fp8x2_storage_t* p = reinterpret_cast<const __nv_fp8x2_storage_t*>(&r);
+  const unsigned short* p = reinterpret_cast<const unsigned short*>(&r);
   uint32_t h[8];
 #pragma unroll
-  for (int i = 0; i < 8; i++) {
-    __half2_raw v = __nv_cvt_fp8x2_to_halfraw2(p[i], __NV_E4M3);
-    h[i] = (uint32_t)v.x | ((uint32_t)v.y << 16);
-  }
+  for (int i = 0; i < 8; i++) h[i] = fp8x2_f16x2(p[i]);
   reinterpret_cast<uint4*>(dst)[0] = make_uint4(h[0], h[1], h[2], h[3]);
   reinterpret_cast<uint4*>(dst)[1] = make_uint4(h[4], h[5], h[6], h[7]);
 }
@@ -633,8 +630,7 @@ __device__ __forceinline__ void dmma_attention(
 #pragma unroll
       for (int h = 0; h < 2; h++) {
         float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&qa[ks][h]));
-        __half2 v = __floats2half2_rn(f.x * scale_log2, f.y * scale_log2);
-        qa[ks][h] = *reinterpret_cast<const uint32_t*>(&v);
+        qa[ks][h] = pack_f16(f.x * scale_log2, f.y * scale_log2);
       }
   }
   float m0 = -INFINITY, l0 = 0.f;
