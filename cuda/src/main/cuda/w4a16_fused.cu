@@ -21,6 +21,7 @@
 // warps split k by the shape alone (never by the token count), so a token's result does not
 // depend on the batch. The norm prologue is gemv_fused.cu's.
 #include "common.cuh"
+#include <cuda.h>  // CUtensorMap
 
 #define W4F_WARPS 8  // warps per block (Kernels.W4F_THREADS)
 #define W4M_MAX_TOKENS 16  // most tokens of the many-token kernels (Kernels.W4M_MAX_TOKENS)
@@ -248,11 +249,16 @@ __device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, 
   }
 }
 
-template <bool XS, int NT, bool STAGED, bool SAME, int U, class E>
+// TMA: staged is the stage's box as the tensor copy left it (W4MTma), read at the lane's
+// swizzled slots xo (chunks 0 and 1 of tile 0; tile 1 64 slots on); else the lane's own
+// cp.async slots.
+template <bool XS, int NT, bool STAGED, bool SAME, int U, class E, bool TMA = false>
 __device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FLane& ln, int p,
                                             int p1, int ok_tiles, size_t tile_step,
-                                            const uint4* staged, float (&acc)[2][NT][4]) {
+                                            const uint4* staged, float (&acc)[2][NT][4],
+                                            int2 xo = make_int2(0, 0)) {
   static_assert(STAGED && SAME, "strip-major scales: the many-token kernels' SAME loop only");
+  static_assert(!TMA || (U == 1 && NT == 2), "the TMA box is one pair of 16 tokens");
 #pragma unroll
   for (int u = 0; u < U; u++) {
     if (p + u >= p1) break;
@@ -260,7 +266,9 @@ __device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FL
 #pragma unroll
     for (int ch = 0; ch < 2; ch++)
 #pragma unroll
-      for (int t = 0; t < NT; t++) b[ch][t] = staged[((u * 2 + ch) * NT + t) * 32];
+      for (int t = 0; t < NT; t++)
+        b[ch][t] = TMA ? staged[64 * t + (ch == 0 ? xo.x : xo.y)]
+                       : staged[((u * 2 + ch) * NT + t) * 32];
 #pragma unroll
     for (int s = 0; s < 2; s++)
       w4_pair_szs<NT>(st.w[u][s], [&](int ch, int t) { return b[ch][t]; }, st.e[u][s], acc[s]);
@@ -364,6 +372,61 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
   cp_async_commit();
 }
 
+// The _tma twins of the many-token SAME loop: a warp's stage of activations (16 tokens x one
+// input pair, 2,048 bytes) is one tensor copy issued by lane 0 and counted on the warp's
+// mbarrier for that buffer, in place of w4f_stage_x's four cp.async a lane. The probe that
+// moved a stage as one bulk copy (wrong sums, the layout not matching) read 217.4 against 209.2
+// decode tokens/s a sequence, 14B GPTQ batch 16; a bulk copy a token row lost 11 %, its 16
+// copies issued one after another (docs/benchmarks). The map (Kernels.w4ManyXMap) is x
+// (tokens, k) in boxes of 16 tokens x 64 inputs: a token's 128 bytes a row, the 16-byte slot
+// of input chunk c8 (0-7) at c8 ^ (token % 8) (the 128-byte swizzle). Tokens past the live
+// ones are outside the map: the copy fills their rows with zeros. An MMA's B column n takes
+// token w4m_col_token(n) of its tile, not n: a quarter warp's lanes (columns 2q and 2q + 1,
+// chunks 4ch + c) then read rows q and q + 4, whose swizzles put them in different halves of
+// the banks; with token n they would read the same eight slots twice.
+__device__ __forceinline__ int w4m_col_token(int n) { return (n >> 1) + 4 * (n & 1); }
+
+#define W4M_XBOX 2048
+// Tensor copies and mbarrier transaction counts need sm_90: compiled for older targets the _tma
+// twins stage by cp.async (Kernels launches them on sm_90 only).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define W4M_TMA_ARCH false
+#else
+#define W4M_TMA_ARCH true
+#endif
+#define W4M_TMA_SMEM (W4F_WARPS * 2 * W4M_XBOX + 1024)  // two buffers a warp, 1,024-aligned
+__device__ const int w4m_tma_smem = W4M_TMA_SMEM;  // Kernels reads it
+
+__device__ __forceinline__ void w4m_xbox_load(void* dst, const CUtensorMap* map, int input,
+                                              uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3}], [%4];" ::"r"(smem_u32(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(input), "r"(0), "r"(smem_u32(bar))
+      : "memory");
+}
+
+// A warp's two stage buffers and their barriers; xo: the lane's slots (uint4) of chunks c and
+// 4 + c of tile 0 (tile 1: 64 more), ph: each buffer's next parity.
+struct W4MTma {
+  const CUtensorMap* map;
+  uint4* buf;
+  uint64_t* bar;
+  int2 xo;
+  unsigned ph;
+
+  __device__ void issue(int h, int pair) {  // the stage of input pair `pair` into buffer h
+    if ((threadIdx.x & 31) == 0) {
+      mbar_expect_tx(bar + h, W4M_XBOX);
+      w4m_xbox_load(buf + h * (W4M_XBOX / 16), map, 64 * pair, bar + h);
+    }
+  }
+  __device__ void wait(int h) {
+    mbar_wait(bar + h, (ph >> h) & 1u);
+    ph ^= 1u << h;
+  }
+};
+
 // Equal runs of input pairs for the many-token kernels (w4f_units' SAME loop): the first
 // `blocks` blocks of the launch take the (groups x pairs) input pairs, group-major, in equal
 // runs [b n / blocks, (b + 1) n / blocks), so a run's ends may cut a group. Each block sums
@@ -440,7 +503,8 @@ struct W4MWalk {
 // The warps' sums of a group (or group part) through red, in warp order, into thread (nt, e,
 // lane)'s a, b (rows g + 8 (e / 2) of both strips, token 8 nt + 2c + e % 2); returns whether
 // the thread holds a live token's sums (its token t, unit u in the group).
-template <int NT>
+// COLS: the MMAs' columns hold tokens w4m_col_token(n) (the _tma twins), else token n.
+template <int NT, bool COLS = false>
 __device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], float* red,
                                                int tokens, float& a, float& b, int& u, int& t) {
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -455,7 +519,8 @@ __device__ __forceinline__ bool w4f_block_sums(const float (&acc)[2][NT][4], flo
   a = b = 0.f;
   if (threadIdx.x >= NT * 128) return false;
   int nt = threadIdx.x >> 7, e = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
-  t = 8 * nt + 2 * (l & 3) + (e & 1);
+  int n = 2 * (l & 3) + (e & 1);
+  t = 8 * nt + (COLS ? w4m_col_token(n) : n);
   u = (l >> 2) + 8 * (e >> 1);
   if (t >= tokens) return false;
   for (int w = 0; w < warps; w++) {
@@ -535,8 +600,10 @@ __device__ __forceinline__ void w4m_done(int* done, int j) {
 // 32 uint4 of shared memory for w4f_stage_x, double-buffered per warp; else unused (null).
 // szs (SZS 1, or 2 where every zero point is 8: scales only): w4a16_chain.cu's strip-major
 // copy of sz, which the SAME loop then reads (W4MStage); null otherwise (SZS 0).
+// TMA (the _tma twins; SZS only): xmap's tensor copies stage the activations (W4MTma), in
+// xstage's W4M_TMA_SMEM bytes.
 template <bool XS, int NT, bool G64, bool SAME = false, int SZS = 0, bool ENTER = false,
-          bool SPLIT = false, class Epi>
+          bool SPLIT = false, bool TMA_ = false, class Epi>
 __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -544,7 +611,9 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                                           const Epi& epi, float* red, uint4* xstage,
                                           const void* __restrict__ szs = nullptr,
                                           W4MSplit split = {nullptr, nullptr, 0},
-                                          int* done = nullptr) {
+                                          int* done = nullptr,
+                                          const CUtensorMap* xmap = nullptr) {
+  constexpr bool TMA = TMA_ && W4M_TMA_ARCH;
   using E = SzsEntry<SZS>;
   int warps = blockDim.x >> 5, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int g = lane >> 2, c = lane & 3;
@@ -569,6 +638,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
   constexpr bool STAGED = !XS && NT == 2;  // the many-token kernels stage their activations
   uint4* xw = STAGED ? xstage + warp * (2 * W4M_SLOTS * 32) + lane : nullptr;
   static_assert(!SZS || (G64 && STAGED && SAME), "strip-major scales: the many-token loop");
+  static_assert(!TMA || SZS, "the _tma twins are the strip-major scales' loop");
   if constexpr (STAGED && SAME) {
     // Many-token steps over one activation part: the registers strip 1's activations would
     // take hold the next stage's codes instead, loaded before this stage's MMAs (two stages
@@ -584,6 +654,21 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
     if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
+    __shared__ uint64_t xbars[TMA ? W4F_WARPS * 2 : 1];
+    W4MTma xt{xmap, nullptr, xbars + 2 * warp, make_int2(0, 0), 0u};
+    if constexpr (TMA) {
+      unsigned pad = (1024u - (smem_u32(xstage) & 1023u)) & 1023u;  // the swizzle's alignment
+      xt.buf = xstage + pad / 16 + warp * (2 * W4M_XBOX / 16);
+      // the lane's slots of chunks 4ch + c of its tile-0 token r: row r, slot (4ch + c) ^ r
+      int r = w4m_col_token(g), x0 = 8 * r + ((4 * 0 + c) ^ r);
+      xt.xo = make_int2(x0, 8 * r + ((4 + c) ^ r));
+      if (lane == 0) {
+        mbar_init(xt.bar, 1);
+        mbar_init(xt.bar + 1, 1);
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+      }
+      __syncwarp();
+    }
     if (ENTER) pdl_enter();
     if (done && threadIdx.x == 0) done[0] = 0;
     // The generations of the run's first and last groups (the tags of this launch's parts,
@@ -599,6 +684,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
                        (unsigned)__cvta_generic_to_shared(gen_s + 1)),
                    "l"(split.gens + (wk.end() - 1) / pairs)
                    : "memory");
+      if (TMA) cp_async_commit();  // (else committed with the first stage's activations)
     }
     for (bool first = true; j < wk.groups; first = false) {
       W4FLane ln = lane_of(j);
@@ -606,7 +692,10 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
         if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
+        if constexpr (!TMA)
+          w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
+        else if (p0 < p1)
+          xt.issue(0, p0);
       }
       for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
@@ -614,11 +703,19 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
           int q = p + h * U;
           if (q >= p1) break;
           if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
-          w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
-                             (W4M_PROBE & 4) && !first);
-          cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
-          w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
-                                             xw + h * W4M_SLOTS * 32, acc);
+          if constexpr (TMA) {
+            if (q + U < p1) xt.issue(h ^ 1, q + U);
+            xt.wait(h);  // this stage's box has landed
+            w4f_compute<false, NT, true, true, U, E, true>(stages[h], ln, q, p1, ok_tiles,
+                                                           tile_step, xt.buf + h * (W4M_XBOX / 16),
+                                                           acc, xt.xo);
+          } else {
+            w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
+                               (W4M_PROBE & 4) && !first);
+            cp_async_wait<1>();  // this stage's copies have landed (the next one's may not)
+            w4f_compute<false, NT, true, true>(stages[h], ln, q, p1, ok_tiles, tile_step,
+                                               xw + h * W4M_SLOTS * 32, acc);
+          }
         }
       }
       int jn = wk.next(j);
@@ -627,18 +724,26 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         // The next part's first stage streams in while this one's sums meet and its epilogue
         // runs, instead of after (the last stage's copies, zeros past p1, land first: a
         // lane's copies to one slot must not overlap).
-        cp_async_wait<0>();
+        if constexpr (!TMA) cp_async_wait<0>();
         W4FLane nl = lane_of(jn);
         w4f_load(stages[0], nl, p0, p1, group, group_shift);
-        w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
-                           W4M_PROBE & 4);
+        if constexpr (!TMA)
+          w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
+                             W4M_PROBE & 4);
+        else if (p0 < p1)
+          xt.issue(0, p0);  // (the last stage read buffer 0 or left it idle)
       }
       if (jn >= wk.groups) pdl_tail();  // this block's last group
       // The generations' copies are in (older than the next part's prefetched copies).
-      if (wk.split() && threadIdx.x == 0) cp_async_wait<1>();
+      if (wk.split() && threadIdx.x == 0) {
+        if constexpr (TMA)
+          cp_async_wait<0>();
+        else
+          cp_async_wait<1>();
+      }
       float a, b;
       int u, t;
-      bool live = w4f_block_sums<NT>(acc, red, tokens, a, b, u, t);
+      bool live = w4f_block_sums<NT, TMA>(acc, red, tokens, a, b, u, t);
       int pa = wk.pa(j);
       if (!wk.split() || wk.pe(j) - pa == pairs) {
         if (live) epi.store(16 * j + u, t, a, b);
@@ -690,7 +795,9 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
 // w4f_units over the strip-major scales (SZS: the _szs twins of the many-token kernels, whose
 // SAME loop reads szs; groups of a power of two from 64 inputs), else over sz. Twins, not a
 // branch in one kernel: one kernel holding both loops spilled 40-260 bytes at 128 registers.
-template <bool XS, int NT, bool G64, bool SAME, int SZS, bool SPLIT, class Epi>
+// TMA: the _tma twins (W4MTma, xmap), strip-major scales only.
+template <bool XS, int NT, bool G64, bool SAME, int SZS, bool SPLIT, bool TMA = false,
+          class Epi>
 __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride, int tokens,
                                           const uint4* __restrict__ codes,
                                           const __half2* __restrict__ sz, int k, int group,
@@ -698,11 +805,12 @@ __device__ __forceinline__ void w4m_units(const bf16* x, long long x_part_stride
                                           const Epi& epi, float* red, uint4* xstage,
                                           const void* __restrict__ szs,
                                           W4MSplit split = {nullptr, nullptr, 0},
-                                          int* done = nullptr) {
+                                          int* done = nullptr,
+                                          const CUtensorMap* xmap = nullptr) {
   if constexpr (SZS != 0 && G64 && NT == 2 && SAME)
-    w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k,
-                                                    group, group_shift, b1, b2, units, epi,
-                                                    red, xstage, szs, split, done);
+    w4f_units<XS, NT, G64, SAME, SZS, true, SPLIT, TMA>(x, x_part_stride, tokens, codes, sz, k,
+                                                         group, group_shift, b1, b2, units, epi,
+                                                         red, xstage, szs, split, done, xmap);
   else
     w4f_units<XS, NT, G64, SAME, 0, true, SPLIT>(x, x_part_stride, tokens, codes, sz, k, group,
                                                   group_shift, b1, b2, units, epi, red, xstage,
@@ -907,6 +1015,12 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 #define W4M_DONE_false nullptr
 #define W4M_DONE_DECL_true __shared__ int done[W4M_MAX_DONE + 1];
 #define W4M_DONE_DECL_false
+// The _tma twins' last parameter (the activations' tensor map, Kernels.w4ManyXMap), and its
+// pointer for w4m_units.
+#define W4M_XMAP_PARAM_true , const __grid_constant__ CUtensorMap xmap
+#define W4M_XMAP_PARAM_false
+#define W4M_XMAP_true (&xmap)
+#define W4M_XMAP_false nullptr
 
 // resid (tokens, rows) fp32 += a . w^T: the O and down projections into the residual stream,
 // then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
@@ -915,25 +1029,27 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 // the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
 // projections, Kernels.w4a16), and no norm.
-#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false)
+#define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false, false)
 // SPLIT: the twin that shares a launch's pairs out (W4MSplit), so the others keep the plain
 // loop (the split's walk held across it cost the whole-group launches about 1 %).
-#define W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, SPLIT)                                             \
+// TMA: the _tma twins (W4MTma), the tensor map of a as their last parameter.
+#define W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, SPLIT, TMA)                                        \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ a, const uint4* __restrict__ codes,                           \
        const __half2* __restrict__ sz, int group, int group_shift, float* __restrict__ resid, \
        int tokens, int rows, int k, const bf16* __restrict__ norm_w, float eps,               \
        bf16* __restrict__ h, float* __restrict__ ss, unsigned* __restrict__ bar,              \
-       const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT) {                                \
+       const void* __restrict__ szs W4M_SPLIT_PARAMS_##SPLIT W4M_XMAP_PARAM_##TMA) {           \
     KT_SCOPE((SPLIT) ? 4 : 2)                                                                 \
     __shared__ float red[W4_RED(NT)];                                                         \
     W4M_DONE_DECL_##SPLIT                                                                     \
     extern __shared__ uint4 xstage[];                                                         \
     StripRowsEpilogue<ADD> epi{resid, rows};                                                  \
-    w4m_units<false, NT, G64, NT == 2, SZS, SPLIT>(a, 0, tokens, codes, sz, k, group,         \
-                                                   group_shift, rows, rows, rows / 2, epi,    \
-                                                   red, xstage, szs, W4M_SPLIT_OF_##SPLIT,    \
-                                                   W4M_DONE_##SPLIT);                         \
+    w4m_units<false, NT, G64, NT == 2, SZS, SPLIT, TMA>(a, 0, tokens, codes, sz, k, group,    \
+                                                        group_shift, rows, rows, rows / 2,    \
+                                                        epi, red, xstage, szs,                \
+                                                        W4M_SPLIT_OF_##SPLIT,                 \
+                                                        W4M_DONE_##SPLIT, W4M_XMAP_##TMA);    \
     if (ADD && norm_w != nullptr)                                                             \
       w4_resid_norm(resid, tokens, rows, ResidNorm{norm_w, eps, h, ss, bar},                  \
                     W4M_DONE_##SPLIT);                                                        \
@@ -960,13 +1076,13 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
   const uint4 *__restrict__ codes, const __half2 *__restrict__ sz, int group, int group_shift, \
       int b1, int b2, const void *__restrict__ szs
 
-#define W4M_QKV(NAME, G64, NT, SZS)                                                               \
+#define W4M_QKV(NAME, G64, NT, SZS, TMA)                                                          \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS,                        \
        const bf16* __restrict__ bias, const int* __restrict__ positions,                      \
        const int* __restrict__ slots, bf16* __restrict__ q_out, bf16* __restrict__ k_cache,   \
        bf16* __restrict__ v_cache, int tokens, int hidden, int num_heads, int num_kv_heads,   \
-       int head_dim, float theta) {                                                           \
+       int head_dim, float theta W4M_XMAP_PARAM_##TMA) {                                      \
     KT_SCOPE(0)                                                                               \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
@@ -975,33 +1091,40 @@ __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
                           positions,                                                          \
                           slots};                                                             \
     int units = (num_heads + 2 * num_kv_heads) * (head_dim / 2);                              \
-    w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz, hidden,  \
-                                                   group, group_shift, b1, b2, units, epi,    \
-                                                   red, xstage, szs);                         \
+    w4m_units<false, NT, G64, NT == 2, SZS, false, TMA>(h, part_stride, tokens, codes, sz,     \
+                                                        hidden, group, group_shift, b1, b2,   \
+                                                        units, epi, red, xstage, szs,         \
+                                                        {nullptr, nullptr, 0}, nullptr,       \
+                                                        W4M_XMAP_##TMA);                      \
   }
 // A family's twins (Kernels reads them by name): two n-tiles over group 32, groups of 64 and
-// more, the strip-major scales with zero points (_szs) and without (_z8); one n-tile (_t8).
+// more, the strip-major scales with zero points (_szs) and without (_z8), the same two with
+// their activations staged by tensor copies (_tma); one n-tile (_t8).
 #define W4M_TWINS(KERNEL, NAME)                                                                \
-  KERNEL(NAME##_many, false, 2, 0)                                                            \
-  KERNEL(NAME##_many_g64, true, 2, 0)                                                         \
-  KERNEL(NAME##_many_szs, true, 2, 1)                                                         \
-  KERNEL(NAME##_many_z8, true, 2, 2)                                                          \
-  KERNEL(NAME##_t8, false, 1, 0)                                                              \
-  KERNEL(NAME##_t8_g64, true, 1, 0)
+  KERNEL(NAME##_many, false, 2, 0, false)                                                     \
+  KERNEL(NAME##_many_g64, true, 2, 0, false)                                                  \
+  KERNEL(NAME##_many_szs, true, 2, 1, false)                                                  \
+  KERNEL(NAME##_many_z8, true, 2, 2, false)                                                   \
+  KERNEL(NAME##_many_szs_tma, true, 2, 1, true)                                               \
+  KERNEL(NAME##_many_z8_tma, true, 2, 2, true)                                                \
+  KERNEL(NAME##_t8, false, 1, 0, false)                                                       \
+  KERNEL(NAME##_t8_g64, true, 1, 0, false)
 W4M_TWINS(W4M_QKV, w4_qkv_rope)
 
-#define W4M_SILU(NAME, G64, NT, SZS)                                                              \
+#define W4M_SILU(NAME, G64, NT, SZS, TMA)                                                         \
   extern "C" __global__ void __launch_bounds__(32 * W4F_WARPS, 2)                             \
   NAME(const bf16* __restrict__ h, long long part_stride, W4M_WEIGHTS, bf16* __restrict__ act, \
-       int tokens, int hidden, int inter) {                                                   \
+       int tokens, int hidden, int inter W4M_XMAP_PARAM_##TMA) {                              \
     KT_SCOPE(3)                                                                               \
     __shared__ float red[W4_RED(NT)];                                                         \
     extern __shared__ uint4 xstage[];                                                         \
     SiluEpilogue epi{act, inter};                                                             \
     if (NT == 2 && (part_stride == 0 || b1 >= 2 * inter))                                    \
-      w4m_units<false, NT, G64, NT == 2, SZS, false>(h, part_stride, tokens, codes, sz,        \
-                                                     hidden, group, group_shift, b1, b2,      \
-                                                     inter, epi, red, xstage, szs);           \
+      w4m_units<false, NT, G64, NT == 2, SZS, false, TMA>(h, part_stride, tokens, codes, sz,   \
+                                                          hidden, group, group_shift, b1, b2, \
+                                                          inter, epi, red, xstage, szs,       \
+                                                          {nullptr, nullptr, 0}, nullptr,     \
+                                                          W4M_XMAP_##TMA);                    \
     else if (!SZS) /* act-order: gate and up rows read their own permuted copies */          \
       w4f_units<false, NT, G64, false, 0, true>(h, part_stride, tokens, codes, sz, hidden,    \
                                                 group, group_shift, b1, b2, inter, epi, red,  \
@@ -1015,9 +1138,14 @@ W4_RESIDUAL(w4_residual_many_g64, true, 2, true, 0)
 W4_RESIDUAL(w4_residual_many_szs, true, 2, true, 1)
 W4_RESIDUAL(w4_residual_many_z8, true, 2, true, 2)
 // Their twins for narrow launches of long groups (Kernels.w4SplitBlocks), down at 14B.
-W4_RESIDUAL_S(w4_residual_many_split, false, 2, true, 0, true)
-W4_RESIDUAL_S(w4_residual_many_g64_split, true, 2, true, 0, true)
-W4_RESIDUAL_S(w4_residual_many_szs_split, true, 2, true, 1, true)
-W4_RESIDUAL_S(w4_residual_many_z8_split, true, 2, true, 2, true)
+W4_RESIDUAL_S(w4_residual_many_split, false, 2, true, 0, true, false)
+W4_RESIDUAL_S(w4_residual_many_g64_split, true, 2, true, 0, true, false)
+W4_RESIDUAL_S(w4_residual_many_szs_split, true, 2, true, 1, true, false)
+W4_RESIDUAL_S(w4_residual_many_z8_split, true, 2, true, 2, true, false)
+// The same four with their activations staged by tensor copies (W4MTma).
+W4_RESIDUAL_S(w4_residual_many_szs_tma, true, 2, true, 1, false, true)
+W4_RESIDUAL_S(w4_residual_many_z8_tma, true, 2, true, 2, false, true)
+W4_RESIDUAL_S(w4_residual_many_szs_split_tma, true, 2, true, 1, true, true)
+W4_RESIDUAL_S(w4_residual_many_z8_split_tma, true, 2, true, 2, true, true)
 W4_RESIDUAL(w4_rows_many, false, 2, false, 0)
 W4_RESIDUAL(w4_rows_many_g64, true, 2, false, 0)

@@ -97,6 +97,14 @@ public final class Kernels implements AutoCloseable {
   private final CUfunction[] w4ResidualMany;
   /** w4ResidualMany's twins that share a narrow launch's pairs out (W4MSplit), same order. */
   private final CUfunction[] w4ResidualManySplit;
+  /**
+   * The _szs and _z8 twins of the four many-token families above whose activations arrive by
+   * tensor copies (W4MTma in w4a16_fused.cu): [z8 ? 1 : 0].
+   */
+  private final CUfunction[] w4QkvRopeManyTma;
+  private final CUfunction[] w4SiluManyTma;
+  private final CUfunction[] w4ResidualManyTma;
+  private final CUfunction[] w4ResidualManySplitTma;
   private final CUfunction[] w4Rows;
   private final CUfunction[] w4RowsMany;
   private final CUfunction[] w4QkvRopeT8; // and of the normed two, for up to 8 tokens
@@ -141,6 +149,8 @@ public final class Kernels implements AutoCloseable {
    * each warp's two stages of activations, copied by cp.async.
    */
   private final int w4mSmem;
+  /** The _tma twins' (w4m_tma_smem): each warp's two boxes of activations, 1,024-aligned. */
+  private final int w4mTmaSmem;
   private final int sms;
   private final int maxSmemOptin;
   private final int ccMajor;
@@ -235,6 +245,15 @@ public final class Kernels implements AutoCloseable {
     w4Rows = new CUfunction[] {function("w4_rows"), function("w4_rows_g64")};
     w4RowsMany = new CUfunction[] {function("w4_rows_many"), function("w4_rows_many_g64")};
     w4mSmem = deviceInts("w4m_smem", 1)[0];
+    w4QkvRopeManyTma = new CUfunction[] {function("w4_qkv_rope_many_szs_tma"),
+        function("w4_qkv_rope_many_z8_tma")};
+    w4SiluManyTma = new CUfunction[] {function("w4_silu_many_szs_tma"),
+        function("w4_silu_many_z8_tma")};
+    w4ResidualManyTma = new CUfunction[] {function("w4_residual_many_szs_tma"),
+        function("w4_residual_many_z8_tma")};
+    w4ResidualManySplitTma = new CUfunction[] {function("w4_residual_many_szs_split_tma"),
+        function("w4_residual_many_z8_split_tma")};
+    w4mTmaSmem = deviceInts("w4m_tma_smem", 1)[0];
     // w4a16 runs them outside the fused path too: their shared memory allowed up front.
     for (CUfunction f : w4RowsMany) {
       allowSmem(f, w4mSmem);
@@ -849,6 +868,12 @@ public final class Kernels implements AutoCloseable {
     if (many) {
       // Only the residual (fused decode) kernels split: the plain rows keep whole groups, the
       // bits of w4a16_gemm.cu's tiling for wider steps.
+      long[] xmap = add && stripScales != null ? w4ManyXMap(a, tokens, k) : null;
+      if (xmap != null) {
+        launchW4Many(w4ResidualManyTma[twin - 2], w4ResidualManySplitTma[twin - 2], xmap,
+            rows / 2, k, args);
+        return;
+      }
       launchW4Many(f, add ? w4ResidualManySplit[twin] : null, rows / 2, k, args);
     } else {
       launchW4Fused(f, rows / 2, 0, args);
@@ -1439,7 +1464,7 @@ public final class Kernels implements AutoCloseable {
     w4SplitScratch();
     for (CUfunction[] family : new CUfunction[][] {w4QkvRope, w4Silu, w4Residual,
         w4QkvRopeMany, w4SiluMany, w4ResidualMany, w4ResidualManySplit, w4QkvRopeT8,
-        w4SiluT8}) {
+        w4SiluT8, w4QkvRopeManyTma, w4SiluManyTma, w4ResidualManyTma, w4ResidualManySplitTma}) {
       for (CUfunction f : family) {
         allowSmem(f, maxSmemOptin - staticSmem(f)); // static and dynamic share the opt-in
       }
@@ -1524,20 +1549,50 @@ public final class Kernels implements AutoCloseable {
    */
   private void launchW4Many(CUfunction f, CUfunction split, int units, int k,
       long[]... args) {
+    launchW4Many(f, split, null, units, k, args);
+  }
+
+  /**
+   * {@link #launchW4Many} of a _tma twin ({@link #w4ManyTma}) where {@code xmap} is given: the
+   * activations' tensor map as its last parameter, its own shared memory.
+   */
+  private void launchW4Many(CUfunction f, CUfunction split, long[] xmap, int units, int k,
+      long[]... args) {
     int groups = units / 16;
+    int smem = xmap == null ? w4mSmem : w4mTmaSmem;
+    long[][] last = xmap == null ? new long[0][] : new long[][] {xmap};
     // Split runs over two blocks an SM (every twin's launch bounds hold two), not over what
     // this twin's registers allow: the runs, and so the bits, are then the same for every twin.
     int blocks = split == null ? 0
         : w4SplitBlocks(groups, k / 64, Math.min(sms * residentBlocks(split, W4F_THREADS,
-            w4mSmem), 2 * sms));
+            smem), 2 * sms));
     if (blocks > 0) {
-      launch(split, blocks, 1, 1, W4F_THREADS, w4mSmem, concat(args, new long[][] {
+      launch(split, blocks, 1, 1, W4F_THREADS, smem, concat(args, new long[][] {
           p(w4SplitScratch()), p(w4SplitScratch().withByteOffset(w4SplitPartBytes())),
-          i(blocks)}));
+          i(blocks)}, last));
       return;
     }
-    int most = sms * residentBlocks(f, W4F_THREADS, w4mSmem);
-    launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, w4mSmem, args);
+    int most = sms * residentBlocks(f, W4F_THREADS, smem);
+    launch(f, Math.min(groups, most), 1, 1, W4F_THREADS, smem, concat(args, last));
+  }
+
+  /**
+   * The _tma twins of the many-token kernels with strip-major scales (W4MTma in w4a16_fused.cu):
+   * each warp's stage of 16 tokens' activations arrives by one tensor copy instead of four
+   * cp.async a lane. {@code redress.cuda.w4ManyTma=false}: never (the cp.async twins).
+   */
+  private static final boolean W4M_TMA =
+      !"false".equals(System.getProperty("redress.cuda.w4ManyTma"));
+
+  /**
+   * The tensor map of a many-token launch's activations {@code x (tokens, k)} for its _tma twin,
+   * or null where the GPU or driver has none (the cp.async twin runs).
+   */
+  private long[] w4ManyXMap(CUdeviceptr x, int tokens, int k) {
+    if (!W4M_TMA || ccMajor != 9 || tensorMaps == null) {
+      return null;
+    }
+    return tensorMaps.activationPairs(CudaDevice.address(x), tokens, k);
   }
 
   /**
@@ -1722,7 +1777,9 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4QkvRopeMany, w), null, units, hidden, args);
+      long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
+      launchW4Many(xmap == null ? w4PickMany(w4QkvRopeMany, w)
+          : w4QkvRopeManyTma[w.stripZ8() ? 1 : 0], null, xmap, units, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
     }
@@ -1738,7 +1795,9 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > W4_ONE_TILE_TOKENS) {
-      launchW4Many(w4PickMany(w4SiluMany, w), null, inter, hidden, args);
+      long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
+      launchW4Many(xmap == null ? w4PickMany(w4SiluMany, w) : w4SiluManyTma[w.stripZ8() ? 1 : 0],
+          null, xmap, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }

@@ -16,6 +16,9 @@ final class TensorMaps {
 
   /** CUtensorMapDataType UINT32 (cuda.h); interleave, swizzle, L2 promotion, fill: all 0, none. */
   private static final int UINT32 = 2;
+  /** CUtensorMapDataType UINT16 and CU_TENSOR_MAP_SWIZZLE_128B (cuda.h). */
+  private static final int UINT16 = 1;
+  private static final int SWIZZLE_128B = 3;
   static final int MAP_WORDS = 16;
 
   private static final class Driver {
@@ -54,6 +57,29 @@ final class TensorMaps {
     if (rc != CUresult.CUDA_SUCCESS) {
       throw new IllegalStateException("cuTensorMapEncodeTiled failed for " + rows + " x " + elems
           + " elements, box " + box + " x " + boxRows + ": " + CUresult.stringFor(rc));
+    }
+    return map.getLongArray(0, MAP_WORDS);
+  }
+
+  /**
+   * The map of the many-token W4 kernels' activations (W4MTma in w4a16_fused.cu): {@code x
+   * (tokens, k)} bf16 at {@code base}, copied in boxes of 64 inputs by 16 tokens (one input pair
+   * of every token) with the 128-byte swizzle; tokens past {@code tokens} read as zeros. Its 16
+   * words.
+   */
+  long[] activationPairs(long base, int tokens, int k) {
+    args.setLong(0, k);
+    args.setLong(8, tokens);
+    args.setLong(16, 2L * k);
+    args.setInt(24, 64);
+    args.setInt(28, 16);
+    args.setInt(32, 1);
+    args.setInt(36, 1);
+    int rc = Driver.cuTensorMapEncodeTiled(map, UINT16, 2, new Pointer(base), args,
+        args.share(16), args.share(24), args.share(32), 0, SWIZZLE_128B, 0, 0);
+    if (rc != CUresult.CUDA_SUCCESS) {
+      throw new IllegalStateException("cuTensorMapEncodeTiled failed for the activations of "
+          + tokens + " tokens x " + k + " inputs: " + CUresult.stringFor(rc));
     }
     return map.getLongArray(0, MAP_WORDS);
   }
