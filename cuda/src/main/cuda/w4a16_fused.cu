@@ -378,9 +378,12 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
 // moved a stage as one bulk copy (wrong sums, the layout not matching) read 217.4 against 209.2
 // decode tokens/s a sequence, 14B GPTQ batch 16; a bulk copy a token row lost 11 %, its 16
 // copies issued one after another (docs/benchmarks). The map (Kernels.w4ManyXMap) is x
-// (tokens, k) in boxes of 16 tokens x 64 inputs: a token's 128 bytes a row, the 16-byte slot
-// of input chunk c8 (0-7) at c8 ^ (token % 8) (the 128-byte swizzle). Tokens past the live
-// ones are outside the map: the copy fills their rows with zeros. An MMA's B column n takes
+// (tokens, k) in boxes of the live tokens x 64 inputs: a token's 128 bytes a row, the 16-byte
+// slot of input chunk c8 (0-7) at c8 ^ (token % 8) (the 128-byte swizzle). Rows past the live
+// tokens keep what they held: their columns' sums are never stored. (A box of 16 rows with
+// the dead ones outside the map, filled with zeros by the copy, cost 20 % at 4 tokens: one
+// H200, 14B GPTQ batch 4 through these kernels 178.3 decode tokens/s a sequence against 227.7
+// by cp.async.) An MMA's B column n takes
 // token w4m_col_token(n) of its tile, not n: a quarter warp's lanes (columns 2q and 2q + 1,
 // chunks 4ch + c) then read rows q and q + 4, whose swizzles put them in different halves of
 // the banks; with token n they would read the same eight slots twice.
@@ -407,17 +410,18 @@ __device__ __forceinline__ void w4m_xbox_load(void* dst, const CUtensorMap* map,
 }
 
 // A warp's two stage buffers and their barriers; xo: the lane's slots (uint4) of chunks c and
-// 4 + c of tile 0 (tile 1: 64 more), ph: each buffer's next parity.
+// 4 + c of tile 0 (tile 1: 64 more), ph: each buffer's next parity, bytes: a box's (128 a
+// live token).
 struct W4MTma {
   const CUtensorMap* map;
   uint4* buf;
   uint64_t* bar;
   int2 xo;
-  unsigned ph;
+  unsigned ph, bytes;
 
   __device__ void issue(int h, int pair) {  // the stage of input pair `pair` into buffer h
     if ((threadIdx.x & 31) == 0) {
-      mbar_expect_tx(bar + h, W4M_XBOX);
+      mbar_expect_tx(bar + h, bytes);
       w4m_xbox_load(buf + h * (W4M_XBOX / 16), map, 64 * pair, bar + h);
     }
   }
@@ -655,7 +659,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     wk.warp_pairs(j, warp, warps, p0, p1);
     if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
     __shared__ uint64_t xbars[TMA ? W4F_WARPS * 2 : 1];
-    W4MTma xt{xmap, nullptr, xbars + 2 * warp, make_int2(0, 0), 0u};
+    W4MTma xt{xmap, nullptr, xbars + 2 * warp, make_int2(0, 0), 0u, 128u * tokens};
     if constexpr (TMA) {
       unsigned pad = (1024u - (smem_u32(xstage) & 1023u)) & 1023u;  // the swizzle's alignment
       xt.buf = xstage + pad / 16 + warp * (2 * W4M_XBOX / 16);

@@ -855,7 +855,8 @@ public final class Kernels implements AutoCloseable {
       int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm,
       CUdeviceptr stripScales, boolean z8) {
     checkW4Many(tokens, k);
-    boolean many = tokens > 8;
+    // the residual kernels switch where the QKV and SiLU ones do (W4_ONE_TILE_TOKENS)
+    boolean many = tokens > (add ? W4_ONE_TILE_TOKENS : 8);
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
     int twin = add && many && stripScales != null ? (z8 ? 3 : 2) : w4Twin(group);
@@ -1744,12 +1745,16 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * Most tokens the normed-activation W4 kernels take in one MMA n-tile (the _t8 kernels);
-   * {@code redress.cuda.w4OneTileTokens} lowers it (measurement: 0 sends every step to the
-   * two-tile kernels).
+   * Most tokens the fused W4 kernels take in one MMA n-tile (the _t8 QKV and SiLU kernels, the
+   * one-token residual kernel); more take the two-tile many-token kernels. 2: since those stage
+   * their activations (by tensor copies on Hopper) they are faster from 3 tokens on, though half
+   * their MMAs then multiply empty columns (one H200, 14B GPTQ decode tokens/s a sequence:
+   * batch 3 231.5 against 213.8, batch 4 230.6 against 213.7, batch 8 222.8 against 202.7; 7B
+   * batch 4 409.3 against 389.7). Steps of 1 or 2 tokens mostly take the chain.
+   * {@code redress.cuda.w4OneTileTokens} sets it, up to 8 (0: every step the two-tile kernels).
    */
   static final int W4_ONE_TILE_TOKENS =
-      Math.min(8, Integer.getInteger("redress.cuda.w4OneTileTokens", 8));
+      Math.min(8, Integer.getInteger("redress.cuda.w4OneTileTokens", 2));
 
   /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
   public static final int W4M_MAX_TOKENS = 16;

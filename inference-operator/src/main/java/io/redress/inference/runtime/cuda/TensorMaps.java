@@ -63,16 +63,16 @@ final class TensorMaps {
 
   /**
    * The map of the many-token W4 kernels' activations (W4MTma in w4a16_fused.cu): {@code x
-   * (tokens, k)} bf16 at {@code base}, copied in boxes of 64 inputs by 16 tokens (one input pair
-   * of every token) with the 128-byte swizzle; tokens past {@code tokens} read as zeros. Its 16
-   * words.
+   * (tokens, k)} bf16 at {@code base}, copied in boxes of 64 inputs by {@code tokens} rows (one
+   * input pair of every token: none outside the map, whose zero fill is slow) with the 128-byte
+   * swizzle. Its 16 words.
    */
   long[] activationPairs(long base, int tokens, int k) {
     args.setLong(0, k);
     args.setLong(8, tokens);
     args.setLong(16, 2L * k);
     args.setInt(24, 64);
-    args.setInt(28, 16);
+    args.setInt(28, tokens);
     args.setInt(32, 1);
     args.setInt(36, 1);
     int rc = Driver.cuTensorMapEncodeTiled(map, UINT16, 2, new Pointer(base), args,
