@@ -397,12 +397,7 @@ __device__ __forceinline__ int w4m_col_token(int n) { return (n >> 1) + 4 * (n &
 #else
 #define W4M_TMA_ARCH true
 #endif
-// Stages of the _tma twins' loop (codes in registers, activations in their boxes): the codes
-// are loaded W4M_TMA_STAGES - 1 stages ahead, the activations one.
-#ifndef W4M_TMA_STAGES
-#define W4M_TMA_STAGES 3
-#endif
-#define W4M_TMA_SMEM (W4F_WARPS * W4M_TMA_STAGES * W4M_XBOX + 1024)  // 1,024-aligned boxes
+#define W4M_TMA_SMEM (W4F_WARPS * 2 * W4M_XBOX + 1024)  // two buffers a warp, 1,024-aligned
 __device__ const int w4m_tma_smem = W4M_TMA_SMEM;  // Kernels reads it
 
 __device__ __forceinline__ void w4m_xbox_load(void* dst, const CUtensorMap* map, int input,
@@ -414,9 +409,9 @@ __device__ __forceinline__ void w4m_xbox_load(void* dst, const CUtensorMap* map,
       : "memory");
 }
 
-// A warp's W4M_TMA_STAGES stage buffers and their barriers; xo: the lane's slots (uint4) of
-// chunks c and 4 + c of tile 0 (tile 1: 64 more), ph: each buffer's next parity, bytes: a
-// box's (128 a live token).
+// A warp's two stage buffers and their barriers; xo: the lane's slots (uint4) of chunks c and
+// 4 + c of tile 0 (tile 1: 64 more), ph: each buffer's next parity, bytes: a box's (128 a
+// live token).
 struct W4MTma {
   const CUtensorMap* map;
   uint4* buf;
@@ -654,10 +649,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     // in registers, alternating), so their latency hides behind the arithmetic. A block's
     // first group part loads its first stage before the loop; each later one's came in
     // before the previous part's epilogue (W4M_AHEAD).
-    // D: stages (the _tma twins W4M_TMA_STAGES, each with its own box of activations)
-    constexpr int D = TMA ? W4M_TMA_STAGES : 2;
-    static_assert(D == 2 || (TMA && U == 1), "deeper stages: the _tma twins' one pair a stage");
-    typename StageOf<SZS != 0, W4MStage<U, E>, W4FStage<U, G64>>::type stages[D];
+    typename StageOf<SZS != 0, W4MStage<U, E>, W4FStage<U, G64>>::type stages[2];
     // ENTER: the kernel enters here (pdl_enter), after the first codes and scales are on
     // their way: weights, unlike the activations, do not wait for the previous kernel, so
     // their first round trip overlaps its tail.
@@ -665,23 +657,18 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     W4MWalk wk{units / 16, pairs, SPLIT ? split.blocks : 0};  // (folds away unless SPLIT)
     int j = wk.first(), p0, p1;
     wk.warp_pairs(j, warp, warps, p0, p1);
-    // the first D - 1 stages of codes (w4f_load skips pairs past p1)
-    auto load_first = [&](const W4FLane& l) {
-#pragma unroll
-      for (int s = 0; s < D - 1; s++) w4f_load(stages[s], l, p0 + s * U, p1, group, group_shift);
-    };
-    if (EARLY && j < wk.groups) load_first(lane_of(j));
-    __shared__ uint64_t xbars[TMA ? W4F_WARPS * D : 1];
-    W4MTma xt{xmap, nullptr, xbars + D * warp, make_int2(0, 0), 0u, 128u * tokens};
+    if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
+    __shared__ uint64_t xbars[TMA ? W4F_WARPS * 2 : 1];
+    W4MTma xt{xmap, nullptr, xbars + 2 * warp, make_int2(0, 0), 0u, 128u * tokens};
     if constexpr (TMA) {
       unsigned pad = (1024u - (smem_u32(xstage) & 1023u)) & 1023u;  // the swizzle's alignment
-      xt.buf = xstage + pad / 16 + warp * (D * W4M_XBOX / 16);
+      xt.buf = xstage + pad / 16 + warp * (2 * W4M_XBOX / 16);
       // the lane's slots of chunks 4ch + c of its tile-0 token r: row r, slot (4ch + c) ^ r
       int r = w4m_col_token(g), x0 = 8 * r + ((4 * 0 + c) ^ r);
       xt.xo = make_int2(x0, 8 * r + ((4 + c) ^ r));
       if (lane == 0) {
-#pragma unroll
-        for (int s = 0; s < D; s++) mbar_init(xt.bar + s, 1);
+        mbar_init(xt.bar, 1);
+        mbar_init(xt.bar + 1, 1);
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
       }
       __syncwarp();
@@ -708,21 +695,20 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       float acc[2][NT][4] = {};
       W4MRows<NT> xr(ln.x[0], ok_tiles, tile_step);
       if (first || !W4M_AHEAD) {
-        if (!EARLY || !first) load_first(ln);
+        if (!EARLY || !first) w4f_load(stages[0], ln, p0, p1, group, group_shift);
         if constexpr (!TMA)
           w4f_stage_x<NT, U>(xw, xr, p0, p1, (W4M_PROBE & 16) && first);
         else if (p0 < p1)
           xt.issue(0, p0);
       }
-      for (int p = p0; p < p1; p += D * U) {
+      for (int p = p0; p < p1; p += 2 * U) {
 #pragma unroll
-        for (int h = 0; h < D; h++) {
+        for (int h = 0; h < 2; h++) {
           int q = p + h * U;
           if (q >= p1) break;
-          if (q + (D - 1) * U < p1)
-            w4f_load(stages[(h + D - 1) % D], ln, q + (D - 1) * U, p1, group, group_shift);
+          if (q + U < p1) w4f_load(stages[h ^ 1], ln, q + U, p1, group, group_shift);
           if constexpr (TMA) {
-            if (q + U < p1) xt.issue((h + 1) % D, q + U);
+            if (q + U < p1) xt.issue(h ^ 1, q + U);
             xt.wait(h);  // this stage's box has landed
             w4f_compute<false, NT, true, true, U, E, true>(stages[h], ln, q, p1, ok_tiles,
                                                            tile_step, xt.buf + h * (W4M_XBOX / 16),
@@ -744,12 +730,12 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
         // lane's copies to one slot must not overlap).
         if constexpr (!TMA) cp_async_wait<0>();
         W4FLane nl = lane_of(jn);
-        load_first(nl);
+        w4f_load(stages[0], nl, p0, p1, group, group_shift);
         if constexpr (!TMA)
           w4f_stage_x<NT, U>(xw, W4MRows<NT>(nl.x[0], ok_tiles, tile_step), p0, p1,
                              W4M_PROBE & 4);
         else if (p0 < p1)
-          xt.issue(0, p0);  // (buffer 0's last stage has been read, or none was copied)
+          xt.issue(0, p0);  // (the last stage read buffer 0 or left it idle)
       }
       if (jn >= wk.groups) pdl_tail();  // this block's last group
       // The generations' copies are in (older than the next part's prefetched copies).
