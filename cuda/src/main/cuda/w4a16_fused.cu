@@ -251,14 +251,26 @@ __device__ __forceinline__ void w4f_load(W4MStage<U, E>& st, const W4FLane& ln, 
 
 // TMA: staged is the stage's box as the tensor copy left it (W4MTma), read at the lane's
 // swizzled slots xo (chunks 0 and 1 of tile 0; tile 1 64 slots on); else the lane's own
-// cp.async slots.
+// cp.async slots. two (TMA): tile 1 holds live tokens; steps of up to 8 tokens skip its reads,
+// MMAs and scalings (the same branch for the whole warp), which leaves its sums zero.
 template <bool XS, int NT, bool STAGED, bool SAME, int U, class E, bool TMA = false>
 __device__ __forceinline__ void w4f_compute(const W4MStage<U, E>& st, const W4FLane& ln, int p,
                                             int p1, int ok_tiles, size_t tile_step,
                                             const uint4* staged, float (&acc)[2][NT][4],
-                                            int2 xo = make_int2(0, 0)) {
+                                            int2 xo = make_int2(0, 0), bool two = true) {
   static_assert(STAGED && SAME, "strip-major scales: the many-token kernels' SAME loop only");
   static_assert(!TMA || (U == 1 && NT == 2), "the TMA box is one pair of 16 tokens");
+  if constexpr (TMA) {
+    if (p >= p1) return;
+    if (!two) {
+      uint4 b0 = staged[xo.x], b1 = staged[xo.y];  // tile 0, chunks 0 and 1
+#pragma unroll
+      for (int s = 0; s < 2; s++)
+        w4_pair_szs<1>(st.w[0][s], [&](int ch, int) { return ch == 0 ? b0 : b1; }, st.e[0][s],
+                       reinterpret_cast<float(&)[1][4]>(acc[s]));
+      return;
+    }
+  }
 #pragma unroll
   for (int u = 0; u < U; u++) {
     if (p + u >= p1) break;
@@ -712,7 +724,7 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
             xt.wait(h);  // this stage's box has landed
             w4f_compute<false, NT, true, true, U, E, true>(stages[h], ln, q, p1, ok_tiles,
                                                            tile_step, xt.buf + h * (W4M_XBOX / 16),
-                                                           acc, xt.xo);
+                                                           acc, xt.xo, tokens > 8);
           } else {
             w4f_stage_x<NT, U>(xw + (h ^ 1) * W4M_SLOTS * 32, xr, q + U, p1,
                                (W4M_PROBE & 4) && !first);
