@@ -384,12 +384,12 @@ __device__ __forceinline__ void w4f_stage_x(uint4* dst, const W4MRows<NT>& xr, i
   cp_async_commit();
 }
 
-// The _tma twins of the many-token SAME loop: a warp's stage of activations (16 tokens x one
-// input pair, 2,048 bytes) is one tensor copy issued by lane 0 and counted on the warp's
-// mbarrier for that buffer, in place of w4f_stage_x's four cp.async a lane. The probe that
-// moved a stage as one bulk copy (wrong sums, the layout not matching) read 217.4 against 209.2
-// decode tokens/s a sequence, 14B GPTQ batch 16; a bulk copy a token row lost 11 %, its 16
-// copies issued one after another (docs/benchmarks). The map (Kernels.w4ManyXMap) is x
+// The _tma twins of the many-token SAME loop: a warp's stage of activations (the live tokens x
+// one input pair, into a buffer of 2,048 bytes) is one tensor copy issued by lane 0 and counted
+// on the warp's mbarrier for that buffer, in place of w4f_stage_x's four cp.async a lane. The
+// probe that moved a stage as one bulk copy (wrong sums, the layout not matching) read 217.4
+// against 209.2 decode tokens/s a sequence, 14B GPTQ batch 16; a bulk copy a token row lost
+// 11 %, its 16 copies issued one after another (docs/benchmarks). The map (Kernels.w4ManyXMap) is x
 // (tokens, k) in boxes of the live tokens x 64 inputs: a token's 128 bytes a row, the 16-byte
 // slot of input chunk c8 (0-7) at c8 ^ (token % 8) (the 128-byte swizzle). Rows past the live
 // tokens keep what they held: their columns' sums are never stored. (A box of 16 rows with
@@ -431,7 +431,11 @@ struct W4MTma {
   int2 xo;
   unsigned ph, bytes;
 
-  __device__ void issue(int h, int pair) {  // the stage of input pair `pair` into buffer h
+  // The stage of input pair `pair` into buffer h. No __syncwarp before it: every lane's reads
+  // of buffer h's last stage fed that stage's mma.sync.aligned, which lane 0 has passed, so
+  // they are done (with one, 14B GPTQ batch 16 read 213.1 against 214.9 decode tokens/s a
+  // sequence, batch 3 246.0 against 248.2: one H200, same call).
+  __device__ void issue(int h, int pair) {
     if ((threadIdx.x & 31) == 0) {
       mbar_expect_tx(bar + h, bytes);
       w4m_xbox_load(buf + h * (W4M_XBOX / 16), map, 64 * pair, bar + h);
@@ -671,7 +675,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     wk.warp_pairs(j, warp, warps, p0, p1);
     if (EARLY && j < wk.groups) w4f_load(stages[0], lane_of(j), p0, p1, group, group_shift);
     __shared__ uint64_t xbars[TMA ? W4F_WARPS * 2 : 1];
-    W4MTma xt{xmap, nullptr, xbars + 2 * warp, make_int2(0, 0), 0u, 128u * tokens};
+    W4MTma xt{xmap, nullptr, TMA ? xbars + 2 * warp : nullptr, make_int2(0, 0), 0u,
+              128u * tokens};
     if constexpr (TMA) {
       unsigned pad = (1024u - (smem_u32(xstage) & 1023u)) & 1023u;  // the swizzle's alignment
       xt.buf = xstage + pad / 16 + warp * (2 * W4M_XBOX / 16);
@@ -688,8 +693,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
     if (ENTER) pdl_enter();
     if (done && threadIdx.x == 0) done[0] = 0;
     // The generations of the run's first and last groups (the tags of this launch's parts,
-    // W4MSplit), read after the wait and copied with the first stage's activations, so no warp
-    // waits for them.
+    // W4MSplit), read after the wait and copied with the first stage's activations (committed
+    // alone in the _tma twins), so no warp waits for them.
     __shared__ unsigned gen_s[2];
     if (wk.split() && j < wk.groups && threadIdx.x == 0) {
       asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(
@@ -1042,7 +1047,8 @@ __device__ __forceinline__ void w4_resid_norm(const float* resid, int tokens, in
 // then, where norm_w is given, h = RMSNorm(resid) * norm_w (w4_resid_norm; ss, bar its
 // scratch). a: (tokens, k) bf16, already in the layer's permuted input order when act-order
 // (one part). rows % 32 == 0. NT n-tiles: 1 (up to 8 tokens), or 2 (the many-token kernels at
-// the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory).
+// the end, up to 16, their activations staged in W4M_SMEM bytes of dynamic shared memory,
+// the _tma twins' in W4M_TMA_SMEM).
 // ADD false (the w4_rows kernels): resid is a plain output, y = a . w^T (the unfused path's
 // projections, Kernels.w4a16), and no norm.
 #define W4_RESIDUAL(NAME, G64, NT, ADD, SZS) W4_RESIDUAL_S(NAME, G64, NT, ADD, SZS, false, false)
@@ -1081,11 +1087,14 @@ W4_RESIDUAL(w4_rows_g64, true, 1, false, 0)
 // residual kernel before them, w4_resid_norm: the norm prologue's copy would not fit in shared
 // memory for 16 tokens at the Qwen2.5 widths), one copy per act-order part in that part's
 // permuted order (h: (parts, tokens, hidden), part stride part_stride). Same epilogues as
-// above; same launch, with W4M_SMEM bytes of dynamic shared memory (the staged activations).
+// above; same launch, with W4M_SMEM bytes of dynamic shared memory (the staged activations;
+// the _tma twins W4M_TMA_SMEM).
 // szs: the strip-major scales, read by the _szs twins (w4m_units) and the _z8 ones (scales only,
 // every zero point 8), null for the others. The _t8 QKV and SiLU kernels take up to 8 tokens in
 // one n-tile, half the MMAs, loading their activations in the MMA loop (no dynamic shared
-// memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one.
+// memory), as w4_residual does: at 8 tokens that one ran 12-17 % faster than the two-tile one
+// on an H100, before the two-tile kernels staged their activations; now they take steps of up
+// to 2 tokens, or up to 8 in layers without strip-major scales (Kernels.oneTileTokens).
 #define W4M_SMEM (W4F_WARPS * 2 * W4M_SLOTS * 32 * 16)
 __device__ const int w4m_smem = W4M_SMEM;  // Kernels reads it
 #define W4M_WEIGHTS                                                                            \

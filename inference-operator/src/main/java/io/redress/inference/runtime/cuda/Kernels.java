@@ -847,7 +847,8 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * The residual-form fused W4 GEMV over rows / 2 units: {@code out += a . w^T} ({@code add},
-   * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to 8 tokens, two above.
+   * w4_residual*) or {@code out = a . w^T} (w4_rows*); one n-tile up to {@link #oneTileTokens}
+   * tokens (the plain rows: 8), two above.
    * Adding many tokens, over {@code stripScales} where given (the _z8 twin where they hold
    * scales only, {@code z8}).
    */
@@ -855,8 +856,8 @@ public final class Kernels implements AutoCloseable {
       int group, CUdeviceptr out, int tokens, int rows, int k, ResidNorm norm,
       CUdeviceptr stripScales, boolean z8) {
     checkW4Many(tokens, k);
-    // the residual kernels switch where the QKV and SiLU ones do (W4_ONE_TILE_TOKENS)
-    boolean many = tokens > (add ? W4_ONE_TILE_TOKENS : 8);
+    // the residual kernels switch where the QKV and SiLU ones do (oneTileTokens)
+    boolean many = tokens > (add ? oneTileTokens(stripScales != null) : 8);
     CUfunction[] family = add ? (many ? w4ResidualMany : w4Residual)
         : many ? w4RowsMany : w4Rows;
     int twin = add && many && stripScales != null ? (z8 ? 3 : 2) : w4Twin(group);
@@ -1554,7 +1555,7 @@ public final class Kernels implements AutoCloseable {
   }
 
   /**
-   * {@link #launchW4Many} of a _tma twin ({@link #w4ManyTma}) where {@code xmap} is given: the
+   * {@link #launchW4Many} of a _tma twin ({@link #w4ManyXMap}) where {@code xmap} is given: the
    * activations' tensor map as its last parameter, its own shared memory.
    */
   private void launchW4Many(CUfunction f, CUfunction split, long[] xmap, int units, int k,
@@ -1590,6 +1591,7 @@ public final class Kernels implements AutoCloseable {
    * or null where the GPU or driver has none (the cp.async twin runs).
    */
   private long[] w4ManyXMap(CUdeviceptr x, int tokens, int k) {
+    // (callers ask only for layers with strip-major scales, never act-order: one part of x)
     if (!W4M_TMA || ccMajor != 9 || tensorMaps == null) {
       return null;
     }
@@ -1714,7 +1716,8 @@ public final class Kernels implements AutoCloseable {
   /**
    * {@code resid (tokens, rows) fp32 += a . w^T} with GPTQ int4 weights {@code w} of one part,
    * for 1 to {@link #W4M_MAX_TOKENS} tokens; an act-order layer's {@code a} must already be in
-   * its permuted order ({@link #gatherCols}). Up to 8 tokens take the one-n-tile kernel.
+   * its permuted order ({@link #gatherCols}). Up to {@link #oneTileTokens} tokens take the
+   * one-n-tile kernel.
    */
   public void w4Residual(CUdeviceptr a, CudaWeights.Q4 w, CUdeviceptr resid, int tokens) {
     w4Residual(a, w, resid, tokens, null);
@@ -1746,15 +1749,27 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * Most tokens the fused W4 kernels take in one MMA n-tile (the _t8 QKV and SiLU kernels, the
-   * one-token residual kernel); more take the two-tile many-token kernels. 2: since those stage
-   * their activations (by tensor copies on Hopper) they are faster from 3 tokens on, though half
-   * their MMAs then multiply empty columns (one H200, 14B GPTQ decode tokens/s a sequence:
-   * batch 3 231.5 against 213.8, batch 4 230.6 against 213.7, batch 8 222.8 against 202.7; 7B
-   * batch 4 409.3 against 389.7). Steps of 1 or 2 tokens mostly take the chain.
-   * {@code redress.cuda.w4OneTileTokens} sets it, up to 8 (0: every step the two-tile kernels).
+   * one-n-tile residual kernel) for a layer that reads the strip-major scales
+   * ({@code stripScales}); more take the two-tile many-token kernels. 2 there: since those stage
+   * their activations (by tensor copies on Hopper) and skip an empty second tile, they are the
+   * faster from 3 tokens on (one H200, 14B GPTQ decode tokens/s a sequence: batch 3 231.5
+   * against 213.8, batch 4 230.6 against 213.7, batch 8 222.8 against 202.7 before the tile
+   * skip; 7B batch 4 409.3 against 389.7; by cp.async too, batch 4 228.2). Other layers
+   * (act-order, groups of 32 or of no power of two) keep one tile up to 8, unmeasured since.
+   * Steps of 1 or 2 tokens mostly take the chain. {@code redress.cuda.w4OneTileTokens} sets it
+   * for every layer, up to 8 (0: every step the two-tile kernels).
    */
-  static final int W4_ONE_TILE_TOKENS =
-      Math.min(8, Integer.getInteger("redress.cuda.w4OneTileTokens", 2));
+  static int oneTileTokens(boolean stripScales) {
+    return ONE_TILE_TOKENS != null ? Math.min(8, ONE_TILE_TOKENS) : stripScales ? 2 : 8;
+  }
+
+  private static final Integer ONE_TILE_TOKENS =
+      Integer.getInteger("redress.cuda.w4OneTileTokens");
+
+  /** {@link #oneTileTokens} of a layer's fused kernels. */
+  static int oneTileTokens(CudaWeights.Q4 w) {
+    return oneTileTokens(stripScales(w) != null);
+  }
 
   /** Most tokens the many-token W4 kernels take (W4M_MAX_TOKENS in w4a16_fused.cu). */
   public static final int W4M_MAX_TOKENS = 16;
@@ -1781,7 +1796,7 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
-    if (tokens > W4_ONE_TILE_TOKENS) {
+    if (tokens > oneTileTokens(w)) {
       long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
       launchW4Many(xmap == null ? w4PickMany(w4QkvRopeMany, w)
           : w4QkvRopeManyTma[w.stripZ8() ? 1 : 0], null, xmap, units, hidden, args);
@@ -1799,7 +1814,7 @@ public final class Kernels implements AutoCloseable {
     checkW4Many(tokens, hidden);
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
-    if (tokens > W4_ONE_TILE_TOKENS) {
+    if (tokens > oneTileTokens(w)) {
       long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
       launchW4Many(xmap == null ? w4PickMany(w4SiluMany, w) : w4SiluManyTma[w.stripZ8() ? 1 : 0],
           null, xmap, inter, hidden, args);

@@ -5,8 +5,9 @@ import com.sun.jna.Pointer;
 import jcuda.driver.CUresult;
 
 /**
- * Tensor maps (CUtensorMap, 128 bytes) for the bulk tensor copies of w4a16_wgmma_ws.cu, which
- * copy a box of several rows of a 2D array in one instruction where bulk copies take one a row.
+ * Tensor maps (CUtensorMap, 128 bytes) for the bulk tensor copies of w4a16_wgmma_ws.cu and of
+ * the many-token kernels' _tma twins in w4a16_fused.cu, which copy a box of several rows of a
+ * 2D array in one instruction where bulk copies take one a row.
  * JCuda 12.6 does not bind {@code cuTensorMapEncodeTiled}, so it is bound here through JNA
  * straight from libcuda, as {@link PdlLauncher} binds its launch. A map holds the array's device
  * address and shape only, so it may be encoded on any thread and passed by value as a kernel

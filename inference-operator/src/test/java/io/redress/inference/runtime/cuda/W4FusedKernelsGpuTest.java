@@ -84,8 +84,9 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
    * runs, W4MSplit, so their sums are not the one-tile kernels' bits, only their own at any
    * token count).
    */
-  static int aloneTokens(int tokens) {
-    return tokens > Kernels.W4_ONE_TILE_TOKENS ? Kernels.W4_ONE_TILE_TOKENS + 1 : 1;
+  static int aloneTokens(int tokens, CudaWeights.Q4 w) {
+    int one = Kernels.oneTileTokens(w);
+    return tokens > one ? one + 1 : 1;
   }
 
   static Stream<Arguments> shapesAndResidualTokens() {
@@ -152,7 +153,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         bf16(s.hidden(), 13, 1f, 0.1f), 1e-6f, s.hidden(), tokens);
     DeviceBuffer bias = bf16(w.packed.rows(), 14, 0f, 0.1f);
     checkQkvRope(s.toString(), s.heads(), s.kvHeads(), s.headDim(), unfusedW4(w, h, tokens),
-        bias, pos, slot, slotsTotal, theta, aloneTokens(tokens),
+        bias, pos, slot, slotsTotal, theta, aloneTokens(tokens, w.q4),
         (t, q, k, v, positions, slots) ->
             kernels.w4QkvRope(gathered(w, h, t).ptr(), partStride(w, t), w.q4, bias.ptr(),
                 positions.ptr(), slots.ptr(), q.ptr(), k.ptr(), v.ptr(), t, s.hidden(),
@@ -173,7 +174,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
         tokens, s.hidden(), s.inter());
     String what = s + ", " + tokens + " tokens";
     compareBf16("act, " + what, act1, act2, tokens * s.inter());
-    int alone = aloneTokens(tokens);
+    int alone = aloneTokens(tokens, w.q4);
     DeviceBuffer act3 = alloc(2L * alone * s.inter());
     kernels.w4GateUpSilu(gathered(w, h, alone).ptr(), partStride(w, alone), w.q4, act3.ptr(),
         alone, s.hidden(), s.inter());
@@ -312,7 +313,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
           }
         }
       }
-      int m = aloneTokens(tokens);
+      int m = aloneTokens(tokens, w.q4);
       DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, m * rows));
       kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, m * k)), m).ptr(),
           w.q4, alone.ptr(), m);
@@ -373,7 +374,7 @@ class W4FusedKernelsGpuTest extends KernelGpuTest {
       }
     }
 
-    int m = aloneTokens(tokens);
+    int m = aloneTokens(tokens, w.q4);
     DeviceBuffer alone = floats(java.util.Arrays.copyOf(x0, m * rows));
     DeviceBuffer hAlone = alloc(2L * m * rows);
     kernels.w4Residual(permuted(w, shorts(java.util.Arrays.copyOf(aBits, m * k)), m).ptr(),
