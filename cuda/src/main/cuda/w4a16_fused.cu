@@ -681,8 +681,8 @@ __device__ __forceinline__ void w4f_units(const bf16* x, long long x_part_stride
       unsigned pad = (1024u - (smem_u32(xstage) & 1023u)) & 1023u;  // the swizzle's alignment
       xt.buf = xstage + pad / 16 + warp * (2 * W4M_XBOX / 16);
       // the lane's slots of chunks 4ch + c of its tile-0 token r: row r, slot (4ch + c) ^ r
-      int r = w4m_col_token(g), x0 = 8 * r + ((4 * 0 + c) ^ r);
-      xt.xo = make_int2(x0, 8 * r + ((4 + c) ^ r));
+      int r = w4m_col_token(g);
+      xt.xo = make_int2(8 * r + (c ^ r), 8 * r + ((4 + c) ^ r));
       if (lane == 0) {
         mbar_init(xt.bar, 1);
         mbar_init(xt.bar + 1, 1);

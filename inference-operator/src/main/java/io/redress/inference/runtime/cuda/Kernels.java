@@ -1580,7 +1580,7 @@ public final class Kernels implements AutoCloseable {
 
   /**
    * The _tma twins of the many-token kernels with strip-major scales (W4MTma in w4a16_fused.cu):
-   * each warp's stage of 16 tokens' activations arrives by one tensor copy instead of four
+   * each warp's stage of the live tokens' activations arrives by one tensor copy instead of four
    * cp.async a lane. {@code redress.cuda.w4ManyTma=false}: never (the cp.async twins).
    */
   private static final boolean W4M_TMA =
@@ -1797,9 +1797,7 @@ public final class Kernels implements AutoCloseable {
         new long[][] {p(bias), p(positions), p(slots), p(qOut), p(kCache), p(vCache),
             i(tokens), i(hidden), i(heads), i(kvHeads), i(headDim), f(theta)});
     if (tokens > oneTileTokens(w)) {
-      long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
-      launchW4Many(xmap == null ? w4PickMany(w4QkvRopeMany, w)
-          : w4QkvRopeManyTma[w.stripZ8() ? 1 : 0], null, xmap, units, hidden, args);
+      launchW4ManyNormed(w4QkvRopeMany, w4QkvRopeManyTma, w, h, tokens, units, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4QkvRopeT8, w), units, 0, args);
     }
@@ -1815,12 +1813,22 @@ public final class Kernels implements AutoCloseable {
     long[][] args = concat(new long[][] {p(h), new long[] {partStride}}, w4ManyWeights(w),
         new long[][] {p(act), i(tokens), i(hidden), i(inter)});
     if (tokens > oneTileTokens(w)) {
-      long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, hidden);
-      launchW4Many(xmap == null ? w4PickMany(w4SiluMany, w) : w4SiluManyTma[w.stripZ8() ? 1 : 0],
-          null, xmap, inter, hidden, args);
+      launchW4ManyNormed(w4SiluMany, w4SiluManyTma, w, h, tokens, inter, hidden, args);
     } else {
       launchW4Fused(w4Pick(w4SiluT8, w), inter, 0, args);
     }
+  }
+
+  /**
+   * A many-token QKV or gate/up launch of layer {@code w} over its normed activations {@code h}:
+   * the {@code tma} twin ([z8 ? 1 : 0]) with h's map where {@link #w4ManyXMap} gives one for a
+   * layer with strip-major scales, else {@code family}'s twin ({@link #w4PickMany}).
+   */
+  private void launchW4ManyNormed(CUfunction[] family, CUfunction[] tma, CudaWeights.Q4 w,
+      CUdeviceptr h, int tokens, int units, int k, long[][] args) {
+    long[] xmap = stripScales(w) == null ? null : w4ManyXMap(h, tokens, k);
+    launchW4Many(xmap == null ? w4PickMany(family, w) : tma[w.stripZ8() ? 1 : 0], null, xmap,
+        units, k, args);
   }
 
   /** The weight arguments the many-token W4 kernels share (W4M_WEIGHTS). */
